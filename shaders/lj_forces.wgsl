@@ -1,0 +1,102 @@
+// Lennard-Jones forces, per-particle energy and virial, gathered per particle (no atomics on floats).
+//
+// Inputs:  params, pos[B*n] (xyz wrapped into the box), and for `lj_forces_neighbors`
+//          neighbors[k * total + i] / neighbor_count[i] from cell_list.wgsl.
+// Outputs: force[i] = (F_i, e_i) with e_i = 1/2 sum_j u(r_ij);
+//          aux[i] = (w_i, c_i) with w_i = 1/2 sum_j r_ij . f_ij and c_i = 1/2 #{j : r_ij < r_c}.
+// Dispatch: `lj_forces` (all minimum-image pairs, tiled in workgroup memory):
+//              (ceil(n / 64), B, 1) workgroups of 64;
+//           `lj_forces_neighbors`: (ceil(total / 64), 1, 1) workgroups of 64.
+
+#import md_types
+#import pbc
+#import lj
+
+@group(0) @binding(0) var<uniform> params: SimParams;
+@group(0) @binding(1) var<storage, read> pos: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> force: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> aux: array<vec2<f32>>;
+@group(0) @binding(4) var<storage, read_write> control: Control;
+@group(0) @binding(5) var<storage, read> neighbors: array<u32>;
+@group(0) @binding(6) var<storage, read> neighbor_count: array<u32>;
+
+const TILE: u32 = 64u;
+var<workgroup> tile: array<vec4<f32>, TILE>;
+
+fn store_result(i: u32, f: vec3<f32>, e: f32, w: f32, c: f32) {
+    force[i] = vec4<f32>(f, e);
+    aux[i] = vec2<f32>(w, c);
+    if (not_finite3(f) || not_finite(e)) {
+        atomicOr(&control.status, STATUS_NOT_FINITE);
+    }
+}
+
+@compute @workgroup_size(64)
+fn lj_forces(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let n = params.n;
+    let base = wg.y * n;
+    let i = wg.x * TILE + li;
+    let valid = i < n;
+    var xi = vec3<f32>(0.0);
+    if (valid) {
+        xi = pos[base + i].xyz;
+    }
+    var f = vec3<f32>(0.0);
+    var e = 0.0;
+    var w = 0.0;
+    var c = 0.0;
+    let n_tiles = (n + TILE - 1u) / TILE;
+    for (var t = 0u; t < n_tiles; t = t + 1u) {
+        let j_load = t * TILE + li;
+        if (j_load < n) {
+            tile[li] = pos[base + j_load];
+        }
+        workgroupBarrier();
+        let count = min(TILE, n - t * TILE);
+        for (var k = 0u; k < count; k = k + 1u) {
+            let d = minimum_image(xi - tile[k].xyz, params.box_length, params.inv_box);
+            let r2 = dot(d, d);
+            if (r2 < params.rc2 && (t * TILE + k) != i) {
+                let p = lj_pair(r2, params.sigma2, params.eps4, params.shift);
+                f = f + p.y * d;
+                e = e + 0.5 * p.x;
+                w = w + 0.5 * p.y * r2;
+                c = c + 0.5;
+            }
+        }
+        workgroupBarrier();
+    }
+    if (valid) {
+        store_result(base + i, f, e, w, c);
+    }
+}
+
+@compute @workgroup_size(64)
+fn lj_forces_neighbors(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x;
+    if (i >= params.total) {
+        return;
+    }
+    let xi = pos[i].xyz;
+    let count = min(neighbor_count[i], params.max_neighbors);
+    var f = vec3<f32>(0.0);
+    var e = 0.0;
+    var w = 0.0;
+    var c = 0.0;
+    for (var k = 0u; k < count; k = k + 1u) {
+        let j = neighbors[k * params.total + i];
+        let d = minimum_image(xi - pos[j].xyz, params.box_length, params.inv_box);
+        let r2 = dot(d, d);
+        if (r2 < params.rc2) {
+            let p = lj_pair(r2, params.sigma2, params.eps4, params.shift);
+            f = f + p.y * d;
+            e = e + 0.5 * p.x;
+            w = w + 0.5 * p.y * r2;
+            c = c + 0.5;
+        }
+    }
+    store_result(i, f, e, w, c);
+}

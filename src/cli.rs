@@ -1,0 +1,199 @@
+//! The `nti-gpu` command line: `info`, `check`, `sample`.
+
+use crate::gpu::{describe_adapter, enumerate_adapters, parse_backends, Gpu, GpuOptions};
+use crate::pipeline::{sample_stage, Progress};
+use crate::scene::Scene;
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Free energies of Lennard-Jones fluids by neural thermodynamic integration, on any GPU.
+#[derive(Parser, Debug)]
+#[command(name = "nti-gpu", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Adapter selection shared by every command that uses the GPU.
+#[derive(Args, Debug, Clone, Default)]
+pub struct AdapterArgs {
+    /// Use the adapter whose name contains this (case-insensitive), e.g. "llvmpipe", "nvidia".
+    #[arg(long, global = true)]
+    adapter: Option<String>,
+    /// Use this backend: vulkan, metal, dx12 or gl.
+    #[arg(long, global = true)]
+    backend: Option<String>,
+}
+
+impl AdapterArgs {
+    fn options(&self) -> GpuOptions {
+        GpuOptions {
+            adapter: self.adapter.clone(),
+            backend: self.backend.clone(),
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List every adapter wgpu can see, with backend, type, driver, limits and features.
+    Info {
+        #[command(flatten)]
+        gpu: AdapterArgs,
+    },
+    /// Validate a scene file without running anything.
+    Check {
+        /// Scene file (RON).
+        scene: PathBuf,
+    },
+    /// Sample the reference LJ fluid (batched Langevin MD on the GPU).
+    Sample {
+        /// Scene file (RON).
+        scene: PathBuf,
+        /// Output directory (default: the scene's `output`, or out/<name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        gpu: AdapterArgs,
+    },
+}
+
+struct Bar(Option<indicatif::ProgressBar>);
+
+impl Progress for Bar {
+    fn start(&mut self, label: &str, total: u64) {
+        let bar = indicatif::ProgressBar::new(total);
+        let style = indicatif::ProgressStyle::with_template(
+            "{prefix:>14} [{bar:32}] {pos}/{len} steps  {per_sec}  ETA {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_prefix(label.to_string());
+        self.0 = Some(bar);
+    }
+    fn set(&mut self, done: u64) {
+        if let Some(b) = &self.0 {
+            b.set_position(done);
+        }
+    }
+    fn finish(&mut self) {
+        if let Some(b) = self.0.take() {
+            b.finish();
+        }
+    }
+}
+
+/// Runs the CLI; returns the process exit code.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Info { gpu } => info(&gpu),
+        Command::Check { scene } => {
+            let s = Scene::load_validated(&scene)?;
+            println!(
+                "{}: ok ({} particle count(s) {:?}, {} replicas, {} + {} steps, pair search: {})",
+                scene.display(),
+                s.system.particles.len(),
+                s.system.particles,
+                s.sampler.replicas,
+                s.sampler.equilibration_steps,
+                s.sampler.production_steps,
+                if s.uses_cell_list() {
+                    "cell list"
+                } else {
+                    "all pairs"
+                }
+            );
+            Ok(())
+        }
+        Command::Sample { scene, out, gpu } => {
+            let s = Scene::load_validated(&scene)?;
+            let dir = out.unwrap_or_else(|| s.output_dir());
+            let gpu = Gpu::new(&gpu.options())?;
+            eprintln!(
+                "adapter: {} ({}, {})",
+                gpu.adapter.name, gpu.adapter.backend, gpu.adapter.driver_info
+            );
+            let result = sample_stage(&gpu, &s, &dir, &mut Bar(None))
+                .with_context(|| format!("sampling {}", scene.display()))?;
+            print_reference(&result);
+            println!("wrote {}", dir.join("results.json").display());
+            Ok(())
+        }
+    }
+}
+
+fn info(args: &AdapterArgs) -> Result<()> {
+    let backends = match &args.backend {
+        Some(b) => Some(parse_backends(b)?),
+        None => None,
+    };
+    let mut adapters = enumerate_adapters(backends);
+    if let Some(f) = &args.adapter {
+        let f = f.to_ascii_lowercase();
+        adapters.retain(|a| a.get_info().name.to_ascii_lowercase().contains(&f));
+    }
+    if adapters.is_empty() {
+        // Reuse the library's error with its installation hint.
+        Gpu::new(&args.options())?;
+    }
+    for (k, a) in adapters.iter().enumerate() {
+        print!("[{k}] {}", describe_adapter(a));
+    }
+    match Gpu::new(&args.options()) {
+        Ok(g) => println!("default choice: {} ({})", g.adapter.name, g.adapter.backend),
+        Err(e) => println!("no usable adapter: {e}"),
+    }
+    Ok(())
+}
+
+fn print_reference(result: &serde_json::Value) {
+    let Some(refs) = result["reference"].as_object() else {
+        return;
+    };
+    println!(
+        "{:>6} {:>8} {:>22} {:>22} {:>20} {:>10} {:>8}",
+        "N", "rho", "U/N", "P", "T", "tau(steps)", "samples"
+    );
+    let pm = |v: &serde_json::Value| {
+        format!(
+            "{:.5} ± {:.5}",
+            v["mean"].as_f64().unwrap_or(f64::NAN),
+            v["err"].as_f64().unwrap_or(f64::NAN)
+        )
+    };
+    for (n, r) in refs {
+        println!(
+            "{:>6} {:>8.4} {:>22} {:>22} {:>20} {:>10.1} {:>8}",
+            n,
+            r["density"].as_f64().unwrap_or(f64::NAN),
+            pm(&r["potential_energy_per_particle"]),
+            pm(&r["pressure"]),
+            pm(&r["temperature"]),
+            r["tau_int"].as_f64().unwrap_or(f64::NAN),
+            r["samples"]
+        );
+        if let Some(t) = r.get("tail_corrected") {
+            println!(
+                "{:>6} {:>8} {:>22} {:>22}   (tail-corrected; mu_tail = {:.5})",
+                "",
+                "",
+                pm(&t["potential_energy_per_particle"]),
+                pm(&t["pressure"]),
+                t["chemical_potential_tail"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+    }
+}

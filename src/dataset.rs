@@ -1,0 +1,236 @@
+//! Reference samples on disk: the versioned binary `.ntis` format and an extended-XYZ export.
+//!
+//! # `.ntis` format, version 1 (all little-endian)
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 8 | magic `b"NTISAMP\0"` |
+//! | 8 | 4 | u32 version = 1 |
+//! | 12 | 4 | u32 header size in bytes = 80 (data starts here) |
+//! | 16 | 8 | u64 scene hash ([`crate::scene::Scene::hash`]) |
+//! | 24 | 4 | u32 N, particles per configuration |
+//! | 28 | 4 | u32 B, replicas |
+//! | 32 | 4 | u32 F, frames per replica |
+//! | 36 | 4 | u32 dtype: 1 = f32 xyz |
+//! | 40 | 8 | f64 box length L |
+//! | 48 | 8 | f64 kT |
+//! | 56 | 8 | f64 epsilon |
+//! | 64 | 8 | f64 sigma |
+//! | 72 | 4 | u32 steps between frames |
+//! | 76 | 4 | u32 reserved (0) |
+//! | 80 | F·B·N·12 | positions, f32 x y z, frame-major, then replica, then particle, wrapped into [0, L) |
+//!
+//! Consecutive frames of a replica are `sample_every` MD steps apart; replicas are
+//! independent.
+
+use crate::error::{Error, Result};
+use crate::output::write_atomic;
+use std::path::Path;
+
+/// Magic bytes of `.ntis` files.
+pub const MAGIC: &[u8; 8] = b"NTISAMP\0";
+/// Current format version.
+pub const VERSION: u32 = 1;
+/// Header size of version 1.
+pub const HEADER_BYTES: usize = 80;
+/// dtype code of f32 xyz.
+pub const DTYPE_F32_XYZ: u32 = 1;
+
+/// A set of configurations and its provenance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleSet {
+    /// Hash of the scene that made them.
+    pub scene_hash: u64,
+    /// Particles per configuration.
+    pub n: u32,
+    /// Replicas.
+    pub replicas: u32,
+    /// Frames per replica.
+    pub frames: u32,
+    /// Box length.
+    pub box_length: f64,
+    /// kT.
+    pub temperature: f64,
+    /// LJ epsilon.
+    pub epsilon: f64,
+    /// LJ sigma.
+    pub sigma: f64,
+    /// MD steps between frames.
+    pub sample_every: u32,
+    /// Positions, `frames * replicas * n` xyz triples, frame-major.
+    pub positions: Vec<[f32; 3]>,
+}
+
+impl SampleSet {
+    /// Number of configurations (frames * replicas).
+    pub fn configurations(&self) -> usize {
+        (self.frames * self.replicas) as usize
+    }
+
+    /// Positions of frame `f`, replica `b`.
+    pub fn configuration(&self, f: u32, b: u32) -> &[[f32; 3]] {
+        let n = self.n as usize;
+        let start = ((f * self.replicas + b) as usize) * n;
+        &self.positions[start..start + n]
+    }
+
+    /// Serialises to the `.ntis` byte layout.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER_BYTES + self.positions.len() * 12);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&(HEADER_BYTES as u32).to_le_bytes());
+        out.extend_from_slice(&self.scene_hash.to_le_bytes());
+        for v in [self.n, self.replicas, self.frames, DTYPE_F32_XYZ] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [self.box_length, self.temperature, self.epsilon, self.sigma] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&self.sample_every.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        debug_assert_eq!(out.len(), HEADER_BYTES);
+        for p in &self.positions {
+            for c in p {
+                out.extend_from_slice(&c.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// Parses the `.ntis` byte layout; `path` is used in messages.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<SampleSet> {
+        let bad = |message: String| Error::Format {
+            path: path.to_path_buf(),
+            message,
+        };
+        if bytes.len() < HEADER_BYTES || &bytes[0..8] != MAGIC {
+            return Err(bad("not an nti-gpu sample file (bad magic)".into()));
+        }
+        let u32_at = |o: usize| u32::from_le_bytes(bytes[o..o + 4].try_into().expect("4 bytes"));
+        let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().expect("8 bytes"));
+        let f64_at = |o: usize| f64::from_bits(u64_at(o));
+        let version = u32_at(8);
+        if version != VERSION {
+            return Err(bad(format!(
+                "sample file version {version}; this nti-gpu reads version {VERSION}"
+            )));
+        }
+        let header = u32_at(12) as usize;
+        let (n, replicas, frames, dtype) = (u32_at(24), u32_at(28), u32_at(32), u32_at(36));
+        if dtype != DTYPE_F32_XYZ {
+            return Err(bad(format!("unknown dtype code {dtype}")));
+        }
+        let count = frames as usize * replicas as usize * n as usize;
+        if header < HEADER_BYTES || bytes.len() != header + 12 * count {
+            return Err(bad(format!(
+                "size {} does not match header (N = {n}, B = {replicas}, F = {frames})",
+                bytes.len()
+            )));
+        }
+        let positions = bytes[header..]
+            .chunks_exact(12)
+            .map(|c| {
+                let f =
+                    |k: usize| f32::from_le_bytes(c[4 * k..4 * k + 4].try_into().expect("4 bytes"));
+                [f(0), f(1), f(2)]
+            })
+            .collect();
+        Ok(SampleSet {
+            scene_hash: u64_at(16),
+            n,
+            replicas,
+            frames,
+            box_length: f64_at(40),
+            temperature: f64_at(48),
+            epsilon: f64_at(56),
+            sigma: f64_at(64),
+            sample_every: u32_at(72),
+            positions,
+        })
+    }
+
+    /// Writes the `.ntis` file atomically.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        write_atomic(path, &self.to_bytes())
+    }
+
+    /// Reads a `.ntis` file.
+    pub fn read(path: &Path) -> Result<SampleSet> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// Extended XYZ text of the frames of replica `replica` (readable by OVITO and ASE;
+    /// particles are written as species `Ar`).
+    pub fn to_extxyz(&self, replica: u32) -> String {
+        let l = self.box_length;
+        let mut s = String::new();
+        for f in 0..self.frames {
+            s.push_str(&format!("{}\n", self.n));
+            s.push_str(&format!(
+                "Lattice=\"{l} 0.0 0.0 0.0 {l} 0.0 0.0 0.0 {l}\" Properties=species:S:1:pos:R:3 pbc=\"T T T\" frame={f} replica={replica} step={}\n",
+                (f + 1) as u64 * self.sample_every as u64
+            ));
+            for p in self.configuration(f, replica) {
+                s.push_str(&format!("Ar {:.6} {:.6} {:.6}\n", p[0], p[1], p[2]));
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set() -> SampleSet {
+        SampleSet {
+            scene_hash: 0xdead_beef_1234,
+            n: 3,
+            replicas: 2,
+            frames: 2,
+            box_length: 6.0,
+            temperature: 1.0,
+            epsilon: 0.8,
+            sigma: 1.0,
+            sample_every: 100,
+            positions: (0..12).map(|k| [k as f32, 0.5, 1.5]).collect(),
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let s = set();
+        let back = SampleSet::from_bytes(&s.to_bytes(), Path::new("x")).unwrap();
+        assert_eq!(s, back);
+        assert_eq!(back.configuration(1, 0)[0][0], 6.0);
+    }
+
+    #[test]
+    fn rejects_truncated_and_foreign_files() {
+        let bytes = set().to_bytes();
+        let e = SampleSet::from_bytes(&bytes[..bytes.len() - 4], Path::new("x")).unwrap_err();
+        assert!(e.to_string().contains("does not match header"), "{e}");
+        let e = SampleSet::from_bytes(
+            b"hello world, this is not a sample file at all.......................................",
+            Path::new("x"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("magic"), "{e}");
+        let mut v2 = bytes.clone();
+        v2[8] = 2;
+        let e = SampleSet::from_bytes(&v2, Path::new("x")).unwrap_err();
+        assert!(e.to_string().contains("version 2"), "{e}");
+    }
+
+    #[test]
+    fn extxyz_has_lattice_and_counts() {
+        let text = set().to_extxyz(1);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2 * (2 + 3));
+        assert_eq!(lines[0], "3");
+        assert!(lines[1].contains("Lattice=\"6 0.0 0.0 0.0 6 0.0 0.0 0.0 6\""));
+        assert!(lines[2].starts_with("Ar 3.000000"));
+    }
+}

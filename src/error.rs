@@ -1,0 +1,86 @@
+//! The library's error type. Every variant says what went wrong and, where a user can act,
+//! what to do about it.
+
+use std::path::PathBuf;
+
+/// Errors of the nti-gpu library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No GPU adapter (and no software one) could be found.
+    #[error(
+        "no GPU adapter found{filter}.\n  {hint}\n  Run `nti-gpu info` to list the adapters wgpu can see."
+    )]
+    NoAdapter {
+        /// The filter that was applied, if any (" matching ...").
+        filter: String,
+        /// What to install or change.
+        hint: String,
+    },
+    /// The device could not be created or lacks a limit we need.
+    #[error("GPU device error: {0}")]
+    Device(String),
+    /// A shader failed to compose, parse or validate.
+    #[error("shader `{name}`: {message}")]
+    Shader {
+        /// Shader file name.
+        name: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The scene file has a syntax error.
+    #[error("{path}:{line}:{col}: syntax error: {message}")]
+    SceneSyntax {
+        /// File name (or `<string>`).
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        col: usize,
+        /// Parser message.
+        message: String,
+    },
+    /// A scene field has a bad value.
+    #[error("{path}: field `{field}` = {value}: {message}")]
+    SceneValue {
+        /// File name (or `<string>`).
+        path: String,
+        /// Dotted path of the field, e.g. `system.box_length`.
+        field: String,
+        /// The offending value as written.
+        value: String,
+        /// Allowed range and how to fix it.
+        message: String,
+    },
+    /// The device reported a problem through its status word (NaN, overflow, ...).
+    #[error("simulation failed: {0}")]
+    Simulation(String),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A data file is malformed or of an unsupported version.
+    #[error("{path}: {message}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// Result alias of the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

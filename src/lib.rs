@@ -1,0 +1,19 @@
+//! nti-gpu: free energies of Lennard-Jones fluids by neural thermodynamic integration,
+//! computed on any GPU through wgpu (Vulkan, Metal, DX12; software Vulkan without a GPU).
+//!
+//! The library is usable without the CLI: [`scene::Scene`] describes a run,
+//! [`gpu::Gpu`] owns the device, [`md::sampler::run_reference`] samples the reference fluid,
+//! [`pipeline`] runs whole stages and writes their outputs.
+
+pub mod cli;
+pub mod dataset;
+pub mod error;
+pub mod gpu;
+pub mod md;
+pub mod output;
+pub mod pipeline;
+pub mod reference;
+pub mod scene;
+pub mod stats;
+
+pub use error::{Error, Result};

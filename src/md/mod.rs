@@ -1,0 +1,11 @@
+//! Lennard-Jones molecular dynamics on the device: kernels, batched systems and the
+//! reference sampler.
+
+pub mod init;
+pub mod kernels;
+pub mod params;
+pub mod sampler;
+pub mod system;
+
+pub use kernels::MdKernels;
+pub use system::{MdConfig, MdSystem, PairSearch};

@@ -1,0 +1,491 @@
+//! The reference sampler: batched Langevin MD of one scene at one N, recording observables,
+//! keeping decorrelated configurations on the device, accumulating g(r), and summarising
+//! everything with statistical errors.
+//!
+//! Work is submitted in chunks of steps; between chunks the host reads only the 16-byte
+//! control block (status flags) and updates the progress bar. On the cell-list path the
+//! state at the start of each chunk is backed up on the device, so a neighbour-list
+//! overflow rolls back, grows the list and redoes the chunk: no step is ever computed with
+//! a truncated list.
+
+use super::init::initial_state;
+use super::params::STATUS_NEIGHBOR_OVERFLOW;
+use super::system::{status_error, MdConfig, MdSystem, PairSearch};
+use super::MdKernels;
+use crate::dataset::SampleSet;
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::reference::lj::LjParams;
+use crate::reference::observables::gr_normalize;
+use crate::reference::tail::LjTail;
+use crate::scene::{Potential, Scene};
+use crate::stats::{summarize, SeriesSummary};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The MD configuration a scene asks for at particle count `n`.
+pub fn md_config(scene: &Scene, n: u32) -> MdConfig {
+    let s = &scene.system;
+    let m = &scene.sampler;
+    let (cutoff, shift) = match s.potential {
+        Potential::MinimumImage => (None, false),
+        Potential::Truncated { cutoff, shift } => (Some(cutoff), shift),
+    };
+    let search = if scene.uses_cell_list() {
+        PairSearch::CellList { skin: m.skin }
+    } else {
+        PairSearch::AllPairs
+    };
+    let gr_default = match (search, cutoff) {
+        (PairSearch::CellList { .. }, Some(rc)) => rc,
+        _ => 0.5 * s.box_length,
+    };
+    MdConfig {
+        n,
+        replicas: m.replicas,
+        lj: LjParams {
+            epsilon: s.epsilon,
+            sigma: s.sigma,
+            cutoff,
+            shift,
+            box_length: s.box_length,
+        },
+        kt: s.temperature,
+        mass: s.mass,
+        dt: m.dt,
+        friction: m.friction,
+        seed: scene.seed,
+        search,
+        gr_bins: m.gr_bins,
+        gr_max: m.gr_max.unwrap_or(gr_default),
+    }
+}
+
+/// Raw output of one sampling run.
+pub struct SampleOutcome {
+    /// The MD configuration.
+    pub config: MdConfig,
+    /// Per replica, per record: (potential energy, virial W, kinetic energy, pairs within r_c).
+    pub records: Vec<Vec<[f64; 4]>>,
+    /// MD steps between records.
+    pub record_every: u32,
+    /// Configurations kept on the device: `frames * B * N` vec4, frame-major.
+    pub samples: wgpu::Buffer,
+    /// Frames per replica in `samples`.
+    pub frames: u32,
+    /// MD steps between frames.
+    pub sample_every: u32,
+    /// g(r) pair counts summed over all frames and replicas.
+    pub gr_hist: Vec<u64>,
+    /// Neighbour-list rebuilds (cell-list path).
+    pub rebuilds: u32,
+    /// Neighbour-list capacity at the end.
+    pub max_neighbors: u32,
+    /// Steps run (equilibration + production).
+    pub steps: u64,
+    /// Wall time of the MD loop in seconds.
+    pub wall_time: f64,
+    /// The system, left in its final state.
+    pub system: MdSystem,
+}
+
+struct Backup {
+    pos: wgpu::Buffer,
+    vel: wgpu::Buffer,
+    force: wgpu::Buffer,
+    aux: wgpu::Buffer,
+    control: wgpu::Buffer,
+    gr_hist: wgpu::Buffer,
+}
+
+fn copy_whole(encoder: &mut wgpu::CommandEncoder, from: &wgpu::Buffer, to: &wgpu::Buffer) {
+    encoder.copy_buffer_to_buffer(from, 0, to, 0, from.size().min(to.size()));
+}
+
+impl Backup {
+    fn new(gpu: &Gpu, s: &MdSystem) -> Backup {
+        let b = &s.buffers;
+        let z = |label: &str, buf: &wgpu::Buffer| gpu.storage_zeroed(label, buf.size());
+        Backup {
+            pos: z("backup pos", &b.pos),
+            vel: z("backup vel", &b.vel),
+            force: z("backup force", &b.force),
+            aux: z("backup aux", &b.aux),
+            control: z("backup control", &b.control),
+            gr_hist: z("backup gr", &b.gr_hist),
+        }
+    }
+    fn pairs<'a>(&'a self, s: &'a MdSystem) -> [(&'a wgpu::Buffer, &'a wgpu::Buffer); 6] {
+        let b = &s.buffers;
+        [
+            (&b.pos, &self.pos),
+            (&b.vel, &self.vel),
+            (&b.force, &self.force),
+            (&b.aux, &self.aux),
+            (&b.control, &self.control),
+            (&b.gr_hist, &self.gr_hist),
+        ]
+    }
+    fn save(&self, encoder: &mut wgpu::CommandEncoder, s: &MdSystem) {
+        for (live, saved) in self.pairs(s) {
+            copy_whole(encoder, live, saved);
+        }
+    }
+    fn restore(&self, gpu: &Gpu, s: &MdSystem) {
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        for (live, saved) in self.pairs(s) {
+            copy_whole(&mut encoder, saved, live);
+        }
+        gpu.queue.submit([encoder.finish()]);
+    }
+}
+
+/// What happens after a given step.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Event {
+    record: Option<u64>,
+    frame: Option<u64>,
+}
+
+/// Runs the reference sampler for `scene` at particle count `n`. `on_progress(steps_done)`
+/// is called after every chunk.
+pub fn run_reference(
+    gpu: &Gpu,
+    kernels: Arc<MdKernels>,
+    scene: &Scene,
+    n: u32,
+    mut on_progress: impl FnMut(u64),
+) -> Result<SampleOutcome> {
+    let config = md_config(scene, n);
+    let m = &scene.sampler;
+    let (pos, vel) = initial_state(
+        n,
+        m.replicas,
+        scene.system.box_length,
+        scene.system.temperature,
+        scene.system.mass,
+        scene.seed,
+    );
+    let mut system = MdSystem::new(gpu, kernels, config.clone(), &pos, &vel)?;
+    let replicas = m.replicas as u64;
+    let equil = m.equilibration_steps;
+    let prod = m.production_steps;
+    let n_records = prod / m.record_every as u64;
+    let frames = prod / m.sample_every as u64;
+    let series_bytes = n_records * replicas * 16;
+    let sample_bytes = frames * replicas * n as u64 * 16;
+    let limit = gpu.limits.max_buffer_size;
+    if series_bytes > limit || sample_bytes > limit {
+        return Err(Error::Device(format!(
+            "recording needs {} MiB of observables and {} MiB of samples but the adapter allows \
+             {} MiB per buffer; raise sampler.record_every / sampler.sample_every or lower production_steps",
+            series_bytes >> 20,
+            sample_bytes >> 20,
+            limit >> 20
+        )));
+    }
+    let series = gpu.storage_zeroed("observable series", series_bytes);
+    let samples = gpu.storage_zeroed("samples", sample_bytes);
+    let backup = system.uses_cells().then(|| Backup::new(gpu, &system));
+    let event_after = |step: u64| -> Event {
+        // `step` = number of completed steps.
+        if step <= equil {
+            return Event {
+                record: None,
+                frame: None,
+            };
+        }
+        let p = step - equil;
+        Event {
+            record: (p % m.record_every as u64 == 0).then(|| p / m.record_every as u64 - 1),
+            frame: (p % m.sample_every as u64 == 0).then(|| p / m.sample_every as u64 - 1),
+        }
+    };
+    let total_steps = equil + prod;
+    let mut done = 0u64;
+    let mut chunk = 20u64;
+    let start = Instant::now();
+    let mut gr_total = vec![0u64; m.gr_bins as usize];
+    while done < total_steps {
+        let end = (done + chunk).min(total_steps);
+        let t0 = Instant::now();
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        if let Some(b) = &backup {
+            b.save(&mut encoder, &system);
+        }
+        let mut s = done;
+        while s < end {
+            // Steps until the next event (or chunk end).
+            let mut k = s;
+            let mut ev = Event {
+                record: None,
+                frame: None,
+            };
+            while k < end {
+                k += 1;
+                ev = event_after(k);
+                if ev.record.is_some() || ev.frame.is_some() {
+                    break;
+                }
+            }
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                system.record_steps(&mut pass, (k - s) as u32);
+                if ev.record.is_some() {
+                    system.record_reduce(&mut pass);
+                }
+                if ev.frame.is_some() {
+                    system.record_gr(&mut pass);
+                }
+            }
+            if let Some(r) = ev.record {
+                encoder.copy_buffer_to_buffer(
+                    &system.buffers.obs,
+                    0,
+                    &series,
+                    r * replicas * 16,
+                    replicas * 16,
+                );
+            }
+            if let Some(f) = ev.frame {
+                let bytes = replicas * n as u64 * 16;
+                encoder.copy_buffer_to_buffer(&system.buffers.pos, 0, &samples, f * bytes, bytes);
+            }
+            s = k;
+        }
+        gpu.queue.submit([encoder.finish()]);
+        let control = system.control(gpu)?;
+        if control.status & STATUS_NEIGHBOR_OVERFLOW != 0 {
+            if let Some(b) = &backup {
+                b.restore(gpu, &system);
+                system.grow_neighbor_list(gpu)?;
+                continue;
+            }
+        }
+        status_error(control.status)?;
+        // Keep u32 histogram counts far from overflow.
+        let counts = system.read_gr(gpu)?;
+        if counts.iter().any(|&c| c > 1 << 30) {
+            for (t, c) in gr_total.iter_mut().zip(&counts) {
+                *t += *c as u64;
+            }
+            system.clear_gr(gpu);
+        }
+        let steps_in_chunk = end - done;
+        done = end;
+        on_progress(done);
+        // Aim at ~0.25 s per submission.
+        let rate = steps_in_chunk as f64 / t0.elapsed().as_secs_f64().max(1e-4);
+        chunk = ((0.25 * rate) as u64).clamp(1, 5000);
+    }
+    let wall_time = start.elapsed().as_secs_f64();
+    for (t, c) in gr_total.iter_mut().zip(system.read_gr(gpu)?) {
+        *t += c as u64;
+    }
+    let raw: Vec<[f32; 4]> = gpu.read(&series, 0, n_records * replicas)?;
+    let records = (0..replicas as usize)
+        .map(|b| {
+            (0..n_records as usize)
+                .map(|r| raw[r * replicas as usize + b].map(|v| v as f64))
+                .collect()
+        })
+        .collect();
+    let control = system.control(gpu)?;
+    Ok(SampleOutcome {
+        records,
+        record_every: m.record_every,
+        samples,
+        frames: frames as u32,
+        sample_every: m.sample_every,
+        gr_hist: gr_total,
+        rebuilds: control.rebuilds,
+        max_neighbors: system.params.max_neighbors,
+        steps: total_steps,
+        wall_time,
+        config,
+        system,
+    })
+}
+
+impl SampleOutcome {
+    /// Reads the kept configurations back from the device.
+    pub fn sample_set(&self, gpu: &Gpu, scene: &Scene) -> Result<SampleSet> {
+        let c = &self.config;
+        let count = self.frames as u64 * c.replicas as u64 * c.n as u64;
+        let raw: Vec<[f32; 4]> = gpu.read(&self.samples, 0, count)?;
+        Ok(SampleSet {
+            scene_hash: scene.hash(),
+            n: c.n,
+            replicas: c.replicas,
+            frames: self.frames,
+            box_length: c.lj.box_length,
+            temperature: c.kt,
+            epsilon: c.lj.epsilon,
+            sigma: c.lj.sigma,
+            sample_every: self.sample_every,
+            positions: raw.into_iter().map(|p| [p[0], p[1], p[2]]).collect(),
+        })
+    }
+
+    fn series(&self, f: impl Fn(&[f64; 4]) -> f64) -> Vec<Vec<f64>> {
+        self.records
+            .iter()
+            .map(|r| r.iter().map(&f).collect())
+            .collect()
+    }
+
+    /// g(r) at bin centres.
+    pub fn gr(&self) -> Vec<(f64, f64)> {
+        let c = &self.config;
+        gr_normalize(
+            &self.gr_hist,
+            c.gr_max,
+            c.n,
+            c.lj.box_length.powi(3),
+            self.frames as u64 * c.replicas as u64,
+        )
+    }
+
+    /// Statistical summary of the run.
+    pub fn summary(&self) -> ReferenceSummary {
+        let c = &self.config;
+        let n = c.n as f64;
+        let volume = c.lj.box_length.powi(3);
+        let rho = c.density();
+        let u = summarize(&self.series(|r| r[0] / n));
+        let t = summarize(&self.series(|r| 2.0 * r[2] / (3.0 * n)));
+        let p = summarize(&self.series(|r| (2.0 * r[2] + r[1]) / (3.0 * volume)));
+        let tail = match (c.lj.cutoff, c.lj.shift) {
+            (Some(rc), shift) => {
+                let lt = LjTail::new(c.lj.epsilon, c.lj.sigma, rc);
+                let uc = if shift {
+                    lt.pair_energy_at_cutoff()
+                } else {
+                    0.0
+                };
+                let u_tail = lt.energy_per_particle(rho);
+                let u_tc = summarize(&self.series(|r| (r[0] + r[3] * uc) / n + u_tail));
+                let p_tail = lt.pressure(rho);
+                Some(TailCorrected {
+                    potential_energy_per_particle: u_tc,
+                    pressure: SeriesSummary {
+                        mean: p.mean + p_tail,
+                        ..p
+                    },
+                    energy_tail_per_particle: u_tail,
+                    pressure_tail: p_tail,
+                    chemical_potential_tail: lt.chemical_potential(rho),
+                    shift_restored: shift,
+                })
+            }
+            _ => None,
+        };
+        let total_records = self.records.iter().map(|r| r.len()).sum::<usize>();
+        let tau_steps = u.tau_int * self.record_every as f64;
+        ReferenceSummary {
+            n: c.n,
+            density: rho,
+            replicas: c.replicas,
+            pair_search: match c.search {
+                PairSearch::AllPairs => "all_pairs".into(),
+                PairSearch::CellList { .. } => "cell_list".into(),
+            },
+            potential_energy_per_particle: u,
+            pressure: p,
+            temperature: t,
+            tail_corrected: tail,
+            samples: self.frames as u64 * c.replicas as u64,
+            sample_every: self.sample_every,
+            tau_int: tau_steps,
+            n_eff: u.n_eff,
+            sample_spacing_over_tau: self.sample_every as f64 / tau_steps.max(1e-12),
+            records: total_records as u64,
+            neighbor_rebuilds: self.rebuilds,
+            neighbor_capacity: self.max_neighbors,
+            steps: self.steps,
+            wall_time_s: self.wall_time,
+            particle_steps_per_second: self.steps as f64 * c.total() as f64
+                / self.wall_time.max(1e-9),
+            files: SampleFiles::default(),
+        }
+    }
+}
+
+/// Tail-corrected values of a truncated potential (standard analytic corrections with
+/// g(r) = 1 beyond r_c; for a shifted potential the shift is restored with the measured
+/// number of pairs within r_c).
+#[derive(Clone, Debug, Serialize)]
+pub struct TailCorrected {
+    /// U/N of the full (untruncated, unshifted) potential.
+    pub potential_energy_per_particle: SeriesSummary,
+    /// P of the full potential.
+    pub pressure: SeriesSummary,
+    /// u_tail added to U/N.
+    pub energy_tail_per_particle: f64,
+    /// P_tail added to P.
+    pub pressure_tail: f64,
+    /// mu_tail to add to a truncated-potential chemical potential.
+    pub chemical_potential_tail: f64,
+    /// Whether the shift was restored before adding the tail.
+    pub shift_restored: bool,
+}
+
+/// Files written for one N (relative to the output directory).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SampleFiles {
+    /// `.ntis` configurations.
+    pub samples: String,
+    /// Extended XYZ of replica 0.
+    pub xyz: String,
+    /// g(r) table.
+    pub gr: String,
+}
+
+/// `results.json` entry `reference.<N>`. Errors are 1-sigma from block averaging over
+/// replicas and time; `tau_int` is in MD steps.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReferenceSummary {
+    /// Particles.
+    #[serde(rename = "N")]
+    pub n: u32,
+    /// Number density N / L^3.
+    pub density: f64,
+    /// Replicas.
+    pub replicas: u32,
+    /// "all_pairs" or "cell_list".
+    pub pair_search: String,
+    /// U/N (the simulated potential: truncated and shifted as the scene says).
+    pub potential_energy_per_particle: SeriesSummary,
+    /// Virial pressure (2K + W) / 3V.
+    pub pressure: SeriesSummary,
+    /// Kinetic temperature 2K / 3N.
+    pub temperature: SeriesSummary,
+    /// Tail-corrected values (truncated potentials only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tail_corrected: Option<TailCorrected>,
+    /// Configurations kept (frames x replicas).
+    pub samples: u64,
+    /// MD steps between kept configurations.
+    pub sample_every: u32,
+    /// Integrated autocorrelation time of U, in MD steps.
+    pub tau_int: f64,
+    /// Effective number of independent U records.
+    pub n_eff: f64,
+    /// sample_every / tau_int: >= 2 means kept configurations are decorrelated.
+    pub sample_spacing_over_tau: f64,
+    /// Observable records (replicas x times).
+    pub records: u64,
+    /// Neighbour-list rebuilds.
+    pub neighbor_rebuilds: u32,
+    /// Neighbour-list capacity.
+    pub neighbor_capacity: u32,
+    /// MD steps (equilibration + production).
+    pub steps: u64,
+    /// Wall time of the MD loop.
+    pub wall_time_s: f64,
+    /// Throughput, B * N * steps / wall time.
+    pub particle_steps_per_second: f64,
+    /// Output files.
+    pub files: SampleFiles,
+}

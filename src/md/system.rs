@@ -1,0 +1,569 @@
+//! A batch of B independent replicas of N Lennard-Jones particles living on the device, and
+//! the recording of MD steps into compute passes.
+//!
+//! Per step: `integrate_baoa` → [cell-list chain, which returns at once unless a particle
+//! moved more than skin/2] → forces → `integrate_b`. Nothing is read back in the step loop;
+//! the host reads the 16-byte control block between submissions.
+
+use super::kernels::{CellArgs, IntegrateArgs, LjArgs, MdKernels, ObservableArgs};
+use super::params::{Control, SimParams, STATUS_NEIGHBOR_OVERFLOW, STATUS_NOT_FINITE};
+use crate::error::{Error, Result};
+use crate::gpu::kernel::dispatch;
+use crate::gpu::Gpu;
+use crate::reference::lj::LjParams;
+use std::sync::Arc;
+
+/// How pairs are found on the device.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PairSearch {
+    /// All minimum-image pairs, tiled in workgroup memory.
+    AllPairs,
+    /// Cell list + Verlet list of radius cutoff + skin, rebuilt on the device when needed.
+    CellList {
+        /// Verlet skin.
+        skin: f64,
+    },
+}
+
+/// Everything that defines an MD batch.
+#[derive(Clone, Debug)]
+pub struct MdConfig {
+    /// Particles per replica.
+    pub n: u32,
+    /// Replicas B.
+    pub replicas: u32,
+    /// Pair potential and box.
+    pub lj: LjParams,
+    /// kT.
+    pub kt: f64,
+    /// Particle mass.
+    pub mass: f64,
+    /// Time step.
+    pub dt: f64,
+    /// Langevin friction (0: NVE).
+    pub friction: f64,
+    /// Seed of the Langevin noise.
+    pub seed: u64,
+    /// Pair search.
+    pub search: PairSearch,
+    /// g(r) bins.
+    pub gr_bins: u32,
+    /// g(r) range.
+    pub gr_max: f64,
+}
+
+impl MdConfig {
+    /// Total particles B * N.
+    pub fn total(&self) -> u32 {
+        self.n * self.replicas
+    }
+    /// Number density N / L^3.
+    pub fn density(&self) -> f64 {
+        self.n as f64 / self.lj.box_length.powi(3)
+    }
+    /// Cells per side on the cell-list path.
+    pub fn cells_side(&self) -> u32 {
+        match (self.search, self.lj.cutoff) {
+            (PairSearch::CellList { skin }, Some(rc)) => {
+                (self.lj.box_length / (rc + skin)).floor() as u32
+            }
+            _ => 0,
+        }
+    }
+    /// Initial neighbour-list capacity: the mean count within r_c + skin at a dense-liquid
+    /// density (1.0 sigma^-3, or the actual one if higher) times 1.3, rounded up to 32.
+    pub fn initial_max_neighbors(&self) -> u32 {
+        match (self.search, self.lj.cutoff) {
+            (PairSearch::CellList { skin }, Some(rc)) => {
+                let rho = (self.density() * self.lj.sigma.powi(3)).max(1.0) / self.lj.sigma.powi(3);
+                let mean = rho * 4.0 / 3.0 * std::f64::consts::PI * (rc + skin).powi(3);
+                ((1.3 * mean / 32.0).ceil() as u32).max(1) * 32
+            }
+            _ => 1,
+        }
+    }
+
+    fn sim_params(&self, max_neighbors: u32) -> SimParams {
+        let l = self.lj.box_length;
+        let cells_side = self.cells_side();
+        let (rlist2, half_skin2) = match (self.search, self.lj.cutoff) {
+            (PairSearch::CellList { skin }, Some(rc)) => {
+                ((rc + skin).powi(2), (0.5 * skin).powi(2))
+            }
+            _ => (0.0, f64::MAX),
+        };
+        let c1 = (-self.friction * self.dt).exp();
+        let seed = self.seed;
+        SimParams {
+            n: self.n,
+            replicas: self.replicas,
+            total: self.total(),
+            max_neighbors,
+            cells_side,
+            cells_per_replica: cells_side.pow(3),
+            total_cells: cells_side.pow(3) * self.replicas,
+            gr_bins: self.gr_bins,
+            box_length: l as f32,
+            inv_box: (1.0 / l) as f32,
+            inv_cell: (cells_side as f64 / l) as f32,
+            mass: self.mass as f32,
+            eps4: (4.0 * self.lj.epsilon) as f32,
+            sigma2: (self.lj.sigma * self.lj.sigma) as f32,
+            rc2: self.lj.cutoff.map_or(f32::MAX, |rc| (rc * rc) as f32),
+            shift: self.lj.shift_energy() as f32,
+            rlist2: rlist2 as f32,
+            half_skin2: half_skin2.min(f32::MAX as f64) as f32,
+            dt: self.dt as f32,
+            inv_mass: (1.0 / self.mass) as f32,
+            c1: c1 as f32,
+            c2: ((1.0 - c1 * c1) * self.kt / self.mass).sqrt() as f32,
+            gr_max: self.gr_max as f32,
+            gr_inv_width: (self.gr_bins as f64 / self.gr_max) as f32,
+            seed_lo: seed as u32,
+            seed_hi: (seed >> 32) as u32,
+            _pad0: 0,
+            _pad1: 0,
+        }
+    }
+}
+
+/// Device buffers of a batch.
+pub struct MdBuffers {
+    /// SimParams uniform.
+    pub params: wgpu::Buffer,
+    /// Positions, vec4 per particle (w unused).
+    pub pos: wgpu::Buffer,
+    /// Velocities, vec4.
+    pub vel: wgpu::Buffer,
+    /// (force, per-particle energy), vec4.
+    pub force: wgpu::Buffer,
+    /// (per-particle virial, half pair count), vec2.
+    pub aux: wgpu::Buffer,
+    /// Control block.
+    pub control: wgpu::Buffer,
+    /// Positions at the last neighbour-list build.
+    pub pos_ref: wgpu::Buffer,
+    /// Particles per cell.
+    pub cell_count: wgpu::Buffer,
+    /// Exclusive scan of cell_count.
+    pub cell_start: wgpu::Buffer,
+    /// (cell, slot) per particle.
+    pub particle_cell: wgpu::Buffer,
+    /// Particle indices sorted by cell.
+    pub cell_particles: wgpu::Buffer,
+    /// Neighbour list, `neighbors[k * total + i]`.
+    pub neighbors: wgpu::Buffer,
+    /// Neighbour counts.
+    pub neighbor_count: wgpu::Buffer,
+    /// Per-replica observable sums of the last reduction (vec4 per replica).
+    pub obs: wgpu::Buffer,
+    /// g(r) histogram.
+    pub gr_hist: wgpu::Buffer,
+}
+
+struct BindGroups {
+    lj: wgpu::BindGroup,
+    cells: wgpu::BindGroup,
+    integrate: wgpu::BindGroup,
+    observables: wgpu::BindGroup,
+}
+
+/// A batch of replicas on the device.
+pub struct MdSystem {
+    /// Its configuration.
+    pub config: MdConfig,
+    /// Current uniform parameters.
+    pub params: SimParams,
+    /// Its buffers.
+    pub buffers: MdBuffers,
+    kernels: Arc<MdKernels>,
+    groups: BindGroups,
+}
+
+const WG: u32 = 64;
+
+fn groups_for(n: u32) -> u32 {
+    n.div_ceil(WG)
+}
+
+impl MdSystem {
+    /// Uploads positions (wrapped into the box) and velocities, B * N each, replica-major,
+    /// and computes the initial forces (building the neighbour list).
+    pub fn new(
+        gpu: &Gpu,
+        kernels: Arc<MdKernels>,
+        config: MdConfig,
+        positions: &[[f64; 3]],
+        velocities: &[[f64; 3]],
+    ) -> Result<Self> {
+        let total = config.total() as usize;
+        if positions.len() != total || velocities.len() != total {
+            return Err(Error::Simulation(format!(
+                "expected {total} positions and velocities, got {} and {}",
+                positions.len(),
+                velocities.len()
+            )));
+        }
+        if config.gr_bins == 0 || config.gr_bins > 256 {
+            return Err(Error::Simulation("gr_bins must be in 1..=256".into()));
+        }
+        let params = config.sim_params(config.initial_max_neighbors());
+        let l = config.lj.box_length;
+        let pos4: Vec<[f32; 4]> = positions
+            .iter()
+            .map(|x| {
+                let w = x.map(|v| (v - l * (v / l).floor()) as f32);
+                [w[0], w[1], w[2], 0.0]
+            })
+            .collect();
+        let vel4: Vec<[f32; 4]> = velocities
+            .iter()
+            .map(|v| [v[0] as f32, v[1] as f32, v[2] as f32, 0.0])
+            .collect();
+        let buffers = Self::allocate(gpu, &params, &pos4, &vel4)?;
+        let groups = Self::bind_all(gpu, &kernels, &buffers);
+        let mut system = MdSystem {
+            config,
+            params,
+            buffers,
+            kernels,
+            groups,
+        };
+        system.initial_forces(gpu)?;
+        Ok(system)
+    }
+
+    fn check_size(gpu: &Gpu, label: &str, bytes: u64) -> Result<()> {
+        let limit =
+            (gpu.limits.max_storage_buffer_binding_size as u64).min(gpu.limits.max_buffer_size);
+        if bytes > limit {
+            return Err(Error::Device(format!(
+                "buffer `{label}` needs {} MiB but the adapter allows {} MiB per storage buffer; \
+                 use fewer replicas or particles",
+                bytes >> 20,
+                limit >> 20
+            )));
+        }
+        Ok(())
+    }
+
+    fn allocate(
+        gpu: &Gpu,
+        p: &SimParams,
+        pos4: &[[f32; 4]],
+        vel4: &[[f32; 4]],
+    ) -> Result<MdBuffers> {
+        let total = p.total as u64;
+        let cells = p.total_cells as u64;
+        let nbr_bytes = 4 * total * p.max_neighbors as u64;
+        Self::check_size(gpu, "neighbors", nbr_bytes)?;
+        Self::check_size(gpu, "pos", 16 * total)?;
+        let control = Control {
+            rebuild: 1,
+            ..Default::default()
+        };
+        Ok(MdBuffers {
+            params: gpu.uniform_from("params", p),
+            pos: gpu.storage_from("pos", pos4),
+            vel: gpu.storage_from("vel", vel4),
+            force: gpu.storage_zeroed("force", 16 * total),
+            aux: gpu.storage_zeroed("aux", 8 * total),
+            control: gpu.storage_from("control", &[control]),
+            pos_ref: gpu.storage_zeroed("pos_ref", 16 * total),
+            cell_count: gpu.storage_zeroed("cell_count", 4 * cells),
+            cell_start: gpu.storage_zeroed("cell_start", 4 * (cells + 1)),
+            particle_cell: gpu.storage_zeroed("particle_cell", 8 * total),
+            cell_particles: gpu.storage_zeroed("cell_particles", 4 * total),
+            neighbors: gpu.storage_zeroed("neighbors", nbr_bytes),
+            neighbor_count: gpu.storage_zeroed("neighbor_count", 4 * total),
+            obs: gpu.storage_zeroed("obs", 16 * p.replicas as u64),
+            gr_hist: gpu.storage_zeroed("gr_hist", 4 * 256),
+        })
+    }
+
+    fn bind_all(gpu: &Gpu, k: &MdKernels, b: &MdBuffers) -> BindGroups {
+        BindGroups {
+            lj: k.lj.bind(
+                gpu,
+                &LjArgs {
+                    params: &b.params,
+                    pos: &b.pos,
+                    force: &b.force,
+                    aux: &b.aux,
+                    control: &b.control,
+                    neighbors: &b.neighbors,
+                    neighbor_count: &b.neighbor_count,
+                },
+            ),
+            cells: k.cells.bind(
+                gpu,
+                &CellArgs {
+                    params: &b.params,
+                    pos: &b.pos,
+                    control: &b.control,
+                    cell_count: &b.cell_count,
+                    cell_start: &b.cell_start,
+                    particle_cell: &b.particle_cell,
+                    cell_particles: &b.cell_particles,
+                    neighbors: &b.neighbors,
+                    neighbor_count: &b.neighbor_count,
+                    pos_ref: &b.pos_ref,
+                },
+            ),
+            integrate: k.integrate.bind(
+                gpu,
+                &IntegrateArgs {
+                    params: &b.params,
+                    pos: &b.pos,
+                    vel: &b.vel,
+                    force: &b.force,
+                    control: &b.control,
+                    pos_ref: &b.pos_ref,
+                },
+            ),
+            observables: k.observables.bind(
+                gpu,
+                &ObservableArgs {
+                    params: &b.params,
+                    pos: &b.pos,
+                    vel: &b.vel,
+                    force: &b.force,
+                    aux: &b.aux,
+                    obs: &b.obs,
+                    gr_hist: &b.gr_hist,
+                    neighbors: &b.neighbors,
+                    neighbor_count: &b.neighbor_count,
+                },
+            ),
+        }
+    }
+
+    /// True on the cell-list path.
+    pub fn uses_cells(&self) -> bool {
+        self.params.cells_side >= 3
+    }
+
+    /// Records the forces of the current positions (rebuilding the neighbour list first if
+    /// control.rebuild is set).
+    pub fn record_forces(&self, pass: &mut wgpu::ComputePass<'_>) {
+        let p = &self.params;
+        let k = &self.kernels;
+        if self.uses_cells() {
+            let c = &k.cells.0;
+            let g = &self.groups.cells;
+            dispatch(pass, c, "cells_clear", g, (groups_for(p.total_cells), 1, 1));
+            dispatch(pass, c, "cells_count", g, (groups_for(p.total), 1, 1));
+            dispatch(pass, c, "cells_scan", g, (1, 1, 1));
+            dispatch(pass, c, "cells_scatter", g, (groups_for(p.total), 1, 1));
+            dispatch(pass, c, "neighbors_build", g, (groups_for(p.total), 1, 1));
+            dispatch(
+                pass,
+                &k.lj.0,
+                "lj_forces_neighbors",
+                &self.groups.lj,
+                (groups_for(p.total), 1, 1),
+            );
+        } else {
+            dispatch(
+                pass,
+                &k.lj.0,
+                "lj_forces",
+                &self.groups.lj,
+                (groups_for(p.n), p.replicas, 1),
+            );
+        }
+    }
+
+    /// Records `steps` BAOAB steps.
+    pub fn record_steps(&self, pass: &mut wgpu::ComputePass<'_>, steps: u32) {
+        let p = &self.params;
+        let integ = &self.kernels.integrate.0;
+        for _ in 0..steps {
+            dispatch(
+                pass,
+                integ,
+                "integrate_baoa",
+                &self.groups.integrate,
+                (groups_for(p.total), 1, 1),
+            );
+            self.record_forces(pass);
+            dispatch(
+                pass,
+                integ,
+                "integrate_b",
+                &self.groups.integrate,
+                (groups_for(p.total), 1, 1),
+            );
+        }
+    }
+
+    /// Records the per-replica reduction into `buffers.obs`.
+    pub fn record_reduce(&self, pass: &mut wgpu::ComputePass<'_>) {
+        dispatch(
+            pass,
+            &self.kernels.observables.0,
+            "reduce_observables",
+            &self.groups.observables,
+            (self.params.replicas, 1, 1),
+        );
+    }
+
+    /// Records one g(r) accumulation of the current positions into `buffers.gr_hist`.
+    pub fn record_gr(&self, pass: &mut wgpu::ComputePass<'_>) {
+        let p = &self.params;
+        let o = &self.kernels.observables.0;
+        if self.uses_cells() && p.gr_max * p.gr_max <= p.rc2 {
+            dispatch(
+                pass,
+                o,
+                "gr_neighbors",
+                &self.groups.observables,
+                (groups_for(p.total), 1, 1),
+            );
+        } else {
+            dispatch(
+                pass,
+                o,
+                "gr_all_pairs",
+                &self.groups.observables,
+                (groups_for(p.n), p.replicas, 1),
+            );
+        }
+    }
+
+    /// Runs `f` inside one compute pass of a new encoder and submits it.
+    pub fn submit_pass(&self, gpu: &Gpu, f: impl FnOnce(&mut wgpu::ComputePass<'_>)) {
+        let mut encoder = gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("md") });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("md"),
+                timestamp_writes: None,
+            });
+            f(&mut pass);
+        }
+        gpu.queue.submit([encoder.finish()]);
+    }
+
+    /// Runs `steps` steps and checks the status word (blocking).
+    pub fn run(&self, gpu: &Gpu, steps: u32) -> Result<Control> {
+        self.submit_pass(gpu, |pass| self.record_steps(pass, steps));
+        self.check_status(gpu)
+    }
+
+    /// Reads the control block.
+    pub fn control(&self, gpu: &Gpu) -> Result<Control> {
+        Ok(gpu.read::<Control>(&self.buffers.control, 0, 1)?[0])
+    }
+
+    /// Reads the control block and turns a set error flag into an error.
+    pub fn check_status(&self, gpu: &Gpu) -> Result<Control> {
+        let c = self.control(gpu)?;
+        status_error(c.status)?;
+        Ok(c)
+    }
+
+    fn initial_forces(&mut self, gpu: &Gpu) -> Result<()> {
+        loop {
+            self.submit_pass(gpu, |pass| self.record_forces(pass));
+            let c = self.control(gpu)?;
+            if c.status & STATUS_NEIGHBOR_OVERFLOW != 0 {
+                self.grow_neighbor_list(gpu)?;
+                continue;
+            }
+            status_error(c.status)?;
+            let cleared = Control {
+                step: 0,
+                status: 0,
+                rebuild: 0,
+                rebuilds: c.rebuilds + 1,
+            };
+            gpu.queue
+                .write_buffer(&self.buffers.control, 0, bytemuck::bytes_of(&cleared));
+            return Ok(());
+        }
+    }
+
+    /// Grows the neighbour-list capacity by half, clears the overflow flag and requests a
+    /// rebuild. Forces must be recomputed afterwards.
+    pub fn grow_neighbor_list(&mut self, gpu: &Gpu) -> Result<()> {
+        let new_max = (self.params.max_neighbors * 3 / 2).div_ceil(32) * 32;
+        let bytes = 4 * self.params.total as u64 * new_max as u64;
+        Self::check_size(gpu, "neighbors", bytes)?;
+        self.params.max_neighbors = new_max;
+        self.buffers.neighbors = gpu.storage_zeroed("neighbors", bytes);
+        gpu.queue
+            .write_buffer(&self.buffers.params, 0, bytemuck::bytes_of(&self.params));
+        let mut c = self.control(gpu)?;
+        c.status &= !STATUS_NEIGHBOR_OVERFLOW;
+        c.rebuild = 1;
+        gpu.queue
+            .write_buffer(&self.buffers.control, 0, bytemuck::bytes_of(&c));
+        self.groups = Self::bind_all(gpu, &self.kernels, &self.buffers);
+        Ok(())
+    }
+
+    /// Positions as f32 vec4, B * N.
+    pub fn read_positions(&self, gpu: &Gpu) -> Result<Vec<[f32; 4]>> {
+        gpu.read_all(&self.buffers.pos)
+    }
+    /// Velocities as f32 vec4.
+    pub fn read_velocities(&self, gpu: &Gpu) -> Result<Vec<[f32; 4]>> {
+        gpu.read_all(&self.buffers.vel)
+    }
+    /// (force, energy) per particle.
+    pub fn read_forces(&self, gpu: &Gpu) -> Result<Vec<[f32; 4]>> {
+        gpu.read_all(&self.buffers.force)
+    }
+    /// (virial, half pair count) per particle.
+    pub fn read_aux(&self, gpu: &Gpu) -> Result<Vec<[f32; 2]>> {
+        gpu.read_all(&self.buffers.aux)
+    }
+    /// Per-replica sums (potential energy, virial, kinetic energy, pairs within r_c) of
+    /// the last reduction.
+    pub fn read_obs(&self, gpu: &Gpu) -> Result<Vec<[f32; 4]>> {
+        gpu.read(&self.buffers.obs, 0, self.params.replicas as u64)
+    }
+    /// The g(r) histogram counts.
+    pub fn read_gr(&self, gpu: &Gpu) -> Result<Vec<u32>> {
+        gpu.read(&self.buffers.gr_hist, 0, self.params.gr_bins as u64)
+    }
+    /// Zeroes the g(r) histogram.
+    pub fn clear_gr(&self, gpu: &Gpu) {
+        gpu.queue
+            .write_buffer(&self.buffers.gr_hist, 0, &[0u8; 4 * 256]);
+    }
+    /// Neighbour lists as sorted sets (cell-list path only).
+    pub fn read_neighbor_sets(&self, gpu: &Gpu) -> Result<Vec<Vec<u32>>> {
+        let total = self.params.total as usize;
+        let list: Vec<u32> = gpu.read_all(&self.buffers.neighbors)?;
+        let count: Vec<u32> = gpu.read(&self.buffers.neighbor_count, 0, total as u64)?;
+        Ok((0..total)
+            .map(|i| {
+                let mut s: Vec<u32> = (0..count[i] as usize)
+                    .map(|k| list[k * total + i])
+                    .collect();
+                s.sort_unstable();
+                s
+            })
+            .collect())
+    }
+}
+
+/// Turns device status flags into an error.
+pub fn status_error(status: u32) -> Result<()> {
+    if status & STATUS_NOT_FINITE != 0 {
+        return Err(Error::Simulation(
+            "NaN or infinity in forces or positions: particles overlapped or the time step is \
+             too large. Reduce sampler.dt or check the density"
+                .into(),
+        ));
+    }
+    if status & STATUS_NEIGHBOR_OVERFLOW != 0 {
+        return Err(Error::Simulation(
+            "neighbour list overflow (more neighbours than its capacity)".into(),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! Output files: atomic writes (write to a temporary file in the same directory, then
+//! rename) so that nothing already computed is lost or half-written if a run is stopped,
+//! and merging of `results.json` so that every stage adds its keys to the same file.
+
+use crate::error::{Error, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// Writes `bytes` to `path` atomically (temporary file + fsync + rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+    }
+    let tmp = path.with_extension(format!(
+        "{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("")
+    ));
+    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+/// Merges `update`'s top-level keys into `dir/results.json` (created if missing) and
+/// writes it atomically. Keys of `update` replace existing ones; nested objects under
+/// `reference` and `free_energy` are merged one level deeper so that different N or
+/// stages do not erase each other.
+pub fn merge_results(dir: &Path, update: serde_json::Value) -> Result<()> {
+    let path = dir.join("results.json");
+    let mut current = match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).unwrap_or(serde_json::json!({})),
+        Err(_) => serde_json::json!({}),
+    };
+    if !current.is_object() {
+        current = serde_json::json!({});
+    }
+    if let (Some(cur), Some(upd)) = (current.as_object_mut(), update.as_object()) {
+        for (k, v) in upd {
+            match (cur.get_mut(k), v) {
+                (Some(serde_json::Value::Object(old)), serde_json::Value::Object(new))
+                    if k == "reference" || k == "free_energy" =>
+                {
+                    for (kk, vv) in new {
+                        old.insert(kk.clone(), vv.clone());
+                    }
+                }
+                _ => {
+                    cur.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    let text = serde_json::to_string_pretty(&current).map_err(|e| Error::Format {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    write_atomic(&path, text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_keeps_other_entries() {
+        let dir = std::env::temp_dir().join(format!("nti-merge-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        merge_results(
+            &dir,
+            serde_json::json!({"reference": {"40": {"a": 1}}, "x": 1}),
+        )
+        .unwrap();
+        merge_results(
+            &dir,
+            serde_json::json!({"reference": {"80": {"a": 2}}, "x": 2}),
+        )
+        .unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap())
+                .unwrap();
+        assert_eq!(v["reference"]["40"]["a"], 1);
+        assert_eq!(v["reference"]["80"]["a"], 2);
+        assert_eq!(v["x"], 2);
+        assert!(!dir.join("results.json.tmp").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,8 +1,13 @@
 // On-device observables.
 //
 // reduce_observables: one workgroup of 256 per replica b, tree reduction in workgroup memory:
-//   obs[b] = (sum_i e_i, sum_i w_i, sum_i m v_i^2 / 2, sum_i c_i)
-//   = (potential energy, virial W = sum_{i<j} r.f, kinetic energy, pairs within r_c).
+//   obs[2b]     = (sum_i e_i, sum_i w_i, sum_i m u_i^2 / 2, sum_i c_i)
+//               = (potential energy, virial W = sum_{i<j} r.f, half-step kinetic energy,
+//                  pairs within r_c), with u_i = v_i + dt/2 F_i/m the velocity after the
+//                  next half kick: BAOAB samples it exactly for harmonic forces, while the
+//                  step-boundary velocity v_i is biased by -(omega dt / 2)^2;
+//   obs[2b + 1] = (sum_i m v_i^2 / 2, 0, 0, 0), the step-boundary kinetic energy (the
+//                  conserved energy of NVE velocity Verlet uses it).
 //   Dispatch (B, 1, 1).
 // gr_all_pairs: histogram of minimum-image pair distances r < gr_max over all pairs i < j of
 //   every replica; bin = floor(r * gr_inv_width). Per-workgroup histogram in workgroup
@@ -25,6 +30,7 @@
 
 const REDUCE_THREADS: u32 = 256u;
 var<workgroup> partial: array<vec4<f32>, REDUCE_THREADS>;
+var<workgroup> partial_ke: array<f32, REDUCE_THREADS>;
 
 @compute @workgroup_size(256)
 fn reduce_observables(
@@ -34,22 +40,29 @@ fn reduce_observables(
     let b = wg.x;
     let base = b * params.n;
     var acc = vec4<f32>(0.0);
+    var ke = 0.0;
     for (var k = li; k < params.n; k = k + REDUCE_THREADS) {
         let i = base + k;
+        let f = force[i];
         let v = vel[i].xyz;
+        let u = v + 0.5 * params.dt * params.inv_mass * f.xyz;
         let a = aux[i];
-        acc = acc + vec4<f32>(force[i].w, a.x, 0.5 * params.mass * dot(v, v), a.y);
+        acc = acc + vec4<f32>(f.w, a.x, 0.5 * params.mass * dot(u, u), a.y);
+        ke = ke + 0.5 * params.mass * dot(v, v);
     }
     partial[li] = acc;
+    partial_ke[li] = ke;
     workgroupBarrier();
     for (var stride = REDUCE_THREADS / 2u; stride > 0u; stride = stride / 2u) {
         if (li < stride) {
             partial[li] = partial[li] + partial[li + stride];
+            partial_ke[li] = partial_ke[li] + partial_ke[li + stride];
         }
         workgroupBarrier();
     }
     if (li == 0u) {
-        obs[b] = partial[0];
+        obs[2u * b] = partial[0];
+        obs[2u * b + 1u] = vec4<f32>(partial_ke[0], 0.0, 0.0, 0.0);
     }
 }
 

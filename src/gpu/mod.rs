@@ -73,9 +73,11 @@ pub fn parse_backends(name: &str) -> Result<wgpu::Backends> {
             "dx12" | "d3d12" => wgpu::Backends::DX12,
             "gl" | "gles" | "opengl" => wgpu::Backends::GL,
             "all" => wgpu::Backends::all(),
-            other => return Err(Error::Device(format!(
+            other => {
+                return Err(Error::Device(format!(
                 "unknown backend `{other}`; use one of vulkan, metal, dx12, gl (or a comma list)"
-            ))),
+            )))
+            }
         };
     }
     Ok(backends)

@@ -10,7 +10,7 @@
 
 use super::init::initial_state;
 use super::params::STATUS_NEIGHBOR_OVERFLOW;
-use super::system::{status_error, MdConfig, MdSystem, PairSearch};
+use super::system::{obs_record, status_error, MdConfig, MdSystem, PairSearch};
 use super::MdKernels;
 use crate::dataset::SampleSet;
 use crate::error::{Error, Result};
@@ -66,8 +66,9 @@ pub fn md_config(scene: &Scene, n: u32) -> MdConfig {
 pub struct SampleOutcome {
     /// The MD configuration.
     pub config: MdConfig,
-    /// Per replica, per record: (potential energy, virial W, kinetic energy, pairs within r_c).
-    pub records: Vec<Vec<[f64; 4]>>,
+    /// Per replica, per record: (potential energy, virial W, half-step kinetic energy,
+    /// pairs within r_c, step-boundary kinetic energy).
+    pub records: Vec<Vec<[f64; 5]>>,
     /// MD steps between records.
     pub record_every: u32,
     /// Configurations kept on the device: `frames * B * N` vec4, frame-major.
@@ -173,7 +174,7 @@ pub fn run_reference(
     let prod = m.production_steps;
     let n_records = prod / m.record_every as u64;
     let frames = prod / m.sample_every as u64;
-    let series_bytes = n_records * replicas * 16;
+    let series_bytes = n_records * replicas * 32;
     let sample_bytes = frames * replicas * n as u64 * 16;
     let limit = gpu.limits.max_buffer_size;
     if series_bytes > limit || sample_bytes > limit {
@@ -244,8 +245,8 @@ pub fn run_reference(
                     &system.buffers.obs,
                     0,
                     &series,
-                    r * replicas * 16,
-                    replicas * 16,
+                    r * replicas * 32,
+                    replicas * 32,
                 );
             }
             if let Some(f) = ev.frame {
@@ -283,11 +284,14 @@ pub fn run_reference(
     for (t, c) in gr_total.iter_mut().zip(system.read_gr(gpu)?) {
         *t += c as u64;
     }
-    let raw: Vec<[f32; 4]> = gpu.read(&series, 0, n_records * replicas)?;
+    let raw: Vec<[f32; 4]> = gpu.read(&series, 0, 2 * n_records * replicas)?;
     let records = (0..replicas as usize)
         .map(|b| {
             (0..n_records as usize)
-                .map(|r| raw[r * replicas as usize + b].map(|v| v as f64))
+                .map(|r| {
+                    let k = 2 * (r * replicas as usize + b);
+                    obs_record(raw[k], raw[k + 1])
+                })
                 .collect()
         })
         .collect();
@@ -328,7 +332,7 @@ impl SampleOutcome {
         })
     }
 
-    fn series(&self, f: impl Fn(&[f64; 4]) -> f64) -> Vec<Vec<f64>> {
+    fn series(&self, f: impl Fn(&[f64; 5]) -> f64) -> Vec<Vec<f64>> {
         self.records
             .iter()
             .map(|r| r.iter().map(&f).collect())
@@ -459,7 +463,7 @@ pub struct ReferenceSummary {
     pub potential_energy_per_particle: SeriesSummary,
     /// Virial pressure (2K + W) / 3V.
     pub pressure: SeriesSummary,
-    /// Kinetic temperature 2K / 3N.
+    /// Kinetic temperature 2K / 3N (half-step kinetic energy, see `observables.wgsl`).
     pub temperature: SeriesSummary,
     /// Tail-corrected values (truncated potentials only).
     #[serde(skip_serializing_if = "Option::is_none")]

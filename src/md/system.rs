@@ -155,7 +155,7 @@ pub struct MdBuffers {
     pub neighbors: wgpu::Buffer,
     /// Neighbour counts.
     pub neighbor_count: wgpu::Buffer,
-    /// Per-replica observable sums of the last reduction (vec4 per replica).
+    /// Per-replica observable sums of the last reduction (two vec4 per replica).
     pub obs: wgpu::Buffer,
     /// g(r) histogram.
     pub gr_hist: wgpu::Buffer,
@@ -276,7 +276,7 @@ impl MdSystem {
             cell_particles: gpu.storage_zeroed("cell_particles", 4 * total),
             neighbors: gpu.storage_zeroed("neighbors", nbr_bytes),
             neighbor_count: gpu.storage_zeroed("neighbor_count", 4 * total),
-            obs: gpu.storage_zeroed("obs", 16 * p.replicas as u64),
+            obs: gpu.storage_zeroed("obs", 32 * p.replicas as u64),
             gr_hist: gpu.storage_zeroed("gr_hist", 4 * 256),
         })
     }
@@ -520,10 +520,14 @@ impl MdSystem {
     pub fn read_aux(&self, gpu: &Gpu) -> Result<Vec<[f32; 2]>> {
         gpu.read_all(&self.buffers.aux)
     }
-    /// Per-replica sums (potential energy, virial, kinetic energy, pairs within r_c) of
-    /// the last reduction.
-    pub fn read_obs(&self, gpu: &Gpu) -> Result<Vec<[f32; 4]>> {
-        gpu.read(&self.buffers.obs, 0, self.params.replicas as u64)
+    /// Per-replica sums of the last reduction: (potential energy, virial, half-step kinetic
+    /// energy, pairs within r_c, step-boundary kinetic energy); see `observables.wgsl`.
+    pub fn read_obs(&self, gpu: &Gpu) -> Result<Vec<[f64; 5]>> {
+        let raw: Vec<[f32; 4]> = gpu.read(&self.buffers.obs, 0, 2 * self.params.replicas as u64)?;
+        Ok(raw
+            .chunks_exact(2)
+            .map(|c| obs_record(c[0], c[1]))
+            .collect())
     }
     /// The g(r) histogram counts.
     pub fn read_gr(&self, gpu: &Gpu) -> Result<Vec<u32>> {
@@ -549,6 +553,17 @@ impl MdSystem {
             })
             .collect())
     }
+}
+
+/// One record from the two vec4 the reduction writes per replica.
+pub fn obs_record(a: [f32; 4], b: [f32; 4]) -> [f64; 5] {
+    [
+        a[0] as f64,
+        a[1] as f64,
+        a[2] as f64,
+        a[3] as f64,
+        b[0] as f64,
+    ]
 }
 
 /// Turns device status flags into an error.

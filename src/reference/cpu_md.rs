@@ -2,22 +2,33 @@
 //! throughput is compared against, and an independent check of the GPU sampler.
 //!
 //! One replica of N Lennard-Jones particles in a cubic periodic box, integrated with the
-//! BAOAB Langevin splitting of [`Baoab`] (the very same arithmetic and Philox normals, so
-//! that a few steps agree with the step-by-step reference functions to rounding).
+//! BAOAB Langevin splitting of [`Baoab`] (its very arithmetic and Philox normals, so that
+//! a few steps agree with the step-by-step reference functions to rounding).
 //!
 //! Pairs are found either over all minimum-image pairs ([`CpuPairSearch::AllPairs`]) or
-//! from a Verlet neighbour list within r_c + skin built from a cell list and rebuilt only
+//! from a Verlet neighbour list within r_c + skin, built from a cell list and rebuilt only
 //! when some particle has moved more than skin/2 since the last build
-//! ([`CpuPairSearch::CellList`]). With one thread the neighbour list is a half list
-//! (each pair once, Newton's third law); with several threads each thread owns a
-//! contiguous chunk of particles with its full neighbour list, integrates them, rebuilds
-//! their lists and writes only their forces, so no locks or atomics touch the data. The
-//! worker threads live for the whole [`CpuMd::run`] call and meet at a spinning barrier
-//! twice per step (three times on a rebuild).
+//! ([`CpuPairSearch::CellList`]).
 //!
-//! The pair loop uses flat arrays, no allocation after the first builds, no square root
-//! and no branch on the cutoff (a select), and computes energy and virial only on the
-//! last step of a `run` call.
+//! The neighbour list is a half list (each pair once, Newton's third law), built from the
+//! own cell and the 13 "forward" neighbour cells. With several threads each thread owns a
+//! contiguous chunk of particles: it integrates them, rebuilds their half lists,
+//! accumulates their pair forces into a private force buffer, then sums the buffers of all
+//! threads for its own particles, so no locks or atomics touch the data. (This does half
+//! the pair work of full lists where each thread writes only its own forces, at the price
+//! of one O(N) reduction per step.) The worker threads live for a whole [`CpuMd::run`]
+//! call and meet at a spinning barrier twice per step (three times on a rebuild). With
+//! all pairs and several threads each thread sums full rows for its own particles.
+//!
+//! The pair loop uses flat arrays, no allocation after the first list builds, no square
+//! root, no minimum image and no branch on the cutoff (a select); energy and virial are
+//! computed only on the last step of each `run` call. Between builds it works on
+//! unwrapped positions (position at the last build plus the minimum-image displacement
+//! since, computed anyway for the rebuild check), each list entry carrying the periodic
+//! shift of its pair found at the build. The list build appends without branches.
+//!
+//! Everything is deterministic for a given thread count; different thread counts agree
+//! to rounding.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -31,8 +42,8 @@ pub enum CpuPairSearch {
     /// Every minimum-image pair (the [`LjParams`] cutoff may be `None`).
     AllPairs,
     /// Verlet neighbour list within r_c + `skin`, built from a cell list (cells of side
-    /// >= r_c + skin). Needs a cutoff. Falls back to all pairs when the box holds fewer
-    /// than 3 cells per side.
+    /// at least r_c + skin). Needs a cutoff. Falls back to all pairs when the box holds
+    /// fewer than 3 cells per side.
     CellList {
         /// Verlet skin; the list is rebuilt once some particle has moved more than
         /// skin/2 (minimum image) since the last build.
@@ -54,7 +65,19 @@ struct Kernel {
     shift: f64,
     box_length: f64,
     inv_box: f64,
+    /// Periodic shift of each neighbour-list code (see [`shift_code`]); padded to 32 so
+    /// that `code & 31` needs no bounds check.
+    shifts: [[f64; 3]; 32],
 }
+
+/// Code of the periodic shift (sx, sy, sz) L, each s in {-1, 0, 1}: the low 5 bits of a
+/// neighbour-list entry.
+fn shift_code(s: [i64; 3]) -> u32 {
+    ((s[0] + 1) + 3 * (s[1] + 1) + 9 * (s[2] + 1)) as u32
+}
+
+/// Bits of a neighbour-list entry below the particle index.
+const CODE_BITS: u32 = 5;
 
 impl Kernel {
     fn new(lj: &LjParams) -> Self {
@@ -66,6 +89,14 @@ impl Kernel {
             shift: lj.shift_energy(),
             box_length: lj.box_length,
             inv_box: 1.0 / lj.box_length,
+            shifts: std::array::from_fn(|c| {
+                let c = c as i64;
+                if c < 27 {
+                    [c % 3 - 1, c / 3 % 3 - 1, c / 9 - 1].map(|v| v as f64 * lj.box_length)
+                } else {
+                    [0.0; 3]
+                }
+            }),
         }
     }
 
@@ -105,7 +136,12 @@ struct Grid {
     inv_cell: f64,
     /// Per cell: itself, the 13 "forward" neighbours, then the 13 "backward" ones.
     stencil: Vec<[u32; 27]>,
-    /// Cell c holds slots start[c]..start[c + 1].
+    /// Per cell and stencil entry: the periodic shift s such that x_j + s is the image
+    /// of a particle j of that neighbour cell next to this cell ...
+    shift: Vec<[[f64; 3]; 27]>,
+    /// ... and its [`shift_code`].
+    code: Vec<[u32; 27]>,
+    /// Cell c holds slots start[c]..start[c + 1], particles in increasing index.
     start: Vec<u32>,
     /// Particle index of each slot.
     idx: Vec<u32>,
@@ -113,8 +149,8 @@ struct Grid {
     cpos: Vec<[f64; 3]>,
     /// Cell of each particle.
     cell_of: Vec<u32>,
-    /// Scratch for the counting sort.
-    fill: Vec<u32>,
+    /// Slot of each particle.
+    slot_of: Vec<u32>,
 }
 
 impl Grid {
@@ -123,31 +159,33 @@ impl Grid {
         let s = side as i64;
         let ncell = side * side * side;
         let mut offsets = vec![[0i64; 3]];
-        let mut forward = Vec::new();
         let mut backward = Vec::new();
         for dz in -1..=1i64 {
             for dy in -1..=1i64 {
                 for dx in -1..=1i64 {
                     if (dz, dy, dx) > (0, 0, 0) {
-                        forward.push([dx, dy, dz]);
+                        offsets.push([dx, dy, dz]);
                     } else if (dz, dy, dx) < (0, 0, 0) {
                         backward.push([dx, dy, dz]);
                     }
                 }
             }
         }
-        offsets.extend(forward);
         offsets.extend(backward);
         let mut stencil = vec![[0u32; 27]; ncell];
+        let mut shift = vec![[[0.0; 3]; 27]; ncell];
+        let mut code = vec![[0u32; 27]; ncell];
         for cz in 0..s {
             for cy in 0..s {
                 for cx in 0..s {
                     let c = ((cz * s + cy) * s + cx) as usize;
                     for (k, o) in offsets.iter().enumerate() {
-                        let x = (cx + o[0] + s) % s;
-                        let y = (cy + o[1] + s) % s;
-                        let z = (cz + o[2] + s) % s;
-                        stencil[c][k] = ((z * s + y) * s + x) as u32;
+                        let u = [cx + o[0], cy + o[1], cz + o[2]];
+                        let w = u.map(|v| (v + s) % s);
+                        stencil[c][k] = ((w[2] * s + w[1]) * s + w[0]) as u32;
+                        let sh = u.map(|v| (v >= s) as i64 - (v < 0) as i64);
+                        shift[c][k] = sh.map(|v| v as f64 * box_length);
+                        code[c][k] = shift_code(sh);
                     }
                 }
             }
@@ -156,15 +194,17 @@ impl Grid {
             side,
             inv_cell: side as f64 / box_length,
             stencil,
+            shift,
+            code,
             start: vec![0; ncell + 1],
             idx: vec![0; n],
             cpos: vec![[0.0; 3]; n],
             cell_of: vec![0; n],
-            fill: vec![0; ncell],
+            slot_of: vec![0; n],
         }
     }
 
-    /// Counting sort of the particles by cell.
+    /// Counting sort of the particles by cell (stable: increasing index within a cell).
     fn build(&mut self, pos: &[[f64; 3]]) {
         let s = self.side;
         let top = s - 1;
@@ -178,14 +218,19 @@ impl Grid {
         for c in 0..s * s * s {
             self.start[c + 1] += self.start[c];
         }
-        self.fill.copy_from_slice(&self.start[..s * s * s]);
         for (i, x) in pos.iter().enumerate() {
+            // start[c] is used as the fill pointer, then restored below.
             let c = self.cell_of[i] as usize;
-            let slot = self.fill[c] as usize;
-            self.fill[c] += 1;
+            let slot = self.start[c] as usize;
+            self.start[c] += 1;
             self.idx[slot] = i as u32;
             self.cpos[slot] = *x;
+            self.slot_of[i] = slot as u32;
         }
+        for c in (1..=s * s * s).rev() {
+            self.start[c] = self.start[c - 1];
+        }
+        self.start[0] = 0;
     }
 
     #[inline(always)]
@@ -194,81 +239,98 @@ impl Grid {
     }
 }
 
-/// Neighbour list (CSR) of a contiguous range of particles.
+/// Half neighbour list (CSR) of a contiguous range of particles.
+///
+/// An entry is `j << CODE_BITS | code`: the neighbour j and the [`shift_code`] of the
+/// periodic shift S (fixed at the build) such that the pair separation is
+/// x_i - (x_j + S) in the unwrapped coordinates of [`displace`], so the pair loop needs
+/// no minimum image.
 #[derive(Clone, Debug, Default)]
 struct NeighList {
-    /// Particle `range.start + k` has neighbours `neigh[offsets[k]..offsets[k + 1]]`.
+    /// Particle `range.start + k` has entries `neigh[offsets[k]..offsets[k + 1]]`.
     offsets: Vec<u32>,
+    /// Entries; may be longer than `offsets.last()` (reused storage).
     neigh: Vec<u32>,
 }
 
 impl NeighList {
-    /// Half list of all particles: pair {i, j} stored once, under i, from the own cell
-    /// (j > i) and the 13 forward cells.
-    fn build_half(&mut self, pos: &[[f64; 3]], grid: &Grid, k: &Kernel, r_list2: f64) {
+    /// Half list of the particles in `range`: pair {i, j} is stored once, under i, if j
+    /// follows i in their common cell or j lies in one of the 13 forward cells of i.
+    fn build(&mut self, range: Range<usize>, grid: &Grid, r_list2: f64) {
         self.offsets.clear();
-        self.neigh.clear();
         self.offsets.push(0);
-        for (i, &xi) in pos.iter().enumerate() {
-            let c = grid.cell_of[i];
-            for slot in grid.slots(c) {
-                if grid.idx[slot] as usize > i && k.sep(xi, grid.cpos[slot]).1 < r_list2 {
-                    self.neigh.push(grid.idx[slot]);
-                }
+        let mut len = 0;
+        for i in range {
+            let c = grid.cell_of[i] as usize;
+            let own = grid.slot_of[i] as usize;
+            let xi = grid.cpos[own];
+            let same = own + 1..grid.start[c + 1] as usize;
+            len = self.scan(len, xi, same, grid.code[c][0], grid, r_list2);
+            for k in 1..14 {
+                let sh = grid.shift[c][k];
+                let xs = [xi[0] - sh[0], xi[1] - sh[1], xi[2] - sh[2]];
+                let slots = grid.slots(grid.stencil[c][k]);
+                len = self.scan(len, xs, slots, grid.code[c][k], grid, r_list2);
             }
-            for &cc in &grid.stencil[c as usize][1..14] {
-                for slot in grid.slots(cc) {
-                    if k.sep(xi, grid.cpos[slot]).1 < r_list2 {
-                        self.neigh.push(grid.idx[slot]);
-                    }
-                }
-            }
-            self.offsets.push(self.neigh.len() as u32);
+            self.offsets.push(len as u32);
         }
     }
 
-    /// Full list of the particles in `range`: every neighbour from the 27 cells.
-    fn build_full(
+    /// Appends the particles of `slots` within `r_list` of `x` (already shifted by minus
+    /// their periodic shift, of code `code`) after `len`; returns the new length.
+    #[inline(always)]
+    fn scan(
         &mut self,
-        pos: &[[f64; 3]],
-        range: Range<usize>,
+        len: usize,
+        x: [f64; 3],
+        slots: Range<usize>,
+        code: u32,
         grid: &Grid,
-        k: &Kernel,
         r_list2: f64,
-    ) {
-        self.offsets.clear();
-        self.neigh.clear();
-        self.offsets.push(0);
-        for i in range {
-            let xi = pos[i];
-            for &cc in &grid.stencil[grid.cell_of[i] as usize] {
-                for slot in grid.slots(cc) {
-                    let j = grid.idx[slot];
-                    if j as usize != i && k.sep(xi, grid.cpos[slot]).1 < r_list2 {
-                        self.neigh.push(j);
-                    }
-                }
-            }
-            self.offsets.push(self.neigh.len() as u32);
+    ) -> usize {
+        let need = len + slots.len();
+        if self.neigh.len() < need {
+            let grown = need.max(2 * self.neigh.len()).max(1024);
+            self.neigh.resize(grown, 0);
         }
+        let out = &mut self.neigh[len..need];
+        let mut m = 0;
+        for (p, &j) in grid.cpos[slots.clone()].iter().zip(&grid.idx[slots]) {
+            let d = [x[0] - p[0], x[1] - p[1], x[2] - p[2]];
+            let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+            // m <= number of slots seen so far < out.len().
+            out[m] = j << CODE_BITS | code;
+            m += (r2 < r_list2) as usize;
+        }
+        len + m
     }
 }
 
-/// Forces from a half list into `force` (zeroed here); returns (energy, virial).
+/// Adds the forces of the half-list pairs of the particles in `range` to `force` (N
+/// long, both ends of each pair); returns their energy and virial. `x`: the unwrapped
+/// positions of [`displace`] (or the wrapped ones right after a build).
 fn forces_half<const E: bool>(
-    pos: &[[f64; 3]],
+    x: &[[f64; 3]],
+    range: Range<usize>,
     list: &NeighList,
     force: &mut [[f64; 3]],
     k: &Kernel,
 ) -> (f64, f64) {
-    force.fill([0.0; 3]);
     let (mut e, mut w) = (0.0, 0.0);
-    for (i, &xi) in pos.iter().enumerate() {
-        let nb = &list.neigh[list.offsets[i] as usize..list.offsets[i + 1] as usize];
+    for (l, i) in range.enumerate() {
+        let xi = x[i];
+        let nb = &list.neigh[list.offsets[l] as usize..list.offsets[l + 1] as usize];
         let mut fi = [0.0; 3];
-        for &j in nb {
-            let j = j as usize;
-            let (d, r2) = k.sep(xi, pos[j]);
+        for &entry in nb {
+            let j = (entry >> CODE_BITS) as usize;
+            let sh = k.shifts[(entry & 31) as usize];
+            let xj = x[j];
+            let d = [
+                xi[0] - (xj[0] + sh[0]),
+                xi[1] - (xj[1] + sh[1]),
+                xi[2] - (xj[2] + sh[2]),
+            ];
+            let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
             let (u, fr) = k.pair::<E>(r2);
             let fj = &mut force[j];
             for a in 0..3 {
@@ -285,36 +347,6 @@ fn forces_half<const E: bool>(
         }
     }
     (e, w)
-}
-
-/// Forces on the particles of `range` (into `force`, indexed from `range.start`) from
-/// their full lists; returns their share (half of each pair) of energy and virial.
-fn forces_full<const E: bool>(
-    pos: &[[f64; 3]],
-    range: Range<usize>,
-    list: &NeighList,
-    force: &mut [[f64; 3]],
-    k: &Kernel,
-) -> (f64, f64) {
-    let (mut e, mut w) = (0.0, 0.0);
-    for (l, i) in range.enumerate() {
-        let xi = pos[i];
-        let nb = &list.neigh[list.offsets[l] as usize..list.offsets[l + 1] as usize];
-        let mut fi = [0.0; 3];
-        for &j in nb {
-            let (d, r2) = k.sep(xi, pos[j as usize]);
-            let (u, fr) = k.pair::<E>(r2);
-            for a in 0..3 {
-                fi[a] += fr * d[a];
-            }
-            if E {
-                e += u;
-                w += fr * r2;
-            }
-        }
-        force[l] = fi;
-    }
-    (0.5 * e, 0.5 * w)
 }
 
 /// All minimum-image pairs i < j into `force` (zeroed here); returns (energy, virial).
@@ -348,9 +380,9 @@ fn forces_all_half<const E: bool>(
     (e, w)
 }
 
-/// All minimum-image pairs of the particles in `range` (forces indexed from
-/// `range.start`); returns their share of energy and virial.
-fn forces_all_full<const E: bool>(
+/// All minimum-image pairs of the particles in `range` (forces written from
+/// `range.start` on); returns their share (half of each pair) of energy and virial.
+fn forces_all_rows<const E: bool>(
     pos: &[[f64; 3]],
     range: Range<usize>,
     force: &mut [[f64; 3]],
@@ -363,7 +395,7 @@ fn forces_all_full<const E: bool>(
         for (j, &xj) in pos.iter().enumerate() {
             let (d, r2) = k.sep(xi, xj);
             let (u, fr) = k.pair::<E>(r2);
-            // The self term (r2 = 0) must not count: mask it explicitly.
+            // The self term (r2 = 0, not finite) must not count.
             let (u, fr) = if j == i { (0.0, 0.0) } else { (u, fr) };
             for a in 0..3 {
                 fi[a] += fr * d[a];
@@ -378,12 +410,22 @@ fn forces_all_full<const E: bool>(
     (0.5 * e, 0.5 * w)
 }
 
-/// Largest squared minimum-image displacement of `pos` from `reference`.
-fn max_disp2(pos: &[[f64; 3]], reference: &[[f64; 3]], k: &Kernel) -> f64 {
-    pos.iter()
-        .zip(reference)
-        .map(|(a, b)| k.sep(*a, *b).1)
-        .fold(0.0, f64::max)
+/// Unwrapped positions `unwrapped` = `reference` + minimum image of (`pos` -
+/// `reference`), continuous since the last build; returns the largest squared
+/// displacement.
+fn displace(
+    pos: &[[f64; 3]],
+    reference: &[[f64; 3]],
+    unwrapped: &mut [[f64; 3]],
+    k: &Kernel,
+) -> f64 {
+    let mut max: f64 = 0.0;
+    for ((x, r), u) in pos.iter().zip(reference).zip(unwrapped) {
+        let (d, d2) = k.sep(*x, *r);
+        *u = [r[0] + d[0], r[1] + d[1], r[2] + d[2]];
+        max = max.max(d2);
+    }
+    max
 }
 
 /// Verlet-list bookkeeping.
@@ -396,6 +438,8 @@ struct Verlet {
     grid: Grid,
     /// Positions at the last build.
     pos_ref: Vec<[f64; 3]>,
+    /// Unwrapped positions (see [`displace`]).
+    unwrapped: Vec<[f64; 3]>,
 }
 
 /// A thread's share of the particles.
@@ -403,11 +447,13 @@ struct Verlet {
 struct Chunk {
     range: Range<usize>,
     list: NeighList,
+    /// Private force buffer (N long) of a parallel run with a neighbour list.
+    buf: Vec<[f64; 3]>,
     energy: f64,
     virial: f64,
 }
 
-/// Sense-free spinning barrier (spins, then yields the core).
+/// Spinning barrier (spins, then yields the core).
 struct SpinBarrier {
     n: usize,
     count: AtomicUsize,
@@ -423,8 +469,8 @@ impl SpinBarrier {
         }
     }
 
-    /// Returns once all `n` threads have called it; orders everything before the call
-    /// in every thread before everything after it in every thread.
+    /// Returns once all `n` threads have called it; everything before the call in every
+    /// thread happens before everything after it in every thread.
     fn wait(&self) {
         let gen = self.generation.load(Ordering::Acquire);
         if self.count.fetch_add(1, Ordering::AcqRel) + 1 == self.n {
@@ -434,7 +480,7 @@ impl SpinBarrier {
         } else {
             let mut spins = 0u32;
             while self.generation.load(Ordering::Acquire) == gen {
-                if spins < 1 << 14 {
+                if spins < 2000 {
                     std::hint::spin_loop();
                     spins += 1;
                 } else {
@@ -445,16 +491,25 @@ impl SpinBarrier {
     }
 }
 
-/// A raw pointer shared between the worker threads of one `run`; the barrier phases
-/// make the accesses through it disjoint or read-only (see `worker`).
-#[derive(Clone, Copy)]
+/// A raw pointer shared by the workers of one parallel `run`; the barrier phases make
+/// the accesses through it disjoint or read-only (see [`worker`]).
 struct SyncPtr<T>(*mut T);
+
+impl<T> Clone for SyncPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for SyncPtr<T> {}
+
 // SAFETY: only dereferenced under the phase discipline documented in `worker`.
 unsafe impl<T: Send> Send for SyncPtr<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for SyncPtr<T> {}
 
 impl<T> SyncPtr<T> {
+    /// The pointer (a method, so that closures capture the `Sync` wrapper).
     fn get(self) -> *mut T {
         self.0
     }
@@ -465,6 +520,10 @@ struct Common<'a> {
     pos: SyncPtr<[f64; 3]>,
     n: usize,
     grid: Option<SyncPtr<Grid>>,
+    /// Unwrapped positions (with a grid).
+    unwrapped: SyncPtr<[f64; 3]>,
+    /// Start of each chunk's private force buffer (N long each), with a grid.
+    bufs: &'a [SyncPtr<[f64; 3]>],
     r_list2: f64,
     limit2: f64,
     barrier: &'a SpinBarrier,
@@ -475,15 +534,22 @@ struct Common<'a> {
     steps: u64,
 }
 
-/// One worker of a parallel `run` (thread `t`, owning `chunk`). Returns the number of
-/// rebuilds (counted by thread 0 only).
+/// One worker of a parallel `run` (thread `t`, owning `chunk` and the matching slices of
+/// velocities, forces and reference positions). Returns the number of rebuilds (counted
+/// by thread 0 only).
 ///
 /// Phases of a step, separated by barriers:
-/// 1. BAOA on the own particles (writes own positions only), displacement check.
-/// 2. On a rebuild: thread 0 rebuilds the cell grid (reads all positions).
-/// 3. On a rebuild: own neighbour lists; forces on the own particles (reads all
-///    positions, writes own forces), final B on the own velocities.
-#[allow(clippy::too_many_arguments)]
+/// 1. BAOA on the own particles (writes their positions only); displacement check.
+/// 2. Only on a rebuild: thread 0 rebuilds the cell grid (reads all positions); barrier;
+///    every thread rebuilds its half lists (reads grid).
+/// 3. Pair forces of the own half lists into the own private buffer (reads all
+///    positions). With all pairs: full rows into the own forces instead.
+/// 4. Own forces = sum of all private buffers at the own particles; final B.
+///
+/// Barriers end phases 1 and 3 (and the grid build). Positions are written in 1 and read
+/// in 2-3 only; buffers are written in 3 and read in 4 only; the next step's phase 3 of
+/// any thread comes after the barrier ending phase 1, which every thread reaches after
+/// its phase 4.
 fn worker(
     t: usize,
     c: &Common,
@@ -497,57 +563,89 @@ fn worker(
     for s in 0..c.steps {
         let step = c.first_step + s;
         {
-            // SAFETY: phase 1: every thread touches only its own disjoint range; no shared
-            // slice of the positions is alive (the previous step ended with a barrier).
+            // SAFETY: phase 1: every thread touches only its own disjoint range of the
+            // positions, which nobody reads (the previous phase 3 ended with a barrier).
             let own = unsafe {
                 std::slice::from_raw_parts_mut(c.pos.get().add(range.start), range.len())
             };
             c.integrator
                 .baoa(own, vel, force, step as u32, range.start as u32);
-            if c.grid.is_some() && max_disp2(own, pos_ref, &c.kernel) > c.limit2 {
-                c.rebuild.store(true, Ordering::Relaxed);
+            if c.grid.is_some() {
+                // SAFETY: as for the positions.
+                let un = unsafe {
+                    std::slice::from_raw_parts_mut(c.unwrapped.get().add(range.start), range.len())
+                };
+                if displace(own, pos_ref, un, &c.kernel) > c.limit2 {
+                    c.rebuild.store(true, Ordering::Relaxed);
+                }
             }
         }
         c.barrier.wait();
         // SAFETY: phases 2 and 3 only read the positions.
         let pos = unsafe { std::slice::from_raw_parts(c.pos.get() as *const [f64; 3], c.n) };
-        if let Some(grid) = c.grid {
-            if c.rebuild.load(Ordering::Relaxed) {
+        let last = s + 1 == c.steps;
+        let (e, w) = if let Some(grid) = c.grid {
+            let rebuilt = c.rebuild.load(Ordering::Relaxed);
+            if rebuilt {
                 if t == 0 {
-                    // SAFETY: only thread 0 touches the grid during phase 2.
+                    // SAFETY: only thread 0 touches the grid until the next barrier.
                     unsafe { (*grid.get()).build(pos) };
                     rebuilds += 1;
                 }
                 c.barrier.wait();
                 if t == 0 {
-                    // Every thread has read the flag before the barrier above; the next
-                    // writes come after the barrier that ends this step.
+                    // Every thread read the flag before the barrier above; the next
+                    // writes follow the barrier that ends phase 3.
                     c.rebuild.store(false, Ordering::Relaxed);
                 }
-                // SAFETY: phase 3 only reads the grid.
+                // SAFETY: the grid is only read until the next step's phase 2.
                 let grid = unsafe { &*grid.get() };
-                chunk
-                    .list
-                    .build_full(pos, range.clone(), grid, &c.kernel, c.r_list2);
+                chunk.list.build(range.clone(), grid, c.r_list2);
                 pos_ref.copy_from_slice(&pos[range.clone()]);
             }
-        }
-        let last = s + 1 == c.steps;
-        let (e, w) = match (c.grid.is_some(), last) {
-            (true, true) => forces_full::<true>(pos, range.clone(), &chunk.list, force, &c.kernel),
-            (true, false) => {
-                forces_full::<false>(pos, range.clone(), &chunk.list, force, &c.kernel)
+            // Right after a build the lists hold the shifts of the wrapped positions.
+            let x = if rebuilt {
+                pos
+            } else {
+                // SAFETY: phase 3 only reads the unwrapped positions (written in phase 1).
+                unsafe { std::slice::from_raw_parts(c.unwrapped.get() as *const [f64; 3], c.n) }
+            };
+            // SAFETY: phase 3: only this thread touches its own buffer.
+            let buf = unsafe { std::slice::from_raw_parts_mut(c.bufs[t].get(), c.n) };
+            buf.fill([0.0; 3]);
+            if last {
+                forces_half::<true>(x, range.clone(), &chunk.list, buf, &c.kernel)
+            } else {
+                forces_half::<false>(x, range.clone(), &chunk.list, buf, &c.kernel)
             }
-            (false, true) => forces_all_full::<true>(pos, range.clone(), force, &c.kernel),
-            (false, false) => forces_all_full::<false>(pos, range.clone(), force, &c.kernel),
+        } else if last {
+            forces_all_rows::<true>(pos, range.clone(), force, &c.kernel)
+        } else {
+            forces_all_rows::<false>(pos, range.clone(), force, &c.kernel)
         };
         if last {
             chunk.energy = e;
             chunk.virial = w;
         }
-        c.integrator.b(vel, force);
-        // Nobody may write positions (next phase 1) while others still read them.
         c.barrier.wait();
+        if c.grid.is_some() {
+            force.fill([0.0; 3]);
+            for b in c.bufs {
+                // SAFETY: phase 4: the buffers are only read.
+                let b = unsafe {
+                    std::slice::from_raw_parts(
+                        b.get().add(range.start) as *const [f64; 3],
+                        range.len(),
+                    )
+                };
+                for (f, x) in force.iter_mut().zip(b) {
+                    for a in 0..3 {
+                        f[a] += x[a];
+                    }
+                }
+            }
+        }
+        c.integrator.b(vel, force);
     }
     rebuilds
 }
@@ -564,7 +662,7 @@ pub struct CpuMd {
     kernel: Kernel,
     /// `None`: all pairs.
     verlet: Option<Verlet>,
-    /// One chunk per thread; a single chunk means the serial half-list path.
+    /// One chunk per thread; a single chunk means the serial path.
     chunks: Vec<Chunk>,
     /// Philox step counter of the next step.
     step: u64,
@@ -576,7 +674,7 @@ pub struct CpuMd {
 impl CpuMd {
     /// One replica of N particles. `pos` is wrapped into [0, L)^3 (L from `lj`, which
     /// must equal `integrator.box_length`). `CellList` needs `lj.cutoff`; it falls back
-    /// to all pairs when L < 3 (r_c + skin). `threads` (at least 1, at most N) splits the
+    /// to all pairs when L < 3 (r_c + skin). `threads` (clamped to 1..=N) splits the
     /// particles into contiguous chunks, one per thread. Computes the initial forces.
     pub fn new(
         pos: Vec<[f64; 3]>,
@@ -588,6 +686,7 @@ impl CpuMd {
     ) -> Self {
         let n = pos.len();
         assert_eq!(vel.len(), n, "one velocity per particle");
+        assert!(n < 1 << (32 - CODE_BITS), "too many particles");
         assert!(
             (lj.box_length - integrator.box_length).abs() <= 1e-12 * lj.box_length,
             "LjParams and Baoab disagree on the box length"
@@ -619,15 +718,19 @@ impl CpuMd {
                     limit2: 0.25 * skin * skin,
                     grid: Grid::new(side, l, n),
                     pos_ref: pos.clone(),
+                    unwrapped: pos.clone(),
                 })
             }
         };
         let threads = threads.clamp(1, n.max(1));
         let size = n.div_ceil(threads).max(1);
-        let chunks = (0..n.div_ceil(size).max(1))
+        let count = n.div_ceil(size).max(1);
+        let buf_len = if count > 1 && verlet.is_some() { n } else { 0 };
+        let chunks = (0..count)
             .map(|c| Chunk {
                 range: c * size..((c + 1) * size).min(n),
                 list: NeighList::default(),
+                buf: vec![[0.0; 3]; buf_len],
                 energy: 0.0,
                 virial: 0.0,
             })
@@ -646,55 +749,37 @@ impl CpuMd {
             virial: 0.0,
             rebuilds: 0,
         };
-        if let Some(v) = &mut md.verlet {
-            v.grid.build(&md.pos);
-        }
-        md.rebuild_lists();
+        md.rebuild();
         md.serial_forces::<true>();
         md
     }
 
-    /// Rebuilds every chunk's neighbour list serially from the current grid.
-    fn rebuild_lists(&mut self) {
+    /// Rebuilds the grid and every chunk's half list on this thread.
+    fn rebuild(&mut self) {
         let Some(v) = &mut self.verlet else { return };
-        if self.chunks.len() == 1 {
-            self.chunks[0]
-                .list
-                .build_half(&self.pos, &v.grid, &self.kernel, v.r_list2);
-        } else {
-            for ch in &mut self.chunks {
-                ch.list.build_full(
-                    &self.pos,
-                    ch.range.clone(),
-                    &v.grid,
-                    &self.kernel,
-                    v.r_list2,
-                );
-            }
+        v.grid.build(&self.pos);
+        for ch in &mut self.chunks {
+            ch.list.build(ch.range.clone(), &v.grid, v.r_list2);
         }
         v.pos_ref.copy_from_slice(&self.pos);
+        v.unwrapped.copy_from_slice(&self.pos);
     }
 
     /// Forces (and, if `E`, energy and virial) at the current positions, on this thread.
     fn serial_forces<const E: bool>(&mut self) {
         let k = &self.kernel;
-        let (e, w) = if self.chunks.len() == 1 {
-            match &self.verlet {
-                Some(_) => forces_half::<E>(&self.pos, &self.chunks[0].list, &mut self.force, k),
-                None => forces_all_half::<E>(&self.pos, &mut self.force, k),
-            }
-        } else {
+        let (e, w) = if let Some(v) = &self.verlet {
+            self.force.fill([0.0; 3]);
             let (mut e, mut w) = (0.0, 0.0);
             for ch in &self.chunks {
-                let f = &mut self.force[ch.range.clone()];
-                let (de, dw) = match &self.verlet {
-                    Some(_) => forces_full::<E>(&self.pos, ch.range.clone(), &ch.list, f, k),
-                    None => forces_all_full::<E>(&self.pos, ch.range.clone(), f, k),
-                };
+                let x = &v.unwrapped;
+                let (de, dw) = forces_half::<E>(x, ch.range.clone(), &ch.list, &mut self.force, k);
                 e += de;
                 w += dw;
             }
             (e, w)
+        } else {
+            forces_all_half::<E>(&self.pos, &mut self.force, k)
         };
         if E {
             self.energy = e;
@@ -702,7 +787,7 @@ impl CpuMd {
         }
     }
 
-    /// One step on this thread (single-chunk path).
+    /// One step on this thread.
     fn serial_step<const E: bool>(&mut self) {
         self.integrator.baoa(
             &mut self.pos,
@@ -713,10 +798,9 @@ impl CpuMd {
         );
         self.step += 1;
         if let Some(v) = &mut self.verlet {
-            if max_disp2(&self.pos, &v.pos_ref, &self.kernel) > v.limit2 {
-                v.grid.build(&self.pos);
+            if displace(&self.pos, &v.pos_ref, &mut v.unwrapped, &self.kernel) > v.limit2 {
                 self.rebuilds += 1;
-                self.rebuild_lists();
+                self.rebuild();
             }
         }
         self.serial_forces::<E>();
@@ -724,8 +808,9 @@ impl CpuMd {
     }
 
     /// Runs `steps` BAOAB steps (B, A, O, A, forces, B) exactly as [`Baoab::baoa`] and
-    /// [`Baoab::b`] do, with the same Philox counters (particle index i, step counter
-    /// starting at 0 at construction and incremented per step).
+    /// [`Baoab::b`] do, with the same Philox counters (particle index i, i.e.
+    /// `first_index` 0, and a step counter starting at 0 at construction and incremented
+    /// per step, carried over between calls).
     pub fn run(&mut self, steps: u64) {
         if steps == 0 {
             return;
@@ -742,28 +827,36 @@ impl CpuMd {
                     self.serial_step::<false>();
                 }
             }
-            return;
+        } else {
+            self.parallel_run(steps);
         }
-        self.parallel_run(steps);
     }
 
+    /// `run` on one scoped thread per chunk (the calling thread takes chunk 0).
     fn parallel_run(&mut self, steps: u64) {
         let barrier = SpinBarrier::new(self.chunks.len());
         let rebuild = AtomicBool::new(false);
-        let n = self.pos.len();
-        let (grid, r_list2, limit2, mut pos_ref) = match &mut self.verlet {
+        let bufs: Vec<SyncPtr<[f64; 3]>> = self
+            .chunks
+            .iter_mut()
+            .map(|ch| SyncPtr(ch.buf.as_mut_ptr()))
+            .collect();
+        let (grid, unwrapped, r_list2, limit2, mut pos_ref) = match &mut self.verlet {
             Some(v) => (
                 Some(SyncPtr(&mut v.grid as *mut Grid)),
+                SyncPtr(v.unwrapped.as_mut_ptr()),
                 v.r_list2,
                 v.limit2,
                 &mut v.pos_ref[..],
             ),
-            None => (None, 0.0, 0.0, &mut [][..]),
+            None => (None, SyncPtr(std::ptr::null_mut()), 0.0, 0.0, &mut [][..]),
         };
         let common = Common {
             pos: SyncPtr(self.pos.as_mut_ptr()),
-            n,
+            n: self.pos.len(),
             grid,
+            unwrapped,
+            bufs: &bufs,
             r_list2,
             limit2,
             barrier: &barrier,
@@ -816,7 +909,7 @@ impl CpuMd {
         self.energy
     }
 
-    /// Virial W = sum over pairs of r_ij . f_ij at the current positions.
+    /// Virial W = sum over pairs i < j of r_ij . f_ij at the current positions.
     pub fn virial(&self) -> f64 {
         self.virial
     }
@@ -857,7 +950,7 @@ impl CpuMd {
     }
 
     /// Neighbour-list rebuilds triggered during [`CpuMd::run`] (the initial build in
-    /// [`CpuMd::new`] is not counted); always 0 when searching all pairs.
+    /// [`CpuMd::new`] is not counted); always 0 without a neighbour list.
     pub fn neighbor_rebuilds(&self) -> u64 {
         self.rebuilds
     }
@@ -866,5 +959,286 @@ impl CpuMd {
     /// fallen back to).
     pub fn uses_neighbor_list(&self) -> bool {
         self.verlet.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::integrate::Baoab;
+    use super::super::lj::{lj_forces, LjParams};
+    use super::super::rng::{gaussian3, philox4x32_10};
+    use super::*;
+
+    /// `cells^3` simple-cubic sites (or 4 per fcc cell), jittered by up to `jitter`,
+    /// wrapped into [0, L).
+    fn lattice(cells: usize, fcc: bool, box_length: f64, jitter: f64, seed: u32) -> Vec<[f64; 3]> {
+        let a = box_length / cells as f64;
+        let basis: &[[f64; 3]] = if fcc {
+            &[
+                [0.0, 0.0, 0.0],
+                [0.5, 0.5, 0.0],
+                [0.5, 0.0, 0.5],
+                [0.0, 0.5, 0.5],
+            ]
+        } else {
+            &[[0.0, 0.0, 0.0]]
+        };
+        let mut out = Vec::new();
+        for z in 0..cells {
+            for y in 0..cells {
+                for x in 0..cells {
+                    for b in basis {
+                        let i = out.len() as u32;
+                        let r = philox4x32_10([i, seed, 1, 0], [7, 9]);
+                        let c = [x, y, z];
+                        let p: [f64; 3] = std::array::from_fn(|k| {
+                            let u = r[k] as f64 / u32::MAX as f64 - 0.5;
+                            let v = (c[k] as f64 + b[k] + 0.1) * a + 2.0 * jitter * u;
+                            v - box_length * (v / box_length).floor()
+                        });
+                        out.push(p);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Maxwell velocities at `kt` (unit mass), zero total momentum.
+    fn maxwell(n: usize, kt: f64, seed: u32) -> Vec<[f64; 3]> {
+        let mut v: Vec<[f64; 3]> = (0..n as u32)
+            .map(|i| gaussian3(philox4x32_10([i, seed, 2, 0], [3, 5])).map(|g| g * kt.sqrt()))
+            .collect();
+        for k in 0..3 {
+            let mean = v.iter().map(|x| x[k]).sum::<f64>() / n as f64;
+            v.iter_mut().for_each(|x| x[k] -= mean);
+        }
+        v
+    }
+
+    fn params(box_length: f64, rc: Option<f64>) -> LjParams {
+        LjParams {
+            epsilon: 1.0,
+            sigma: 1.0,
+            cutoff: rc,
+            shift: true,
+            box_length,
+        }
+    }
+
+    fn integrator(box_length: f64, dt: f64, friction: f64, kt: f64) -> Baoab {
+        Baoab {
+            dt,
+            friction,
+            kt,
+            mass: 1.0,
+            box_length,
+            key: [0x1234_5678, 0x9abc_def0],
+        }
+    }
+
+    fn max_diff(a: &[[f64; 3]], b: &[[f64; 3]]) -> f64 {
+        a.iter()
+            .zip(b)
+            .flat_map(|(x, y)| (0..3).map(move |k| (x[k] - y[k]).abs()))
+            .fold(0.0, f64::max)
+    }
+
+    /// 64 particles at rho ~ 0.19, r_c = 2, skin 0.1 (3 cells per side in L = 7).
+    fn small_system() -> (Vec<[f64; 3]>, Vec<[f64; 3]>, LjParams, Baoab) {
+        let l = 7.0;
+        let pos = lattice(4, false, l, 0.2, 1);
+        let vel = maxwell(pos.len(), 1.5, 1);
+        (
+            pos,
+            vel,
+            params(l, Some(2.0)),
+            integrator(l, 0.005, 1.0, 1.5),
+        )
+    }
+
+    #[test]
+    fn cell_list_and_all_pairs_follow_the_reference_steps() {
+        let (pos0, vel0, lj, integ) = small_system();
+        let steps = 20;
+        let (mut pos, mut vel) = (pos0.clone(), vel0.clone());
+        let mut f = lj_forces(&pos, &lj);
+        for s in 0..steps {
+            integ.baoa(&mut pos, &mut vel, &f.forces, s as u32, 0);
+            f = lj_forces(&pos, &lj);
+            integ.b(&mut vel, &f.forces);
+        }
+        let skin = 0.1;
+        for search in [CpuPairSearch::CellList { skin }, CpuPairSearch::AllPairs] {
+            for threads in [1, 3] {
+                let mut md = CpuMd::new(pos0.clone(), vel0.clone(), lj, integ, search, threads);
+                assert_eq!(md.uses_neighbor_list(), search != CpuPairSearch::AllPairs);
+                // Two calls, to check the step counter carries over.
+                md.run(7);
+                md.run(steps - 7);
+                let dx = max_diff(md.positions(), &pos);
+                let dv = max_diff(md.velocities(), &vel);
+                assert!(
+                    dx < 1e-9 && dv < 1e-9,
+                    "{search:?} x{threads}: dx {dx:e} dv {dv:e}"
+                );
+                let de = (md.potential_energy() - f.total_energy()).abs();
+                let dw = (md.virial() - f.total_virial()).abs();
+                assert!(de < 1e-9 && dw < 1e-9, "{search:?}: dE {de:e} dW {dw:e}");
+                if search != CpuPairSearch::AllPairs {
+                    assert!(md.neighbor_rebuilds() >= 1, "no rebuild happened");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn small_box_falls_back_to_all_pairs() {
+        let l = 6.0;
+        let pos = lattice(3, false, l, 0.1, 2);
+        let vel = maxwell(pos.len(), 1.0, 2);
+        let lj = params(l, Some(2.5));
+        let md = CpuMd::new(
+            pos.clone(),
+            vel,
+            lj,
+            integrator(l, 0.005, 1.0, 1.0),
+            CpuPairSearch::CellList { skin: 0.3 },
+            1,
+        );
+        assert!(!md.uses_neighbor_list());
+        assert!((md.potential_energy() - lj_forces(&pos, &lj).total_energy()).abs() < 1e-10);
+    }
+
+    #[test]
+    fn two_threads_match_one() {
+        let l = 8.5;
+        let pos = lattice(5, true, l, 0.05, 3); // 500 particles, rho ~ 0.81
+        let vel = maxwell(pos.len(), 2.0, 3);
+        let lj = params(l, Some(2.5));
+        let integ = integrator(l, 0.005, 1.0, 2.0);
+        for search in [
+            CpuPairSearch::CellList { skin: 0.3 },
+            CpuPairSearch::AllPairs,
+        ] {
+            let mut one = CpuMd::new(pos.clone(), vel.clone(), lj, integ, search, 1);
+            let mut two = CpuMd::new(pos.clone(), vel.clone(), lj, integ, search, 2);
+            one.run(50);
+            two.run(50);
+            assert_eq!(one.neighbor_rebuilds(), two.neighbor_rebuilds());
+            let dx = max_diff(one.positions(), two.positions());
+            let dv = max_diff(one.velocities(), two.velocities());
+            assert!(dx < 1e-12 && dv < 1e-12, "{search:?}: dx {dx:e} dv {dv:e}");
+            let de = (one.potential_energy() - two.potential_energy()).abs();
+            assert!(de < 1e-9, "dE {de:e}");
+        }
+    }
+
+    #[test]
+    fn forces_stay_exact_across_rebuilds_and_wrapping() {
+        let l = 8.5;
+        let pos = lattice(5, true, l, 0.05, 6);
+        let vel = maxwell(pos.len(), 3.0, 6);
+        let lj = params(l, Some(2.5));
+        let integ = integrator(l, 0.005, 0.5, 3.0);
+        for threads in [1, 2] {
+            let search = CpuPairSearch::CellList { skin: 0.2 };
+            let mut md = CpuMd::new(pos.clone(), vel.clone(), lj, integ, search, threads);
+            for _ in 0..3 {
+                md.run(97);
+                let f = lj_forces(md.positions(), &lj);
+                let df = max_diff(md.forces(), &f.forces);
+                let de = (md.potential_energy() - f.total_energy()).abs();
+                let dw = (md.virial() - f.total_virial()).abs();
+                assert!(
+                    df < 1e-9 && de < 1e-9 && dw < 1e-9,
+                    "x{threads}: {df:e} {de:e} {dw:e}"
+                );
+            }
+            assert!(md.neighbor_rebuilds() > 20, "{}", md.neighbor_rebuilds());
+            assert_eq!(md.steps_done(), 291);
+        }
+    }
+
+    /// NVE run of 2000 steps from a melting fcc lattice at rho 0.8 (kT = 2 initially),
+    /// r_c = 2.5 shifted, dt = 0.004, total energy sampled every 10 steps. Returns the
+    /// drift per particle (mean of the last 50 samples minus mean of the first 50), the
+    /// largest deviation per particle from the initial energy, and whether a neighbour
+    /// list was used.
+    fn nve(cells: usize, search: CpuPairSearch, threads: usize) -> (f64, f64, bool) {
+        let n = 4 * cells.pow(3);
+        let l = (n as f64 / 0.8).cbrt();
+        let pos = lattice(cells, true, l, 0.0, 4);
+        let vel = maxwell(n, 2.0, 4);
+        let lj = params(l, Some(2.5));
+        let integ = integrator(l, 0.004, 0.0, 2.0);
+        let mut md = CpuMd::new(pos, vel, lj, integ, search, threads);
+        let e0 = md.potential_energy() + md.kinetic_energy();
+        let e: Vec<f64> = (0..200)
+            .map(|_| {
+                md.run(10);
+                (md.potential_energy() + md.kinetic_energy() - e0) / n as f64
+            })
+            .collect();
+        let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+        let drift = (mean(&e[150..]) - mean(&e[..50])).abs();
+        let worst = e.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        (drift, worst, md.uses_neighbor_list())
+    }
+
+    #[test]
+    fn nve_conserves_energy() {
+        // N = 256: L = 6.84 < 3 (r_c + skin), all pairs.
+        let (drift, worst, listed) = nve(4, CpuPairSearch::CellList { skin: 0.3 }, 1);
+        assert!(!listed);
+        assert!(
+            drift < 1e-3 && worst < 3e-3,
+            "N = 256: drift {drift:e}, worst {worst:e}"
+        );
+        // N = 500: L = 8.55, 3 cells per side, Verlet list.
+        let (drift, worst, listed) = nve(5, CpuPairSearch::CellList { skin: 0.3 }, 1);
+        assert!(listed);
+        assert!(
+            drift < 1e-3 && worst < 3e-3,
+            "N = 500: drift {drift:e}, worst {worst:e}"
+        );
+    }
+
+    /// Throughput for the benchmark setting (N = 4000, rho = 0.8, kT = 2, r_c = 2.5,
+    /// skin 0.3, friction 1, dt = 0.005). Run with
+    /// `cargo test --release cpu_md::tests::throughput -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn throughput() {
+        let n = 4000;
+        let l = (n as f64 / 0.8).cbrt();
+        let pos = lattice(10, true, l, 0.0, 5);
+        let vel = maxwell(n, 2.0, 5);
+        let lj = params(l, Some(2.5));
+        let integ = integrator(l, 0.005, 1.0, 2.0);
+        let steps = 2000;
+        for threads in [1, 2] {
+            let mut md = CpuMd::new(
+                pos.clone(),
+                vel.clone(),
+                lj,
+                integ,
+                CpuPairSearch::CellList { skin: 0.3 },
+                threads,
+            );
+            md.run(500);
+            let r0 = md.neighbor_rebuilds();
+            let t = std::time::Instant::now();
+            md.run(steps);
+            let s = t.elapsed().as_secs_f64();
+            println!(
+                "threads {threads}: {:.3e} particle-steps/s ({:.1} us/step, {} rebuilds in {steps} steps, T = {:.3}, U/N = {:.4})",
+                (n as u64 * steps) as f64 / s,
+                1e6 * s / steps as f64,
+                md.neighbor_rebuilds() - r0,
+                2.0 * md.kinetic_energy() / (3.0 * n as f64),
+                md.potential_energy() / n as f64,
+            );
+        }
     }
 }

@@ -1,0 +1,61 @@
+//! Shared helpers of the integration tests.
+#![allow(dead_code)]
+
+use nti_gpu::gpu::{Gpu, GpuOptions};
+
+/// A device on the default adapter. Without an adapter the test is skipped with a message,
+/// unless NTI_REQUIRE_ADAPTER=1 (as in CI), where it fails.
+pub fn gpu() -> Option<Gpu> {
+    match Gpu::new(&GpuOptions {
+        adapter: std::env::var("NTI_TEST_ADAPTER").ok(),
+        backend: std::env::var("NTI_TEST_BACKEND").ok(),
+    }) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            if std::env::var("NTI_REQUIRE_ADAPTER").is_ok_and(|v| v == "1") {
+                panic!("NTI_REQUIRE_ADAPTER=1 but no adapter: {e}");
+            }
+            eprintln!("skipped: no GPU adapter ({e})");
+            None
+        }
+    }
+}
+
+/// Deterministic random positions in a box with no pair closer than `min_dist`
+/// (random sequential addition).
+pub fn random_positions(n: usize, box_length: f64, min_dist: f64, seed: u64) -> Vec<[f64; 3]> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut out: Vec<[f64; 3]> = Vec::with_capacity(n);
+    let mut tries = 0;
+    while out.len() < n {
+        tries += 1;
+        assert!(tries < 1_000_000, "could not place {n} particles");
+        let x = [
+            rng.random::<f64>() * box_length,
+            rng.random::<f64>() * box_length,
+            rng.random::<f64>() * box_length,
+        ];
+        let ok = out.iter().all(|y| {
+            let d = nti_gpu::reference::lj::minimum_image(
+                [x[0] - y[0], x[1] - y[1], x[2] - y[2]],
+                box_length,
+            );
+            nti_gpu::reference::lj::norm2(d) >= min_dist * min_dist
+        });
+        if ok {
+            out.push(x);
+        }
+    }
+    out
+}
+
+/// Positions rounded to f32, as the device stores them, back in f64.
+pub fn as_f32(pos: &[[f64; 3]]) -> Vec<[f64; 3]> {
+    pos.iter().map(|p| p.map(|v| v as f32 as f64)).collect()
+}
+
+/// Relative difference with an absolute floor.
+pub fn rel(a: f64, b: f64, floor: f64) -> f64 {
+    (a - b).abs() / b.abs().max(floor)
+}

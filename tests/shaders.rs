@@ -1,0 +1,78 @@
+//! Every composed shader parses and validates with naga using core capabilities only, and
+//! translates to SPIR-V, MSL and HLSL; every Rust bind group layout matches its WGSL.
+//! No adapter needed.
+
+use nti_gpu::gpu::kernel::check_layout;
+use nti_gpu::gpu::shader::{compose, validate, KERNELS};
+use nti_gpu::md::kernels::ALL_LAYOUTS;
+
+#[test]
+fn every_kernel_validates_with_core_capabilities() {
+    for (name, _) in KERNELS {
+        let src = compose(name).unwrap();
+        assert!(!src.contains("#import"), "{name}: unexpanded import");
+        if let Err(e) = validate(name, &src) {
+            panic!("{e}");
+        }
+    }
+}
+
+#[test]
+fn every_kernel_translates_to_spirv_msl_hlsl() {
+    for (name, _) in KERNELS {
+        let src = compose(name).unwrap();
+        let (module, info) = validate(name, &src).unwrap();
+        naga::back::spv::write_vec(&module, &info, &Default::default(), None)
+            .unwrap_or_else(|e| panic!("{name}: SPIR-V: {e}"));
+        naga::back::msl::write_string(&module, &info, &Default::default(), &Default::default())
+            .unwrap_or_else(|e| panic!("{name}: MSL: {e}"));
+        let mut hlsl = String::new();
+        let options = naga::back::hlsl::Options::default();
+        let pipeline = naga::back::hlsl::PipelineOptions::default();
+        naga::back::hlsl::Writer::new(&mut hlsl, &options, &pipeline)
+            .write(&module, &info, None)
+            .unwrap_or_else(|e| panic!("{name}: HLSL: {e}"));
+        assert!(
+            hlsl.contains("numthreads"),
+            "{name}: no compute entry in HLSL"
+        );
+    }
+}
+
+#[test]
+fn bind_group_layouts_match_the_wgsl() {
+    for (name, bindings) in ALL_LAYOUTS {
+        let problems = check_layout(name, bindings).unwrap();
+        assert!(problems.is_empty(), "{name}: {problems:#?}");
+    }
+    // Every kernel file has a declared layout.
+    for (name, _) in KERNELS {
+        assert!(
+            ALL_LAYOUTS.iter().any(|(n, _)| n == name),
+            "{name} has no layout"
+        );
+    }
+}
+
+#[test]
+fn layout_check_catches_a_mismatch() {
+    use nti_gpu::gpu::kernel::{bind, Access};
+    const WRONG: &[nti_gpu::gpu::kernel::BindingSpec] = &[
+        bind(0, "params", Access::Uniform),
+        bind(1, "pos", Access::ReadWrite),
+    ];
+    let problems = check_layout("lj_forces", WRONG).unwrap();
+    assert!(problems.iter().any(|p| p.contains("pos")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("force")), "{problems:?}");
+}
+
+#[test]
+fn validation_rejects_f64_and_bad_wgsl() {
+    let f64_src = "@compute @workgroup_size(1) fn main() { let x: f64 = 1.0lf; }";
+    assert!(
+        validate("f64", f64_src).is_err(),
+        "f64 must be rejected by core validation"
+    );
+    let reserved = "@compute @workgroup_size(1) fn main() { let active = 1; }";
+    assert!(validate("reserved", reserved).is_err());
+}

@@ -1,7 +1,9 @@
 // Lennard-Jones forces, per-particle energy and virial, gathered per particle (no atomics on floats).
 //
 // Inputs:  params, pos[B*n] (xyz wrapped into the box), and for `lj_forces_neighbors`
-//          neighbors[k * total + i] / neighbor_count[i] from cell_list.wgsl.
+//          neighbors[k * total + s] / neighbor_count[s] from cell_list.wgsl, indexed by the
+//          cell-order slot s of particle cell_particles[s] (invocation s handles it, so
+//          neighbouring invocations work on nearby particles).
 // Outputs: force[i] = (F_i, e_i) with e_i = 1/2 sum_j u(r_ij);
 //          aux[i] = (w_i, c_i) with w_i = 1/2 sum_j r_ij . f_ij and c_i = 1/2 #{j : r_ij < r_c}.
 // Dispatch: `lj_forces` (all minimum-image pairs, tiled in workgroup memory):
@@ -19,6 +21,7 @@
 @group(0) @binding(4) var<storage, read_write> control: Control;
 @group(0) @binding(5) var<storage, read> neighbors: array<u32>;
 @group(0) @binding(6) var<storage, read> neighbor_count: array<u32>;
+@group(0) @binding(7) var<storage, read> cell_particles: array<u32>;
 
 const TILE: u32 = 64u;
 var<workgroup> tile: array<vec4<f32>, TILE>;
@@ -76,18 +79,19 @@ fn lj_forces(
 
 @compute @workgroup_size(64)
 fn lj_forces_neighbors(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let i = gid.x;
-    if (i >= params.total) {
+    let s = gid.x;
+    if (s >= params.total) {
         return;
     }
+    let i = cell_particles[s];
     let xi = pos[i].xyz;
-    let count = min(neighbor_count[i], params.max_neighbors);
+    let count = min(neighbor_count[s], params.max_neighbors);
     var f = vec3<f32>(0.0);
     var e = 0.0;
     var w = 0.0;
     var c = 0.0;
     for (var k = 0u; k < count; k = k + 1u) {
-        let j = neighbors[k * params.total + i];
+        let j = neighbors[k * params.total + s];
         let d = minimum_image(xi - pos[j].xyz, params.box_length, params.inv_box);
         let r2 = dot(d, d);
         if (r2 < params.rc2) {

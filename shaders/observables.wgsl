@@ -12,7 +12,8 @@
 // gr_all_pairs: histogram of minimum-image pair distances r < gr_max over all pairs i < j of
 //   every replica; bin = floor(r * gr_inv_width). Per-workgroup histogram in workgroup
 //   memory, flushed with integer atomics. Dispatch (ceil(n / 64), B, 1).
-// gr_neighbors: the same from the neighbour list (requires gr_max <= r_c).
+// gr_neighbors: the same from the neighbour list (requires gr_max <= r_c; list slot s holds
+//   the neighbours of particle cell_particles[s]).
 //   Dispatch (ceil(total / 64), 1, 1).
 
 #import md_types
@@ -27,6 +28,7 @@
 @group(0) @binding(6) var<storage, read_write> gr_hist: array<atomic<u32>>;
 @group(0) @binding(7) var<storage, read> neighbors: array<u32>;
 @group(0) @binding(8) var<storage, read> neighbor_count: array<u32>;
+@group(0) @binding(9) var<storage, read> cell_particles: array<u32>;
 
 const REDUCE_THREADS: u32 = 256u;
 var<workgroup> partial: array<vec4<f32>, REDUCE_THREADS>;
@@ -120,12 +122,13 @@ fn gr_neighbors(
 ) {
     hist_clear(li);
     workgroupBarrier();
-    let i = gid.x;
-    if (i < params.total) {
+    let s = gid.x;
+    if (s < params.total) {
+        let i = cell_particles[s];
         let xi = pos[i].xyz;
-        let count = neighbor_count[i];
+        let count = neighbor_count[s];
         for (var k = 0u; k < count; k = k + 1u) {
-            let j = neighbors[k * params.total + i];
+            let j = neighbors[k * params.total + s];
             if (j > i) {
                 let d = minimum_image(xi - pos[j].xyz, params.box_length, params.inv_box);
                 hist_add(dot(d, d));

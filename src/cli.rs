@@ -57,6 +57,17 @@ enum Command {
         #[command(flatten)]
         gpu: AdapterArgs,
     },
+    /// Benchmark the kernels on this machine's GPU against the CPU reference.
+    Bench {
+        /// Workload suite: quick (< 2 min on a 2-core software adapter) or standard.
+        #[arg(long, default_value = "quick")]
+        suite: String,
+        /// Also write the report as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        #[command(flatten)]
+        gpu: AdapterArgs,
+    },
 }
 
 struct Bar(Option<indicatif::ProgressBar>);
@@ -100,6 +111,7 @@ pub fn run() -> i32 {
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Info { gpu } => info(&gpu),
+        Command::Bench { suite, json, gpu } => bench(&suite, json, &gpu),
         Command::Check { scene } => {
             let s = Scene::load_validated(&scene)?;
             println!(
@@ -133,6 +145,25 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn bench(suite: &str, json: Option<PathBuf>, args: &AdapterArgs) -> Result<()> {
+    let gpu = Gpu::new(&args.options())?;
+    println!(
+        "adapter: {} ({}, {}, {})",
+        gpu.adapter.name, gpu.adapter.backend, gpu.adapter.device_type, gpu.adapter.driver_info
+    );
+    println!("particle-steps/s in millions; GPU median [min-max] of 5 repeats; CPU = nti-gpu's f64 reference engine, same workload, one replica");
+    println!("{}", crate::bench::table_header());
+    let report = crate::bench::run_suite(&gpu, suite, |r| {
+        println!("{}", crate::bench::table_row(r));
+    })?;
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&report)?;
+        crate::output::write_atomic(&path, text.as_bytes())?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 fn info(args: &AdapterArgs) -> Result<()> {

@@ -169,7 +169,9 @@ fn cell_list_and_neighbor_forces_match_brute_force() {
         .expect("no seed clear of the cutoffs");
     let vel = velocities(pos.len(), 97);
     let cfg = config(n as u32, b, lj, PairSearch::CellList { skin });
-    assert_eq!(cfg.cells_side(), 3);
+    let side = cfg.cells_side();
+    assert_eq!(side, 3);
+    let cells = (side * side * side) as u64;
     let sys = MdSystem::new(&g, kernels, cfg, &pos, &vel).unwrap();
     assert!(sys.uses_cells());
     // Cell counts and their scan are exact.

@@ -169,7 +169,7 @@ pub fn describe_adapter(adapter: &wgpu::Adapter) -> String {
 }
 
 /// Storage buffers per stage that our kernels need at most.
-pub const REQUIRED_STORAGE_BUFFERS: u32 = 9;
+pub const REQUIRED_STORAGE_BUFFERS: u32 = 10;
 
 impl Gpu {
     /// Chooses an adapter and creates a device on it.

@@ -23,6 +23,10 @@ pub const INCLUDES: &[(&str, &str)] = &[
 pub const KERNELS: &[(&str, &str)] = &[
     ("lj_forces", include_str!("../../shaders/lj_forces.wgsl")),
     ("cell_list", include_str!("../../shaders/cell_list.wgsl")),
+    (
+        "step_control",
+        include_str!("../../shaders/step_control.wgsl"),
+    ),
     ("integrate", include_str!("../../shaders/integrate.wgsl")),
     (
         "observables",

@@ -14,6 +14,7 @@ pub const LJ_FORCES_BINDINGS: &[BindingSpec] = &[
     bind(4, "control", ReadWrite),
     bind(5, "neighbors", ReadOnly),
     bind(6, "neighbor_count", ReadOnly),
+    bind(7, "cell_particles", ReadOnly),
 ];
 
 /// Bindings of `shaders/cell_list.wgsl`.
@@ -28,6 +29,14 @@ pub const CELL_LIST_BINDINGS: &[BindingSpec] = &[
     bind(7, "neighbors", ReadWrite),
     bind(8, "neighbor_count", ReadWrite),
     bind(9, "pos_ref", ReadWrite),
+    bind(10, "sorted_pos", ReadWrite),
+];
+
+/// Bindings of `shaders/step_control.wgsl`.
+pub const STEP_CONTROL_BINDINGS: &[BindingSpec] = &[
+    bind(0, "params", Uniform),
+    bind(1, "control", ReadWrite),
+    bind(2, "dispatch_args", ReadWrite),
 ];
 
 /// Bindings of `shaders/integrate.wgsl`.
@@ -51,12 +60,14 @@ pub const OBSERVABLES_BINDINGS: &[BindingSpec] = &[
     bind(6, "gr_hist", ReadWrite),
     bind(7, "neighbors", ReadOnly),
     bind(8, "neighbor_count", ReadOnly),
+    bind(9, "cell_particles", ReadOnly),
 ];
 
 /// Every (shader, bindings) pair, for the layout reflection test.
 pub const ALL_LAYOUTS: &[(&str, &[BindingSpec])] = &[
     ("lj_forces", LJ_FORCES_BINDINGS),
     ("cell_list", CELL_LIST_BINDINGS),
+    ("step_control", STEP_CONTROL_BINDINGS),
     ("integrate", INTEGRATE_BINDINGS),
     ("observables", OBSERVABLES_BINDINGS),
 ];
@@ -79,6 +90,8 @@ pub struct LjArgs<'a> {
     pub neighbors: &'a wgpu::Buffer,
     /// Neighbour counts.
     pub neighbor_count: &'a wgpu::Buffer,
+    /// Particle of each neighbour-list slot (cell order).
+    pub cell_particles: &'a wgpu::Buffer,
 }
 
 impl LjForces {
@@ -103,6 +116,7 @@ impl LjForces {
                 a.control,
                 a.neighbors,
                 a.neighbor_count,
+                a.cell_particles,
             ],
         )
     }
@@ -132,6 +146,8 @@ pub struct CellArgs<'a> {
     pub neighbor_count: &'a wgpu::Buffer,
     /// Positions at the last rebuild.
     pub pos_ref: &'a wgpu::Buffer,
+    /// Positions in cell order (written by cells_scatter).
+    pub sorted_pos: &'a wgpu::Buffer,
 }
 
 impl CellList {
@@ -165,8 +181,38 @@ impl CellList {
                 a.neighbors,
                 a.neighbor_count,
                 a.pos_ref,
+                a.sorted_pos,
             ],
         )
+    }
+}
+
+/// `shaders/step_control.wgsl`: step counter and indirect arguments of the list kernels.
+pub struct StepControl(pub KernelFamily);
+/// Arguments of [`StepControl`].
+pub struct StepControlArgs<'a> {
+    /// SimParams uniform.
+    pub params: &'a wgpu::Buffer,
+    /// Control block.
+    pub control: &'a wgpu::Buffer,
+    /// Indirect dispatch arguments of the list kernels.
+    pub dispatch_args: &'a wgpu::Buffer,
+}
+
+impl StepControl {
+    /// Compiles the family.
+    pub fn new(gpu: &Gpu) -> Result<Self> {
+        Ok(Self(KernelFamily::new(
+            gpu,
+            "step_control",
+            STEP_CONTROL_BINDINGS,
+            &["step_control"],
+        )?))
+    }
+    /// Bind group for `args`.
+    pub fn bind(&self, gpu: &Gpu, a: &StepControlArgs) -> wgpu::BindGroup {
+        self.0
+            .bind_group(gpu, &[a.params, a.control, a.dispatch_args])
     }
 }
 
@@ -195,7 +241,7 @@ impl Integrator {
             gpu,
             "integrate",
             INTEGRATE_BINDINGS,
-            &["integrate_baoa", "integrate_b"],
+            &["integrate_baoa", "integrate_b_baoa", "integrate_b"],
         )?))
     }
     /// Bind group for `args`.
@@ -229,6 +275,8 @@ pub struct ObservableArgs<'a> {
     pub neighbors: &'a wgpu::Buffer,
     /// Neighbour counts.
     pub neighbor_count: &'a wgpu::Buffer,
+    /// Particle of each neighbour-list slot (cell order).
+    pub cell_particles: &'a wgpu::Buffer,
 }
 
 impl Observables {
@@ -255,6 +303,7 @@ impl Observables {
                 a.gr_hist,
                 a.neighbors,
                 a.neighbor_count,
+                a.cell_particles,
             ],
         )
     }
@@ -266,6 +315,8 @@ pub struct MdKernels {
     pub lj: LjForces,
     /// Cell and neighbour lists.
     pub cells: CellList,
+    /// Per-step control.
+    pub step_control: StepControl,
     /// Integrator.
     pub integrate: Integrator,
     /// Observables.
@@ -278,6 +329,7 @@ impl MdKernels {
         Ok(MdKernels {
             lj: LjForces::new(gpu)?,
             cells: CellList::new(gpu)?,
+            step_control: StepControl::new(gpu)?,
             integrate: Integrator::new(gpu)?,
             observables: Observables::new(gpu)?,
         })

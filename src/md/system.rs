@@ -5,7 +5,7 @@
 //! moved more than skin/2] → forces → `integrate_b`. Nothing is read back in the step loop;
 //! the host reads the 16-byte control block between submissions.
 
-use super::kernels::{CellArgs, IntegrateArgs, LjArgs, MdKernels, ObservableArgs};
+use super::kernels::{CellArgs, IntegrateArgs, LjArgs, MdKernels, ObservableArgs, StepControlArgs};
 use super::params::{Control, SimParams, STATUS_NEIGHBOR_OVERFLOW, STATUS_NOT_FINITE};
 use crate::error::{Error, Result};
 use crate::gpu::kernel::dispatch;
@@ -61,11 +61,18 @@ impl MdConfig {
     pub fn density(&self) -> f64 {
         self.n as f64 / self.lj.box_length.powi(3)
     }
-    /// Cells per side on the cell-list path.
+    /// Cells per side on the cell-list path: cells at least one list radius wide (the
+    /// neighbour search scans 27 cells). 0 on the all-pairs path or when the box is
+    /// shorter than 3 list radii (then all pairs are used).
     pub fn cells_side(&self) -> u32 {
         match (self.search, self.lj.cutoff) {
             (PairSearch::CellList { skin }, Some(rc)) => {
-                (self.lj.box_length / (rc + skin)).floor() as u32
+                let side = (self.lj.box_length / (rc + skin)).floor() as u32;
+                if side >= 3 {
+                    side
+                } else {
+                    0
+                }
             }
             _ => 0,
         }
@@ -151,6 +158,10 @@ pub struct MdBuffers {
     pub particle_cell: wgpu::Buffer,
     /// Particle indices sorted by cell.
     pub cell_particles: wgpu::Buffer,
+    /// Positions in cell order at the last rebuild.
+    pub sorted_pos: wgpu::Buffer,
+    /// Indirect workgroup counts of the five list kernels (zeros when no rebuild is due).
+    pub dispatch_args: wgpu::Buffer,
     /// Neighbour list, `neighbors[k * total + i]`.
     pub neighbors: wgpu::Buffer,
     /// Neighbour counts.
@@ -164,6 +175,7 @@ pub struct MdBuffers {
 struct BindGroups {
     lj: wgpu::BindGroup,
     cells: wgpu::BindGroup,
+    step_control: wgpu::BindGroup,
     integrate: wgpu::BindGroup,
     observables: wgpu::BindGroup,
 }
@@ -274,6 +286,13 @@ impl MdSystem {
             cell_start: gpu.storage_zeroed("cell_start", 4 * (cells + 1)),
             particle_cell: gpu.storage_zeroed("particle_cell", 8 * total),
             cell_particles: gpu.storage_zeroed("cell_particles", 4 * total),
+            sorted_pos: gpu.storage_zeroed("sorted_pos", 16 * total),
+            dispatch_args: gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("dispatch_args"),
+                size: 64,
+                usage: crate::gpu::buffers::STORAGE | wgpu::BufferUsages::INDIRECT,
+                mapped_at_creation: false,
+            }),
             neighbors: gpu.storage_zeroed("neighbors", nbr_bytes),
             neighbor_count: gpu.storage_zeroed("neighbor_count", 4 * total),
             obs: gpu.storage_zeroed("obs", 32 * p.replicas as u64),
@@ -293,6 +312,7 @@ impl MdSystem {
                     control: &b.control,
                     neighbors: &b.neighbors,
                     neighbor_count: &b.neighbor_count,
+                    cell_particles: &b.cell_particles,
                 },
             ),
             cells: k.cells.bind(
@@ -308,6 +328,15 @@ impl MdSystem {
                     neighbors: &b.neighbors,
                     neighbor_count: &b.neighbor_count,
                     pos_ref: &b.pos_ref,
+                    sorted_pos: &b.sorted_pos,
+                },
+            ),
+            step_control: k.step_control.bind(
+                gpu,
+                &StepControlArgs {
+                    params: &b.params,
+                    control: &b.control,
+                    dispatch_args: &b.dispatch_args,
                 },
             ),
             integrate: k.integrate.bind(
@@ -333,6 +362,7 @@ impl MdSystem {
                     gr_hist: &b.gr_hist,
                     neighbors: &b.neighbors,
                     neighbor_count: &b.neighbor_count,
+                    cell_particles: &b.cell_particles,
                 },
             ),
         }
@@ -343,91 +373,114 @@ impl MdSystem {
         self.params.cells_side >= 3
     }
 
-    /// Records the forces of the current positions (rebuilding the neighbour list first if
-    /// control.rebuild is set).
-    pub fn record_forces(&self, pass: &mut wgpu::ComputePass<'_>) {
-        let p = &self.params;
-        let k = &self.kernels;
+    /// Names of the kernels that make up one force evaluation on this system's path, in
+    /// dispatch order (after `step_control`). The list kernels are dispatched indirectly:
+    /// they run only when `step_control` found a rebuild due.
+    pub fn force_kernels(&self) -> &'static [&'static str] {
         if self.uses_cells() {
-            let c = &k.cells.0;
-            let g = &self.groups.cells;
-            dispatch(pass, c, "cells_clear", g, (groups_for(p.total_cells), 1, 1));
-            dispatch(pass, c, "cells_count", g, (groups_for(p.total), 1, 1));
-            dispatch(pass, c, "cells_scan", g, (1, 1, 1));
-            dispatch(pass, c, "cells_scatter", g, (groups_for(p.total), 1, 1));
-            dispatch(pass, c, "neighbors_build", g, (groups_for(p.total), 1, 1));
-            dispatch(
-                pass,
-                &k.lj.0,
+            &[
+                "cells_clear",
+                "cells_count",
+                "cells_scan",
+                "cells_scatter",
+                "neighbors_build",
                 "lj_forces_neighbors",
-                &self.groups.lj,
-                (groups_for(p.total), 1, 1),
-            );
+            ]
         } else {
-            dispatch(
-                pass,
-                &k.lj.0,
-                "lj_forces",
-                &self.groups.lj,
-                (groups_for(p.n), p.replicas, 1),
-            );
+            &["lj_forces"]
         }
     }
 
-    /// Records `steps` BAOAB steps.
-    pub fn record_steps(&self, pass: &mut wgpu::ComputePass<'_>, steps: u32) {
+    /// Byte offset of a list kernel's arguments in `dispatch_args`.
+    fn indirect_offset(entry: &str) -> Option<u64> {
+        let k = match entry {
+            "cells_clear" => 0,
+            "cells_count" => 1,
+            "cells_scan" => 2,
+            "cells_scatter" => 3,
+            "neighbors_build" => 4,
+            _ => return None,
+        };
+        Some(12 * k)
+    }
+
+    /// Records one dispatch of the MD kernel `entry` with its standard grid (for per-kernel
+    /// timing). Returns false for an unknown entry.
+    pub fn record_kernel(&self, pass: &mut wgpu::ComputePass<'_>, entry: &str) -> bool {
         let p = &self.params;
-        let integ = &self.kernels.integrate.0;
-        for _ in 0..steps {
-            dispatch(
+        let k = &self.kernels;
+        let per_particle = (groups_for(p.total), 1, 1);
+        if let Some(offset) = Self::indirect_offset(entry) {
+            pass.set_pipeline(k.cells.0.pipeline(entry));
+            pass.set_bind_group(0, &self.groups.cells, &[]);
+            pass.dispatch_workgroups_indirect(&self.buffers.dispatch_args, offset);
+            return true;
+        }
+        let (family, group, grid) = match entry {
+            "step_control" => (&k.step_control.0, &self.groups.step_control, (1, 1, 1)),
+            "lj_forces_neighbors" => (&k.lj.0, &self.groups.lj, per_particle),
+            "lj_forces" => (&k.lj.0, &self.groups.lj, (groups_for(p.n), p.replicas, 1)),
+            "integrate_baoa" | "integrate_b_baoa" | "integrate_b" => {
+                (&k.integrate.0, &self.groups.integrate, per_particle)
+            }
+            "reduce_observables" => (
+                &k.observables.0,
+                &self.groups.observables,
+                (p.replicas, 1, 1),
+            ),
+            "gr_all_pairs" => (
+                &k.observables.0,
+                &self.groups.observables,
+                (groups_for(p.n), p.replicas, 1),
+            ),
+            "gr_neighbors" => (&k.observables.0, &self.groups.observables, per_particle),
+            _ => return false,
+        };
+        dispatch(pass, family, entry, group, grid);
+        true
+    }
+
+    /// Records the forces of the current positions, rebuilding the neighbour list first if
+    /// the last `step_control` found a rebuild due.
+    pub fn record_forces(&self, pass: &mut wgpu::ComputePass<'_>) {
+        for entry in self.force_kernels() {
+            self.record_kernel(pass, entry);
+        }
+    }
+
+    /// Records `steps` BAOAB steps: `integrate_baoa`, `step_control`, forces, then
+    /// `integrate_b_baoa` (the closing half kick fused with the next step's opening), ...,
+    /// and a final `integrate_b`.
+    pub fn record_steps(&self, pass: &mut wgpu::ComputePass<'_>, steps: u32) {
+        for k in 0..steps {
+            self.record_kernel(
                 pass,
-                integ,
-                "integrate_baoa",
-                &self.groups.integrate,
-                (groups_for(p.total), 1, 1),
+                if k == 0 {
+                    "integrate_baoa"
+                } else {
+                    "integrate_b_baoa"
+                },
             );
+            self.record_kernel(pass, "step_control");
             self.record_forces(pass);
-            dispatch(
-                pass,
-                integ,
-                "integrate_b",
-                &self.groups.integrate,
-                (groups_for(p.total), 1, 1),
-            );
+        }
+        if steps > 0 {
+            self.record_kernel(pass, "integrate_b");
         }
     }
 
     /// Records the per-replica reduction into `buffers.obs`.
     pub fn record_reduce(&self, pass: &mut wgpu::ComputePass<'_>) {
-        dispatch(
-            pass,
-            &self.kernels.observables.0,
-            "reduce_observables",
-            &self.groups.observables,
-            (self.params.replicas, 1, 1),
-        );
+        self.record_kernel(pass, "reduce_observables");
     }
 
     /// Records one g(r) accumulation of the current positions into `buffers.gr_hist`.
     pub fn record_gr(&self, pass: &mut wgpu::ComputePass<'_>) {
         let p = &self.params;
-        let o = &self.kernels.observables.0;
         if self.uses_cells() && p.gr_max * p.gr_max <= p.rc2 {
-            dispatch(
-                pass,
-                o,
-                "gr_neighbors",
-                &self.groups.observables,
-                (groups_for(p.total), 1, 1),
-            );
+            self.record_kernel(pass, "gr_neighbors");
         } else {
-            dispatch(
-                pass,
-                o,
-                "gr_all_pairs",
-                &self.groups.observables,
-                (groups_for(p.n), p.replicas, 1),
-            );
+            self.record_kernel(pass, "gr_all_pairs");
         }
     }
 
@@ -466,7 +519,11 @@ impl MdSystem {
 
     fn initial_forces(&mut self, gpu: &Gpu) -> Result<()> {
         loop {
-            self.submit_pass(gpu, |pass| self.record_forces(pass));
+            // control.rebuild is set: step_control enables the list kernels.
+            self.submit_pass(gpu, |pass| {
+                self.record_kernel(pass, "step_control");
+                self.record_forces(pass);
+            });
             let c = self.control(gpu)?;
             if c.status & STATUS_NEIGHBOR_OVERFLOW != 0 {
                 self.grow_neighbor_list(gpu)?;
@@ -477,7 +534,7 @@ impl MdSystem {
                 step: 0,
                 status: 0,
                 rebuild: 0,
-                rebuilds: c.rebuilds + 1,
+                rebuilds: c.rebuilds,
             };
             gpu.queue
                 .write_buffer(&self.buffers.control, 0, bytemuck::bytes_of(&cleared));
@@ -538,20 +595,22 @@ impl MdSystem {
         gpu.queue
             .write_buffer(&self.buffers.gr_hist, 0, &[0u8; 4 * 256]);
     }
-    /// Neighbour lists as sorted sets (cell-list path only).
+    /// Neighbour lists as sorted sets, indexed by particle (cell-list path only; the
+    /// device stores them by cell-order slot).
     pub fn read_neighbor_sets(&self, gpu: &Gpu) -> Result<Vec<Vec<u32>>> {
         let total = self.params.total as usize;
         let list: Vec<u32> = gpu.read_all(&self.buffers.neighbors)?;
         let count: Vec<u32> = gpu.read(&self.buffers.neighbor_count, 0, total as u64)?;
-        Ok((0..total)
-            .map(|i| {
-                let mut s: Vec<u32> = (0..count[i] as usize)
-                    .map(|k| list[k * total + i])
-                    .collect();
-                s.sort_unstable();
-                s
-            })
-            .collect())
+        let order: Vec<u32> = gpu.read(&self.buffers.cell_particles, 0, total as u64)?;
+        let mut sets = vec![Vec::new(); total];
+        for slot in 0..total {
+            let mut s: Vec<u32> = (0..count[slot] as usize)
+                .map(|k| list[k * total + slot])
+                .collect();
+            s.sort_unstable();
+            sets[order[slot] as usize] = s;
+        }
+        Ok(sets)
     }
 }
 

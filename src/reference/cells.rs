@@ -57,15 +57,17 @@ pub fn neighbors_brute_force(pos: &[[f64; 3]], box_length: f64, r_list: f64) -> 
         .collect()
 }
 
-/// Sorted neighbour sets within `r_list` by searching the 27 surrounding cells
-/// (requires `cells_side >= 3`).
+/// Sorted neighbour sets within `r_list` by searching the (2 reach + 1)^3 surrounding cells
+/// (requires `cells_side >= 2 reach + 1` and cells at least `r_list / reach` wide).
 pub fn neighbors_by_cells(
     pos: &[[f64; 3]],
     box_length: f64,
     r_list: f64,
     cells_side: u32,
+    reach: i64,
 ) -> Vec<Vec<u32>> {
-    assert!(cells_side >= 3);
+    assert!(cells_side as i64 > 2 * reach);
+    assert!(box_length / cells_side as f64 >= r_list / reach as f64);
     let s = cells_side as i64;
     let ncell = (cells_side as usize).pow(3);
     let mut members: Vec<Vec<u32>> = vec![Vec::new(); ncell];
@@ -79,9 +81,9 @@ pub fn neighbors_by_cells(
         .map(|(i, &xi)| {
             let c = cell_coords(xi, box_length, cells_side).map(|v| v as i64);
             let mut list = Vec::new();
-            for dz in -1..=1 {
-                for dy in -1..=1 {
-                    for dx in -1..=1 {
+            for dz in -reach..=reach {
+                for dy in -reach..=reach {
+                    for dx in -reach..=reach {
                         let cc = [
                             ((c[0] + dx + s) % s) as u32,
                             ((c[1] + dy + s) % s) as u32,
@@ -101,4 +103,32 @@ pub fn neighbors_by_cells(
             list
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cell_search_equals_brute_force() {
+        let mut rng_state = 12345u64;
+        let mut next = || {
+            rng_state = rng_state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (rng_state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let l = 9.0;
+        let pos: Vec<[f64; 3]> = (0..300)
+            .map(|_| [next() * l, next() * l, next() * l])
+            .collect();
+        let brute = neighbors_brute_force(&pos, l, 2.8);
+        assert_eq!(neighbors_by_cells(&pos, l, 2.8, 3, 1), brute);
+        assert_eq!(neighbors_by_cells(&pos, l, 2.8, 6, 2), brute);
+        let counts = cell_counts(&pos, l, 6);
+        assert_eq!(counts.iter().sum::<u32>(), 300);
+        let scan = exclusive_scan(&counts);
+        assert_eq!(scan[0], 0);
+        assert_eq!(*scan.last().unwrap(), 300);
+    }
 }

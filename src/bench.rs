@@ -1,0 +1,429 @@
+//! Benchmarks as a program (`nti-gpu bench`, `cargo bench`): warm-up, device
+//! synchronisation before every clock read, repeats, median / min / max, in the field's
+//! units (particle-steps per second), next to the CPU reference engine
+//! ([`crate::reference::cpu_md`]) measured in the same run, single-threaded and on all
+//! threads, as a ratio.
+//!
+//! Workloads (versioned by [`SUITE_VERSION`]):
+//! - `paper-N200-B{1,64,256}`: the paper's box (L = 6, eps = 0.8 kT, every minimum-image
+//!   pair, no cutoff), N = 200, B independent replicas in the same dispatches.
+//! - `lj-rho0.8-N{4000,32000}`: LJ fluid rho = 0.8, T = 2, r_c = 2.5, cell list + Verlet
+//!   list (skin 0.3), one replica (the LAMMPS comparison point).
+//! - `hoomd-lj-liquid-N64000` (standard suite): HOOMD-blue's lj-liquid, rho = 0.382,
+//!   r_c = 3.0, T = 1.2, dt = 0.005.
+
+use crate::error::Result;
+use crate::gpu::Gpu;
+use crate::md::init::initial_state;
+use crate::md::{MdConfig, MdKernels, MdSystem, PairSearch};
+use crate::reference::cpu_md::{CpuMd, CpuPairSearch};
+use crate::reference::integrate::Baoab;
+use crate::reference::lj::LjParams;
+use crate::reference::rng::key_of;
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Version of the workload definitions; bump when a workload changes.
+pub const SUITE_VERSION: u32 = 1;
+
+/// One MD workload.
+#[derive(Clone, Debug, Serialize)]
+pub struct Workload {
+    /// Stable name.
+    pub name: String,
+    /// Particles per replica.
+    pub n: u32,
+    /// Replicas.
+    pub replicas: u32,
+    /// Number density.
+    pub density: f64,
+    /// kT.
+    pub temperature: f64,
+    /// LJ epsilon.
+    pub epsilon: f64,
+    /// Cutoff (None: all minimum-image pairs).
+    pub cutoff: Option<f64>,
+    /// Verlet skin for cell lists.
+    pub skin: Option<f64>,
+    /// Time step.
+    pub dt: f64,
+}
+
+impl Workload {
+    fn paper(replicas: u32) -> Self {
+        Workload {
+            name: format!("paper-N200-B{replicas}"),
+            n: 200,
+            replicas,
+            density: 200.0 / 216.0,
+            temperature: 1.0,
+            epsilon: 0.8,
+            cutoff: None,
+            skin: None,
+            dt: 0.005,
+        }
+    }
+    fn fluid(n: u32) -> Self {
+        Workload {
+            name: format!("lj-rho0.8-N{n}"),
+            n,
+            replicas: 1,
+            density: 0.8,
+            temperature: 2.0,
+            epsilon: 1.0,
+            cutoff: Some(2.5),
+            skin: Some(0.3),
+            dt: 0.005,
+        }
+    }
+    fn hoomd() -> Self {
+        Workload {
+            name: "hoomd-lj-liquid-N64000".into(),
+            n: 64000,
+            replicas: 1,
+            density: 0.382,
+            temperature: 1.2,
+            epsilon: 1.0,
+            cutoff: Some(3.0),
+            skin: Some(0.4),
+            dt: 0.005,
+        }
+    }
+
+    fn box_length(&self) -> f64 {
+        (self.n as f64 / self.density).cbrt()
+    }
+
+    fn lj(&self) -> LjParams {
+        LjParams {
+            epsilon: self.epsilon,
+            sigma: 1.0,
+            cutoff: self.cutoff,
+            shift: false,
+            box_length: self.box_length(),
+        }
+    }
+
+    fn md_config(&self) -> MdConfig {
+        let lj = self.lj();
+        MdConfig {
+            n: self.n,
+            replicas: self.replicas,
+            lj,
+            kt: self.temperature,
+            mass: 1.0,
+            dt: self.dt,
+            friction: 1.0,
+            seed: 42,
+            search: match self.skin {
+                Some(skin) => PairSearch::CellList { skin },
+                None => PairSearch::AllPairs,
+            },
+            gr_bins: 100,
+            gr_max: self.cutoff.unwrap_or(0.5 * lj.box_length),
+        }
+    }
+}
+
+/// The workloads of a suite: `quick` (under two minutes on a 2-core software adapter) or
+/// `standard`.
+pub fn suite(name: &str) -> Option<Vec<Workload>> {
+    match name {
+        "quick" => Some(vec![
+            Workload::paper(1),
+            Workload::paper(64),
+            Workload::fluid(4000),
+        ]),
+        "standard" => Some(vec![
+            Workload::paper(1),
+            Workload::paper(64),
+            Workload::paper(256),
+            Workload::fluid(4000),
+            Workload::fluid(32000),
+            Workload::hoomd(),
+        ]),
+        _ => None,
+    }
+}
+
+/// Median, min and max of repeated measurements.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Spread {
+    /// Median.
+    pub median: f64,
+    /// Minimum.
+    pub min: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+impl Spread {
+    fn of(mut v: Vec<f64>) -> Spread {
+        v.sort_by(|a, b| a.total_cmp(b));
+        Spread {
+            median: v[v.len() / 2],
+            min: v[0],
+            max: v[v.len() - 1],
+        }
+    }
+}
+
+/// Result of one workload.
+#[derive(Clone, Debug, Serialize)]
+pub struct MdBenchResult {
+    /// The workload.
+    pub workload: Workload,
+    /// GPU particle-steps per second (B * N * steps / wall time).
+    pub gpu_particle_steps_per_s: Spread,
+    /// GPU particle-steps per CPU-second of this process (meaningful for software
+    /// adapters, whose "device" is the CPU; Linux only).
+    pub gpu_particle_steps_per_cpu_s: Option<f64>,
+    /// MD time steps per second of the whole batch (HOOMD's unit).
+    pub gpu_steps_per_s: f64,
+    /// Seconds of the first step (pipeline compilation on software adapters).
+    pub first_step_s: f64,
+    /// Device memory of the MD state per particle, bytes.
+    pub device_bytes_per_particle: f64,
+    /// Neighbour-list rebuilds per 100 steps (cell-list workloads).
+    pub rebuilds_per_100_steps: Option<f64>,
+    /// CPU reference, one thread: particle-steps per second (one replica).
+    pub cpu_1thread_particle_steps_per_s: f64,
+    /// CPU reference on all threads.
+    pub cpu_all_threads_particle_steps_per_s: f64,
+    /// Threads used for the all-threads figure.
+    pub cpu_threads: usize,
+    /// GPU median / CPU one thread.
+    pub ratio_vs_cpu_1thread: f64,
+    /// GPU median / CPU all threads.
+    pub ratio_vs_cpu_all_threads: f64,
+}
+
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// Time budget per workload and side (GPU, CPU), seconds.
+const TARGET_SECONDS: f64 = 3.0;
+
+fn bench_gpu(
+    gpu: &Gpu,
+    kernels: &Arc<MdKernels>,
+    w: &Workload,
+) -> Result<(Spread, Option<f64>, f64, f64, f64, Option<f64>)> {
+    let cfg = w.md_config();
+    let (pos, vel) = initial_state(w.n, w.replicas, cfg.lj.box_length, w.temperature, 1.0, 7);
+    let sys = MdSystem::new(gpu, kernels.clone(), cfg, &pos, &vel)?;
+    let t0 = Instant::now();
+    sys.run(gpu, 1)?;
+    let first = t0.elapsed().as_secs_f64();
+    // Warm up and size the repeat so it takes ~TARGET_SECONDS / 5.
+    let t0 = Instant::now();
+    sys.run(gpu, 10)?;
+    let per_step = t0.elapsed().as_secs_f64() / 10.0;
+    let steps = ((TARGET_SECONDS / 5.0 / per_step) as u32).clamp(5, 20000);
+    let particles = w.n as f64 * w.replicas as f64;
+    let rebuilds_before = sys.control(gpu)?.rebuilds;
+    let mut rates = Vec::new();
+    let cpu0 = process_cpu_seconds();
+    let wall0 = Instant::now();
+    for _ in 0..5 {
+        gpu.wait()?;
+        let t = Instant::now();
+        sys.run(gpu, steps)?; // run() waits for completion (reads the control block)
+        rates.push(particles * steps as f64 / t.elapsed().as_secs_f64());
+    }
+    let wall = wall0.elapsed().as_secs_f64();
+    let per_cpu = match (cpu0, process_cpu_seconds()) {
+        (Some(a), Some(b)) if b > a => Some(particles * 5.0 * steps as f64 / (b - a)),
+        _ => None,
+    };
+    let control = sys.control(gpu)?;
+    let rebuilds = sys
+        .uses_cells()
+        .then(|| 100.0 * (control.rebuilds - rebuilds_before) as f64 / (5 * steps) as f64);
+    let b = &sys.buffers;
+    let bytes: u64 = [
+        &b.pos,
+        &b.vel,
+        &b.force,
+        &b.aux,
+        &b.control,
+        &b.pos_ref,
+        &b.cell_count,
+        &b.cell_start,
+        &b.particle_cell,
+        &b.cell_particles,
+        &b.neighbors,
+        &b.neighbor_count,
+        &b.obs,
+    ]
+    .iter()
+    .map(|x| x.size())
+    .sum();
+    let spread = Spread::of(rates);
+    Ok((
+        spread,
+        per_cpu,
+        5.0 * steps as f64 / wall,
+        first,
+        bytes as f64 / particles,
+        rebuilds,
+    ))
+}
+
+fn bench_cpu(w: &Workload, threads: usize) -> f64 {
+    let lj = w.lj();
+    let (pos, vel) = initial_state(w.n, 1, lj.box_length, w.temperature, 1.0, 7);
+    let integrator = Baoab {
+        dt: w.dt,
+        friction: 1.0,
+        kt: w.temperature,
+        mass: 1.0,
+        box_length: lj.box_length,
+        key: key_of(42),
+    };
+    let search = match w.skin {
+        Some(skin) => CpuPairSearch::CellList { skin },
+        None => CpuPairSearch::AllPairs,
+    };
+    let mut md = CpuMd::new(pos, vel, lj, integrator, search, threads);
+    let t0 = Instant::now();
+    md.run(5);
+    let per_step = t0.elapsed().as_secs_f64() / 5.0;
+    let steps = ((TARGET_SECONDS / 3.0 / per_step) as u64).clamp(3, 100_000);
+    let mut rates = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        md.run(steps);
+        rates.push(w.n as f64 * steps as f64 / t.elapsed().as_secs_f64());
+    }
+    Spread::of(rates).median
+}
+
+/// Runs one workload on the GPU and the CPU reference.
+pub fn bench_workload(gpu: &Gpu, kernels: &Arc<MdKernels>, w: &Workload) -> Result<MdBenchResult> {
+    let (spread, per_cpu, steps_per_s, first, bytes, rebuilds) = bench_gpu(gpu, kernels, w)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpu1 = bench_cpu(w, 1);
+    let cpun = if threads > 1 {
+        bench_cpu(w, threads)
+    } else {
+        cpu1
+    };
+    Ok(MdBenchResult {
+        workload: w.clone(),
+        gpu_particle_steps_per_s: spread,
+        gpu_particle_steps_per_cpu_s: per_cpu,
+        gpu_steps_per_s: steps_per_s,
+        first_step_s: first,
+        device_bytes_per_particle: bytes,
+        rebuilds_per_100_steps: rebuilds,
+        cpu_1thread_particle_steps_per_s: cpu1,
+        cpu_all_threads_particle_steps_per_s: cpun,
+        cpu_threads: threads,
+        ratio_vs_cpu_1thread: spread.median / cpu1,
+        ratio_vs_cpu_all_threads: spread.median / cpun,
+    })
+}
+
+/// A whole benchmark report.
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    /// Suite name.
+    pub suite: String,
+    /// Suite version.
+    pub suite_version: u32,
+    /// nti-gpu version.
+    pub nti_gpu_version: String,
+    /// Adapter.
+    pub adapter: crate::gpu::AdapterSummary,
+    /// OS.
+    pub os: String,
+    /// How the CPU reference was built.
+    pub cpu_build: String,
+    /// Results.
+    pub md: Vec<MdBenchResult>,
+}
+
+/// Runs a suite; `on_result` sees each workload's result as it completes.
+pub fn run_suite(
+    gpu: &Gpu,
+    suite_name: &str,
+    mut on_result: impl FnMut(&MdBenchResult),
+) -> Result<BenchReport> {
+    let workloads = suite(suite_name).ok_or_else(|| {
+        crate::Error::Device(format!(
+            "unknown suite `{suite_name}`; use quick or standard"
+        ))
+    })?;
+    let kernels = Arc::new(MdKernels::new(gpu)?);
+    let mut md = Vec::new();
+    for w in &workloads {
+        let r = bench_workload(gpu, &kernels, w)?;
+        on_result(&r);
+        md.push(r);
+    }
+    Ok(BenchReport {
+        suite: suite_name.into(),
+        suite_version: SUITE_VERSION,
+        nti_gpu_version: env!("CARGO_PKG_VERSION").into(),
+        adapter: gpu.adapter.clone(),
+        os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+        cpu_build: format!(
+            "{} profile, target-cpu {}",
+            if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
+            if cfg!(target_feature = "avx2") {
+                "with AVX2"
+            } else {
+                "x86-64 default (no AVX2)"
+            }
+        ),
+        md,
+    })
+}
+
+/// Header of the text table.
+pub fn table_header() -> String {
+    format!(
+        "{:<24} {:>9} {:>22} {:>12} {:>11} {:>11} {:>8} {:>8} {:>8}",
+        "workload",
+        "particles",
+        "GPU Mpart-steps/s",
+        "per CPU-s",
+        "CPU 1 thr",
+        "CPU all",
+        "x 1thr",
+        "x all",
+        "B/part"
+    )
+}
+
+/// One row of the text table.
+pub fn table_row(r: &MdBenchResult) -> String {
+    let s = r.gpu_particle_steps_per_s;
+    format!(
+        "{:<24} {:>9} {:>8.3} [{:.3}-{:.3}] {:>12} {:>11.3} {:>11.3} {:>8.2} {:>8.2} {:>8.0}",
+        r.workload.name,
+        r.workload.n * r.workload.replicas,
+        s.median / 1e6,
+        s.min / 1e6,
+        s.max / 1e6,
+        r.gpu_particle_steps_per_cpu_s
+            .map_or("-".into(), |v| format!("{:.3}", v / 1e6)),
+        r.cpu_1thread_particle_steps_per_s / 1e6,
+        r.cpu_all_threads_particle_steps_per_s / 1e6,
+        r.ratio_vs_cpu_1thread,
+        r.ratio_vs_cpu_all_threads,
+        r.device_bytes_per_particle
+    )
+}

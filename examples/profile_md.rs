@@ -75,7 +75,6 @@ fn main() {
     );
     for name in [
         "integrate_baoa",
-        "cells_clear",
         "cells_count",
         "cells_scan",
         "cells_scatter",

@@ -5,8 +5,8 @@
 // almost no cost otherwise, and with no host round trip.
 //
 // Cells: cells_side^3 per replica, cells_side = floor(L / r_list) >= 3,, cell index b * cells_per_replica + (cz * s + cy) * s + cx.
-// List kernels (each a separate indirect dispatch, in this order):
-//   cells_clear    (ceil(total_cells / 64))  cell_count[c] = 0
+// List kernels (each a separate indirect dispatch, in this order; step_control has zeroed
+// cell_count):
 //   cells_count    (ceil(total / 64))        particle_cell[i] = (cell, slot) with slot from atomicAdd
 //   cells_scan     (1)                       cell_start[c] = exclusive prefix sum of cell_count
 //   cells_scatter  (ceil(total / 64))        cell_particles[cell_start[cell] + slot] = i and
@@ -41,14 +41,6 @@ fn cell_index(b: u32, c: vec3<u32>) -> u32 {
     return b * params.cells_per_replica + (c.z * s + c.y) * s + c.x;
 }
 
-
-@compute @workgroup_size(64)
-fn cells_clear(@builtin(global_invocation_id) gid: vec3<u32>) {
-    if (gid.x >= params.total_cells) {
-        return;
-    }
-    atomicStore(&cell_count[gid.x], 0u);
-}
 
 @compute @workgroup_size(64)
 fn cells_count(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -143,13 +135,23 @@ fn neighbors_build(@builtin(global_invocation_id) gid: vec3<u32>) {
                 let cell = cell_index(b, vec3<u32>(wrapped));
                 let start = cell_start[cell];
                 let end = start + atomicLoad(&cell_count[cell]);
-                for (var k = start; k < end; k = k + 1u) {
-                    let d = xs - sorted_pos[k].xyz;
-                    if (dot(d, d) < params.rlist2 && k != self_k) {
+                // Test up to 32 candidates into a bit mask (no stores: stays SIMD), then
+                // append the hits.
+                for (var c0 = start; c0 < end; c0 = c0 + 32u) {
+                    let m = min(32u, end - c0);
+                    var mask = 0u;
+                    for (var q = 0u; q < m; q = q + 1u) {
+                        let d = xs - sorted_pos[c0 + q].xyz;
+                        let hit = dot(d, d) < params.rlist2 && (c0 + q) != self_k;
+                        mask = mask | select(0u, 1u << q, hit);
+                    }
+                    while (mask != 0u) {
+                        let q = countTrailingZeros(mask);
                         if (count < params.max_neighbors) {
-                            neighbors[count * params.total + self_k] = cell_particles[k];
+                            neighbors[count * params.total + self_k] = cell_particles[c0 + q];
                         }
                         count = count + 1u;
+                        mask = mask & (mask - 1u);
                     }
                 }
             }

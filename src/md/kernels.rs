@@ -37,6 +37,7 @@ pub const STEP_CONTROL_BINDINGS: &[BindingSpec] = &[
     bind(0, "params", Uniform),
     bind(1, "control", ReadWrite),
     bind(2, "dispatch_args", ReadWrite),
+    bind(3, "cell_count", ReadWrite),
 ];
 
 /// Bindings of `shaders/integrate.wgsl`.
@@ -158,7 +159,6 @@ impl CellList {
             "cell_list",
             CELL_LIST_BINDINGS,
             &[
-                "cells_clear",
                 "cells_count",
                 "cells_scan",
                 "cells_scatter",
@@ -197,6 +197,8 @@ pub struct StepControlArgs<'a> {
     pub control: &'a wgpu::Buffer,
     /// Indirect dispatch arguments of the list kernels.
     pub dispatch_args: &'a wgpu::Buffer,
+    /// Particles per cell (zeroed before a rebuild).
+    pub cell_count: &'a wgpu::Buffer,
 }
 
 impl StepControl {
@@ -212,7 +214,7 @@ impl StepControl {
     /// Bind group for `args`.
     pub fn bind(&self, gpu: &Gpu, a: &StepControlArgs) -> wgpu::BindGroup {
         self.0
-            .bind_group(gpu, &[a.params, a.control, a.dispatch_args])
+            .bind_group(gpu, &[a.params, a.control, a.dispatch_args, a.cell_count])
     }
 }
 

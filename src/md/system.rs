@@ -337,6 +337,7 @@ impl MdSystem {
                     params: &b.params,
                     control: &b.control,
                     dispatch_args: &b.dispatch_args,
+                    cell_count: &b.cell_count,
                 },
             ),
             integrate: k.integrate.bind(
@@ -379,7 +380,6 @@ impl MdSystem {
     pub fn force_kernels(&self) -> &'static [&'static str] {
         if self.uses_cells() {
             &[
-                "cells_clear",
                 "cells_count",
                 "cells_scan",
                 "cells_scatter",
@@ -394,11 +394,10 @@ impl MdSystem {
     /// Byte offset of a list kernel's arguments in `dispatch_args`.
     fn indirect_offset(entry: &str) -> Option<u64> {
         let k = match entry {
-            "cells_clear" => 0,
-            "cells_count" => 1,
-            "cells_scan" => 2,
-            "cells_scatter" => 3,
-            "neighbors_build" => 4,
+            "cells_count" => 0,
+            "cells_scan" => 1,
+            "cells_scatter" => 2,
+            "neighbors_build" => 3,
             _ => return None,
         };
         Some(12 * k)

@@ -29,6 +29,7 @@ fn config(n: u32, replicas: u32, lj: LjParams, search: PairSearch) -> MdConfig {
             (PairSearch::CellList { .. }, Some(rc)) => rc,
             _ => 0.5 * lj.box_length,
         },
+        neighbor_capacity: None,
     }
 }
 

@@ -59,6 +59,7 @@ pub fn md_config(scene: &Scene, n: u32) -> MdConfig {
         search,
         gr_bins: m.gr_bins,
         gr_max: m.gr_max.unwrap_or(gr_default),
+        neighbor_capacity: None,
     }
 }
 
@@ -149,16 +150,15 @@ struct Event {
     frame: Option<u64>,
 }
 
-/// Runs the reference sampler for `scene` at particle count `n`. `on_progress(steps_done)`
-/// is called after every chunk.
+/// Runs the reference sampler for `scene` at particle count `n`, from a lattice with
+/// Maxwell velocities. `on_progress(steps_done)` is called after every chunk.
 pub fn run_reference(
     gpu: &Gpu,
     kernels: Arc<MdKernels>,
     scene: &Scene,
     n: u32,
-    mut on_progress: impl FnMut(u64),
+    on_progress: impl FnMut(u64),
 ) -> Result<SampleOutcome> {
-    let config = md_config(scene, n);
     let m = &scene.sampler;
     let (pos, vel) = initial_state(
         n,
@@ -168,8 +168,33 @@ pub fn run_reference(
         scene.system.mass,
         scene.seed,
     );
-    let mut system = MdSystem::new(gpu, kernels, config.clone(), &pos, &vel)?;
-    let replicas = m.replicas as u64;
+    run_reference_with(
+        gpu,
+        kernels,
+        scene,
+        md_config(scene, n),
+        &pos,
+        &vel,
+        on_progress,
+    )
+}
+
+/// Runs the reference sampler with the scene's schedule (steps, records, samples) on an
+/// explicit MD configuration and initial state (B * N positions and velocities,
+/// replica-major).
+pub fn run_reference_with(
+    gpu: &Gpu,
+    kernels: Arc<MdKernels>,
+    scene: &Scene,
+    config: MdConfig,
+    pos: &[[f64; 3]],
+    vel: &[[f64; 3]],
+    mut on_progress: impl FnMut(u64),
+) -> Result<SampleOutcome> {
+    let n = config.n;
+    let m = &scene.sampler;
+    let mut system = MdSystem::new(gpu, kernels, config.clone(), pos, vel)?;
+    let replicas = config.replicas as u64;
     let equil = m.equilibration_steps;
     let prod = m.production_steps;
     let n_records = prod / m.record_every as u64;

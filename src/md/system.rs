@@ -50,6 +50,9 @@ pub struct MdConfig {
     pub gr_bins: u32,
     /// g(r) range.
     pub gr_max: f64,
+    /// Initial neighbour-list capacity per particle (`None`: from the density; it grows
+    /// on overflow either way).
+    pub neighbor_capacity: Option<u32>,
 }
 
 impl MdConfig {
@@ -80,6 +83,9 @@ impl MdConfig {
     /// Initial neighbour-list capacity: the mean count within r_c + skin at a dense-liquid
     /// density (1.0 sigma^-3, or the actual one if higher) times 1.3, rounded up to 32.
     pub fn initial_max_neighbors(&self) -> u32 {
+        if let Some(c) = self.neighbor_capacity {
+            return c.max(1);
+        }
         match (self.search, self.lj.cutoff) {
             (PairSearch::CellList { skin }, Some(rc)) => {
                 let rho = (self.density() * self.lj.sigma.powi(3)).max(1.0) / self.lj.sigma.powi(3);

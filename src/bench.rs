@@ -212,11 +212,17 @@ fn process_cpu_seconds() -> Option<f64> {
 /// Time budget per workload and side (GPU, CPU), seconds.
 const TARGET_SECONDS: f64 = 3.0;
 
-fn bench_gpu(
-    gpu: &Gpu,
-    kernels: &Arc<MdKernels>,
-    w: &Workload,
-) -> Result<(Spread, Option<f64>, f64, f64, f64, Option<f64>)> {
+/// GPU-side measurements of one workload.
+struct GpuMeasurement {
+    rates: Spread,
+    per_cpu_second: Option<f64>,
+    steps_per_second: f64,
+    first_step: f64,
+    bytes_per_particle: f64,
+    rebuilds_per_100: Option<f64>,
+}
+
+fn bench_gpu(gpu: &Gpu, kernels: &Arc<MdKernels>, w: &Workload) -> Result<GpuMeasurement> {
     let cfg = w.md_config();
     let (pos, vel) = initial_state(w.n, w.replicas, cfg.lj.box_length, w.temperature, 1.0, 7);
     let sys = MdSystem::new(gpu, kernels.clone(), cfg, &pos, &vel)?;
@@ -267,15 +273,14 @@ fn bench_gpu(
     .iter()
     .map(|x| x.size())
     .sum();
-    let spread = Spread::of(rates);
-    Ok((
-        spread,
-        per_cpu,
-        5.0 * steps as f64 / wall,
-        first,
-        bytes as f64 / particles,
-        rebuilds,
-    ))
+    Ok(GpuMeasurement {
+        rates: Spread::of(rates),
+        per_cpu_second: per_cpu,
+        steps_per_second: 5.0 * steps as f64 / wall,
+        first_step: first,
+        bytes_per_particle: bytes as f64 / particles,
+        rebuilds_per_100: rebuilds,
+    })
 }
 
 fn bench_cpu(w: &Workload, threads: usize) -> f64 {
@@ -309,7 +314,8 @@ fn bench_cpu(w: &Workload, threads: usize) -> f64 {
 
 /// Runs one workload on the GPU and the CPU reference.
 pub fn bench_workload(gpu: &Gpu, kernels: &Arc<MdKernels>, w: &Workload) -> Result<MdBenchResult> {
-    let (spread, per_cpu, steps_per_s, first, bytes, rebuilds) = bench_gpu(gpu, kernels, w)?;
+    let g = bench_gpu(gpu, kernels, w)?;
+    let spread = g.rates;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cpu1 = bench_cpu(w, 1);
     let cpun = if threads > 1 {
@@ -320,11 +326,11 @@ pub fn bench_workload(gpu: &Gpu, kernels: &Arc<MdKernels>, w: &Workload) -> Resu
     Ok(MdBenchResult {
         workload: w.clone(),
         gpu_particle_steps_per_s: spread,
-        gpu_particle_steps_per_cpu_s: per_cpu,
-        gpu_steps_per_s: steps_per_s,
-        first_step_s: first,
-        device_bytes_per_particle: bytes,
-        rebuilds_per_100_steps: rebuilds,
+        gpu_particle_steps_per_cpu_s: g.per_cpu_second,
+        gpu_steps_per_s: g.steps_per_second,
+        first_step_s: g.first_step,
+        device_bytes_per_particle: g.bytes_per_particle,
+        rebuilds_per_100_steps: g.rebuilds_per_100,
         cpu_1thread_particle_steps_per_s: cpu1,
         cpu_all_threads_particle_steps_per_s: cpun,
         cpu_threads: threads,

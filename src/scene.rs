@@ -145,7 +145,10 @@ pub const MAX_GR_BINS: u32 = 256;
 impl Scene {
     /// Parses a scene from RON text; `path` is used in messages.
     pub fn from_str(text: &str, path: &str) -> Result<Scene> {
-        let scene: Scene = ron::from_str(text).map_err(|e| Error::SceneSyntax {
+        // Optional fields are written plainly (`gr_max: 2.5`, not `Some(2.5)`).
+        let options = ron::Options::default()
+            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+        let scene: Scene = options.from_str(text).map_err(|e| Error::SceneSyntax {
             path: path.to_string(),
             line: e.span.start.line,
             col: e.span.start.col,
@@ -515,6 +518,17 @@ Scene(
         assert!(s.uses_cell_list());
         let small = big.replace("box_length: 9.0", "box_length: 8.0");
         assert!(!Scene::from_str(&small, "t").unwrap().uses_cell_list());
+    }
+
+    #[test]
+    fn optional_fields_are_written_plainly() {
+        let text = GOOD
+            .replace("seed: 1,", "seed: 1, output: \"elsewhere/run\",")
+            .replace("dt: 0.005,", "dt: 0.005, gr_max: 2.0,");
+        let s = Scene::from_str(&text, "t").unwrap();
+        s.validate("t").unwrap();
+        assert_eq!(s.sampler.gr_max, Some(2.0));
+        assert_eq!(s.output_dir(), PathBuf::from("elsewhere/run"));
     }
 
     #[test]

@@ -176,13 +176,15 @@ fn cell_list_and_neighbor_forces_match_brute_force() {
     let sys = MdSystem::new(&g, kernels, cfg, &pos, &vel).unwrap();
     assert!(sys.uses_cells());
     // Cell counts and their scan are exact.
-    let counts: Vec<u32> = g.read(&sys.buffers.cell_count, 0, 27 * b as u64).unwrap();
+    let counts: Vec<u32> = g
+        .read(&sys.buffers.cell_count, 0, cells * b as u64)
+        .unwrap();
     let starts: Vec<u32> = g
-        .read(&sys.buffers.cell_start, 0, 27 * b as u64 + 1)
+        .read(&sys.buffers.cell_start, 0, cells * b as u64 + 1)
         .unwrap();
     let mut ref_counts = Vec::new();
     for rep in pos.chunks(n) {
-        ref_counts.extend(cell_counts(rep, l, 3));
+        ref_counts.extend(cell_counts(rep, l, side));
     }
     assert_eq!(counts, ref_counts);
     assert_eq!(starts, exclusive_scan(&ref_counts));

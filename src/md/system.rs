@@ -252,8 +252,10 @@ impl MdSystem {
     }
 
     fn check_size(gpu: &Gpu, label: &str, bytes: u64) -> Result<()> {
-        let limit =
-            (gpu.limits.max_storage_buffer_binding_size as u64).min(gpu.limits.max_buffer_size);
+        let limit = gpu
+            .limits
+            .max_storage_buffer_binding_size
+            .min(gpu.limits.max_buffer_size);
         if bytes > limit {
             return Err(Error::Device(format!(
                 "buffer `{label}` needs {} MiB but the adapter allows {} MiB per storage buffer; \

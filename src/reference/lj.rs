@@ -109,8 +109,8 @@ pub fn lj_forces(pos: &[[f64; 3]], p: &LjParams) -> ForceResult {
             );
             let r2 = norm2(d);
             if let Some((u, f)) = lj_pair(r2, p) {
-                for k in 0..3 {
-                    out.forces[i][k] += f * d[k];
+                for (fk, dk) in out.forces[i].iter_mut().zip(d) {
+                    *fk += f * dk;
                 }
                 out.energy[i] += 0.5 * u;
                 out.virial[i] += 0.5 * f * r2;

@@ -1,0 +1,116 @@
+//! The `nti-gpu` binary: exit codes and messages of `check`, `info` and `sample`.
+
+mod common;
+
+use std::process::Command;
+
+fn nti() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_nti-gpu"))
+}
+
+fn temp_scene(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("nti-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("scene.ron");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const TINY: &str = r#"Scene(
+    name: "tiny", seed: 1,
+    system: (box_length: 6.0, temperature: 1.0, epsilon: 0.8, particles: [10],
+             potential: MinimumImage),
+    sampler: (replicas: 2, dt: 0.005, equilibration_steps: 20, production_steps: 100,
+              record_every: 10, sample_every: 50),
+)"#;
+
+#[test]
+fn check_accepts_bundled_scenes() {
+    for scene in ["quick.ron", "paper_n40.ron", "lj_rho0.8_T2.ron"] {
+        let path = format!("{}/assets/scenes/{scene}", env!("CARGO_MANIFEST_DIR"));
+        let out = nti().args(["check", &path]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{scene}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
+    }
+}
+
+#[test]
+fn check_rejects_bad_scene_naming_the_field() {
+    let path = temp_scene("bad", &TINY.replace("replicas: 2", "replicas: 0"));
+    let out = nti()
+        .args(["check", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sampler.replicas") && err.contains(">= 1"),
+        "{err}"
+    );
+    let out = nti()
+        .args(["check", "/nonexistent/scene.ron"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/scene.ron"));
+}
+
+#[test]
+fn unknown_backend_and_adapter_are_clear_errors() {
+    let path = temp_scene("backend", TINY);
+    let out = nti()
+        .args(["sample", path.to_str().unwrap(), "--backend", "glide"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend `glide`"));
+    let out = nti()
+        .args([
+            "sample",
+            path.to_str().unwrap(),
+            "--adapter",
+            "no-such-gpu-xyz",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no GPU adapter found matching `no-such-gpu-xyz`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sample_writes_into_out() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let path = temp_scene("sample", TINY);
+    let out_dir = path.parent().unwrap().join("out");
+    let out = nti()
+        .args([
+            "sample",
+            path.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(results["reference"]["10"]["samples"], 4);
+    let info = nti().arg("info").output().unwrap();
+    assert!(info.status.success());
+    assert!(String::from_utf8_lossy(&info.stdout).contains("default choice"));
+}

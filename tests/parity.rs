@@ -33,6 +33,17 @@ fn config(n: u32, replicas: u32, lj: LjParams, search: PairSearch) -> MdConfig {
     }
 }
 
+/// The paper's potential: eps = 0.8 kT, every minimum-image pair in L = 6.
+fn paper_lj() -> LjParams {
+    LjParams {
+        epsilon: 0.8,
+        sigma: 1.0,
+        cutoff: None,
+        shift: false,
+        box_length: 6.0,
+    }
+}
+
 fn velocities(count: usize, seed: u64) -> Vec<[f64; 3]> {
     random_positions(count, 2.0, 0.0, seed)
         .into_iter()
@@ -92,13 +103,7 @@ fn assert_forces_match(system: &MdSystem, g: &nti_gpu::gpu::Gpu, pos: &[[f64; 3]
 fn all_pairs_forces_match_reference_minimum_image() {
     let Some(g) = gpu() else { return };
     let kernels = Arc::new(MdKernels::new(&g).unwrap());
-    let lj = LjParams {
-        epsilon: 0.8,
-        sigma: 1.0,
-        cutoff: None,
-        shift: false,
-        box_length: 6.0,
-    };
+    let lj = paper_lj();
     // N = 150 spans three 64-wide tiles with a partial last tile; 3 replicas.
     let (n, b) = (150usize, 3u32);
     let pos: Vec<[f64; 3]> = (0..b)
@@ -261,13 +266,7 @@ fn gr_histogram_counts_identical() {
 fn baoab_steps_and_reductions_match_reference() {
     let Some(g) = gpu() else { return };
     let kernels = Arc::new(MdKernels::new(&g).unwrap());
-    let lj = LjParams {
-        epsilon: 0.8,
-        sigma: 1.0,
-        cutoff: None,
-        shift: false,
-        box_length: 6.0,
-    };
+    let lj = paper_lj();
     let (n, b) = (64usize, 2u32);
     let pos: Vec<[f64; 3]> = (0..b)
         .flat_map(|r| random_positions(n, 6.0, 0.95, 40 + r as u64))

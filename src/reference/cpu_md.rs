@@ -332,21 +332,34 @@ fn forces_half<const E: bool>(
             ];
             let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
             let (u, fr) = k.pair::<E>(r2);
-            let fj = &mut force[j];
-            for a in 0..3 {
-                fi[a] += fr * d[a];
-                fj[a] -= fr * d[a];
-            }
-            if E {
-                e += u;
-                w += fr * r2;
-            }
+            add_pair::<E>(&mut fi, &mut force[j], d, r2, (u, fr), (&mut e, &mut w));
         }
         for a in 0..3 {
             force[i][a] += fi[a];
         }
     }
     (e, w)
+}
+
+/// Adds one pair's force to both particles (Newton's third law) and, when `E`, its energy
+/// and virial to the sums.
+#[inline(always)]
+fn add_pair<const E: bool>(
+    fi: &mut [f64; 3],
+    fj: &mut [f64; 3],
+    d: [f64; 3],
+    r2: f64,
+    (u, fr): (f64, f64),
+    (e, w): (&mut f64, &mut f64),
+) {
+    for a in 0..3 {
+        fi[a] += fr * d[a];
+        fj[a] -= fr * d[a];
+    }
+    if E {
+        *e += u;
+        *w += fr * r2;
+    }
 }
 
 /// All minimum-image pairs i < j into `force` (zeroed here); returns (energy, virial).
@@ -364,14 +377,7 @@ fn forces_all_half<const E: bool>(
         for (xj, fj) in pos[i + 1..].iter().zip(rest) {
             let (d, r2) = k.sep(xi, *xj);
             let (u, fr) = k.pair::<E>(r2);
-            for a in 0..3 {
-                fi[a] += fr * d[a];
-                fj[a] -= fr * d[a];
-            }
-            if E {
-                e += u;
-                w += fr * r2;
-            }
+            add_pair::<E>(&mut fi, fj, d, r2, (u, fr), (&mut e, &mut w));
         }
         for a in 0..3 {
             force[i][a] += fi[a];

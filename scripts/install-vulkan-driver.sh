@@ -10,12 +10,18 @@
 set -euo pipefail
 
 have_icd() {
-  ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json 2>/dev/null | grep -q .
+  local f
+  for f in /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json; do
+    [ -e "$f" ] && return 0
+  done
+  return 1
 }
 
 if have_icd && [ "${NTI_FORCE_INSTALL:-0}" != 1 ]; then
   echo "install-vulkan-driver: a Vulkan driver is already installed:"
-  ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json 2>/dev/null | sed 's/^/  /'
+  for f in /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json; do
+    [ -e "$f" ] && echo "  $f"
+  done
   exit 0
 fi
 

@@ -216,6 +216,14 @@ fn print_reference(result: &serde_json::Value) {
             r["tau_int"].as_f64().unwrap_or(f64::NAN),
             r["samples"]
         );
+        let spacing = r["sample_spacing_over_tau"].as_f64().unwrap_or(f64::NAN);
+        if spacing < 2.0 {
+            println!(
+                "{:>6} warning: kept configurations are only {spacing:.1} tau_int apart; \
+                 raise sampler.sample_every for decorrelated samples",
+                ""
+            );
+        }
         if let Some(t) = r.get("tail_corrected") {
             println!(
                 "{:>6} {:>8} {:>22} {:>22}   (tail-corrected; mu_tail = {:.5})",

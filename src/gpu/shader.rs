@@ -32,6 +32,7 @@ pub const KERNELS: &[(&str, &str)] = &[
         "observables",
         include_str!("../../shaders/observables.wgsl"),
     ),
+    ("widom", include_str!("../../shaders/widom.wgsl")),
 ];
 
 fn lookup<'a>(table: &'a [(&str, &str)], name: &str) -> Option<&'a str> {

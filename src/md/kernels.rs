@@ -71,6 +71,7 @@ pub const ALL_LAYOUTS: &[(&str, &[BindingSpec])] = &[
     ("step_control", STEP_CONTROL_BINDINGS),
     ("integrate", INTEGRATE_BINDINGS),
     ("observables", OBSERVABLES_BINDINGS),
+    ("widom", super::widom::WIDOM_BINDINGS),
 ];
 
 /// `shaders/lj_forces.wgsl`: LJ forces, energy and virial.

@@ -6,6 +6,7 @@ pub mod kernels;
 pub mod params;
 pub mod sampler;
 pub mod system;
+pub mod widom;
 
 pub use kernels::MdKernels;
 pub use system::{MdConfig, MdSystem, PairSearch};

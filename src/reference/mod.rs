@@ -11,3 +11,4 @@ pub mod lj;
 pub mod observables;
 pub mod rng;
 pub mod tail;
+pub mod widom;

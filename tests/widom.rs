@@ -1,0 +1,183 @@
+//! Widom insertion: device energies against the f64 reference, the estimator on cases with
+//! known answers, agreement with an independent long Widom run at a dilute state, and the
+//! non-convergence diagnosis at liquid density.
+
+mod common;
+
+use common::{as_f32, gpu, random_positions};
+use nti_gpu::md::sampler::run_reference;
+use nti_gpu::md::widom::{insertion_energies, widom_estimate, Configurations, WidomKernel};
+use nti_gpu::md::MdKernels;
+use nti_gpu::reference::lj::LjParams;
+use nti_gpu::reference::rng::key_of;
+use nti_gpu::reference::tail::LjTail;
+use nti_gpu::reference::widom::{insertion_energy, insertion_point};
+use nti_gpu::scene::Scene;
+use std::sync::Arc;
+
+#[test]
+fn insertion_energies_match_reference() {
+    let Some(g) = gpu() else { return };
+    let kernel = WidomKernel::new(&g).unwrap();
+    for lj in [
+        LjParams {
+            epsilon: 0.8,
+            sigma: 1.0,
+            cutoff: None,
+            shift: false,
+            box_length: 6.0,
+        },
+        LjParams {
+            epsilon: 1.0,
+            sigma: 1.0,
+            cutoff: Some(2.5),
+            shift: true,
+            box_length: 6.0,
+        },
+    ] {
+        let (n, configs, insertions) = (70usize, 3u32, 200u32);
+        let pos: Vec<[f64; 3]> = (0..configs)
+            .flat_map(|c| random_positions(n, 6.0, 0.9, 200 + c as u64))
+            .collect();
+        let pos = as_f32(&pos);
+        let buf = g.storage_from(
+            "configs",
+            &pos.iter()
+                .map(|p| [p[0] as f32, p[1] as f32, p[2] as f32, 0.0])
+                .collect::<Vec<_>>(),
+        );
+        let set = Configurations {
+            buffer: &buf,
+            n: n as u32,
+            replicas: 1,
+            frames: configs,
+        };
+        let seed = 77u64;
+        let du = insertion_energies(&g, &kernel, &set, &lj, 1.25, insertions, seed).unwrap();
+        assert_eq!(du.len(), (configs * insertions) as usize);
+        for c in 0..configs as usize {
+            for k in 0..insertions as usize {
+                let x = insertion_point(k as u32, c as u32, key_of(seed), 6.0);
+                let x = x.map(|v| v as f32 as f64);
+                let e = insertion_energy(&pos[c * n..(c + 1) * n], x, &lj, 1.25);
+                let got = du[c * insertions as usize + k] as f64;
+                assert!(
+                    (got - e).abs() <= 1e-4 * e.abs().max(1.0),
+                    "config {c} insertion {k}: {got} vs {e}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn estimator_on_known_answers() {
+    // Constant energies: beta mu = that constant, no spread.
+    let du = vec![0.7f32; 4 * 5 * 100];
+    let est = widom_estimate(&du, 10, 4, 5, 100, 0.0);
+    assert!((est.betamu_ex.mean - 0.7).abs() < 1e-6);
+    assert!(est.betamu_ex.err < 1e-9);
+    assert!(est.converged, "{}", est.diagnosis);
+    // Two-level energies: half the insertions at 0, half at +inf (overlap): mu = ln 2.
+    let du: Vec<f32> = (0..4000)
+        .map(|k| if k % 2 == 0 { 0.0 } else { 1e30 })
+        .collect();
+    let est = widom_estimate(&du, 10, 4, 10, 100, 0.25);
+    assert!((est.betamu_ex_simulated.mean - 2f64.ln()).abs() < 1e-9);
+    assert!((est.betamu_ex.mean - 2f64.ln() - 0.25).abs() < 1e-9);
+    // One insertion carries everything: flagged.
+    let mut du = vec![50.0f32; 4000];
+    du[17] = 0.0;
+    let est = widom_estimate(&du, 10, 4, 10, 100, 0.0);
+    assert!(!est.converged);
+    assert!(
+        est.diagnosis.contains("effective insertions"),
+        "{}",
+        est.diagnosis
+    );
+}
+
+fn scene(text: &str) -> Scene {
+    let s = Scene::from_str(text, "t").unwrap();
+    s.validate("t").unwrap();
+    s
+}
+
+#[test]
+fn dilute_lj_agrees_with_long_reference_run() {
+    let Some(g) = gpu() else { return };
+    let kernels = Arc::new(MdKernels::new(&g).unwrap());
+    let widom = WidomKernel::new(&g).unwrap();
+    // rho = 0.1, T = 2, r_c = 2.5 unshifted: tests/data/lj_muex_T2.0_rc2.5.csv gives
+    // mu_trunc = -0.358 +- 0.001 (units of eps), mu_tail = -0.107.
+    let s = scene(&format!(
+        r#"Scene(name: "w", seed: 21,
+    system: (box_length: {l}, temperature: 2.0, particles: [500],
+             potential: Truncated(cutoff: 2.5, shift: false)),
+    sampler: (replicas: 8, dt: 0.005, equilibration_steps: 1000, production_steps: 3000,
+              record_every: 10, sample_every: 100, neighbor: CellList),
+)"#,
+        l = (500.0f64 / 0.1).cbrt()
+    ));
+    let out = run_reference(&g, kernels, &s, 500, |_| {}).unwrap();
+    let lj = out.config.lj;
+    let set = Configurations {
+        buffer: &out.samples,
+        n: 500,
+        replicas: 8,
+        frames: out.frames,
+    };
+    let du = insertion_energies(&g, &widom, &set, &lj, 0.5, 2000, 5).unwrap();
+    let tail = 0.5 * LjTail::new(1.0, 1.0, 2.5).chemical_potential(0.1);
+    let est = widom_estimate(&du, 500, 8, out.frames, 2000, tail);
+    eprintln!(
+        "rho 0.1 T 2: beta mu (truncated) {:.4} ± {:.4}, with tail {:.4}; reference -0.179 ± 0.0005, full -0.2325; n_eff {:.0}",
+        est.betamu_ex_simulated.mean, est.betamu_ex_simulated.err, est.betamu_ex.mean, est.effective_insertions
+    );
+    assert!(est.converged, "{}", est.diagnosis);
+    let reference = -0.358 / 2.0;
+    assert!(
+        (est.betamu_ex_simulated.mean - reference).abs()
+            < 3.0 * (est.betamu_ex_simulated.err + 0.0005),
+        "beta mu {} vs {reference}",
+        est.betamu_ex_simulated.mean
+    );
+    assert!((tail - (-0.107 / 2.0)).abs() < 5e-4);
+}
+
+#[test]
+fn liquid_density_is_flagged_not_converged() {
+    let Some(g) = gpu() else { return };
+    let kernels = Arc::new(MdKernels::new(&g).unwrap());
+    let widom = WidomKernel::new(&g).unwrap();
+    // The paper's system at N = 200 (rho = 0.926).
+    let s = scene(
+        r#"Scene(name: "dense", seed: 4,
+    system: (box_length: 6.0, temperature: 1.0, epsilon: 0.8, particles: [200],
+             potential: MinimumImage),
+    sampler: (replicas: 16, dt: 0.005, equilibration_steps: 1500, production_steps: 2000,
+              record_every: 10, sample_every: 200),
+)"#,
+    );
+    let out = run_reference(&g, kernels, &s, 200, |_| {}).unwrap();
+    let set = Configurations {
+        buffer: &out.samples,
+        n: 200,
+        replicas: 16,
+        frames: out.frames,
+    };
+    let du = insertion_energies(&g, &widom, &set, &out.config.lj, 1.0, 1000, 6).unwrap();
+    let est = widom_estimate(&du, 200, 16, out.frames, 1000, 0.0);
+    eprintln!(
+        "rho 0.93: beta mu {:.3} ± {:.3}, n_eff {:.1}, max insertion weight {:.3}: {}",
+        est.betamu_ex.mean,
+        est.betamu_ex.err,
+        est.effective_insertions,
+        est.max_insertion_weight,
+        est.diagnosis
+    );
+    assert!(!est.converged);
+    assert!(est
+        .diagnosis
+        .starts_with("Widom insertion has not converged"));
+}

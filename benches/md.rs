@@ -15,9 +15,7 @@ fn main() {
         gpu.adapter.name, gpu.adapter.backend, gpu.adapter.driver_info
     );
     println!("{}", nti_gpu::bench::table_header());
-    if let Err(e) = nti_gpu::bench::run_suite(&gpu, &suite, |r| {
-        println!("{}", nti_gpu::bench::table_row(r))
-    }) {
+    if let Err(e) = nti_gpu::bench::run_suite(&gpu, &suite, |r| println!("{}", r.text())) {
         eprintln!("error: {e}");
         std::process::exit(1);
     }

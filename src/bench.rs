@@ -356,13 +356,127 @@ pub struct BenchReport {
     pub cpu_build: String,
     /// Results.
     pub md: Vec<MdBenchResult>,
+    /// Widom insertion results.
+    pub widom: Vec<WidomBenchResult>,
+}
+
+/// One Widom-insertion workload: `configs` configurations of N particles, `insertions`
+/// test particles each.
+#[derive(Clone, Debug, Serialize)]
+pub struct WidomWorkload {
+    /// Stable name.
+    pub name: String,
+    /// The underlying system (its replicas field is unused).
+    pub system: Workload,
+    /// Configurations.
+    pub configs: u32,
+    /// Insertions per configuration.
+    pub insertions: u32,
+}
+
+/// Result of a Widom workload, in pair-energy evaluations per second (insertions × N / s).
+#[derive(Clone, Debug, Serialize)]
+pub struct WidomBenchResult {
+    /// The workload.
+    pub workload: WidomWorkload,
+    /// GPU, including the copy of each chunk of configurations and the readback of the
+    /// energies.
+    pub gpu_pair_evaluations_per_s: Spread,
+    /// CPU reference (f64, one thread).
+    pub cpu_1thread_pair_evaluations_per_s: f64,
+    /// GPU median / CPU.
+    pub ratio_vs_cpu_1thread: f64,
+}
+
+/// Widom workloads of a suite.
+pub fn widom_suite(name: &str) -> Vec<WidomWorkload> {
+    let mut v = vec![WidomWorkload {
+        name: "widom-paper-N200".into(),
+        system: Workload::paper(1),
+        configs: 64,
+        insertions: 4096,
+    }];
+    if name == "standard" {
+        v.push(WidomWorkload {
+            name: "widom-lj-rho0.8-N4000".into(),
+            system: Workload::fluid(4000),
+            configs: 16,
+            insertions: 4096,
+        });
+    }
+    v
+}
+
+/// Measures one Widom workload on the GPU and the CPU reference.
+pub fn bench_widom(gpu: &Gpu, w: &WidomWorkload) -> Result<WidomBenchResult> {
+    use crate::md::widom::{insertion_energies, Configurations, WidomKernel};
+    let kernel = WidomKernel::new(gpu)?;
+    let lj = w.system.lj();
+    let (pos, _) = initial_state(w.system.n, w.configs, lj.box_length, 1.0, 1.0, 3);
+    let pos4: Vec<[f32; 4]> = pos
+        .iter()
+        .map(|p| [p[0] as f32, p[1] as f32, p[2] as f32, 0.0])
+        .collect();
+    let buffer = gpu.storage_from("widom bench configs", &pos4);
+    let set = Configurations {
+        buffer: &buffer,
+        n: w.system.n,
+        replicas: 1,
+        frames: w.configs,
+    };
+    let beta = 1.0 / w.system.temperature;
+    let evals = w.configs as f64 * w.insertions as f64 * w.system.n as f64;
+    insertion_energies(gpu, &kernel, &set, &lj, beta, w.insertions, 1)?; // warm-up
+    let mut rates = Vec::new();
+    for rep in 0..5 {
+        let t = Instant::now();
+        insertion_energies(gpu, &kernel, &set, &lj, beta, w.insertions, rep)?;
+        rates.push(evals / t.elapsed().as_secs_f64());
+    }
+    let gpu_rate = Spread::of(rates);
+    // CPU: enough insertions into the first configuration for ~1 s.
+    let n = w.system.n as usize;
+    let key = crate::reference::rng::key_of(1);
+    let mut done = 0u64;
+    let t = Instant::now();
+    let mut sink = 0.0;
+    while t.elapsed().as_secs_f64() < 1.0 {
+        for k in 0..256u32 {
+            let x = crate::reference::widom::insertion_point(k, done as u32, key, lj.box_length);
+            sink += crate::reference::widom::insertion_energy(&pos[..n], x, &lj, beta).min(1e3);
+        }
+        done += 256;
+    }
+    let cpu_rate = done as f64 * n as f64 / t.elapsed().as_secs_f64();
+    std::hint::black_box(sink);
+    Ok(WidomBenchResult {
+        workload: w.clone(),
+        gpu_pair_evaluations_per_s: gpu_rate,
+        cpu_1thread_pair_evaluations_per_s: cpu_rate,
+        ratio_vs_cpu_1thread: gpu_rate.median / cpu_rate,
+    })
+}
+
+/// One row of the Widom table.
+pub fn widom_row(r: &WidomBenchResult) -> String {
+    let s = r.gpu_pair_evaluations_per_s;
+    format!(
+        "{:<24} {:>9} {:>8.1} [{:.1}-{:.1}] M pair-evals/s   CPU 1 thr {:>7.1} M/s   x {:.2}",
+        r.workload.name,
+        r.workload.configs as u64 * r.workload.insertions as u64,
+        s.median / 1e6,
+        s.min / 1e6,
+        s.max / 1e6,
+        r.cpu_1thread_pair_evaluations_per_s / 1e6,
+        r.ratio_vs_cpu_1thread
+    )
 }
 
 /// Runs a suite; `on_result` sees each workload's result as it completes.
 pub fn run_suite(
     gpu: &Gpu,
     suite_name: &str,
-    mut on_result: impl FnMut(&MdBenchResult),
+    mut on_result: impl FnMut(BenchRow),
 ) -> Result<BenchReport> {
     let workloads = suite(suite_name).ok_or_else(|| {
         crate::Error::Device(format!(
@@ -373,8 +487,14 @@ pub fn run_suite(
     let mut md = Vec::new();
     for w in &workloads {
         let r = bench_workload(gpu, &kernels, w)?;
-        on_result(&r);
+        on_result(BenchRow::Md(&r));
         md.push(r);
+    }
+    let mut widom = Vec::new();
+    for w in &widom_suite(suite_name) {
+        let r = bench_widom(gpu, w)?;
+        on_result(BenchRow::Widom(&r));
+        widom.push(r);
     }
     Ok(BenchReport {
         suite: suite_name.into(),
@@ -396,7 +516,26 @@ pub fn run_suite(
             }
         ),
         md,
+        widom,
     })
+}
+
+/// A result as it completes, for printing.
+pub enum BenchRow<'a> {
+    /// An MD workload.
+    Md(&'a MdBenchResult),
+    /// A Widom workload.
+    Widom(&'a WidomBenchResult),
+}
+
+impl BenchRow<'_> {
+    /// The row's text (the MD table header is [`table_header`]).
+    pub fn text(&self) -> String {
+        match self {
+            BenchRow::Md(r) => table_row(r),
+            BenchRow::Widom(r) => widom_row(r),
+        }
+    }
 }
 
 /// Header of the text table.

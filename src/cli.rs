@@ -156,7 +156,7 @@ fn bench(suite: &str, json: Option<PathBuf>, args: &AdapterArgs) -> Result<()> {
     println!("particle-steps/s in millions; GPU median [min-max] of 5 repeats; CPU = nti-gpu's f64 reference engine, same workload, one replica");
     println!("{}", crate::bench::table_header());
     let report = crate::bench::run_suite(&gpu, suite, |r| {
-        println!("{}", crate::bench::table_row(r));
+        println!("{}", r.text());
     })?;
     if let Some(path) = json {
         let text = serde_json::to_string_pretty(&report)?;

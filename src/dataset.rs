@@ -7,7 +7,7 @@
 //! | 0 | 8 | magic `b"NTISAMP\0"` |
 //! | 8 | 4 | u32 version = 1 |
 //! | 12 | 4 | u32 header size in bytes = 80 (data starts here) |
-//! | 16 | 8 | u64 scene hash ([`crate::scene::Scene::hash`]) |
+//! | 16 | 8 | u64 scene hash ([`crate::scene::Scene::hash`]: seed, system and sampler sections) |
 //! | 24 | 4 | u32 N, particles per configuration |
 //! | 28 | 4 | u32 B, replicas |
 //! | 32 | 4 | u32 F, frames per replica |

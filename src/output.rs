@@ -41,7 +41,7 @@ pub fn merge_results(dir: &Path, update: serde_json::Value) -> Result<()> {
         for (k, v) in upd {
             match (cur.get_mut(k), v) {
                 (Some(serde_json::Value::Object(old)), serde_json::Value::Object(new))
-                    if k == "reference" || k == "free_energy" =>
+                    if k == "reference" || k == "free_energy" || k == "wall_time_s" =>
                 {
                     for (kk, vv) in new {
                         old.insert(kk.clone(), vv.clone());

@@ -1,17 +1,23 @@
 //! Stages of a run, each writing its outputs into the output directory and its keys into
-//! `results.json`. Today: the reference sampling stage (`nti-gpu sample`).
+//! `results.json`: reference sampling (`nti-gpu sample`) and the classical baselines
+//! (`nti-gpu baselines`), which reuse the samples of an earlier sampling run of the same
+//! scene (matched by [`Scene::hash`]) instead of sampling again.
 
-use crate::error::Result;
+use crate::dataset::SampleSet;
+use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::md::sampler::{run_reference, SampleFiles};
+use crate::md::sampler::{run_reference, ReferenceSummary, SampleFiles};
+use crate::md::widom::{insertion_energies, widom_estimate, Configurations, WidomKernel};
 use crate::md::MdKernels;
 use crate::output::{merge_results, write_atomic};
-use crate::scene::Scene;
+use crate::reference::lj::LjParams;
+use crate::reference::tail::LjTail;
+use crate::scene::{Potential, Scene};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Progress reporting of a stage: `start(label, total)`, `advance(done)`, `finish()`.
+/// Progress reporting of a stage: `start(label, total)`, `set(done)`, `finish()`.
 pub trait Progress {
     /// A new bar.
     fn start(&mut self, label: &str, total: u64);
@@ -30,6 +36,43 @@ impl Progress for NoProgress {
     fn finish(&mut self) {}
 }
 
+/// File names of the sampling outputs for N.
+pub fn sample_files(n: u32) -> SampleFiles {
+    SampleFiles {
+        samples: format!("samples_N{n}.ntis"),
+        xyz: format!("samples_N{n}.xyz"),
+        gr: format!("gr_N{n}.csv"),
+    }
+}
+
+/// Samples the reference fluid at one N and writes its files (`.ntis`, extended XYZ of
+/// replica 0, g(r) CSV). Returns the summary and the configurations.
+pub fn sample_one(
+    gpu: &Gpu,
+    kernels: &Arc<MdKernels>,
+    scene: &Scene,
+    n: u32,
+    out_dir: &Path,
+    progress: &mut dyn Progress,
+) -> Result<(ReferenceSummary, SampleSet)> {
+    let steps = scene.sampler.equilibration_steps + scene.sampler.production_steps;
+    progress.start(&format!("sample N={n}"), steps);
+    let outcome = run_reference(gpu, kernels.clone(), scene, n, |d| progress.set(d))?;
+    progress.finish();
+    let mut summary = outcome.summary();
+    let set = outcome.sample_set(gpu, scene)?;
+    let files = sample_files(n);
+    set.write(&out_dir.join(&files.samples))?;
+    write_atomic(&out_dir.join(&files.xyz), set.to_extxyz(0).as_bytes())?;
+    let mut gr = String::from("# g(r) of the reference samples; r at bin centres\nr,g\n");
+    for (r, g) in outcome.gr() {
+        gr.push_str(&format!("{r:.6},{g:.6}\n"));
+    }
+    write_atomic(&out_dir.join(&files.gr), gr.as_bytes())?;
+    summary.files = files;
+    Ok((summary, set))
+}
+
 /// Runs the reference sampler for every N of the scene, writes samples (`.ntis` and
 /// extended XYZ of replica 0), g(r) tables and the `reference` section of `results.json`
 /// into `out_dir`. Returns the JSON that was merged.
@@ -42,58 +85,184 @@ pub fn sample_stage(
     let stage_start = Instant::now();
     let kernels = Arc::new(MdKernels::new(gpu)?);
     let mut reference = serde_json::Map::new();
-    let steps = scene.sampler.equilibration_steps + scene.sampler.production_steps;
     for &n in &scene.system.particles {
-        progress.start(&format!("sample N={n}"), steps);
-        let outcome = run_reference(gpu, kernels.clone(), scene, n, |d| progress.set(d))?;
-        progress.finish();
-        let mut summary = outcome.summary();
-        let set = outcome.sample_set(gpu, scene)?;
-        let files = SampleFiles {
-            samples: format!("samples_N{n}.ntis"),
-            xyz: format!("samples_N{n}.xyz"),
-            gr: format!("gr_N{n}.csv"),
-        };
-        set.write(&out_dir.join(&files.samples))?;
-        write_atomic(&out_dir.join(&files.xyz), set.to_extxyz(0).as_bytes())?;
-        let mut gr = String::from("# g(r) of the reference samples; r at bin centres\nr,g\n");
-        for (r, g) in outcome.gr() {
-            gr.push_str(&format!("{r:.6},{g:.6}\n"));
-        }
-        write_atomic(&out_dir.join(&files.gr), gr.as_bytes())?;
-        summary.files = files;
+        let (summary, _) = sample_one(gpu, &kernels, scene, n, out_dir, progress)?;
         reference.insert(
             n.to_string(),
             serde_json::to_value(&summary).unwrap_or_default(),
         );
         // Write after every N so a stopped run keeps what it finished.
-        merge_results(out_dir, header(gpu, scene, &reference, None))?;
+        merge_results(out_dir, header(gpu, scene, "reference", &reference, None))?;
     }
     let update = header(
         gpu,
         scene,
+        "reference",
         &reference,
-        Some(stage_start.elapsed().as_secs_f64()),
+        Some(("sample", stage_start.elapsed().as_secs_f64())),
     );
     merge_results(out_dir, update.clone())?;
     Ok(update)
 }
 
+/// The samples of an earlier sampling run of this scene at N, if `out_dir` holds them.
+pub fn existing_samples(scene: &Scene, n: u32, out_dir: &Path) -> Option<SampleSet> {
+    let set = SampleSet::read(&out_dir.join(sample_files(n).samples)).ok()?;
+    (set.scene_hash == scene.hash() && set.n == n).then_some(set)
+}
+
+/// Runs the baselines the scene's `baselines` section names, for every N: Widom insertion
+/// into the reference samples (reused from `out_dir` when they match the scene, sampled
+/// otherwise). Writes `free_energy.<N>.widom` into `results.json`.
+pub fn baselines_stage(
+    gpu: &Gpu,
+    scene: &Scene,
+    out_dir: &Path,
+    progress: &mut dyn Progress,
+) -> Result<serde_json::Value> {
+    let stage_start = Instant::now();
+    let baselines = scene.baselines.clone().unwrap_or_default();
+    let Some(widom) = baselines.widom else {
+        return Err(Error::SceneValue {
+            path: scene.name.clone(),
+            field: "baselines".into(),
+            value: "none".into(),
+            message:
+                "the scene names no baseline; add e.g. `baselines: (widom: (insertions: 1000))`"
+                    .into(),
+        });
+    };
+    let kernels = Arc::new(MdKernels::new(gpu)?);
+    let widom_kernel = WidomKernel::new(gpu)?;
+    let mut free_energy = serde_json::Map::new();
+    let mut reference = serde_json::Map::new();
+    let s = &scene.system;
+    let beta = 1.0 / s.temperature;
+    for &n in &s.particles {
+        let set = match existing_samples(scene, n, out_dir) {
+            Some(set) => set,
+            None => {
+                let (summary, set) = sample_one(gpu, &kernels, scene, n, out_dir, progress)?;
+                reference.insert(
+                    n.to_string(),
+                    serde_json::to_value(&summary).unwrap_or_default(),
+                );
+                set
+            }
+        };
+        let t0 = Instant::now();
+        let pos4: Vec<[f32; 4]> = set
+            .positions
+            .iter()
+            .map(|p| [p[0], p[1], p[2], 0.0])
+            .collect();
+        let buffer = gpu.storage_from("widom samples", &pos4);
+        // Insert with the truncated potential unshifted: the shift changes no force, so the
+        // ensemble is the same, and the analytic tail then completes the full potential.
+        let lj = LjParams {
+            epsilon: s.epsilon,
+            sigma: s.sigma,
+            cutoff: match s.potential {
+                Potential::MinimumImage => None,
+                Potential::Truncated { cutoff, .. } => Some(cutoff),
+            },
+            shift: false,
+            box_length: s.box_length,
+        };
+        let configs = Configurations {
+            buffer: &buffer,
+            n,
+            replicas: set.replicas,
+            frames: set.frames,
+        };
+        progress.start(&format!("widom N={n}"), 1);
+        let du = insertion_energies(
+            gpu,
+            &widom_kernel,
+            &configs,
+            &lj,
+            beta,
+            widom.insertions,
+            scene.seed,
+        )?;
+        progress.finish();
+        let rho = n as f64 / s.box_length.powi(3);
+        let tail = lj.cutoff.map_or(0.0, |rc| {
+            beta * LjTail::new(s.epsilon, s.sigma, rc).chemical_potential(rho)
+        });
+        let est = widom_estimate(&du, n, set.replicas, set.frames, widom.insertions, tail);
+        let mut entry = serde_json::to_value(&est).unwrap_or_default();
+        entry["mean"] = serde_json::json!(est.betamu_ex.mean);
+        entry["err"] = serde_json::json!(est.betamu_ex.err);
+        entry["quantity"] = serde_json::json!(format!("betamu_ex(N = {n} -> {})", n + 1));
+        entry["cost"] = serde_json::json!({
+            "energy_evaluations": est.energy_evaluations,
+            "wall_time_s": t0.elapsed().as_secs_f64(),
+        });
+        free_energy.insert(n.to_string(), serde_json::json!({ "widom": entry }));
+        let mut update = header(gpu, scene, "free_energy", &free_energy, None);
+        if !reference.is_empty() {
+            update["reference"] = serde_json::Value::Object(reference.clone());
+        }
+        merge_free_energy(out_dir, update)?;
+    }
+    let mut update = header(
+        gpu,
+        scene,
+        "free_energy",
+        &free_energy,
+        Some(("baselines", stage_start.elapsed().as_secs_f64())),
+    );
+    if !reference.is_empty() {
+        update["reference"] = serde_json::Value::Object(reference);
+    }
+    merge_free_energy(out_dir, update.clone())?;
+    Ok(update)
+}
+
+/// Merges, keeping other methods' entries under `free_energy.<N>`.
+fn merge_free_energy(out_dir: &Path, mut update: serde_json::Value) -> Result<()> {
+    let path = out_dir.join("results.json");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Ok(old) = serde_json::from_str::<serde_json::Value>(&text) {
+            if let (Some(old_fe), Some(new_fe)) = (
+                old.get("free_energy").and_then(|v| v.as_object()),
+                update
+                    .get_mut("free_energy")
+                    .and_then(|v| v.as_object_mut()),
+            ) {
+                for (n, methods) in new_fe.iter_mut() {
+                    if let (Some(old_methods), Some(new_methods)) = (
+                        old_fe.get(n).and_then(|v| v.as_object()),
+                        methods.as_object_mut(),
+                    ) {
+                        for (k, v) in old_methods {
+                            new_methods.entry(k.clone()).or_insert_with(|| v.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    merge_results(out_dir, update)
+}
+
 fn header(
     gpu: &Gpu,
     scene: &Scene,
-    reference: &serde_json::Map<String, serde_json::Value>,
-    wall: Option<f64>,
+    section: &str,
+    entries: &serde_json::Map<String, serde_json::Value>,
+    wall: Option<(&str, f64)>,
 ) -> serde_json::Value {
     let mut v = serde_json::json!({
         "nti_gpu_version": env!("CARGO_PKG_VERSION"),
         "adapter": gpu.adapter,
         "scene": scene,
         "scene_hash": format!("{:016x}", scene.hash()),
-        "reference": reference,
     });
-    if let Some(w) = wall {
-        v["wall_time_s"] = serde_json::json!({ "sample": w });
+    v[section] = serde_json::Value::Object(entries.clone());
+    if let Some((stage, w)) = wall {
+        v["wall_time_s"] = serde_json::json!({ stage: w });
     }
     v
 }

@@ -30,6 +30,31 @@ pub struct Scene {
     pub system: System,
     /// Reference sampler (Langevin MD) settings.
     pub sampler: SamplerSettings,
+    /// Classical free-energy baselines computed on the same system (`nti-gpu baselines`).
+    #[serde(default)]
+    pub baselines: Option<Baselines>,
+}
+
+/// Which baselines to compute, and how.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baselines {
+    /// Widom test-particle insertion into the reference samples.
+    #[serde(default)]
+    pub widom: Option<WidomSettings>,
+}
+
+/// Widom insertion settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WidomSettings {
+    /// Test particles inserted into every kept configuration.
+    #[serde(default = "default_insertions")]
+    pub insertions: u32,
+}
+
+fn default_insertions() -> u32 {
+    1000
 }
 
 /// The physical system: a cubic periodic box of Lennard-Jones particles.
@@ -368,6 +393,25 @@ impl Scene {
                 ));
             }
         }
+        if let Some(w) = self.baselines.as_ref().and_then(|b| b.widom.as_ref()) {
+            if w.insertions == 0 || w.insertions > 1 << 20 {
+                return Err(bad(
+                    "baselines.widom.insertions",
+                    w.insertions.to_string(),
+                    "must be in 1..=1048576 per configuration".into(),
+                ));
+            }
+            if m.production_steps < m.sample_every as u64 {
+                return Err(bad(
+                    "sampler.sample_every",
+                    m.sample_every.to_string(),
+                    format!(
+                        "Widom needs kept configurations: must be <= production_steps = {}",
+                        m.production_steps
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -383,10 +427,12 @@ impl Scene {
         }
     }
 
-    /// A stable 64-bit hash of the scene's canonical RON text (FNV-1a), written into sample
-    /// files so that data can be matched with the scene that made it.
+    /// A stable 64-bit hash (FNV-1a of canonical RON) of what determines the reference
+    /// samples: the seed, the system and the sampler settings. Written into sample files
+    /// so that data can be matched with the scene that made them; sections of later
+    /// stages (baselines, ...) do not change it.
     pub fn hash(&self) -> u64 {
-        let text = ron::to_string(self).unwrap_or_default();
+        let text = ron::to_string(&(self.seed, &self.system, &self.sampler)).unwrap_or_default();
         fnv1a64(text.as_bytes())
     }
 }
@@ -532,10 +578,44 @@ Scene(
     }
 
     #[test]
+    fn baselines_section_is_validated() {
+        let text = GOOD.replace(
+            "    sampler: (",
+            "    baselines: (widom: (insertions: 0)),\n    sampler: (",
+        );
+        let e = err_of(&text);
+        assert!(e.contains("baselines.widom.insertions"), "{e}");
+        let ok = GOOD.replace(
+            "    sampler: (",
+            "    baselines: (widom: ()),\n    sampler: (",
+        );
+        let s = Scene::from_str(&ok, "t").unwrap();
+        s.validate("t").unwrap();
+        assert_eq!(s.baselines.unwrap().widom.unwrap().insertions, 1000);
+        let e = err_of(&GOOD.replace(
+            "    sampler: (",
+            "    baselines: (wisdom: ()),\n    sampler: (",
+        ));
+        assert!(e.contains("wisdom"), "{e}");
+    }
+
+    #[test]
     fn hash_changes_with_content() {
         let a = Scene::from_str(GOOD, "t").unwrap();
         let b = Scene::from_str(&GOOD.replace("seed: 1", "seed: 2"), "t").unwrap();
         assert_ne!(a.hash(), b.hash());
+        let c = Scene::from_str(&GOOD.replace("replicas: 4", "replicas: 5"), "t").unwrap();
+        assert_ne!(a.hash(), c.hash());
+        // Later stages' sections do not change the samples, nor the hash.
+        let d = Scene::from_str(
+            &GOOD.replace(
+                "    sampler: (",
+                "    baselines: (widom: ()),\n    sampler: (",
+            ),
+            "t",
+        )
+        .unwrap();
+        assert_eq!(a.hash(), d.hash());
         assert_eq!(a.hash(), Scene::from_str(GOOD, "t").unwrap().hash());
     }
 }

@@ -181,3 +181,55 @@ fn liquid_density_is_flagged_not_converged() {
         .diagnosis
         .starts_with("Widom insertion has not converged"));
 }
+
+#[test]
+fn paper_system_n40_widom_matches_monte_carlo_and_reuses_samples() {
+    let Some(g) = gpu() else { return };
+    let reference: serde_json::Value =
+        serde_json::from_str(include_str!("data/lj_paper_system_N40.json")).unwrap();
+    let (mu, mu_err) = (
+        reference["per_N"]["40"]["betamu_widom"].as_f64().unwrap(),
+        reference["per_N"]["40"]["betamu_widom_err"]
+            .as_f64()
+            .unwrap(),
+    );
+    let s = scene(
+        r#"Scene(name: "paper40", seed: 8,
+    system: (box_length: 6.0, temperature: 1.0, epsilon: 0.8, particles: [40],
+             potential: MinimumImage),
+    baselines: (widom: (insertions: 1000)),
+    sampler: (replicas: 64, dt: 0.005, equilibration_steps: 4000, production_steps: 6000,
+              record_every: 10, sample_every: 200),
+)"#,
+    );
+    let dir = std::env::temp_dir().join(format!("nti-widom-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut none = nti_gpu::pipeline::NoProgress;
+    let out = nti_gpu::pipeline::baselines_stage(&g, &s, &dir, &mut none).unwrap();
+    let w = &out["free_energy"]["40"]["widom"];
+    let (m, e) = (w["mean"].as_f64().unwrap(), w["err"].as_f64().unwrap());
+    eprintln!("N = 40: Widom beta mu {m:.4} ± {e:.4} (Monte Carlo {mu:.4} ± {mu_err:.4})");
+    assert!(w["converged"].as_bool().unwrap(), "{}", w["diagnosis"]);
+    assert!((m - mu).abs() < 3.0 * (e + mu_err), "{m} vs {mu}");
+    // The stage sampled (no samples were there) and recorded the reference section.
+    assert!(out["reference"]["40"]["samples"].as_u64().unwrap() > 0);
+    // A second run reuses the samples: same number, no new reference section.
+    let again = nti_gpu::pipeline::baselines_stage(&g, &s, &dir, &mut none).unwrap();
+    assert_eq!(
+        again["free_energy"]["40"]["widom"]["mean"]
+            .as_f64()
+            .unwrap(),
+        m
+    );
+    assert!(again.get("reference").is_none());
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert!(results["wall_time_s"]["baselines"].is_f64());
+    assert!(
+        results["free_energy"]["40"]["widom"]["cost"]["energy_evaluations"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

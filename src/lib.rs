@@ -5,6 +5,7 @@
 //! [`gpu::Gpu`] owns the device, [`md::sampler::run_reference`] samples the reference fluid,
 //! [`pipeline`] runs whole stages and writes their outputs.
 
+pub mod baselines;
 pub mod bench;
 pub mod cli;
 pub mod dataset;

@@ -4,8 +4,10 @@
 //! [`integrate::Baoab`], `shaders/observables.wgsl` ↔ [`observables`],
 //! `shaders/common/rng.wgsl` ↔ [`rng`].
 
+pub mod alchemy;
 pub mod cells;
 pub mod cpu_md;
+pub mod energy_model;
 pub mod integrate;
 pub mod lj;
 pub mod observables;

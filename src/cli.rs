@@ -1,4 +1,4 @@
-//! The `nti-gpu` command line: `info`, `check`, `sample`.
+//! The `nti-gpu` command line: `info`, `check`, `sample`, `baselines`, `eos`, `bench`.
 
 use crate::gpu::{describe_adapter, enumerate_adapters, parse_backends, Gpu, GpuOptions};
 use crate::pipeline::{sample_stage, Progress};
@@ -68,6 +68,30 @@ enum Command {
         #[command(flatten)]
         gpu: AdapterArgs,
     },
+    /// Compute the classical baselines the scene names (Widom insertion, ...) next to the
+    /// reference samples, reusing those of an earlier `sample` run of the same scene.
+    Baselines {
+        /// Scene file (RON).
+        scene: PathBuf,
+        /// Output directory (default: the scene's `output`, or out/<name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        gpu: AdapterArgs,
+    },
+    /// Evaluate the Kolafa-Nezbeda and Johnson-Zollweg-Gubbins equations of state of the full
+    /// LJ fluid: beta A_ex/N, Z - 1, beta mu_ex, U_ex/N and P (reduced units).
+    Eos {
+        /// Reduced temperature T* = kT/epsilon (> 0).
+        #[arg(long, allow_negative_numbers = true)]
+        temperature: f64,
+        /// Reduced number density rho* = N sigma^3 / V (>= 0).
+        #[arg(long, allow_negative_numbers = true)]
+        density: f64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 struct Bar(Option<indicatif::ProgressBar>);
@@ -112,6 +136,25 @@ fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Info { gpu } => info(&gpu),
         Command::Bench { suite, json, gpu } => bench(&suite, json, &gpu),
+        Command::Eos {
+            temperature,
+            density,
+            json,
+        } => eos(temperature, density, json),
+        Command::Baselines { scene, out, gpu } => {
+            let s = Scene::load_validated(&scene)?;
+            let dir = out.unwrap_or_else(|| s.output_dir());
+            let gpu = Gpu::new(&gpu.options())?;
+            eprintln!(
+                "adapter: {} ({}, {})",
+                gpu.adapter.name, gpu.adapter.backend, gpu.adapter.driver_info
+            );
+            let result = crate::pipeline::baselines_stage(&gpu, &s, &dir, &mut Bar(None))
+                .with_context(|| format!("baselines of {}", scene.display()))?;
+            print_free_energy(&result);
+            println!("wrote {}", dir.join("results.json").display());
+            Ok(())
+        }
         Command::Check { scene } => {
             let s = Scene::load_validated(&scene)?;
             println!(
@@ -162,6 +205,48 @@ fn bench(suite: &str, json: Option<PathBuf>, args: &AdapterArgs) -> Result<()> {
         let text = serde_json::to_string_pretty(&report)?;
         crate::output::write_atomic(&path, text.as_bytes())?;
         println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn eos(temperature: f64, density: f64, json: bool) -> Result<()> {
+    use crate::baselines::eos::{johnson, kolafa_nezbeda, validate_state, EosError};
+    match validate_state(temperature, density) {
+        Err(EosError::Temperature(t)) => {
+            anyhow::bail!("--temperature must be a finite number > 0 (reduced kT/epsilon), got {t}")
+        }
+        Err(EosError::Density(d)) => {
+            anyhow::bail!("--density must be a finite number >= 0 (reduced N sigma^3/V), got {d}")
+        }
+        Ok(()) => {}
+    }
+    let (kn, jzg) = (
+        kolafa_nezbeda(temperature, density),
+        johnson(temperature, density),
+    );
+    if json {
+        let out = serde_json::json!({
+            "temperature": temperature,
+            "density": density,
+            "kolafa_nezbeda": kn,
+            "johnson": jzg,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!("full LJ fluid, T* = {temperature}, rho* = {density} (reduced units)");
+    println!(
+        "{:<28} {:>12} {:>12} {:>12} {:>12} {:>12}",
+        "equation of state", "betaA_ex/N", "Z-1", "betamu_ex", "U_ex/N", "P"
+    );
+    for (name, p) in [
+        ("Kolafa-Nezbeda 1994", kn),
+        ("Johnson-Zollweg-Gubbins 1993", jzg),
+    ] {
+        println!(
+            "{:<28} {:>12.6} {:>12.6} {:>12.6} {:>12.6} {:>12.6}",
+            name, p.beta_a_ex_per_particle, p.z_minus_1, p.beta_mu_ex, p.u_per_particle, p.pressure
+        );
     }
     Ok(())
 }
@@ -232,6 +317,28 @@ fn print_reference(result: &serde_json::Value) {
                 pm(&t["potential_energy_per_particle"]),
                 pm(&t["pressure"]),
                 t["chemical_potential_tail"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+    }
+}
+
+fn print_free_energy(result: &serde_json::Value) {
+    let Some(fe) = result["free_energy"].as_object() else {
+        return;
+    };
+    for (n, methods) in fe {
+        if let Some(w) = methods.get("widom") {
+            println!(
+                "N = {n}: Widom beta mu_ex(N -> N+1) = {:.4} ± {:.4}  ({} insertions, {:.0} effective){}",
+                w["mean"].as_f64().unwrap_or(f64::NAN),
+                w["err"].as_f64().unwrap_or(f64::NAN),
+                w["insertions"],
+                w["effective_insertions"].as_f64().unwrap_or(f64::NAN),
+                if w["converged"].as_bool() == Some(true) {
+                    String::new()
+                } else {
+                    format!("\n    {}", w["diagnosis"].as_str().unwrap_or(""))
+                }
             );
         }
     }

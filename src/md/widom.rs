@@ -276,7 +276,7 @@ pub fn widom_estimate(
             100.0 * max_configuration_weight
         ));
     }
-    if !(err <= MAX_ERROR) {
+    if err.is_nan() || err > MAX_ERROR {
         problems.push(format!("statistical error {err:.3} kT > {MAX_ERROR}"));
     }
     let running = (1..=10)

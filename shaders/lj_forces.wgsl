@@ -5,7 +5,9 @@
 //          cell-order slot s of particle cell_particles[s] (invocation s handles it, so
 //          neighbouring invocations work on nearby particles).
 // Outputs: force[i] = (F_i, e_i) with e_i = 1/2 sum_j u(r_ij);
-//          aux[i] = (w_i, c_i) with w_i = 1/2 sum_j r_ij . f_ij and c_i = 1/2 #{j : r_ij < r_c}.
+//          aux[i] = (w_i, c_i) with w_i = 1/2 sum_j r_ij . f_ij and c_i = 1/2 #{j : r_ij < r_c},
+//          or, when params.alchemy != 0 (lambda windows, lambda = lambdas[replica]),
+//          c_i = 1/2 sum_j du/dlambda(r_ij) with the alchemical pair term of that path.
 // Dispatch: `lj_forces` (all minimum-image pairs, tiled in workgroup memory):
 //              (ceil(n / 64), B, 1) workgroups of 64;
 //           `lj_forces_neighbors`: (ceil(total / 64), 1, 1) workgroups of 64.
@@ -13,6 +15,7 @@
 #import md_types
 #import pbc
 #import lj
+#import alchemy
 
 @group(0) @binding(0) var<uniform> params: SimParams;
 @group(0) @binding(1) var<storage, read> pos: array<vec4<f32>>;
@@ -22,6 +25,17 @@
 @group(0) @binding(5) var<storage, read> neighbors: array<u32>;
 @group(0) @binding(6) var<storage, read> neighbor_count: array<u32>;
 @group(0) @binding(7) var<storage, read> cell_particles: array<u32>;
+@group(0) @binding(8) var<storage, read> lambdas: array<f32>;
+
+// (u, f_over_r, c) of a pair: c = 1 (a pair within the cutoff) for plain LJ, du/dlambda
+// on an alchemical path.
+fn pair_terms(r2: f32, lambda: f32) -> vec3<f32> {
+    if (params.alchemy == ALCHEMY_NONE) {
+        let p = lj_pair(r2, params.sigma2, params.eps4, params.shift);
+        return vec3<f32>(p.x, p.y, 1.0);
+    }
+    return alchemical_pair(params.alchemy, r2, lambda, params.sigma2, params.eps4);
+}
 
 const TILE: u32 = 64u;
 var<workgroup> tile: array<vec4<f32>, TILE>;
@@ -41,6 +55,7 @@ fn lj_forces(
 ) {
     let n = params.n;
     let base = wg.y * n;
+    let lambda = lambdas[wg.y];
     let i = wg.x * TILE + li;
     let valid = i < n;
     var xi = vec3<f32>(0.0);
@@ -63,11 +78,11 @@ fn lj_forces(
             let d = minimum_image(xi - tile[k].xyz, params.box_length, params.inv_box);
             let r2 = dot(d, d);
             if (r2 < params.rc2 && (t * TILE + k) != i) {
-                let p = lj_pair(r2, params.sigma2, params.eps4, params.shift);
+                let p = pair_terms(r2, lambda);
                 f = f + p.y * d;
                 e = e + 0.5 * p.x;
                 w = w + 0.5 * p.y * r2;
-                c = c + 0.5;
+                c = c + 0.5 * p.z;
             }
         }
         workgroupBarrier();
@@ -84,6 +99,7 @@ fn lj_forces_neighbors(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let i = cell_particles[s];
+    let lambda = lambdas[i / params.n];
     let xi = pos[i].xyz;
     let count = min(neighbor_count[s], params.max_neighbors);
     var f = vec3<f32>(0.0);
@@ -95,11 +111,11 @@ fn lj_forces_neighbors(@builtin(global_invocation_id) gid: vec3<u32>) {
         let d = minimum_image(xi - pos[j].xyz, params.box_length, params.inv_box);
         let r2 = dot(d, d);
         if (r2 < params.rc2) {
-            let p = lj_pair(r2, params.sigma2, params.eps4, params.shift);
+            let p = pair_terms(r2, lambda);
             f = f + p.y * d;
             e = e + 0.5 * p.x;
             w = w + 0.5 * p.y * r2;
-            c = c + 0.5;
+            c = c + 0.5 * p.z;
         }
     }
     store_result(i, f, e, w, c);

@@ -123,6 +123,7 @@ impl Workload {
             gr_bins: 100,
             gr_max: self.cutoff.unwrap_or(0.5 * lj.box_length),
             neighbor_capacity: None,
+            alchemy: None,
         }
     }
 }

@@ -30,6 +30,7 @@ fn config(n: u32, replicas: u32, lj: LjParams, search: PairSearch) -> MdConfig {
             _ => 0.5 * lj.box_length,
         },
         neighbor_capacity: None,
+        alchemy: None,
     }
 }
 
@@ -333,6 +334,86 @@ fn baoab_steps_and_reductions_match_reference() {
                 obs[r][k],
                 expect[k]
             );
+        }
+    }
+}
+
+#[test]
+fn alchemical_forces_and_lambda_derivatives_match_reference() {
+    use nti_gpu::md::system::Alchemy;
+    use nti_gpu::reference::alchemy::{alchemical_forces, AlchemicalPath};
+    let Some(g) = gpu() else { return };
+    let kernels = Arc::new(MdKernels::new(&g).unwrap());
+    for (path, l, cutoff, search) in [
+        (AlchemicalPath::SoftCore, 6.0, None, PairSearch::AllPairs),
+        (AlchemicalPath::LjToWca, 6.0, None, PairSearch::AllPairs),
+        (AlchemicalPath::WcaSoftCore, 6.0, None, PairSearch::AllPairs),
+        (
+            AlchemicalPath::LjToWca,
+            7.5,
+            Some(2.0),
+            PairSearch::CellList { skin: 0.4 },
+        ),
+    ] {
+        let lj = LjParams {
+            epsilon: 0.8,
+            sigma: 1.0,
+            cutoff,
+            shift: false,
+            box_length: l,
+        };
+        let lambdas = [0.0, 0.3, 0.75, 0.95];
+        let n = 90usize;
+        // Overlapping pairs (down to 0.5 sigma) as soft cores allow them.
+        let pos: Vec<[f64; 3]> = (0..4)
+            .flat_map(|r| random_positions(n, l, 0.5, 300 + r as u64))
+            .collect();
+        let pos = as_f32(&pos);
+        let vel = velocities(pos.len(), 93);
+        let mut cfg = config(n as u32, 4, lj, search);
+        cfg.alchemy = Some(Alchemy {
+            path,
+            lambdas: lambdas.to_vec(),
+        });
+        let sys = MdSystem::new(&g, kernels.clone(), cfg, &pos, &vel).unwrap();
+        let force = sys.read_forces(&g).unwrap();
+        let aux = sys.read_aux(&g).unwrap();
+        for (r, rep) in pos.chunks(n).enumerate() {
+            let reference = alchemical_forces(rep, &lj, path, lambdas[r]);
+            let scale = reference
+                .forces
+                .iter()
+                .map(|f| norm2(*f))
+                .sum::<f64>()
+                .sqrt()
+                / (n as f64).sqrt();
+            let dl_scale = reference.pairs.iter().map(|x| x.abs()).sum::<f64>() / n as f64;
+            let e_scale = reference.energy.iter().map(|x| x.abs()).sum::<f64>() / n as f64;
+            for i in 0..n {
+                let gi = r * n + i;
+                let df =
+                    norm2([0, 1, 2].map(|k| force[gi][k] as f64 - reference.forces[i][k])).sqrt();
+                assert!(
+                    df <= 1e-5 * norm2(reference.forces[i]).sqrt().max(scale).max(1e-1),
+                    "{path:?} lambda {}: force {gi}",
+                    lambdas[r]
+                );
+                let de = (force[gi][3] as f64 - reference.energy[i]).abs();
+                assert!(
+                    de <= 1e-5 * reference.energy[i].abs().max(e_scale).max(1e-2),
+                    "{path:?}: energy {gi}: {} vs {}",
+                    force[gi][3],
+                    reference.energy[i]
+                );
+                let dl = (aux[gi][1] as f64 - reference.pairs[i]).abs();
+                assert!(
+                    dl <= 1e-5 * reference.pairs[i].abs().max(dl_scale).max(1e-2),
+                    "{path:?} lambda {}: dU/dlambda {gi}: {} vs {}",
+                    lambdas[r],
+                    aux[gi][1],
+                    reference.pairs[i]
+                );
+            }
         }
     }
 }

@@ -47,6 +47,7 @@ fn two_particles_match_the_analytic_pair_term() {
             gr_bins: 10,
             gr_max: 3.0,
             neighbor_capacity: None,
+            alchemy: None,
         };
         let sys = MdSystem::new(
             &g,
@@ -115,6 +116,7 @@ fn nve_energy_drift_is_bounded_over_ten_thousand_steps() {
         gr_bins: 10,
         gr_max: 2.5,
         neighbor_capacity: None,
+        alchemy: None,
     };
     let sys = MdSystem::new(&g, kernels, cfg, &pos, &vel).unwrap();
     // Let the lattice melt first (energy is conserved from the start, but the first steps

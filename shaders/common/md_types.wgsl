@@ -28,7 +28,7 @@ struct SimParams {
     gr_inv_width: f32,      // gr_bins / gr_max
     seed_lo: u32,
     seed_hi: u32,
-    _pad0: u32,
+    alchemy: u32,           // 0: plain LJ; else the lambda path (common/alchemy.wgsl)
     _pad1: u32,
 }
 

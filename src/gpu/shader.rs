@@ -13,6 +13,7 @@ pub const INCLUDES: &[(&str, &str)] = &[
     ("pbc", include_str!("../../shaders/common/pbc.wgsl")),
     ("rng", include_str!("../../shaders/common/rng.wgsl")),
     ("lj", include_str!("../../shaders/common/lj.wgsl")),
+    ("alchemy", include_str!("../../shaders/common/alchemy.wgsl")),
     (
         "md_types",
         include_str!("../../shaders/common/md_types.wgsl"),

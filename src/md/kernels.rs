@@ -15,6 +15,7 @@ pub const LJ_FORCES_BINDINGS: &[BindingSpec] = &[
     bind(5, "neighbors", ReadOnly),
     bind(6, "neighbor_count", ReadOnly),
     bind(7, "cell_particles", ReadOnly),
+    bind(8, "lambdas", ReadOnly),
 ];
 
 /// Bindings of `shaders/cell_list.wgsl`.
@@ -94,6 +95,8 @@ pub struct LjArgs<'a> {
     pub neighbor_count: &'a wgpu::Buffer,
     /// Particle of each neighbour-list slot (cell order).
     pub cell_particles: &'a wgpu::Buffer,
+    /// λ per replica (alchemical runs).
+    pub lambdas: &'a wgpu::Buffer,
 }
 
 impl LjForces {
@@ -119,6 +122,7 @@ impl LjForces {
                 a.neighbors,
                 a.neighbor_count,
                 a.cell_particles,
+                a.lambdas,
             ],
         )
     }

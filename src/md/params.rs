@@ -58,8 +58,9 @@ pub struct SimParams {
     pub seed_lo: u32,
     /// Philox key, high word.
     pub seed_hi: u32,
-    /// Padding.
-    pub _pad0: u32,
+    /// 0: plain LJ; 1, 2, 3: alchemical path ([`crate::reference::alchemy::AlchemicalPath::code`]),
+    /// with λ per replica in the `lambdas` buffer.
+    pub alchemy: u32,
     /// Padding.
     pub _pad1: u32,
 }

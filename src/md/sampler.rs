@@ -60,6 +60,7 @@ pub fn md_config(scene: &Scene, n: u32) -> MdConfig {
         gr_bins: m.gr_bins,
         gr_max: m.gr_max.unwrap_or(gr_default),
         neighbor_capacity: None,
+        alchemy: None,
     }
 }
 

@@ -10,6 +10,7 @@ use super::params::{Control, SimParams, STATUS_NEIGHBOR_OVERFLOW, STATUS_NOT_FIN
 use crate::error::{Error, Result};
 use crate::gpu::kernel::dispatch;
 use crate::gpu::Gpu;
+use crate::reference::alchemy::AlchemicalPath;
 use crate::reference::lj::LjParams;
 use std::sync::Arc;
 
@@ -53,6 +54,18 @@ pub struct MdConfig {
     /// Initial neighbour-list capacity per particle (`None`: from the density; it grows
     /// on overflow either way).
     pub neighbor_capacity: Option<u32>,
+    /// λ windows: replica b runs the alchemical pair term of `path` at `lambdas[b]`, and
+    /// the reductions' fourth component becomes Σ ∂U/∂λ (`None`: plain LJ).
+    pub alchemy: Option<Alchemy>,
+}
+
+/// Alchemical λ windows, one λ per replica.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Alchemy {
+    /// The λ path.
+    pub path: AlchemicalPath,
+    /// λ of every replica (length = replicas).
+    pub lambdas: Vec<f64>,
 }
 
 impl MdConfig {
@@ -134,7 +147,7 @@ impl MdConfig {
             gr_inv_width: (self.gr_bins as f64 / self.gr_max) as f32,
             seed_lo: seed as u32,
             seed_hi: (seed >> 32) as u32,
-            _pad0: 0,
+            alchemy: self.alchemy.as_ref().map_or(0, |a| a.path.code()),
             _pad1: 0,
         }
     }
@@ -176,6 +189,8 @@ pub struct MdBuffers {
     pub obs: wgpu::Buffer,
     /// g(r) histogram.
     pub gr_hist: wgpu::Buffer,
+    /// λ per replica (f32; zeros without alchemy).
+    pub lambdas: wgpu::Buffer,
 }
 
 struct BindGroups {
@@ -222,6 +237,17 @@ impl MdSystem {
                 velocities.len()
             )));
         }
+        if let Some(a) = &config.alchemy {
+            if a.lambdas.len() != config.replicas as usize
+                || a.lambdas.iter().any(|l| !(0.0..=1.0).contains(l))
+            {
+                return Err(Error::Simulation(format!(
+                    "alchemy needs one lambda in [0, 1] per replica ({} replicas, {} lambdas)",
+                    config.replicas,
+                    a.lambdas.len()
+                )));
+            }
+        }
         if config.gr_bins == 0 || config.gr_bins > 256 {
             return Err(Error::Simulation("gr_bins must be in 1..=256".into()));
         }
@@ -238,7 +264,11 @@ impl MdSystem {
             .iter()
             .map(|v| [v[0] as f32, v[1] as f32, v[2] as f32, 0.0])
             .collect();
-        let buffers = Self::allocate(gpu, &params, &pos4, &vel4)?;
+        let lambdas: Vec<f32> = match &config.alchemy {
+            Some(a) => a.lambdas.iter().map(|&l| l as f32).collect(),
+            None => vec![0.0; config.replicas as usize],
+        };
+        let buffers = Self::allocate(gpu, &params, &pos4, &vel4, &lambdas)?;
         let groups = Self::bind_all(gpu, &kernels, &buffers);
         let mut system = MdSystem {
             config,
@@ -272,6 +302,7 @@ impl MdSystem {
         p: &SimParams,
         pos4: &[[f32; 4]],
         vel4: &[[f32; 4]],
+        lambdas: &[f32],
     ) -> Result<MdBuffers> {
         let total = p.total as u64;
         let cells = p.total_cells as u64;
@@ -305,6 +336,7 @@ impl MdSystem {
             neighbor_count: gpu.storage_zeroed("neighbor_count", 4 * total),
             obs: gpu.storage_zeroed("obs", 32 * p.replicas as u64),
             gr_hist: gpu.storage_zeroed("gr_hist", 4 * 256),
+            lambdas: gpu.storage_from("lambdas", lambdas),
         })
     }
 
@@ -321,6 +353,7 @@ impl MdSystem {
                     neighbors: &b.neighbors,
                     neighbor_count: &b.neighbor_count,
                     cell_particles: &b.cell_particles,
+                    lambdas: &b.lambdas,
                 },
             ),
             cells: k.cells.bind(

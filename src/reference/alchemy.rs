@@ -75,6 +75,52 @@ pub fn alchemical_pair(
     }
 }
 
+/// All-pairs forces of one replica on an alchemical path at `lambda` (minimum image,
+/// cutoff from `lj` if any, no shift): the reference of the alchemical branch of
+/// `shaders/lj_forces.wgsl`. `pairs` holds each particle's half-sum of ∂u/∂λ.
+pub fn alchemical_forces(
+    pos: &[[f64; 3]],
+    lj: &super::lj::LjParams,
+    path: AlchemicalPath,
+    lambda: f64,
+) -> super::lj::ForceResult {
+    use super::lj::{minimum_image, norm2};
+    let n = pos.len();
+    let mut out = super::lj::ForceResult {
+        forces: vec![[0.0; 3]; n],
+        energy: vec![0.0; n],
+        virial: vec![0.0; n],
+        pairs: vec![0.0; n],
+    };
+    for i in 0..n {
+        for j in 0..n {
+            if i == j {
+                continue;
+            }
+            let d = minimum_image(
+                [
+                    pos[i][0] - pos[j][0],
+                    pos[i][1] - pos[j][1],
+                    pos[i][2] - pos[j][2],
+                ],
+                lj.box_length,
+            );
+            let r2 = norm2(d);
+            if r2 >= lj.cutoff2() {
+                continue;
+            }
+            let [u, f, dudl] = alchemical_pair(path, r2, lambda, lj.sigma, lj.epsilon);
+            for (fk, dk) in out.forces[i].iter_mut().zip(d) {
+                *fk += f * dk;
+            }
+            out.energy[i] += 0.5 * u;
+            out.virial[i] += 0.5 * f * r2;
+            out.pairs[i] += 0.5 * dudl;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

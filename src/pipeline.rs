@@ -1,7 +1,8 @@
 //! Stages of a run, each writing its outputs into the output directory and its keys into
 //! `results.json`: reference sampling (`nti-gpu sample`) and the classical baselines
-//! (`nti-gpu baselines`), which reuse the samples of an earlier sampling run of the same
-//! scene (matched by [`Scene::hash`]) instead of sampling again.
+//! (`nti-gpu baselines`: Widom insertion, which reuses the samples of an earlier sampling
+//! run of the same scene (matched by [`Scene::hash`]) instead of sampling again, and
+//! λ-window TI with MBAR).
 
 use crate::dataset::SampleSet;
 use crate::error::{Error, Result};
@@ -122,84 +123,90 @@ pub fn baselines_stage(
 ) -> Result<serde_json::Value> {
     let stage_start = Instant::now();
     let baselines = scene.baselines.clone().unwrap_or_default();
-    let Some(widom) = baselines.widom else {
+    if baselines.widom.is_none() && baselines.lambda_ti.is_none() {
         return Err(Error::SceneValue {
             path: scene.name.clone(),
             field: "baselines".into(),
             value: "none".into(),
-            message:
-                "the scene names no baseline; add e.g. `baselines: (widom: (insertions: 1000))`"
-                    .into(),
+            message: "the scene names no baseline; add e.g. \
+                      `baselines: (widom: (insertions: 1000), lambda_ti: ())`"
+                .into(),
         });
-    };
+    }
     let kernels = Arc::new(MdKernels::new(gpu)?);
     let widom_kernel = WidomKernel::new(gpu)?;
     let mut free_energy = serde_json::Map::new();
     let mut reference = serde_json::Map::new();
     let s = &scene.system;
-    let beta = 1.0 / s.temperature;
     for &n in &s.particles {
-        let set = match existing_samples(scene, n, out_dir) {
-            Some(set) => set,
-            None => {
-                let (summary, set) = sample_one(gpu, &kernels, scene, n, out_dir, progress)?;
-                reference.insert(
-                    n.to_string(),
-                    serde_json::to_value(&summary).unwrap_or_default(),
+        let mut methods = serde_json::Map::new();
+        if let Some(widom) = &baselines.widom {
+            let set = match existing_samples(scene, n, out_dir) {
+                Some(set) => set,
+                None => {
+                    let (summary, set) = sample_one(gpu, &kernels, scene, n, out_dir, progress)?;
+                    reference.insert(
+                        n.to_string(),
+                        serde_json::to_value(&summary).unwrap_or_default(),
+                    );
+                    set
+                }
+            };
+            methods.insert(
+                "widom".into(),
+                widom_entry(gpu, &widom_kernel, scene, n, &set, widom.insertions)?,
+            );
+        }
+        if let Some(settings) = &baselines.lambda_ti {
+            let t0 = Instant::now();
+            let legs = match settings.path {
+                crate::scene::LambdaPath::TwoLeg => 2,
+                crate::scene::LambdaPath::SoftCore => 1,
+            };
+            progress.start(
+                &format!("lambda-TI N={n}"),
+                legs * (settings.equilibration_steps + settings.production_steps),
+            );
+            let r = crate::baselines::lambda_ti::lambda_ti(
+                gpu,
+                &kernels,
+                scene,
+                n,
+                settings,
+                &mut |d| progress.set(d),
+            )?;
+            progress.finish();
+            let wall = t0.elapsed().as_secs_f64();
+            let mut ti = serde_json::to_value(&r).unwrap_or_default();
+            ti["mean"] = serde_json::json!(r.betaf_ex.mean);
+            ti["err"] = serde_json::json!(r.betaf_ex.err);
+            ti["quantity"] = serde_json::json!(format!("betaF_ex(N = {n})"));
+            ti["cost"] = serde_json::json!({
+                "energy_evaluations": r.energy_evaluations,
+                "wall_time_s": wall,
+            });
+            methods.insert("lambda_ti".into(), ti);
+            if let Some(m) = r.mbar_betaf_span {
+                let warnings: Vec<String> = r
+                    .legs
+                    .iter()
+                    .filter_map(|l| l.mbar_warning.clone())
+                    .collect();
+                methods.insert(
+                    "mbar".into(),
+                    serde_json::json!({
+                        "mean": m.mean,
+                        "err": m.err,
+                        "quantity": "betaF difference between the outermost windows of the legs (compare lambda_ti.ti_betaf_span)",
+                        "ti_same_span": r.ti_betaf_span,
+                        "min_overlap": r.legs.iter().filter_map(|l| l.mbar_min_overlap).fold(f64::INFINITY, f64::min),
+                        "warning": if warnings.is_empty() { serde_json::Value::Null } else { serde_json::json!(warnings.join("; ")) },
+                        "cost": { "wall_time_s": wall },
+                    }),
                 );
-                set
             }
-        };
-        let t0 = Instant::now();
-        let pos4: Vec<[f32; 4]> = set
-            .positions
-            .iter()
-            .map(|p| [p[0], p[1], p[2], 0.0])
-            .collect();
-        let buffer = gpu.storage_from("widom samples", &pos4);
-        // Insert with the truncated potential unshifted: the shift changes no force, so the
-        // ensemble is the same, and the analytic tail then completes the full potential.
-        let lj = LjParams {
-            epsilon: s.epsilon,
-            sigma: s.sigma,
-            cutoff: match s.potential {
-                Potential::MinimumImage => None,
-                Potential::Truncated { cutoff, .. } => Some(cutoff),
-            },
-            shift: false,
-            box_length: s.box_length,
-        };
-        let configs = Configurations {
-            buffer: &buffer,
-            n,
-            replicas: set.replicas,
-            frames: set.frames,
-        };
-        progress.start(&format!("widom N={n}"), 1);
-        let du = insertion_energies(
-            gpu,
-            &widom_kernel,
-            &configs,
-            &lj,
-            beta,
-            widom.insertions,
-            scene.seed,
-        )?;
-        progress.finish();
-        let rho = n as f64 / s.box_length.powi(3);
-        let tail = lj.cutoff.map_or(0.0, |rc| {
-            beta * LjTail::new(s.epsilon, s.sigma, rc).chemical_potential(rho)
-        });
-        let est = widom_estimate(&du, n, set.replicas, set.frames, widom.insertions, tail);
-        let mut entry = serde_json::to_value(&est).unwrap_or_default();
-        entry["mean"] = serde_json::json!(est.betamu_ex.mean);
-        entry["err"] = serde_json::json!(est.betamu_ex.err);
-        entry["quantity"] = serde_json::json!(format!("betamu_ex(N = {n} -> {})", n + 1));
-        entry["cost"] = serde_json::json!({
-            "energy_evaluations": est.energy_evaluations,
-            "wall_time_s": t0.elapsed().as_secs_f64(),
-        });
-        free_energy.insert(n.to_string(), serde_json::json!({ "widom": entry }));
+        }
+        free_energy.insert(n.to_string(), serde_json::Value::Object(methods));
         let mut update = header(gpu, scene, "free_energy", &free_energy, None);
         if !reference.is_empty() {
             update["reference"] = serde_json::Value::Object(reference.clone());
@@ -218,6 +225,59 @@ pub fn baselines_stage(
     }
     merge_free_energy(out_dir, update.clone())?;
     Ok(update)
+}
+
+/// Widom insertion into a sample set; the `free_energy.<N>.widom` entry.
+fn widom_entry(
+    gpu: &Gpu,
+    kernel: &WidomKernel,
+    scene: &Scene,
+    n: u32,
+    set: &SampleSet,
+    insertions: u32,
+) -> Result<serde_json::Value> {
+    let s = &scene.system;
+    let beta = 1.0 / s.temperature;
+    let t0 = Instant::now();
+    let pos4: Vec<[f32; 4]> = set
+        .positions
+        .iter()
+        .map(|p| [p[0], p[1], p[2], 0.0])
+        .collect();
+    let buffer = gpu.storage_from("widom samples", &pos4);
+    // Insert with the truncated potential unshifted: the shift changes no force, so the
+    // ensemble is the same, and the analytic tail then completes the full potential.
+    let lj = LjParams {
+        epsilon: s.epsilon,
+        sigma: s.sigma,
+        cutoff: match s.potential {
+            Potential::MinimumImage => None,
+            Potential::Truncated { cutoff, .. } => Some(cutoff),
+        },
+        shift: false,
+        box_length: s.box_length,
+    };
+    let configs = Configurations {
+        buffer: &buffer,
+        n,
+        replicas: set.replicas,
+        frames: set.frames,
+    };
+    let du = insertion_energies(gpu, kernel, &configs, &lj, beta, insertions, scene.seed)?;
+    let rho = n as f64 / s.box_length.powi(3);
+    let tail = lj.cutoff.map_or(0.0, |rc| {
+        beta * LjTail::new(s.epsilon, s.sigma, rc).chemical_potential(rho)
+    });
+    let est = widom_estimate(&du, n, set.replicas, set.frames, insertions, tail);
+    let mut entry = serde_json::to_value(&est).unwrap_or_default();
+    entry["mean"] = serde_json::json!(est.betamu_ex.mean);
+    entry["err"] = serde_json::json!(est.betamu_ex.err);
+    entry["quantity"] = serde_json::json!(format!("betamu_ex(N = {n} -> {})", n + 1));
+    entry["cost"] = serde_json::json!({
+        "energy_evaluations": est.energy_evaluations,
+        "wall_time_s": t0.elapsed().as_secs_f64(),
+    });
+    Ok(entry)
 }
 
 /// Merges, keeping other methods' entries under `free_energy.<N>`.

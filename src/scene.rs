@@ -42,6 +42,79 @@ pub struct Baselines {
     /// Widom test-particle insertion into the reference samples.
     #[serde(default)]
     pub widom: Option<WidomSettings>,
+    /// Standard λ-window thermodynamic integration (and MBAR over the same windows).
+    #[serde(default)]
+    pub lambda_ti: Option<LambdaTiSettings>,
+}
+
+/// The λ path of standard TI.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub enum LambdaPath {
+    /// LJ → WCA, then WCA → ideal gas with a repulsive soft core: cannot collapse.
+    #[default]
+    TwoLeg,
+    /// The paper's soft core with the attraction on (collapses at liquid densities).
+    SoftCore,
+}
+
+/// Quadrature rule over λ.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub enum Quadrature {
+    /// Gauss–Legendre nodes and weights.
+    #[default]
+    GaussLegendre,
+    /// Trapezoid rule on an even grid including λ = 0 and 1.
+    Trapezoid,
+}
+
+/// λ-window TI settings. All windows of a leg run as replicas of one batched simulation
+/// with the scene's dt and friction.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LambdaTiSettings {
+    /// The path.
+    #[serde(default)]
+    pub path: LambdaPath,
+    /// Windows per leg.
+    #[serde(default = "default_windows")]
+    pub windows: u32,
+    /// Independent replicas per window (for error bars).
+    #[serde(default = "default_window_replicas")]
+    pub replicas_per_window: u32,
+    /// Quadrature rule.
+    #[serde(default)]
+    pub quadrature: Quadrature,
+    /// Steps discarded in every window.
+    #[serde(default = "default_window_equilibration")]
+    pub equilibration_steps: u64,
+    /// Recorded steps in every window.
+    #[serde(default = "default_window_production")]
+    pub production_steps: u64,
+    /// Keep a frame for MBAR every this many steps.
+    #[serde(default = "default_window_sample_every")]
+    pub sample_every: u32,
+    /// Also run MBAR over the windows.
+    #[serde(default = "default_true")]
+    pub mbar: bool,
+}
+
+fn default_windows() -> u32 {
+    12
+}
+fn default_window_replicas() -> u32 {
+    4
+}
+fn default_window_equilibration() -> u64 {
+    2000
+}
+fn default_window_production() -> u64 {
+    4000
+}
+fn default_window_sample_every() -> u32 {
+    200
+}
+fn default_true() -> bool {
+    true
 }
 
 /// Widom insertion settings.
@@ -409,6 +482,41 @@ impl Scene {
                         "Widom needs kept configurations: must be <= production_steps = {}",
                         m.production_steps
                     ),
+                ));
+            }
+        }
+        if let Some(t) = self.baselines.as_ref().and_then(|b| b.lambda_ti.as_ref()) {
+            let min = if t.quadrature == Quadrature::Trapezoid {
+                3
+            } else {
+                2
+            };
+            if t.windows < min || t.windows > 200 {
+                return Err(bad(
+                    "baselines.lambda_ti.windows",
+                    t.windows.to_string(),
+                    format!("must be in {min}..=200 per leg"),
+                ));
+            }
+            if t.replicas_per_window == 0 {
+                return Err(bad(
+                    "baselines.lambda_ti.replicas_per_window",
+                    "0".into(),
+                    "must be >= 1 (4 or more give useful error bars)".into(),
+                ));
+            }
+            if t.sample_every == 0 || t.production_steps < t.sample_every as u64 {
+                return Err(bad(
+                    "baselines.lambda_ti.sample_every",
+                    t.sample_every.to_string(),
+                    format!("must be in 1..={}", t.production_steps),
+                ));
+            }
+            if t.production_steps < m.record_every as u64 {
+                return Err(bad(
+                    "baselines.lambda_ti.production_steps",
+                    t.production_steps.to_string(),
+                    format!("must be >= sampler.record_every = {}", m.record_every),
                 ));
             }
         }

@@ -3,4 +3,5 @@
 //! ([`mbar`]), both evaluated on the host in f64.
 
 pub mod eos;
+pub mod lambda_ti;
 pub mod mbar;

@@ -1,0 +1,495 @@
+//! Standard alchemical thermodynamic integration over λ windows, all windows simulated as
+//! replicas of one batched Langevin run per leg, with MBAR over the same windows.
+//!
+//! βF_ex(N) = −∫₀¹ ⟨∂βU_λ/∂λ⟩_λ dλ, λ = 0 the full LJ fluid, λ = 1 the ideal gas. Paths
+//! (pair terms in [`crate::reference::alchemy`]):
+//! - `TwoLeg` (default, robust): LJ → WCA by switching off the attraction (leg 1, uniform
+//!   nodes), then WCA → ideal gas with a purely repulsive soft core (leg 2, nodes dense
+//!   near λ = 0 through λ = u², where the dense-fluid integrand is steep);
+//! - `SoftCore`: the paper's single soft-core path with the attraction on, which collapses
+//!   at liquid densities: the diagnostics (integrand jumps between neighbouring windows,
+//!   excess of overlapping pairs over an ideal gas) flag it instead of trusting the number.
+//!
+//! Quadrature: Gauss–Legendre on the leg's nodes (default) or the trapezoid rule on an
+//! even grid including both ends, whose discretisation error is estimated from the same
+//! rule on every other window.
+
+use crate::baselines::mbar::{mbar, DEFAULT_OVERLAP_THRESHOLD};
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::md::init::initial_state;
+use crate::md::sampler::{md_config, run_reference_with};
+use crate::md::system::Alchemy;
+use crate::md::MdKernels;
+use crate::reference::alchemy::{alchemical_pair, AlchemicalPath};
+use crate::reference::lj::{minimum_image, norm2, LjParams};
+use crate::scene::{LambdaPath, LambdaTiSettings, Quadrature, Scene};
+use crate::stats::{block_average, tau_int_replicas, Estimate};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Gauss–Legendre nodes and weights on [0, 1] (Newton iteration on P_k).
+pub fn gauss_legendre(k: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut nodes = vec![0.0; k];
+    let mut weights = vec![0.0; k];
+    for i in 0..k {
+        let mut x = (std::f64::consts::PI * (i as f64 + 0.75) / (k as f64 + 0.5)).cos();
+        for _ in 0..100 {
+            let (mut p0, mut p1) = (1.0, x);
+            for j in 2..=k {
+                let p2 = ((2 * j - 1) as f64 * x * p1 - (j - 1) as f64 * p0) / j as f64;
+                p0 = p1;
+                p1 = p2;
+            }
+            let (p, dp) = if k == 1 {
+                (x, 1.0)
+            } else {
+                (p1, k as f64 * (x * p1 - p0) / (x * x - 1.0))
+            };
+            let dx = p / dp;
+            x -= dx;
+            if dx.abs() < 1e-15 {
+                let dp_final = dp;
+                weights[i] = 1.0 / ((1.0 - x * x) * dp_final * dp_final);
+                break;
+            }
+        }
+        nodes[i] = x;
+    }
+    // Map [-1, 1] -> [0, 1]; reorder ascending.
+    let mut pairs: Vec<(f64, f64)> = nodes
+        .iter()
+        .zip(&weights)
+        .map(|(x, w)| (0.5 * (1.0 - x), *w))
+        .collect();
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    (
+        pairs.iter().map(|p| p.0).collect(),
+        pairs.iter().map(|p| p.1).collect(),
+    )
+}
+
+/// λ nodes and quadrature weights of a leg. `dense_near_zero` maps λ = u² so that nodes
+/// crowd near λ = 0 (weights include dλ/du = 2u).
+pub fn leg_grid(
+    windows: usize,
+    quadrature: Quadrature,
+    dense_near_zero: bool,
+) -> (Vec<f64>, Vec<f64>) {
+    let (u, w): (Vec<f64>, Vec<f64>) = match quadrature {
+        Quadrature::GaussLegendre => gauss_legendre(windows),
+        Quadrature::Trapezoid => {
+            let h = 1.0 / (windows - 1) as f64;
+            let u = (0..windows).map(|k| k as f64 * h).collect();
+            let w = (0..windows)
+                .map(|k| {
+                    if k == 0 || k == windows - 1 {
+                        0.5 * h
+                    } else {
+                        h
+                    }
+                })
+                .collect();
+            (u, w)
+        }
+    };
+    if dense_near_zero {
+        let l = u.iter().map(|x| x * x).collect();
+        let wl = u.iter().zip(&w).map(|(x, wi)| wi * 2.0 * x).collect();
+        (l, wl)
+    } else {
+        (u, w)
+    }
+}
+
+/// One λ window.
+#[derive(Clone, Debug, Serialize)]
+pub struct WindowResult {
+    /// λ.
+    pub lambda: f64,
+    /// ⟨∂βU/∂λ⟩ with its error.
+    pub dudl: Estimate,
+    /// Smallest pair distance in the window's final configurations.
+    pub min_pair_distance: f64,
+    /// Pairs closer than σ/2 in the final configurations, over the ideal-gas expectation.
+    pub close_pair_ratio: f64,
+}
+
+/// One leg.
+#[derive(Clone, Debug, Serialize)]
+pub struct LegResult {
+    /// Path of the leg.
+    pub path: AlchemicalPath,
+    /// Windows in λ order.
+    pub windows: Vec<WindowResult>,
+    /// ∫⟨∂βU/∂λ⟩dλ over the leg.
+    pub integral: Estimate,
+    /// Trapezoid only: |T(h) − T(2h)| / 3.
+    pub discretisation_error: Option<f64>,
+    /// MBAR Δf between the leg's first and last window (βF(λ_last) − βF(λ_first)), if run.
+    pub mbar_delta_f: Option<Estimate>,
+    /// Smallest overlap between neighbouring windows (MBAR).
+    pub mbar_min_overlap: Option<f64>,
+    /// MBAR overlap warning, if any.
+    pub mbar_warning: Option<String>,
+}
+
+/// Whole λ-TI result (`results.json` entries `free_energy.<N>.lambda_ti` and `.mbar`).
+#[derive(Clone, Debug, Serialize)]
+pub struct LambdaTiResult {
+    /// βF_ex = −Σ legs ∫⟨∂βU/∂λ⟩dλ.
+    pub betaf_ex: Estimate,
+    /// The legs.
+    pub legs: Vec<LegResult>,
+    /// True when the diagnostics found a collapsed window.
+    pub collapse: bool,
+    /// What the diagnostics found (empty if nothing).
+    pub diagnosis: String,
+    /// MBAR βF_ex over the same windows (sum over legs of −Δf; endpoints λ = 0 and 1 are
+    /// reached only by trapezoid grids, so with Gauss nodes this is the difference between
+    /// the outermost windows and is reported for cross-checking the TI of the same span).
+    pub mbar_betaf_span: Option<Estimate>,
+    /// TI over the same span as `mbar_betaf_span` (trapezoid between outermost windows).
+    pub ti_betaf_span: Option<Estimate>,
+    /// Energy evaluations (pair terms) spent in MD, approximately.
+    pub energy_evaluations: u64,
+}
+
+fn pair_distance_stats(pos: &[[f32; 4]], n: usize, l: f64, sigma: f64) -> (f64, f64) {
+    let mut min_r2 = f64::INFINITY;
+    let mut close = 0u64;
+    let limit = 0.25 * sigma * sigma;
+    for i in 0..n {
+        for j in i + 1..n {
+            let d = [0, 1, 2].map(|k| pos[i][k] as f64 - pos[j][k] as f64);
+            let r2 = norm2(minimum_image(d, l));
+            min_r2 = min_r2.min(r2);
+            if r2 < limit {
+                close += 1;
+            }
+        }
+    }
+    let ideal = (n * (n - 1) / 2) as f64
+        * (4.0 / 3.0 * std::f64::consts::PI * (0.5 * sigma).powi(3))
+        / l.powi(3);
+    (min_r2.sqrt(), close as f64 / ideal)
+}
+
+/// Runs one leg: all windows × replicas in one batched run; returns windows and samples
+/// (frame-major positions) for MBAR.
+#[allow(clippy::too_many_arguments)]
+fn run_leg(
+    gpu: &Gpu,
+    kernels: &Arc<MdKernels>,
+    scene: &Scene,
+    n: u32,
+    path: AlchemicalPath,
+    lambdas: &[f64],
+    weights: &[f64],
+    settings: &LambdaTiSettings,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<(LegResult, u64)> {
+    let reps = settings.replicas_per_window as usize;
+    let k = lambdas.len();
+    let mut leg_scene = scene.clone();
+    leg_scene.sampler.replicas = (k * reps) as u32;
+    leg_scene.sampler.equilibration_steps = settings.equilibration_steps;
+    leg_scene.sampler.production_steps = settings.production_steps;
+    leg_scene.sampler.sample_every = settings.sample_every;
+    leg_scene.sampler.record_every = leg_scene.sampler.record_every.min(settings.sample_every);
+    let mut config = md_config(&leg_scene, n);
+    config.alchemy = Some(Alchemy {
+        path,
+        lambdas: lambdas
+            .iter()
+            .flat_map(|&l| std::iter::repeat_n(l, reps))
+            .collect(),
+    });
+    let s = &scene.system;
+    let (pos, vel) = initial_state(
+        n,
+        config.replicas,
+        s.box_length,
+        s.temperature,
+        s.mass,
+        scene.seed,
+    );
+    let out = run_reference_with(
+        gpu,
+        kernels.clone(),
+        &leg_scene,
+        config.clone(),
+        &pos,
+        &vel,
+        &mut *on_progress,
+    )?;
+    let beta = 1.0 / s.temperature;
+    let final_pos = out.system.read_positions(gpu)?;
+    let nn = n as usize;
+    let mut windows = Vec::with_capacity(k);
+    for (w, &l) in lambdas.iter().enumerate() {
+        let series: Vec<Vec<f64>> = (0..reps)
+            .map(|r| {
+                out.records[w * reps + r]
+                    .iter()
+                    .map(|rec| beta * rec[3])
+                    .collect()
+            })
+            .collect();
+        let tau = tau_int_replicas(&series);
+        let dudl = block_average(&series, tau);
+        let (mut min_d, mut ratio) = (f64::INFINITY, 0.0);
+        for r in 0..reps {
+            let b = w * reps + r;
+            let (d, q) =
+                pair_distance_stats(&final_pos[b * nn..(b + 1) * nn], nn, s.box_length, s.sigma);
+            min_d = min_d.min(d);
+            ratio += q / reps as f64;
+        }
+        windows.push(WindowResult {
+            lambda: l,
+            dudl,
+            min_pair_distance: min_d,
+            close_pair_ratio: ratio,
+        });
+    }
+    let integral = Estimate {
+        mean: windows
+            .iter()
+            .zip(weights)
+            .map(|(w, q)| q * w.dudl.mean)
+            .sum(),
+        err: windows
+            .iter()
+            .zip(weights)
+            .map(|(w, q)| (q * w.dudl.err).powi(2))
+            .sum::<f64>()
+            .sqrt(),
+    };
+    let discretisation_error =
+        (settings.quadrature == Quadrature::Trapezoid && k >= 5 && k % 2 == 1).then(|| {
+            let coarse: Vec<(f64, f64)> = windows
+                .iter()
+                .step_by(2)
+                .map(|w| (w.lambda, w.dudl.mean))
+                .collect();
+            let t2: f64 = coarse
+                .windows(2)
+                .map(|p| 0.5 * (p[1].0 - p[0].0) * (p[0].1 + p[1].1))
+                .sum();
+            (integral.mean - t2).abs() / 3.0
+        });
+    // MBAR over the windows: reduced energies of every kept frame at every λ, on the host.
+    let (mut mbar_delta_f, mut mbar_min_overlap, mut mbar_warning) = (None, None, None);
+    if settings.mbar && out.frames > 0 {
+        let set = out.sample_set(gpu, &leg_scene)?;
+        let lj = LjParams {
+            epsilon: s.epsilon,
+            sigma: s.sigma,
+            cutoff: config.lj.cutoff,
+            shift: false,
+            box_length: s.box_length,
+        };
+        let mut u_kn: Vec<Vec<f64>> = vec![Vec::new(); k];
+        for w in 0..k {
+            for f in 0..set.frames {
+                for r in 0..reps {
+                    let c = set.configuration(f, (w * reps + r) as u32);
+                    let pairs = pair_list(c, &lj);
+                    for (state, &l) in lambdas.iter().enumerate() {
+                        let u: f64 = pairs
+                            .iter()
+                            .map(|&r2| alchemical_pair(path, r2, l, lj.sigma, lj.epsilon)[0])
+                            .sum();
+                        u_kn[state].push(beta * u);
+                    }
+                }
+            }
+        }
+        let n_k = vec![set.frames as usize * reps; k];
+        match mbar(&u_kn, &n_k) {
+            Ok(m) => {
+                mbar_delta_f = Some(Estimate {
+                    mean: m.free_energies[k - 1] - m.free_energies[0],
+                    err: m.difference_uncertainty(0, k - 1),
+                });
+                mbar_min_overlap = m.min_neighbour_overlap().map(|(_, v)| v);
+                mbar_warning = m.warn_overlap(DEFAULT_OVERLAP_THRESHOLD);
+            }
+            Err(e) => mbar_warning = Some(format!("MBAR failed: {e}")),
+        }
+    }
+    let evaluations = out.steps * config.total() as u64 * n as u64;
+    Ok((
+        LegResult {
+            path,
+            windows,
+            integral,
+            discretisation_error,
+            mbar_delta_f,
+            mbar_min_overlap,
+            mbar_warning,
+        },
+        evaluations,
+    ))
+}
+
+fn pair_list(c: &[[f32; 3]], lj: &LjParams) -> Vec<f64> {
+    let mut out = Vec::with_capacity(c.len() * c.len() / 2);
+    for i in 0..c.len() {
+        for j in i + 1..c.len() {
+            let d = [0, 1, 2].map(|k| c[i][k] as f64 - c[j][k] as f64);
+            let r2 = norm2(minimum_image(d, lj.box_length));
+            if r2 < lj.cutoff2() {
+                out.push(r2);
+            }
+        }
+    }
+    out
+}
+
+fn collapse_diagnosis(legs: &[LegResult]) -> (bool, String) {
+    let mut problems = Vec::new();
+    for leg in legs {
+        let m: Vec<f64> = leg.windows.iter().map(|w| w.dudl.mean).collect();
+        let jumps: Vec<f64> = m.windows(2).map(|p| (p[1] - p[0]).abs()).collect();
+        if jumps.len() >= 3 {
+            let mut sorted = jumps.clone();
+            sorted.sort_by(|a, b| a.total_cmp(b));
+            let median = sorted[sorted.len() / 2];
+            for (i, &j) in jumps.iter().enumerate() {
+                if j > 5.0 * median && j > 50.0 {
+                    problems.push(format!(
+                        "{:?}: <dU/dlambda> jumps by {j:.0} kT between lambda = {:.3} and {:.3} (median jump {median:.0})",
+                        leg.path, leg.windows[i].lambda, leg.windows[i + 1].lambda
+                    ));
+                }
+            }
+        }
+        for w in &leg.windows {
+            if w.lambda < 0.98 && w.close_pair_ratio > 3.0 {
+                problems.push(format!(
+                    "{:?}: at lambda = {:.3} there are {:.1}x more pairs closer than sigma/2 than in an ideal gas (clusters of overlapping particles)",
+                    leg.path, w.lambda, w.close_pair_ratio
+                ));
+            }
+        }
+    }
+    (!problems.is_empty(), problems.join("; "))
+}
+
+/// Runs λ-window TI (and MBAR over the same windows) for the scene at N.
+pub fn lambda_ti(
+    gpu: &Gpu,
+    kernels: &Arc<MdKernels>,
+    scene: &Scene,
+    n: u32,
+    settings: &LambdaTiSettings,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<LambdaTiResult> {
+    let k = settings.windows as usize;
+    if k < 2 || (settings.quadrature == Quadrature::Trapezoid && k < 3) {
+        return Err(Error::Simulation(
+            "lambda_ti needs at least 3 windows per leg".into(),
+        ));
+    }
+    let legs_spec: Vec<(AlchemicalPath, bool)> = match settings.path {
+        LambdaPath::TwoLeg => vec![
+            (AlchemicalPath::LjToWca, false),
+            (AlchemicalPath::WcaSoftCore, true),
+        ],
+        LambdaPath::SoftCore => vec![(AlchemicalPath::SoftCore, false)],
+    };
+    let mut legs = Vec::new();
+    let mut evaluations = 0;
+    let steps_per_leg = settings.equilibration_steps + settings.production_steps;
+    for (index, (path, dense)) in legs_spec.into_iter().enumerate() {
+        let (lambdas, weights) = leg_grid(k, settings.quadrature, dense);
+        let offset = index as u64 * steps_per_leg;
+        let (leg, ev) = run_leg(
+            gpu,
+            kernels,
+            scene,
+            n,
+            path,
+            &lambdas,
+            &weights,
+            settings,
+            &mut |d| on_progress(offset + d),
+        )?;
+        evaluations += ev;
+        legs.push(leg);
+    }
+    let mean = -legs.iter().map(|l| l.integral.mean).sum::<f64>();
+    let err = legs
+        .iter()
+        .map(|l| l.integral.err.powi(2))
+        .sum::<f64>()
+        .sqrt();
+    let (collapse, diagnosis) = collapse_diagnosis(&legs);
+    // MBAR vs TI over the span between each leg's outermost windows.
+    let mbar_betaf_span = legs
+        .iter()
+        .map(|l| l.mbar_delta_f)
+        .collect::<Option<Vec<Estimate>>>()
+        .map(|v| Estimate {
+            mean: -v.iter().map(|e| e.mean).sum::<f64>(),
+            err: v.iter().map(|e| e.err * e.err).sum::<f64>().sqrt(),
+        });
+    let ti_betaf_span = mbar_betaf_span.map(|_| {
+        let mut mean = 0.0;
+        let mut var = 0.0;
+        for l in &legs {
+            for p in l.windows.windows(2) {
+                let h = p[1].lambda - p[0].lambda;
+                mean -= 0.5 * h * (p[0].dudl.mean + p[1].dudl.mean);
+                var += (0.5 * h).powi(2) * (p[0].dudl.err.powi(2) + p[1].dudl.err.powi(2));
+            }
+        }
+        Estimate {
+            mean,
+            err: var.sqrt(),
+        }
+    });
+    Ok(LambdaTiResult {
+        betaf_ex: Estimate { mean, err },
+        legs,
+        collapse,
+        diagnosis,
+        mbar_betaf_span,
+        ti_betaf_span,
+        energy_evaluations: evaluations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gauss_legendre_integrates_polynomials_exactly() {
+        for k in [1usize, 2, 5, 12] {
+            let (x, w) = gauss_legendre(k);
+            assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-13);
+            for p in 0..(2 * k) {
+                let q: f64 = x.iter().zip(&w).map(|(x, w)| w * x.powi(p as i32)).sum();
+                assert!((q - 1.0 / (p as f64 + 1.0)).abs() < 1e-12, "k {k} p {p}");
+            }
+        }
+    }
+
+    #[test]
+    fn leg_grids_integrate_smooth_functions() {
+        // Integral of 3 lambda^2 on [0, 1] is 1, with either rule and either spacing.
+        for q in [Quadrature::GaussLegendre, Quadrature::Trapezoid] {
+            for dense in [false, true] {
+                let (l, w) = leg_grid(41, q, dense);
+                let s: f64 = l.iter().zip(&w).map(|(l, w)| w * 3.0 * l * l).sum();
+                assert!((s - 1.0).abs() < 2e-3, "{q:?} {dense}: {s}");
+                if dense {
+                    assert!(l[1] < 0.01, "nodes crowd near 0");
+                }
+            }
+        }
+    }
+}

@@ -326,7 +326,35 @@ fn print_free_energy(result: &serde_json::Value) {
     let Some(fe) = result["free_energy"].as_object() else {
         return;
     };
+    let pm = |v: &serde_json::Value| match (v["mean"].as_f64(), v["err"].as_f64()) {
+        (Some(m), Some(e)) => format!("{m:.4} ± {e:.4}"),
+        _ => "no answer".into(),
+    };
     for (n, methods) in fe {
+        if let Some(t) = methods.get("lambda_ti") {
+            println!("N = {n}: lambda-TI betaF_ex = {}", pm(t));
+            if let Some(d) = t["diagnosis"].as_str().filter(|d| !d.is_empty()) {
+                println!("    {d}");
+            }
+        }
+        if let Some(m) = methods.get("mbar") {
+            println!(
+                "N = {n}: MBAR over the windows' span = {} (TI same span {}), smallest overlap {:.3}",
+                pm(m),
+                pm(&m["ti_same_span"]),
+                m["min_overlap"].as_f64().unwrap_or(f64::NAN)
+            );
+            if let Some(w) = m["warning"].as_str() {
+                println!("    {w}");
+            }
+        }
+        if let Some(e) = methods.get("eos") {
+            println!(
+                "N = {n}: equation of state betaF_ex = {} (KN; err = |KN - JZG|), betamu_ex(KN) = {:.4}",
+                pm(e),
+                e["kolafa_nezbeda"]["betamu_ex"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
         if let Some(w) = methods.get("widom") {
             println!(
                 "N = {n}: Widom beta mu_ex(N -> N+1) = {:.4} ± {:.4}  ({} insertions, {:.0} effective){}",

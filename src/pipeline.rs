@@ -123,13 +123,13 @@ pub fn baselines_stage(
 ) -> Result<serde_json::Value> {
     let stage_start = Instant::now();
     let baselines = scene.baselines.clone().unwrap_or_default();
-    if baselines.widom.is_none() && baselines.lambda_ti.is_none() {
+    if baselines.widom.is_none() && baselines.lambda_ti.is_none() && !baselines.eos {
         return Err(Error::SceneValue {
             path: scene.name.clone(),
             field: "baselines".into(),
             value: "none".into(),
             message: "the scene names no baseline; add e.g. \
-                      `baselines: (widom: (insertions: 1000), lambda_ti: ())`"
+                      `baselines: (widom: (insertions: 1000), lambda_ti: (), eos: true)`"
                 .into(),
         });
     }
@@ -178,8 +178,15 @@ pub fn baselines_stage(
             progress.finish();
             let wall = t0.elapsed().as_secs_f64();
             let mut ti = serde_json::to_value(&r).unwrap_or_default();
-            ti["mean"] = serde_json::json!(r.betaf_ex.mean);
-            ti["err"] = serde_json::json!(r.betaf_ex.err);
+            // A collapsed path gives no number, only the diagnosis.
+            if r.collapse {
+                ti["mean"] = serde_json::Value::Null;
+                ti["err"] = serde_json::Value::Null;
+                ti["betaf_ex_unreliable"] = serde_json::json!(r.betaf_ex);
+            } else {
+                ti["mean"] = serde_json::json!(r.betaf_ex.mean);
+                ti["err"] = serde_json::json!(r.betaf_ex.err);
+            }
             ti["quantity"] = serde_json::json!(format!("betaF_ex(N = {n})"));
             ti["cost"] = serde_json::json!({
                 "energy_evaluations": r.energy_evaluations,
@@ -192,11 +199,17 @@ pub fn baselines_stage(
                     .iter()
                     .filter_map(|l| l.mbar_warning.clone())
                     .collect();
+                // Poor overlap: a warning instead of a number.
+                let (mean, err) = if warnings.is_empty() {
+                    (serde_json::json!(m.mean), serde_json::json!(m.err))
+                } else {
+                    (serde_json::Value::Null, serde_json::Value::Null)
+                };
                 methods.insert(
                     "mbar".into(),
                     serde_json::json!({
-                        "mean": m.mean,
-                        "err": m.err,
+                        "mean": mean,
+                        "err": err,
                         "quantity": "betaF difference between the outermost windows of the legs (compare lambda_ti.ti_betaf_span)",
                         "ti_same_span": r.ti_betaf_span,
                         "min_overlap": r.legs.iter().filter_map(|l| l.mbar_min_overlap).fold(f64::INFINITY, f64::min),
@@ -205,6 +218,9 @@ pub fn baselines_stage(
                     }),
                 );
             }
+        }
+        if baselines.eos {
+            methods.insert("eos".into(), eos_entry(scene, n));
         }
         free_energy.insert(n.to_string(), serde_json::Value::Object(methods));
         let mut update = header(gpu, scene, "free_energy", &free_energy, None);
@@ -225,6 +241,31 @@ pub fn baselines_stage(
     }
     merge_free_energy(out_dir, update.clone())?;
     Ok(update)
+}
+
+/// Equations of state at the scene's state point: the `free_energy.<N>.eos` entry, with
+/// `mean` the Kolafa–Nezbeda βF_ex = N βA_ex/N and both equations' values.
+fn eos_entry(scene: &Scene, n: u32) -> serde_json::Value {
+    use crate::baselines::eos::{johnson, kolafa_nezbeda};
+    let s = &scene.system;
+    let t_star = s.temperature / s.epsilon;
+    let rho = n as f64 * s.sigma.powi(3) / s.box_length.powi(3);
+    let t0 = Instant::now();
+    let (kn, jzg) = (kolafa_nezbeda(t_star, rho), johnson(t_star, rho));
+    serde_json::json!({
+        "mean": n as f64 * kn.beta_a_ex_per_particle,
+        "err": (n as f64 * (kn.beta_a_ex_per_particle - jzg.beta_a_ex_per_particle)).abs(),
+        "quantity": format!("betaF_ex(N = {n}) of the full LJ fluid (Kolafa-Nezbeda); err = |KN - JZG|"),
+        "temperature_reduced": t_star,
+        "density_reduced": rho,
+        "kolafa_nezbeda": kn,
+        "johnson": jzg,
+        "note": match s.potential {
+            Potential::MinimumImage => "the equations describe the full LJ fluid in the thermodynamic limit; the minimum-image box without cutoff differs by a few percent, and inside the binodal they give the homogeneous (loop) branch",
+            Potential::Truncated { .. } => "full LJ potential: compare with tail-corrected values",
+        },
+        "cost": { "energy_evaluations": 0, "wall_time_s": t0.elapsed().as_secs_f64() },
+    })
 }
 
 /// Widom insertion into a sample set; the `free_energy.<N>.widom` entry.

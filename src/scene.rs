@@ -45,6 +45,11 @@ pub struct Baselines {
     /// Standard λ-window thermodynamic integration (and MBAR over the same windows).
     #[serde(default)]
     pub lambda_ti: Option<LambdaTiSettings>,
+    /// The Kolafa–Nezbeda and Johnson–Zollweg–Gubbins equations of state of the full LJ
+    /// fluid at the scene's T* = kT/ε and ρ = Nσ³/V (no simulation; for the
+    /// minimum-image potential without cutoff they are an approximation).
+    #[serde(default)]
+    pub eos: bool,
 }
 
 /// The λ path of standard TI.
@@ -65,6 +70,9 @@ pub enum Quadrature {
     GaussLegendre,
     /// Trapezoid rule on an even grid including λ = 0 and 1.
     Trapezoid,
+    /// 15-point Gauss–Kronrod (`windows` must be 15); the embedded 7-point Gauss rule on
+    /// the same windows gives the discretisation error.
+    GaussKronrod,
 }
 
 /// λ-window TI settings. All windows of a leg run as replicas of one batched simulation
@@ -486,6 +494,13 @@ impl Scene {
             }
         }
         if let Some(t) = self.baselines.as_ref().and_then(|b| b.lambda_ti.as_ref()) {
+            if t.quadrature == Quadrature::GaussKronrod && t.windows != 15 {
+                return Err(bad(
+                    "baselines.lambda_ti.windows",
+                    t.windows.to_string(),
+                    "GaussKronrod uses exactly 15 windows per leg".into(),
+                ));
+            }
             let min = if t.quadrature == Quadrature::Trapezoid {
                 3
             } else {
@@ -705,6 +720,20 @@ Scene(
             "    baselines: (wisdom: ()),\n    sampler: (",
         ));
         assert!(e.contains("wisdom"), "{e}");
+    }
+
+    #[test]
+    fn every_baseline_parses_and_gauss_kronrod_needs_15_windows() {
+        let all = GOOD.replace(
+            "    sampler: (",
+            "    baselines: (widom: (), lambda_ti: (path: SoftCore, quadrature: GaussKronrod, \
+             windows: 15), eos: true),\n    sampler: (",
+        );
+        let s = Scene::from_str(&all, "t").unwrap();
+        s.validate("t").unwrap();
+        assert!(s.baselines.as_ref().unwrap().eos);
+        let e = err_of(&all.replace("windows: 15", "windows: 12"));
+        assert!(e.contains("baselines.lambda_ti.windows"), "{e}");
     }
 
     #[test]

@@ -143,6 +143,14 @@ fn dilute_lj_agrees_with_long_reference_run() {
         est.betamu_ex_simulated.mean
     );
     assert!((tail - (-0.107 / 2.0)).abs() < 5e-4);
+    // With the tail correction, the full-potential value agrees with the Kolafa-Nezbeda
+    // equation of state.
+    let kn = nti_gpu::baselines::eos::kolafa_nezbeda(2.0, 0.1).beta_mu_ex;
+    assert!(
+        (est.betamu_ex.mean - kn).abs() < 3.0 * est.betamu_ex.err + 1e-3,
+        "Widom {} vs KN {kn}",
+        est.betamu_ex.mean
+    );
 }
 
 #[test]

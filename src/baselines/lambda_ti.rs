@@ -69,6 +69,66 @@ pub fn gauss_legendre(k: usize) -> (Vec<f64>, Vec<f64>) {
     )
 }
 
+/// 15-point Gauss–Kronrod nodes on [0, 1] (ascending) with the Kronrod weights and the
+/// weights of the embedded 7-point Gauss rule (0 at the Kronrod-only nodes); QUADPACK's
+/// constants.
+pub fn gauss_kronrod15() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    // Non-negative nodes on [-1, 1], Kronrod weights, Gauss weights (odd positions).
+    const X: [f64; 8] = [
+        0.991_455_371_120_812_6,
+        0.949_107_912_342_758_5,
+        0.864_864_423_359_769_1,
+        0.741_531_185_599_394_4,
+        0.586_087_235_467_691_1,
+        0.405_845_151_377_397_2,
+        0.207_784_955_007_898_5,
+        0.0,
+    ];
+    const WK: [f64; 8] = [
+        0.022_935_322_010_529_22,
+        0.063_092_092_629_978_55,
+        0.104_790_010_322_250_2,
+        0.140_653_259_715_525_9,
+        0.169_004_726_639_267_9,
+        0.190_350_578_064_785_4,
+        0.204_432_940_075_298_9,
+        0.209_482_141_084_727_8,
+    ];
+    const WG: [f64; 8] = [
+        0.0,
+        0.129_484_966_168_869_7,
+        0.0,
+        0.279_705_391_489_276_7,
+        0.0,
+        0.381_830_050_505_118_9,
+        0.0,
+        0.417_959_183_673_469_4,
+    ];
+    let mut pts: Vec<(f64, f64, f64)> = Vec::with_capacity(15);
+    for i in 0..8 {
+        pts.push((0.5 * (1.0 - X[i]), 0.5 * WK[i], 0.5 * WG[i]));
+        if X[i] != 0.0 {
+            pts.push((0.5 * (1.0 + X[i]), 0.5 * WK[i], 0.5 * WG[i]));
+        }
+    }
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    (
+        pts.iter().map(|p| p.0).collect(),
+        pts.iter().map(|p| p.1).collect(),
+        pts.iter().map(|p| p.2).collect(),
+    )
+}
+
+/// Weights of the 7-point Gauss rule embedded in the 15-point Kronrod grid of a leg (with
+/// the λ = u² Jacobian when `dense_near_zero`), for the discretisation error.
+pub fn embedded_gauss_weights(dense_near_zero: bool) -> Vec<f64> {
+    let (u, _, wg) = gauss_kronrod15();
+    u.iter()
+        .zip(&wg)
+        .map(|(u, g)| if dense_near_zero { g * 2.0 * u } else { *g })
+        .collect()
+}
+
 /// λ nodes and quadrature weights of a leg. `dense_near_zero` maps λ = u² so that nodes
 /// crowd near λ = 0 (weights include dλ/du = 2u).
 pub fn leg_grid(
@@ -78,6 +138,10 @@ pub fn leg_grid(
 ) -> (Vec<f64>, Vec<f64>) {
     let (u, w): (Vec<f64>, Vec<f64>) = match quadrature {
         Quadrature::GaussLegendre => gauss_legendre(windows),
+        Quadrature::GaussKronrod => {
+            let (x, wk, _) = gauss_kronrod15();
+            (x, wk)
+        }
         Quadrature::Trapezoid => {
             let h = 1.0 / (windows - 1) as f64;
             let u = (0..windows).map(|k| k as f64 * h).collect();
@@ -124,7 +188,7 @@ pub struct LegResult {
     pub windows: Vec<WindowResult>,
     /// ∫⟨∂βU/∂λ⟩dλ over the leg.
     pub integral: Estimate,
-    /// Trapezoid only: |T(h) − T(2h)| / 3.
+    /// Trapezoid: |T(h) − T(2h)| / 3; Gauss–Kronrod: |K15 − G7|; Gauss–Legendre: none.
     pub discretisation_error: Option<f64>,
     /// MBAR Δf between the leg's first and last window (βF(λ_last) − βF(λ_first)), if run.
     pub mbar_delta_f: Option<Estimate>,
@@ -186,6 +250,7 @@ fn run_leg(
     path: AlchemicalPath,
     lambdas: &[f64],
     weights: &[f64],
+    embedded: Option<&[f64]>,
     settings: &LambdaTiSettings,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<(LegResult, u64)> {
@@ -267,18 +332,25 @@ fn run_leg(
             .sqrt(),
     };
     let discretisation_error =
-        (settings.quadrature == Quadrature::Trapezoid && k >= 5 && k % 2 == 1).then(|| {
-            let coarse: Vec<(f64, f64)> = windows
-                .iter()
-                .step_by(2)
-                .map(|w| (w.lambda, w.dudl.mean))
-                .collect();
-            let t2: f64 = coarse
-                .windows(2)
-                .map(|p| 0.5 * (p[1].0 - p[0].0) * (p[0].1 + p[1].1))
-                .sum();
-            (integral.mean - t2).abs() / 3.0
-        });
+        (settings.quadrature == Quadrature::Trapezoid && k >= 5 && k % 2 == 1)
+            .then(|| {
+                let coarse: Vec<(f64, f64)> = windows
+                    .iter()
+                    .step_by(2)
+                    .map(|w| (w.lambda, w.dudl.mean))
+                    .collect();
+                let t2: f64 = coarse
+                    .windows(2)
+                    .map(|p| 0.5 * (p[1].0 - p[0].0) * (p[0].1 + p[1].1))
+                    .sum();
+                (integral.mean - t2).abs() / 3.0
+            })
+            .or_else(|| {
+                embedded.map(|g| {
+                    let gauss: f64 = windows.iter().zip(g).map(|(w, g)| g * w.dudl.mean).sum();
+                    (integral.mean - gauss).abs()
+                })
+            });
     // MBAR over the windows: reduced energies of every kept frame at every λ, on the host.
     let (mut mbar_delta_f, mut mbar_min_overlap, mut mbar_warning) = (None, None, None);
     if settings.mbar && out.frames > 0 {
@@ -405,6 +477,8 @@ pub fn lambda_ti(
     let steps_per_leg = settings.equilibration_steps + settings.production_steps;
     for (index, (path, dense)) in legs_spec.into_iter().enumerate() {
         let (lambdas, weights) = leg_grid(k, settings.quadrature, dense);
+        let embedded = (settings.quadrature == Quadrature::GaussKronrod)
+            .then(|| embedded_gauss_weights(dense));
         let offset = index as u64 * steps_per_leg;
         let (leg, ev) = run_leg(
             gpu,
@@ -414,6 +488,7 @@ pub fn lambda_ti(
             path,
             &lambdas,
             &weights,
+            embedded.as_deref(),
             settings,
             &mut |d| on_progress(offset + d),
         )?;
@@ -474,6 +549,26 @@ mod tests {
             for p in 0..(2 * k) {
                 let q: f64 = x.iter().zip(&w).map(|(x, w)| w * x.powi(p as i32)).sum();
                 assert!((q - 1.0 / (p as f64 + 1.0)).abs() < 1e-12, "k {k} p {p}");
+            }
+        }
+    }
+
+    #[test]
+    fn gauss_kronrod_rules_are_exact_to_their_degrees() {
+        let (x, wk, wg) = gauss_kronrod15();
+        assert_eq!(x.len(), 15);
+        for p in 0..=22 {
+            let k: f64 = x.iter().zip(&wk).map(|(x, w)| w * x.powi(p)).sum();
+            assert!(
+                (k - 1.0 / (p as f64 + 1.0)).abs() < 1e-14,
+                "Kronrod degree {p}"
+            );
+            if p <= 13 {
+                let g: f64 = x.iter().zip(&wg).map(|(x, w)| w * x.powi(p)).sum();
+                assert!(
+                    (g - 1.0 / (p as f64 + 1.0)).abs() < 1e-14,
+                    "Gauss degree {p}"
+                );
             }
         }
     }

@@ -11,11 +11,16 @@
 //!   list (skin 0.3), one replica (the LAMMPS comparison point).
 //! - `hoomd-lj-liquid-N64000` (standard suite): HOOMD-blue's lj-liquid, rho = 0.382,
 //!   r_c = 3.0, T = 1.2, dt = 0.005.
+//! - `lambda-windows-N40-B48`: 48 λ windows of the paper's N = 40 box on the WCA soft-core
+//!   leg, one batched run (the λ-TI baseline's workload); its CPU figure is the f64 force
+//!   routine alone (no integration), so the ratio flatters the CPU.
 
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::md::init::initial_state;
 use crate::md::{MdConfig, MdKernels, MdSystem, PairSearch};
+use crate::md::system::Alchemy;
+use crate::reference::alchemy::{alchemical_forces, AlchemicalPath};
 use crate::reference::cpu_md::{CpuMd, CpuPairSearch};
 use crate::reference::integrate::Baoab;
 use crate::reference::lj::LjParams;
@@ -48,6 +53,9 @@ pub struct Workload {
     pub skin: Option<f64>,
     /// Time step.
     pub dt: f64,
+    /// λ windows: every replica runs this alchemical path at its own λ (evenly spread on
+    /// [0, 1]); `None` for plain LJ.
+    pub alchemy: Option<AlchemicalPath>,
 }
 
 impl Workload {
@@ -62,6 +70,7 @@ impl Workload {
             cutoff: None,
             skin: None,
             dt: 0.005,
+            alchemy: None,
         }
     }
     fn fluid(n: u32) -> Self {
@@ -75,6 +84,7 @@ impl Workload {
             cutoff: Some(2.5),
             skin: Some(0.3),
             dt: 0.005,
+            alchemy: None,
         }
     }
     fn hoomd() -> Self {
@@ -88,6 +98,22 @@ impl Workload {
             cutoff: Some(3.0),
             skin: Some(0.4),
             dt: 0.005,
+            alchemy: None,
+        }
+    }
+
+    fn lambda_windows() -> Self {
+        Workload {
+            name: "lambda-windows-N40-B48".into(),
+            n: 40,
+            replicas: 48,
+            density: 40.0 / 216.0,
+            temperature: 1.0,
+            epsilon: 0.8,
+            cutoff: None,
+            skin: None,
+            dt: 0.005,
+            alchemy: Some(AlchemicalPath::WcaSoftCore),
         }
     }
 
@@ -123,7 +149,12 @@ impl Workload {
             gr_bins: 100,
             gr_max: self.cutoff.unwrap_or(0.5 * lj.box_length),
             neighbor_capacity: None,
-            alchemy: None,
+            alchemy: self.alchemy.map(|path| Alchemy {
+                path,
+                lambdas: (0..self.replicas)
+                    .map(|b| b as f64 / (self.replicas.max(2) - 1) as f64)
+                    .collect(),
+            }),
         }
     }
 }
@@ -136,6 +167,7 @@ pub fn suite(name: &str) -> Option<Vec<Workload>> {
             Workload::paper(1),
             Workload::paper(64),
             Workload::fluid(4000),
+            Workload::lambda_windows(),
         ]),
         "standard" => Some(vec![
             Workload::paper(1),
@@ -144,6 +176,7 @@ pub fn suite(name: &str) -> Option<Vec<Workload>> {
             Workload::fluid(4000),
             Workload::fluid(32000),
             Workload::hoomd(),
+            Workload::lambda_windows(),
         ]),
         _ => None,
     }
@@ -284,7 +317,24 @@ fn bench_gpu(gpu: &Gpu, kernels: &Arc<MdKernels>, w: &Workload) -> Result<GpuMea
     })
 }
 
+/// CPU reference of an alchemical workload: the f64 all-pairs force routine alone (no
+/// integration), on one replica at λ = 0.5, in particle-steps per second.
+fn bench_cpu_alchemical(w: &Workload, path: AlchemicalPath) -> f64 {
+    let lj = w.lj();
+    let (pos, _) = initial_state(w.n, 1, lj.box_length, w.temperature, 1.0, 7);
+    let t = Instant::now();
+    let mut calls = 0u64;
+    while t.elapsed().as_secs_f64() < TARGET_SECONDS / 3.0 {
+        std::hint::black_box(alchemical_forces(&pos, &lj, path, 0.5));
+        calls += 1;
+    }
+    calls as f64 * w.n as f64 / t.elapsed().as_secs_f64()
+}
+
 fn bench_cpu(w: &Workload, threads: usize) -> f64 {
+    if let Some(path) = w.alchemy {
+        return bench_cpu_alchemical(w, path);
+    }
     let lj = w.lj();
     let (pos, vel) = initial_state(w.n, 1, lj.box_length, w.temperature, 1.0, 7);
     let integrator = Baoab {

@@ -18,8 +18,8 @@
 use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::md::init::initial_state;
-use crate::md::{MdConfig, MdKernels, MdSystem, PairSearch};
 use crate::md::system::Alchemy;
+use crate::md::{MdConfig, MdKernels, MdSystem, PairSearch};
 use crate::reference::alchemy::{alchemical_forces, AlchemicalPath};
 use crate::reference::cpu_md::{CpuMd, CpuPairSearch};
 use crate::reference::integrate::Baoab;

@@ -193,18 +193,22 @@ pub fn baselines_stage(
                 "wall_time_s": wall,
             });
             methods.insert("lambda_ti".into(), ti);
-            if let Some(m) = r.mbar_betaf_span {
+            if settings.mbar {
                 let warnings: Vec<String> = r
                     .legs
                     .iter()
                     .filter_map(|l| l.mbar_warning.clone())
                     .collect();
-                // Poor overlap: a warning instead of a number.
-                let (mean, err) = if warnings.is_empty() {
-                    (serde_json::json!(m.mean), serde_json::json!(m.err))
-                } else {
-                    (serde_json::Value::Null, serde_json::Value::Null)
+                // Poor overlap (or a failed solve): a warning instead of a number.
+                let (mean, err) = match (r.mbar_betaf_span, warnings.is_empty()) {
+                    (Some(m), true) => (serde_json::json!(m.mean), serde_json::json!(m.err)),
+                    _ => (serde_json::Value::Null, serde_json::Value::Null),
                 };
+                let min_overlap = r
+                    .legs
+                    .iter()
+                    .filter_map(|l| l.mbar_min_overlap)
+                    .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.min(b))));
                 methods.insert(
                     "mbar".into(),
                     serde_json::json!({
@@ -212,7 +216,7 @@ pub fn baselines_stage(
                         "err": err,
                         "quantity": "betaF difference between the outermost windows of the legs (compare lambda_ti.ti_betaf_span)",
                         "ti_same_span": r.ti_betaf_span,
-                        "min_overlap": r.legs.iter().filter_map(|l| l.mbar_min_overlap).fold(f64::INFINITY, f64::min),
+                        "min_overlap": min_overlap,
                         "warning": if warnings.is_empty() { serde_json::Value::Null } else { serde_json::json!(warnings.join("; ")) },
                         "cost": { "wall_time_s": wall },
                     }),

@@ -84,3 +84,31 @@ fn soft_core_path_collapse_is_detected_at_liquid_density() {
     assert!(t["collapse"].as_bool().unwrap(), "collapse not detected");
     assert!(t["diagnosis"].as_str().unwrap().contains("SoftCore"));
 }
+
+#[test]
+fn mbar_warns_instead_of_answering_when_windows_do_not_overlap() {
+    if gpu().is_none() {
+        return;
+    }
+    // Three windows per leg across a dense fluid: neighbouring states barely overlap.
+    let out = run(&scene(
+        r#"Scene(name: "few", seed: 5,
+    system: (box_length: 6.0, temperature: 1.0, epsilon: 0.8, particles: [200], potential: MinimumImage),
+    baselines: (lambda_ti: (windows: 3, replicas_per_window: 2, equilibration_steps: 500,
+                            production_steps: 1000, sample_every: 100)),
+    sampler: (replicas: 4, dt: 0.005, equilibration_steps: 100, production_steps: 100),
+)"#,
+    ));
+    let m = &out["free_energy"]["200"]["mbar"];
+    eprintln!(
+        "N = 200, 3 windows per leg: MBAR {} (overlap {}); {}",
+        m["mean"], m["min_overlap"], m["warning"]
+    );
+    // The dense leg (WCA -> ideal gas) either overlaps too little or does not even solve.
+    assert!(m["mean"].is_null());
+    let w = m["warning"].as_str().unwrap();
+    assert!(
+        w.contains("poor overlap") || w.contains("MBAR failed"),
+        "{w}"
+    );
+}

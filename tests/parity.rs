@@ -417,3 +417,50 @@ fn alchemical_forces_and_lambda_derivatives_match_reference() {
         }
     }
 }
+
+#[test]
+fn alchemical_state_energies_match_reference() {
+    use nti_gpu::md::alchemical_energies::{reference_energies, AlchemicalEnergies};
+    use nti_gpu::reference::alchemy::AlchemicalPath;
+    let Some(g) = gpu() else { return };
+    let kernel = AlchemicalEnergies::new(&g).unwrap();
+    let lambdas = [0.0, 0.05, 0.4, 0.9, 1.0];
+    let (n, configs) = (70usize, 5usize);
+    let pos: Vec<[f64; 3]> = (0..configs)
+        .flat_map(|c| random_positions(n, 6.0, 0.6, 500 + c as u64))
+        .collect();
+    let pos = as_f32(&pos);
+    let buf = g.storage_from(
+        "configs",
+        &pos.iter()
+            .map(|p| [p[0] as f32, p[1] as f32, p[2] as f32, 0.0])
+            .collect::<Vec<_>>(),
+    );
+    for (path, cutoff) in [
+        (AlchemicalPath::SoftCore, None),
+        (AlchemicalPath::LjToWca, Some(2.5)),
+        (AlchemicalPath::WcaSoftCore, None),
+    ] {
+        let lj = LjParams {
+            epsilon: 0.8,
+            sigma: 1.0,
+            cutoff,
+            shift: false,
+            box_length: 6.0,
+        };
+        let u = kernel
+            .energies(&g, &buf, configs as u32, n as u32, &lambdas, path, &lj, 1.3)
+            .unwrap();
+        for c in 0..configs {
+            let reference = reference_energies(&pos[c * n..(c + 1) * n], &lambdas, path, &lj, 1.3);
+            for (l, r) in reference.iter().enumerate() {
+                assert!(
+                    (u[l][c] - r).abs() <= 1e-5 * r.abs().max(1.0),
+                    "{path:?} config {c} lambda {}: {} vs {r}",
+                    lambdas[l],
+                    u[l][c]
+                );
+            }
+        }
+    }
+}

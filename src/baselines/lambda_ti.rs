@@ -17,11 +17,12 @@
 use crate::baselines::mbar::{mbar, DEFAULT_OVERLAP_THRESHOLD};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
+use crate::md::alchemical_energies::AlchemicalEnergies;
 use crate::md::init::initial_state;
 use crate::md::sampler::{md_config, run_reference_with};
 use crate::md::system::Alchemy;
 use crate::md::MdKernels;
-use crate::reference::alchemy::{alchemical_pair, AlchemicalPath};
+use crate::reference::alchemy::AlchemicalPath;
 use crate::reference::lj::{minimum_image, norm2, LjParams};
 use crate::scene::{LambdaPath, LambdaTiSettings, Quadrature, Scene};
 use crate::stats::{block_average, tau_int_replicas, Estimate};
@@ -196,6 +197,8 @@ pub struct LegResult {
     pub mbar_min_overlap: Option<f64>,
     /// MBAR overlap warning, if any.
     pub mbar_warning: Option<String>,
+    /// MBAR overlap matrix O[i][j] between the leg's windows.
+    pub mbar_overlap: Option<Vec<Vec<f64>>>,
 }
 
 /// Whole λ-TI result (`results.json` entries `free_energy.<N>.lambda_ti` and `.mbar`).
@@ -351,10 +354,10 @@ fn run_leg(
                     (integral.mean - gauss).abs()
                 })
             });
-    // MBAR over the windows: reduced energies of every kept frame at every λ, on the host.
-    let (mut mbar_delta_f, mut mbar_min_overlap, mut mbar_warning) = (None, None, None);
+    // MBAR over the windows: reduced energies of every kept frame at every λ, on the device.
+    let (mut mbar_delta_f, mut mbar_min_overlap, mut mbar_warning, mut mbar_overlap) =
+        (None, None, None, None);
     if settings.mbar && out.frames > 0 {
-        let set = out.sample_set(gpu, &leg_scene)?;
         let lj = LjParams {
             epsilon: s.epsilon,
             sigma: s.sigma,
@@ -362,23 +365,33 @@ fn run_leg(
             shift: false,
             box_length: s.box_length,
         };
-        let mut u_kn: Vec<Vec<f64>> = vec![Vec::new(); k];
-        for w in 0..k {
-            for f in 0..set.frames {
-                for r in 0..reps {
-                    let c = set.configuration(f, (w * reps + r) as u32);
-                    let pairs = pair_list(c, &lj);
-                    for (state, &l) in lambdas.iter().enumerate() {
-                        let u: f64 = pairs
-                            .iter()
-                            .map(|&r2| alchemical_pair(path, r2, l, lj.sigma, lj.epsilon)[0])
-                            .sum();
-                        u_kn[state].push(beta * u);
-                    }
-                }
-            }
-        }
-        let n_k = vec![set.frames as usize * reps; k];
+        let replicas = k * reps;
+        let frames = out.frames as usize;
+        let kernel = AlchemicalEnergies::new(gpu)?;
+        let by_config = kernel.energies(
+            gpu,
+            &out.samples,
+            (frames * replicas) as u32,
+            n,
+            lambdas,
+            path,
+            &lj,
+            beta,
+        )?;
+        // Pool the samples window by window (MBAR's ordering): config c = f * B + b.
+        let u_kn: Vec<Vec<f64>> = by_config
+            .iter()
+            .map(|row| {
+                (0..k)
+                    .flat_map(|w| {
+                        (0..frames)
+                            .flat_map(move |f| (0..reps).map(move |r| f * replicas + w * reps + r))
+                    })
+                    .map(|c| row[c])
+                    .collect()
+            })
+            .collect();
+        let n_k = vec![frames * reps; k];
         match mbar(&u_kn, &n_k) {
             Ok(m) => {
                 mbar_delta_f = Some(Estimate {
@@ -387,6 +400,7 @@ fn run_leg(
                 });
                 mbar_min_overlap = m.min_neighbour_overlap().map(|(_, v)| v);
                 mbar_warning = m.warn_overlap(DEFAULT_OVERLAP_THRESHOLD);
+                mbar_overlap = Some(m.overlap.clone());
             }
             Err(e) => mbar_warning = Some(format!("MBAR failed: {e}")),
         }
@@ -401,23 +415,10 @@ fn run_leg(
             mbar_delta_f,
             mbar_min_overlap,
             mbar_warning,
+            mbar_overlap,
         },
         evaluations,
     ))
-}
-
-fn pair_list(c: &[[f32; 3]], lj: &LjParams) -> Vec<f64> {
-    let mut out = Vec::with_capacity(c.len() * c.len() / 2);
-    for i in 0..c.len() {
-        for j in i + 1..c.len() {
-            let d = [0, 1, 2].map(|k| c[i][k] as f64 - c[j][k] as f64);
-            let r2 = norm2(minimum_image(d, lj.box_length));
-            if r2 < lj.cutoff2() {
-                out.push(r2);
-            }
-        }
-    }
-    out
 }
 
 fn collapse_diagnosis(legs: &[LegResult]) -> (bool, String) {

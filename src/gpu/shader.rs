@@ -22,6 +22,10 @@ pub const INCLUDES: &[(&str, &str)] = &[
 
 /// Kernel files: `(name, source)`; `name` is the file stem under `shaders/`.
 pub const KERNELS: &[(&str, &str)] = &[
+    (
+        "alchemical_energies",
+        include_str!("../../shaders/alchemical_energies.wgsl"),
+    ),
     ("lj_forces", include_str!("../../shaders/lj_forces.wgsl")),
     ("cell_list", include_str!("../../shaders/cell_list.wgsl")),
     (

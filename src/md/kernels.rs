@@ -73,6 +73,10 @@ pub const ALL_LAYOUTS: &[(&str, &[BindingSpec])] = &[
     ("integrate", INTEGRATE_BINDINGS),
     ("observables", OBSERVABLES_BINDINGS),
     ("widom", super::widom::WIDOM_BINDINGS),
+    (
+        "alchemical_energies",
+        super::alchemical_energies::ALCHEMICAL_ENERGIES_BINDINGS,
+    ),
 ];
 
 /// `shaders/lj_forces.wgsl`: LJ forces, energy and virial.

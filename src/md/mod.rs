@@ -1,6 +1,7 @@
 //! Lennard-Jones molecular dynamics on the device: kernels, batched systems and the
 //! reference sampler.
 
+pub mod alchemical_energies;
 pub mod init;
 pub mod kernels;
 pub mod params;

@@ -269,6 +269,34 @@ fn eos_entry(scene: &Scene, n: u32) -> serde_json::Value {
             Potential::Truncated { .. } => "full LJ potential: compare with tail-corrected values",
         },
         "cost": { "energy_evaluations": 0, "wall_time_s": t0.elapsed().as_secs_f64() },
+        // The same with the standard tails removed: what a simulation truncated at r_c
+        // (unshifted) should find.
+        "truncated": match s.potential {
+            Potential::MinimumImage => serde_json::Value::Null,
+            Potential::Truncated { cutoff, .. } => {
+                let tail = LjTail::new(s.epsilon, s.sigma, cutoff);
+                let rho_abs = n as f64 / s.box_length.powi(3);
+                let beta = 1.0 / s.temperature;
+                let (da, dmu, dz) = (
+                    beta * tail.energy_per_particle(rho_abs),
+                    beta * tail.chemical_potential(rho_abs),
+                    beta * tail.pressure(rho_abs) / rho_abs,
+                );
+                serde_json::json!({
+                    "cutoff": cutoff,
+                    "kolafa_nezbeda": {
+                        "betaA_ex_per_particle": kn.beta_a_ex_per_particle - da,
+                        "betamu_ex": kn.beta_mu_ex - dmu,
+                        "z_minus_1": kn.z_minus_1 - dz,
+                    },
+                    "johnson": {
+                        "betaA_ex_per_particle": jzg.beta_a_ex_per_particle - da,
+                        "betamu_ex": jzg.beta_mu_ex - dmu,
+                        "z_minus_1": jzg.z_minus_1 - dz,
+                    },
+                })
+            }
+        },
     })
 }
 

@@ -114,3 +114,48 @@ fn sample_writes_into_out() {
     assert!(info.status.success());
     assert!(String::from_utf8_lossy(&info.stdout).contains("default choice"));
 }
+
+#[test]
+fn baselines_eos_only_writes_the_equation_of_state_with_tails() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let path = temp_scene(
+        "eos",
+        r#"Scene(name: "eosonly", seed: 1,
+    system: (box_length: 9.0, temperature: 2.0, particles: [100],
+             potential: Truncated(cutoff: 2.5)),
+    baselines: (eos: true),
+    sampler: (replicas: 1, dt: 0.005, equilibration_steps: 10, production_steps: 10),
+)"#,
+    );
+    let out_dir = path.parent().unwrap().join("out");
+    let out = nti()
+        .args([
+            "baselines",
+            path.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    let e = &results["free_energy"]["100"]["eos"];
+    let rho = 100.0 / 729.0;
+    let kn = nti_gpu::baselines::eos::kolafa_nezbeda(2.0, rho);
+    assert!((e["mean"].as_f64().unwrap() - 100.0 * kn.beta_a_ex_per_particle).abs() < 1e-9);
+    assert!(e["err"].as_f64().unwrap() >= 0.0);
+    // Removing the tail raises mu (the tail is attractive).
+    let mu_trunc = e["truncated"]["kolafa_nezbeda"]["betamu_ex"]
+        .as_f64()
+        .unwrap();
+    assert!(mu_trunc > kn.beta_mu_ex);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("equation of state"));
+}

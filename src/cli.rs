@@ -142,13 +142,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             json,
         } => eos(temperature, density, json),
         Command::Baselines { scene, out, gpu } => {
-            let s = Scene::load_validated(&scene)?;
-            let dir = out.unwrap_or_else(|| s.output_dir());
-            let gpu = Gpu::new(&gpu.options())?;
-            eprintln!(
-                "adapter: {} ({}, {})",
-                gpu.adapter.name, gpu.adapter.backend, gpu.adapter.driver_info
-            );
+            let (s, dir, gpu) = open_run(&scene, out, &gpu)?;
             let result = crate::pipeline::baselines_stage(&gpu, &s, &dir, &mut Bar(None))
                 .with_context(|| format!("baselines of {}", scene.display()))?;
             print_free_energy(&result);
@@ -174,13 +168,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Sample { scene, out, gpu } => {
-            let s = Scene::load_validated(&scene)?;
-            let dir = out.unwrap_or_else(|| s.output_dir());
-            let gpu = Gpu::new(&gpu.options())?;
-            eprintln!(
-                "adapter: {} ({}, {})",
-                gpu.adapter.name, gpu.adapter.backend, gpu.adapter.driver_info
-            );
+            let (s, dir, gpu) = open_run(&scene, out, &gpu)?;
             let result = sample_stage(&gpu, &s, &dir, &mut Bar(None))
                 .with_context(|| format!("sampling {}", scene.display()))?;
             print_reference(&result);
@@ -188,6 +176,22 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Loads and validates a scene, resolves the output directory and opens the device.
+fn open_run(
+    scene: &std::path::Path,
+    out: Option<PathBuf>,
+    gpu: &AdapterArgs,
+) -> Result<(Scene, PathBuf, Gpu)> {
+    let s = Scene::load_validated(scene)?;
+    let dir = out.unwrap_or_else(|| s.output_dir());
+    let gpu = Gpu::new(&gpu.options())?;
+    eprintln!(
+        "adapter: {} ({}, {})",
+        gpu.adapter.name, gpu.adapter.backend, gpu.adapter.driver_info
+    );
+    Ok((s, dir, gpu))
 }
 
 fn bench(suite: &str, json: Option<PathBuf>, args: &AdapterArgs) -> Result<()> {

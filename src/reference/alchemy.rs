@@ -84,41 +84,12 @@ pub fn alchemical_forces(
     path: AlchemicalPath,
     lambda: f64,
 ) -> super::lj::ForceResult {
-    use super::lj::{minimum_image, norm2};
-    let n = pos.len();
-    let mut out = super::lj::ForceResult {
-        forces: vec![[0.0; 3]; n],
-        energy: vec![0.0; n],
-        virial: vec![0.0; n],
-        pairs: vec![0.0; n],
-    };
-    for i in 0..n {
-        for j in 0..n {
-            if i == j {
-                continue;
-            }
-            let d = minimum_image(
-                [
-                    pos[i][0] - pos[j][0],
-                    pos[i][1] - pos[j][1],
-                    pos[i][2] - pos[j][2],
-                ],
-                lj.box_length,
-            );
-            let r2 = norm2(d);
-            if r2 >= lj.cutoff2() {
-                continue;
-            }
+    super::lj::pair_forces(pos, lj.box_length, |r2| {
+        (r2 < lj.cutoff2()).then(|| {
             let [u, f, dudl] = alchemical_pair(path, r2, lambda, lj.sigma, lj.epsilon);
-            for (fk, dk) in out.forces[i].iter_mut().zip(d) {
-                *fk += f * dk;
-            }
-            out.energy[i] += 0.5 * u;
-            out.virial[i] += 0.5 * f * r2;
-            out.pairs[i] += 0.5 * dudl;
-        }
-    }
-    out
+            (u, f, dudl)
+        })
+    })
 }
 
 #[cfg(test)]

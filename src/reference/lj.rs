@@ -85,8 +85,13 @@ impl ForceResult {
     }
 }
 
-/// All-pairs minimum-image forces of one replica.
-pub fn lj_forces(pos: &[[f64; 3]], p: &LjParams) -> ForceResult {
+/// All-pairs minimum-image forces of one replica for any pair term: `pair(r2)` returns
+/// `Some((u, f_over_r, c))` inside the cutoff, and `c` is half-summed into `pairs`.
+pub fn pair_forces(
+    pos: &[[f64; 3]],
+    box_length: f64,
+    pair: impl Fn(f64) -> Option<(f64, f64, f64)>,
+) -> ForceResult {
     let n = pos.len();
     let mut out = ForceResult {
         forces: vec![[0.0; 3]; n],
@@ -105,20 +110,28 @@ pub fn lj_forces(pos: &[[f64; 3]], p: &LjParams) -> ForceResult {
                     pos[i][1] - pos[j][1],
                     pos[i][2] - pos[j][2],
                 ],
-                p.box_length,
+                box_length,
             );
             let r2 = norm2(d);
-            if let Some((u, f)) = lj_pair(r2, p) {
+            if let Some((u, f, c)) = pair(r2) {
                 for (fk, dk) in out.forces[i].iter_mut().zip(d) {
                     *fk += f * dk;
                 }
                 out.energy[i] += 0.5 * u;
                 out.virial[i] += 0.5 * f * r2;
-                out.pairs[i] += 0.5;
+                out.pairs[i] += 0.5 * c;
             }
         }
     }
     out
+}
+
+/// All-pairs minimum-image LJ forces of one replica (`pairs`: half pair counts within
+/// the cutoff).
+pub fn lj_forces(pos: &[[f64; 3]], p: &LjParams) -> ForceResult {
+    pair_forces(pos, p.box_length, |r2| {
+        lj_pair(r2, p).map(|(u, f)| (u, f, 1.0))
+    })
 }
 
 #[cfg(test)]

@@ -16,6 +16,33 @@ fn temp_scene(name: &str, text: &str) -> std::path::PathBuf {
     path
 }
 
+/// Runs `nti-gpu <command> <scene> --out <dir>`, asserts success, returns stdout and the
+/// parsed results.json.
+fn run_to_results(
+    command: &str,
+    scene: &std::path::Path,
+    out_dir: &std::path::Path,
+) -> (String, serde_json::Value) {
+    let out = nti()
+        .args([
+            command,
+            scene.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    (String::from_utf8_lossy(&out.stdout).into_owned(), results)
+}
+
 const TINY: &str = r#"Scene(
     name: "tiny", seed: 1,
     system: (box_length: 6.0, temperature: 1.0, epsilon: 0.8, particles: [10],
@@ -92,23 +119,7 @@ fn sample_writes_into_out() {
     }
     let path = temp_scene("sample", TINY);
     let out_dir = path.parent().unwrap().join("out");
-    let out = nti()
-        .args([
-            "sample",
-            path.to_str().unwrap(),
-            "--out",
-            out_dir.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let results: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
-            .unwrap();
+    let (_, results) = run_to_results("sample", &path, &out_dir);
     assert_eq!(results["reference"]["10"]["samples"], 4);
     let info = nti().arg("info").output().unwrap();
     assert!(info.status.success());
@@ -130,23 +141,7 @@ fn baselines_eos_only_writes_the_equation_of_state_with_tails() {
 )"#,
     );
     let out_dir = path.parent().unwrap().join("out");
-    let out = nti()
-        .args([
-            "baselines",
-            path.to_str().unwrap(),
-            "--out",
-            out_dir.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let results: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
-            .unwrap();
+    let (stdout, results) = run_to_results("baselines", &path, &out_dir);
     let e = &results["free_energy"]["100"]["eos"];
     let rho = 100.0 / 729.0;
     let kn = nti_gpu::baselines::eos::kolafa_nezbeda(2.0, rho);
@@ -157,5 +152,5 @@ fn baselines_eos_only_writes_the_equation_of_state_with_tails() {
         .as_f64()
         .unwrap();
     assert!(mu_trunc > kn.beta_mu_ex);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("equation of state"));
+    assert!(stdout.contains("equation of state"));
 }

@@ -62,6 +62,9 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The energy model's sizes or inputs do not fit the GPU kernels (see `model::kernels`).
+    #[error("energy model: {0}")]
+    Model(String),
     /// A data file is malformed or of an unsupported version.
     #[error("{path}: {message}")]
     Format {

@@ -12,6 +12,7 @@ pub mod dataset;
 pub mod error;
 pub mod gpu;
 pub mod md;
+pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod reference;

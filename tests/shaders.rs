@@ -41,14 +41,19 @@ fn every_kernel_translates_to_spirv_msl_hlsl() {
 
 #[test]
 fn bind_group_layouts_match_the_wgsl() {
-    for (name, bindings) in ALL_LAYOUTS {
+    let all_layouts = || {
+        ALL_LAYOUTS
+            .iter()
+            .chain(nti_gpu::model::kernels::ALL_LAYOUTS)
+    };
+    for (name, bindings) in all_layouts() {
         let problems = check_layout(name, bindings).unwrap();
         assert!(problems.is_empty(), "{name}: {problems:#?}");
     }
     // Every kernel file has a declared layout.
     for (name, _) in KERNELS {
         assert!(
-            ALL_LAYOUTS.iter().any(|(n, _)| n == name),
+            all_layouts().any(|(n, _)| n == name),
             "{name} has no layout"
         );
     }

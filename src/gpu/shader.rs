@@ -38,6 +38,10 @@ pub const KERNELS: &[(&str, &str)] = &[
         include_str!("../../shaders/observables.wgsl"),
     ),
     ("widom", include_str!("../../shaders/widom.wgsl")),
+    (
+        "model_energy",
+        include_str!("../../shaders/model_energy.wgsl"),
+    ),
 ];
 
 fn lookup<'a>(table: &'a [(&str, &str)], name: &str) -> Option<&'a str> {

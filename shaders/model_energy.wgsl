@@ -1,0 +1,409 @@
+// Time-dependent energy model U~_theta(x, t) of neural thermodynamic integration: energy and
+// score (grad_x U~) for a batch of configurations. Mirrors the CPU reference
+// src/reference/energy_model.rs pass by pass (see its module doc: the spec).
+//
+// Inputs:  params (ModelParams: sizes, parameter offsets, box, LJ, schedule);
+//          pos[c * n + i] (vec4, xyz in the box) for configurations c = 0 .. n_configs - 1;
+//          times[c] (t of configuration c);
+//          theta: the flat parameter vector in the layout of ModelConfig::layout
+//          (W1 H x D row-major, b1, W2 H x H row-major, b2, w3, b3).
+// Outputs (per particle p = c * n + i):
+//          `model_descriptors` (pass A + feature step of B):
+//              features[p * dim + d] = f_i (s_i, upper triangle of v_ik . v_il, tau(t)),
+//              moments[p * kv + k] = (v_ik, 0);
+//          `model_mlp` (pass B): input_grad[p * dim + d] = g_i = dMLP/df (at f_i),
+//              moment_adjoint[p * kv + k] = (dy/dv_ik, 0),
+//              particle_energy[p] = MLP(f_i) - MLP(f_null(t));
+//          `model_score` (pass C + composition): score[p] = (grad_{x_i} U~, u_i) and
+//              particle_energy[p] = u_i, with sum_i u_i = U~(x_c, t_c):
+//              u_i = [t(1-t) e_i + (1-t) s_min 1/2 sum_j e_soft(r_ij)] / s(t).
+// Dispatch: every entry (ceil(n / 64), n_configs, 1) workgroups of 64 (one invocation per
+//          particle, one configuration per workgroup row), in the order descriptors, mlp,
+//          score. Pair passes loop over all j of the configuration (minimum image), staging
+//          positions through workgroup memory in tiles of 64.
+// Maxima (checked on the host by model::kernels): K <= MAX_K, K_v <= MAX_KV, D <= MAX_D,
+//          H <= MAX_H.
+
+#import pbc
+
+struct ModelParams {
+    k_radial: u32,     // K
+    kv: u32,           // K_v (0: no vector moments)
+    freqs: u32,        // M
+    hidden: u32,       // H
+    dim: u32,          // D = K + K_v(K_v+1)/2 + 1 + 2M
+    n: u32,            // particles per configuration
+    n_configs: u32,    // C
+    time_offset: u32,  // K + K_v(K_v+1)/2
+    w1: u32,           // offsets into theta
+    b1: u32,
+    w2: u32,
+    b2: u32,
+    w3: u32,
+    b3: u32,
+    _pad0: u32,
+    _pad1: u32,
+    r_c: f32,          // descriptor cutoff
+    box_length: f32,
+    inv_box: f32,
+    eps4_beta: f32,    // 4 beta epsilon
+    sigma2: f32,       // sigma^2
+    inv_sigma: f32,    // 1 / sigma
+    s_min: f32,        // 1e-3 L
+    ln_ratio: f32,     // ln(s_max / s_min)
+    soft_rc2: f32,     // prior cutoff^2 (3.4e38: all minimum-image pairs)
+    delta: f32,        // radial spacing r_c / (K - 1)
+    gamma: f32,        // 1 / (2 delta^2)
+    _pad2: f32,
+}
+
+const MAX_K: u32 = 64u;
+const MAX_KV: u32 = 16u;
+const MAX_D: u32 = 160u;
+const MAX_H: u32 = 128u;
+const TILE: u32 = 64u;
+const PI: f32 = 3.14159265358979;
+const TAU: f32 = 6.28318530717959;
+
+@group(0) @binding(0) var<uniform> params: ModelParams;
+@group(0) @binding(1) var<storage, read> pos: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> times: array<f32>;
+@group(0) @binding(3) var<storage, read> theta: array<f32>;
+@group(0) @binding(4) var<storage, read_write> features: array<f32>;
+@group(0) @binding(5) var<storage, read_write> moments: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> input_grad: array<f32>;
+@group(0) @binding(7) var<storage, read_write> moment_adjoint: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> particle_energy: array<f32>;
+@group(0) @binding(9) var<storage, read_write> score: array<vec4<f32>>;
+
+var<workgroup> tile: array<vec4<f32>, TILE>;
+var<workgroup> null_a1: array<f32, MAX_H>;
+var<workgroup> null_y: array<f32, TILE>;
+
+// SiLU value and slope: (z g, g (1 + z (1 - g))), g = 1 / (1 + e^-z).
+fn silu(z: f32) -> vec2<f32> {
+    let g = 1.0 / (1.0 + exp(-z));
+    return vec2<f32>(z * g, g * (1.0 + z * (1.0 - g)));
+}
+
+// Time feature number `q` (0 .. 2M): t, sin(2 pi t), cos(2 pi t), sin(4 pi t), ...
+fn time_feature(q: u32, t: f32) -> f32 {
+    if (q == 0u) {
+        return t;
+    }
+    let m = f32((q + 1u) / 2u);
+    let x = TAU * m * t;
+    return select(cos(x), sin(x), (q & 1u) == 1u);
+}
+
+// Envelope f_c(r) and its slope.
+fn envelope(r: f32) -> vec2<f32> {
+    let x = PI * r / params.r_c;
+    return vec2<f32>(0.5 * (cos(x) + 1.0), -0.5 * PI / params.r_c * sin(x));
+}
+
+// Enveloped radial basis w_k(r) = phi_k(r) f_c(r) and its slope dw_k/dr, given f_c.
+fn basis(k: u32, r: f32, fc: vec2<f32>) -> vec2<f32> {
+    let dr = r - f32(k) * params.delta;
+    let phi = exp(-params.gamma * dr * dr);
+    let dphi = -2.0 * params.gamma * dr * phi;
+    return vec2<f32>(phi * fc.x, dphi * fc.x + phi * fc.y);
+}
+
+// s(t) = s_min exp(t ln(s_max / s_min)).
+fn schedule(t: f32) -> f32 {
+    return params.s_min * exp(t * params.ln_ratio);
+}
+
+// Pass A and the feature step of pass B: one invocation per particle i.
+@compute @workgroup_size(64)
+fn model_descriptors(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let c = wg.y;
+    let i = wg.x * TILE + li;
+    let n = params.n;
+    let base = c * n;
+    let live = i < n;
+    var xi = vec3<f32>(0.0);
+    if (live) {
+        xi = pos[base + i].xyz;
+    }
+    var s: array<f32, MAX_K>;
+    var v: array<vec3<f32>, MAX_KV>;
+    for (var k = 0u; k < params.k_radial; k = k + 1u) {
+        s[k] = 0.0;
+    }
+    for (var k = 0u; k < params.kv; k = k + 1u) {
+        v[k] = vec3<f32>(0.0);
+    }
+    let rc2 = params.r_c * params.r_c;
+    let n_tiles = (n + TILE - 1u) / TILE;
+    for (var tt = 0u; tt < n_tiles; tt = tt + 1u) {
+        let jl = tt * TILE + li;
+        if (jl < n) {
+            tile[li] = pos[base + jl];
+        }
+        workgroupBarrier();
+        let count = min(TILE, n - tt * TILE);
+        for (var q = 0u; q < count; q = q + 1u) {
+            let j = tt * TILE + q;
+            let d = minimum_image(tile[q].xyz - xi, params.box_length, params.inv_box);
+            let r2 = dot(d, d);
+            if (live && j != i && r2 < rc2) {
+                let r = sqrt(r2);
+                let fc = envelope(r);
+                for (var k = 0u; k < params.k_radial; k = k + 1u) {
+                    let w = basis(k, r, fc).x;
+                    s[k] = s[k] + w;
+                    if (k < params.kv) {
+                        v[k] = v[k] + w * params.inv_sigma * d;
+                    }
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+    if (!live) {
+        return;
+    }
+    let p = base + i;
+    let row = p * params.dim;
+    for (var k = 0u; k < params.k_radial; k = k + 1u) {
+        features[row + k] = s[k];
+    }
+    var idx = row + params.k_radial;
+    for (var k = 0u; k < params.kv; k = k + 1u) {
+        moments[p * params.kv + k] = vec4<f32>(v[k], 0.0);
+        for (var l = k; l < params.kv; l = l + 1u) {
+            features[idx] = dot(v[k], v[l]);
+            idx = idx + 1u;
+        }
+    }
+    let t = times[c];
+    for (var q = 0u; q < 2u * params.freqs + 1u; q = q + 1u) {
+        features[row + params.time_offset + q] = time_feature(q, t);
+    }
+}
+
+// Pass B: MLP forward at f_i and at f_null(t), input gradient g_i and moment adjoints.
+// The null forward (zero descriptors, same time features) is computed once per workgroup
+// cooperatively: layer 1 only sees the time slots, layer 2 is split over the invocations.
+@compute @workgroup_size(64)
+fn model_mlp(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let c = wg.y;
+    let i = wg.x * TILE + li;
+    let n = params.n;
+    let h = params.hidden;
+    let dim = params.dim;
+    let t = times[c];
+    let n_time = 2u * params.freqs + 1u;
+
+    // --- Null forward, cooperative.
+    for (var q = li; q < h; q = q + TILE) {
+        var z = theta[params.b1 + q];
+        for (var u = 0u; u < n_time; u = u + 1u) {
+            z = z + theta[params.w1 + q * dim + params.time_offset + u] * time_feature(u, t);
+        }
+        null_a1[q] = silu(z).x;
+    }
+    workgroupBarrier();
+    var part_y = 0.0;
+    for (var q = li; q < h; q = q + TILE) {
+        var z = theta[params.b2 + q];
+        for (var u = 0u; u < h; u = u + 1u) {
+            z = z + theta[params.w2 + q * h + u] * null_a1[u];
+        }
+        part_y = part_y + theta[params.w3 + q] * silu(z).x;
+    }
+    null_y[li] = part_y;
+    workgroupBarrier();
+    var y_null = theta[params.b3];
+    for (var q = 0u; q < TILE; q = q + 1u) {
+        y_null = y_null + null_y[q];
+    }
+
+    if (i >= n) {
+        return;
+    }
+    let p = c * n + i;
+    let row = p * dim;
+
+    // --- Forward at f_i, keeping the pre-activations.
+    var f: array<f32, MAX_D>;
+    for (var d = 0u; d < dim; d = d + 1u) {
+        f[d] = features[row + d];
+    }
+    var pre1: array<f32, MAX_H>;
+    var a1: array<f32, MAX_H>;
+    for (var q = 0u; q < h; q = q + 1u) {
+        var z = theta[params.b1 + q];
+        let w_row = params.w1 + q * dim;
+        for (var d = 0u; d < dim; d = d + 1u) {
+            z = z + theta[w_row + d] * f[d];
+        }
+        pre1[q] = z;
+        a1[q] = silu(z).x;
+    }
+    // adj2[q] = w3[q] sigma'(h2[q]); the forward output y is accumulated alongside.
+    var adj2: array<f32, MAX_H>;
+    var y = theta[params.b3];
+    for (var q = 0u; q < h; q = q + 1u) {
+        var z = theta[params.b2 + q];
+        let w_row = params.w2 + q * h;
+        for (var u = 0u; u < h; u = u + 1u) {
+            z = z + theta[w_row + u] * a1[u];
+        }
+        let act = silu(z);
+        let w3 = theta[params.w3 + q];
+        y = y + w3 * act.x;
+        adj2[q] = w3 * act.y;
+    }
+    particle_energy[p] = y - y_null;
+
+    // --- Reverse: adj1 = (W2^T adj2) . sigma'(h1) (reusing a1), g = W1^T adj1.
+    for (var u = 0u; u < h; u = u + 1u) {
+        a1[u] = 0.0;
+    }
+    for (var q = 0u; q < h; q = q + 1u) {
+        let a = adj2[q];
+        let w_row = params.w2 + q * h;
+        for (var u = 0u; u < h; u = u + 1u) {
+            a1[u] = a1[u] + theta[w_row + u] * a;
+        }
+    }
+    for (var u = 0u; u < h; u = u + 1u) {
+        a1[u] = a1[u] * silu(pre1[u]).y;
+    }
+    // g into f (f is no longer needed).
+    for (var d = 0u; d < dim; d = d + 1u) {
+        f[d] = 0.0;
+    }
+    for (var q = 0u; q < h; q = q + 1u) {
+        let a = a1[q];
+        let w_row = params.w1 + q * dim;
+        for (var d = 0u; d < dim; d = d + 1u) {
+            f[d] = f[d] + theta[w_row + d] * a;
+        }
+    }
+    for (var d = 0u; d < dim; d = d + 1u) {
+        input_grad[row + d] = f[d];
+    }
+
+    // --- Moment adjoint: dy/dv_k = sum_l c_kl v_l, c_kl = c_lk = g_{q_kl}, c_kk = 2 g_{q_kk}.
+    let kv = params.kv;
+    var adj_v: array<vec3<f32>, MAX_KV>;
+    for (var k = 0u; k < kv; k = k + 1u) {
+        adj_v[k] = vec3<f32>(0.0);
+    }
+    var idx = params.k_radial;
+    for (var k = 0u; k < kv; k = k + 1u) {
+        let vk = moments[p * kv + k].xyz;
+        for (var l = k; l < kv; l = l + 1u) {
+            let cq = f[idx];
+            idx = idx + 1u;
+            let vl = moments[p * kv + l].xyz;
+            adj_v[k] = adj_v[k] + cq * vl;
+            adj_v[l] = adj_v[l] + cq * vk;
+        }
+    }
+    for (var k = 0u; k < kv; k = k + 1u) {
+        moment_adjoint[p * kv + k] = vec4<f32>(adj_v[k], 0.0);
+    }
+}
+
+// Pass C and the composition: grad_{x_m} of E_theta (gather form, both adjoints per pair)
+// and of E_soft(x; a = t), combined into grad_x U~; per-particle share of U~.
+@compute @workgroup_size(64)
+fn model_score(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let c = wg.y;
+    let m = wg.x * TILE + li;
+    let n = params.n;
+    let base = c * n;
+    let live = m < n;
+    let dim = params.dim;
+    let kv = params.kv;
+    let t = times[c];
+    var xm = vec3<f32>(0.0);
+    // Own adjoints: A_m = dy/ds_m (the first K slots of g_m), V_m = dy/dv_m.
+    var a_m: array<f32, MAX_K>;
+    var v_m: array<vec3<f32>, MAX_KV>;
+    if (live) {
+        xm = pos[base + m].xyz;
+        for (var k = 0u; k < params.k_radial; k = k + 1u) {
+            a_m[k] = input_grad[(base + m) * dim + k];
+        }
+        for (var k = 0u; k < kv; k = k + 1u) {
+            v_m[k] = moment_adjoint[(base + m) * kv + k].xyz;
+        }
+    }
+    let rc2 = params.r_c * params.r_c;
+    let a = t;
+    var g_net = vec3<f32>(0.0);
+    var g_soft = vec3<f32>(0.0);
+    var e_soft = 0.0;
+    let n_tiles = (n + TILE - 1u) / TILE;
+    for (var tt = 0u; tt < n_tiles; tt = tt + 1u) {
+        let jl = tt * TILE + li;
+        if (jl < n) {
+            tile[li] = pos[base + jl];
+        }
+        workgroupBarrier();
+        let count = min(TILE, n - tt * TILE);
+        for (var q = 0u; q < count; q = q + 1u) {
+            let j = tt * TILE + q;
+            if (!live || j == m) {
+                continue;
+            }
+            let d = minimum_image(tile[q].xyz - xm, params.box_length, params.inv_box);
+            let r2 = dot(d, d);
+            // Soft-core prior: q_s = sigma^2 / (a sigma^2 + r^2).
+            if (r2 < params.soft_rc2) {
+                let qs = params.sigma2 / (a * params.sigma2 + r2);
+                let q2 = qs * qs;
+                let q3 = q2 * qs;
+                let q4 = q2 * q2;
+                let q6 = q3 * q3;
+                let q7 = q6 * qs;
+                e_soft = e_soft + params.eps4_beta * (q6 - q3);
+                let de_dr2 = -params.eps4_beta * (6.0 * q7 - 3.0 * q4) / params.sigma2;
+                g_soft = g_soft - 2.0 * de_dr2 * d;
+            }
+            if (r2 < rc2) {
+                let r = sqrt(r2);
+                let inv_r = select(0.0, 1.0 / r, r > 0.0);
+                let fc = envelope(r);
+                let row_j = (base + j) * dim;
+                var radial = 0.0;
+                for (var k = 0u; k < params.k_radial; k = k + 1u) {
+                    let w = basis(k, r, fc);
+                    radial = radial - (input_grad[row_j + k] + a_m[k]) * w.y * inv_r;
+                    if (k < kv) {
+                        let delta = moment_adjoint[(base + j) * kv + k].xyz - v_m[k];
+                        let along = w.y * inv_r * dot(d, delta);
+                        g_net = g_net + params.inv_sigma * (w.x * delta + along * d);
+                    }
+                }
+                g_net = g_net + radial * d;
+            }
+        }
+        workgroupBarrier();
+    }
+    if (!live) {
+        return;
+    }
+    let p = base + m;
+    let s = schedule(t);
+    let c_net = t * (1.0 - t) / s;
+    let c_soft = (1.0 - t) * params.s_min / s;
+    let u = c_net * particle_energy[p] + c_soft * 0.5 * e_soft;
+    particle_energy[p] = u;
+    score[p] = vec4<f32>(c_net * g_net + c_soft * g_soft, u);
+}

@@ -1,0 +1,348 @@
+//! Typed wrapper of `shaders/model_energy.wgsl`: the energy and score of Ũ_θ(x, t) for a
+//! batch of C configurations of N particles, in three dispatches (one submission):
+//!
+//! | entry | reference pass | writes |
+//! |---|---|---|
+//! | `model_descriptors` | A + [`assemble_features`](crate::reference::energy_model::assemble_features) | `features` (f_i), `moments` (v_ik) |
+//! | `model_mlp` | B: [`mlp_forward`](crate::reference::energy_model::mlp_forward), [`mlp_input_gradient`](crate::reference::energy_model::mlp_input_gradient), [`moment_adjoint`](crate::reference::energy_model::moment_adjoint) | `input_grad` (g_i), `moment_adjoint`, `particle_energy` (y_i − y_∅) |
+//! | `model_score` | C: [`network_gradient`](crate::reference::energy_model::network_gradient), [`soft_gradient`](crate::reference::energy_model::soft_gradient) + composition | `score` (∇_{x_i} Ũ, u_i), `particle_energy` (u_i) |
+//!
+//! Σ_i u_i = Ũ(x_c, t_c); the host sums the per-particle shares in f64.
+//!
+//! The kernels keep per-invocation arrays of compile-time size: K ≤ [`MAX_K`],
+//! K_v ≤ [`MAX_KV`], D ≤ [`MAX_D`], H ≤ [`MAX_H`] ([`check_sizes`] says so clearly).
+
+use crate::error::{Error, Result};
+use crate::gpu::kernel::{bind, dispatch, Access::*, BindingSpec, KernelFamily};
+use crate::gpu::Gpu;
+use crate::reference::energy_model::{ModelConfig, System, S_MAX_OVER_L, S_MIN_OVER_L};
+use bytemuck::{Pod, Zeroable};
+
+/// Largest K (radial basis functions) the kernels support.
+pub const MAX_K: usize = 64;
+/// Largest K_v (vector channels) the kernels support.
+pub const MAX_KV: usize = 16;
+/// Largest feature dimension D the kernels support.
+pub const MAX_D: usize = 160;
+/// Largest hidden width H the kernels support.
+pub const MAX_H: usize = 128;
+/// Invocations per workgroup (one particle each).
+pub const WORKGROUP: u32 = 64;
+
+/// Bindings of `shaders/model_energy.wgsl`.
+pub const MODEL_ENERGY_BINDINGS: &[BindingSpec] = &[
+    bind(0, "params", Uniform),
+    bind(1, "pos", ReadOnly),
+    bind(2, "times", ReadOnly),
+    bind(3, "theta", ReadOnly),
+    bind(4, "features", ReadWrite),
+    bind(5, "moments", ReadWrite),
+    bind(6, "input_grad", ReadWrite),
+    bind(7, "moment_adjoint", ReadWrite),
+    bind(8, "particle_energy", ReadWrite),
+    bind(9, "score", ReadWrite),
+];
+
+/// Every (shader, bindings) pair of this module, for the layout reflection test.
+pub const ALL_LAYOUTS: &[(&str, &[BindingSpec])] = &[("model_energy", MODEL_ENERGY_BINDINGS)];
+
+/// Entry points, in dispatch order.
+pub const ENTRIES: [&str; 3] = ["model_descriptors", "model_mlp", "model_score"];
+
+/// Host mirror of WGSL `ModelParams` (keep the field order identical).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct ModelParams {
+    /// K.
+    pub k_radial: u32,
+    /// K_v.
+    pub kv: u32,
+    /// M.
+    pub freqs: u32,
+    /// H.
+    pub hidden: u32,
+    /// D.
+    pub dim: u32,
+    /// Particles per configuration.
+    pub n: u32,
+    /// Configurations C.
+    pub n_configs: u32,
+    /// Offset of the time features in f_i.
+    pub time_offset: u32,
+    /// Offset of W1 in θ.
+    pub w1: u32,
+    /// Offset of b1.
+    pub b1: u32,
+    /// Offset of W2.
+    pub w2: u32,
+    /// Offset of b2.
+    pub b2: u32,
+    /// Offset of w3.
+    pub w3: u32,
+    /// Offset of b3.
+    pub b3: u32,
+    /// Padding.
+    pub _pad0: u32,
+    /// Padding.
+    pub _pad1: u32,
+    /// Descriptor cutoff r_c.
+    pub r_c: f32,
+    /// Box side L.
+    pub box_length: f32,
+    /// 1 / L.
+    pub inv_box: f32,
+    /// 4βε.
+    pub eps4_beta: f32,
+    /// σ².
+    pub sigma2: f32,
+    /// 1 / σ.
+    pub inv_sigma: f32,
+    /// s_min = 1e-3 L.
+    pub s_min: f32,
+    /// ln(s_max / s_min).
+    pub ln_ratio: f32,
+    /// Prior cutoff² (f32::MAX: every minimum-image pair).
+    pub soft_rc2: f32,
+    /// Radial spacing Δ.
+    pub delta: f32,
+    /// Radial width γ = 1/(2Δ²).
+    pub gamma: f32,
+    /// Padding.
+    pub _pad2: f32,
+}
+
+/// Checks that `cfg` is valid and fits the kernels' compile-time maxima.
+pub fn check_sizes(cfg: &ModelConfig) -> Result<()> {
+    cfg.validate().map_err(|e| Error::Model(e.to_string()))?;
+    let checks = [
+        ("k_radial (K)", cfg.k_radial, MAX_K),
+        ("vector_channels (K_v)", cfg.vector_channels, MAX_KV),
+        ("feature dimension D", cfg.feature_dim(), MAX_D),
+        ("hidden (H)", cfg.hidden, MAX_H),
+    ];
+    for (what, value, max) in checks {
+        if value > max {
+            return Err(Error::Model(format!(
+                "{what} = {value} exceeds the GPU kernels' maximum {max} \
+                 (raise MAX_* in shaders/model_energy.wgsl and src/model/kernels.rs together)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl ModelParams {
+    /// Parameters of a batch of `n_configs` configurations of `n` particles.
+    pub fn new(cfg: &ModelConfig, sys: &System, n: u32, n_configs: u32) -> Result<Self> {
+        check_sizes(cfg)?;
+        let lay = cfg.layout();
+        Ok(Self {
+            k_radial: cfg.k_radial as u32,
+            kv: cfg.vector_channels as u32,
+            freqs: cfg.time_frequencies as u32,
+            hidden: cfg.hidden as u32,
+            dim: cfg.feature_dim() as u32,
+            n,
+            n_configs,
+            time_offset: cfg.time_feature_offset() as u32,
+            w1: lay.w1 as u32,
+            b1: lay.b1 as u32,
+            w2: lay.w2 as u32,
+            b2: lay.b2 as u32,
+            w3: lay.w3 as u32,
+            b3: lay.b3 as u32,
+            _pad0: 0,
+            _pad1: 0,
+            r_c: cfg.r_c as f32,
+            box_length: sys.box_length as f32,
+            inv_box: (1.0 / sys.box_length) as f32,
+            eps4_beta: (4.0 * sys.beta * sys.epsilon) as f32,
+            sigma2: (sys.sigma * sys.sigma) as f32,
+            inv_sigma: (1.0 / sys.sigma) as f32,
+            s_min: sys.s_min() as f32,
+            ln_ratio: (S_MAX_OVER_L / S_MIN_OVER_L).ln() as f32,
+            soft_rc2: sys.cutoff.map_or(f32::MAX, |rc| (rc * rc) as f32),
+            delta: cfg.radial_spacing() as f32,
+            gamma: cfg.radial_gamma() as f32,
+            _pad2: 0.0,
+        })
+    }
+}
+
+/// Buffers of one batch (sizes for C configurations × N particles, D features, K_v).
+pub struct ModelArgs<'a> {
+    /// [`ModelParams`] uniform.
+    pub params: &'a wgpu::Buffer,
+    /// Positions, C·N vec4 (configuration-major).
+    pub pos: &'a wgpu::Buffer,
+    /// t per configuration, C f32.
+    pub times: &'a wgpu::Buffer,
+    /// Flat parameters θ (f32, `ModelConfig::layout`).
+    pub theta: &'a wgpu::Buffer,
+    /// f_i, C·N·D f32.
+    pub features: &'a wgpu::Buffer,
+    /// v_ik, C·N·K_v vec4.
+    pub moments: &'a wgpu::Buffer,
+    /// g_i = ∂MLP/∂f at f_i, C·N·D f32.
+    pub input_grad: &'a wgpu::Buffer,
+    /// ∂y/∂v_ik, C·N·K_v vec4.
+    pub moment_adjoint: &'a wgpu::Buffer,
+    /// Per-particle energy, C·N f32 (y_i − y_∅ after `model_mlp`, u_i after `model_score`).
+    pub particle_energy: &'a wgpu::Buffer,
+    /// (∇_{x_i} Ũ, u_i), C·N vec4.
+    pub score: &'a wgpu::Buffer,
+}
+
+/// `shaders/model_energy.wgsl`: descriptors, MLP and score of the energy model.
+pub struct ModelKernels(pub KernelFamily);
+
+impl ModelKernels {
+    /// Compiles the family.
+    pub fn new(gpu: &Gpu) -> Result<Self> {
+        Ok(Self(KernelFamily::new(
+            gpu,
+            "model_energy",
+            MODEL_ENERGY_BINDINGS,
+            &ENTRIES,
+        )?))
+    }
+
+    /// Bind group for `a`.
+    pub fn bind(&self, gpu: &Gpu, a: &ModelArgs) -> wgpu::BindGroup {
+        self.0.bind_group(
+            gpu,
+            &[
+                a.params,
+                a.pos,
+                a.times,
+                a.theta,
+                a.features,
+                a.moments,
+                a.input_grad,
+                a.moment_adjoint,
+                a.particle_energy,
+                a.score,
+            ],
+        )
+    }
+
+    /// Records the three passes (descriptors, MLP, score) for `n_configs` configurations of
+    /// `n` particles into `pass`.
+    pub fn record(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        group: &wgpu::BindGroup,
+        n: u32,
+        n_configs: u32,
+    ) {
+        for entry in ENTRIES {
+            dispatch(
+                pass,
+                &self.0,
+                entry,
+                group,
+                (n.div_ceil(WORKGROUP), n_configs, 1),
+            );
+        }
+    }
+}
+
+/// Ũ per configuration and ∇_x Ũ per particle (configuration-major) of `times.len()`
+/// configurations of `n` particles (`positions` holds C·N points, configuration-major), with
+/// parameters `params` in the layout of `cfg`. Uploads, runs all passes in one submission
+/// and reads back; the per-particle energy shares are summed in f64.
+#[allow(clippy::too_many_arguments)]
+pub fn energy_and_score(
+    gpu: &Gpu,
+    kernels: &ModelKernels,
+    cfg: &ModelConfig,
+    sys: &System,
+    params: &[f64],
+    positions: &[[f64; 3]],
+    times: &[f64],
+    n: usize,
+) -> Result<(Vec<f64>, Vec<[f64; 3]>)> {
+    let c = times.len();
+    if n == 0 || c == 0 {
+        return Ok((vec![0.0; c], Vec::new()));
+    }
+    if positions.len() != c * n {
+        return Err(Error::Model(format!(
+            "{} positions for {c} configurations of {n} particles",
+            positions.len()
+        )));
+    }
+    if params.len() != cfg.param_count() {
+        return Err(Error::Model(format!(
+            "{} parameters, the model has {}",
+            params.len(),
+            cfg.param_count()
+        )));
+    }
+    if c as u64 > gpu.limits.max_compute_workgroups_per_dimension as u64 {
+        return Err(Error::Model(format!(
+            "{c} configurations exceed the device's {} workgroups per dimension; split the batch",
+            gpu.limits.max_compute_workgroups_per_dimension
+        )));
+    }
+    let uniform = ModelParams::new(cfg, sys, n as u32, c as u32)?;
+    let (cn, d, kv) = (
+        (c * n) as u64,
+        cfg.feature_dim() as u64,
+        cfg.vector_channels as u64,
+    );
+    let largest = (4 * cn * d).max(16 * cn * kv).max(4 * params.len() as u64);
+    let limit = gpu.limits.max_storage_buffer_binding_size;
+    if largest > limit {
+        return Err(Error::Model(format!(
+            "a buffer of {largest} bytes exceeds the device's binding limit {limit}; split the batch"
+        )));
+    }
+    let pos4: Vec<[f32; 4]> = positions
+        .iter()
+        .map(|p| [p[0] as f32, p[1] as f32, p[2] as f32, 0.0])
+        .collect();
+    let times32: Vec<f32> = times.iter().map(|&t| t as f32).collect();
+    let theta: Vec<f32> = params.iter().map(|&p| p as f32).collect();
+    let params_buf = gpu.uniform_from("model params", &uniform);
+    let pos_buf = gpu.storage_from("model pos", &pos4);
+    let times_buf = gpu.storage_from("model times", &times32);
+    let theta_buf = gpu.storage_from("model theta", &theta);
+    let features = gpu.storage_zeroed("model features", 4 * cn * d);
+    let moments = gpu.storage_zeroed("model moments", 16 * cn * kv);
+    let input_grad = gpu.storage_zeroed("model input_grad", 4 * cn * d);
+    let moment_adjoint = gpu.storage_zeroed("model moment_adjoint", 16 * cn * kv);
+    let particle_energy = gpu.storage_zeroed("model particle_energy", 4 * cn);
+    let score = gpu.storage_zeroed("model score", 16 * cn);
+    let group = kernels.bind(
+        gpu,
+        &ModelArgs {
+            params: &params_buf,
+            pos: &pos_buf,
+            times: &times_buf,
+            theta: &theta_buf,
+            features: &features,
+            moments: &moments,
+            input_grad: &input_grad,
+            moment_adjoint: &moment_adjoint,
+            particle_energy: &particle_energy,
+            score: &score,
+        },
+    );
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        kernels.record(&mut pass, &group, n as u32, c as u32);
+    }
+    gpu.queue.submit([encoder.finish()]);
+    let out: Vec<[f32; 4]> = gpu.read(&score, 0, cn)?;
+    let energies = out
+        .chunks(n)
+        .map(|conf| conf.iter().map(|s| s[3] as f64).sum())
+        .collect();
+    let grads = out
+        .iter()
+        .map(|s| [s[0] as f64, s[1] as f64, s[2] as f64])
+        .collect();
+    Ok((energies, grads))
+}

@@ -17,9 +17,15 @@
 //          `model_score` (pass C + composition): score[p] = (grad_{x_i} U~, u_i) and
 //              particle_energy[p] = u_i, with sum_i u_i = U~(x_c, t_c):
 //              u_i = [t(1-t) e_i + (1-t) s_min 1/2 sum_j e_soft(r_ij)] / s(t).
+//          `model_score_time` (instead of `model_score`): the same, plus the per-particle
+//              pieces of dU~/dt (summed and combined in f64 on the host):
+//              time_terms[p] = (e_i, (g_i - g_null) . dtau/dt, 1/2 sum_j e_soft(r_ij),
+//                               1/2 sum_j de_soft/da(r_ij)),  a = t.
+//              It is the only entry that uses binding 10 (`time_terms`); the other entries
+//              run with the 10-binding layout MODEL_ENERGY_BINDINGS (a prefix).
 // Dispatch: every entry (ceil(n / 64), n_configs, 1) workgroups of 64 (one invocation per
 //          particle, one configuration per workgroup row), in the order descriptors, mlp,
-//          score. Pair passes loop over all j of the configuration (minimum image), staging
+//          score (or score_time). Pair passes loop over all j of the configuration (minimum image), staging
 //          positions through workgroup memory in tiles of 64.
 // Maxima (checked on the host by model::kernels): K <= MAX_K, K_v <= MAX_KV, D <= MAX_D,
 //          H <= MAX_H.
@@ -75,10 +81,13 @@ const TAU: f32 = 6.28318530717959;
 @group(0) @binding(7) var<storage, read_write> moment_adjoint: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> particle_energy: array<f32>;
 @group(0) @binding(9) var<storage, read_write> score: array<vec4<f32>>;
+// Only `model_score_time` touches this binding (see the header).
+@group(0) @binding(10) var<storage, read_write> time_terms: array<vec4<f32>>;
 
 var<workgroup> tile: array<vec4<f32>, TILE>;
 var<workgroup> null_a1: array<f32, MAX_H>;
 var<workgroup> null_y: array<f32, TILE>;
+var<workgroup> null_da1: array<f32, MAX_H>;
 
 // SiLU value and slope: (z g, g (1 + z (1 - g))), g = 1 / (1 + e^-z).
 fn silu(z: f32) -> vec2<f32> {
@@ -94,6 +103,17 @@ fn time_feature(q: u32, t: f32) -> f32 {
     let m = f32((q + 1u) / 2u);
     let x = TAU * m * t;
     return select(cos(x), sin(x), (q & 1u) == 1u);
+}
+
+// d/dt of time feature `q`: 1, 2 pi m cos(2 pi m t), -2 pi m sin(2 pi m t), ...
+fn time_feature_slope(q: u32, t: f32) -> f32 {
+    if (q == 0u) {
+        return 1.0;
+    }
+    let m = f32((q + 1u) / 2u);
+    let w = TAU * m;
+    let x = w * t;
+    return select(-w * sin(x), w * cos(x), (q & 1u) == 1u);
 }
 
 // Envelope f_c(r) and its slope.
@@ -316,21 +336,23 @@ fn model_mlp(
     }
 }
 
-// Pass C and the composition: grad_{x_m} of E_theta (gather form, both adjoints per pair)
-// and of E_soft(x; a = t), combined into grad_x U~; per-particle share of U~.
-@compute @workgroup_size(64)
-fn model_score(
-    @builtin(workgroup_id) wg: vec3<u32>,
-    @builtin(local_invocation_index) li: u32,
-) {
-    let c = wg.y;
-    let m = wg.x * TILE + li;
+// What the pair pass of pass C gathers for particle m.
+struct PairSums {
+    g_net: vec3<f32>,    // grad_{x_m} E_theta (adjoints of pass B held fixed)
+    g_soft: vec3<f32>,   // grad_{x_m} E_soft(x; a = t)
+    e_soft: f32,         // sum_j e_soft(r_mj)
+    de_soft_da: f32,     // sum_j de_soft/da(r_mj)
+}
+
+// Pass C pair loop (gather per particle m = wg.x * 64 + li of configuration c): both
+// adjoint terms of every pair (m, j) and the soft-core prior at a = t. Called from uniform
+// control flow (it stages positions through workgroup memory); dead invocations return 0.
+fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
     let n = params.n;
     let base = c * n;
     let live = m < n;
     let dim = params.dim;
     let kv = params.kv;
-    let t = times[c];
     var xm = vec3<f32>(0.0);
     // Own adjoints: A_m = dy/ds_m (the first K slots of g_m), V_m = dy/dv_m.
     var a_m: array<f32, MAX_K>;
@@ -346,9 +368,11 @@ fn model_score(
     }
     let rc2 = params.r_c * params.r_c;
     let a = t;
-    var g_net = vec3<f32>(0.0);
-    var g_soft = vec3<f32>(0.0);
-    var e_soft = 0.0;
+    var out: PairSums;
+    out.g_net = vec3<f32>(0.0);
+    out.g_soft = vec3<f32>(0.0);
+    out.e_soft = 0.0;
+    out.de_soft_da = 0.0;
     let n_tiles = (n + TILE - 1u) / TILE;
     for (var tt = 0u; tt < n_tiles; tt = tt + 1u) {
         let jl = tt * TILE + li;
@@ -372,9 +396,11 @@ fn model_score(
                 let q4 = q2 * q2;
                 let q6 = q3 * q3;
                 let q7 = q6 * qs;
-                e_soft = e_soft + params.eps4_beta * (q6 - q3);
-                let de_dr2 = -params.eps4_beta * (6.0 * q7 - 3.0 * q4) / params.sigma2;
-                g_soft = g_soft - 2.0 * de_dr2 * d;
+                out.e_soft = out.e_soft + params.eps4_beta * (q6 - q3);
+                // de/da = -4 beta eps (6 q^7 - 3 q^4); de/d(r^2) = (de/da) / sigma^2.
+                let de_da = -params.eps4_beta * (6.0 * q7 - 3.0 * q4);
+                out.de_soft_da = out.de_soft_da + de_da;
+                out.g_soft = out.g_soft - 2.0 * (de_da / params.sigma2) * d;
             }
             if (r2 < rc2) {
                 let r = sqrt(r2);
@@ -388,22 +414,103 @@ fn model_score(
                     if (k < kv) {
                         let delta = moment_adjoint[(base + j) * kv + k].xyz - v_m[k];
                         let along = w.y * inv_r * dot(d, delta);
-                        g_net = g_net + params.inv_sigma * (w.x * delta + along * d);
+                        out.g_net = out.g_net + params.inv_sigma * (w.x * delta + along * d);
                     }
                 }
-                g_net = g_net + radial * d;
+                out.g_net = out.g_net + radial * d;
             }
         }
         workgroupBarrier();
     }
-    if (!live) {
+    return out;
+}
+
+// Pass C and the composition: grad_{x_m} of E_theta (gather form, both adjoints per pair)
+// and of E_soft(x; a = t), combined into grad_x U~; per-particle share of U~.
+@compute @workgroup_size(64)
+fn model_score(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let c = wg.y;
+    let m = wg.x * TILE + li;
+    let t = times[c];
+    let sums = pair_pass(c, m, li, t);
+    if (m >= params.n) {
         return;
     }
-    let p = base + m;
+    let p = c * params.n + m;
     let s = schedule(t);
     let c_net = t * (1.0 - t) / s;
     let c_soft = (1.0 - t) * params.s_min / s;
-    let u = c_net * particle_energy[p] + c_soft * 0.5 * e_soft;
+    let u = c_net * particle_energy[p] + c_soft * 0.5 * sums.e_soft;
     particle_energy[p] = u;
-    score[p] = vec4<f32>(c_net * g_net + c_soft * g_soft, u);
+    score[p] = vec4<f32>(c_net * sums.g_net + c_soft * sums.g_soft, u);
+}
+
+// `model_score` plus the pieces of dU~/dt. The slope of the null network along the time
+// features, dMLP(f_null(t))/dt = g_null . dtau/dt, is computed once per workgroup in forward
+// mode (tangent of the two hidden layers, cooperatively as in `model_mlp`).
+@compute @workgroup_size(64)
+fn model_score_time(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let c = wg.y;
+    let m = wg.x * TILE + li;
+    let h = params.hidden;
+    let dim = params.dim;
+    let t = times[c];
+    let n_time = 2u * params.freqs + 1u;
+
+    // --- Null forward and its t-tangent, cooperative.
+    for (var q = li; q < h; q = q + TILE) {
+        var z = theta[params.b1 + q];
+        var dz = 0.0;
+        for (var u = 0u; u < n_time; u = u + 1u) {
+            let w = theta[params.w1 + q * dim + params.time_offset + u];
+            z = z + w * time_feature(u, t);
+            dz = dz + w * time_feature_slope(u, t);
+        }
+        let act = silu(z);
+        null_a1[q] = act.x;
+        null_da1[q] = act.y * dz;
+    }
+    workgroupBarrier();
+    var part_dy = 0.0;
+    for (var q = li; q < h; q = q + TILE) {
+        var z = theta[params.b2 + q];
+        var dz = 0.0;
+        for (var u = 0u; u < h; u = u + 1u) {
+            let w = theta[params.w2 + q * h + u];
+            z = z + w * null_a1[u];
+            dz = dz + w * null_da1[u];
+        }
+        part_dy = part_dy + theta[params.w3 + q] * silu(z).y * dz;
+    }
+    null_y[li] = part_dy;
+    workgroupBarrier();
+    var dy_null = 0.0;
+    for (var q = 0u; q < TILE; q = q + 1u) {
+        dy_null = dy_null + null_y[q];
+    }
+
+    let sums = pair_pass(c, m, li, t);
+    if (m >= params.n) {
+        return;
+    }
+    let p = c * params.n + m;
+    // Slope of MLP(f_i) along the time features: g_i . dtau/dt.
+    var dy = 0.0;
+    for (var u = 0u; u < n_time; u = u + 1u) {
+        dy = dy + input_grad[p * dim + params.time_offset + u] * time_feature_slope(u, t);
+    }
+    let e_net = particle_energy[p];
+    let s = schedule(t);
+    let c_net = t * (1.0 - t) / s;
+    let c_soft = (1.0 - t) * params.s_min / s;
+    let u = c_net * e_net + c_soft * 0.5 * sums.e_soft;
+    particle_energy[p] = u;
+    score[p] = vec4<f32>(c_net * sums.g_net + c_soft * sums.g_soft, u);
+    time_terms[p] = vec4<f32>(e_net, dy - dy_null, 0.5 * sums.e_soft, 0.5 * sums.de_soft_da);
 }

@@ -1,11 +1,20 @@
-//! GPU (f32) energy Ũ and score ∇_x Ũ of the energy model (`shaders/model_energy.wgsl`)
-//! against the f64 CPU reference `reference::energy_model::{energy, score}`, evaluated on
-//! f32-rounded positions and parameters. Skipped without an adapter.
+//! GPU (f32) energy Ũ, score ∇_x Ũ and time derivative ∂_t Ũ of the energy model
+//! (`shaders/model_energy.wgsl`) against the f64 CPU reference
+//! `reference::energy_model::{energy, score, time_derivative}`, evaluated on f32-rounded
+//! positions, parameters and times. Skipped without an adapter.
 
 mod common;
 
+use nti_gpu::model::kernels::{
+    combine_time_derivative, energy_score_and_time_derivative, energy_score_and_time_parts,
+    TimeParts,
+};
 use nti_gpu::model::{energy_and_score, ModelKernels};
-use nti_gpu::reference::energy_model::{energy, score, ModelConfig, System};
+use nti_gpu::reference::energy_model::{
+    descriptors, energy, mlp_forward, mlp_input_gradient, network_energy, network_time_derivative,
+    null_features, schedule, score, soft_energy, soft_energy_da, time_derivative,
+    time_feature_derivatives, ModelConfig, System,
+};
 
 const L: f64 = 6.0;
 const N: usize = 40;
@@ -164,7 +173,176 @@ fn sizes_beyond_the_kernel_maxima_are_rejected() {
     assert!(nti_gpu::model::kernels::check_sizes(&config(8)).is_ok());
 }
 
-/// One `energy_and_score` call for C = 32, N = 200 after warm-up:
+/// The magnitudes that cancel in ∂_t Ũ (f64 reference): the sum of the absolute values of
+/// every term of `time_derivative`, with ∂_t E_θ = Σ_i (g_i − g_∅)·τ' itself replaced by
+/// Σ_i (|g_i·τ'| + |g_∅·τ'|). An error small against this is f32 rounding of the parts.
+fn cancelling_scale(
+    cfg: &ModelConfig,
+    sys: &System,
+    params: &[f64],
+    pos: &[[f64; 3]],
+    t: f64,
+) -> f64 {
+    let off = cfg.time_feature_offset();
+    let dtau = time_feature_derivatives(cfg.time_frequencies, t);
+    let slope = |f: &[f64]| {
+        let g = mlp_input_gradient(cfg, params, &mlp_forward(cfg, params, f));
+        g[off..].iter().zip(&dtau).map(|(a, b)| a * b).sum::<f64>()
+    };
+    let null_slope = slope(&null_features(cfg, t)).abs();
+    let de_net_abs: f64 = descriptors(cfg, sys, pos, t)
+        .iter()
+        .map(|f| slope(f).abs() + null_slope)
+        .sum();
+    let (s, ds) = schedule(sys.box_length, t);
+    let s_min = sys.s_min();
+    let e_net = network_energy(cfg, sys, params, pos, t).abs();
+    let e_soft = soft_energy(sys, pos, t).abs();
+    let de_soft = soft_energy_da(sys, pos, t).abs();
+    let e_abs = t * (1.0 - t) * e_net + (1.0 - t) * s_min * e_soft;
+    ((1.0 - 2.0 * t).abs() * e_net
+        + t * (1.0 - t) * de_net_abs
+        + s_min * e_soft
+        + (1.0 - t) * s_min * de_soft)
+        / s
+        + e_abs * ds / (s * s)
+}
+
+/// ∂_t Ũ parity at the three times (one batch), and each of its parts against its own
+/// reference. Returns the worst relative error of ∂_t Ũ (against max(|ref|, 1e-2 · the
+/// cancelling scale)).
+fn check_time(cfg: &ModelConfig, seed: u64, epsilon: f64) -> Option<f64> {
+    let gpu = common::gpu()?;
+    let kernels = ModelKernels::new(&gpu).unwrap();
+    let sys = system(epsilon);
+    let params = parameters(cfg, seed);
+    let pos = positions();
+    let times: Vec<f64> = TIMES.iter().map(|&t| (t as f32) as f64).collect();
+    let (u_gpu, g_gpu, parts) =
+        energy_score_and_time_parts(&gpu, &kernels, cfg, &sys, &params, &pos, &times, N).unwrap();
+    let (u3, g3, dudt) =
+        energy_score_and_time_derivative(&gpu, &kernels, cfg, &sys, &params, &pos, &times, N)
+            .unwrap();
+    // The time path leaves energy and score exactly as the plain path does.
+    let (u_plain, g_plain) =
+        energy_and_score(&gpu, &kernels, cfg, &sys, &params, &pos, &times, N).unwrap();
+    assert_eq!(u_gpu, u_plain);
+    assert_eq!(g_gpu, g_plain);
+    assert_eq!((&u3, &g3), (&u_plain, &g_plain));
+    let mut worst: f64 = 0.0;
+    for (c, &t) in times.iter().enumerate() {
+        let p = &pos[c * N..(c + 1) * N];
+        assert_eq!(dudt[c], combine_time_derivative(&sys, t, &parts[c]));
+        let d_ref = time_derivative(cfg, &sys, &params, p, t);
+        let scale = cancelling_scale(cfg, &sys, &params, p, t);
+        let err = (dudt[c] - d_ref).abs();
+        let e_rel = err / d_ref.abs().max(1e-2 * scale);
+        println!(
+            "K_v = {}, eps = {epsilon}, t = {t:.2}: dU/dt gpu {:.8e} ref {d_ref:.8e} rel {:.2e}, \
+             rel-to-floor {e_rel:.2e}, err / cancelling scale {:.2e} (scale {scale:.3e})",
+            cfg.vector_channels,
+            dudt[c],
+            err / d_ref.abs(),
+            err / scale,
+        );
+        // The parts, each on its own scale.
+        let reference = TimeParts {
+            e_net: network_energy(cfg, &sys, &params, p, t),
+            de_net: network_time_derivative(cfg, &sys, &params, p, t),
+            e_soft: soft_energy(&sys, p, t),
+            de_soft_da: soft_energy_da(&sys, p, t),
+        };
+        let got = parts[c];
+        let rows = [
+            ("E_theta", got.e_net, reference.e_net),
+            ("dE_theta/dt", got.de_net, reference.de_net),
+            ("E_soft", got.e_soft, reference.e_soft),
+            ("dE_soft/da", got.de_soft_da, reference.de_soft_da),
+        ];
+        for (name, a, b) in rows {
+            let e = common::rel(a, b, 1e-3);
+            println!("    {name}: gpu {a:.8e} ref {b:.8e} rel {e:.2e}");
+            assert!(e < 1e-4, "t = {t}: {name} {a} vs {b}");
+        }
+        assert!(
+            e_rel < 1e-4,
+            "t = {t}: dU/dt {} vs {d_ref} (relative {e_rel:.2e})",
+            dudt[c]
+        );
+        assert!(
+            err <= 1e-6 * scale,
+            "t = {t}: error {err:.3e} vs scale {scale:.3e}"
+        );
+        worst = worst.max(e_rel);
+    }
+    Some(worst)
+}
+
+#[test]
+fn time_derivative_matches_the_reference() {
+    let Some(worst) = check_time(&config(8), 3, 1.0) else {
+        return;
+    };
+    println!("worst {worst:.2e}");
+}
+
+#[test]
+fn time_derivative_of_the_network_part_alone_matches_the_reference() {
+    let Some(worst) = check_time(&config(8), 5, 0.0) else {
+        return;
+    };
+    println!("worst {worst:.2e}");
+}
+
+#[test]
+fn time_derivative_of_the_radial_only_model_matches_the_reference() {
+    let Some(worst) = check_time(&config(0), 4, 1.0) else {
+        return;
+    };
+    println!("worst {worst:.2e}");
+}
+
+/// The device's own Ũ(t) against its own ∂_t Ũ: a fourth-order central difference with
+/// h = 1e-2 over five copies of one configuration in one batch (catches a sign or factor
+/// error; the tolerance 1e-3 covers the stencil error, O(h⁴), and f32 noise).
+#[test]
+fn time_derivative_matches_finite_differences_of_the_gpu_energy() {
+    let Some(gpu) = common::gpu() else {
+        return;
+    };
+    let kernels = ModelKernels::new(&gpu).unwrap();
+    let cfg = config(8);
+    let params = parameters(&cfg, 7);
+    let pos = positions();
+    let one = &pos[..N];
+    for epsilon in [1.0, 0.0] {
+        let sys = system(epsilon);
+        for t0 in [0.3f64, 0.6] {
+            let h = 1.0 / 128.0; // exact in f32, so t0 ± k h are too (t0 rounded first)
+            let t0 = (t0 as f32) as f64;
+            let times: Vec<f64> = [-2.0, -1.0, 0.0, 1.0, 2.0]
+                .iter()
+                .map(|k| (t0 + k * h) as f32 as f64)
+                .collect();
+            let batch: Vec<[f64; 3]> = (0..times.len()).flat_map(|_| one.iter().copied()).collect();
+            let (u, _, dudt) = energy_score_and_time_derivative(
+                &gpu, &kernels, &cfg, &sys, &params, &batch, &times, N,
+            )
+            .unwrap();
+            let fd = (u[0] - 8.0 * u[1] + 8.0 * u[3] - u[4]) / (12.0 * h);
+            let floor = u.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            let e = (fd - dudt[2]).abs() / dudt[2].abs().max(floor);
+            println!(
+                "eps = {epsilon}, t = {t0}: dU/dt gpu {:.6e}, FD of gpu U {fd:.6e}, rel {e:.2e}",
+                dudt[2]
+            );
+            assert!(e < 1e-3, "t = {t0}: dU/dt {} vs FD {fd}", dudt[2]);
+        }
+    }
+}
+
+/// One `energy_and_score` and one `energy_score_and_time_derivative` call for C = 32,
+/// N = 200 after warm-up:
 /// `cargo test --release --test model_parity -- --ignored --nocapture`.
 #[test]
 #[ignore = "timing"]
@@ -182,16 +360,24 @@ fn energy_and_score_timing() {
         pos.extend(common::random_positions(n, L, 0.8, k as u64));
     }
     let times: Vec<f64> = (0..c).map(|k| (k as f64 + 0.5) / c as f64).collect();
+    // Warm-up, then interleaved repetitions; the minimum of each (the machine is shared).
     energy_and_score(&gpu, &kernels, &cfg, &sys, &params, &pos, &times, n).unwrap();
-    let reps = 3;
-    let start = std::time::Instant::now();
-    for _ in 0..reps {
+    energy_score_and_time_derivative(&gpu, &kernels, &cfg, &sys, &params, &pos, &times, n).unwrap();
+    let (mut plain, mut with_time) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..5 {
+        let start = std::time::Instant::now();
         energy_and_score(&gpu, &kernels, &cfg, &sys, &params, &pos, &times, n).unwrap();
+        plain = plain.min(start.elapsed().as_secs_f64());
+        let start = std::time::Instant::now();
+        energy_score_and_time_derivative(&gpu, &kernels, &cfg, &sys, &params, &pos, &times, n)
+            .unwrap();
+        with_time = with_time.min(start.elapsed().as_secs_f64());
     }
-    let dt = start.elapsed().as_secs_f64() / reps as f64;
     println!(
-        "energy_and_score C = {c}, N = {n} on {}: {:.1} ms",
+        "C = {c}, N = {n} on {}: energy_and_score {:.1} ms, energy_score_and_time_derivative \
+         {:.1} ms (min of 5)",
         gpu.adapter.name,
-        dt * 1e3
+        plain * 1e3,
+        with_time * 1e3
     );
 }

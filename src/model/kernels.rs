@@ -1,13 +1,27 @@
-//! Typed wrapper of `shaders/model_energy.wgsl`: the energy and score of Ũ_θ(x, t) for a
-//! batch of C configurations of N particles, in three dispatches (one submission):
+//! Typed wrapper of `shaders/model_energy.wgsl`: the energy, score and time derivative of
+//! Ũ_θ(x, t) for a batch of C configurations of N particles, in three dispatches (one
+//! submission):
 //!
 //! | entry | reference pass | writes |
 //! |---|---|---|
 //! | `model_descriptors` | A + [`assemble_features`](crate::reference::energy_model::assemble_features) | `features` (f_i), `moments` (v_ik) |
 //! | `model_mlp` | B: [`mlp_forward`](crate::reference::energy_model::mlp_forward), [`mlp_input_gradient`](crate::reference::energy_model::mlp_input_gradient), [`moment_adjoint`](crate::reference::energy_model::moment_adjoint) | `input_grad` (g_i), `moment_adjoint`, `particle_energy` (y_i − y_∅) |
 //! | `model_score` | C: [`network_gradient`](crate::reference::energy_model::network_gradient), [`soft_gradient`](crate::reference::energy_model::soft_gradient) + composition | `score` (∇_{x_i} Ũ, u_i), `particle_energy` (u_i) |
+//! | `model_score_time` (instead of `model_score`) | the same + the pieces of [`time_derivative`](crate::reference::energy_model::time_derivative) | as `model_score`, and `time_terms` |
 //!
 //! Σ_i u_i = Ũ(x_c, t_c); the host sums the per-particle shares in f64.
+//!
+//! ∂_t Ũ: `model_score_time` writes per particle
+//! `time_terms[p] = (e_i, (g_i − g_∅)·τ'(t), ½ Σ_j e_soft(r_ij), ½ Σ_j ∂_a e_soft(r_ij))`
+//! (g_∅·τ' once per workgroup, in forward mode through the null network); the host sums
+//! them per configuration in f64 into E_θ, ∂_t E_θ, E_soft, ∂_a E_soft and combines them
+//! exactly as the reference does ([`combine_time_derivative`]).
+//!
+//! Two bind group layouts over the one shader: the first three entries use
+//! [`MODEL_ENERGY_BINDINGS`] (bindings 0–9, [`ModelKernels::bind`]); `model_score_time`
+//! alone also uses binding 10 and runs with [`MODEL_TIME_BINDINGS`] (0–10, a superset;
+//! [`ModelKernels::bind_time`]). [`ModelKernels::record_time`] switches between the two
+//! groups inside one compute pass.
 //!
 //! The kernels keep per-invocation arrays of compile-time size: K ≤ [`MAX_K`],
 //! K_v ≤ [`MAX_KV`], D ≤ [`MAX_D`], H ≤ [`MAX_H`] ([`check_sizes`] says so clearly).
@@ -15,7 +29,7 @@
 use crate::error::{Error, Result};
 use crate::gpu::kernel::{bind, dispatch, Access::*, BindingSpec, KernelFamily};
 use crate::gpu::Gpu;
-use crate::reference::energy_model::{ModelConfig, System, S_MAX_OVER_L, S_MIN_OVER_L};
+use crate::reference::energy_model::{schedule, ModelConfig, System, S_MAX_OVER_L, S_MIN_OVER_L};
 use bytemuck::{Pod, Zeroable};
 
 /// Largest K (radial basis functions) the kernels support.
@@ -43,11 +57,33 @@ pub const MODEL_ENERGY_BINDINGS: &[BindingSpec] = &[
     bind(9, "score", ReadWrite),
 ];
 
-/// Every (shader, bindings) pair of this module, for the layout reflection test.
-pub const ALL_LAYOUTS: &[(&str, &[BindingSpec])] = &[("model_energy", MODEL_ENERGY_BINDINGS)];
+/// Bindings of the `model_score_time` entry: [`MODEL_ENERGY_BINDINGS`] plus `time_terms`.
+/// This is the full layout of the shader file (the layout reflection test checks it, and with
+/// it bindings 0–9 of [`MODEL_ENERGY_BINDINGS`], which are its prefix).
+pub const MODEL_TIME_BINDINGS: &[BindingSpec] = &[
+    bind(0, "params", Uniform),
+    bind(1, "pos", ReadOnly),
+    bind(2, "times", ReadOnly),
+    bind(3, "theta", ReadOnly),
+    bind(4, "features", ReadWrite),
+    bind(5, "moments", ReadWrite),
+    bind(6, "input_grad", ReadWrite),
+    bind(7, "moment_adjoint", ReadWrite),
+    bind(8, "particle_energy", ReadWrite),
+    bind(9, "score", ReadWrite),
+    bind(10, "time_terms", ReadWrite),
+];
+
+/// Every (shader, bindings) pair of this module, for the layout reflection test (the full
+/// layout of the file; [`MODEL_ENERGY_BINDINGS`] is its prefix without `time_terms`).
+pub const ALL_LAYOUTS: &[(&str, &[BindingSpec])] = &[("model_energy", MODEL_TIME_BINDINGS)];
 
 /// Entry points, in dispatch order.
 pub const ENTRIES: [&str; 3] = ["model_descriptors", "model_mlp", "model_score"];
+
+/// Entry points that also yield the pieces of ∂_t Ũ, in dispatch order: the first two with
+/// the [`MODEL_ENERGY_BINDINGS`] group, the last with the [`MODEL_TIME_BINDINGS`] group.
+pub const TIME_ENTRIES: [&str; 3] = ["model_descriptors", "model_mlp", "model_score_time"];
 
 /// Host mirror of WGSL `ModelParams` (keep the field order identical).
 #[repr(C)]
@@ -193,18 +229,62 @@ pub struct ModelArgs<'a> {
     pub score: &'a wgpu::Buffer,
 }
 
-/// `shaders/model_energy.wgsl`: descriptors, MLP and score of the energy model.
-pub struct ModelKernels(pub KernelFamily);
+/// `shaders/model_energy.wgsl`: descriptors, MLP and score of the energy model (field 0,
+/// layout [`MODEL_ENERGY_BINDINGS`], entries [`ENTRIES`]) and the score pass with the pieces
+/// of ∂_t Ũ (field 1, layout [`MODEL_TIME_BINDINGS`], entry `model_score_time`).
+pub struct ModelKernels(pub KernelFamily, pub KernelFamily);
 
 impl ModelKernels {
-    /// Compiles the family.
+    /// Compiles both families.
     pub fn new(gpu: &Gpu) -> Result<Self> {
-        Ok(Self(KernelFamily::new(
+        Ok(Self(
+            KernelFamily::new(gpu, "model_energy", MODEL_ENERGY_BINDINGS, &ENTRIES)?,
+            KernelFamily::new(gpu, "model_energy", MODEL_TIME_BINDINGS, &[TIME_ENTRIES[2]])?,
+        ))
+    }
+
+    /// Bind group of the time family for `a` and `time_terms` (C·N vec4 f32), for
+    /// [`ModelKernels::record_time`].
+    pub fn bind_time(
+        &self,
+        gpu: &Gpu,
+        a: &ModelArgs,
+        time_terms: &wgpu::Buffer,
+    ) -> wgpu::BindGroup {
+        self.1.bind_group(
             gpu,
-            "model_energy",
-            MODEL_ENERGY_BINDINGS,
-            &ENTRIES,
-        )?))
+            &[
+                a.params,
+                a.pos,
+                a.times,
+                a.theta,
+                a.features,
+                a.moments,
+                a.input_grad,
+                a.moment_adjoint,
+                a.particle_energy,
+                a.score,
+                time_terms,
+            ],
+        )
+    }
+
+    /// Records the three passes of [`TIME_ENTRIES`] (descriptors and MLP with `group` from
+    /// [`ModelKernels::bind`], then `model_score_time` with `time_group` from
+    /// [`ModelKernels::bind_time`] over the same buffers). Afterwards the buffers hold what
+    /// [`ModelKernels::record`] leaves, and `time_terms` the pieces of ∂_t Ũ.
+    pub fn record_time(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        group: &wgpu::BindGroup,
+        time_group: &wgpu::BindGroup,
+        n: u32,
+        n_configs: u32,
+    ) {
+        let groups = (n.div_ceil(WORKGROUP), n_configs, 1);
+        dispatch(pass, &self.0, TIME_ENTRIES[0], group, groups);
+        dispatch(pass, &self.0, TIME_ENTRIES[1], group, groups);
+        dispatch(pass, &self.1, TIME_ENTRIES[2], time_group, groups);
     }
 
     /// Bind group for `a`.
@@ -247,6 +327,35 @@ impl ModelKernels {
     }
 }
 
+/// Per-configuration sums of the pieces of ∂_t Ũ (f64 sums of the device's f32
+/// per-particle terms), in the notation of
+/// [`time_derivative`](crate::reference::energy_model::time_derivative).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TimeParts {
+    /// E_θ(x, t) = Σ_i [MLP(f_i) − MLP(f_∅(t))].
+    pub e_net: f64,
+    /// ∂_t E_θ = Σ_i (g_i − g_∅) · τ'(t).
+    pub de_net: f64,
+    /// E_soft(x; a = t).
+    pub e_soft: f64,
+    /// ∂_a E_soft(x; a) at a = t.
+    pub de_soft_da: f64,
+}
+
+/// ∂_t Ũ(x, t) from its pieces, in f64, exactly as
+/// [`time_derivative`](crate::reference::energy_model::time_derivative): with
+/// E = t(1−t) E_θ + (1−t) s_min E_soft,
+/// ∂_t E = (1−2t) E_θ + t(1−t) ∂_t E_θ − s_min E_soft + (1−t) s_min ∂_a E_soft and
+/// ∂_t Ũ = ∂_t E / s − E s'/s².
+pub fn combine_time_derivative(sys: &System, t: f64, parts: &TimeParts) -> f64 {
+    let (s, ds) = schedule(sys.box_length, t);
+    let s_min = sys.s_min();
+    let e = t * (1.0 - t) * parts.e_net + (1.0 - t) * s_min * parts.e_soft;
+    let de = (1.0 - 2.0 * t) * parts.e_net + t * (1.0 - t) * parts.de_net - s_min * parts.e_soft
+        + (1.0 - t) * s_min * parts.de_soft_da;
+    de / s - e * ds / (s * s)
+}
+
 /// Ũ per configuration and ∇_x Ũ per particle (configuration-major) of `times.len()`
 /// configurations of `n` particles (`positions` holds C·N points, configuration-major), with
 /// parameters `params` in the layout of `cfg`. Uploads, runs all passes in one submission
@@ -262,9 +371,70 @@ pub fn energy_and_score(
     times: &[f64],
     n: usize,
 ) -> Result<(Vec<f64>, Vec<[f64; 3]>)> {
+    let (u, g, _) = run(gpu, kernels, cfg, sys, params, positions, times, n, false)?;
+    Ok((u, g))
+}
+
+/// As [`energy_and_score`], plus ∂_t Ũ(x_c, t_c) per configuration (the TI integrand), from
+/// the same submission: `(Ũ, ∇_x Ũ, ∂_t Ũ)`. The pieces are combined at t rounded to f32,
+/// the t the device evaluated them at.
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub fn energy_score_and_time_derivative(
+    gpu: &Gpu,
+    kernels: &ModelKernels,
+    cfg: &ModelConfig,
+    sys: &System,
+    params: &[f64],
+    positions: &[[f64; 3]],
+    times: &[f64],
+    n: usize,
+) -> Result<(Vec<f64>, Vec<[f64; 3]>, Vec<f64>)> {
+    let (u, g, parts) =
+        energy_score_and_time_parts(gpu, kernels, cfg, sys, params, positions, times, n)?;
+    let dudt = times
+        .iter()
+        .zip(&parts)
+        .map(|(&t, p)| combine_time_derivative(sys, t as f32 as f64, p))
+        .collect();
+    Ok((u, g, dudt))
+}
+
+/// As [`energy_score_and_time_derivative`], but with the pieces of ∂_t Ũ per configuration
+/// instead of their combination ([`combine_time_derivative`]).
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub fn energy_score_and_time_parts(
+    gpu: &Gpu,
+    kernels: &ModelKernels,
+    cfg: &ModelConfig,
+    sys: &System,
+    params: &[f64],
+    positions: &[[f64; 3]],
+    times: &[f64],
+    n: usize,
+) -> Result<(Vec<f64>, Vec<[f64; 3]>, Vec<TimeParts>)> {
+    let (u, g, parts) = run(gpu, kernels, cfg, sys, params, positions, times, n, true)?;
+    Ok((
+        u,
+        g,
+        parts.unwrap_or_else(|| vec![TimeParts::default(); times.len()]),
+    ))
+}
+
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn run(
+    gpu: &Gpu,
+    kernels: &ModelKernels,
+    cfg: &ModelConfig,
+    sys: &System,
+    params: &[f64],
+    positions: &[[f64; 3]],
+    times: &[f64],
+    n: usize,
+    with_time: bool,
+) -> Result<(Vec<f64>, Vec<[f64; 3]>, Option<Vec<TimeParts>>)> {
     let c = times.len();
     if n == 0 || c == 0 {
-        return Ok((vec![0.0; c], Vec::new()));
+        return Ok((vec![0.0; c], Vec::new(), None));
     }
     if positions.len() != c * n {
         return Err(Error::Model(format!(
@@ -314,25 +484,30 @@ pub fn energy_and_score(
     let moment_adjoint = gpu.storage_zeroed("model moment_adjoint", 16 * cn * kv);
     let particle_energy = gpu.storage_zeroed("model particle_energy", 4 * cn);
     let score = gpu.storage_zeroed("model score", 16 * cn);
-    let group = kernels.bind(
-        gpu,
-        &ModelArgs {
-            params: &params_buf,
-            pos: &pos_buf,
-            times: &times_buf,
-            theta: &theta_buf,
-            features: &features,
-            moments: &moments,
-            input_grad: &input_grad,
-            moment_adjoint: &moment_adjoint,
-            particle_energy: &particle_energy,
-            score: &score,
-        },
-    );
+    let args = ModelArgs {
+        params: &params_buf,
+        pos: &pos_buf,
+        times: &times_buf,
+        theta: &theta_buf,
+        features: &features,
+        moments: &moments,
+        input_grad: &input_grad,
+        moment_adjoint: &moment_adjoint,
+        particle_energy: &particle_energy,
+        score: &score,
+    };
+    let group = kernels.bind(gpu, &args);
+    let time_terms = with_time.then(|| gpu.storage_zeroed("model time_terms", 16 * cn));
+    let time_group = time_terms
+        .as_ref()
+        .map(|buf| kernels.bind_time(gpu, &args, buf));
     let mut encoder = gpu.device.create_command_encoder(&Default::default());
     {
         let mut pass = encoder.begin_compute_pass(&Default::default());
-        kernels.record(&mut pass, &group, n as u32, c as u32);
+        match &time_group {
+            Some(tg) => kernels.record_time(&mut pass, &group, tg, n as u32, c as u32),
+            None => kernels.record(&mut pass, &group, n as u32, c as u32),
+        }
     }
     gpu.queue.submit([encoder.finish()]);
     let out: Vec<[f32; 4]> = gpu.read(&score, 0, cn)?;
@@ -344,5 +519,25 @@ pub fn energy_and_score(
         .iter()
         .map(|s| [s[0] as f64, s[1] as f64, s[2] as f64])
         .collect();
-    Ok((energies, grads))
+    let parts = match &time_terms {
+        None => None,
+        Some(buf) => {
+            let terms: Vec<[f32; 4]> = gpu.read(buf, 0, cn)?;
+            Some(
+                terms
+                    .chunks(n)
+                    .map(|conf| {
+                        let sum = |k: usize| conf.iter().map(|x| x[k] as f64).sum::<f64>();
+                        TimeParts {
+                            e_net: sum(0),
+                            de_net: sum(1),
+                            e_soft: sum(2),
+                            de_soft_da: sum(3),
+                        }
+                    })
+                    .collect(),
+            )
+        }
+    };
+    Ok((energies, grads, parts))
 }

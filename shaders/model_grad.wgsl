@@ -1,0 +1,385 @@
+// Parameter gradient of the denoising score-matching loss of the energy model, for a batch of
+// C configurations of N particles (each with its own t and noise z). Mirrors the CPU
+// reference src/reference/energy_model.rs: `dsm_loss_grad` with passes D (`moment_tangent`,
+// `feature_tangent`) and E (`mlp_tangent_param_gradient`), averaged over the configurations.
+//
+// Runs after the three passes of shaders/model_energy.wgsl on the same batch, whose outputs
+// it reads: features (f_i, D floats per particle), moments (v_ik, vec4, K_v per particle)
+// and score (vec4 (grad_x U~, u_i) per particle).
+//
+// Inputs:  gp (GradParams: sizes, parameter offsets, box, schedule, 1/(3N), 1/C);
+//          pos[c * n + i] (vec4), times[c], theta (flat parameters, ModelConfig::layout:
+//          W1 H x D row-major, b1, W2 H x H row-major, b2, w3, b3, in this order);
+//          features, moments, score (from model_energy); noise[p] = (z_p, 0).
+// Outputs and scratch (p = c * n + i, cn = C * N, P = number of parameters):
+//   `grad_residual` (per particle): resid[p] = (u_p, |r_p|^2) with r_p = s(t) grad_x U~ - z_p
+//          = grad_x E - z_p and u_p = 2 r_p / (3N) (held fixed in the derivation).
+//   `grad_tangent` (pair pass, gather per i, positions and u staged in tiles of 64):
+//          the moment tangents ds_ik, dv_ik along u, then
+//          work[df_offset + p * D + d] = df_i (ds_i, dq_kl = dv_k . v_l + v_k . dv_l, 0 in
+//          the time slots).
+//   `grad_mlp` (per particle): forward and tangent-forward of the MLP at (f_i, df_i) and the
+//          reverse pass of the tangent; stores seven H-vectors per particle, slot-major,
+//          work[(slot * cn + p) * H + q]:
+//            0: sc adot2        (-> w3)            3: a1      (right factor of W2)
+//            1: sc bar_h2       (-> b2, W2 . a1)   4: adot1   (right factor of W2)
+//            2: sc bar_hdot2    (-> W2 . adot1)    5: sc bar_h1    (-> b1, W1 . f)
+//                                                  6: sc bar_hdot1 (-> W1 . df)
+//          with sc = t_c (1 - t_c) / C, so every parameter gradient is a plain sum over all
+//          cn particles of (left factor) x (right factor):
+//            dW1[q][d] = sum_p slot5[p][q] f_p[d] + slot6[p][q] df_p[d],  db1[q] = sum slot5,
+//            dW2[q][u] = sum_p slot1[p][q] a1_p[u] + slot2[p][q] adot1_p[u], db2 = sum slot1,
+//            dw3[q] = sum_p slot0[p][q], db3 = 0.
+//   `grad_params` (reduction, stage 1, no float atomics): invocation k of workgroup row b
+//          owns output k in 0 .. P (k = P is the loss) and sums its products over the block
+//          of BLOCK particles b * BLOCK .. (b + 1) * BLOCK - 1 (all configurations flattened),
+//          writing sums[(1 + b) * (P + 1) + k]. The loss slot sums |r_p|^2 / (3N C).
+//   `grad_reduce` (stage 2): sums[k] = sum over blocks b of sums[(1 + b) * (P + 1) + k], so
+//          sums[0 .. P] = mean over configurations of grad_theta L_c and sums[P] = mean L_c.
+// Dispatch: grad_residual, grad_tangent, grad_mlp: (ceil(n / 64), C, 1);
+//           grad_params: (ceil((P + 1) / 64), n_blocks = ceil(cn / BLOCK), 1);
+//           grad_reduce: (ceil((P + 1) / 64), 1, 1); in this order, after model_energy.
+// Maxima (checked on the host by model::grad): K <= MAX_K, K_v <= MAX_KV, D <= MAX_D,
+//          H <= MAX_H (the same values as model_energy.wgsl).
+// Workgroup memory: two tiles of 64 vec4 (2 KiB).
+
+#import pbc
+
+struct GradParams {
+    k_radial: u32,     // K
+    kv: u32,           // K_v
+    hidden: u32,       // H
+    dim: u32,          // D
+    n: u32,            // particles per configuration
+    n_configs: u32,    // C
+    w1: u32,           // offsets into theta (W1 < b1 < W2 < b2 < w3 < b3)
+    b1: u32,
+    w2: u32,
+    b2: u32,
+    w3: u32,
+    b3: u32,
+    n_params: u32,     // P
+    n_blocks: u32,     // ceil(cn / BLOCK)
+    cn: u32,           // C * N
+    df_offset: u32,    // 7 * cn * H: start of df in `work`
+    r_c: f32,
+    box_length: f32,
+    inv_box: f32,
+    inv_sigma: f32,
+    s_min: f32,
+    ln_ratio: f32,     // ln(s_max / s_min)
+    delta: f32,        // radial spacing
+    gamma: f32,        // 1 / (2 delta^2)
+    inv_3n: f32,       // 1 / (3N)
+    inv_c: f32,        // 1 / C
+    _pad0: f32,
+    _pad1: f32,
+}
+
+const MAX_K: u32 = 64u;
+const MAX_KV: u32 = 16u;
+const MAX_D: u32 = 160u;
+const MAX_H: u32 = 128u;
+const TILE: u32 = 64u;
+const BLOCK: u32 = 64u;
+const PI: f32 = 3.14159265358979;
+
+@group(0) @binding(0) var<uniform> gp: GradParams;
+@group(0) @binding(1) var<storage, read> pos: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> times: array<f32>;
+@group(0) @binding(3) var<storage, read> theta: array<f32>;
+@group(0) @binding(4) var<storage, read> features: array<f32>;
+@group(0) @binding(5) var<storage, read> moments: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> score: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> noise: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read_write> resid: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read_write> work: array<f32>;
+@group(0) @binding(10) var<storage, read_write> sums: array<f32>;
+
+var<workgroup> tile_pos: array<vec4<f32>, TILE>;
+var<workgroup> tile_u: array<vec4<f32>, TILE>;
+
+// SiLU value and first two derivatives: (z g, g (1 + z (1 - g)), g (1 - g) (2 + z (1 - 2g))).
+fn silu3(z: f32) -> vec3<f32> {
+    let g = 1.0 / (1.0 + exp(-z));
+    return vec3<f32>(z * g, g * (1.0 + z * (1.0 - g)), g * (1.0 - g) * (2.0 + z * (1.0 - 2.0 * g)));
+}
+
+// s(t) = s_min exp(t ln(s_max / s_min)).
+fn schedule(t: f32) -> f32 {
+    return gp.s_min * exp(t * gp.ln_ratio);
+}
+
+// Index of slot `s`, particle `p`, hidden unit `q` in `work`.
+fn slot(s: u32, p: u32, q: u32) -> u32 {
+    return (s * gp.cn + p) * gp.hidden + q;
+}
+
+// Residual and the fixed displacement field u of the derivation: one invocation per particle.
+@compute @workgroup_size(64)
+fn grad_residual(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let c = wg.y;
+    let i = wg.x * TILE + li;
+    if (i >= gp.n) {
+        return;
+    }
+    let p = c * gp.n + i;
+    let r = schedule(times[c]) * score[p].xyz - noise[p].xyz;
+    resid[p] = vec4<f32>(2.0 * gp.inv_3n * r, dot(r, r));
+}
+
+// Pass D: descriptor tangent df_i along u (gather per i over all j of the configuration).
+@compute @workgroup_size(64)
+fn grad_tangent(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let c = wg.y;
+    let i = wg.x * TILE + li;
+    let n = gp.n;
+    let base = c * n;
+    let live = i < n;
+    let kv = gp.kv;
+    var xi = vec3<f32>(0.0);
+    var ui = vec3<f32>(0.0);
+    if (live) {
+        xi = pos[base + i].xyz;
+        ui = resid[base + i].xyz;
+    }
+    var ds: array<f32, MAX_K>;
+    var dv: array<vec3<f32>, MAX_KV>;
+    for (var k = 0u; k < gp.k_radial; k = k + 1u) {
+        ds[k] = 0.0;
+    }
+    for (var k = 0u; k < kv; k = k + 1u) {
+        dv[k] = vec3<f32>(0.0);
+    }
+    let rc2 = gp.r_c * gp.r_c;
+    let n_tiles = (n + TILE - 1u) / TILE;
+    for (var tt = 0u; tt < n_tiles; tt = tt + 1u) {
+        let jl = tt * TILE + li;
+        if (jl < n) {
+            tile_pos[li] = pos[base + jl];
+            tile_u[li] = resid[base + jl];
+        }
+        workgroupBarrier();
+        let count = min(TILE, n - tt * TILE);
+        for (var q = 0u; q < count; q = q + 1u) {
+            let j = tt * TILE + q;
+            let d = minimum_image(tile_pos[q].xyz - xi, gp.box_length, gp.inv_box);
+            let r2 = dot(d, d);
+            if (live && j != i && r2 < rc2) {
+                let r = sqrt(r2);
+                let inv_r = select(0.0, 1.0 / r, r > 0.0);
+                let du = tile_u[q].xyz - ui;
+                let d_du = dot(d, du) * inv_r;
+                let x = PI * r / gp.r_c;
+                let fc = 0.5 * (cos(x) + 1.0);
+                let dfc = -0.5 * PI / gp.r_c * sin(x);
+                for (var k = 0u; k < gp.k_radial; k = k + 1u) {
+                    let dr = r - f32(k) * gp.delta;
+                    let phi = exp(-gp.gamma * dr * dr);
+                    let w = phi * fc;
+                    let dw = -2.0 * gp.gamma * dr * phi * fc + phi * dfc;
+                    ds[k] = ds[k] + dw * d_du;
+                    if (k < kv) {
+                        dv[k] = dv[k] + gp.inv_sigma * (w * du + dw * d_du * d);
+                    }
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+    if (!live) {
+        return;
+    }
+    let p = base + i;
+    let row = gp.df_offset + p * gp.dim;
+    for (var k = 0u; k < gp.k_radial; k = k + 1u) {
+        work[row + k] = ds[k];
+    }
+    var idx = row + gp.k_radial;
+    for (var k = 0u; k < kv; k = k + 1u) {
+        let vk = moments[p * kv + k].xyz;
+        for (var l = k; l < kv; l = l + 1u) {
+            let vl = moments[p * kv + l].xyz;
+            work[idx] = dot(dv[k], vl) + dot(vk, dv[l]);
+            idx = idx + 1u;
+        }
+    }
+    for (; idx < row + gp.dim; idx = idx + 1u) {
+        work[idx] = 0.0;
+    }
+}
+
+// Pass E, per particle: tangent forward and its reverse pass; stores the seven factors.
+@compute @workgroup_size(64)
+fn grad_mlp(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let c = wg.y;
+    let i = wg.x * TILE + li;
+    if (i >= gp.n) {
+        return;
+    }
+    let p = c * gp.n + i;
+    let h = gp.hidden;
+    let dim = gp.dim;
+    let t = times[c];
+    let sc = t * (1.0 - t) * gp.inv_c;
+    let frow = p * dim;
+    let dfrow = gp.df_offset + p * dim;
+
+    // Layer 1: h1 = W1 f + b1, hdot1 = W1 df.
+    var f: array<f32, MAX_D>;
+    var df: array<f32, MAX_D>;
+    for (var d = 0u; d < dim; d = d + 1u) {
+        f[d] = features[frow + d];
+        df[d] = work[dfrow + d];
+    }
+    var pre1: array<f32, MAX_H>;
+    var hdot1: array<f32, MAX_H>;
+    var a1: array<f32, MAX_H>;
+    var adot1: array<f32, MAX_H>;
+    for (var q = 0u; q < h; q = q + 1u) {
+        var z = theta[gp.b1 + q];
+        var zd = 0.0;
+        let w_row = gp.w1 + q * dim;
+        for (var d = 0u; d < dim; d = d + 1u) {
+            let w = theta[w_row + d];
+            z = z + w * f[d];
+            zd = zd + w * df[d];
+        }
+        let act = silu3(z);
+        pre1[q] = z;
+        hdot1[q] = zd;
+        a1[q] = act.x;
+        adot1[q] = act.y * zd;
+        work[slot(3u, p, q)] = act.x;
+        work[slot(4u, p, q)] = act.y * zd;
+    }
+
+    // Layer 2 and the output: tangent adot2, adjoints bar_hdot2 = w3 s'(h2),
+    // bar_h2 = w3 s''(h2) hdot2.
+    var bar_hd2: array<f32, MAX_H>;
+    var bar_h2: array<f32, MAX_H>;
+    for (var q = 0u; q < h; q = q + 1u) {
+        var z = theta[gp.b2 + q];
+        var zd = 0.0;
+        let w_row = gp.w2 + q * h;
+        for (var u = 0u; u < h; u = u + 1u) {
+            let w = theta[w_row + u];
+            z = z + w * a1[u];
+            zd = zd + w * adot1[u];
+        }
+        let act = silu3(z);
+        let w3 = theta[gp.w3 + q];
+        bar_hd2[q] = w3 * act.y;
+        bar_h2[q] = w3 * act.z * zd;
+        work[slot(0u, p, q)] = sc * act.y * zd;
+        work[slot(1u, p, q)] = sc * bar_h2[q];
+        work[slot(2u, p, q)] = sc * bar_hd2[q];
+    }
+
+    // bar_adot1 = W2^T bar_hdot2, bar_a1 = W2^T bar_h2 (into a1 and adot1, no longer needed).
+    for (var u = 0u; u < h; u = u + 1u) {
+        a1[u] = 0.0;
+        adot1[u] = 0.0;
+    }
+    for (var q = 0u; q < h; q = q + 1u) {
+        let bd = bar_hd2[q];
+        let bh = bar_h2[q];
+        let w_row = gp.w2 + q * h;
+        for (var u = 0u; u < h; u = u + 1u) {
+            let w = theta[w_row + u];
+            adot1[u] = adot1[u] + w * bd;
+            a1[u] = a1[u] + w * bh;
+        }
+    }
+    // bar_hdot1 = bar_adot1 s'(h1); bar_h1 = bar_adot1 s''(h1) hdot1 + bar_a1 s'(h1).
+    for (var q = 0u; q < h; q = q + 1u) {
+        let act = silu3(pre1[q]);
+        let bar_hdot1 = adot1[q] * act.y;
+        let bar_h1 = adot1[q] * act.z * hdot1[q] + a1[q] * act.y;
+        work[slot(5u, p, q)] = sc * bar_h1;
+        work[slot(6u, p, q)] = sc * bar_hdot1;
+    }
+}
+
+// Reduction stage 1: output k (a parameter, or k = P: the loss) over one block of particles.
+@compute @workgroup_size(64)
+fn grad_params(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let k = wg.x * 64u + li;
+    let n_out = gp.n_params + 1u;
+    if (k >= n_out) {
+        return;
+    }
+    let b = wg.y;
+    let p0 = b * BLOCK;
+    let p1 = min(p0 + BLOCK, gp.cn);
+    let h = gp.hidden;
+    let dim = gp.dim;
+    var acc = 0.0;
+    if (k < gp.b1) {
+        let q = (k - gp.w1) / dim;
+        let d = (k - gp.w1) % dim;
+        for (var p = p0; p < p1; p = p + 1u) {
+            acc = acc + work[slot(5u, p, q)] * features[p * dim + d]
+                + work[slot(6u, p, q)] * work[gp.df_offset + p * dim + d];
+        }
+    } else if (k < gp.w2) {
+        let q = k - gp.b1;
+        for (var p = p0; p < p1; p = p + 1u) {
+            acc = acc + work[slot(5u, p, q)];
+        }
+    } else if (k < gp.b2) {
+        let q = (k - gp.w2) / h;
+        let u = (k - gp.w2) % h;
+        for (var p = p0; p < p1; p = p + 1u) {
+            acc = acc + work[slot(1u, p, q)] * work[slot(3u, p, u)]
+                + work[slot(2u, p, q)] * work[slot(4u, p, u)];
+        }
+    } else if (k < gp.w3) {
+        let q = k - gp.b2;
+        for (var p = p0; p < p1; p = p + 1u) {
+            acc = acc + work[slot(1u, p, q)];
+        }
+    } else if (k < gp.b3) {
+        let q = k - gp.w3;
+        for (var p = p0; p < p1; p = p + 1u) {
+            acc = acc + work[slot(0u, p, q)];
+        }
+    } else if (k == gp.n_params) {
+        for (var p = p0; p < p1; p = p + 1u) {
+            acc = acc + resid[p].w;
+        }
+        acc = acc * gp.inv_3n * gp.inv_c;
+    }
+    // k == b3: the gradient of b3 is 0 (acc stays 0).
+    sums[(1u + b) * n_out + k] = acc;
+}
+
+// Reduction stage 2: sums[k] = sum over blocks of the stage-1 partials.
+@compute @workgroup_size(64)
+fn grad_reduce(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let k = wg.x * 64u + li;
+    let n_out = gp.n_params + 1u;
+    if (k >= n_out) {
+        return;
+    }
+    var acc = 0.0;
+    for (var b = 0u; b < gp.n_blocks; b = b + 1u) {
+        acc = acc + sums[(1u + b) * n_out + k];
+    }
+    sums[k] = acc;
+}

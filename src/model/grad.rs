@@ -1,0 +1,414 @@
+//! Typed wrapper of `shaders/model_grad.wgsl`: the denoising score-matching loss and its
+//! parameter gradient ∇_θ L for a batch of C configurations of N particles, each with its
+//! own t and noise z, averaged over the configurations. Runs after the three passes of
+//! [`ModelKernels`] on the same buffers and mirrors
+//! [`dsm_loss_grad`](crate::reference::energy_model::dsm_loss_grad):
+//!
+//! | entry | reference | writes |
+//! |---|---|---|
+//! | `grad_residual` | `loss_and_residual`, u = 2(∇_x E − z)/(3N) | `resid` (u_p, \|r_p\|²) |
+//! | `grad_tangent` | D: [`moment_tangent`](crate::reference::energy_model::moment_tangent), [`feature_tangent`](crate::reference::energy_model::feature_tangent) | δf_i in `work` |
+//! | `grad_mlp` | E: [`mlp_tangent_param_gradient`](crate::reference::energy_model::mlp_tangent_param_gradient) (per particle) | seven H-vectors per particle in `work` |
+//! | `grad_params` | E: the sum over particles, per block of [`BLOCK`] particles | partial sums in `sums` |
+//! | `grad_reduce` | E: the sum over blocks | `sums[0..P]` = mean ∇_θ L, `sums[P]` = mean L |
+//!
+//! No float atomics: every output (each parameter and the loss) is owned by one invocation
+//! per particle block, then by one invocation over the blocks. The WGSL header documents
+//! the buffer layouts.
+
+use crate::error::{Error, Result};
+use crate::gpu::kernel::{bind, dispatch, Access::*, BindingSpec, KernelFamily};
+use crate::gpu::Gpu;
+use crate::model::kernels::{check_sizes, ModelArgs, ModelKernels, ModelParams};
+use crate::reference::energy_model::{ModelConfig, System, S_MAX_OVER_L, S_MIN_OVER_L};
+use bytemuck::{Pod, Zeroable};
+
+/// Particles per block of the first reduction stage (`BLOCK` in the WGSL).
+pub const BLOCK: u32 = 64;
+/// Invocations per workgroup of every entry.
+pub const WORKGROUP: u32 = 64;
+/// Per-particle H-vectors that `grad_mlp` stores (the slots of the WGSL header).
+pub const SLOTS: u64 = 7;
+/// Largest K, K_v, D, H of `model_grad.wgsl` (the same values as `model_energy.wgsl`).
+pub const MAX_SIZES: (usize, usize, usize, usize) = (64, 16, 160, 128);
+
+/// Bindings of `shaders/model_grad.wgsl`.
+pub const MODEL_GRAD_BINDINGS: &[BindingSpec] = &[
+    bind(0, "gp", Uniform),
+    bind(1, "pos", ReadOnly),
+    bind(2, "times", ReadOnly),
+    bind(3, "theta", ReadOnly),
+    bind(4, "features", ReadOnly),
+    bind(5, "moments", ReadOnly),
+    bind(6, "score", ReadOnly),
+    bind(7, "noise", ReadOnly),
+    bind(8, "resid", ReadWrite),
+    bind(9, "work", ReadWrite),
+    bind(10, "sums", ReadWrite),
+];
+
+/// Every (shader, bindings) pair of this module, for the layout reflection test.
+pub const ALL_LAYOUTS: &[(&str, &[BindingSpec])] = &[("model_grad", MODEL_GRAD_BINDINGS)];
+
+/// Entry points, in dispatch order.
+pub const ENTRIES: [&str; 5] = [
+    "grad_residual",
+    "grad_tangent",
+    "grad_mlp",
+    "grad_params",
+    "grad_reduce",
+];
+
+/// Host mirror of WGSL `GradParams` (keep the field order identical).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct GradParams {
+    /// K.
+    pub k_radial: u32,
+    /// K_v.
+    pub kv: u32,
+    /// H.
+    pub hidden: u32,
+    /// D.
+    pub dim: u32,
+    /// Particles per configuration N.
+    pub n: u32,
+    /// Configurations C.
+    pub n_configs: u32,
+    /// Offset of W1 in θ.
+    pub w1: u32,
+    /// Offset of b1.
+    pub b1: u32,
+    /// Offset of W2.
+    pub w2: u32,
+    /// Offset of b2.
+    pub b2: u32,
+    /// Offset of w3.
+    pub w3: u32,
+    /// Offset of b3.
+    pub b3: u32,
+    /// Number of parameters P.
+    pub n_params: u32,
+    /// Particle blocks of the first reduction stage, ceil(C·N / [`BLOCK`]).
+    pub n_blocks: u32,
+    /// C·N.
+    pub cn: u32,
+    /// Start of the δf rows in `work`: 7·C·N·H.
+    pub df_offset: u32,
+    /// Descriptor cutoff r_c.
+    pub r_c: f32,
+    /// Box side L.
+    pub box_length: f32,
+    /// 1 / L.
+    pub inv_box: f32,
+    /// 1 / σ.
+    pub inv_sigma: f32,
+    /// s_min = 1e-3 L.
+    pub s_min: f32,
+    /// ln(s_max / s_min).
+    pub ln_ratio: f32,
+    /// Radial spacing Δ.
+    pub delta: f32,
+    /// Radial width γ = 1/(2Δ²).
+    pub gamma: f32,
+    /// 1 / (3N).
+    pub inv_3n: f32,
+    /// 1 / C.
+    pub inv_c: f32,
+    /// Padding.
+    pub _pad0: f32,
+    /// Padding.
+    pub _pad1: f32,
+}
+
+/// Checks `cfg` against both families' compile-time maxima.
+pub fn check_grad_sizes(cfg: &ModelConfig) -> Result<()> {
+    check_sizes(cfg)?;
+    let (mk, mkv, md, mh) = MAX_SIZES;
+    if cfg.k_radial > mk || cfg.vector_channels > mkv || cfg.feature_dim() > md || cfg.hidden > mh {
+        return Err(Error::Model(format!(
+            "model sizes exceed shaders/model_grad.wgsl's maxima (K {mk}, K_v {mkv}, D {md}, H {mh})"
+        )));
+    }
+    Ok(())
+}
+
+impl GradParams {
+    /// Parameters of a batch of `n_configs` configurations of `n` particles.
+    pub fn new(cfg: &ModelConfig, sys: &System, n: u32, n_configs: u32) -> Result<Self> {
+        check_grad_sizes(cfg)?;
+        let lay = cfg.layout();
+        let cn = n as u64 * n_configs as u64;
+        let df_offset = SLOTS * cn * cfg.hidden as u64;
+        let work_len = df_offset + cn * cfg.feature_dim() as u64;
+        if work_len > u32::MAX as u64 {
+            return Err(Error::Model(format!(
+                "{n_configs} configurations of {n} particles need {work_len} scratch floats \
+                 (more than u32 indices reach); split the batch"
+            )));
+        }
+        let delta = cfg.radial_spacing();
+        Ok(Self {
+            k_radial: cfg.k_radial as u32,
+            kv: cfg.vector_channels as u32,
+            hidden: cfg.hidden as u32,
+            dim: cfg.feature_dim() as u32,
+            n,
+            n_configs,
+            w1: lay.w1 as u32,
+            b1: lay.b1 as u32,
+            w2: lay.w2 as u32,
+            b2: lay.b2 as u32,
+            w3: lay.w3 as u32,
+            b3: lay.b3 as u32,
+            n_params: lay.len as u32,
+            n_blocks: (cn as u32).div_ceil(BLOCK),
+            cn: cn as u32,
+            df_offset: df_offset as u32,
+            r_c: cfg.r_c as f32,
+            box_length: sys.box_length as f32,
+            inv_box: (1.0 / sys.box_length) as f32,
+            inv_sigma: (1.0 / sys.sigma) as f32,
+            s_min: sys.s_min() as f32,
+            ln_ratio: (S_MAX_OVER_L / S_MIN_OVER_L).ln() as f32,
+            delta: delta as f32,
+            gamma: cfg.radial_gamma() as f32,
+            inv_3n: (1.0 / (3.0 * n as f64)) as f32,
+            inv_c: (1.0 / n_configs as f64) as f32,
+            _pad0: 0.0,
+            _pad1: 0.0,
+        })
+    }
+
+    /// Bytes of the `work` scratch buffer: (7H + D) f32 per particle.
+    pub fn work_bytes(&self) -> u64 {
+        4 * (self.df_offset as u64 + self.cn as u64 * self.dim as u64)
+    }
+
+    /// Bytes of the `sums` buffer: (1 + n_blocks)(P + 1) f32.
+    pub fn sums_bytes(&self) -> u64 {
+        4 * (1 + self.n_blocks as u64) * (self.n_params as u64 + 1)
+    }
+}
+
+/// Buffers of the gradient passes (sizes for C configurations × N particles).
+pub struct GradArgs<'a> {
+    /// [`GradParams`] uniform.
+    pub params: &'a wgpu::Buffer,
+    /// Positions x_t, C·N vec4 (the same buffer as [`ModelArgs::pos`]).
+    pub pos: &'a wgpu::Buffer,
+    /// t per configuration, C f32.
+    pub times: &'a wgpu::Buffer,
+    /// Flat parameters θ.
+    pub theta: &'a wgpu::Buffer,
+    /// f_i from `model_descriptors`, C·N·D f32.
+    pub features: &'a wgpu::Buffer,
+    /// v_ik from `model_descriptors`, C·N·K_v vec4.
+    pub moments: &'a wgpu::Buffer,
+    /// (∇_{x_i} Ũ, u_i) from `model_score`, C·N vec4.
+    pub score: &'a wgpu::Buffer,
+    /// Noise z, C·N vec4 (xyz).
+    pub noise: &'a wgpu::Buffer,
+    /// (u_p, |r_p|²), C·N vec4.
+    pub resid: &'a wgpu::Buffer,
+    /// Scratch, [`GradParams::work_bytes`].
+    pub work: &'a wgpu::Buffer,
+    /// Result and partial sums, [`GradParams::sums_bytes`]: `sums[0..P]` = mean ∇_θ L,
+    /// `sums[P]` = mean L.
+    pub sums: &'a wgpu::Buffer,
+}
+
+/// `shaders/model_grad.wgsl`: residual, descriptor tangent, tangent-MLP reverse pass and the
+/// two-stage reduction of ∇_θ L.
+pub struct GradKernels(pub KernelFamily);
+
+impl GradKernels {
+    /// Compiles the family.
+    pub fn new(gpu: &Gpu) -> Result<Self> {
+        Ok(Self(KernelFamily::new(
+            gpu,
+            "model_grad",
+            MODEL_GRAD_BINDINGS,
+            &ENTRIES,
+        )?))
+    }
+
+    /// Bind group for `a`.
+    pub fn bind(&self, gpu: &Gpu, a: &GradArgs) -> wgpu::BindGroup {
+        self.0.bind_group(
+            gpu,
+            &[
+                a.params, a.pos, a.times, a.theta, a.features, a.moments, a.score, a.noise,
+                a.resid, a.work, a.sums,
+            ],
+        )
+    }
+
+    /// Records the five passes for the batch described by `gp` into `pass` (after
+    /// [`ModelKernels::record`] on the same batch).
+    pub fn record(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        group: &wgpu::BindGroup,
+        gp: &GradParams,
+    ) {
+        let per_particle = (gp.n.div_ceil(WORKGROUP), gp.n_configs, 1);
+        let outputs = (gp.n_params + 1).div_ceil(WORKGROUP);
+        let sizes = [
+            per_particle,
+            per_particle,
+            per_particle,
+            (outputs, gp.n_blocks, 1),
+            (outputs, 1, 1),
+        ];
+        for (entry, groups) in ENTRIES.into_iter().zip(sizes) {
+            dispatch(pass, &self.0, entry, group, groups);
+        }
+    }
+}
+
+/// Device bytes that [`loss_and_gradient`] allocates for C configurations of N particles
+/// (model buffers of [`ModelKernels`] plus this module's).
+pub fn device_bytes(cfg: &ModelConfig, sys: &System, n: usize, c: usize) -> Result<u64> {
+    let gp = GradParams::new(cfg, sys, n as u32, c as u32)?;
+    let (cn, d, kv) = (
+        (c * n) as u64,
+        cfg.feature_dim() as u64,
+        cfg.vector_channels as u64,
+    );
+    let model = 16 * cn // pos
+        + 4 * c as u64 // times
+        + 4 * cfg.param_count() as u64 // theta
+        + 2 * 4 * cn * d // features, input_grad
+        + 2 * 16 * cn * kv // moments, moment_adjoint
+        + 4 * cn // particle_energy
+        + 16 * cn; // score
+    let grad = 16 * cn + 16 * cn + gp.work_bytes() + gp.sums_bytes();
+    Ok(model + grad)
+}
+
+/// Mean over the configurations of the denoising loss L_c and of ∇_θ L_c, for
+/// `times.len()` configurations of `n` particles: `x_t` (C·N, configuration-major) are the
+/// noised positions and `z` (C·N) the noise they were made with. Uploads, runs the three
+/// passes of `model` and the five of `grad` in one submission and reads back P + 1 floats.
+/// Equals the average of [`dsm_loss_grad`](crate::reference::energy_model::dsm_loss_grad)
+/// over the configurations (up to f32 rounding).
+#[allow(clippy::too_many_arguments)]
+pub fn loss_and_gradient(
+    gpu: &Gpu,
+    model: &ModelKernels,
+    grad: &GradKernels,
+    cfg: &ModelConfig,
+    sys: &System,
+    params: &[f64],
+    x_t: &[[f64; 3]],
+    z: &[[f64; 3]],
+    times: &[f64],
+    n: usize,
+) -> Result<(f64, Vec<f64>)> {
+    let c = times.len();
+    let n_params = cfg.param_count();
+    if n == 0 || c == 0 {
+        return Ok((0.0, vec![0.0; n_params]));
+    }
+    if x_t.len() != c * n || z.len() != c * n {
+        return Err(Error::Model(format!(
+            "{} positions and {} noise vectors for {c} configurations of {n} particles",
+            x_t.len(),
+            z.len()
+        )));
+    }
+    if params.len() != n_params {
+        return Err(Error::Model(format!(
+            "{} parameters, the model has {n_params}",
+            params.len()
+        )));
+    }
+    let gp = GradParams::new(cfg, sys, n as u32, c as u32)?;
+    let max_groups = gpu.limits.max_compute_workgroups_per_dimension as u64;
+    if c as u64 > max_groups || gp.n_blocks as u64 > max_groups {
+        return Err(Error::Model(format!(
+            "{c} configurations of {n} particles exceed the device's {max_groups} workgroups \
+             per dimension; split the batch"
+        )));
+    }
+    let uniform = ModelParams::new(cfg, sys, n as u32, c as u32)?;
+    let (cn, d, kv) = (
+        (c * n) as u64,
+        cfg.feature_dim() as u64,
+        cfg.vector_channels as u64,
+    );
+    let largest = (4 * cn * d)
+        .max(16 * cn * kv)
+        .max(gp.work_bytes())
+        .max(gp.sums_bytes());
+    let limit = gpu.limits.max_storage_buffer_binding_size;
+    if largest > limit {
+        return Err(Error::Model(format!(
+            "a buffer of {largest} bytes exceeds the device's binding limit {limit}; split the batch"
+        )));
+    }
+    let vec4 = |v: &[[f64; 3]]| -> Vec<[f32; 4]> {
+        v.iter()
+            .map(|p| [p[0] as f32, p[1] as f32, p[2] as f32, 0.0])
+            .collect()
+    };
+    let times32: Vec<f32> = times.iter().map(|&t| t as f32).collect();
+    let theta: Vec<f32> = params.iter().map(|&p| p as f32).collect();
+    let params_buf = gpu.uniform_from("model params", &uniform);
+    let grad_params_buf = gpu.uniform_from("grad params", &gp);
+    let pos_buf = gpu.storage_from("model pos", &vec4(x_t));
+    let noise_buf = gpu.storage_from("grad noise", &vec4(z));
+    let times_buf = gpu.storage_from("model times", &times32);
+    let theta_buf = gpu.storage_from("model theta", &theta);
+    let features = gpu.storage_zeroed("model features", 4 * cn * d);
+    let moments = gpu.storage_zeroed("model moments", 16 * cn * kv);
+    let input_grad = gpu.storage_zeroed("model input_grad", 4 * cn * d);
+    let moment_adjoint = gpu.storage_zeroed("model moment_adjoint", 16 * cn * kv);
+    let particle_energy = gpu.storage_zeroed("model particle_energy", 4 * cn);
+    let score = gpu.storage_zeroed("model score", 16 * cn);
+    let resid = gpu.storage_zeroed("grad resid", 16 * cn);
+    let work = gpu.storage_zeroed("grad work", gp.work_bytes());
+    let sums = gpu.storage_zeroed("grad sums", gp.sums_bytes());
+    let model_group = model.bind(
+        gpu,
+        &ModelArgs {
+            params: &params_buf,
+            pos: &pos_buf,
+            times: &times_buf,
+            theta: &theta_buf,
+            features: &features,
+            moments: &moments,
+            input_grad: &input_grad,
+            moment_adjoint: &moment_adjoint,
+            particle_energy: &particle_energy,
+            score: &score,
+        },
+    );
+    let grad_group = grad.bind(
+        gpu,
+        &GradArgs {
+            params: &grad_params_buf,
+            pos: &pos_buf,
+            times: &times_buf,
+            theta: &theta_buf,
+            features: &features,
+            moments: &moments,
+            score: &score,
+            noise: &noise_buf,
+            resid: &resid,
+            work: &work,
+            sums: &sums,
+        },
+    );
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        model.record(&mut pass, &model_group, n as u32, c as u32);
+        grad.record(&mut pass, &grad_group, &gp);
+    }
+    gpu.queue.submit([encoder.finish()]);
+    let out: Vec<f32> = gpu.read(&sums, 0, n_params as u64 + 1)?;
+    let gradient = out[..n_params].iter().map(|&g| g as f64).collect();
+    Ok((out[n_params] as f64, gradient))
+}

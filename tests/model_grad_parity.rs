@@ -1,0 +1,232 @@
+//! GPU (f32) denoising loss and parameter gradient (`shaders/model_grad.wgsl`, after the
+//! passes of `shaders/model_energy.wgsl`) against the mean over the configurations of the
+//! f64 CPU reference `reference::energy_model::dsm_loss_grad`, evaluated on f32-rounded
+//! positions, noise, times and parameters. Skipped without an adapter.
+
+mod common;
+
+use nti_gpu::model::grad::{device_bytes, loss_and_gradient, GradKernels};
+use nti_gpu::model::ModelKernels;
+use nti_gpu::reference::energy_model::{dsm_loss_grad, noised_positions, ModelConfig, System};
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+
+const L: f64 = 6.0;
+const N: usize = 40;
+const TIMES: [f64; 3] = [0.1, 0.5, 0.85];
+
+fn system() -> System {
+    System {
+        box_length: L,
+        beta: 1.0 / 1.25,
+        epsilon: 1.0,
+        sigma: 1.0,
+        cutoff: None,
+    }
+}
+
+fn config(vector_channels: usize, hidden: usize) -> ModelConfig {
+    ModelConfig {
+        k_radial: 16,
+        vector_channels,
+        time_frequencies: 3,
+        hidden,
+        r_c: 2.0,
+    }
+}
+
+/// Glorot parameters scaled ×2 with non-zero biases, rounded to f32.
+fn parameters(cfg: &ModelConfig, seed: u64) -> Vec<f64> {
+    cfg.init_params(seed)
+        .iter()
+        .enumerate()
+        .map(|(k, &p)| ((2.0 * p + 0.05 * (k as f64 * 0.7).sin()) as f32) as f64)
+        .collect()
+}
+
+fn gaussian(n: usize, seed: u64) -> Vec<[f64; 3]> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| std::array::from_fn(|_| StandardNormal.sample(&mut rng)))
+        .collect()
+}
+
+/// A batch of `times.len()` configurations of `n` particles: (x_t, z, t), all f32-rounded.
+type Batch = (Vec<[f64; 3]>, Vec<[f64; 3]>, Vec<f64>);
+
+fn batch(times: &[f64], n: usize, seed: u64) -> Batch {
+    let (mut x_t, mut z) = (Vec::new(), Vec::new());
+    for (c, &t) in times.iter().enumerate() {
+        let x0 = common::random_positions(n, L, 0.8, seed + c as u64);
+        let zc = common::as_f32(&gaussian(n, 1000 + seed + c as u64));
+        x_t.extend(common::as_f32(&noised_positions(L, &x0, &zc, t)));
+        z.extend(zc);
+    }
+    let t32 = times.iter().map(|&t| (t as f32) as f64).collect();
+    (x_t, z, t32)
+}
+
+/// Returns (loss relative error, gradient norm-relative error, worst component / RMS).
+fn check(cfg: &ModelConfig, seed: u64) -> Option<(f64, f64, f64)> {
+    let gpu = common::gpu()?;
+    let model = ModelKernels::new(&gpu).unwrap();
+    let grad = GradKernels::new(&gpu).unwrap();
+    let sys = system();
+    let params = parameters(cfg, seed);
+    let (x_t, z, times) = batch(&TIMES, N, 10 * seed);
+    let (loss, g) =
+        loss_and_gradient(&gpu, &model, &grad, cfg, &sys, &params, &x_t, &z, &times, N).unwrap();
+    let c = times.len() as f64;
+    let mut loss_ref = 0.0;
+    let mut g_ref = vec![0.0; cfg.param_count()];
+    for (k, &t) in times.iter().enumerate() {
+        let range = k * N..(k + 1) * N;
+        let (l, gk) = dsm_loss_grad(cfg, &sys, &params, &x_t[range.clone()], &z[range], t);
+        loss_ref += l / c;
+        for (a, b) in g_ref.iter_mut().zip(gk) {
+            *a += b / c;
+        }
+    }
+    assert_eq!(g.len(), g_ref.len());
+    let e_loss = common::rel(loss, loss_ref, 1e-12);
+    let norm = g_ref.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let diff = g
+        .iter()
+        .zip(&g_ref)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        .sqrt();
+    let e_grad = diff / norm;
+    let rms = norm / (g_ref.len() as f64).sqrt();
+    let (mut e_comp, mut worst_k) = (0.0f64, 0);
+    for (k, (a, b)) in g.iter().zip(&g_ref).enumerate() {
+        let e = (a - b).abs() / rms;
+        if e > e_comp || e.is_nan() {
+            (e_comp, worst_k) = (e, k);
+        }
+    }
+    println!(
+        "K_v = {}, H = {}: loss gpu {loss:.7e} ref {loss_ref:.7e} rel {e_loss:.2e}; \
+         |grad| {norm:.3e} norm-rel {e_grad:.2e}; worst component / rms {e_comp:.2e} \
+         (param {worst_k}: {} vs {})",
+        cfg.vector_channels, cfg.hidden, g[worst_k], g_ref[worst_k]
+    );
+    // Every parameter block on its own scale, so that a small block cannot hide a bug.
+    let lay = cfg.layout();
+    let blocks = [
+        ("W1", lay.w1..lay.b1),
+        ("b1", lay.b1..lay.w2),
+        ("W2", lay.w2..lay.b2),
+        ("b2", lay.b2..lay.w3),
+        ("w3", lay.w3..lay.b3),
+    ];
+    for (name, range) in blocks {
+        let (num, den) = g[range.clone()]
+            .iter()
+            .zip(&g_ref[range])
+            .fold((0.0, 0.0), |(num, den), (a, b)| {
+                (num + (a - b) * (a - b), den + b * b)
+            });
+        let e = (num / den).sqrt();
+        println!("  {name}: |block| {:.3e}, norm-rel {e:.2e}", den.sqrt());
+        assert!(e < 1e-4, "{name}: norm-relative error {e:.2e}");
+    }
+    assert_eq!(g[lay.b3], 0.0);
+    assert!(e_loss < 1e-4, "loss {loss} vs {loss_ref}: rel {e_loss:.2e}");
+    assert!(e_grad < 1e-4, "gradient norm-relative error {e_grad:.2e}");
+    assert!(
+        e_comp < 1e-3,
+        "gradient component error {e_comp:.2e} of rms"
+    );
+    Some((e_loss, e_grad, e_comp))
+}
+
+#[test]
+fn loss_and_gradient_match_the_reference() {
+    check(&config(8, 64), 3);
+}
+
+#[test]
+fn small_radial_only_model_matches_the_reference() {
+    check(&config(0, 16), 4);
+}
+
+#[test]
+fn empty_batch_and_bad_sizes() {
+    let Some(gpu) = common::gpu() else {
+        return;
+    };
+    let model = ModelKernels::new(&gpu).unwrap();
+    let grad = GradKernels::new(&gpu).unwrap();
+    let cfg = config(0, 16);
+    let sys = system();
+    let params = parameters(&cfg, 1);
+    let (loss, g) =
+        loss_and_gradient(&gpu, &model, &grad, &cfg, &sys, &params, &[], &[], &[], 0).unwrap();
+    assert_eq!((loss, g.len()), (0.0, cfg.param_count()));
+    let (x_t, z, times) = batch(&[0.5], 10, 1);
+    let err = loss_and_gradient(
+        &gpu,
+        &model,
+        &grad,
+        &cfg,
+        &sys,
+        &params,
+        &x_t,
+        &z[..9],
+        &times,
+        10,
+    );
+    assert!(err.is_err());
+    let err = loss_and_gradient(
+        &gpu,
+        &model,
+        &grad,
+        &cfg,
+        &sys,
+        &params[1..],
+        &x_t,
+        &z,
+        &times,
+        10,
+    );
+    assert!(err.is_err());
+}
+
+/// One `loss_and_gradient` call for C = 32, N = 200 at the default size after warm-up:
+/// `cargo test --release --test model_grad_parity -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing"]
+fn loss_and_gradient_timing() {
+    let Some(gpu) = common::gpu() else {
+        return;
+    };
+    let model = ModelKernels::new(&gpu).unwrap();
+    let grad = GradKernels::new(&gpu).unwrap();
+    let cfg = ModelConfig::default();
+    let sys = system();
+    let params = parameters(&cfg, 1);
+    let (c, n) = (32, 200);
+    let times: Vec<f64> = (0..c).map(|k| (k as f64 + 0.5) / c as f64).collect();
+    let (x_t, z, times) = batch(&times, n, 7);
+    let run = || {
+        loss_and_gradient(
+            &gpu, &model, &grad, &cfg, &sys, &params, &x_t, &z, &times, n,
+        )
+        .unwrap()
+    };
+    run();
+    let reps = 3;
+    let start = std::time::Instant::now();
+    for _ in 0..reps {
+        run();
+    }
+    let dt = start.elapsed().as_secs_f64() / reps as f64;
+    println!(
+        "loss_and_gradient C = {c}, N = {n}, P = {} on {}: {:.1} ms, device memory {:.1} MiB",
+        cfg.param_count(),
+        gpu.adapter.name,
+        dt * 1e3,
+        device_bytes(&cfg, &sys, n, c).unwrap() as f64 / (1 << 20) as f64
+    );
+}

@@ -33,6 +33,47 @@ pub struct Scene {
     /// Classical free-energy baselines computed on the same system (`nti-gpu baselines`).
     #[serde(default)]
     pub baselines: Option<Baselines>,
+    /// Architecture of the energy model Ũ_θ (defaults: K = 16, K_v = 8, M = 3, H = 64,
+    /// r_c = 2σ).
+    #[serde(default)]
+    pub model: Option<crate::reference::energy_model::ModelConfig>,
+    /// Denoising score-matching training of the model.
+    #[serde(default)]
+    pub training: Option<TrainingSettings>,
+}
+
+/// Training settings (defaults: the paper's code, with a CI-sized step count).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingSettings {
+    /// Optimizer steps (the paper: 100 000).
+    #[serde(default = "default_training_steps")]
+    pub steps: u64,
+    /// Configurations per batch (the paper: 32).
+    #[serde(default = "default_batch")]
+    pub batch: u32,
+    /// AdamW and its learning-rate schedule.
+    #[serde(default)]
+    pub optimizer: crate::model::optimizer::AdamSettings,
+    /// Read the loss back every this many steps (progress bar, loss log).
+    #[serde(default = "default_log_every")]
+    pub log_every: u32,
+    /// Write a checkpoint every this many steps.
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: u32,
+}
+
+fn default_training_steps() -> u64 {
+    10_000
+}
+fn default_batch() -> u32 {
+    32
+}
+fn default_log_every() -> u32 {
+    100
+}
+fn default_checkpoint_every() -> u32 {
+    1000
 }
 
 /// Which baselines to compute, and how.
@@ -493,6 +534,46 @@ impl Scene {
                 ));
             }
         }
+        if let Some(model) = &self.model {
+            model
+                .validate()
+                .map_err(|e| bad("model", format!("{model:?}"), format!("{e}")))?;
+            if 2.0 * model.r_c > s.box_length {
+                return Err(bad(
+                    "model.r_c",
+                    model.r_c.to_string(),
+                    format!(
+                        "must be <= box_length / 2 = {} (descriptors use the minimum image)",
+                        0.5 * s.box_length
+                    ),
+                ));
+            }
+            if let Err(e) = crate::model::kernels::check_sizes(model) {
+                return Err(bad("model", format!("{model:?}"), e.to_string()));
+            }
+        }
+        if let Some(t) = &self.training {
+            if t.steps == 0 {
+                return Err(bad("training.steps", "0".into(), "must be >= 1".into()));
+            }
+            if t.batch == 0 || t.batch > 4096 {
+                return Err(bad(
+                    "training.batch",
+                    t.batch.to_string(),
+                    "must be in 1..=4096 (the paper uses 32)".into(),
+                ));
+            }
+            if t.log_every == 0 || t.checkpoint_every == 0 {
+                return Err(bad(
+                    "training.log_every",
+                    format!("{} / checkpoint_every {}", t.log_every, t.checkpoint_every),
+                    "both must be >= 1".into(),
+                ));
+            }
+            t.optimizer.validate().map_err(|(field, value, range)| {
+                bad(&format!("training.optimizer.{field}"), value, range)
+            })?;
+        }
         if let Some(t) = self.baselines.as_ref().and_then(|b| b.lambda_ti.as_ref()) {
             if t.quadrature == Quadrature::GaussKronrod && t.windows != 15 {
                 return Err(bad(
@@ -734,6 +815,29 @@ Scene(
         assert!(s.baselines.as_ref().unwrap().eos);
         let e = err_of(&all.replace("windows: 15", "windows: 12"));
         assert!(e.contains("baselines.lambda_ti.windows"), "{e}");
+    }
+
+    #[test]
+    fn model_and_training_sections_are_validated() {
+        let with = |model: &str, training: &str| {
+            GOOD.replace(
+                "    sampler: (",
+                &format!("    model: ({model}),\n    training: ({training}),\n    sampler: ("),
+            )
+        };
+        let s = Scene::from_str(&with("hidden: 32", "steps: 100"), "t").unwrap();
+        s.validate("t").unwrap();
+        assert_eq!(s.model.unwrap().hidden, 32);
+        assert_eq!(s.training.as_ref().unwrap().batch, 32);
+        assert_eq!(s.training.unwrap().optimizer.lr, 1e-3);
+        let e = err_of(&with("r_c: 3.5", ""));
+        assert!(e.contains("model.r_c"), "{e}");
+        let e = err_of(&with("", "batch: 0"));
+        assert!(e.contains("training.batch"), "{e}");
+        let e = err_of(&with("", "optimizer: (lr: -1.0)"));
+        assert!(e.contains("training.optimizer.lr"), "{e}");
+        let e = err_of(&with("hidden: 1000", ""));
+        assert!(e.contains("model"), "{e}");
     }
 
     #[test]

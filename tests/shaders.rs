@@ -45,6 +45,8 @@ fn bind_group_layouts_match_the_wgsl() {
         ALL_LAYOUTS
             .iter()
             .chain(nti_gpu::model::kernels::ALL_LAYOUTS)
+            .chain(nti_gpu::model::grad::ALL_LAYOUTS)
+            .chain(nti_gpu::model::optimizer::ALL_LAYOUTS)
     };
     for (name, bindings) in all_layouts() {
         let problems = check_layout(name, bindings).unwrap();

@@ -38,10 +38,12 @@ pub const KERNELS: &[(&str, &str)] = &[
         include_str!("../../shaders/observables.wgsl"),
     ),
     ("widom", include_str!("../../shaders/widom.wgsl")),
+    ("adam", include_str!("../../shaders/adam.wgsl")),
     (
         "model_energy",
         include_str!("../../shaders/model_energy.wgsl"),
     ),
+    ("model_grad", include_str!("../../shaders/model_grad.wgsl")),
 ];
 
 fn lookup<'a>(table: &'a [(&str, &str)], name: &str) -> Option<&'a str> {

@@ -3,10 +3,19 @@
 //! the kernels of `shaders/model_energy.wgsl` mirror its passes A–C and are parity-tested
 //! against it (`tests/model_parity.rs`).
 //!
-//! So far: energy Ũ and score ∇_x Ũ for a batch of configurations, each with its own t
-//! ([`kernels::energy_and_score`]). Not yet: ∂_t Ũ, the descriptor tangent (pass D) and
-//! the parameter gradient of the denoising loss (pass E).
+//! On the device, for a batch of configurations each with its own t: the energy Ũ, the
+//! score ∇_x Ũ and the TI integrand ∂_t Ũ ([`kernels::energy_score_and_time_derivative`]);
+//! the denoising loss and its second-order parameter gradient (passes D and E,
+//! [`grad::loss_and_gradient`], `shaders/model_grad.wgsl`); AdamW ([`optimizer::Adam`]);
+//! versioned checkpoints ([`checkpoint::Checkpoint`]). Not yet: the training loop that
+//! keeps these buffers resident, batches from the reference samples, and `nti-gpu train`.
 
+pub mod checkpoint;
+pub mod grad;
 pub mod kernels;
+pub mod optimizer;
 
-pub use kernels::{energy_and_score, ModelArgs, ModelKernels, ModelParams};
+pub use kernels::{
+    combine_time_derivative, energy_and_score, energy_score_and_time_derivative,
+    energy_score_and_time_parts, ModelArgs, ModelKernels, ModelParams, TimeParts,
+};

@@ -94,6 +94,7 @@ pub const S_MAX_OVER_L: f64 = 0.5;
 
 /// Hyper-parameters of the energy model (descriptor sizes and MLP width).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
     /// K: number of radial basis functions (≥ 2).
     pub k_radial: usize,

@@ -1,0 +1,265 @@
+//! Training checkpoints: a versioned file holding the architecture, the parameters, the
+//! optimizer state (both AdamW moments and the step), the seed of the training noise and
+//! the scene hash, written atomically (temporary file, then rename).
+//!
+//! # Format, version 1 (little-endian)
+//!
+//! | bytes | content |
+//! |---|---|
+//! | 8 | magic `b"NTICKPT\0"` |
+//! | 4 | u32 version = 1 |
+//! | 4 | u32 length H of the header |
+//! | H | UTF-8 JSON header: `scene_hash` (16 hex digits), `architecture` (the model configuration), `step`, `seed`, `optimizer` (AdamW settings), `param_count` P, `payload_fnv1a64` (16 hex digits) |
+//! | 12 P | f32 parameters, then f32 first moments, then f32 second moments |
+//!
+//! Loading checks the magic, the version, the lengths and the payload checksum, so a
+//! truncated or corrupted file is a clear error; [`Checkpoint::check_architecture`] refuses
+//! a checkpoint made for another model.
+
+use super::optimizer::AdamSettings;
+use crate::error::{Error, Result};
+use crate::output::write_atomic;
+use crate::reference::energy_model::ModelConfig;
+use crate::scene::fnv1a64;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Magic bytes of checkpoint files.
+pub const MAGIC: &[u8; 8] = b"NTICKPT\0";
+/// Current format version.
+pub const VERSION: u32 = 1;
+
+/// Everything needed to resume training bit for bit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    /// Hash of the scene sections that determined the training data.
+    pub scene_hash: u64,
+    /// The model architecture.
+    pub architecture: ModelConfig,
+    /// Optimizer updates done.
+    pub step: u64,
+    /// Seed of the training noise (counter-based: the stream position is `step`).
+    pub seed: u64,
+    /// AdamW settings.
+    pub optimizer: AdamSettings,
+    /// Parameters.
+    pub params: Vec<f32>,
+    /// AdamW first moments.
+    pub m: Vec<f32>,
+    /// AdamW second moments.
+    pub v: Vec<f32>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    scene_hash: String,
+    architecture: ModelConfig,
+    step: u64,
+    seed: u64,
+    optimizer: AdamSettings,
+    param_count: u64,
+    payload_fnv1a64: String,
+}
+
+fn payload(c: &Checkpoint) -> Vec<u8> {
+    let mut out = Vec::with_capacity(12 * c.params.len());
+    for block in [&c.params, &c.m, &c.v] {
+        for x in block.iter() {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    out
+}
+
+impl Checkpoint {
+    /// Serialises to the version-1 byte layout.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let body = payload(self);
+        let header = Header {
+            scene_hash: format!("{:016x}", self.scene_hash),
+            architecture: self.architecture,
+            step: self.step,
+            seed: self.seed,
+            optimizer: self.optimizer,
+            param_count: self.params.len() as u64,
+            payload_fnv1a64: format!("{:016x}", fnv1a64(&body)),
+        };
+        let json = serde_json::to_vec(&header).map_err(|e| Error::Format {
+            path: "checkpoint".into(),
+            message: e.to_string(),
+        })?;
+        let mut out = Vec::with_capacity(16 + json.len() + body.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        out.extend_from_slice(&json);
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    /// Parses the byte layout; `path` is used in messages.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Checkpoint> {
+        let bad = |message: String| Error::Format {
+            path: path.to_path_buf(),
+            message,
+        };
+        if bytes.len() < 16 || &bytes[..8] != MAGIC {
+            return Err(bad("not an nti-gpu checkpoint (bad magic)".into()));
+        }
+        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+        if version != VERSION {
+            return Err(bad(format!(
+                "checkpoint version {version}; this nti-gpu reads version {VERSION}"
+            )));
+        }
+        let h = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes")) as usize;
+        if bytes.len() < 16 + h {
+            return Err(bad("truncated header".into()));
+        }
+        let header: Header = serde_json::from_slice(&bytes[16..16 + h])
+            .map_err(|e| bad(format!("corrupted header: {e}")))?;
+        let p = header.param_count as usize;
+        let body = &bytes[16 + h..];
+        if body.len() != 12 * p {
+            return Err(bad(format!(
+                "payload is {} bytes, the header says {} parameters ({} bytes): truncated or corrupted",
+                body.len(),
+                p,
+                12 * p
+            )));
+        }
+        if format!("{:016x}", fnv1a64(body)) != header.payload_fnv1a64 {
+            return Err(bad(
+                "payload checksum mismatch: the file is corrupted".into()
+            ));
+        }
+        let floats: Vec<f32> = body
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect();
+        let scene_hash = u64::from_str_radix(&header.scene_hash, 16)
+            .map_err(|e| bad(format!("bad scene hash: {e}")))?;
+        Ok(Checkpoint {
+            scene_hash,
+            architecture: header.architecture,
+            step: header.step,
+            seed: header.seed,
+            optimizer: header.optimizer,
+            params: floats[..p].to_vec(),
+            m: floats[p..2 * p].to_vec(),
+            v: floats[2 * p..].to_vec(),
+        })
+    }
+
+    /// Writes the checkpoint atomically.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        write_atomic(path, &self.to_bytes()?)
+    }
+
+    /// Reads a checkpoint.
+    pub fn read(path: &Path) -> Result<Checkpoint> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// Refuses a checkpoint made for another architecture.
+    pub fn check_architecture(&self, expected: &ModelConfig, path: &Path) -> Result<()> {
+        if &self.architecture != expected {
+            return Err(Error::Format {
+                path: path.to_path_buf(),
+                message: format!(
+                    "checkpoint is for model {:?}, the scene asks for {:?}; start a new training \
+                     (remove the checkpoint) or restore the scene's model section",
+                    self.architecture, expected
+                ),
+            });
+        }
+        if self.params.len() != expected.param_count() {
+            return Err(Error::Format {
+                path: path.to_path_buf(),
+                message: format!(
+                    "checkpoint holds {} parameters, the model has {}",
+                    self.params.len(),
+                    expected.param_count()
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Checkpoint {
+        let architecture = ModelConfig {
+            k_radial: 6,
+            vector_channels: 2,
+            time_frequencies: 1,
+            hidden: 4,
+            r_c: 2.0,
+        };
+        let p = architecture.param_count();
+        Checkpoint {
+            scene_hash: 0x0123_4567_89ab_cdef,
+            architecture,
+            step: 1234,
+            seed: 99,
+            optimizer: AdamSettings::default(),
+            params: (0..p).map(|k| k as f32 * 0.5).collect(),
+            m: (0..p).map(|k| -(k as f32)).collect(),
+            v: (0..p).map(|k| k as f32 * 1e-3).collect(),
+        }
+    }
+
+    #[test]
+    fn round_trip_through_a_file() {
+        let c = sample();
+        let dir = std::env::temp_dir().join(format!("nti-ckpt-{}", std::process::id()));
+        let path = dir.join("model.ckpt");
+        c.write(&path).unwrap();
+        let back = Checkpoint::read(&path).unwrap();
+        assert_eq!(back, c);
+        back.check_architecture(&c.architecture, &path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn corrupted_truncated_and_foreign_files_are_clear_errors() {
+        let bytes = sample().to_bytes().unwrap();
+        let p = Path::new("x.ckpt");
+        let mut flipped = bytes.clone();
+        let last = flipped.len() - 5;
+        flipped[last] ^= 0x40;
+        let e = Checkpoint::from_bytes(&flipped, p).unwrap_err().to_string();
+        assert!(e.contains("checksum"), "{e}");
+        let e = Checkpoint::from_bytes(&bytes[..bytes.len() - 8], p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("truncated"), "{e}");
+        let e = Checkpoint::from_bytes(b"NTISAMP\0 something else", p)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("magic"), "{e}");
+        let mut v2 = bytes.clone();
+        v2[8] = 2;
+        let e = Checkpoint::from_bytes(&v2, p).unwrap_err().to_string();
+        assert!(e.contains("version 2"), "{e}");
+    }
+
+    #[test]
+    fn another_architecture_is_refused() {
+        let c = sample();
+        let other = ModelConfig {
+            hidden: 8,
+            ..c.architecture
+        };
+        let e = c
+            .check_architecture(&other, Path::new("m.ckpt"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("hidden: 8") && e.contains("hidden: 4"), "{e}");
+    }
+}

@@ -1,4 +1,5 @@
-//! The `nti-gpu` command line: `info`, `check`, `sample`, `baselines`, `eos`, `bench`.
+//! The `nti-gpu` command line: `info`, `check`, `sample`, `baselines`, `train`, `eos`,
+//! `bench`.
 
 use crate::gpu::{describe_adapter, enumerate_adapters, parse_backends, Gpu, GpuOptions};
 use crate::pipeline::{sample_stage, Progress};
@@ -79,6 +80,20 @@ enum Command {
         #[command(flatten)]
         gpu: AdapterArgs,
     },
+    /// Train the energy model by denoising score matching on the reference samples of the
+    /// scene's first particle count (reused from an earlier `sample` run, sampled otherwise).
+    Train {
+        /// Scene file (RON).
+        scene: PathBuf,
+        /// Output directory (default: the scene's `output`, or out/<name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Continue from the checkpoint `model.ckpt` in the output directory.
+        #[arg(long)]
+        resume: bool,
+        #[command(flatten)]
+        gpu: AdapterArgs,
+    },
     /// Evaluate the Kolafa-Nezbeda and Johnson-Zollweg-Gubbins equations of state of the full
     /// LJ fluid: beta A_ex/N, Z - 1, beta mu_ex, U_ex/N and P (reduced units).
     Eos {
@@ -149,6 +164,12 @@ fn dispatch(cli: Cli) -> Result<()> {
             println!("wrote {}", dir.join("results.json").display());
             Ok(())
         }
+        Command::Train {
+            scene,
+            out,
+            resume,
+            gpu,
+        } => train(&scene, out, resume, &gpu),
         Command::Check { scene } => {
             let s = Scene::load_validated(&scene)?;
             println!(
@@ -192,6 +213,33 @@ fn open_run(
         gpu.adapter.name, gpu.adapter.backend, gpu.adapter.driver_info
     );
     Ok((s, dir, gpu))
+}
+
+fn train(
+    scene: &std::path::Path,
+    out: Option<PathBuf>,
+    resume: bool,
+    gpu: &AdapterArgs,
+) -> Result<()> {
+    let (s, dir, gpu) = open_run(scene, out, gpu)?;
+    let result = crate::pipeline::train_stage(&gpu, &s, &dir, resume, &mut Bar(None))
+        .with_context(|| format!("training {}", scene.display()))?;
+    let t = &result["training"];
+    println!(
+        "N = {}: {} steps, loss {:.5} (zero network {:.5}), {:.2} steps/s",
+        t["n"],
+        t["steps"],
+        t["final_loss"].as_f64().unwrap_or(f64::NAN),
+        t["zero_network_loss"].as_f64().unwrap_or(f64::NAN),
+        t["steps_per_second"].as_f64().unwrap_or(f64::NAN)
+    );
+    println!(
+        "wrote {}, {} and {}",
+        dir.join(crate::train::CHECKPOINT_FILE).display(),
+        dir.join(crate::train::LOSS_LOG_FILE).display(),
+        dir.join("results.json").display()
+    );
+    Ok(())
 }
 
 fn bench(suite: &str, json: Option<PathBuf>, args: &AdapterArgs) -> Result<()> {

@@ -18,5 +18,6 @@ pub mod pipeline;
 pub mod reference;
 pub mod scene;
 pub mod stats;
+pub mod train;
 
 pub use error::{Error, Result};

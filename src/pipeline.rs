@@ -399,3 +399,83 @@ fn header(
     }
     v
 }
+
+/// Trains the energy model on the scene's first particle count (this version trains one
+/// N): reuses the reference samples of an earlier `sample` run of this scene from
+/// `out_dir` or samples them, runs [`crate::train::train`] (`resume`: continue from
+/// `model.ckpt`), and merges the `training` section into `results.json`.
+pub fn train_stage(
+    gpu: &Gpu,
+    scene: &Scene,
+    out_dir: &Path,
+    resume: bool,
+    progress: &mut dyn Progress,
+) -> Result<serde_json::Value> {
+    let stage_start = Instant::now();
+    let n = *scene
+        .system
+        .particles
+        .first()
+        .ok_or_else(|| Error::Model("the scene has no particle count".into()))?;
+    let mut reference = serde_json::Map::new();
+    let set = match existing_samples(scene, n, out_dir) {
+        Some(set) => set,
+        None => {
+            let kernels = Arc::new(MdKernels::new(gpu)?);
+            let (summary, set) = sample_one(gpu, &kernels, scene, n, out_dir, progress)?;
+            reference.insert(
+                n.to_string(),
+                serde_json::to_value(&summary).unwrap_or_default(),
+            );
+            set
+        }
+    };
+    let settings = crate::train::training_settings(scene);
+    progress.start(&format!("train N={n}"), settings.steps);
+    let outcome = crate::train::train(gpu, scene, &set, out_dir, resume, |done, _, _| {
+        progress.set(done)
+    })?;
+    progress.finish();
+    let mut training = serde_json::Map::new();
+    let rate = if outcome.wall_time_s > 0.0 {
+        outcome.steps_this_run as f64 / outcome.wall_time_s
+    } else {
+        0.0
+    };
+    for (k, v) in [
+        ("n", serde_json::json!(n)),
+        ("steps", serde_json::json!(outcome.steps)),
+        ("steps_this_run", serde_json::json!(outcome.steps_this_run)),
+        ("batch", serde_json::json!(settings.batch)),
+        ("final_loss", serde_json::json!(outcome.final_loss)),
+        (
+            "zero_network_loss",
+            serde_json::json!(outcome.zero_network_loss),
+        ),
+        (
+            "loss_log_file",
+            serde_json::json!(crate::train::LOSS_LOG_FILE),
+        ),
+        (
+            "checkpoint_file",
+            serde_json::json!(crate::train::CHECKPOINT_FILE),
+        ),
+        ("wall_time_s", serde_json::json!(outcome.wall_time_s)),
+        ("steps_per_second", serde_json::json!(rate)),
+    ] {
+        training.insert(k.into(), v);
+    }
+    let mut update = serde_json::json!({
+        "nti_gpu_version": env!("CARGO_PKG_VERSION"),
+        "adapter": gpu.adapter,
+        "scene": scene,
+        "scene_hash": format!("{:016x}", scene.hash()),
+        "training": training,
+        "wall_time_s": { "train": stage_start.elapsed().as_secs_f64() },
+    });
+    if !reference.is_empty() {
+        update["reference"] = serde_json::Value::Object(reference);
+    }
+    merge_results(out_dir, update.clone())?;
+    Ok(update)
+}

@@ -7,8 +7,8 @@
 //! score ∇_x Ũ and the TI integrand ∂_t Ũ ([`kernels::energy_score_and_time_derivative`]);
 //! the denoising loss and its second-order parameter gradient (passes D and E,
 //! [`grad::loss_and_gradient`], `shaders/model_grad.wgsl`); AdamW ([`optimizer::Adam`]);
-//! versioned checkpoints ([`checkpoint::Checkpoint`]). Not yet: the training loop that
-//! keeps these buffers resident, batches from the reference samples, and `nti-gpu train`.
+//! versioned checkpoints ([`checkpoint::Checkpoint`]). The training loop is
+//! [`crate::train`]; it still re-uploads its buffers every step.
 
 pub mod checkpoint;
 pub mod grad;

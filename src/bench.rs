@@ -409,6 +409,8 @@ pub struct BenchReport {
     pub md: Vec<MdBenchResult>,
     /// Widom insertion results.
     pub widom: Vec<WidomBenchResult>,
+    /// Training-step results.
+    pub train: Vec<TrainBenchResult>,
 }
 
 /// One Widom-insertion workload: `configs` configurations of N particles, `insertions`
@@ -547,6 +549,12 @@ pub fn run_suite(
         on_result(BenchRow::Widom(&r));
         widom.push(r);
     }
+    let mut train = Vec::new();
+    for w in &train_suite(suite_name) {
+        let r = bench_train(gpu, w)?;
+        on_result(BenchRow::Train(&r));
+        train.push(r);
+    }
     Ok(BenchReport {
         suite: suite_name.into(),
         suite_version: SUITE_VERSION,
@@ -568,7 +576,129 @@ pub fn run_suite(
         ),
         md,
         widom,
+        train,
     })
+}
+
+/// One training-step workload: a batch of `batch` configurations of `n` particles in the
+/// paper's box, default model size.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainWorkload {
+    /// Stable name.
+    pub name: String,
+    /// Particles per configuration.
+    pub n: u32,
+    /// Configurations per batch.
+    pub batch: u32,
+}
+
+/// Result of a training-step workload: denoising loss and its second-order parameter
+/// gradient for one batch.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainBenchResult {
+    /// The workload.
+    pub workload: TrainWorkload,
+    /// GPU seconds per step (the current loop's call, including uploads and readback).
+    pub gpu_seconds_per_step: Spread,
+    /// GPU training configurations per second.
+    pub gpu_configurations_per_s: f64,
+    /// CPU reference (f64, one thread) seconds per step.
+    pub cpu_1thread_seconds_per_step: f64,
+    /// CPU / GPU time ratio (> 1: the GPU is faster).
+    pub speedup_vs_cpu_1thread: f64,
+}
+
+/// Training workloads of a suite.
+pub fn train_suite(name: &str) -> Vec<TrainWorkload> {
+    let mut v = vec![TrainWorkload {
+        name: "train-step-N40-B32".into(),
+        n: 40,
+        batch: 32,
+    }];
+    if name == "standard" {
+        v.push(TrainWorkload {
+            name: "train-step-N200-B32".into(),
+            n: 200,
+            batch: 32,
+        });
+    }
+    v
+}
+
+/// Measures one training step on the GPU and the f64 reference.
+pub fn bench_train(gpu: &Gpu, w: &TrainWorkload) -> Result<TrainBenchResult> {
+    use crate::model::grad::{loss_and_gradient, GradKernels};
+    use crate::model::ModelKernels;
+    use crate::reference::energy_model::{dsm_loss_grad, noised_positions, ModelConfig, System};
+    let cfg = ModelConfig::default();
+    let sys = System {
+        box_length: 6.0,
+        beta: 1.0,
+        epsilon: 0.8,
+        sigma: 1.0,
+        cutoff: None,
+    };
+    let params = cfg.init_params(1);
+    let (x0, z) = initial_state(w.n, w.batch, 6.0, 1.0, 1.0, 5);
+    let times: Vec<f64> = (0..w.batch)
+        .map(|j| (j as f64 + 0.5) / w.batch as f64)
+        .collect();
+    let n = w.n as usize;
+    let x_t: Vec<[f64; 3]> = (0..w.batch as usize)
+        .flat_map(|j| {
+            noised_positions(
+                6.0,
+                &x0[j * n..(j + 1) * n],
+                &z[j * n..(j + 1) * n],
+                times[j],
+            )
+        })
+        .collect();
+    let model = ModelKernels::new(gpu)?;
+    let grad = GradKernels::new(gpu)?;
+    loss_and_gradient(gpu, &model, &grad, &cfg, &sys, &params, &x_t, &z, &times, n)?;
+    let mut secs = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        loss_and_gradient(gpu, &model, &grad, &cfg, &sys, &params, &x_t, &z, &times, n)?;
+        secs.push(t.elapsed().as_secs_f64());
+    }
+    let gpu_s = Spread::of(secs);
+    let t = Instant::now();
+    for j in 0..w.batch as usize {
+        std::hint::black_box(dsm_loss_grad(
+            &cfg,
+            &sys,
+            &params,
+            &x_t[j * n..(j + 1) * n],
+            &z[j * n..(j + 1) * n],
+            times[j],
+        ));
+    }
+    let cpu_s = t.elapsed().as_secs_f64();
+    Ok(TrainBenchResult {
+        workload: w.clone(),
+        gpu_seconds_per_step: gpu_s,
+        gpu_configurations_per_s: w.batch as f64 / gpu_s.median,
+        cpu_1thread_seconds_per_step: cpu_s,
+        speedup_vs_cpu_1thread: cpu_s / gpu_s.median,
+    })
+}
+
+/// One row of the training table.
+pub fn train_row(r: &TrainBenchResult) -> String {
+    let s = r.gpu_seconds_per_step;
+    format!(
+        "{:<24} {:>9} {:>8.3} [{:.3}-{:.3}] s/step ({:.1} configs/s)   CPU 1 thr {:.3} s/step   x {:.2}",
+        r.workload.name,
+        r.workload.n * r.workload.batch,
+        s.median,
+        s.min,
+        s.max,
+        r.gpu_configurations_per_s,
+        r.cpu_1thread_seconds_per_step,
+        r.speedup_vs_cpu_1thread
+    )
 }
 
 /// A result as it completes, for printing.
@@ -577,6 +707,8 @@ pub enum BenchRow<'a> {
     Md(&'a MdBenchResult),
     /// A Widom workload.
     Widom(&'a WidomBenchResult),
+    /// A training-step workload.
+    Train(&'a TrainBenchResult),
 }
 
 impl BenchRow<'_> {
@@ -585,6 +717,7 @@ impl BenchRow<'_> {
         match self {
             BenchRow::Md(r) => table_row(r),
             BenchRow::Widom(r) => widom_row(r),
+            BenchRow::Train(r) => train_row(r),
         }
     }
 }

@@ -125,8 +125,8 @@ fn energy_is_invariant_and_score_is_covariant_under_all_48_cube_symmetries() {
     let c_perm = c_shift + 1;
     assert!((u[c_perm] - u[0]).abs() < 2e-5 * scale, "permutation");
     for (j, &i) in perm.iter().enumerate() {
-        for a in 0..3 {
-            assert!((score[c_perm * N + j][a] - score[i][a]).abs() < 2e-4 * rms);
+        for (got, want) in score[c_perm * N + j].iter().zip(score[i]) {
+            assert!((got - want).abs() < 2e-4 * rms, "permutation: score of {i}");
         }
     }
     // The test can fail: a non-symmetric configuration change is detected.

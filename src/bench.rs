@@ -14,6 +14,11 @@
 //! - `lambda-windows-N40-B48`: 48 λ windows of the paper's N = 40 box on the WCA soft-core
 //!   leg, one batched run (the λ-TI baseline's workload); its CPU figure is the f64 force
 //!   routine alone (no integration), so the ratio flatters the CPU.
+//! - `train-step-N{40,200}-B32`: one training step (denoising loss, second-order parameter
+//!   gradient, AdamW) with the default model on a batch of 32, against the f64 reference
+//!   gradient on one thread.
+//!
+//! Version 2 added the Widom, λ-window and training workloads.
 
 use crate::error::Result;
 use crate::gpu::Gpu;
@@ -30,7 +35,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// Version of the workload definitions; bump when a workload changes.
-pub const SUITE_VERSION: u32 = 1;
+pub const SUITE_VERSION: u32 = 2;
 
 /// One MD workload.
 #[derive(Clone, Debug, Serialize)]
@@ -598,7 +603,8 @@ pub struct TrainWorkload {
 pub struct TrainBenchResult {
     /// The workload.
     pub workload: TrainWorkload,
-    /// GPU seconds per step (the current loop's call, including uploads and readback).
+    /// GPU seconds per training step (device-resident workspace: batch upload, model and
+    /// gradient passes, AdamW update, wait; no readback).
     pub gpu_seconds_per_step: Spread,
     /// GPU training configurations per second.
     pub gpu_configurations_per_s: f64,
@@ -627,7 +633,8 @@ pub fn train_suite(name: &str) -> Vec<TrainWorkload> {
 
 /// Measures one training step on the GPU and the f64 reference.
 pub fn bench_train(gpu: &Gpu, w: &TrainWorkload) -> Result<TrainBenchResult> {
-    use crate::model::grad::{loss_and_gradient, GradKernels};
+    use crate::model::grad::{GradKernels, GradWorkspace};
+    use crate::model::optimizer::{Adam, AdamSettings};
     use crate::model::ModelKernels;
     use crate::reference::energy_model::{dsm_loss_grad, noised_positions, ModelConfig, System};
     let cfg = ModelConfig::default();
@@ -656,11 +663,27 @@ pub fn bench_train(gpu: &Gpu, w: &TrainWorkload) -> Result<TrainBenchResult> {
         .collect();
     let model = ModelKernels::new(gpu)?;
     let grad = GradKernels::new(gpu)?;
-    loss_and_gradient(gpu, &model, &grad, &cfg, &sys, &params, &x_t, &z, &times, n)?;
+    // The training loop's step: device-resident workspace bound to the optimizer's θ;
+    // upload x_t, z, t + model/gradient passes + gradient copy + AdamW in one submission.
+    let theta32: Vec<f32> = params.iter().map(|&p| p as f32).collect();
+    let adam = Adam::new(gpu, &AdamSettings::default(), &theta32, None, None, 0)?;
+    let ws = GradWorkspace::new(
+        gpu,
+        &model,
+        &grad,
+        &cfg,
+        &sys,
+        n,
+        w.batch as usize,
+        &adam.theta,
+    )?;
+    ws.step(gpu, &model, &grad, &adam, &x_t, &z, &times)?;
+    gpu.wait()?;
     let mut secs = Vec::new();
     for _ in 0..3 {
         let t = Instant::now();
-        loss_and_gradient(gpu, &model, &grad, &cfg, &sys, &params, &x_t, &z, &times, n)?;
+        ws.step(gpu, &model, &grad, &adam, &x_t, &z, &times)?;
+        gpu.wait()?;
         secs.push(t.elapsed().as_secs_f64());
     }
     let gpu_s = Spread::of(secs);

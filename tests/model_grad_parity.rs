@@ -5,7 +5,8 @@
 
 mod common;
 
-use nti_gpu::model::grad::{device_bytes, loss_and_gradient, GradKernels};
+use nti_gpu::model::grad::{device_bytes, loss_and_gradient, GradKernels, GradWorkspace};
+use nti_gpu::model::optimizer::{adamw_reference, Adam, AdamSettings};
 use nti_gpu::model::ModelKernels;
 use nti_gpu::reference::energy_model::{dsm_loss_grad, noised_positions, ModelConfig, System};
 use rand::SeedableRng;
@@ -229,4 +230,141 @@ fn loss_and_gradient_timing() {
         dt * 1e3,
         device_bytes(&cfg, &sys, n, c).unwrap() as f64 / (1 << 20) as f64
     );
+}
+
+/// Two workspace steps (θ bound to `adam.theta`, gradient copied into `adam.grad`, AdamW in
+/// the same submission) against `loss_and_gradient` on the read-back θ followed by the f64
+/// `adamw_reference` update.
+#[test]
+fn workspace_step_equals_loss_and_gradient_plus_adamw_reference() {
+    let Some(gpu) = common::gpu() else {
+        return;
+    };
+    let model = ModelKernels::new(&gpu).unwrap();
+    let grad = GradKernels::new(&gpu).unwrap();
+    let cfg = config(8, 64);
+    let sys = system();
+    let settings = AdamSettings {
+        lr: 3e-3,
+        weight_decay: 0.01,
+        ..Default::default()
+    };
+    let theta0: Vec<f32> = parameters(&cfg, 5).iter().map(|&p| p as f32).collect();
+    let adam = Adam::new(&gpu, &settings, &theta0, None, None, 0).unwrap();
+    let ws =
+        GradWorkspace::new(&gpu, &model, &grad, &cfg, &sys, N, TIMES.len(), &adam.theta).unwrap();
+    let p = cfg.param_count();
+    let (mut theta, mut m, mut v) = (
+        theta0.iter().map(|&x| x as f64).collect::<Vec<f64>>(),
+        vec![0.0; p],
+        vec![0.0; p],
+    );
+    for step in 0..2u64 {
+        let (x_t, z, times) = batch(&TIMES, N, 50 + 10 * step);
+        // Reference: the old loop's path on the current (device) θ.
+        let theta_dev: Vec<f64> = gpu
+            .read::<f32>(&adam.theta, 0, p as u64)
+            .unwrap()
+            .iter()
+            .map(|&x| x as f64)
+            .collect();
+        let (loss, g) = loss_and_gradient(
+            &gpu, &model, &grad, &cfg, &sys, &theta_dev, &x_t, &z, &times, N,
+        )
+        .unwrap();
+        // Workspace step.
+        ws.step(&gpu, &model, &grad, &adam, &x_t, &z, &times)
+            .unwrap();
+        let (ws_loss, ws_g) = ws.read_loss_and_gradient(&gpu).unwrap();
+        assert_eq!(ws.read_loss(&gpu).unwrap().to_bits(), ws_loss.to_bits());
+        // Same kernels on the same inputs: identical loss and gradient.
+        assert_eq!(ws_loss.to_bits(), loss.to_bits(), "step {step}: loss");
+        assert_eq!(ws_g, g, "step {step}: gradient");
+        let copied: Vec<f32> = gpu.read(&adam.grad, 0, p as u64).unwrap();
+        assert!(copied.iter().zip(&g).all(|(&a, &b)| a as f64 == b));
+        adamw_reference(&settings, step, &mut theta, &g, &mut m, &mut v);
+        let snap = adam.read_state(&gpu).unwrap();
+        assert_eq!(snap.step, step as u32 + 1);
+        let scale = theta.iter().map(|x| x.abs()).fold(0.0, f64::max);
+        for (k, (&a, &b)) in snap.theta.iter().zip(&theta).enumerate() {
+            let e = (a as f64 - b).abs();
+            assert!(
+                e <= 1e-6 * scale + 4.0 * f32::EPSILON as f64 * b.abs(),
+                "step {step}, param {k}: {a} vs {b}"
+            );
+        }
+        // The reference follows the device (f32) state, as the training loop does.
+        theta = snap.theta.iter().map(|&x| x as f64).collect();
+        m = snap.m.iter().map(|&x| x as f64).collect();
+        v = snap.v.iter().map(|&x| x as f64).collect();
+    }
+    // Batch-shape mismatches are refused.
+    let (x_t, z, times) = batch(&TIMES[..2], N, 1);
+    assert!(ws.upload(&gpu, &x_t, &z, &times).is_err());
+    assert!(GradWorkspace::new(&gpu, &model, &grad, &cfg, &sys, 0, 3, &adam.theta).is_err());
+}
+
+/// Time per training step at C = 32, N = 40 and 200, default model: the previous loop (read θ,
+/// `loss_and_gradient`, upload the gradient, AdamW) against a workspace step (upload,
+/// submit, wait): `cargo test --release --test model_grad_parity -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing"]
+fn train_step_timing() {
+    let Some(gpu) = common::gpu() else {
+        return;
+    };
+    let model = ModelKernels::new(&gpu).unwrap();
+    let grad = GradKernels::new(&gpu).unwrap();
+    let cfg = ModelConfig::default();
+    let sys = system();
+    let p = cfg.param_count();
+    let theta0: Vec<f32> = cfg.init_params(1).iter().map(|&x| x as f32).collect();
+    for (c, n) in [(32, 40), (32, 200)] {
+        let times: Vec<f64> = (0..c).map(|k| (k as f64 + 0.5) / c as f64).collect();
+        let (x_t, z, times) = batch(&times, n, 7);
+        let adam = Adam::new(&gpu, &AdamSettings::default(), &theta0, None, None, 0).unwrap();
+        let old_step = || {
+            let theta: Vec<f64> = gpu
+                .read::<f32>(&adam.theta, 0, p as u64)
+                .unwrap()
+                .iter()
+                .map(|&x| x as f64)
+                .collect();
+            let (_, g) =
+                loss_and_gradient(&gpu, &model, &grad, &cfg, &sys, &theta, &x_t, &z, &times, n)
+                    .unwrap();
+            let g32: Vec<f32> = g.iter().map(|&x| x as f32).collect();
+            gpu.queue
+                .write_buffer(&adam.grad, 0, bytemuck::cast_slice(&g32));
+            let mut encoder = gpu.device.create_command_encoder(&Default::default());
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                adam.record_step(&mut pass);
+            }
+            gpu.queue.submit([encoder.finish()]);
+            gpu.wait().unwrap();
+        };
+        let ws = GradWorkspace::new(&gpu, &model, &grad, &cfg, &sys, n, c, &adam.theta).unwrap();
+        let new_step = || {
+            ws.step(&gpu, &model, &grad, &adam, &x_t, &z, &times)
+                .unwrap();
+            gpu.wait().unwrap();
+        };
+        let time = |f: &dyn Fn()| {
+            f();
+            let reps = 5;
+            let start = std::time::Instant::now();
+            for _ in 0..reps {
+                f();
+            }
+            start.elapsed().as_secs_f64() / reps as f64
+        };
+        let (old, new) = (time(&old_step), time(&new_step));
+        println!(
+        "train step C = {c}, N = {n}, P = {p} on {}: previous loop {:.1} ms, workspace {:.1} ms",
+        gpu.adapter.name,
+        old * 1e3,
+        new * 1e3
+    );
+    }
 }

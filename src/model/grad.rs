@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::gpu::kernel::{bind, dispatch, Access::*, BindingSpec, KernelFamily};
 use crate::gpu::Gpu;
 use crate::model::kernels::{check_sizes, ModelArgs, ModelKernels, ModelParams};
+use crate::model::optimizer::Adam;
 use crate::reference::energy_model::{ModelConfig, System, S_MAX_OVER_L, S_MIN_OVER_L};
 use bytemuck::{Pod, Zeroable};
 
@@ -287,10 +288,250 @@ pub fn device_bytes(cfg: &ModelConfig, sys: &System, n: usize, c: usize) -> Resu
     Ok(model + grad)
 }
 
+/// Device-resident buffers and bind groups of the model and gradient passes for one batch
+/// shape (C configurations of N particles), created once and reused every training step.
+///
+/// θ is not owned: the workspace binds the caller's θ buffer (in training, the optimizer's
+/// [`Adam::theta`](crate::model::optimizer::Adam::theta)), so the parameters are never read
+/// back. Per step only x_t, z and t are uploaded (`queue.write_buffer`); the loss
+/// (`sums[P]`) and the gradient (`sums[0..P]`) stay on the device until asked for.
+pub struct GradWorkspace {
+    n: usize,
+    c: usize,
+    n_params: usize,
+    gp: GradParams,
+    pos: wgpu::Buffer,
+    noise: wgpu::Buffer,
+    times: wgpu::Buffer,
+    sums: wgpu::Buffer,
+    model_group: wgpu::BindGroup,
+    grad_group: wgpu::BindGroup,
+    // Scratch buffers, kept alive with the bind groups.
+    _scratch: Vec<wgpu::Buffer>,
+}
+
+impl GradWorkspace {
+    /// Allocates every buffer for `c` configurations of `n` particles (n, c ≥ 1) and binds
+    /// `theta` (P f32, readable as storage) as the parameters.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        gpu: &Gpu,
+        model: &ModelKernels,
+        grad: &GradKernels,
+        cfg: &ModelConfig,
+        sys: &System,
+        n: usize,
+        c: usize,
+        theta: &wgpu::Buffer,
+    ) -> Result<Self> {
+        if n == 0 || c == 0 {
+            return Err(Error::Model(format!(
+                "a gradient workspace needs at least one configuration and particle \
+                 ({c} configurations of {n} particles)"
+            )));
+        }
+        let n_params = cfg.param_count();
+        if theta.size() < 4 * n_params as u64 {
+            return Err(Error::Model(format!(
+                "θ buffer of {} bytes, the model has {n_params} parameters",
+                theta.size()
+            )));
+        }
+        let gp = GradParams::new(cfg, sys, n as u32, c as u32)?;
+        let max_groups = gpu.limits.max_compute_workgroups_per_dimension as u64;
+        if c as u64 > max_groups || gp.n_blocks as u64 > max_groups {
+            return Err(Error::Model(format!(
+                "{c} configurations of {n} particles exceed the device's {max_groups} workgroups \
+                 per dimension; split the batch"
+            )));
+        }
+        let uniform = ModelParams::new(cfg, sys, n as u32, c as u32)?;
+        let (cn, d, kv) = (
+            (c * n) as u64,
+            cfg.feature_dim() as u64,
+            cfg.vector_channels as u64,
+        );
+        let largest = (4 * cn * d)
+            .max(16 * cn * kv)
+            .max(gp.work_bytes())
+            .max(gp.sums_bytes());
+        let limit = gpu.limits.max_storage_buffer_binding_size;
+        if largest > limit {
+            return Err(Error::Model(format!(
+                "a buffer of {largest} bytes exceeds the device's binding limit {limit}; split the batch"
+            )));
+        }
+        let params_buf = gpu.uniform_from("model params", &uniform);
+        let grad_params_buf = gpu.uniform_from("grad params", &gp);
+        let pos = gpu.storage_zeroed("model pos", 16 * cn);
+        let noise = gpu.storage_zeroed("grad noise", 16 * cn);
+        let times = gpu.storage_zeroed("model times", 4 * c as u64);
+        let features = gpu.storage_zeroed("model features", 4 * cn * d);
+        let moments = gpu.storage_zeroed("model moments", 16 * cn * kv);
+        let input_grad = gpu.storage_zeroed("model input_grad", 4 * cn * d);
+        let moment_adjoint = gpu.storage_zeroed("model moment_adjoint", 16 * cn * kv);
+        let particle_energy = gpu.storage_zeroed("model particle_energy", 4 * cn);
+        let score = gpu.storage_zeroed("model score", 16 * cn);
+        let resid = gpu.storage_zeroed("grad resid", 16 * cn);
+        let work = gpu.storage_zeroed("grad work", gp.work_bytes());
+        let sums = gpu.storage_zeroed("grad sums", gp.sums_bytes());
+        let model_group = model.bind(
+            gpu,
+            &ModelArgs {
+                params: &params_buf,
+                pos: &pos,
+                times: &times,
+                theta,
+                features: &features,
+                moments: &moments,
+                input_grad: &input_grad,
+                moment_adjoint: &moment_adjoint,
+                particle_energy: &particle_energy,
+                score: &score,
+            },
+        );
+        let grad_group = grad.bind(
+            gpu,
+            &GradArgs {
+                params: &grad_params_buf,
+                pos: &pos,
+                times: &times,
+                theta,
+                features: &features,
+                moments: &moments,
+                score: &score,
+                noise: &noise,
+                resid: &resid,
+                work: &work,
+                sums: &sums,
+            },
+        );
+        Ok(Self {
+            n,
+            c,
+            n_params,
+            gp,
+            pos,
+            noise,
+            times,
+            sums,
+            model_group,
+            grad_group,
+            _scratch: vec![
+                params_buf,
+                grad_params_buf,
+                features,
+                moments,
+                input_grad,
+                moment_adjoint,
+                particle_energy,
+                score,
+                resid,
+                work,
+            ],
+        })
+    }
+
+    /// Particles per configuration N.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Configurations per batch C.
+    pub fn configs(&self) -> usize {
+        self.c
+    }
+
+    /// The result buffer: `sums[0..P]` = mean ∇_θ L, `sums[P]` = mean L (f32).
+    pub fn sums(&self) -> &wgpu::Buffer {
+        &self.sums
+    }
+
+    /// Queues the batch (x_t, z: C·N; times: C) with `queue.write_buffer`; it takes effect
+    /// at the next submission.
+    pub fn upload(&self, gpu: &Gpu, x_t: &[[f64; 3]], z: &[[f64; 3]], times: &[f64]) -> Result<()> {
+        let (n, c) = (self.n, self.c);
+        if x_t.len() != c * n || z.len() != c * n || times.len() != c {
+            return Err(Error::Model(format!(
+                "{} positions, {} noise vectors and {} times for a workspace of {c} \
+                 configurations of {n} particles",
+                x_t.len(),
+                z.len(),
+                times.len()
+            )));
+        }
+        let vec4 = |v: &[[f64; 3]]| -> Vec<[f32; 4]> {
+            v.iter()
+                .map(|p| [p[0] as f32, p[1] as f32, p[2] as f32, 0.0])
+                .collect()
+        };
+        let times32: Vec<f32> = times.iter().map(|&t| t as f32).collect();
+        gpu.queue
+            .write_buffer(&self.pos, 0, bytemuck::cast_slice(&vec4(x_t)));
+        gpu.queue
+            .write_buffer(&self.noise, 0, bytemuck::cast_slice(&vec4(z)));
+        gpu.queue
+            .write_buffer(&self.times, 0, bytemuck::cast_slice(&times32));
+        Ok(())
+    }
+
+    /// Records the three model passes and the five gradient passes (one compute pass).
+    pub fn record(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        model: &ModelKernels,
+        grad: &GradKernels,
+    ) {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        model.record(&mut pass, &self.model_group, self.n as u32, self.c as u32);
+        grad.record(&mut pass, &self.grad_group, &self.gp);
+    }
+
+    /// One training step in one submission: uploads the batch, records the model and
+    /// gradient passes, copies the mean gradient `sums[0..P]` into `adam.grad` and records
+    /// the AdamW update. Nothing is read back; [`read_loss`](Self::read_loss) gives the
+    /// batch's loss (evaluated before the update) until the next step. The workspace must
+    /// have been created with `adam.theta` as θ.
+    #[allow(clippy::too_many_arguments)]
+    pub fn step(
+        &self,
+        gpu: &Gpu,
+        model: &ModelKernels,
+        grad: &GradKernels,
+        adam: &Adam,
+        x_t: &[[f64; 3]],
+        z: &[[f64; 3]],
+        times: &[f64],
+    ) -> Result<wgpu::SubmissionIndex> {
+        self.upload(gpu, x_t, z, times)?;
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        self.record(&mut encoder, model, grad);
+        encoder.copy_buffer_to_buffer(&self.sums, 0, &adam.grad, 0, 4 * self.n_params as u64);
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            adam.record_step(&mut pass);
+        }
+        Ok(gpu.queue.submit([encoder.finish()]))
+    }
+
+    /// Mean loss of the last batch run (one float read back; waits for the queue).
+    pub fn read_loss(&self, gpu: &Gpu) -> Result<f64> {
+        Ok(gpu.read::<f32>(&self.sums, self.n_params as u64, 1)?[0] as f64)
+    }
+
+    /// Mean loss and gradient of the last batch run (P + 1 floats read back).
+    pub fn read_loss_and_gradient(&self, gpu: &Gpu) -> Result<(f64, Vec<f64>)> {
+        let p = self.n_params;
+        let out: Vec<f32> = gpu.read(&self.sums, 0, p as u64 + 1)?;
+        Ok((out[p] as f64, out[..p].iter().map(|&g| g as f64).collect()))
+    }
+}
+
 /// Mean over the configurations of the denoising loss L_c and of ∇_θ L_c, for
 /// `times.len()` configurations of `n` particles: `x_t` (C·N, configuration-major) are the
-/// noised positions and `z` (C·N) the noise they were made with. Uploads, runs the three
-/// passes of `model` and the five of `grad` in one submission and reads back P + 1 floats.
+/// noised positions and `z` (C·N) the noise they were made with. Builds a temporary
+/// [`GradWorkspace`], uploads, runs the three passes of `model` and the five of `grad` in
+/// one submission and reads back P + 1 floats.
 /// Equals the average of [`dsm_loss_grad`](crate::reference::energy_model::dsm_loss_grad)
 /// over the configurations (up to f32 rounding).
 #[allow(clippy::too_many_arguments)]
@@ -324,91 +565,12 @@ pub fn loss_and_gradient(
             params.len()
         )));
     }
-    let gp = GradParams::new(cfg, sys, n as u32, c as u32)?;
-    let max_groups = gpu.limits.max_compute_workgroups_per_dimension as u64;
-    if c as u64 > max_groups || gp.n_blocks as u64 > max_groups {
-        return Err(Error::Model(format!(
-            "{c} configurations of {n} particles exceed the device's {max_groups} workgroups \
-             per dimension; split the batch"
-        )));
-    }
-    let uniform = ModelParams::new(cfg, sys, n as u32, c as u32)?;
-    let (cn, d, kv) = (
-        (c * n) as u64,
-        cfg.feature_dim() as u64,
-        cfg.vector_channels as u64,
-    );
-    let largest = (4 * cn * d)
-        .max(16 * cn * kv)
-        .max(gp.work_bytes())
-        .max(gp.sums_bytes());
-    let limit = gpu.limits.max_storage_buffer_binding_size;
-    if largest > limit {
-        return Err(Error::Model(format!(
-            "a buffer of {largest} bytes exceeds the device's binding limit {limit}; split the batch"
-        )));
-    }
-    let vec4 = |v: &[[f64; 3]]| -> Vec<[f32; 4]> {
-        v.iter()
-            .map(|p| [p[0] as f32, p[1] as f32, p[2] as f32, 0.0])
-            .collect()
-    };
-    let times32: Vec<f32> = times.iter().map(|&t| t as f32).collect();
     let theta: Vec<f32> = params.iter().map(|&p| p as f32).collect();
-    let params_buf = gpu.uniform_from("model params", &uniform);
-    let grad_params_buf = gpu.uniform_from("grad params", &gp);
-    let pos_buf = gpu.storage_from("model pos", &vec4(x_t));
-    let noise_buf = gpu.storage_from("grad noise", &vec4(z));
-    let times_buf = gpu.storage_from("model times", &times32);
     let theta_buf = gpu.storage_from("model theta", &theta);
-    let features = gpu.storage_zeroed("model features", 4 * cn * d);
-    let moments = gpu.storage_zeroed("model moments", 16 * cn * kv);
-    let input_grad = gpu.storage_zeroed("model input_grad", 4 * cn * d);
-    let moment_adjoint = gpu.storage_zeroed("model moment_adjoint", 16 * cn * kv);
-    let particle_energy = gpu.storage_zeroed("model particle_energy", 4 * cn);
-    let score = gpu.storage_zeroed("model score", 16 * cn);
-    let resid = gpu.storage_zeroed("grad resid", 16 * cn);
-    let work = gpu.storage_zeroed("grad work", gp.work_bytes());
-    let sums = gpu.storage_zeroed("grad sums", gp.sums_bytes());
-    let model_group = model.bind(
-        gpu,
-        &ModelArgs {
-            params: &params_buf,
-            pos: &pos_buf,
-            times: &times_buf,
-            theta: &theta_buf,
-            features: &features,
-            moments: &moments,
-            input_grad: &input_grad,
-            moment_adjoint: &moment_adjoint,
-            particle_energy: &particle_energy,
-            score: &score,
-        },
-    );
-    let grad_group = grad.bind(
-        gpu,
-        &GradArgs {
-            params: &grad_params_buf,
-            pos: &pos_buf,
-            times: &times_buf,
-            theta: &theta_buf,
-            features: &features,
-            moments: &moments,
-            score: &score,
-            noise: &noise_buf,
-            resid: &resid,
-            work: &work,
-            sums: &sums,
-        },
-    );
+    let ws = GradWorkspace::new(gpu, model, grad, cfg, sys, n, c, &theta_buf)?;
+    ws.upload(gpu, x_t, z, times)?;
     let mut encoder = gpu.device.create_command_encoder(&Default::default());
-    {
-        let mut pass = encoder.begin_compute_pass(&Default::default());
-        model.record(&mut pass, &model_group, n as u32, c as u32);
-        grad.record(&mut pass, &grad_group, &gp);
-    }
+    ws.record(&mut encoder, model, grad);
     gpu.queue.submit([encoder.finish()]);
-    let out: Vec<f32> = gpu.read(&sums, 0, n_params as u64 + 1)?;
-    let gradient = out[..n_params].iter().map(|&g| g as f64).collect();
-    Ok((out[n_params] as f64, gradient))
+    ws.read_loss_and_gradient(gpu)
 }

@@ -18,7 +18,7 @@ use crate::dataset::SampleSet;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::model::checkpoint::Checkpoint;
-use crate::model::grad::{loss_and_gradient, GradKernels};
+use crate::model::grad::{loss_and_gradient, GradKernels, GradWorkspace};
 use crate::model::optimizer::Adam;
 use crate::model::ModelKernels;
 use crate::output::write_atomic;
@@ -156,8 +156,17 @@ fn read_loss_log(path: &Path, up_to: u64) -> Vec<LossRecord> {
 /// count) for `training.steps` updates in total, writing `train_loss.csv` and `model.ckpt`
 /// into `out_dir`. With `resume`, continues from `out_dir/model.ckpt` (same architecture
 /// and scene hash required). `progress(step, total, last_loss)` is called every
-/// `log_every` steps. A non-finite loss or gradient stops training with an error and
-/// leaves the last good checkpoint in place.
+/// `log_every` steps. A non-finite loss or optimizer state stops training with an error
+/// and leaves the last good checkpoint in place.
+///
+/// Each step runs on device-resident buffers ([`GradWorkspace`]): θ is never read back and
+/// the gradient never leaves the device. Divergence is therefore detected only where the
+/// host looks: the loss is read at every log and checkpoint step (and the last), and the
+/// parameters and moments are checked for non-finite values before every checkpoint is
+/// written (so a bad state never replaces a good checkpoint). A non-finite gradient between
+/// those steps is reported at the next log or checkpoint step ("diverged by step k"), not
+/// at the step it occurred. The updates themselves are bit-identical to evaluating
+/// [`loss_and_gradient`] on the read-back θ and uploading its gradient.
 pub fn train(
     gpu: &Gpu,
     scene: &Scene,
@@ -282,8 +291,25 @@ pub fn train(
         .0
     };
 
-    let checkpoint = |step: u64| -> Result<()> {
+    let diverged = |step: u64, what: String, last_saved: u64| -> Error {
+        Error::Model(format!(
+            "training diverged by step {step}: {what}; the last good checkpoint (step \
+             {last_saved}) is kept in {}",
+            ckpt_path.display()
+        ))
+    };
+    // Writes the checkpoint unless the state went non-finite (then nothing is written).
+    let checkpoint = |step: u64, last_saved: u64| -> Result<()> {
         let snap = adam.read_state(gpu)?;
+        let bad = |v: &[f32]| v.iter().filter(|x| !x.is_finite()).count();
+        let (bt, bm, bv) = (bad(&snap.theta), bad(&snap.m), bad(&snap.v));
+        if bt + bm + bv > 0 {
+            return Err(diverged(
+                step,
+                format!("{bt} non-finite parameters, {bm} and {bv} non-finite moments"),
+                last_saved,
+            ));
+        }
         Checkpoint {
             scene_hash: scene.hash(),
             architecture: cfg,
@@ -297,60 +323,60 @@ pub fn train(
         .write(&ckpt_path)
     };
 
+    // Device-resident step: θ is the optimizer's buffer, the batch is uploaded, the
+    // gradient copied into `adam.grad` and the update recorded in one submission; the loss
+    // is read back only at log and checkpoint steps.
+    let workspace = GradWorkspace::new(
+        gpu,
+        &model_kernels,
+        &grad_kernels,
+        &cfg,
+        &sys,
+        n as usize,
+        settings.batch as usize,
+        &adam.theta,
+    )?;
     let mut final_loss = loss_log.last().map_or(f64::NAN, |r| r.loss);
     let mut last_saved = start;
+    let mut previous: Option<wgpu::SubmissionIndex> = None;
     for k in start..settings.steps {
-        let theta: Vec<f64> = gpu
-            .read::<f32>(&adam.theta, 0, p as u64)?
-            .iter()
-            .map(|&x| x as f64)
-            .collect();
         let (xt, z, times) = batch(samples, sys.box_length, scene.seed, k, settings.batch);
-        let (loss, grad) = loss_and_gradient(
-            gpu,
-            &model_kernels,
-            &grad_kernels,
-            &cfg,
-            &sys,
-            &theta,
-            &xt,
-            &z,
-            &times,
-            n as usize,
-        )?;
-        if !loss.is_finite() || grad.iter().any(|g| !g.is_finite()) {
-            write_loss_log(&log_path, &loss_log)?;
-            return Err(Error::Model(format!(
-                "training diverged at step {}: loss {loss}, {} non-finite gradient \
-                 components; the last good checkpoint (step {last_saved}) is kept in {}",
-                k + 1,
-                grad.iter().filter(|g| !g.is_finite()).count(),
-                ckpt_path.display()
-            )));
+        let index = workspace.step(gpu, &model_kernels, &grad_kernels, &adam, &xt, &z, &times)?;
+        // At most two steps in flight: the host makes batch k + 1 while the device runs k.
+        if let Some(prev) = previous.replace(index) {
+            gpu.device
+                .poll(wgpu::PollType::Wait {
+                    submission_index: Some(prev),
+                    timeout: None,
+                })
+                .map_err(|e| Error::Device(format!("poll: {e}")))?;
         }
-        let grad32: Vec<f32> = grad.iter().map(|&g| g as f32).collect();
-        gpu.queue
-            .write_buffer(&adam.grad, 0, bytemuck::cast_slice(&grad32));
-        let mut encoder = gpu.device.create_command_encoder(&Default::default());
-        {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            adam.record_step(&mut pass);
-        }
-        gpu.queue.submit([encoder.finish()]);
-        final_loss = loss;
         let done = k + 1;
-        if done % settings.log_every as u64 == 0 || done == settings.steps {
-            loss_log.push(LossRecord {
-                step: done,
-                loss,
-                lr: settings.optimizer.learning_rate(k),
-            });
-            write_loss_log(&log_path, &loss_log)?;
-            progress(done, settings.steps, loss);
-        }
-        if done % settings.checkpoint_every as u64 == 0 || done == settings.steps {
-            checkpoint(done)?;
-            last_saved = done;
+        let log_now = done % settings.log_every as u64 == 0 || done == settings.steps;
+        let save_now = done % settings.checkpoint_every as u64 == 0 || done == settings.steps;
+        if log_now || save_now {
+            let loss = workspace.read_loss(gpu)?;
+            final_loss = loss;
+            if !loss.is_finite() {
+                write_loss_log(&log_path, &loss_log)?;
+                return Err(diverged(done, format!("loss {loss}"), last_saved));
+            }
+            if log_now {
+                loss_log.push(LossRecord {
+                    step: done,
+                    loss,
+                    lr: settings.optimizer.learning_rate(k),
+                });
+                write_loss_log(&log_path, &loss_log)?;
+                progress(done, settings.steps, loss);
+            }
+            if save_now {
+                if let Err(e) = checkpoint(done, last_saved) {
+                    write_loss_log(&log_path, &loss_log)?;
+                    return Err(e);
+                }
+                last_saved = done;
+            }
         }
     }
     if start == settings.steps {

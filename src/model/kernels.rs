@@ -229,6 +229,24 @@ pub struct ModelArgs<'a> {
     pub score: &'a wgpu::Buffer,
 }
 
+impl<'a> ModelArgs<'a> {
+    /// The buffers in binding order (bindings 0..=9).
+    fn buffers(&self) -> [&'a wgpu::Buffer; 10] {
+        [
+            self.params,
+            self.pos,
+            self.times,
+            self.theta,
+            self.features,
+            self.moments,
+            self.input_grad,
+            self.moment_adjoint,
+            self.particle_energy,
+            self.score,
+        ]
+    }
+}
+
 /// `shaders/model_energy.wgsl`: descriptors, MLP and score of the energy model (field 0,
 /// layout [`MODEL_ENERGY_BINDINGS`], entries [`ENTRIES`]) and the score pass with the pieces
 /// of ∂_t Ũ (field 1, layout [`MODEL_TIME_BINDINGS`], entry `model_score_time`).
@@ -251,22 +269,9 @@ impl ModelKernels {
         a: &ModelArgs,
         time_terms: &wgpu::Buffer,
     ) -> wgpu::BindGroup {
-        self.1.bind_group(
-            gpu,
-            &[
-                a.params,
-                a.pos,
-                a.times,
-                a.theta,
-                a.features,
-                a.moments,
-                a.input_grad,
-                a.moment_adjoint,
-                a.particle_energy,
-                a.score,
-                time_terms,
-            ],
-        )
+        let mut buffers = a.buffers().to_vec();
+        buffers.push(time_terms);
+        self.1.bind_group(gpu, &buffers)
     }
 
     /// Records the three passes of [`TIME_ENTRIES`] (descriptors and MLP with `group` from
@@ -289,21 +294,7 @@ impl ModelKernels {
 
     /// Bind group for `a`.
     pub fn bind(&self, gpu: &Gpu, a: &ModelArgs) -> wgpu::BindGroup {
-        self.0.bind_group(
-            gpu,
-            &[
-                a.params,
-                a.pos,
-                a.times,
-                a.theta,
-                a.features,
-                a.moments,
-                a.input_grad,
-                a.moment_adjoint,
-                a.particle_energy,
-                a.score,
-            ],
-        )
+        self.0.bind_group(gpu, &a.buffers())
     }
 
     /// Records the three passes (descriptors, MLP, score) for `n_configs` configurations of

@@ -23,7 +23,7 @@ const SOKAL_C: f64 = 5.0;
 const BLOCK_TAUS: f64 = 4.0;
 
 /// Most blocks cut from one replica by [`block_average`].
-const MAX_BLOCKS_PER_REPLICA: usize = 16;
+const MAX_BLOCKS_PER_REPLICA: usize = 8;
 
 /// Smallest value returned for an integrated autocorrelation time (uncorrelated data).
 const TAU_FLOOR: f64 = 0.5;
@@ -138,7 +138,7 @@ fn sokal_window(centred: &[Vec<f64>]) -> f64 {
 
 /// Mean and standard error of a `replicas x time` table by block averaging.
 ///
-/// Each replica is cut into blocks of equal length `L >= max(1, ceil(4 tau))`: at most 16
+/// Each replica is cut into blocks of equal length `L >= max(1, ceil(4 tau))`: at most 8
 /// blocks per replica (longer blocks when the replica is long), the leftover records at the
 /// start of the replica (the least equilibrated ones) dropped. All block means of all
 /// replicas are treated as independent samples; since replicas may differ in length, block
@@ -394,11 +394,11 @@ mod tests {
 
     #[test]
     fn block_average_caps_blocks_per_replica() {
-        // 64 records, tau 0.5: 16 blocks of 4 (not 32 of 2). Data 0..64 give block means
-        // 1.5 + 4k, k = 0..15, whose plain mean and error the weighted formula must match.
+        // 64 records, tau 0.5: 8 blocks of 8 (not 32 of 2). Data 0..64 give block means
+        // 3.5 + 8k, k = 0..7, whose plain mean and error the weighted formula must match.
         let x: Vec<f64> = (0..64).map(f64::from).collect();
         let e = block_average(&[x], 0.5);
-        let means: Vec<f64> = (0..16).map(|k| 1.5 + 4.0 * k as f64).collect();
+        let means: Vec<f64> = (0..8).map(|k| 3.5 + 8.0 * k as f64).collect();
         let direct = mean_and_error(&means);
         assert!((e.mean - direct.mean).abs() < 1e-12);
         assert!((e.err - direct.err).abs() < 1e-12);

@@ -195,9 +195,12 @@ fn langevin_md_matches_lammps_and_openmm_within_3_sigma() {
             "rho {rho} T {t}: U/N {:.4} ± {:.4}  P {:.4} ± {:.4}  T {:.4} ± {:.4}",
             u.mean, u.err, p.mean, p.err, temp.mean, temp.err
         );
-        // Kinetic temperature: within 3 sigma of the thermostat.
+        // Kinetic temperature within error of the thermostat: 4 sigma, because CI makes
+        // fifteen such comparisons per run and the trajectories differ from run to run (the
+        // cell list's atomic slot order changes the force summation order). A 1 % error of
+        // the thermostat is about 5 sigma here and still fails.
         assert!(
-            (temp.mean - t).abs() < 3.0 * temp.err + 1e-3,
+            (temp.mean - t).abs() < 4.0 * temp.err + 1e-3,
             "T = {} ± {}",
             temp.mean,
             temp.err

@@ -11,6 +11,7 @@
 //   cells_scan     (1)                       cell_start[c] = exclusive prefix sum of cell_count
 //   cells_scatter  (ceil(total / 64))        cell_particles[cell_start[cell] + slot] = i and
 //                                            sorted_pos[same] = pos[i] (positions in cell order)
+//   cells_sort     (ceil(total_cells / 64))  each cell's entries ordered by particle index
 //   neighbors_build(ceil(total / 64))        for the particle i = cell_particles[s] in cell-order
 //                                            slot s: neighbors[k * total + s] (particle
 //                                            indices), neighbor_count[s], pos_ref[i] = pos[i]
@@ -100,6 +101,32 @@ fn cells_scatter(@builtin(global_invocation_id) gid: vec3<u32>) {
     let k = cell_start[pc.x] + pc.y;
     cell_particles[k] = i;
     sorted_pos[k] = pos[i];
+}
+
+// Orders every cell's entries by particle index (insertion sort, one invocation per cell,
+// ~N/cells entries each), so that the slot order, and with it the order of force
+// summation, does not depend on the order in which cells_count's atomics were served:
+// trajectories are reproducible run to run on the same adapter.
+@compute @workgroup_size(64)
+fn cells_sort(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let c = gid.x;
+    if (c >= params.total_cells) {
+        return;
+    }
+    let start = cell_start[c];
+    let end = start + atomicLoad(&cell_count[c]);
+    for (var a = start + 1u; a < end; a = a + 1u) {
+        let key = cell_particles[a];
+        let key_pos = sorted_pos[a];
+        var b = a;
+        while (b > start && cell_particles[b - 1u] > key) {
+            cell_particles[b] = cell_particles[b - 1u];
+            sorted_pos[b] = sorted_pos[b - 1u];
+            b = b - 1u;
+        }
+        cell_particles[b] = key;
+        sorted_pos[b] = key_pos;
+    }
 }
 
 // Scans the 27 surrounding cells through the cell-ordered copy of the positions

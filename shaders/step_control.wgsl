@@ -6,8 +6,8 @@
 //     counts and writes the workgroup counts of the four list kernels of cell_list.wgsl
 //     into dispatch_args, otherwise zeros (their indirect dispatches then do nothing);
 //     clears the flag.
-// dispatch_args layout: four (x, y, z) triples: cells_count, cells_scan, cells_scatter,
-// neighbors_build. Dispatch: one workgroup of 64 (the cell clearing is the only parallel
+// dispatch_args layout: five (x, y, z) triples: cells_count, cells_scan, cells_scatter,
+// neighbors_build, cells_sort. Dispatch: one workgroup of 64 (the cell clearing is the only parallel
 // part).
 
 #import md_types
@@ -22,6 +22,7 @@ const ARGS_COUNT: u32 = 0u;
 const ARGS_SCAN: u32 = 3u;
 const ARGS_SCATTER: u32 = 6u;
 const ARGS_BUILD: u32 = 9u;
+const ARGS_SORT: u32 = 12u;
 
 fn set_args(offset: u32, x: u32) {
     dispatch_args[offset] = x;
@@ -51,6 +52,7 @@ fn step_control(@builtin(local_invocation_index) li: u32) {
     set_args(ARGS_SCAN, select(0u, 1u, rebuild));
     set_args(ARGS_SCATTER, per_particle);
     set_args(ARGS_BUILD, per_particle);
+    set_args(ARGS_SORT, select(0u, (params.total_cells + 63u) / 64u, rebuild));
     if (atomicLoad(&control.rebuild) != 0u) {
         atomicStore(&control.rebuild, 0u);
         control.rebuilds = control.rebuilds + 1u;

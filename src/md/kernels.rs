@@ -171,6 +171,7 @@ impl CellList {
                 "cells_count",
                 "cells_scan",
                 "cells_scatter",
+                "cells_sort",
                 "neighbors_build",
             ],
         )?))

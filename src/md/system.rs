@@ -424,6 +424,7 @@ impl MdSystem {
                 "cells_count",
                 "cells_scan",
                 "cells_scatter",
+                "cells_sort",
                 "neighbors_build",
                 "lj_forces_neighbors",
             ]
@@ -439,6 +440,7 @@ impl MdSystem {
             "cells_scan" => 1,
             "cells_scatter" => 2,
             "neighbors_build" => 3,
+            "cells_sort" => 4,
             _ => return None,
         };
         Some(12 * k)

@@ -194,44 +194,6 @@ fn empty_batch_and_bad_sizes() {
     assert!(err.is_err());
 }
 
-/// One `loss_and_gradient` call for C = 32, N = 200 at the default size after warm-up:
-/// `cargo test --release --test model_grad_parity -- --ignored --nocapture`.
-#[test]
-#[ignore = "timing"]
-fn loss_and_gradient_timing() {
-    let Some(gpu) = common::gpu() else {
-        return;
-    };
-    let model = ModelKernels::new(&gpu).unwrap();
-    let grad = GradKernels::new(&gpu).unwrap();
-    let cfg = ModelConfig::default();
-    let sys = system();
-    let params = parameters(&cfg, 1);
-    let (c, n) = (32, 200);
-    let times: Vec<f64> = (0..c).map(|k| (k as f64 + 0.5) / c as f64).collect();
-    let (x_t, z, times) = batch(&times, n, 7);
-    let run = || {
-        loss_and_gradient(
-            &gpu, &model, &grad, &cfg, &sys, &params, &x_t, &z, &times, n,
-        )
-        .unwrap()
-    };
-    run();
-    let reps = 3;
-    let start = std::time::Instant::now();
-    for _ in 0..reps {
-        run();
-    }
-    let dt = start.elapsed().as_secs_f64() / reps as f64;
-    println!(
-        "loss_and_gradient C = {c}, N = {n}, P = {} on {}: {:.1} ms, device memory {:.1} MiB",
-        cfg.param_count(),
-        gpu.adapter.name,
-        dt * 1e3,
-        device_bytes(&cfg, &sys, n, c).unwrap() as f64 / (1 << 20) as f64
-    );
-}
-
 /// Two workspace steps (θ bound to `adam.theta`, gradient copied into `adam.grad`, AdamW in
 /// the same submission) against `loss_and_gradient` on the read-back θ followed by the f64
 /// `adamw_reference` update.
@@ -361,10 +323,12 @@ fn train_step_timing() {
         };
         let (old, new) = (time(&old_step), time(&new_step));
         println!(
-        "train step C = {c}, N = {n}, P = {p} on {}: previous loop {:.1} ms, workspace {:.1} ms",
+        "train step C = {c}, N = {n}, P = {p} on {}: previous loop {:.1} ms, workspace {:.1} ms, \
+         gradient buffers {:.1} MiB",
         gpu.adapter.name,
         old * 1e3,
-        new * 1e3
+        new * 1e3,
+        device_bytes(&cfg, &sys, n, c).unwrap() as f64 / (1 << 20) as f64
     );
     }
 }

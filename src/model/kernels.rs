@@ -43,20 +43,6 @@ pub const MAX_H: usize = 128;
 /// Invocations per workgroup (one particle each).
 pub const WORKGROUP: u32 = 64;
 
-/// Bindings of `shaders/model_energy.wgsl`.
-pub const MODEL_ENERGY_BINDINGS: &[BindingSpec] = &[
-    bind(0, "params", Uniform),
-    bind(1, "pos", ReadOnly),
-    bind(2, "times", ReadOnly),
-    bind(3, "theta", ReadOnly),
-    bind(4, "features", ReadWrite),
-    bind(5, "moments", ReadWrite),
-    bind(6, "input_grad", ReadWrite),
-    bind(7, "moment_adjoint", ReadWrite),
-    bind(8, "particle_energy", ReadWrite),
-    bind(9, "score", ReadWrite),
-];
-
 /// Bindings of the `model_score_time` entry: [`MODEL_ENERGY_BINDINGS`] plus `time_terms`.
 /// This is the full layout of the shader file (the layout reflection test checks it, and with
 /// it bindings 0–9 of [`MODEL_ENERGY_BINDINGS`], which are its prefix).
@@ -73,6 +59,10 @@ pub const MODEL_TIME_BINDINGS: &[BindingSpec] = &[
     bind(9, "score", ReadWrite),
     bind(10, "time_terms", ReadWrite),
 ];
+
+/// Bindings of `shaders/model_energy.wgsl` used by the descriptor, MLP and score entries:
+/// the first ten of [`MODEL_TIME_BINDINGS`].
+pub const MODEL_ENERGY_BINDINGS: &[BindingSpec] = MODEL_TIME_BINDINGS.split_at(10).0;
 
 /// Every (shader, bindings) pair of this module, for the layout reflection test (the full
 /// layout of the file; [`MODEL_ENERGY_BINDINGS`] is its prefix without `time_terms`).

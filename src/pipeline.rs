@@ -218,7 +218,15 @@ pub fn baselines_stage(
                         "ti_same_span": r.ti_betaf_span,
                         "min_overlap": min_overlap,
                         "warning": if warnings.is_empty() { serde_json::Value::Null } else { serde_json::json!(warnings.join("; ")) },
-                        "cost": { "wall_time_s": wall },
+                        "cost": {
+                            // Pair terms of every kept frame of every window in every state.
+                            "energy_evaluations": r.legs.len() as u64
+                                * (settings.windows as u64).pow(2)
+                                * settings.replicas_per_window as u64
+                                * (settings.production_steps / settings.sample_every as u64)
+                                * (n as u64 * (n as u64 - 1) / 2),
+                            "wall_time_s": wall,
+                        },
                     }),
                 );
             }

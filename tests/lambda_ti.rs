@@ -60,6 +60,8 @@ fn two_leg_path_matches_monte_carlo_at_n40_and_mbar_agrees() {
     );
     assert!((mm - tm).abs() < 3.0 * (me + te));
     assert!(mb["warning"].is_null(), "{}", mb["warning"]);
+    // 2 legs x 12^2 window-state pairs x 4 replicas x 20 frames x 780 pairs.
+    assert_eq!(mb["cost"]["energy_evaluations"], 2 * 144 * 4 * 20 * 780);
     assert!(mb["min_overlap"].as_f64().unwrap() > 0.03);
 }
 

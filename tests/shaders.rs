@@ -47,6 +47,7 @@ fn bind_group_layouts_match_the_wgsl() {
             .chain(nti_gpu::model::kernels::ALL_LAYOUTS)
             .chain(nti_gpu::model::grad::ALL_LAYOUTS)
             .chain(nti_gpu::model::optimizer::ALL_LAYOUTS)
+            .chain(nti_gpu::ti::sampler::ALL_LAYOUTS)
     };
     for (name, bindings) in all_layouts() {
         let problems = check_layout(name, bindings).unwrap();

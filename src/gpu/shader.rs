@@ -44,6 +44,7 @@ pub const KERNELS: &[(&str, &str)] = &[
         include_str!("../../shaders/model_energy.wgsl"),
     ),
     ("model_grad", include_str!("../../shaders/model_grad.wgsl")),
+    ("denoise", include_str!("../../shaders/denoise.wgsl")),
 ];
 
 fn lookup<'a>(table: &'a [(&str, &str)], name: &str) -> Option<&'a str> {

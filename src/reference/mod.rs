@@ -7,6 +7,7 @@
 pub mod alchemy;
 pub mod cells;
 pub mod cpu_md;
+pub mod denoise;
 pub mod energy_model;
 pub mod integrate;
 pub mod lj;

@@ -1,0 +1,238 @@
+// Batched Langevin denoising samplers of neural TI (design note §5): C independent
+// trajectories of N particles march t from 1 down to 0 over a grid, with the learned energy
+// U~(x, t) evaluated by shaders/model_energy.wgsl into `score` (grad_x U~, u_i) and
+// `time_terms` (pieces of dU~/dt). Mirrors src/reference/denoise.rs (the spec).
+//
+// Per grid point j (time t_j), the host records one submission (one uniform, one t):
+//   model(pos) -> score, time_terms;  denoise_record_start (u_start, clears the counters)
+//   M times: denoise_propose -> prop;  model(prop) -> score_p, time_p;  denoise_accept
+//   denoise_record_end (parts, u_end);  denoise_move (reverse-SDE predictor, if on)
+// The corrector sub-step index m of trajectory c is the proposal counter of its record
+// (records[j * n_configs + c].energy.w, cleared by denoise_record_start).
+// The forward-noise diagnostic replaces the moves by denoise_noise (x0 + s(t) z).
+//
+// Random streams (Philox4x32-10, key (key_lo, key_hi) of the run), counters:
+//   initial uniform positions  (c, i, 0xD0, 0)
+//   predictor noise            (c, i, 0xD1, step)
+//   MALA proposal noise        (c, i, 0xD2 + (sub << 8), step)
+//   MALA accept uniform        (c, 0, 0xD3 + (sub << 8), step)
+//   forward-noise z (fixed per path for every t)   (c, i, 0xD4, 0)
+//
+// Records: records[step * n_configs + c] = { parts: sum_i time_terms,
+//   energy: (u_start, u_end, accepted proposals, proposals) }.
+// Dispatch: per-particle entries (ceil(n / 64), n_configs, 1); per-configuration entries
+// (denoise_accept, denoise_record_*) (1, n_configs, 1), one workgroup of 64 per trajectory.
+
+#import pbc
+#import rng
+
+struct DenoiseParams {
+    n: u32,
+    n_configs: u32,
+    step: u32,          // grid index j (0 at t = 1)
+    _pad0: u32,
+    key_lo: u32,
+    key_hi: u32,
+    _pad1: u32,
+    _pad2: u32,
+    box_length: f32,
+    inv_box: f32,
+    drift: f32,         // predictor: g(t)^2 dt
+    noise: f32,         // predictor: g(t) sqrt(dt)
+    target_accept: f32, // MALA step-size adaptation target
+    adapt_rate: f32,    // log h += adapt_rate (accepted - target_accept)
+    h_max: f32,         // largest MALA step size
+    s_t: f32,           // denoise_noise: s(t_j)
+    h_init: f32,        // denoise_init: initial MALA step size
+    _pad3: f32,
+    _pad4: f32,
+    _pad5: f32,
+}
+
+// Corrector sub-step of trajectory c at the current grid point: its proposals so far.
+fn sub_step(c: u32) -> u32 {
+    return u32(records[params.step * params.n_configs + c].energy.w);
+}
+
+struct Record {
+    parts: vec4<f32>,
+    energy: vec4<f32>,
+}
+
+@group(0) @binding(0) var<uniform> params: DenoiseParams;
+@group(0) @binding(1) var<storage, read_write> pos: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> prop: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> score: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> score_p: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> time_terms: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> time_p: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> step_size: array<f32>;
+@group(0) @binding(8) var<storage, read_write> records: array<Record>;
+@group(0) @binding(9) var<storage, read> x0: array<vec4<f32>>;
+
+const TAG_INIT: u32 = 0xD0u;
+const TAG_PREDICT: u32 = 0xD1u;
+const TAG_PROPOSE: u32 = 0xD2u;
+const TAG_ACCEPT: u32 = 0xD3u;
+const TAG_NOISE: u32 = 0xD4u;
+
+fn key() -> vec2<u32> {
+    return vec2<u32>(params.key_lo, params.key_hi);
+}
+
+// Uniform initial positions (exact samples of p_1) and the initial MALA step size.
+@compute @workgroup_size(64)
+fn denoise_init(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x;
+    let c = gid.y;
+    if (i >= params.n) {
+        return;
+    }
+    let bits = philox4x32_10(vec4<u32>(c, i, TAG_INIT, 0u), key());
+    let u = vec3<f32>(uniform_open01(bits.x), uniform_open01(bits.y), uniform_open01(bits.z));
+    pos[c * params.n + i] = vec4<f32>(wrap_position(u * params.box_length, params.box_length, params.inv_box), 0.0);
+    if (i == 0u) {
+        step_size[c] = params.h_init;
+    }
+}
+
+// Reverse-SDE predictor (Euler-Maruyama): x <- wrap(x - g^2 dt grad U~ + g sqrt(dt) xi).
+@compute @workgroup_size(64)
+fn denoise_move(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x;
+    let c = gid.y;
+    if (i >= params.n) {
+        return;
+    }
+    let p = c * params.n + i;
+    let xi = gaussian3(philox4x32_10(vec4<u32>(c, i, TAG_PREDICT, params.step), key()));
+    let x = pos[p].xyz - params.drift * score[p].xyz + params.noise * xi;
+    pos[p] = vec4<f32>(wrap_position(x, params.box_length, params.inv_box), 0.0);
+}
+
+// MALA proposal: y = wrap(x - h grad U~(x) + sqrt(2h) xi), h = step_size[c].
+@compute @workgroup_size(64)
+fn denoise_propose(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x;
+    let c = gid.y;
+    if (i >= params.n) {
+        return;
+    }
+    let p = c * params.n + i;
+    let h = step_size[c];
+    let tag = TAG_PROPOSE + (sub_step(c) << 8u);
+    let xi = gaussian3(philox4x32_10(vec4<u32>(c, i, tag, params.step), key()));
+    let y = pos[p].xyz - h * score[p].xyz + sqrt(2.0 * h) * xi;
+    prop[p] = vec4<f32>(wrap_position(y, params.box_length, params.inv_box), 0.0);
+}
+
+// Forward-noised reference paths: x = wrap(x0 + s(t) z), z fixed per (c, i) for every t.
+@compute @workgroup_size(64)
+fn denoise_noise(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x;
+    let c = gid.y;
+    if (i >= params.n) {
+        return;
+    }
+    let p = c * params.n + i;
+    let z = gaussian3(philox4x32_10(vec4<u32>(c, i, TAG_NOISE, 0u), key()));
+    pos[p] = vec4<f32>(wrap_position(x0[p].xyz + params.s_t * z, params.box_length, params.inv_box), 0.0);
+}
+
+var<workgroup> red_a: array<vec4<f32>, 64>;
+var<workgroup> red_b: array<f32, 64>;
+var<workgroup> accept_flag: u32;
+
+// Tree reduction of red_a and red_b over the workgroup; every invocation must call it.
+fn reduce_workgroup(lid: u32) {
+    for (var stride = 32u; stride > 0u; stride = stride >> 1u) {
+        workgroupBarrier();
+        if (lid < stride) {
+            red_a[lid] = red_a[lid] + red_a[lid + stride];
+            red_b[lid] = red_b[lid] + red_b[lid + stride];
+        }
+    }
+    workgroupBarrier();
+}
+
+// Metropolis test of the proposals of trajectory c (all 3N coordinates at once):
+// ln alpha = -(U_y - U_x) - |x - y + h g_y|^2 / 4h + |y - x + h g_x|^2 / 4h, with
+// displacements by minimum image. An accepted proposal replaces pos, score and time_terms;
+// the step size adapts: ln h += adapt_rate (accepted - target_accept), capped at h_max.
+@compute @workgroup_size(64)
+fn denoise_accept(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let lid = lid3.x;
+    let c = wid.y;
+    let h = step_size[c];
+    var du = 0.0;
+    var dq = 0.0;
+    for (var i = lid; i < params.n; i = i + 64u) {
+        let p = c * params.n + i;
+        let d = minimum_image(prop[p].xyz - pos[p].xyz, params.box_length, params.inv_box);
+        let forward = d + h * score[p].xyz;
+        let backward = -d + h * score_p[p].xyz;
+        du = du + (score_p[p].w - score[p].w);
+        dq = dq + (dot(backward, backward) - dot(forward, forward));
+    }
+    red_a[lid] = vec4<f32>(du, dq, 0.0, 0.0);
+    red_b[lid] = 0.0;
+    reduce_workgroup(lid);
+    if (lid == 0u) {
+        let log_alpha = -red_a[0].x - red_a[0].y / (4.0 * h);
+        let tag = TAG_ACCEPT + (sub_step(c) << 8u);
+        let u = uniform_open01(philox4x32_10(vec4<u32>(c, 0u, tag, params.step), key()).x);
+        // NaN log_alpha (a non-finite proposal) rejects.
+        let accepted = log(u) < log_alpha;
+        accept_flag = select(0u, 1u, accepted);
+        let a = select(0.0, 1.0, accepted);
+        step_size[c] = min(h * exp(params.adapt_rate * (a - params.target_accept)), params.h_max);
+        let r = params.step * params.n_configs + c;
+        records[r].energy = records[r].energy + vec4<f32>(0.0, 0.0, a, 1.0);
+    }
+    workgroupBarrier();
+    if (workgroupUniformLoad(&accept_flag) == 1u) {
+        for (var i = lid; i < params.n; i = i + 64u) {
+            let p = c * params.n + i;
+            pos[p] = prop[p];
+            score[p] = score_p[p];
+            time_terms[p] = time_p[p];
+        }
+    }
+}
+
+// Per-trajectory sums of the current state at grid point `step` into red_a (time_terms)
+// and red_b (u); every invocation must call it.
+fn reduce_state(lid: u32, c: u32) {
+    var parts = vec4<f32>(0.0);
+    var u = 0.0;
+    for (var i = lid; i < params.n; i = i + 64u) {
+        let p = c * params.n + i;
+        parts = parts + time_terms[p];
+        u = u + score[p].w;
+    }
+    red_a[lid] = parts;
+    red_b[lid] = u;
+    reduce_workgroup(lid);
+}
+
+// Stores u_start = U~(x, t_j) and clears the proposal counters of the record.
+@compute @workgroup_size(64)
+fn denoise_record_start(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let c = wid.y;
+    reduce_state(lid3.x, c);
+    if (lid3.x == 0u) {
+        records[params.step * params.n_configs + c].energy = vec4<f32>(red_b[0], 0.0, 0.0, 0.0);
+    }
+}
+
+// Stores the summed time_terms and u_end = U~(x, t_j) after the correctors.
+@compute @workgroup_size(64)
+fn denoise_record_end(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let c = wid.y;
+    reduce_state(lid3.x, c);
+    if (lid3.x == 0u) {
+        let r = params.step * params.n_configs + c;
+        records[r].parts = red_a[0];
+        records[r].energy.y = red_b[0];
+    }
+}

@@ -1,0 +1,325 @@
+//! CPU reference (f64) of the batched denoising samplers of `shaders/denoise.wgsl`: the
+//! reverse-SDE predictor, Metropolis-adjusted Langevin (MALA) correctors with per-trajectory
+//! step-size adaptation, the forward-noise paths and the per-grid-point records. It draws the
+//! same Philox numbers as the kernels (counters in the shader's header), so a GPU trajectory
+//! can be compared step by step with [`run_trajectory`].
+//!
+//! A trajectory marches the grid t_0 = 1 > t_1 > … > t_K = 0 (grid index j; the estimators
+//! use the ascending order k = K − j). At every grid point j:
+//! 1. evaluate Ũ, ∇Ũ, ∂_t Ũ at (x, t_j); record u_start = Ũ(x, t_j);
+//! 2. M corrector steps: propose y = x − h∇Ũ(x) + √(2h) ξ, accept with the MALA ratio,
+//!    adapt h (per trajectory);
+//! 3. record ∂_t Ũ(x, t_j) and u_end = Ũ(x, t_j) of the state after the correctors;
+//! 4. unless j = K, the reverse-SDE predictor (if on):
+//!    x ← x − g(t_j)² Δt ∇Ũ(x, t_j) + g(t_j) √Δt ξ, Δt = t_j − t_{j+1}.
+//!
+//! The annealed-importance-sampling work of a trajectory is W = Σ_{j≥1} (u_start_j −
+//! u_end_{j−1}): valid when the predictor is off (every move leaves exp(−Ũ(·, t_j))
+//! invariant).
+
+use crate::reference::energy_model::{
+    energy, schedule, score, time_derivative, ModelConfig, System, S_MAX_OVER_L, S_MIN_OVER_L,
+};
+use crate::reference::rng::{gaussian3, philox4x32_10, uniform_open01};
+
+/// Counter tag of the initial uniform positions.
+pub const TAG_INIT: u32 = 0xD0;
+/// Counter tag of the predictor noise.
+pub const TAG_PREDICT: u32 = 0xD1;
+/// Counter tag of the MALA proposal noise (plus `sub << 8`).
+pub const TAG_PROPOSE: u32 = 0xD2;
+/// Counter tag of the MALA accept uniform (plus `sub << 8`).
+pub const TAG_ACCEPT: u32 = 0xD3;
+/// Counter tag of the forward-noise z.
+pub const TAG_NOISE: u32 = 0xD4;
+
+/// Largest corrector count per grid point (the sub-step index lives in 24 bits of a tag).
+pub const MAX_CORRECTORS: u32 = 1 << 16;
+
+fn wrap(y: f64, l: f64) -> f64 {
+    let w = y - l * (y / l).floor();
+    if w >= l {
+        0.0
+    } else {
+        w
+    }
+}
+
+fn min_image(d: f64, l: f64) -> f64 {
+    d - l * (d / l).round()
+}
+
+/// g(t)² = 2 s(t)² ln(s_max/s_min), the squared diffusion coefficient of the forward
+/// process.
+pub fn g2(box_length: f64, t: f64) -> f64 {
+    let (s, _) = schedule(box_length, t);
+    2.0 * s * s * (S_MAX_OVER_L / S_MIN_OVER_L).ln()
+}
+
+/// Predictor coefficients (drift g²Δt, noise g√Δt) from t_j down to t_next.
+pub fn predictor_coefficients(box_length: f64, t_j: f64, t_next: f64) -> (f64, f64) {
+    let dt = t_j - t_next;
+    let g2 = g2(box_length, t_j);
+    (g2 * dt, (g2 * dt).sqrt())
+}
+
+/// Uniform initial positions of trajectory `c` (exact samples of p_1).
+pub fn initial_positions(key: [u32; 2], c: u32, n: usize, box_length: f64) -> Vec<[f64; 3]> {
+    (0..n as u32)
+        .map(|i| {
+            let b = philox4x32_10([c, i, TAG_INIT, 0], key);
+            [0, 1, 2].map(|a| wrap(uniform_open01(b[a]) * box_length, box_length))
+        })
+        .collect()
+}
+
+/// Reverse-SDE predictor move of trajectory `c` at grid step `step`.
+pub fn predictor_move(
+    key: [u32; 2],
+    c: u32,
+    step: u32,
+    pos: &[[f64; 3]],
+    grad: &[[f64; 3]],
+    (drift, noise): (f64, f64),
+    box_length: f64,
+) -> Vec<[f64; 3]> {
+    pos.iter()
+        .zip(grad)
+        .enumerate()
+        .map(|(i, (x, g))| {
+            let xi = gaussian3(philox4x32_10([c, i as u32, TAG_PREDICT, step], key));
+            std::array::from_fn(|a| wrap(x[a] - drift * g[a] + noise * xi[a], box_length))
+        })
+        .collect()
+}
+
+/// MALA proposal y = wrap(x − h∇Ũ(x) + √(2h) ξ).
+#[allow(clippy::too_many_arguments)]
+pub fn mala_proposal(
+    key: [u32; 2],
+    c: u32,
+    step: u32,
+    sub: u32,
+    pos: &[[f64; 3]],
+    grad: &[[f64; 3]],
+    h: f64,
+    box_length: f64,
+) -> Vec<[f64; 3]> {
+    let tag = TAG_PROPOSE + (sub << 8);
+    pos.iter()
+        .zip(grad)
+        .enumerate()
+        .map(|(i, (x, g))| {
+            let xi = gaussian3(philox4x32_10([c, i as u32, tag, step], key));
+            std::array::from_fn(|a| wrap(x[a] - h * g[a] + (2.0 * h).sqrt() * xi[a], box_length))
+        })
+        .collect()
+}
+
+/// ln α of the MALA move x → y (displacements by minimum image):
+/// −(U_y − U_x) − Σ|x − y + h g_y|²/4h + Σ|y − x + h g_x|²/4h.
+#[allow(clippy::too_many_arguments)]
+pub fn mala_log_alpha(
+    x: &[[f64; 3]],
+    y: &[[f64; 3]],
+    grad_x: &[[f64; 3]],
+    grad_y: &[[f64; 3]],
+    u_x: f64,
+    u_y: f64,
+    h: f64,
+    box_length: f64,
+) -> f64 {
+    let mut dq = 0.0;
+    for i in 0..x.len() {
+        for a in 0..3 {
+            let d = min_image(y[i][a] - x[i][a], box_length);
+            let fw = d + h * grad_x[i][a];
+            let bw = -d + h * grad_y[i][a];
+            dq += bw * bw - fw * fw;
+        }
+    }
+    -(u_y - u_x) - dq / (4.0 * h)
+}
+
+/// The accept uniform of trajectory `c`, grid step `step`, sub-step `sub`.
+pub fn accept_uniform(key: [u32; 2], c: u32, step: u32, sub: u32) -> f64 {
+    uniform_open01(philox4x32_10([c, 0, TAG_ACCEPT + (sub << 8), step], key)[0])
+}
+
+/// Step-size adaptation after one Metropolis test.
+pub fn adapt_step_size(h: f64, accepted: bool, settings: &CorrectorSettings) -> f64 {
+    let a = if accepted { 1.0 } else { 0.0 };
+    (h * (settings.adapt_rate * (a - settings.target_accept)).exp()).min(settings.h_max)
+}
+
+/// Forward-noised path point x = wrap(x0 + s z), z fixed per (c, i).
+pub fn forward_noise(
+    key: [u32; 2],
+    c: u32,
+    x0: &[[f64; 3]],
+    s: f64,
+    box_length: f64,
+) -> Vec<[f64; 3]> {
+    x0.iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let z = gaussian3(philox4x32_10([c, i as u32, TAG_NOISE, 0], key));
+            std::array::from_fn(|a| wrap(x[a] + s * z[a], box_length))
+        })
+        .collect()
+}
+
+/// MALA corrector settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CorrectorSettings {
+    /// Metropolis-adjusted steps per grid point (0: none).
+    pub steps: u32,
+    /// Target acceptance rate of the step-size adaptation.
+    pub target_accept: f64,
+    /// Adaptation rate κ: ln h += κ (accepted − target).
+    pub adapt_rate: f64,
+    /// Initial step size h.
+    pub h_init: f64,
+    /// Largest step size.
+    pub h_max: f64,
+}
+
+/// Per-grid-point record of one trajectory (grid index j, descending t).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PointRecord {
+    /// ∂_t Ũ(x, t_j) after the correctors.
+    pub integrand: f64,
+    /// Ũ(x, t_j) before the correctors.
+    pub u_start: f64,
+    /// Ũ(x, t_j) after the correctors.
+    pub u_end: f64,
+    /// Accepted corrector proposals.
+    pub accepted: u32,
+}
+
+/// One whole trajectory `c` on the descending grid `times` (t_0 = 1 … t_K = 0): the f64
+/// specification of the GPU sampler. With `x0`, the forward-noise path wrap(x0 + s(t) z)
+/// replaces every move.
+#[allow(clippy::too_many_arguments)]
+pub fn run_trajectory(
+    cfg: &ModelConfig,
+    sys: &System,
+    params: &[f64],
+    times: &[f64],
+    predictor: bool,
+    correctors: &CorrectorSettings,
+    key: [u32; 2],
+    c: u32,
+    n: usize,
+    x0: Option<&[[f64; 3]]>,
+) -> Vec<PointRecord> {
+    let l = sys.box_length;
+    let mut x = initial_positions(key, c, n, l);
+    let mut h = correctors.h_init;
+    let mut out = Vec::with_capacity(times.len());
+    for (j, &t) in times.iter().enumerate() {
+        if let Some(x0) = x0 {
+            x = forward_noise(key, c, x0, schedule(l, t).0, l);
+        }
+        let mut u = energy(cfg, sys, params, &x, t);
+        let mut g = score(cfg, sys, params, &x, t);
+        let mut rec = PointRecord {
+            u_start: u,
+            ..Default::default()
+        };
+        if x0.is_none() {
+            for sub in 0..correctors.steps {
+                let y = mala_proposal(key, c, j as u32, sub, &x, &g, h, l);
+                let u_y = energy(cfg, sys, params, &y, t);
+                let g_y = score(cfg, sys, params, &y, t);
+                let log_alpha = mala_log_alpha(&x, &y, &g, &g_y, u, u_y, h, l);
+                let accepted = accept_uniform(key, c, j as u32, sub).ln() < log_alpha;
+                h = adapt_step_size(h, accepted, correctors);
+                if accepted {
+                    (x, g, u) = (y, g_y, u_y);
+                    rec.accepted += 1;
+                }
+            }
+        }
+        rec.u_end = u;
+        rec.integrand = time_derivative(cfg, sys, params, &x, t);
+        out.push(rec);
+        if predictor && x0.is_none() && j + 1 < times.len() {
+            let coef = predictor_coefficients(l, t, times[j + 1]);
+            x = predictor_move(key, c, j as u32, &x, &g, coef, l);
+        }
+    }
+    out
+}
+
+/// The annealed-importance-sampling work W = Σ_{j≥1} (u_start_j − u_end_{j−1}) of one
+/// trajectory's records.
+pub fn ais_work(records: &[PointRecord]) -> f64 {
+    records.windows(2).map(|w| w[1].u_start - w[0].u_end).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (ModelConfig, System, Vec<f64>) {
+        let cfg = ModelConfig {
+            k_radial: 6,
+            vector_channels: 2,
+            time_frequencies: 1,
+            hidden: 8,
+            r_c: 2.0,
+        };
+        let sys = System {
+            box_length: 3.0,
+            beta: 1.0,
+            epsilon: 0.8,
+            sigma: 1.0,
+            cutoff: None,
+        };
+        let params = cfg.init_params(5);
+        (cfg, sys, params)
+    }
+
+    #[test]
+    fn mala_ratio_is_antisymmetric_and_zero_for_flat_energy() {
+        let (cfg, sys, params) = setup();
+        let key = [1, 2];
+        let x = initial_positions(key, 0, 4, sys.box_length);
+        let t = 0.4;
+        let g = score(&cfg, &sys, &params, &x, t);
+        let y = mala_proposal(key, 0, 3, 0, &x, &g, 1e-3, sys.box_length);
+        let gy = score(&cfg, &sys, &params, &y, t);
+        let (ux, uy) = (
+            energy(&cfg, &sys, &params, &x, t),
+            energy(&cfg, &sys, &params, &y, t),
+        );
+        let fwd = mala_log_alpha(&x, &y, &g, &gy, ux, uy, 1e-3, sys.box_length);
+        let bwd = mala_log_alpha(&y, &x, &gy, &g, uy, ux, 1e-3, sys.box_length);
+        assert!((fwd + bwd).abs() < 1e-9 * (1.0 + fwd.abs()), "{fwd} {bwd}");
+        // Flat energy, zero gradient: the Gaussian proposal is symmetric.
+        let zero = vec![[0.0; 3]; 4];
+        assert_eq!(
+            mala_log_alpha(&x, &y, &zero, &zero, 0.0, 0.0, 1e-3, 3.0),
+            0.0
+        );
+    }
+
+    #[test]
+    fn endpoints_of_a_trajectory_are_exact() {
+        let (cfg, sys, params) = setup();
+        let times = [1.0, 0.5, 0.0];
+        let corr = CorrectorSettings {
+            steps: 2,
+            target_accept: 0.57,
+            adapt_rate: 0.1,
+            h_init: 1e-3,
+            h_max: 0.05,
+        };
+        let rec = run_trajectory(&cfg, &sys, &params, &times, true, &corr, [3, 4], 1, 5, None);
+        // Ũ(·, 1) = 0 for every θ, so every move at t = 1 is accepted.
+        assert_eq!(rec[0].u_start, 0.0);
+        assert_eq!(rec[0].accepted, 2);
+        assert!(ais_work(&rec).is_finite());
+    }
+}

@@ -1,0 +1,503 @@
+//! Batched Langevin denoising samplers on the device (`shaders/denoise.wgsl`, design note
+//! §5): C independent trajectories march the time grid from t = 1 (uniform positions, exact
+//! samples of p_1) to t = 0 with the learned energy Ũ_θ, recording at every grid point the TI
+//! integrand ∂_t Ũ, the energies that make up the annealed-importance-sampling work, and the
+//! corrector acceptance. The f64 specification is [`crate::reference::denoise`].
+//!
+//! Three kinds of path ([`PathKind`]):
+//! - the paper's reverse SDE (Euler–Maruyama predictor), optionally with MALA correctors
+//!   at every t;
+//! - annealed Langevin: MALA moves only (no predictor), so every move leaves
+//!   exp(−Ũ(·, t)) invariant and the AIS (Jarzynski) estimate is unbiased;
+//! - forward-noised reference data wrap(x₀ + s(t) z) (exact samples of the true marginals):
+//!   the diagnostic.
+//!
+//! One submission per grid point; the host writes t and the step's constants, reads
+//! nothing back until the end except to pace the queue (every [`PACE`] grid points) and to
+//! report progress.
+
+use crate::error::{Error, Result};
+use crate::gpu::kernel::{bind, dispatch, Access::*, BindingSpec, KernelFamily};
+use crate::gpu::Gpu;
+use crate::model::kernels::{
+    combine_time_derivative, ModelArgs, ModelKernels, ModelParams, TimeParts,
+};
+use crate::reference::denoise::{predictor_coefficients, CorrectorSettings};
+use crate::reference::energy_model::{schedule, ModelConfig, System};
+use bytemuck::{Pod, Zeroable};
+use std::time::Instant;
+
+/// Bindings of `shaders/denoise.wgsl`.
+pub const DENOISE_BINDINGS: &[BindingSpec] = &[
+    bind(0, "params", Uniform),
+    bind(1, "pos", ReadWrite),
+    bind(2, "prop", ReadWrite),
+    bind(3, "score", ReadWrite),
+    bind(4, "score_p", ReadWrite),
+    bind(5, "time_terms", ReadWrite),
+    bind(6, "time_p", ReadWrite),
+    bind(7, "step_size", ReadWrite),
+    bind(8, "records", ReadWrite),
+    bind(9, "x0", ReadOnly),
+];
+
+/// Every (shader, bindings) pair of this module, for the layout reflection test.
+pub const ALL_LAYOUTS: &[(&str, &[BindingSpec])] = &[("denoise", DENOISE_BINDINGS)];
+
+/// Entry points of `shaders/denoise.wgsl`.
+pub const ENTRIES: [&str; 7] = [
+    "denoise_init",
+    "denoise_move",
+    "denoise_propose",
+    "denoise_noise",
+    "denoise_accept",
+    "denoise_record_start",
+    "denoise_record_end",
+];
+
+/// Grid points between two waits on the queue (bounds the work in flight).
+pub const PACE: usize = 8;
+
+/// Invocations per workgroup.
+const WORKGROUP: u32 = 64;
+
+/// Host mirror of WGSL `DenoiseParams` (keep the field order identical).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct DenoiseParams {
+    /// Particles per trajectory.
+    pub n: u32,
+    /// Trajectories C.
+    pub n_configs: u32,
+    /// Grid index j (0 at t = 1).
+    pub step: u32,
+    /// Padding.
+    pub _pad0: u32,
+    /// Philox key, low word.
+    pub key_lo: u32,
+    /// Philox key, high word.
+    pub key_hi: u32,
+    /// Padding.
+    pub _pad1: u32,
+    /// Padding.
+    pub _pad2: u32,
+    /// Box side L.
+    pub box_length: f32,
+    /// 1 / L.
+    pub inv_box: f32,
+    /// Predictor drift g²Δt.
+    pub drift: f32,
+    /// Predictor noise g√Δt.
+    pub noise: f32,
+    /// Target acceptance of the MALA step-size adaptation.
+    pub target_accept: f32,
+    /// Adaptation rate κ.
+    pub adapt_rate: f32,
+    /// Largest MALA step size.
+    pub h_max: f32,
+    /// s(t_j) (forward noise).
+    pub s_t: f32,
+    /// Initial MALA step size.
+    pub h_init: f32,
+    /// Padding.
+    pub _pad3: f32,
+    /// Padding.
+    pub _pad4: f32,
+    /// Padding.
+    pub _pad5: f32,
+}
+
+/// `shaders/denoise.wgsl`: the sampler moves, the Metropolis test and the records.
+pub struct DenoiseKernels(pub KernelFamily);
+
+impl DenoiseKernels {
+    /// Compiles the family.
+    pub fn new(gpu: &Gpu) -> Result<Self> {
+        Ok(Self(KernelFamily::new(
+            gpu,
+            "denoise",
+            DENOISE_BINDINGS,
+            &ENTRIES,
+        )?))
+    }
+}
+
+/// What moves the trajectories between grid points.
+#[derive(Clone, Debug)]
+pub enum PathKind {
+    /// Reverse SDE from uniform positions (`predictor`), with `correctors.steps` MALA steps
+    /// at every t (0: the paper's uncorrected sampler). With `predictor = false` and
+    /// correctors, annealed Langevin: the AIS work is then valid.
+    Sampler {
+        /// Apply the reverse-SDE predictor between grid points.
+        predictor: bool,
+        /// MALA correctors at each t.
+        correctors: CorrectorSettings,
+    },
+    /// Forward-noised reference configurations: `x0` holds C·N positions
+    /// (configuration-major), each path is wrap(x0 + s(t) z) with z fixed per path.
+    ForwardNoise {
+        /// Reference configurations.
+        x0: Vec<[f64; 3]>,
+    },
+}
+
+/// One batched run of C trajectories.
+pub struct DenoiseRequest<'a> {
+    /// Model architecture.
+    pub cfg: &'a ModelConfig,
+    /// Physical system.
+    pub sys: &'a System,
+    /// Parameters θ (f32, the layout of `cfg`).
+    pub theta: &'a [f32],
+    /// Particles per trajectory.
+    pub n: usize,
+    /// Trajectories C.
+    pub trajectories: usize,
+    /// Time grid, ascending, from exactly 0 to exactly 1.
+    pub grid: &'a [f64],
+    /// Moves.
+    pub path: PathKind,
+    /// Philox key of the run's streams.
+    pub key: [u32; 2],
+}
+
+/// Per-trajectory, per-grid-point results of a run (grid index k ascending in t).
+#[derive(Clone, Debug)]
+pub struct DenoiseOutcome {
+    /// The time grid, ascending.
+    pub grid: Vec<f64>,
+    /// integrand[c][k] = ∂_t Ũ(x_c, t_k) after the correctors.
+    pub integrand: Vec<Vec<f64>>,
+    /// u_start[c][k] = Ũ(x_c, t_k) on arrival at t_k.
+    pub u_start: Vec<Vec<f64>>,
+    /// u_end[c][k] = Ũ(x_c, t_k) after the correctors.
+    pub u_end: Vec<Vec<f64>>,
+    /// accepted[c][k]: accepted corrector proposals at t_k.
+    pub accepted: Vec<Vec<u32>>,
+    /// Corrector proposals per trajectory and grid point.
+    pub proposals: u32,
+    /// Positions at t = 0, C·N (configuration-major).
+    pub final_positions: Vec<[f64; 3]>,
+    /// Model evaluations per trajectory (grid points × (1 + correctors)).
+    pub evaluations: u64,
+    /// Wall time of the run.
+    pub wall_time_s: f64,
+}
+
+impl DenoiseOutcome {
+    /// The AIS work W_c = Σ_k (u_start at t_{k} − u_end at t_{k+1}) of every trajectory,
+    /// summed along the march from t = 1 to t = 0.
+    pub fn ais_work(&self) -> Vec<f64> {
+        self.u_start
+            .iter()
+            .zip(&self.u_end)
+            .map(|(start, end)| {
+                (0..start.len().saturating_sub(1))
+                    .map(|k| start[k] - end[k + 1])
+                    .sum()
+            })
+            .collect()
+    }
+
+    /// Mean corrector acceptance rate at every grid point (NaN without correctors).
+    pub fn acceptance(&self) -> Vec<f64> {
+        let k_count = self.grid.len();
+        let c = self.accepted.len().max(1) as f64;
+        (0..k_count)
+            .map(|k| {
+                let total: u64 = self.accepted.iter().map(|a| a[k] as u64).sum();
+                total as f64 / (c * self.proposals as f64)
+            })
+            .collect()
+    }
+}
+
+/// Checks the request's sizes against the device and the kernels.
+fn check(gpu: &Gpu, req: &DenoiseRequest) -> Result<()> {
+    let bad = |m: String| Err(Error::Model(m));
+    if req.n == 0 || req.trajectories == 0 {
+        return bad("the sampler needs at least one particle and one trajectory".into());
+    }
+    let g = req.grid;
+    if g.len() < 2 || g[0] != 0.0 || g[g.len() - 1] != 1.0 || g.windows(2).any(|w| w[1] <= w[0]) {
+        return bad("the time grid must ascend strictly from exactly 0 to exactly 1".into());
+    }
+    if req.theta.len() != req.cfg.param_count() {
+        return bad(format!(
+            "{} parameters, the model has {}",
+            req.theta.len(),
+            req.cfg.param_count()
+        ));
+    }
+    let max_groups = gpu.limits.max_compute_workgroups_per_dimension as usize;
+    if req.trajectories > max_groups {
+        return bad(format!(
+            "{} trajectories exceed the device's {max_groups} workgroups per dimension",
+            req.trajectories
+        ));
+    }
+    let records = 32 * (g.len() * req.trajectories) as u64;
+    let features = 4 * (req.n * req.trajectories * req.cfg.feature_dim()) as u64;
+    let limit = gpu.limits.max_storage_buffer_binding_size;
+    if records.max(features) > limit {
+        return bad(format!(
+            "a sampler buffer of {} bytes exceeds the device's binding limit {limit}: use fewer \
+             trajectories or grid points per run",
+            records.max(features)
+        ));
+    }
+    match &req.path {
+        PathKind::Sampler { correctors, .. } => {
+            let c = correctors;
+            if c.steps > crate::reference::denoise::MAX_CORRECTORS {
+                return bad(format!(
+                    "{} corrector steps exceed {}",
+                    c.steps,
+                    crate::reference::denoise::MAX_CORRECTORS
+                ));
+            }
+            if c.steps > 0
+                && !(c.h_init > 0.0
+                    && c.h_max >= c.h_init
+                    && c.target_accept > 0.0
+                    && c.target_accept < 1.0)
+            {
+                return bad(format!(
+                    "bad corrector settings {c:?}: need 0 < h_init <= h_max, 0 < target_accept < 1"
+                ));
+            }
+        }
+        PathKind::ForwardNoise { x0 } => {
+            if x0.len() != req.n * req.trajectories {
+                return bad(format!(
+                    "{} reference positions for {} paths of {} particles",
+                    x0.len(),
+                    req.trajectories,
+                    req.n
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs C trajectories of the request on the device. `progress(done, total)` is called
+/// with grid points completed.
+pub fn run_denoise(
+    gpu: &Gpu,
+    kernels: &DenoiseKernels,
+    model: &ModelKernels,
+    req: &DenoiseRequest,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<DenoiseOutcome> {
+    check(gpu, req)?;
+    let start = Instant::now();
+    let (n, c) = (req.n, req.trajectories);
+    let (cn, d, kv) = (
+        (c * n) as u64,
+        req.cfg.feature_dim() as u64,
+        req.cfg.vector_channels as u64,
+    );
+    let points = req.grid.len();
+    let l = req.sys.box_length;
+    // Descending march: t_j = grid[K − j].
+    let times: Vec<f64> = req.grid.iter().rev().copied().collect();
+
+    let model_params = ModelParams::new(req.cfg, req.sys, n as u32, c as u32)?;
+    let model_uniform = gpu.uniform_from("denoise model params", &model_params);
+    let times_buf = gpu.storage_zeroed("denoise times", 4 * c as u64);
+    let theta = gpu.storage_from("denoise theta", req.theta);
+    let features = gpu.storage_zeroed("denoise features", 4 * cn * d);
+    let moments = gpu.storage_zeroed("denoise moments", 16 * cn * kv);
+    let input_grad = gpu.storage_zeroed("denoise input_grad", 4 * cn * d);
+    let moment_adjoint = gpu.storage_zeroed("denoise moment_adjoint", 16 * cn * kv);
+    let particle_energy = gpu.storage_zeroed("denoise particle_energy", 4 * cn);
+    let pos = gpu.storage_zeroed("denoise pos", 16 * cn);
+    let prop = gpu.storage_zeroed("denoise prop", 16 * cn);
+    let score = gpu.storage_zeroed("denoise score", 16 * cn);
+    let score_p = gpu.storage_zeroed("denoise score_p", 16 * cn);
+    let time_terms = gpu.storage_zeroed("denoise time_terms", 16 * cn);
+    let time_p = gpu.storage_zeroed("denoise time_p", 16 * cn);
+    let step_size = gpu.storage_zeroed("denoise step_size", 4 * c as u64);
+    let records = gpu.storage_zeroed("denoise records", 32 * (points * c) as u64);
+    let (x0, predictor, corr) = match &req.path {
+        PathKind::ForwardNoise { x0 } => {
+            let x4: Vec<[f32; 4]> = x0
+                .iter()
+                .map(|p| [p[0] as f32, p[1] as f32, p[2] as f32, 0.0])
+                .collect();
+            (gpu.storage_from("denoise x0", &x4), false, None)
+        }
+        PathKind::Sampler {
+            predictor,
+            correctors,
+        } => (
+            gpu.storage_zeroed("denoise x0 (unused)", 16),
+            *predictor,
+            (correctors.steps > 0).then_some(*correctors),
+        ),
+    };
+    let forward_noise = matches!(req.path, PathKind::ForwardNoise { .. });
+
+    let model_group = |p: &wgpu::Buffer, s: &wgpu::Buffer, tt: &wgpu::Buffer| {
+        let args = ModelArgs {
+            params: &model_uniform,
+            pos: p,
+            times: &times_buf,
+            theta: &theta,
+            features: &features,
+            moments: &moments,
+            input_grad: &input_grad,
+            moment_adjoint: &moment_adjoint,
+            particle_energy: &particle_energy,
+            score: s,
+        };
+        (model.bind(gpu, &args), model.bind_time(gpu, &args, tt))
+    };
+    let (cur_group, cur_time_group) = model_group(&pos, &score, &time_terms);
+    let (prop_group, prop_time_group) = model_group(&prop, &score_p, &time_p);
+
+    let mut uniform = DenoiseParams {
+        n: n as u32,
+        n_configs: c as u32,
+        key_lo: req.key[0],
+        key_hi: req.key[1],
+        box_length: l as f32,
+        inv_box: (1.0 / l) as f32,
+        ..Default::default()
+    };
+    if let Some(cs) = &corr {
+        uniform.target_accept = cs.target_accept as f32;
+        uniform.adapt_rate = cs.adapt_rate as f32;
+        uniform.h_max = cs.h_max as f32;
+        uniform.h_init = cs.h_init as f32;
+    }
+    let params_buf = gpu.uniform_from("denoise params", &uniform);
+    let group = kernels.0.bind_group(
+        gpu,
+        &[
+            &params_buf,
+            &pos,
+            &prop,
+            &score,
+            &score_p,
+            &time_terms,
+            &time_p,
+            &step_size,
+            &records,
+            &x0,
+        ],
+    );
+    let particle_groups = ((n as u32).div_ceil(WORKGROUP), c as u32, 1);
+    let config_groups = (1, c as u32, 1);
+    let fam = &kernels.0;
+    let correctors = corr.map_or(0, |cs| cs.steps);
+
+    let mut in_flight = std::collections::VecDeque::new();
+    for (j, &t) in times.iter().enumerate() {
+        uniform.step = j as u32;
+        uniform.s_t = schedule(l, t).0 as f32;
+        let (drift, noise) = if predictor && j + 1 < points {
+            predictor_coefficients(l, t, times[j + 1])
+        } else {
+            (0.0, 0.0)
+        };
+        uniform.drift = drift as f32;
+        uniform.noise = noise as f32;
+        gpu.queue
+            .write_buffer(&params_buf, 0, bytemuck::bytes_of(&uniform));
+        gpu.queue
+            .write_buffer(&times_buf, 0, bytemuck::cast_slice(&vec![t as f32; c]));
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            if j == 0 && !forward_noise {
+                dispatch(&mut pass, fam, "denoise_init", &group, particle_groups);
+            }
+            if forward_noise {
+                dispatch(&mut pass, fam, "denoise_noise", &group, particle_groups);
+            }
+            model.record_time(&mut pass, &cur_group, &cur_time_group, n as u32, c as u32);
+            dispatch(
+                &mut pass,
+                fam,
+                "denoise_record_start",
+                &group,
+                config_groups,
+            );
+            for _ in 0..correctors {
+                dispatch(&mut pass, fam, "denoise_propose", &group, particle_groups);
+                model.record_time(&mut pass, &prop_group, &prop_time_group, n as u32, c as u32);
+                dispatch(&mut pass, fam, "denoise_accept", &group, config_groups);
+            }
+            dispatch(&mut pass, fam, "denoise_record_end", &group, config_groups);
+            if predictor && j + 1 < points {
+                dispatch(&mut pass, fam, "denoise_move", &group, particle_groups);
+            }
+        }
+        in_flight.push_back(gpu.queue.submit([encoder.finish()]));
+        if in_flight.len() > PACE {
+            let index = in_flight.pop_front().expect("non-empty");
+            gpu.device
+                .poll(wgpu::PollType::Wait {
+                    submission_index: Some(index),
+                    timeout: None,
+                })
+                .map_err(|e| Error::Device(format!("poll: {e}")))?;
+            progress(j + 1 - PACE, points);
+        }
+    }
+    let recs: Vec<[f32; 8]> = gpu.read_all(&records)?;
+    let final4: Vec<[f32; 4]> = gpu.read(&pos, 0, cn)?;
+    progress(points, points);
+
+    // Records are [j][c]; outputs are [c][k] with k = K − j.
+    let mut integrand = vec![vec![0.0; points]; c];
+    let mut u_start = vec![vec![0.0; points]; c];
+    let mut u_end = vec![vec![0.0; points]; c];
+    let mut accepted = vec![vec![0u32; points]; c];
+    for (j, &t) in times.iter().enumerate() {
+        let k = points - 1 - j;
+        for ci in 0..c {
+            let r = &recs[j * c + ci];
+            let parts = TimeParts {
+                e_net: r[0] as f64,
+                de_net: r[1] as f64,
+                e_soft: r[2] as f64,
+                de_soft_da: r[3] as f64,
+            };
+            integrand[ci][k] = combine_time_derivative(req.sys, t as f32 as f64, &parts);
+            u_start[ci][k] = r[4] as f64;
+            u_end[ci][k] = r[5] as f64;
+            accepted[ci][k] = r[6] as u32;
+        }
+    }
+    let bad = integrand
+        .iter()
+        .flatten()
+        .chain(u_end.iter().flatten())
+        .filter(|v| !v.is_finite())
+        .count();
+    if bad > 0 {
+        return Err(Error::Simulation(format!(
+            "the denoising sampler produced {bad} non-finite integrand or energy values (the \
+             model's energy overflowed along some trajectories: an untrained or diverged \
+             model, or a corrector step size too large)"
+        )));
+    }
+    Ok(DenoiseOutcome {
+        grid: req.grid.to_vec(),
+        integrand,
+        u_start,
+        u_end,
+        accepted,
+        proposals: correctors,
+        final_positions: final4
+            .iter()
+            .map(|p| [p[0] as f64, p[1] as f64, p[2] as f64])
+            .collect(),
+        evaluations: (points as u64) * (1 + correctors as u64),
+        wall_time_s: start.elapsed().as_secs_f64(),
+    })
+}

@@ -18,6 +18,7 @@ pub mod pipeline;
 pub mod reference;
 pub mod scene;
 pub mod stats;
+pub mod ti;
 pub mod train;
 
 pub use error::{Error, Result};

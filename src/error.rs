@@ -73,12 +73,31 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A numerical routine got an argument outside its domain (grids, rules, estimators).
+    #[error("`{field}` = {value}: {message}")]
+    Argument {
+        /// The argument or field, e.g. `time_grid.exponent`.
+        field: String,
+        /// The offending value.
+        value: String,
+        /// Allowed range and how to fix it.
+        message: String,
+    },
 }
 
 /// Result alias of the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// An [`Error::Argument`] for `field` = `value`.
+    pub fn argument(field: impl Into<String>, value: impl ToString, message: impl Into<String>) -> Self {
+        Error::Argument {
+            field: field.into(),
+            value: value.to_string(),
+            message: message.into(),
+        }
+    }
+
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

@@ -1,5 +1,5 @@
-//! The `nti-gpu` command line: `info`, `check`, `sample`, `baselines`, `train`, `eos`,
-//! `bench`.
+//! The `nti-gpu` command line: `info`, `check`, `run`, `sample`, `baselines`, `train`,
+//! `integrate`, `eos`, `bench`.
 
 use crate::gpu::{describe_adapter, enumerate_adapters, parse_backends, Gpu, GpuOptions};
 use crate::pipeline::{sample_stage, Progress};
@@ -94,6 +94,28 @@ enum Command {
         #[command(flatten)]
         gpu: AdapterArgs,
     },
+    /// Run everything the scene asks for, in order, resuming from what the output directory
+    /// holds: reference sampling, training, baselines, neural TI, report and plots.
+    Run {
+        /// Scene file (RON).
+        scene: PathBuf,
+        /// Output directory (default: the scene's `output`, or out/<name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        gpu: AdapterArgs,
+    },
+    /// Neural TI with the trained model of the output directory: the scene's `integration`
+    /// section (samplers, grid, particle counts); reuses matching sampler records.
+    Integrate {
+        /// Scene file (RON).
+        scene: PathBuf,
+        /// Output directory (default: the scene's `output`, or out/<name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        gpu: AdapterArgs,
+    },
     /// Evaluate the Kolafa-Nezbeda and Johnson-Zollweg-Gubbins equations of state of the full
     /// LJ fluid: beta A_ex/N, Z - 1, beta mu_ex, U_ex/N and P (reduced units).
     Eos {
@@ -170,6 +192,25 @@ fn dispatch(cli: Cli) -> Result<()> {
             resume,
             gpu,
         } => train(&scene, out, resume, &gpu),
+        Command::Run { scene, out, gpu } => {
+            let (s, dir, gpu) = open_run(&scene, out, &gpu)?;
+            let outcome = crate::run::run_scene(&gpu, &s, &dir, &mut Bar(None))
+                .with_context(|| format!("running {}", scene.display()))?;
+            for (stage, what, secs) in &outcome.stages {
+                println!("{stage:>10}: {what} ({secs:.1} s)");
+            }
+            print_free_energy(&results_of(&dir));
+            println!("wrote {}", dir.join("results.json").display());
+            Ok(())
+        }
+        Command::Integrate { scene, out, gpu } => {
+            let (s, dir, gpu) = open_run(&scene, out, &gpu)?;
+            let outcome = crate::ti::stage::integration_stage(&gpu, &s, &dir, &mut Bar(None))
+                .with_context(|| format!("integrating {}", scene.display()))?;
+            print_free_energy(&outcome.json);
+            println!("wrote {}", dir.join("results.json").display());
+            Ok(())
+        }
         Command::Check { scene } => {
             let s = Scene::load_validated(&scene)?;
             println!(
@@ -374,6 +415,13 @@ fn print_reference(result: &serde_json::Value) {
     }
 }
 
+fn results_of(dir: &std::path::Path) -> serde_json::Value {
+    std::fs::read_to_string(dir.join("results.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(serde_json::json!({}))
+}
+
 fn print_free_energy(result: &serde_json::Value) {
     let Some(fe) = result["free_energy"].as_object() else {
         return;
@@ -383,6 +431,36 @@ fn print_free_energy(result: &serde_json::Value) {
         _ => "no answer".into(),
     };
     for (n, methods) in fe {
+        for key in ["reverse_sde", "corrected", "annealed", "forward_noise"] {
+            if let Some(m) = methods.get(key) {
+                let acc = m["mean_acceptance"]
+                    .as_f64()
+                    .map(|a| format!(", acceptance {a:.2}"))
+                    .unwrap_or_default();
+                println!(
+                    "N = {n}: neural TI ({key}) betaF_ex = {} (quadrature ± {:.3}{acc})",
+                    pm(&m["betaF_ex"]),
+                    m["quadrature"]["error_estimate"].as_f64().unwrap_or(f64::NAN),
+                );
+            }
+        }
+        if let Some(a) = methods.get("ais") {
+            println!(
+                "N = {n}: neural TI (annealed importance sampling) betaF_ex = {} (ESS {:.1} of {})",
+                pm(&a["betaF_ex"]),
+                a["ess"].as_f64().unwrap_or(f64::NAN),
+                a["trajectories"]
+            );
+        }
+        if let Some(h) = methods.get("neural_ti") {
+            if h.get("betamu_ex").is_some() {
+                println!(
+                    "N = {n}: neural TI ({}) betamu_ex(N -> N+1) = {}",
+                    h["estimator"].as_str().unwrap_or("?"),
+                    pm(&h["betamu_ex"])
+                );
+            }
+        }
         if let Some(t) = methods.get("lambda_ti") {
             println!("N = {n}: lambda-TI betaF_ex = {}", pm(t));
             if let Some(d) = t["diagnosis"].as_str().filter(|d| !d.is_empty()) {

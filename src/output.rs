@@ -26,8 +26,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Merges `update`'s top-level keys into `dir/results.json` (created if missing) and
 /// writes it atomically. Keys of `update` replace existing ones; nested objects under
-/// `reference` and `free_energy` are merged one level deeper so that different N or
-/// stages do not erase each other.
+/// `reference` and `wall_time_s` are merged one level deeper, and `free_energy` two
+/// (`free_energy.<N>.<method>`), so that different N, stages or methods do not erase each
+/// other.
 pub fn merge_results(dir: &Path, update: serde_json::Value) -> Result<()> {
     let path = dir.join("results.json");
     let mut current = match std::fs::read_to_string(&path) {
@@ -44,7 +45,20 @@ pub fn merge_results(dir: &Path, update: serde_json::Value) -> Result<()> {
                     if k == "reference" || k == "free_energy" || k == "wall_time_s" =>
                 {
                     for (kk, vv) in new {
-                        old.insert(kk.clone(), vv.clone());
+                        // free_energy.<N> holds one entry per method: merge those too.
+                        match (old.get_mut(kk), vv) {
+                            (
+                                Some(serde_json::Value::Object(old_n)),
+                                serde_json::Value::Object(new_n),
+                            ) if k == "free_energy" => {
+                                for (m, e) in new_n {
+                                    old_n.insert(m.clone(), e.clone());
+                                }
+                            }
+                            _ => {
+                                old.insert(kk.clone(), vv.clone());
+                            }
+                        }
                     }
                 }
                 _ => {
@@ -85,6 +99,14 @@ mod tests {
         assert_eq!(v["reference"]["80"]["a"], 2);
         assert_eq!(v["x"], 2);
         assert!(!dir.join("results.json.tmp").exists());
+        // Methods of one N from different stages coexist.
+        merge_results(&dir, serde_json::json!({"free_energy": {"40": {"widom": 1}}})).unwrap();
+        merge_results(&dir, serde_json::json!({"free_energy": {"40": {"neural_ti": 2}}})).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap())
+                .unwrap();
+        assert_eq!(v["free_energy"]["40"]["widom"], 1);
+        assert_eq!(v["free_energy"]["40"]["neural_ti"], 2);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -40,6 +40,10 @@ pub struct Scene {
     /// Denoising score-matching training of the model.
     #[serde(default)]
     pub training: Option<TrainingSettings>,
+    /// Neural TI: samplers, time grid, quadrature and the particle counts to evaluate
+    /// (needs `training`).
+    #[serde(default)]
+    pub integration: Option<crate::ti::settings::IntegrationSettings>,
 }
 
 /// Training settings (defaults: the paper's code, with a CI-sized step count).
@@ -573,6 +577,32 @@ impl Scene {
             t.optimizer.validate().map_err(|(field, value, range)| {
                 bad(&format!("training.optimizer.{field}"), value, range)
             })?;
+        }
+        if let Some(integ) = &self.integration {
+            integ.validate(path)?;
+            if self.training.is_none() {
+                return Err(bad(
+                    "integration",
+                    "(...)".into(),
+                    "integration needs a trained model: add a `training: (...)` section \
+                     (its defaults are fine) so `nti-gpu run` trains one first"
+                        .into(),
+                ));
+            }
+            for n in integ.evaluated_counts(&s.particles) {
+                let rho = n as f64 * s.sigma.powi(3) / volume;
+                if rho > MAX_DENSITY {
+                    return Err(bad(
+                        "integration.particles",
+                        n.to_string(),
+                        format!(
+                            "evaluating N = {n} means density {rho:.3} > {MAX_DENSITY} in this box; \
+                             evaluate at most {} particles (with chemical_potential, N + 1 counts too)",
+                            (MAX_DENSITY * volume / s.sigma.powi(3)).floor()
+                        ),
+                    ));
+                }
+            }
         }
         if let Some(t) = self.baselines.as_ref().and_then(|b| b.lambda_ti.as_ref()) {
             if t.quadrature == Quadrature::GaussKronrod && t.windows != 15 {

@@ -8,3 +8,5 @@
 pub mod estimators;
 pub mod grid;
 pub mod sampler;
+pub mod settings;
+pub mod stage;

@@ -1,0 +1,231 @@
+//! The scene's `integration` section: which particle counts to evaluate, with which
+//! samplers, on which time grid and quadrature.
+//!
+//! ```ron
+//! integration: (
+//!     particles: [40],            // N to evaluate (default: the system's particle counts)
+//!     chemical_potential: true,   // also evaluate N + 1 for βμ_ex(N → N+1)
+//!     trajectories: 64,           // independent trajectories per estimator and N
+//!     steps: 200,                 // K grid intervals (the paper: 1000)
+//!     grid: Power(exponent: 2.0), // dense near t = 0
+//!     rule: Trapezoid,            // Riemann (the paper's) | Trapezoid | Simpson
+//!     estimators: [ReverseSde, Corrected, Annealed, ForwardNoise],
+//!     correctors: 2,              // MALA steps per grid point (Corrected, Annealed)
+//!     target_accept: 0.57,
+//! )
+//! ```
+
+use crate::error::{Error, Result};
+use crate::reference::denoise::{CorrectorSettings, MAX_CORRECTORS};
+use crate::ti::estimators::Rule;
+use crate::ti::grid::TimeGrid;
+use serde::{Deserialize, Serialize};
+
+/// One way of sampling the marginals p_t for the TI integrand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Estimator {
+    /// The paper's reverse SDE (Euler–Maruyama) alone.
+    ReverseSde,
+    /// Reverse SDE with MALA correctors at every t: asymptotically exact TI.
+    Corrected,
+    /// MALA moves only (annealed Langevin): TI, and the annealed-importance-sampling
+    /// (Jarzynski) estimate, unbiased whatever the model.
+    Annealed,
+    /// Forward-noised reference samples (exact samples of the true marginals): a
+    /// diagnostic; needs reference samples at that N.
+    ForwardNoise,
+}
+
+impl Estimator {
+    /// Short name used in file names and results keys.
+    pub fn key(self) -> &'static str {
+        match self {
+            Estimator::ReverseSde => "reverse_sde",
+            Estimator::Corrected => "corrected",
+            Estimator::Annealed => "annealed",
+            Estimator::ForwardNoise => "forward_noise",
+        }
+    }
+
+    /// Human-readable label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Estimator::ReverseSde => "reverse SDE",
+            Estimator::Corrected => "reverse SDE + MALA",
+            Estimator::Annealed => "annealed MALA",
+            Estimator::ForwardNoise => "forward-noised data",
+        }
+    }
+}
+
+/// The `integration` section of a scene.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IntegrationSettings {
+    /// Particle counts to evaluate (empty: the system's `particles`). The model is a sum
+    /// over particles, so any N works, including counts it was not trained on.
+    pub particles: Vec<u32>,
+    /// Also evaluate N + 1 for every N, giving βμ_ex(N → N+1) = βF_ex(N+1) − βF_ex(N).
+    pub chemical_potential: bool,
+    /// Independent trajectories per estimator and N.
+    pub trajectories: u32,
+    /// Grid intervals K (the paper: 1000).
+    pub steps: u32,
+    /// How the K + 1 times are spread over [0, 1].
+    pub grid: TimeGrid,
+    /// Quadrature rule over the grid.
+    pub rule: Rule,
+    /// Which samplers to run.
+    pub estimators: Vec<Estimator>,
+    /// MALA steps per grid point for `Corrected` and `Annealed`.
+    pub correctors: u32,
+    /// Target acceptance of the per-trajectory step-size adaptation.
+    pub target_accept: f64,
+    /// Adaptation rate κ: ln h += κ (accepted − target) after every Metropolis test.
+    pub adapt_rate: f64,
+    /// Initial MALA step size h, in units of σ² (the walk moves √(2h) per coordinate).
+    pub initial_step_size: f64,
+    /// Largest MALA step size as a fraction of L²: keeps a move well inside the box, so
+    /// the minimum-image proposal density is exact.
+    pub max_step_fraction: f64,
+}
+
+impl Default for IntegrationSettings {
+    fn default() -> Self {
+        Self {
+            particles: Vec::new(),
+            chemical_potential: true,
+            trajectories: 64,
+            steps: 200,
+            grid: TimeGrid::default(),
+            rule: Rule::Trapezoid,
+            estimators: vec![
+                Estimator::ReverseSde,
+                Estimator::Corrected,
+                Estimator::Annealed,
+                Estimator::ForwardNoise,
+            ],
+            correctors: 2,
+            target_accept: 0.57,
+            adapt_rate: 0.1,
+            initial_step_size: 1e-3,
+            max_step_fraction: 1e-3,
+        }
+    }
+}
+
+impl IntegrationSettings {
+    /// The particle counts to evaluate, in order, without repeats: `particles` (or the
+    /// system's) and, with `chemical_potential`, every N + 1.
+    pub fn evaluated_counts(&self, system_particles: &[u32]) -> Vec<u32> {
+        let base = if self.particles.is_empty() {
+            system_particles
+        } else {
+            &self.particles
+        };
+        let mut out: Vec<u32> = Vec::new();
+        for &n in base {
+            let extra = self.chemical_potential.then_some(n + 1);
+            for m in std::iter::once(n).chain(extra) {
+                if !out.contains(&m) {
+                    out.push(m);
+                }
+            }
+        }
+        out
+    }
+
+    /// The corrector settings for a box of side `box_length` and LJ diameter `sigma`.
+    pub fn correctors(&self, box_length: f64, sigma: f64, with_correctors: bool) -> CorrectorSettings {
+        let h_max = self.max_step_fraction * box_length * box_length;
+        CorrectorSettings {
+            steps: if with_correctors { self.correctors } else { 0 },
+            target_accept: self.target_accept,
+            adapt_rate: self.adapt_rate,
+            h_init: (self.initial_step_size * sigma * sigma).min(h_max),
+            h_max,
+        }
+    }
+
+    /// Checks every field; errors name the field (`integration.<field>`), the value and the
+    /// allowed range. `path` is the scene file's name.
+    pub fn validate(&self, path: &str) -> Result<()> {
+        let bad = |field: &str, value: String, message: String| Error::SceneValue {
+            path: path.to_string(),
+            field: format!("integration.{field}"),
+            value,
+            message,
+        };
+        if self.trajectories < 2 || self.trajectories > 65_535 {
+            return Err(bad(
+                "trajectories",
+                self.trajectories.to_string(),
+                "must be in 2..=65535 (error bars come from independent trajectories; 32–256 is typical)".into(),
+            ));
+        }
+        if self.steps > 100_000 {
+            return Err(bad(
+                "steps",
+                self.steps.to_string(),
+                "must be at most 100000 (the paper uses 1000)".into(),
+            ));
+        }
+        self.grid
+            .validate(self.steps as usize, self.rule)
+            .map_err(|e| bad("grid", format!("{:?} with steps = {}", self.grid, self.steps), e.to_string()))?;
+        if self.estimators.is_empty() {
+            return Err(bad(
+                "estimators",
+                "[]".into(),
+                "name at least one of ReverseSde, Corrected, Annealed, ForwardNoise".into(),
+            ));
+        }
+        let needs_mala = self
+            .estimators
+            .iter()
+            .any(|e| matches!(e, Estimator::Corrected | Estimator::Annealed));
+        if needs_mala && (self.correctors == 0 || self.correctors > MAX_CORRECTORS) {
+            return Err(bad(
+                "correctors",
+                self.correctors.to_string(),
+                format!(
+                    "Corrected and Annealed need 1..={MAX_CORRECTORS} MALA steps per grid point (2–10 is typical)"
+                ),
+            ));
+        }
+        if !(self.target_accept > 0.05 && self.target_accept < 0.95) {
+            return Err(bad(
+                "target_accept",
+                self.target_accept.to_string(),
+                "must be in (0.05, 0.95); 0.57 is optimal for MALA".into(),
+            ));
+        }
+        if !(self.adapt_rate >= 0.0 && self.adapt_rate <= 1.0) {
+            return Err(bad(
+                "adapt_rate",
+                self.adapt_rate.to_string(),
+                "must be in [0, 1] (0 disables adaptation)".into(),
+            ));
+        }
+        if !(self.initial_step_size > 0.0 && self.initial_step_size.is_finite()) {
+            return Err(bad(
+                "initial_step_size",
+                self.initial_step_size.to_string(),
+                "must be a finite number > 0 (in units of sigma^2; 1e-3 is typical)".into(),
+            ));
+        }
+        if !(self.max_step_fraction > 0.0 && self.max_step_fraction <= 0.01) {
+            return Err(bad(
+                "max_step_fraction",
+                self.max_step_fraction.to_string(),
+                "must be in (0, 0.01]: a MALA move must stay far below half the box".into(),
+            ));
+        }
+        for (k, &n) in self.particles.iter().enumerate() {
+            if n < 2 {
+                return Err(bad(&format!("particles[{k}]"), n.to_string(), "must be >= 2".into()));
+            }
+        }
+        Ok(())
+    }
+}

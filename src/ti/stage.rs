@@ -1,0 +1,455 @@
+//! The integration stage of `nti-gpu run`: for every particle count and estimator of the
+//! scene's `integration` section, run the device samplers with the trained model, keep
+//! their per-trajectory records on disk (`ti_N<N>_<estimator>.json`, reused when a later run
+//! asks for the same thing), and turn them into βF_ex and βμ_ex with error bars, the
+//! integrand table `integrand_N<N>.csv` and the g(r) of the generated samples.
+//!
+//! results.json gets `free_energy.<N>.<estimator>` for every estimator run (TI, and for
+//! `annealed` also `ais`), and `free_energy.<N>.neural_ti`: the headline estimate (the
+//! MALA-corrected TI when run, else the annealed TI, else the reverse SDE, else forward
+//! noise), with `betamu_ex` where N + 1 was evaluated too. Schema: docs/results.md.
+
+use crate::dataset::SampleSet;
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::model::checkpoint::Checkpoint;
+use crate::model::ModelKernels;
+use crate::output::{merge_results, write_atomic};
+use crate::pipeline::{existing_samples, Progress};
+use crate::reference::observables::{gr_histogram, gr_normalize};
+use crate::reference::rng::key_of;
+use crate::scene::{fnv1a64, Scene};
+use crate::ti::estimators::{ais_estimate, halving, mean_band, ti_estimate, weights, AisEstimate, Estimate, Halving};
+use crate::ti::sampler::{run_denoise, DenoiseKernels, DenoiseRequest, PathKind};
+use crate::ti::settings::{Estimator, IntegrationSettings};
+use crate::train::{model_system, CHECKPOINT_FILE};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Instant;
+
+/// Version of the raw record files; bump when their meaning changes.
+pub const RAW_VERSION: u32 = 1;
+
+/// Bins of the g(r) of generated samples.
+pub const GR_BINS: u32 = 100;
+
+/// What one sampler run left on disk: enough to recompute every estimate.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RawRun {
+    /// [`RAW_VERSION`].
+    pub version: u32,
+    /// Hash of everything that determines the run (settings, model, N, estimator).
+    pub fingerprint: String,
+    /// Particle count.
+    pub n: u32,
+    /// Estimator.
+    pub estimator: Estimator,
+    /// The time grid, ascending.
+    pub grid: Vec<f64>,
+    /// integrand[c][k] = ∂_t Ũ of trajectory c at t_k.
+    pub integrand: Vec<Vec<f64>>,
+    /// AIS work per trajectory (meaningful for `Annealed` only).
+    pub work: Vec<f64>,
+    /// Mean corrector acceptance per grid point (empty without correctors).
+    pub acceptance: Vec<f64>,
+    /// g(r) of the configurations at t = 0, (r, g) at bin centres.
+    pub gr: Vec<(f64, f64)>,
+    /// Smallest pair distance over all configurations at t = 0.
+    pub min_pair_distance: f64,
+    /// Model evaluations per trajectory.
+    pub evaluations: u64,
+    /// Wall time of the sampler run.
+    pub wall_time_s: f64,
+}
+
+/// The estimates of one (N, estimator).
+#[derive(Clone, Debug, Serialize)]
+pub struct EstimatorSummary {
+    /// Which sampler.
+    pub estimator: Estimator,
+    /// βF_ex by TI over the sampler's integrand.
+    #[serde(rename = "betaF_ex")]
+    pub beta_f_ex: Estimate,
+    /// Quadrature check: the integral on every other grid point.
+    pub quadrature: Halving,
+    /// AIS (Annealed only).
+    pub ais: Option<AisEstimate>,
+    /// Mean corrector acceptance over the grid (None without correctors).
+    pub mean_acceptance: Option<f64>,
+    /// Lowest per-grid-point acceptance.
+    pub min_acceptance: Option<f64>,
+    /// Smallest pair distance at t = 0 (σ units of the scene).
+    pub min_pair_distance: f64,
+    /// Trajectories.
+    pub trajectories: usize,
+    /// Model evaluations per trajectory.
+    pub evaluations: u64,
+    /// Trajectory-steps (model evaluations × trajectories) per second of wall time.
+    pub trajectory_steps_per_s: f64,
+    /// Wall time of the sampler run.
+    pub wall_time_s: f64,
+    /// Raw record file.
+    pub file: String,
+}
+
+/// Everything the stage computed, for the report and plots.
+#[derive(Clone, Debug, Default)]
+pub struct IntegrationOutcome {
+    /// (N, estimator summaries, raw runs) in evaluation order.
+    pub per_n: Vec<(u32, Vec<(EstimatorSummary, RawRun)>)>,
+    /// The JSON merged into results.json.
+    pub json: serde_json::Value,
+}
+
+/// Name of the raw record file of (N, estimator).
+pub fn raw_file(n: u32, estimator: Estimator) -> String {
+    format!("ti_N{n}_{}.json", estimator.key())
+}
+
+/// Name of the integrand table of N.
+pub fn integrand_file(n: u32) -> String {
+    format!("integrand_N{n}.csv")
+}
+
+/// The scene's integration settings, or the defaults when the section is absent.
+pub fn integration_settings(scene: &Scene) -> IntegrationSettings {
+    scene.integration.clone().unwrap_or_default()
+}
+
+/// Loads the trained model of `out_dir`, checking it matches the scene.
+pub fn load_model(scene: &Scene, out_dir: &Path) -> Result<Checkpoint> {
+    let path = out_dir.join(CHECKPOINT_FILE);
+    if !path.exists() {
+        return Err(Error::Model(format!(
+            "no trained model at {}: run `nti-gpu train` (or `nti-gpu run`) on this scene first",
+            path.display()
+        )));
+    }
+    let ck = Checkpoint::read(&path)?;
+    ck.check_architecture(&scene.model.unwrap_or_default(), &path)?;
+    let wanted = crate::train::training_settings(scene).steps;
+    if ck.step < wanted {
+        return Err(Error::Model(format!(
+            "the model in {} is trained for {} of training.steps = {wanted} steps: finish it \
+             with `nti-gpu train --resume` (or `nti-gpu run`, which resumes)",
+            path.display(),
+            ck.step
+        )));
+    }
+    Ok(ck)
+}
+
+fn fingerprint(settings: &IntegrationSettings, ck: &Checkpoint, scene: &Scene, n: u32, e: Estimator) -> String {
+    let params: Vec<u8> = ck.params.iter().flat_map(|p| p.to_le_bytes()).collect();
+    let text = format!(
+        "{RAW_VERSION}|{}|{}|{:016x}|{:016x}|{n}|{}",
+        ron::to_string(settings).unwrap_or_default(),
+        ron::to_string(&(scene.seed, &scene.system)).unwrap_or_default(),
+        fnv1a64(&params),
+        scene.hash(),
+        e.key()
+    );
+    format!("{:016x}", fnv1a64(text.as_bytes()))
+}
+
+/// C reference configurations spread evenly over the sample set (frames × replicas).
+fn spread_configurations(set: &SampleSet, count: usize) -> Vec<[f64; 3]> {
+    let total = set.configurations();
+    let mut out = Vec::with_capacity(count * set.n as usize);
+    for c in 0..count {
+        let index = (c * total / count) as u32;
+        let (frame, replica) = (index / set.replicas, index % set.replicas);
+        out.extend(
+            set.configuration(frame, replica)
+                .iter()
+                .map(|p| p.map(|v| v as f64)),
+        );
+    }
+    out
+}
+
+fn generated_gr(pos: &[[f64; 3]], n: usize, box_length: f64) -> (Vec<(f64, f64)>, f64) {
+    let r_max = 0.5 * box_length;
+    let mut hist = vec![0u64; GR_BINS as usize];
+    let mut min_d = f64::INFINITY;
+    let configs = pos.len() / n.max(1);
+    for conf in pos.chunks(n) {
+        for (h, c) in hist.iter_mut().zip(gr_histogram(conf, box_length, r_max, GR_BINS)) {
+            *h += c;
+        }
+        for i in 0..conf.len() {
+            for j in i + 1..conf.len() {
+                let d = crate::reference::lj::minimum_image(
+                    std::array::from_fn(|a| conf[i][a] - conf[j][a]),
+                    box_length,
+                );
+                min_d = min_d.min(crate::reference::lj::norm2(d).sqrt());
+            }
+        }
+    }
+    let gr = gr_normalize(&hist, r_max, n as u32, box_length.powi(3), configs as u64);
+    (gr, min_d)
+}
+
+/// Runs (or reloads) one (N, estimator). `None` when the estimator cannot run at this N
+/// (forward noise without reference samples).
+#[allow(clippy::too_many_arguments)]
+fn run_one(
+    gpu: &Gpu,
+    kernels: &(DenoiseKernels, ModelKernels),
+    scene: &Scene,
+    settings: &IntegrationSettings,
+    ck: &Checkpoint,
+    out_dir: &Path,
+    n: u32,
+    estimator: Estimator,
+    grid: &[f64],
+    progress: &mut dyn Progress,
+) -> Result<Option<RawRun>> {
+    let file = out_dir.join(raw_file(n, estimator));
+    let fp = fingerprint(settings, ck, scene, n, estimator);
+    if let Ok(text) = std::fs::read_to_string(&file) {
+        if let Ok(raw) = serde_json::from_str::<RawRun>(&text) {
+            if raw.version == RAW_VERSION && raw.fingerprint == fp {
+                return Ok(Some(raw));
+            }
+        }
+    }
+    let sys = model_system(scene);
+    let c = settings.trajectories as usize;
+    let l = scene.system.box_length;
+    let path = match estimator {
+        Estimator::ForwardNoise => match existing_samples(scene, n, out_dir) {
+            Some(set) => PathKind::ForwardNoise {
+                x0: spread_configurations(&set, c),
+            },
+            None => return Ok(None),
+        },
+        Estimator::ReverseSde => PathKind::Sampler {
+            predictor: true,
+            correctors: settings.correctors(l, scene.system.sigma, false),
+        },
+        Estimator::Corrected => PathKind::Sampler {
+            predictor: true,
+            correctors: settings.correctors(l, scene.system.sigma, true),
+        },
+        Estimator::Annealed => PathKind::Sampler {
+            predictor: false,
+            correctors: settings.correctors(l, scene.system.sigma, true),
+        },
+    };
+    let cfg = scene.model.unwrap_or_default();
+    let stream = fnv1a64(format!("{n}|{}", estimator.key()).as_bytes());
+    let req = DenoiseRequest {
+        cfg: &cfg,
+        sys: &sys,
+        theta: &ck.params,
+        n: n as usize,
+        trajectories: c,
+        grid,
+        path,
+        key: key_of(scene.seed ^ stream),
+    };
+    progress.start(&format!("{} N={n}", estimator.label()), grid.len() as u64);
+    let out = run_denoise(gpu, &kernels.0, &kernels.1, &req, &mut |done, _| {
+        progress.set(done as u64)
+    })?;
+    progress.finish();
+    let (gr, min_pair_distance) = generated_gr(&out.final_positions, n as usize, l);
+    let raw = RawRun {
+        version: RAW_VERSION,
+        fingerprint: fp,
+        n,
+        estimator,
+        grid: grid.to_vec(),
+        work: out.ais_work(),
+        acceptance: if out.proposals > 0 {
+            out.acceptance()
+        } else {
+            Vec::new()
+        },
+        integrand: out.integrand,
+        gr,
+        min_pair_distance,
+        evaluations: out.evaluations,
+        wall_time_s: out.wall_time_s,
+    };
+    let text = serde_json::to_string(&raw).map_err(|e| Error::Format {
+        path: file.clone(),
+        message: e.to_string(),
+    })?;
+    write_atomic(&file, text.as_bytes())?;
+    Ok(Some(raw))
+}
+
+/// Estimates of one raw run.
+pub fn summarize(raw: &RawRun, settings: &IntegrationSettings, seed: u64) -> Result<EstimatorSummary> {
+    let w = weights(settings.rule, &raw.grid)?;
+    let beta_f_ex = ti_estimate(&raw.integrand, &w, seed)?;
+    let (mean, _) = mean_band(&raw.integrand)?;
+    let mut quadrature = halving(settings.rule, &raw.grid, &mean)?;
+    // halving integrates +⟨∂_t Ũ⟩; report it as βF_ex like the estimate.
+    quadrature.full = -quadrature.full;
+    quadrature.half = -quadrature.half;
+    let ais = match raw.estimator {
+        Estimator::Annealed => Some(ais_estimate(&raw.work, seed)?),
+        _ => None,
+    };
+    let acc = (!raw.acceptance.is_empty()).then_some(&raw.acceptance);
+    let c = raw.integrand.len();
+    Ok(EstimatorSummary {
+        estimator: raw.estimator,
+        beta_f_ex,
+        quadrature,
+        ais,
+        mean_acceptance: acc.map(|a| a.iter().sum::<f64>() / a.len() as f64),
+        min_acceptance: acc.map(|a| a.iter().copied().fold(f64::INFINITY, f64::min)),
+        min_pair_distance: raw.min_pair_distance,
+        trajectories: c,
+        evaluations: raw.evaluations,
+        trajectory_steps_per_s: if raw.wall_time_s > 0.0 {
+            (raw.evaluations as f64 * c as f64) / raw.wall_time_s
+        } else {
+            0.0
+        },
+        wall_time_s: raw.wall_time_s,
+        file: raw_file(raw.n, raw.estimator),
+    })
+}
+
+/// The headline estimator among those run, in order of preference.
+pub fn headline(summaries: &[EstimatorSummary]) -> Option<&EstimatorSummary> {
+    [
+        Estimator::Corrected,
+        Estimator::Annealed,
+        Estimator::ReverseSde,
+        Estimator::ForwardNoise,
+    ]
+    .iter()
+    .find_map(|e| summaries.iter().find(|s| s.estimator == *e))
+}
+
+fn write_integrand_table(out_dir: &Path, n: u32, runs: &[(EstimatorSummary, RawRun)]) -> Result<()> {
+    let Some((_, first)) = runs.first() else {
+        return Ok(());
+    };
+    let bands: Vec<(Vec<f64>, Vec<f64>)> = runs
+        .iter()
+        .map(|(_, r)| mean_band(&r.integrand))
+        .collect::<Result<_>>()?;
+    let mut text = format!(
+        "# <dU~/dt>(t) at N = {n}: mean over trajectories and its standard error, per estimator\nt"
+    );
+    for (s, r) in runs {
+        text.push_str(&format!(",{k}_mean,{k}_se", k = s.estimator.key()));
+        if !r.acceptance.is_empty() {
+            text.push_str(&format!(",{}_acceptance", s.estimator.key()));
+        }
+    }
+    text.push('\n');
+    for (k, t) in first.grid.iter().enumerate() {
+        text.push_str(&format!("{t:.9e}"));
+        for ((_, r), (m, se)) in runs.iter().zip(&bands) {
+            text.push_str(&format!(",{:.9e},{:.9e}", m[k], se[k]));
+            if let Some(a) = r.acceptance.get(k) {
+                text.push_str(&format!(",{a:.4}"));
+            }
+        }
+        text.push('\n');
+    }
+    write_atomic(&out_dir.join(integrand_file(n)), text.as_bytes())
+}
+
+fn estimate_json(e: &Estimate) -> serde_json::Value {
+    serde_json::json!({"mean": e.mean, "err": e.err, "bootstrap_err": e.bootstrap_err, "n": e.n})
+}
+
+/// Runs the integration stage: every N of [`IntegrationSettings::evaluated_counts`] with
+/// every estimator, reusing raw records on disk. Merges `free_energy` into results.json.
+pub fn integration_stage(
+    gpu: &Gpu,
+    scene: &Scene,
+    out_dir: &Path,
+    progress: &mut dyn Progress,
+) -> Result<IntegrationOutcome> {
+    let stage_start = Instant::now();
+    let settings = integration_settings(scene);
+    settings.validate("scene")?;
+    let ck = load_model(scene, out_dir)?;
+    let grid = settings.grid.points(settings.steps as usize)?;
+    let kernels = (DenoiseKernels::new(gpu)?, ModelKernels::new(gpu)?);
+    let counts = settings.evaluated_counts(&scene.system.particles);
+    let mut per_n = Vec::new();
+    for &n in &counts {
+        let mut runs = Vec::new();
+        for &e in &settings.estimators {
+            if let Some(raw) = run_one(gpu, &kernels, scene, &settings, &ck, out_dir, n, e, &grid, progress)? {
+                let summary = summarize(&raw, &settings, scene.seed)?;
+                runs.push((summary, raw));
+            }
+        }
+        write_integrand_table(out_dir, n, &runs)?;
+        per_n.push((n, runs));
+    }
+
+    let mut free_energy = serde_json::Map::new();
+    let volume = scene.system.box_length.powi(3);
+    for (n, runs) in &per_n {
+        let mut entry = serde_json::Map::new();
+        let summaries: Vec<EstimatorSummary> = runs.iter().map(|(s, _)| s.clone()).collect();
+        for s in &summaries {
+            entry.insert(s.estimator.key().into(), serde_json::to_value(s).unwrap_or_default());
+            if let Some(a) = &s.ais {
+                entry.insert(
+                    "ais".into(),
+                    serde_json::json!({
+                        "betaF_ex": {"mean": a.beta_f, "err": a.err, "delta_err": a.delta_err},
+                        "ess": a.ess,
+                        "ess_fraction": a.ess_fraction,
+                        "trajectories": a.n,
+                    }),
+                );
+            }
+        }
+        if let Some(h) = headline(&summaries) {
+            let mut head = serde_json::json!({
+                "estimator": h.estimator.key(),
+                "betaF_ex": estimate_json(&h.beta_f_ex),
+                "quadrature_error": h.quadrature.error_estimate,
+                "rho": *n as f64 / volume,
+            });
+            // βμ_ex(N → N+1) from the same estimator at N + 1.
+            let next = per_n
+                .iter()
+                .find(|(m, _)| *m == n + 1)
+                .and_then(|(_, r)| r.iter().find(|(s, _)| s.estimator == h.estimator));
+            if let Some((s1, _)) = next {
+                let (a, b) = (&h.beta_f_ex, &s1.beta_f_ex);
+                head["betamu_ex"] = serde_json::json!({
+                    "mean": b.mean - a.mean,
+                    "err": (a.err * a.err + b.err * b.err).sqrt(),
+                });
+            }
+            if let Some(fw) = summaries.iter().find(|s| s.estimator == Estimator::ForwardNoise) {
+                head["forward_noise_gap"] = serde_json::json!(h.beta_f_ex.mean - fw.beta_f_ex.mean);
+            }
+            entry.insert("neural_ti".into(), head);
+        }
+        free_energy.insert(n.to_string(), serde_json::Value::Object(entry));
+    }
+    let json = serde_json::json!({
+        "nti_gpu_version": env!("CARGO_PKG_VERSION"),
+        "adapter": gpu.adapter,
+        "scene": scene,
+        "scene_hash": format!("{:016x}", scene.hash()),
+        "integration": {
+            "settings": settings,
+            "model_step": ck.step,
+            "grid_points": grid.len(),
+        },
+        "free_energy": free_energy,
+        "wall_time_s": { "integrate": stage_start.elapsed().as_secs_f64() },
+    });
+    merge_results(out_dir, json.clone())?;
+    Ok(IntegrationOutcome { per_n, json })
+}

@@ -16,6 +16,7 @@ pub mod model;
 pub mod output;
 pub mod pipeline;
 pub mod reference;
+pub mod report;
 pub mod scene;
 pub mod stats;
 pub mod train;

@@ -441,3 +441,21 @@ fn rendering_is_deterministic_and_font_independent_of_the_system() {
     let b = render(&density_figure()).unwrap();
     assert_eq!(a, b);
 }
+
+#[test]
+fn extreme_finite_values_do_not_panic() {
+    // A span that overflows f64 is a clear error; a tiny one (1 … 1 + 1e-14) renders.
+    let wide = Figure::new("wide", "x", "y")
+        .with_series(Series::line("l", vec![(0.0, -1e308), (1.0, 1e308)]));
+    let e = render(&wide).unwrap_err().to_string();
+    assert!(e.contains("wide") && e.contains("too wide"), "{e}");
+    let narrow = Figure::new("narrow", "x", "y")
+        .with_series(Series::line("l", vec![(0.0, 1.0), (1.0, 1.0 + 1e-14)]));
+    let (img, frame) = render_with_frame(&narrow).unwrap();
+    assert_eq!(img.dimensions(), (DEFAULT_WIDTH, DEFAULT_HEIGHT));
+    let (lo, hi) = frame.y_range();
+    assert!(
+        lo < 1.0 && hi > 1.0 + 1e-14 && frame.y_ticks().len() >= 3,
+        "{lo}..{hi}"
+    );
+}

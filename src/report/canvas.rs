@@ -214,3 +214,102 @@ impl<'a> DrawingBackend for Canvas<'a> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plotters::style::{FontTransform, IntoFont, TextStyle, BLACK};
+
+    const W: u32 = 200;
+    const H: u32 = 80;
+
+    fn style(size: f64) -> TextStyle<'static> {
+        ("sans-serif", size).into_font().color(&BLACK)
+    }
+
+    /// Columns and rows holding dark pixels after drawing `text` at `pos`.
+    fn ink(text: &str, style: &TextStyle<'_>, pos: (i32, i32)) -> (Vec<u32>, Vec<u32>) {
+        let mut buf = vec![255u8; (W * H * 3) as usize];
+        let mut c = Canvas::new(&mut buf, (W, H), font().unwrap());
+        c.draw_text(text, style, pos).unwrap();
+        drop(c);
+        let (mut cols, mut rows) = (Vec::new(), Vec::new());
+        for y in 0..H {
+            for x in 0..W {
+                if buf[((y * W + x) * 3) as usize] < 128 {
+                    cols.push(x);
+                    rows.push(y);
+                }
+            }
+        }
+        cols.sort_unstable();
+        cols.dedup();
+        rows.sort_unstable();
+        rows.dedup();
+        (cols, rows)
+    }
+
+    #[test]
+    fn glyphs_keep_their_side_bearings() {
+        // plotters 0.3.7's own ab_glyph path drops the left side bearing; here the stem of
+        // "l" starts at the pen position plus the bearing, and the second glyph of "Tl"
+        // after T's advance (and kerning) plus its bearing.
+        let f = font().unwrap();
+        let scaled = f.as_scaled(PxScale::from(40.0));
+        let l = scaled.glyph_id('l');
+        let t = scaled.glyph_id('T');
+        let (cols, _) = ink("l", &style(40.0), (20, 10));
+        let expect = 20.0 + scaled.h_side_bearing(l);
+        assert!(
+            (f64::from(cols[0]) - f64::from(expect)).abs() <= 1.0,
+            "l starts at {} not {expect}",
+            cols[0]
+        );
+        let (cols, _) = ink("Tl", &style(40.0), (20, 10));
+        let second =
+            20.0 + scaled.h_advance(t) + scaled.kern(t, l) + scaled.h_side_bearing(l) + 0.5;
+        // The last column of ink is the stem of l: its right edge.
+        let l_right = second + (scaled.h_advance(l) - 2.0 * scaled.h_side_bearing(l));
+        let last = f64::from(*cols.last().unwrap());
+        assert!(
+            (last - f64::from(l_right)).abs() <= 2.0,
+            "{last} vs {l_right}"
+        );
+        // And the estimated width is the sum of the advances.
+        let mut pixel = [0u8; 3];
+        let c = Canvas::new(&mut pixel, (1, 1), f);
+        let (w, h) = c.estimate_text_size("Tl", &style(40.0)).unwrap();
+        assert_eq!(
+            w,
+            (scaled.h_advance(t) + scaled.kern(t, l) + scaled.h_advance(l)).ceil() as u32
+        );
+        assert_eq!(h, (scaled.ascent() - scaled.descent()).ceil() as u32);
+    }
+
+    #[test]
+    fn text_rotates_and_anchors() {
+        // "lll" is wide and short; rotated by 270° it is tall and narrow (y axis labels).
+        let (cols, rows) = ink("lll", &style(30.0), (100, 10));
+        assert!(
+            cols.len() < 20 && rows.len() > 18,
+            "{} x {}",
+            cols.len(),
+            rows.len()
+        );
+        let rotated = style(30.0).transform(FontTransform::Rotate270);
+        let (cols, rows) = ink("——", &rotated, (100, 70));
+        assert!(
+            rows.len() > 2 * cols.len(),
+            "rotated: {} cols x {} rows",
+            cols.len(),
+            rows.len()
+        );
+        // Anchored at its right end, text ends left of the anchor.
+        let right = style(30.0).pos(plotters_backend::text_anchor::Pos::new(
+            HPos::Right,
+            VPos::Top,
+        ));
+        let (cols, _) = ink("ll", &right, (150, 10));
+        assert!(*cols.last().unwrap() <= 150 && *cols.last().unwrap() > 135);
+    }
+}

@@ -379,6 +379,16 @@ pub fn render_with_frame(fig: &Figure) -> Result<(RgbImage, Frame)> {
     }
     let x_axis = Axis::new(x_scale, &xs, (fig.width / 110).max(3) as usize);
     let y_axis = Axis::new(y_scale, &ys, (fig.height / 75).max(3) as usize);
+    for (name, a) in [("x", &x_axis), ("y", &y_axis)] {
+        let span = a.hi - a.lo;
+        if !(span.is_finite() && span > 0.0 && a.ticks.len() <= 1000) {
+            let (lo, hi) = a.data_range();
+            return Err(fig.error(format!(
+                "the {name} values span {lo:e} … {hi:e}, too wide to draw; check the data for \
+                 garbage values"
+            )));
+        }
+    }
     let mut prepared = prepared;
     for p in &mut prepared {
         p.clamp_band_lows(y_axis.lo);
@@ -1160,6 +1170,7 @@ impl NumberFormat {
     fn format(self, v: f64) -> String {
         let s = match self {
             NumberFormat::Fixed(d) => format!("{v:.d$}"),
+            NumberFormat::Scientific(_) if v == 0.0 => "0".to_string(),
             NumberFormat::Scientific(d) => format!("{v:.d$e}"),
         };
         // Never print "-0" or "-0.00".
@@ -1168,5 +1179,154 @@ impl NumberFormat {
         } else {
             s
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(ticks: &[(f64, String)]) -> Vec<&str> {
+        ticks.iter().map(|t| t.1.as_str()).collect()
+    }
+
+    #[test]
+    fn linear_ticks_are_nice_and_labelled_with_the_digits_they_need() {
+        let (t, minor) = linear_ticks(-2600.0, 560.0, 8);
+        assert_eq!(
+            labels(&t),
+            ["-2500", "-2000", "-1500", "-1000", "-500", "0", "500"]
+        );
+        // Minor grid every 100 (-2600…500) except at the 7 majors.
+        assert_eq!(minor.len(), 32 - 7, "{minor:?}");
+        let (t, _) = linear_ticks(-0.03, 1.03, 8);
+        assert_eq!(labels(&t), ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]);
+        let (t, _) = linear_ticks(0.0, 1.0, 4);
+        assert_eq!(labels(&t), ["0.00", "0.25", "0.50", "0.75", "1.00"]);
+        let (t, _) = linear_ticks(1.0e7, 4.0e7, 3);
+        assert_eq!(labels(&t), ["1e7", "2e7", "3e7", "4e7"]);
+        let (t, _) = linear_ticks(-3e-6, 3e-6, 3);
+        assert_eq!(labels(&t), ["-2e-6", "0", "2e-6"]);
+        // Zero is printed "0", never "-0".
+        let (t, _) = linear_ticks(-0.3, 0.3, 6);
+        assert!(labels(&t).contains(&"0.0") && !labels(&t).iter().any(|l| l.starts_with("-0.0")));
+    }
+
+    #[test]
+    fn nice_steps() {
+        for (span, target, step) in [
+            (2500.0, 8, 500.0),
+            (1.0, 10, 0.1),
+            (1.0, 4, 0.25),
+            (7.0, 7, 1.0),
+            (0.003, 3, 0.001),
+            (90.0, 4, 25.0),
+        ] {
+            let s = nice_step(span, target);
+            assert!(
+                (s - step).abs() < 1e-12 * step,
+                "span {span}/{target}: {s} not {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn log_ticks_choose_decades_or_mantissas() {
+        // Nine decades, at most 5 labels: every second decade, skipped ones as grid lines.
+        let (t, minor) = log_ticks(-6.1, 3.1, 5);
+        assert_eq!(labels(&t), ["1e-6", "0.0001", "0.01", "1", "100"]);
+        assert_eq!(minor.len(), 5);
+        assert_eq!(t[3].0, 0.0);
+        // Three decades: each labelled, 2…9 times them as grid lines (and 0.9 just inside).
+        let (t, minor) = log_ticks(-0.05, 2.05, 8);
+        assert_eq!(labels(&t), ["1", "10", "100"]);
+        assert_eq!(minor.len(), 17);
+        // Under two decades: 1-2-5.
+        let (t, _) = log_ticks(0.02f64.log10() - 0.01, 0.0, 8);
+        assert_eq!(labels(&t), ["0.02", "0.05", "0.1", "0.2", "0.5", "1"]);
+        // Half a decade: 1…9.
+        let (t, _) = log_ticks(0.2f64.log10(), 0.7f64.log10(), 8);
+        assert_eq!(labels(&t), ["0.2", "0.3", "0.4", "0.5", "0.6", "0.7"]);
+        // A narrow range: linear ticks in data units.
+        let (t, _) = log_ticks(0.95f64.log10(), 1.3f64.log10(), 8);
+        assert_eq!(
+            labels(&t),
+            ["0.95", "1.00", "1.05", "1.10", "1.15", "1.20", "1.25", "1.30"]
+        );
+        assert!((t[1].0 - 0.0).abs() < 1e-15);
+        // Large exponents in scientific form.
+        assert_eq!(mantissa_label(2, 7), "2e7");
+        assert_eq!(mantissa_label(5, -3), "0.005");
+        assert_eq!(mantissa_label(2, 3), "2000");
+    }
+
+    #[test]
+    fn runs_split_at_undrawable_values() {
+        let runs = split_runs([Some(1), None, None, Some(2), Some(3), None].into_iter());
+        assert_eq!(runs, vec![vec![1], vec![2, 3]]);
+        assert!(split_runs(std::iter::empty::<Option<u8>>()).is_empty());
+    }
+
+    #[test]
+    fn band_on_log_axis_keeps_its_upper_bound_and_clamps_the_lower() {
+        // y − err ≤ 0 for the first two points: their lower bound goes to the axis bottom.
+        let s = Series::band(
+            "b",
+            vec![1.0, 2.0, 3.0],
+            vec![1.0, 2.0, 10.0],
+            vec![2.0, 2.0, 1.0],
+        );
+        let mut p = Prepared::new(&s, Scale { log: false }, Scale { log: true });
+        assert_eq!(p.band_polygons.len(), 1);
+        assert_eq!(p.log_lows.len(), 2);
+        p.clamp_band_lows(-1.5);
+        let poly = &p.band_polygons[0];
+        let expect = [
+            3f64.log10(),
+            4f64.log10(),
+            11f64.log10(),
+            9f64.log10(),
+            -1.5,
+            -1.5,
+        ];
+        for (v, e) in poly.iter().zip(expect) {
+            assert!((v.1 - e).abs() < 1e-12, "{poly:?}");
+        }
+    }
+
+    #[test]
+    fn legend_goes_to_the_emptiest_corner() {
+        // Data fill the top right; the legend goes elsewhere (upper left is next in line).
+        let fig = Figure::new("t", "x", "y").with_series(Series::line(
+            "rising",
+            (0..=10).map(|i| (f64::from(i), f64::from(i * i))),
+        ));
+        let p: Vec<Prepared> = fig
+            .series
+            .iter()
+            .map(|s| Prepared::new(s, Scale { log: false }, Scale { log: false }))
+            .collect();
+        let (xs, ys) = extents(&p);
+        let (xa, ya) = (
+            Axis::new(Scale { log: false }, &xs, 8),
+            Axis::new(Scale { log: false }, &ys, 8),
+        );
+        assert_eq!(
+            legend_position(&fig, &p, &xa, &ya),
+            SeriesLabelPosition::UpperLeft
+        );
+        let falling = Figure::new("t", "x", "y").with_series(Series::line(
+            "falling",
+            (0..=10).map(|i| (f64::from(i), f64::from(100 - i * i))),
+        ));
+        let p: Vec<Prepared> = falling
+            .series
+            .iter()
+            .map(|s| Prepared::new(s, Scale { log: false }, Scale { log: false }))
+            .collect();
+        assert_eq!(
+            legend_position(&falling, &p, &xa, &ya),
+            SeriesLabelPosition::UpperRight
+        );
     }
 }

@@ -83,6 +83,14 @@ pub enum Error {
         /// Allowed range and how to fix it.
         message: String,
     },
+    /// A figure could not be drawn (no finite data, a bad size, mismatched series lengths).
+    #[error("figure `{title}`: {message}")]
+    Plot {
+        /// The figure's title.
+        title: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
 }
 
 /// Result alias of the library.

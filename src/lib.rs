@@ -17,6 +17,7 @@ pub mod output;
 pub mod pipeline;
 pub mod reference;
 pub mod run;
+pub mod report;
 pub mod scene;
 pub mod stats;
 pub mod ti;

@@ -1,0 +1,4 @@
+//! Results files and plots of a run.
+
+mod canvas;
+pub mod plot;

@@ -194,7 +194,14 @@ impl Adaptive {
     }
 
     /// ∫_a^b f, split at the `breaks` inside (a, b), each piece to its share of `tol`.
-    fn integrate(&self, f: &dyn Fn(f64) -> f64, a: f64, b: f64, breaks: &[f64], tol: f64) -> Result<f64> {
+    fn integrate(
+        &self,
+        f: &dyn Fn(f64) -> f64,
+        a: f64,
+        b: f64,
+        breaks: &[f64],
+        tol: f64,
+    ) -> Result<f64> {
         let mut cuts = vec![a];
         cuts.extend(breaks.iter().copied().filter(|&x| x > a && x < b));
         cuts.push(b);
@@ -233,7 +240,11 @@ fn cell_integral(
     points: usize,
 ) -> Result<TwoBody> {
     if !(box_length.is_finite() && box_length > 0.0) {
-        return Err(Error::argument("box_length", box_length, "must be finite and > 0"));
+        return Err(Error::argument(
+            "box_length",
+            box_length,
+            "must be finite and > 0",
+        ));
     }
     if !(rel_tol.is_finite() && (1e-14..1.0).contains(&rel_tol)) {
         return Err(Error::argument("rel_tol", rel_tol, "must be in [1e-14, 1)"));
@@ -361,9 +372,13 @@ mod tests {
     #[test]
     fn paper_system_converges_under_refinement() {
         let paper = |r| LjPair::paper().beta_u(r);
-        let best = cell_integral(6.0, paper, &[], 1e-14, PANEL_POINTS).unwrap().integral;
+        let best = cell_integral(6.0, paper, &[], 1e-14, PANEL_POINTS)
+            .unwrap()
+            .integral;
         for tol in [1e-6, 1e-10] {
-            let v = cell_integral(6.0, paper, &[], tol, PANEL_POINTS).unwrap().integral;
+            let v = cell_integral(6.0, paper, &[], tol, PANEL_POINTS)
+                .unwrap()
+                .integral;
             assert!((v - best).abs() < 1e-13 * best, "{tol}: {v} vs {best}");
         }
         let mut devs = vec![];
@@ -374,7 +389,10 @@ mod tests {
             assert!(dev <= tol, "{tol}: {dev}");
             devs.push(dev);
         }
-        assert!(devs[0] > 1e-9 && devs[4] < 1e-12 && devs[4] < devs[0] / 1e4, "{devs:?}");
+        assert!(
+            devs[0] > 1e-9 && devs[4] < 1e-12 && devs[4] < devs[0] / 1e4,
+            "{devs:?}"
+        );
         let t = lj_two_body_beta_f_ex(6.0, &LjPair::paper()).unwrap();
         eprintln!("paper system: {t:?}");
         assert!((t.integral - best).abs() < 1e-13 * best);
@@ -386,10 +404,7 @@ mod tests {
             cutoff: Some(2.5),
             ..LjPair::paper()
         };
-        let shifted = LjPair {
-            shift: true,
-            ..cut
-        };
+        let shifted = LjPair { shift: true, ..cut };
         assert_eq!(cut.beta_u(2.5), 0.0);
         assert!((shifted.beta_u(2.4999999)).abs() < 1e-7);
         let full = lj_two_body_beta_f_ex(6.0, &LjPair::paper()).unwrap();
@@ -398,12 +413,18 @@ mod tests {
         assert_eq!(c.corner, 0.0);
         // Dropping the attractive tail beyond 2.5 raises βF (less attraction), shifting
         // raises it further.
-        assert!(c.beta_f_ex > full.beta_f_ex && s.beta_f_ex > c.beta_f_ex, "{full:?} {c:?} {s:?}");
+        assert!(
+            c.beta_f_ex > full.beta_f_ex && s.beta_f_ex > c.beta_f_ex,
+            "{full:?} {c:?} {s:?}"
+        );
         // The tail beyond r_c in the ball: 4π ∫_{2.5}^{3} r² (e^{−βu} − 1) dr ≈ −4π ∫ r² βu.
         let tail = full.ball - c.ball;
         let x: f64 = 1.0 / 2.5;
-        let approx = -4.0 * PI * 4.0 * 0.8 * ((x.powi(9) - (1.0 / 3f64).powi(9)) / 9.0
-            - (x.powi(3) - (1.0 / 3f64).powi(3)) / 3.0);
+        let approx = -4.0
+            * PI
+            * 4.0
+            * 0.8
+            * ((x.powi(9) - (1.0 / 3f64).powi(9)) / 9.0 - (x.powi(3) - (1.0 / 3f64).powi(3)) / 3.0);
         assert!((tail / approx - 1.0).abs() < 0.02, "{tail} {approx}");
         // A cutoff beyond L/2 reaches into the corners, and with r_c ≥ L√3/2 nothing is cut.
         let long = LjPair {

@@ -388,7 +388,10 @@ pub fn ais_estimate(work: &[f64], seed: u64) -> Result<AisEstimate> {
             "need at least one trajectory",
         ));
     }
-    if let Some(c) = work.iter().position(|w| w.is_nan() || *w == f64::NEG_INFINITY) {
+    if let Some(c) = work
+        .iter()
+        .position(|w| w.is_nan() || *w == f64::NEG_INFINITY)
+    {
         return Err(Error::argument(
             format!("work[{c}]"),
             work[c],
@@ -487,7 +490,11 @@ mod tests {
     fn convergence_orders_on_a_power_grid() {
         let f = |t: f64| -2000.0 * (-40.0 * t).exp() + 460.0 * (5.0 * t).sin();
         let exact = -2000.0 * (1.0 - (-40f64).exp()) / 40.0 + 460.0 * (1.0 - 5f64.cos()) / 5.0;
-        for (rule, order) in [(Rule::Riemann, 1.0), (Rule::Trapezoid, 2.0), (Rule::Simpson, 4.0)] {
+        for (rule, order) in [
+            (Rule::Riemann, 1.0),
+            (Rule::Trapezoid, 2.0),
+            (Rule::Simpson, 4.0),
+        ] {
             let errs: Vec<f64> = [64usize, 128, 256, 512]
                 .iter()
                 .map(|&k| {
@@ -510,7 +517,10 @@ mod tests {
             let v: Vec<f64> = g.iter().map(|&t| f(t)).collect();
             let h = halving(rule, &g, &v).unwrap();
             let actual = (h.full - exact).abs();
-            eprintln!("{rule:?}: actual {actual:.3e}, estimate {:.3e}", h.error_estimate);
+            eprintln!(
+                "{rule:?}: actual {actual:.3e}, estimate {:.3e}",
+                h.error_estimate
+            );
             assert!(
                 h.error_estimate > 0.7 * actual && h.error_estimate < 1.4 * actual,
                 "{rule:?}: {h:?} actual {actual}"
@@ -548,9 +558,16 @@ mod tests {
         assert!((e.mean + 2.0).abs() < 1e-15);
         assert!((e.err - 1.0 / 3f64.sqrt()).abs() < 1e-15);
         // Bootstrap SE of a mean of 3 is about sqrt(pop. var / 3) = sqrt(2/9) = 0.471.
-        assert!((e.bootstrap_err - (2.0f64 / 9.0).sqrt()).abs() < 0.03, "{e:?}");
+        assert!(
+            (e.bootstrap_err - (2.0f64 / 9.0).sqrt()).abs() < 0.03,
+            "{e:?}"
+        );
         assert_eq!(e.n, 3);
-        assert_eq!(e, ti_estimate(&rows, &w, 1).unwrap(), "seeded: reproducible");
+        assert_eq!(
+            e,
+            ti_estimate(&rows, &w, 1).unwrap(),
+            "seeded: reproducible"
+        );
         // Integrand with a per-trajectory shape: row c = [c, 2c, 0] integrates to 1.25 c.
         let rows: Vec<Vec<f64>> = (0..4)
             .map(|c| vec![c as f64, 2.0 * c as f64, 0.0])
@@ -634,7 +651,10 @@ mod tests {
         assert!((a.beta_f - exact).abs() < 4.0 * a.err, "{a:?}");
         assert!(a.err < 0.02 && a.err > 0.005, "{a:?}");
         assert!((a.delta_err / a.err - 1.0).abs() < 0.15, "{a:?}");
-        assert!((a.ess_fraction - (-sigma * sigma).exp()).abs() < 0.03, "{a:?}");
+        assert!(
+            (a.ess_fraction - (-sigma * sigma).exp()).abs() < 0.03,
+            "{a:?}"
+        );
         assert_eq!(a.n, 20_000);
         // Shifting every work value shifts βF and nothing else (log-sum-exp holds at 1e4).
         let shifted: Vec<f64> = work.iter().map(|w| w + 1e4).collect();

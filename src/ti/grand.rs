@@ -78,16 +78,17 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
             .unwrap_or(col);
         a.swap(col, pivot);
         b.swap(col, pivot);
+        let (pivot_a, pivot_b) = (a[col].clone(), b[col].clone());
         for row in col + 1..n {
-            let f = a[row][col] / a[col][col];
+            let f = a[row][col] / pivot_a[col];
             if f == 0.0 {
                 continue;
             }
-            for k in col..n {
-                a[row][k] -= f * a[col][k];
+            for (x, p) in a[row][col..].iter_mut().zip(&pivot_a[col..]) {
+                *x -= f * p;
             }
-            for k in 0..b[row].len() {
-                b[row][k] -= f * b[col][k];
+            for (x, p) in b[row].iter_mut().zip(&pivot_b) {
+                *x -= f * p;
             }
         }
     }
@@ -117,7 +118,7 @@ impl FreeEnergyCurve {
             ));
         }
         for (k, p) in pts.iter().enumerate() {
-            if !p.beta_f_ex.is_finite() || !(p.err.is_finite() && p.err >= 0.0) {
+            if !(p.beta_f_ex.is_finite() && p.err.is_finite() && p.err >= 0.0) {
                 return Err(Error::argument(
                     format!("points[N = {}]", p.n),
                     format!("{} ± {}", p.beta_f_ex, p.err),
@@ -188,10 +189,7 @@ impl FreeEnergyCurve {
     /// The coefficients c_j(x) with S(x) = Σ_j c_j y_j; `x` must lie in the node range.
     fn coefficients(&self, x: f64) -> Vec<f64> {
         let m = self.nodes.len() - 1;
-        let i = self.nodes[..m]
-            .iter()
-            .rposition(|&xi| xi <= x)
-            .unwrap_or(0);
+        let i = self.nodes[..m].iter().rposition(|&xi| xi <= x).unwrap_or(0);
         let h = self.nodes[i + 1] - self.nodes[i];
         let (l, r) = (self.nodes[i + 1] - x, x - self.nodes[i]);
         let a = l * l * l / (6.0 * h) - h * l / 6.0;
@@ -450,7 +448,10 @@ mod tests {
         let c = FreeEnergyCurve::new(&points(&ns, cubic, 0.1), SplineEnds::NotAKnot).unwrap();
         for x in [3.0, 3.5, 17.2, 40.5, 99.0, 150.0, 199.9, 200.0] {
             let s = c.beta_f_ex(x).unwrap().mean;
-            assert!((s - cubic(x)).abs() < 1e-9 * cubic(x).abs().max(1.0), "{x}: {s}");
+            assert!(
+                (s - cubic(x)).abs() < 1e-9 * cubic(x).abs().max(1.0),
+                "{x}: {s}"
+            );
         }
         for n in [3usize, 50, 199] {
             let mu = c.betamu_ex(n).unwrap().mean;
@@ -465,8 +466,8 @@ mod tests {
         assert!((n.beta_f_ex(190.0).unwrap().mean - cubic(190.0)).abs() > 1e-2);
         // Three nodes: the parabola; two: the line.
         let parab = |x: f64| 0.01 * x * x - x;
-        let p = FreeEnergyCurve::new(&points(&[0, 30, 100], parab, 0.0), SplineEnds::NotAKnot)
-            .unwrap();
+        let p =
+            FreeEnergyCurve::new(&points(&[0, 30, 100], parab, 0.0), SplineEnds::NotAKnot).unwrap();
         assert!((p.beta_f_ex(77.0).unwrap().mean - parab(77.0)).abs() < 1e-10);
         let l = FreeEnergyCurve::new(&points(&[10, 20], line, 0.0), SplineEnds::NotAKnot).unwrap();
         assert!((l.beta_f_ex(13.0).unwrap().mean - line(13.0)).abs() < 1e-12);
@@ -539,18 +540,27 @@ mod tests {
     fn ideal_gas_is_poisson() {
         let units = IdealGasUnits::default();
         assert!((units.ln_v_over_lambda3() - 30.387837).abs() < 1e-6);
-        let curve =
-            FreeEnergyCurve::new(&points(&[0, 7, 50, 300], |_| 0.0, 0.0), SplineEnds::NotAKnot)
-                .unwrap();
+        let curve = FreeEnergyCurve::new(
+            &points(&[0, 7, 50, 300], |_| 0.0, 0.0),
+            SplineEnds::NotAKnot,
+        )
+        .unwrap();
         for mean in [5.0, 20.0, 100.0] {
             let beta_mu = f64::ln(mean) - units.ln_v_over_lambda3();
             let d = particle_number_distribution(&curve, &units, beta_mu).unwrap();
-            assert!((d.mean_n - mean).abs() < 1e-9 * mean, "{mean}: {}", d.mean_n);
+            assert!(
+                (d.mean_n - mean).abs() < 1e-9 * mean,
+                "{mean}: {}",
+                d.mean_n
+            );
             assert!((d.var_n - mean).abs() < 1e-8 * mean, "{mean}: {}", d.var_n);
             assert!((d.p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
             // p(5) of Poisson(mean).
             let p5 = (-mean + 5.0 * mean.ln() - (120f64).ln()).exp();
-            assert!((d.p[5] - p5).abs() < 1e-12 * p5.max(1e-300) + 1e-300, "{mean}");
+            assert!(
+                (d.p[5] - p5).abs() < 1e-12 * p5.max(1e-300) + 1e-300,
+                "{mean}"
+            );
         }
         // A box 8x larger or a larger Λ shifts βμ by ln of the ratio.
         let big = IdealGasUnits {

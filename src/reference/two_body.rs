@@ -1,6 +1,8 @@
 //! The exact excess free energy of two particles in a periodic cube (minimum image):
 //!
-//!     βF_ex(N = 2) = −ln[ (1/V) ∫_{[−L/2, L/2]³} exp(−βu(|r|)) d³r ],
+//! ```text
+//! βF_ex(N = 2) = −ln[ (1/V) ∫_{[−L/2, L/2]³} exp(−βu(|r|)) d³r ],
+//! ```
 //!
 //! since Z_2/V² = (1/V²) ∫∫ exp(−βu(|r_12|_mi)) d³r_1 d³r_2 and, for a fixed r_1, the
 //! minimum-image separation sweeps the cube centred on it once. The neural-TI pipeline must

@@ -297,6 +297,49 @@ pub fn ti_estimate_batched(
     })
 }
 
+/// Everything the pipeline reports for one TI run: the estimate with its statistical
+/// errors, the quadrature error of the mean integrand by halving, and the mean band.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TiSummary {
+    /// βF_ex with its standard and bootstrap errors (see [`ti_estimate_batched`]).
+    pub estimate: Estimate,
+    /// The rule used.
+    pub rule: Rule,
+    /// −(quadrature of the mean integrand on every other point): βF_ex with half the
+    /// steps; `None` when K is not a multiple of 2 (4 for Simpson).
+    pub beta_f_half_steps: Option<f64>,
+    /// Richardson estimate of the discretisation error of `estimate.mean` (see
+    /// [`halving`]); `None` when halving is not possible.
+    pub quadrature_error: Option<f64>,
+    /// Mean integrand per grid point.
+    pub band_mean: Vec<f64>,
+    /// Its standard error per grid point.
+    pub band_se: Vec<f64>,
+}
+
+/// [`ti_estimate_batched`] with the weights of `rule` on `grid`, plus the halving error
+/// estimate and the mean band. `batches` = `None` treats every trajectory as independent.
+pub fn ti_summary(
+    per_traj: &[Vec<f64>],
+    grid: &[f64],
+    rule: Rule,
+    batches: Option<usize>,
+    seed: u64,
+) -> Result<TiSummary> {
+    let w = weights(rule, grid)?;
+    let estimate = ti_estimate_batched(per_traj, &w, batches.unwrap_or(per_traj.len()), seed)?;
+    let (band_mean, band_se) = mean_band(per_traj)?;
+    let halved = halving(rule, grid, &band_mean).ok();
+    Ok(TiSummary {
+        estimate,
+        rule,
+        beta_f_half_steps: halved.map(|h| -h.half),
+        quadrature_error: halved.map(|h| h.error_estimate),
+        band_mean,
+        band_se,
+    })
+}
+
 /// Sample standard deviation (n − 1 in the denominator); NaN for fewer than 2 values.
 fn sample_sd(x: &[f64]) -> f64 {
     if x.len() < 2 {
@@ -624,6 +667,28 @@ mod tests {
         assert!((grand + 5.0).abs() < 4.0 * scatter / (means.len() as f64).sqrt());
         assert!((mean_err / scatter - 1.0).abs() < 0.15);
         assert!((mean_boot / scatter - 1.0).abs() < 0.15);
+    }
+
+    #[test]
+    fn summary_combines_estimate_halving_and_band() {
+        let grid = TimeGrid::Power { exponent: 2.0 }.points(8).unwrap();
+        let rows: Vec<Vec<f64>> = (0..5)
+            .map(|c| grid.iter().map(|t| (c as f64) * t * t).collect())
+            .collect();
+        let s = ti_summary(&rows, &grid, Rule::Simpson, None, 9).unwrap();
+        let w = weights(Rule::Simpson, &grid).unwrap();
+        assert_eq!(s.estimate, ti_estimate(&rows, &w, 9).unwrap());
+        // Mean integrand 2 t²: Simpson is exact on both grids, so no quadrature error.
+        assert!((s.estimate.mean + 2.0 / 3.0).abs() < 1e-14);
+        assert!((s.beta_f_half_steps.unwrap() + 2.0 / 3.0).abs() < 1e-14);
+        assert!(s.quadrature_error.unwrap() < 1e-14);
+        assert_eq!(s.band_mean.len(), 9);
+        assert!((s.band_mean[8] - 2.0).abs() < 1e-15);
+        // K = 6 cannot be halved for Simpson: no error estimate, the rest stands.
+        let grid = TimeGrid::Uniform.points(6).unwrap();
+        let rows = vec![vec![1.0; 7], vec![2.0; 7]];
+        let s = ti_summary(&rows, &grid, Rule::Simpson, Some(2), 9).unwrap();
+        assert!(s.quadrature_error.is_none() && (s.estimate.mean + 1.5).abs() < 1e-14);
     }
 
     #[test]

@@ -18,7 +18,9 @@
 //! **Grand canonical ensemble.** With Z_N/V^N = exp(−βF_ex(N)) and the ideal-gas factor
 //! (V/Λ³)^N / N!,
 //!
-//!     ln p(N) = βμ N − βF_ex(N) − ln N! + N ln(V/Λ³) + const,   Λ = h / √(2π m kT),
+//! ```text
+//! ln p(N) = βμ N − βF_ex(N) − ln N! + N ln(V/Λ³) + const,   Λ = h / √(2π m kT),
+//! ```
 //!
 //! normalised over the integers of the curve's N range. The constants follow the paper's
 //! convention by default ([`IdealGasUnits::default`]): box units V = 1, h = 1e-4, m = 1,

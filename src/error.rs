@@ -98,7 +98,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// An [`Error::Argument`] for `field` = `value`.
-    pub fn argument(field: impl Into<String>, value: impl ToString, message: impl Into<String>) -> Self {
+    pub fn argument(
+        field: impl Into<String>,
+        value: impl ToString,
+        message: impl Into<String>,
+    ) -> Self {
         Error::Argument {
             field: field.into(),
             value: value.to_string(),

@@ -14,4 +14,5 @@ pub mod lj;
 pub mod observables;
 pub mod rng;
 pub mod tail;
+pub mod two_body;
 pub mod widom;

@@ -297,6 +297,49 @@ pub fn ti_estimate_batched(
     })
 }
 
+/// Everything the pipeline reports for one TI run: the estimate with its statistical
+/// errors, the quadrature error of the mean integrand by halving, and the mean band.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TiSummary {
+    /// βF_ex with its standard and bootstrap errors (see [`ti_estimate_batched`]).
+    pub estimate: Estimate,
+    /// The rule used.
+    pub rule: Rule,
+    /// −(quadrature of the mean integrand on every other point): βF_ex with half the
+    /// steps; `None` when K is not a multiple of 2 (4 for Simpson).
+    pub beta_f_half_steps: Option<f64>,
+    /// Richardson estimate of the discretisation error of `estimate.mean` (see
+    /// [`halving`]); `None` when halving is not possible.
+    pub quadrature_error: Option<f64>,
+    /// Mean integrand per grid point.
+    pub band_mean: Vec<f64>,
+    /// Its standard error per grid point.
+    pub band_se: Vec<f64>,
+}
+
+/// [`ti_estimate_batched`] with the weights of `rule` on `grid`, plus the halving error
+/// estimate and the mean band. `batches` = `None` treats every trajectory as independent.
+pub fn ti_summary(
+    per_traj: &[Vec<f64>],
+    grid: &[f64],
+    rule: Rule,
+    batches: Option<usize>,
+    seed: u64,
+) -> Result<TiSummary> {
+    let w = weights(rule, grid)?;
+    let estimate = ti_estimate_batched(per_traj, &w, batches.unwrap_or(per_traj.len()), seed)?;
+    let (band_mean, band_se) = mean_band(per_traj)?;
+    let halved = halving(rule, grid, &band_mean).ok();
+    Ok(TiSummary {
+        estimate,
+        rule,
+        beta_f_half_steps: halved.map(|h| -h.half),
+        quadrature_error: halved.map(|h| h.error_estimate),
+        band_mean,
+        band_se,
+    })
+}
+
 /// Sample standard deviation (n − 1 in the denominator); NaN for fewer than 2 values.
 fn sample_sd(x: &[f64]) -> f64 {
     if x.len() < 2 {
@@ -388,7 +431,10 @@ pub fn ais_estimate(work: &[f64], seed: u64) -> Result<AisEstimate> {
             "need at least one trajectory",
         ));
     }
-    if let Some(c) = work.iter().position(|w| w.is_nan() || *w == f64::NEG_INFINITY) {
+    if let Some(c) = work
+        .iter()
+        .position(|w| w.is_nan() || *w == f64::NEG_INFINITY)
+    {
         return Err(Error::argument(
             format!("work[{c}]"),
             work[c],
@@ -487,7 +533,11 @@ mod tests {
     fn convergence_orders_on_a_power_grid() {
         let f = |t: f64| -2000.0 * (-40.0 * t).exp() + 460.0 * (5.0 * t).sin();
         let exact = -2000.0 * (1.0 - (-40f64).exp()) / 40.0 + 460.0 * (1.0 - 5f64.cos()) / 5.0;
-        for (rule, order) in [(Rule::Riemann, 1.0), (Rule::Trapezoid, 2.0), (Rule::Simpson, 4.0)] {
+        for (rule, order) in [
+            (Rule::Riemann, 1.0),
+            (Rule::Trapezoid, 2.0),
+            (Rule::Simpson, 4.0),
+        ] {
             let errs: Vec<f64> = [64usize, 128, 256, 512]
                 .iter()
                 .map(|&k| {
@@ -510,7 +560,10 @@ mod tests {
             let v: Vec<f64> = g.iter().map(|&t| f(t)).collect();
             let h = halving(rule, &g, &v).unwrap();
             let actual = (h.full - exact).abs();
-            eprintln!("{rule:?}: actual {actual:.3e}, estimate {:.3e}", h.error_estimate);
+            eprintln!(
+                "{rule:?}: actual {actual:.3e}, estimate {:.3e}",
+                h.error_estimate
+            );
             assert!(
                 h.error_estimate > 0.7 * actual && h.error_estimate < 1.4 * actual,
                 "{rule:?}: {h:?} actual {actual}"
@@ -548,9 +601,16 @@ mod tests {
         assert!((e.mean + 2.0).abs() < 1e-15);
         assert!((e.err - 1.0 / 3f64.sqrt()).abs() < 1e-15);
         // Bootstrap SE of a mean of 3 is about sqrt(pop. var / 3) = sqrt(2/9) = 0.471.
-        assert!((e.bootstrap_err - (2.0f64 / 9.0).sqrt()).abs() < 0.03, "{e:?}");
+        assert!(
+            (e.bootstrap_err - (2.0f64 / 9.0).sqrt()).abs() < 0.03,
+            "{e:?}"
+        );
         assert_eq!(e.n, 3);
-        assert_eq!(e, ti_estimate(&rows, &w, 1).unwrap(), "seeded: reproducible");
+        assert_eq!(
+            e,
+            ti_estimate(&rows, &w, 1).unwrap(),
+            "seeded: reproducible"
+        );
         // Integrand with a per-trajectory shape: row c = [c, 2c, 0] integrates to 1.25 c.
         let rows: Vec<Vec<f64>> = (0..4)
             .map(|c| vec![c as f64, 2.0 * c as f64, 0.0])
@@ -610,6 +670,28 @@ mod tests {
     }
 
     #[test]
+    fn summary_combines_estimate_halving_and_band() {
+        let grid = TimeGrid::Power { exponent: 2.0 }.points(8).unwrap();
+        let rows: Vec<Vec<f64>> = (0..5)
+            .map(|c| grid.iter().map(|t| (c as f64) * t * t).collect())
+            .collect();
+        let s = ti_summary(&rows, &grid, Rule::Simpson, None, 9).unwrap();
+        let w = weights(Rule::Simpson, &grid).unwrap();
+        assert_eq!(s.estimate, ti_estimate(&rows, &w, 9).unwrap());
+        // Mean integrand 2 t²: Simpson is exact on both grids, so no quadrature error.
+        assert!((s.estimate.mean + 2.0 / 3.0).abs() < 1e-14);
+        assert!((s.beta_f_half_steps.unwrap() + 2.0 / 3.0).abs() < 1e-14);
+        assert!(s.quadrature_error.unwrap() < 1e-14);
+        assert_eq!(s.band_mean.len(), 9);
+        assert!((s.band_mean[8] - 2.0).abs() < 1e-15);
+        // K = 6 cannot be halved for Simpson: no error estimate, the rest stands.
+        let grid = TimeGrid::Uniform.points(6).unwrap();
+        let rows = vec![vec![1.0; 7], vec![2.0; 7]];
+        let s = ti_summary(&rows, &grid, Rule::Simpson, Some(2), 9).unwrap();
+        assert!(s.quadrature_error.is_none() && (s.estimate.mean + 1.5).abs() < 1e-14);
+    }
+
+    #[test]
     fn mean_band_numbers() {
         let rows = vec![vec![1.0, 10.0], vec![3.0, 10.0], vec![5.0, 13.0]];
         let (m, se) = mean_band(&rows).unwrap();
@@ -634,7 +716,10 @@ mod tests {
         assert!((a.beta_f - exact).abs() < 4.0 * a.err, "{a:?}");
         assert!(a.err < 0.02 && a.err > 0.005, "{a:?}");
         assert!((a.delta_err / a.err - 1.0).abs() < 0.15, "{a:?}");
-        assert!((a.ess_fraction - (-sigma * sigma).exp()).abs() < 0.03, "{a:?}");
+        assert!(
+            (a.ess_fraction - (-sigma * sigma).exp()).abs() < 0.03,
+            "{a:?}"
+        );
         assert_eq!(a.n, 20_000);
         // Shifting every work value shifts βF and nothing else (log-sum-exp holds at 1e4).
         let shifted: Vec<f64> = work.iter().map(|w| w + 1e4).collect();

@@ -126,7 +126,10 @@ mod tests {
             .points(100)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("time_grid.exponent") && e.contains("[1, 6]"), "{e}");
+        assert!(
+            e.contains("time_grid.exponent") && e.contains("[1, 6]"),
+            "{e}"
+        );
         assert!(TimeGrid::Power { exponent: f64::NAN }.points(100).is_err());
         assert!(TimeGrid::Power { exponent: 0.5 }.points(100).is_err());
         let e = TimeGrid::Uniform

@@ -6,6 +6,7 @@
 //! the CPU.
 
 pub mod estimators;
+pub mod grand;
 pub mod grid;
 pub mod sampler;
 pub mod settings;

@@ -131,10 +131,37 @@ enum Command {
     },
 }
 
-struct Bar(Option<indicatif::ProgressBar>);
+/// Progress bar on a terminal; on a pipe or log file (where indicatif draws nothing), one
+/// line per tenth of the stage with the rate and the time left.
+#[derive(Default)]
+struct Bar(Option<indicatif::ProgressBar>, Option<LogProgress>);
+
+struct LogProgress {
+    label: String,
+    total: u64,
+    start: std::time::Instant,
+    next_tenth: u64,
+}
+
+impl Bar {
+    fn new() -> Self {
+        Self::default()
+    }
+}
 
 impl Progress for Bar {
     fn start(&mut self, label: &str, total: u64) {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() {
+            eprintln!("{label}: {total} steps");
+            self.1 = Some(LogProgress {
+                label: label.to_string(),
+                total,
+                start: std::time::Instant::now(),
+                next_tenth: 1,
+            });
+            return;
+        }
         let bar = indicatif::ProgressBar::new(total);
         let style = indicatif::ProgressStyle::with_template(
             "{prefix:>14} [{bar:32}] {pos}/{len} steps  {per_sec}  ETA {eta}",
@@ -149,10 +176,31 @@ impl Progress for Bar {
         if let Some(b) = &self.0 {
             b.set_position(done);
         }
+        if let Some(l) = &mut self.1 {
+            if l.total > 0 && done * 10 >= l.next_tenth * l.total {
+                let secs = l.start.elapsed().as_secs_f64();
+                let rate = done as f64 / secs.max(1e-9);
+                let left = (l.total.saturating_sub(done)) as f64 / rate.max(1e-9);
+                eprintln!(
+                    "{}: {done}/{} ({:.0} %), {rate:.1} steps/s, {left:.0} s left",
+                    l.label,
+                    l.total,
+                    100.0 * done as f64 / l.total as f64
+                );
+                l.next_tenth = done * 10 / l.total + 1;
+            }
+        }
     }
     fn finish(&mut self) {
         if let Some(b) = self.0.take() {
             b.finish();
+        }
+        if let Some(l) = self.1.take() {
+            eprintln!(
+                "{}: done in {:.1} s",
+                l.label,
+                l.start.elapsed().as_secs_f64()
+            );
         }
     }
 }
@@ -180,7 +228,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         } => eos(temperature, density, json),
         Command::Baselines { scene, out, gpu } => {
             let (s, dir, gpu) = open_run(&scene, out, &gpu)?;
-            let result = crate::pipeline::baselines_stage(&gpu, &s, &dir, &mut Bar(None))
+            let result = crate::pipeline::baselines_stage(&gpu, &s, &dir, &mut Bar::new())
                 .with_context(|| format!("baselines of {}", scene.display()))?;
             print_free_energy(&result);
             println!("wrote {}", dir.join("results.json").display());
@@ -194,7 +242,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         } => train(&scene, out, resume, &gpu),
         Command::Run { scene, out, gpu } => {
             let (s, dir, gpu) = open_run(&scene, out, &gpu)?;
-            let outcome = crate::run::run_scene(&gpu, &s, &dir, &mut Bar(None))
+            let outcome = crate::run::run_scene(&gpu, &s, &dir, &mut Bar::new())
                 .with_context(|| format!("running {}", scene.display()))?;
             for (stage, what, secs) in &outcome.stages {
                 println!("{stage:>10}: {what} ({secs:.1} s)");
@@ -205,7 +253,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Integrate { scene, out, gpu } => {
             let (s, dir, gpu) = open_run(&scene, out, &gpu)?;
-            let outcome = crate::ti::stage::integration_stage(&gpu, &s, &dir, &mut Bar(None))
+            let outcome = crate::ti::stage::integration_stage(&gpu, &s, &dir, &mut Bar::new())
                 .with_context(|| format!("integrating {}", scene.display()))?;
             print_free_energy(&outcome.json);
             println!("wrote {}", dir.join("results.json").display());
@@ -231,7 +279,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Sample { scene, out, gpu } => {
             let (s, dir, gpu) = open_run(&scene, out, &gpu)?;
-            let result = sample_stage(&gpu, &s, &dir, &mut Bar(None))
+            let result = sample_stage(&gpu, &s, &dir, &mut Bar::new())
                 .with_context(|| format!("sampling {}", scene.display()))?;
             print_reference(&result);
             println!("wrote {}", dir.join("results.json").display());
@@ -263,7 +311,7 @@ fn train(
     gpu: &AdapterArgs,
 ) -> Result<()> {
     let (s, dir, gpu) = open_run(scene, out, gpu)?;
-    let result = crate::pipeline::train_stage(&gpu, &s, &dir, resume, &mut Bar(None))
+    let result = crate::pipeline::train_stage(&gpu, &s, &dir, resume, &mut Bar::new())
         .with_context(|| format!("training {}", scene.display()))?;
     let t = &result["training"];
     println!(
@@ -440,7 +488,9 @@ fn print_free_energy(result: &serde_json::Value) {
                 println!(
                     "N = {n}: neural TI ({key}) betaF_ex = {} (quadrature ± {:.3}{acc})",
                     pm(&m["betaF_ex"]),
-                    m["quadrature"]["error_estimate"].as_f64().unwrap_or(f64::NAN),
+                    m["quadrature"]["error_estimate"]
+                        .as_f64()
+                        .unwrap_or(f64::NAN),
                 );
             }
         }

@@ -53,7 +53,12 @@ const TINY: &str = r#"Scene(
 
 #[test]
 fn check_accepts_bundled_scenes() {
-    for scene in ["quick.ron", "paper_n40.ron", "lj_rho0.8_T2.ron"] {
+    for scene in [
+        "quick.ron",
+        "paper_n40.ron",
+        "lj_rho0.8_T2.ron",
+        "validate_n40.ron",
+    ] {
         let path = format!("{}/assets/scenes/{scene}", env!("CARGO_MANIFEST_DIR"));
         let out = nti().args(["check", &path]).output().unwrap();
         assert!(

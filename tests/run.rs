@@ -1,0 +1,166 @@
+//! `nti-gpu run` end to end on a tiny scene (sampling, training, the four samplers at N and
+//! N + 1, results.json keys, resumption), and `nti-gpu check` refusing inconsistent stages
+//! before any work starts.
+
+mod common;
+
+use std::process::Command;
+
+fn nti() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_nti-gpu"))
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("nti-run-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn scene(extra: &str) -> String {
+    format!(
+        r#"Scene(
+    name: "tiny_run", seed: 3,
+    system: (box_length: 4.0, temperature: 1.0, epsilon: 0.8, particles: [6],
+             potential: MinimumImage),
+    sampler: (replicas: 4, dt: 0.005, equilibration_steps: 200, production_steps: 400,
+              record_every: 10, sample_every: 100),
+    model: (k_radial: 6, vector_channels: 2, time_frequencies: 1, hidden: 16),
+    {extra}
+)"#
+    )
+}
+
+const STAGES: &str = r#"
+    training: (steps: 30, batch: 8, log_every: 10, checkpoint_every: 10),
+    integration: (trajectories: 8, steps: 8, correctors: 1),
+"#;
+
+fn check(text: &str, name: &str) -> (bool, String) {
+    let dir = temp_dir(name);
+    let path = dir.join("scene.ron");
+    std::fs::write(&path, text).unwrap();
+    let out = nti()
+        .args(["check", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_refuses_integration_without_training() {
+    let (ok, err) = check(&scene("integration: (),"), "no-training");
+    assert!(!ok);
+    assert!(err.contains("integration needs a trained model"), "{err}");
+}
+
+#[test]
+fn check_refuses_evaluating_too_many_particles() {
+    let (ok, err) = check(
+        &scene("training: (), integration: (particles: [100]),"),
+        "too-many",
+    );
+    assert!(!ok);
+    assert!(err.contains("integration.particles"), "{err}");
+    assert!(err.contains("density"), "{err}");
+}
+
+#[test]
+fn check_refuses_bad_integration_fields() {
+    let (ok, err) = check(
+        &scene("training: (), integration: (correctors: 0, estimators: [Annealed]),"),
+        "no-correctors",
+    );
+    assert!(!ok);
+    assert!(err.contains("integration.correctors"), "{err}");
+    let (ok, err) = check(
+        &scene("training: (), integration: (trajectoires: 4),"),
+        "typo",
+    );
+    assert!(!ok);
+    assert!(err.contains("trajectoires"), "{err}");
+}
+
+#[test]
+fn run_computes_every_estimator_and_resumes() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = temp_dir("e2e");
+    let path = dir.join("scene.ron");
+    std::fs::write(&path, scene(STAGES)).unwrap();
+    let out_dir = dir.join("out");
+    let run = || {
+        let out = nti()
+            .args([
+                "run",
+                path.to_str().unwrap(),
+                "--out",
+                out_dir.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let first = run();
+    assert!(first.contains("sample: ran"), "{first}");
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    for n in ["6", "7"] {
+        let fe = &results["free_energy"][n];
+        for key in ["reverse_sde", "corrected", "annealed", "neural_ti"] {
+            assert!(
+                fe[key]["betaF_ex"]["mean"]
+                    .as_f64()
+                    .is_some_and(f64::is_finite),
+                "free_energy.{n}.{key}: {fe}"
+            );
+        }
+        assert!(fe["ais"]["betaF_ex"]["mean"]
+            .as_f64()
+            .is_some_and(f64::is_finite));
+        assert!(out_dir.join(format!("integrand_N{n}.csv")).exists());
+    }
+    // Forward noise needs reference samples: there are some at N = 6 only.
+    assert!(results["free_energy"]["6"]["forward_noise"]["betaF_ex"]["mean"].is_number());
+    assert!(results["free_energy"]["7"]["forward_noise"].is_null());
+    let head = &results["free_energy"]["6"]["neural_ti"];
+    assert_eq!(head["estimator"], "corrected");
+    let mu = head["betamu_ex"]["mean"].as_f64().unwrap();
+    let (f6, f7) = (
+        results["free_energy"]["6"]["corrected"]["betaF_ex"]["mean"]
+            .as_f64()
+            .unwrap(),
+        results["free_energy"]["7"]["corrected"]["betaF_ex"]["mean"]
+            .as_f64()
+            .unwrap(),
+    );
+    assert!((mu - (f7 - f6)).abs() < 1e-12);
+    assert!(out_dir.join("model.ckpt").exists());
+
+    // A second run reuses the samples, the finished training and the sampler records.
+    let raw = out_dir.join("ti_N6_corrected.json");
+    let before = std::fs::read(&raw).unwrap();
+    let stamp = std::fs::metadata(&raw).unwrap().modified().unwrap();
+    let second = run();
+    assert!(second.contains("sample: reused"), "{second}");
+    assert!(second.contains("train: resumed"), "{second}");
+    assert_eq!(std::fs::read(&raw).unwrap(), before);
+    assert_eq!(std::fs::metadata(&raw).unwrap().modified().unwrap(), stamp);
+    let again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        again["free_energy"]["6"]["corrected"]["betaF_ex"],
+        results["free_energy"]["6"]["corrected"]["betaF_ex"]
+    );
+}

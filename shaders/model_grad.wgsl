@@ -7,10 +7,12 @@
 // it reads: features (f_i, D floats per particle), moments (v_ik, vec4, K_v per particle)
 // and score (vec4 (grad_x U~, u_i) per particle).
 //
-// Inputs:  gp (GradParams: sizes, parameter offsets, box, schedule, 1/(3N), 1/C);
+// Inputs:  gp (GradParams: sizes, parameter offsets, box, schedule, 1/(3N), weights);
 //          pos[c * n + i] (vec4), times[c], theta (flat parameters, ModelConfig::layout:
 //          W1 H x D row-major, b1, W2 H x H row-major, b2, w3, b3, in this order);
-//          features, moments, score (from model_energy); noise[p] = (z_p, 0).
+//          features, moments, score (from model_energy); noise[p] = (target_p, 0), the
+//          regression target of grad_x E: the noise z_p (denoising) or a blend with the
+//          target score s(t) beta grad U(x_0) (src/train).
 // Outputs and scratch (p = c * n + i, cn = C * N, P = number of parameters):
 //   `grad_residual` (per particle): resid[p] = (u_p, |r_p|^2) with r_p = s(t) grad_x U~ - z_p
 //          = grad_x E - z_p and u_p = 2 r_p / (3N) (held fixed in the derivation).
@@ -33,9 +35,14 @@
 //   `grad_params` (reduction, stage 1, no float atomics): invocation k of workgroup row b
 //          owns output k in 0 .. P (k = P is the loss) and sums its products over the block
 //          of BLOCK particles b * BLOCK .. (b + 1) * BLOCK - 1 (all configurations flattened),
-//          writing sums[(1 + b) * (P + 1) + k]. The loss slot sums |r_p|^2 / (3N C).
-//   `grad_reduce` (stage 2): sums[k] = sum over blocks b of sums[(1 + b) * (P + 1) + k], so
-//          sums[0 .. P] = mean over configurations of grad_theta L_c and sums[P] = mean L_c.
+//          writing sums[(1 + block_offset + b) * (P + 1) + k]. The loss slot sums
+//          |r_p|^2 inv_c / (3N) (inv_c = 1/C alone).
+//   `grad_reduce` (stage 2): sums[k] = sum over blocks b < total_blocks of
+//          sums[(1 + b) * (P + 1) + k], so sums[0 .. P] = mean over configurations of
+//          grad_theta L_c and sums[P] = mean L_c. Joint batch of several particle counts:
+//          each count's passes write their blocks at their block_offset with
+//          inv_c = N / sum_m C_m N_m, and one grad_reduce over all blocks gives the mean over
+//          every configuration, particle and coordinate.
 // Dispatch: grad_residual, grad_tangent, grad_mlp: (ceil(n / 64), C, 1);
 //           grad_params: (ceil((P + 1) / 64), n_blocks = ceil(cn / BLOCK), 1);
 //           grad_reduce: (ceil((P + 1) / 64), 1, 1); in this order, after model_energy.
@@ -71,9 +78,9 @@ struct GradParams {
     delta: f32,        // radial spacing
     gamma: f32,        // 1 / (2 delta^2)
     inv_3n: f32,       // 1 / (3N)
-    inv_c: f32,        // 1 / C
-    _pad0: f32,
-    _pad1: f32,
+    inv_c: f32,        // weight per configuration: 1 / C (joint batch: N / sum_m C_m N_m)
+    block_offset: u32, // first block of this batch's partial sums (0 unless joint)
+    total_blocks: u32, // blocks grad_reduce sums (n_blocks unless joint)
 }
 
 const MAX_K: u32 = 64u;
@@ -363,7 +370,7 @@ fn grad_params(
         acc = acc * gp.inv_3n * gp.inv_c;
     }
     // k == b3: the gradient of b3 is 0 (acc stays 0).
-    sums[(1u + b) * n_out + k] = acc;
+    sums[(1u + gp.block_offset + b) * n_out + k] = acc;
 }
 
 // Reduction stage 2: sums[k] = sum over blocks of the stage-1 partials.
@@ -378,7 +385,7 @@ fn grad_reduce(
         return;
     }
     var acc = 0.0;
-    for (var b = 0u; b < gp.n_blocks; b = b + 1u) {
+    for (var b = 0u; b < gp.total_blocks; b = b + 1u) {
         acc = acc + sums[(1u + b) * n_out + k];
     }
     sums[k] = acc;

@@ -5,7 +5,9 @@
 
 mod common;
 
-use nti_gpu::model::grad::{device_bytes, loss_and_gradient, GradKernels, GradWorkspace};
+use nti_gpu::model::grad::{
+    device_bytes, loss_and_gradient, GradKernels, GradWorkspace, JointWorkspace,
+};
 use nti_gpu::model::optimizer::{adamw_reference, Adam, AdamSettings};
 use nti_gpu::model::ModelKernels;
 use nti_gpu::reference::energy_model::{dsm_loss_grad, noised_positions, ModelConfig, System};
@@ -331,4 +333,78 @@ fn train_step_timing() {
         device_bytes(&cfg, &sys, n, c).unwrap() as f64 / (1 << 20) as f64
     );
     }
+}
+
+/// Joint batch of two particle counts (N = 12 with 3 configurations, N = 40 with 2) in one
+/// [`JointWorkspace`]: loss and gradient equal the f64 reference of the mean over every
+/// configuration, particle and coordinate, i.e. the single-N means weighted by C_m N_m / Σ C N
+/// (not the plain mean of the two), to 1e-4; and the single-N workspaces' own results,
+/// combined with those weights on the host, agree with the joint one.
+#[test]
+fn joint_batch_of_two_particle_counts_matches_the_weighted_reference() {
+    let Some(gpu) = common::gpu() else { return };
+    let model = ModelKernels::new(&gpu).unwrap();
+    let grad = GradKernels::new(&gpu).unwrap();
+    let cfg = config(4, 32);
+    let sys = system();
+    let params = parameters(&cfg, 5);
+    let theta32: Vec<f32> = params.iter().map(|&p| p as f32).collect();
+    let theta = gpu.storage_from("theta", &theta32);
+    let parts = [(12usize, vec![0.07, 0.4, 0.8]), (40usize, vec![0.2, 0.6])];
+    let batches: Vec<Batch> = parts
+        .iter()
+        .enumerate()
+        .map(|(m, (n, times))| batch(times, *n, 100 + 10 * m as u64))
+        .collect();
+    let shape: Vec<(usize, usize)> = parts.iter().map(|(n, t)| (*n, t.len())).collect();
+    let joint = JointWorkspace::new(&gpu, &model, &grad, &cfg, &sys, &shape, &theta).unwrap();
+    let views: Vec<(&[[f64; 3]], &[[f64; 3]], &[f64])> = batches
+        .iter()
+        .map(|(x, z, t)| (&x[..], &z[..], &t[..]))
+        .collect();
+    joint.upload(&gpu, &views).unwrap();
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    joint.record(&mut encoder, &model, &grad);
+    gpu.queue.submit([encoder.finish()]);
+    let (loss, g) = joint.read_loss_and_gradient(&gpu).unwrap();
+
+    let total: f64 = shape.iter().map(|&(n, c)| (n * c) as f64).sum();
+    let (mut loss_ref, mut g_ref) = (0.0, vec![0.0; cfg.param_count()]);
+    let (mut loss_host, mut g_host) = (0.0, vec![0.0; cfg.param_count()]);
+    let mut plain_mean = 0.0;
+    for ((n, times), (x_t, z, t32)) in parts.iter().zip(&batches) {
+        let w = (n * times.len()) as f64 / total;
+        let c = times.len() as f64;
+        for (k, &t) in t32.iter().enumerate() {
+            let r = k * n..(k + 1) * n;
+            let (l, gk) = dsm_loss_grad(&cfg, &sys, &params, &x_t[r.clone()], &z[r], t);
+            loss_ref += w * l / c;
+            plain_mean += l / c / parts.len() as f64;
+            for (a, b) in g_ref.iter_mut().zip(gk) {
+                *a += w * b / c;
+            }
+        }
+        let (l, gm) =
+            loss_and_gradient(&gpu, &model, &grad, &cfg, &sys, &params, x_t, z, t32, *n).unwrap();
+        loss_host += w * l;
+        for (a, b) in g_host.iter_mut().zip(gm) {
+            *a += w * b;
+        }
+    }
+    let norm_rel = |a: &[f64], b: &[f64]| {
+        let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+        let den: f64 = b.iter().map(|y| y * y).sum();
+        (num / den).sqrt()
+    };
+    let (e_loss, e_grad) = (common::rel(loss, loss_ref, 1e-12), norm_rel(&g, &g_ref));
+    let e_host = norm_rel(&g, &g_host);
+    println!(
+        "joint loss {loss:.7e}, reference {loss_ref:.7e} (rel {e_loss:.2e}; plain mean of the \
+         two counts {plain_mean:.7e}); gradient norm-rel {e_grad:.2e}, vs host-combined \
+         single-N workspaces {e_host:.2e}"
+    );
+    assert!(e_loss < 1e-4 && e_grad < 1e-4, "{e_loss:.2e} {e_grad:.2e}");
+    assert!(e_host < 1e-5 && common::rel(loss, loss_host, 1e-12) < 1e-5);
+    // The weighting matters: the plain mean of the two counts' losses is another number.
+    assert!(common::rel(plain_mean, loss_ref, 1e-12) > 1e-3);
 }

@@ -13,20 +13,77 @@ use nti_gpu::model::grad::{loss_and_gradient, GradKernels};
 use nti_gpu::model::ModelKernels;
 use nti_gpu::scene::Scene;
 use nti_gpu::train::{batch, model_system, train, CHECKPOINT_FILE, LOSS_LOG_FILE};
+use nti_gpu::reference::energy_model::{self as em, noised_positions};
+use rand::{rngs::StdRng, SeedableRng};
+use rand_distr::{Distribution, StandardNormal};
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 fn scene(steps: u64, lr: f64, log_every: u32, checkpoint_every: u32, hidden: usize) -> Scene {
+    scene_with(
+        &Setup::default(),
+        steps,
+        lr,
+        log_every,
+        checkpoint_every,
+        hidden,
+    )
+}
+
+/// The system and target of a test scene (defaults: N = 20 in L = 6, seed 11, the
+/// default target).
+#[derive(Clone, Debug)]
+struct Setup {
+    particles: Vec<u32>,
+    box_length: f64,
+    seed: u64,
+    target: &'static str,
+    batch: u32,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            particles: vec![20],
+            box_length: 6.0,
+            seed: 11,
+            target: "",
+            batch: 8,
+        }
+    }
+}
+
+fn scene_with(
+    setup: &Setup,
+    steps: u64,
+    lr: f64,
+    log_every: u32,
+    checkpoint_every: u32,
+    hidden: usize,
+) -> Scene {
+    let Setup {
+        particles,
+        box_length,
+        seed,
+        target,
+        batch,
+    } = setup;
+    let target = if target.is_empty() {
+        String::new()
+    } else {
+        format!(", target: {target}")
+    };
     let text = format!(
         r#"Scene(
-    name: "train", seed: 11,
-    system: (box_length: 6.0, temperature: 1.0, epsilon: 0.8, particles: [20],
+    name: "train", seed: {seed},
+    system: (box_length: {box_length:?}, temperature: 1.0, epsilon: 0.8, particles: {particles:?},
              potential: MinimumImage),
     sampler: (replicas: 8, dt: 0.005, equilibration_steps: 1000, production_steps: 2000,
               record_every: 10, sample_every: 100),
     model: (k_radial: 8, vector_channels: 4, time_frequencies: 2, hidden: {hidden}, r_c: 2.0),
-    training: (steps: {steps}, batch: 8, optimizer: (lr: {lr}), log_every: {log_every},
-               checkpoint_every: {checkpoint_every}),
+    training: (steps: {steps}, batch: {batch}, optimizer: (lr: {lr}), log_every: {log_every},
+               checkpoint_every: {checkpoint_every}{target}),
 )"#
     );
     let s = Scene::from_str(&text, "test").unwrap();
@@ -41,27 +98,67 @@ fn tmp(name: &str) -> PathBuf {
     dir
 }
 
-/// Reference samples of the test scene (the sampling sections are the same in every test,
-/// so one set serves all), made once per test binary.
-fn samples() -> Option<&'static SampleSet> {
-    static SET: OnceLock<Option<SampleSet>> = OnceLock::new();
-    SET.get_or_init(|| {
-        let g = common::gpu()?;
-        let s = scene(1, 1e-3, 1, 1, 16);
-        let kernels = std::sync::Arc::new(nti_gpu::md::MdKernels::new(&g).unwrap());
-        let dir = tmp("samples");
+/// Reference samples of N particles of `setup`'s system (its seed), made once per test
+/// binary and shared.
+fn sample_set(g: &Gpu, setup: &Setup, n: u32) -> &'static SampleSet {
+    type Cache = Mutex<HashMap<(u32, u64, u64), &'static SampleSet>>;
+    static SETS: OnceLock<Cache> = OnceLock::new();
+    let key = (n, setup.box_length.to_bits(), setup.seed);
+    let mut sets = SETS.get_or_init(Default::default).lock().unwrap();
+    sets.entry(key).or_insert_with(|| {
+        let s = scene_with(setup, 1, 1e-3, 1, 1, 16);
+        let kernels = std::sync::Arc::new(nti_gpu::md::MdKernels::new(g).unwrap());
+        let dir = tmp(&format!("samples-{n}-{}-{}", setup.box_length, setup.seed));
         let (_, set) = nti_gpu::pipeline::sample_one(
-            &g,
+            g,
             &kernels,
             &s,
-            20,
+            n,
             &dir,
             &mut nti_gpu::pipeline::NoProgress,
         )
         .unwrap();
-        Some(set)
+        Box::leak(Box::new(set))
     })
-    .as_ref()
+}
+
+/// Reference samples of the default test scene.
+fn samples() -> Option<&'static [SampleSet]> {
+    let g = common::gpu()?;
+    Some(std::slice::from_ref(sample_set(&g, &Setup::default(), 20)))
+}
+
+/// Relative error of the model score at time t against the exact score of the data,
+/// Σ|∇_x Ũ(x_t, t) − β∇U(x_t)|² / Σ|β∇U(x_t)|² over `configs` held-out configurations
+/// noised at t (f64 reference of the model; at t ≤ 0.05, s(t) ≤ 0.01σ and the exact score
+/// of p_t is −β∇U(x_t) to within that blur).
+fn score_error(s: &Scene, held_out: &SampleSet, params: &[f64], t: f64, configs: u32) -> f64 {
+    let cfg = s.model.unwrap();
+    let sys = model_system(s);
+    let mut rng = StdRng::seed_from_u64(99);
+    let (mut err, mut norm) = (0.0, 0.0);
+    let stride = (held_out.configurations() as u32 / configs).max(1);
+    for c in 0..configs {
+        let index = (c * stride) % held_out.configurations() as u32;
+        let x0: Vec<[f64; 3]> = held_out
+            .configuration(index / held_out.replicas, index % held_out.replicas)
+            .iter()
+            .map(|p| p.map(|v| v as f64))
+            .collect();
+        let z: Vec<[f64; 3]> = (0..x0.len())
+            .map(|_| std::array::from_fn(|_| StandardNormal.sample(&mut rng)))
+            .collect();
+        let x_t = noised_positions(sys.box_length, &x0, &z, t);
+        let model = em::score(&cfg, &sys, params, &x_t, t);
+        let exact = em::soft_gradient(&sys, &x_t, 0.0);
+        for (m, e) in model.iter().zip(&exact) {
+            for a in 0..3 {
+                err += (m[a] - e[a]).powi(2);
+                norm += e[a].powi(2);
+            }
+        }
+    }
+    err / norm
 }
 
 /// Mean loss of `params` on held-out batches (noise streams no training step uses), one
@@ -74,7 +171,7 @@ fn held_out_losses(g: &Gpu, s: &Scene, set: &SampleSet, params: &[f64]) -> Vec<f
     (0..8u64)
         .map(|k| {
             let (xt, z, t) = batch(set, sys.box_length, s.seed, 1_000_000 + k, 64);
-            loss_and_gradient(g, &mk, &gk, &cfg, &sys, params, &xt, &z, &t, 20)
+            loss_and_gradient(g, &mk, &gk, &cfg, &sys, params, &xt, &z, &t, set.n as usize)
                 .unwrap()
                 .0
         })
@@ -110,8 +207,8 @@ fn training_lowers_the_loss_below_the_zero_network_baseline() {
     let ck = Checkpoint::read(&dir.join(CHECKPOINT_FILE)).unwrap();
     assert_eq!(ck.step, steps);
     let trained: Vec<f64> = ck.params.iter().map(|&x| x as f64).collect();
-    let zero = held_out_losses(&g, &s, set, &vec![0.0; trained.len()]);
-    let fit = held_out_losses(&g, &s, set, &trained);
+    let zero = held_out_losses(&g, &s, &set[0], &vec![0.0; trained.len()]);
+    let fit = held_out_losses(&g, &s, &set[0], &trained);
     let diffs: Vec<f64> = zero.iter().zip(&fit).map(|(a, b)| a - b).collect();
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let d = mean(&diffs);
@@ -241,4 +338,77 @@ fn foreign_checkpoints_are_refused() {
     // And the matching scene resumes.
     let out = train(&g, &scene(8, 3e-3, 2, 2, 16), set, &dir, true, |_, _, _| {}).unwrap();
     assert_eq!(out.steps_this_run, 4);
+}
+
+/// Effect of the regression target on the small-t score (report, not a test):
+/// `cargo test --release --test train target_effect -- --ignored --nocapture`.
+/// Trains the same scene with plain denoising and with the blend at several switch times,
+/// the same steps and batches, and prints the held-out relative score error at small t.
+#[test]
+#[ignore = "report: cargo test --release --test train target_effect -- --ignored --nocapture"]
+fn target_effect() {
+    let Some(g) = common::gpu() else { return };
+    let steps: u64 = std::env::var("NTI_STEPS").map_or(300, |v| v.parse().unwrap());
+    let dense = std::env::var("NTI_DENSE").is_ok_and(|v| v == "1");
+    let base = if dense {
+        Setup {
+            particles: vec![40],
+            box_length: 4.5,
+            ..Setup::default()
+        }
+    } else {
+        Setup::default()
+    };
+    let n = base.particles[0];
+    let set = sample_set(&g, &base, n);
+    let held = sample_set(
+        &g,
+        &Setup {
+            seed: 12,
+            ..base.clone()
+        },
+        n,
+    );
+    let times = [0.01, 0.02, 0.05, 0.1, 0.2];
+    let init = scene_with(&base, steps, 3e-3, 10, 100_000, 16)
+        .model
+        .unwrap()
+        .init_params(11);
+    let row = |name: &str, params: &[f64], s: &Scene| {
+        let errs: Vec<String> = times
+            .iter()
+            .map(|&t| format!("{:.4}", score_error(s, held, params, t, 32)))
+            .collect();
+        eprintln!("| {name} | {} |", errs.join(" | "));
+    };
+    eprintln!(
+        "N = {n}, L = {}, {steps} steps, batch 8; relative score error at t = {times:?}",
+        base.box_length
+    );
+    row("init", &init, &scene_with(&base, steps, 3e-3, 10, 100_000, 16));
+    for target in [
+        "Denoising",
+        "Denoising, time_exponent: 2.0",
+        "Blend(switch: 0.3)",
+        "Blend(switch: 0.3), time_exponent: 2.0",
+        "Blend(switch: 0.3), time_exponent: 3.0",
+        "Blend(switch: 0.45), time_exponent: 2.0",
+    ] {
+        let setup = Setup {
+            target,
+            ..base.clone()
+        };
+        let s = scene_with(&setup, steps, 3e-3, 10, 100_000, 16);
+        let dir = tmp("target-effect");
+        let out = train(&g, &s, std::slice::from_ref(set), &dir, false, |_, _, _| {}).unwrap();
+        let ck = Checkpoint::read(&dir.join(CHECKPOINT_FILE)).unwrap();
+        let params: Vec<f64> = ck.params.iter().map(|&x| x as f64).collect();
+        let dsm = held_out_losses(&g, &s, held, &params);
+        eprintln!(
+            "{target}: held-out DSM loss {:.4}, {:.1} steps/s",
+            dsm.iter().sum::<f64>() / dsm.len() as f64,
+            steps as f64 / out.wall_time_s
+        );
+        row(target, &params, &s);
+    }
 }

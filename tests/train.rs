@@ -11,9 +11,9 @@ use nti_gpu::gpu::Gpu;
 use nti_gpu::model::checkpoint::Checkpoint;
 use nti_gpu::model::grad::{loss_and_gradient, GradKernels};
 use nti_gpu::model::ModelKernels;
+use nti_gpu::reference::energy_model::{self as em, noised_positions};
 use nti_gpu::scene::Scene;
 use nti_gpu::train::{batch, model_system, train, CHECKPOINT_FILE, LOSS_LOG_FILE};
-use nti_gpu::reference::energy_model::{self as em, noised_positions};
 use rand::{rngs::StdRng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 use std::collections::HashMap;
@@ -74,6 +74,7 @@ fn scene_with(
     } else {
         format!(", target: {target}")
     };
+    let lr_min = lr.min(1e-5);
     let text = format!(
         r#"Scene(
     name: "train", seed: {seed},
@@ -82,7 +83,7 @@ fn scene_with(
     sampler: (replicas: 8, dt: 0.005, equilibration_steps: 1000, production_steps: 2000,
               record_every: 10, sample_every: 100),
     model: (k_radial: 8, vector_channels: 4, time_frequencies: 2, hidden: {hidden}, r_c: 2.0),
-    training: (steps: {steps}, batch: {batch}, optimizer: (lr: {lr}), log_every: {log_every},
+    training: (steps: {steps}, batch: {batch}, optimizer: (lr: {lr:?}, lr_min: {lr_min:?}), log_every: {log_every},
                checkpoint_every: {checkpoint_every}{target}),
 )"#
     );
@@ -101,14 +102,24 @@ fn tmp(name: &str) -> PathBuf {
 /// Reference samples of N particles of `setup`'s system (its seed), made once per test
 /// binary and shared.
 fn sample_set(g: &Gpu, setup: &Setup, n: u32) -> &'static SampleSet {
-    type Cache = Mutex<HashMap<(u32, u64, u64), &'static SampleSet>>;
+    type Cache = Mutex<HashMap<(u32, String, u64, u64), &'static SampleSet>>;
     static SETS: OnceLock<Cache> = OnceLock::new();
-    let key = (n, setup.box_length.to_bits(), setup.seed);
+    let key = (
+        n,
+        format!("{:?}", setup.particles),
+        setup.box_length.to_bits(),
+        setup.seed,
+    );
     let mut sets = SETS.get_or_init(Default::default).lock().unwrap();
     sets.entry(key).or_insert_with(|| {
         let s = scene_with(setup, 1, 1e-3, 1, 1, 16);
         let kernels = std::sync::Arc::new(nti_gpu::md::MdKernels::new(g).unwrap());
-        let dir = tmp(&format!("samples-{n}-{}-{}", setup.box_length, setup.seed));
+        let dir = tmp(&format!(
+            "samples-{n}-{}-{}-{}",
+            setup.particles.len(),
+            setup.box_length,
+            setup.seed
+        ));
         let (_, set) = nti_gpu::pipeline::sample_one(
             g,
             &kernels,
@@ -178,56 +189,82 @@ fn held_out_losses(g: &Gpu, s: &Scene, set: &SampleSet, params: &[f64]) -> Vec<f
         .collect()
 }
 
-/// At this density (ρ = 0.09) the denoising target is mostly unpredictable: the best
-/// possible loss is only a few per cent below the θ = 0 baseline, and only for t in about
-/// [0.2, 0.7) (s(t) = 0.04 … 0.46 σ, the scale of the pair structure); a single batch's
-/// loss scatters by ±0.02-0.04. So the comparison is paired: trained and θ = 0 parameters
-/// on the same 8 held-out batches of 64 configurations. Measured on llvmpipe after 300
-/// steps: 0.9923 → 0.9797 (−1.3 %), by t bin up to −3.6 % in [0.5, 0.6).
+/// The dense test system: N = 40 in L = 4.5 (ρ = 0.44), where the pair structure gives the
+/// denoising loss something to learn.
+fn dense() -> Setup {
+    Setup {
+        particles: vec![40],
+        box_length: 4.5,
+        ..Setup::default()
+    }
+}
+
+/// Learning, with numbers: 600 steps (batch 8, lr 3e-3, default target) at ρ = 0.44.
+/// (i) The held-out denoising loss (plain z target, 8 batches of 64 configurations from an
+/// independent sampler run, stratified t) falls below the θ = 0 baseline, paired batch by
+/// batch; (ii) the relative score error Σ|∇Ũ − β∇U|²/Σ|β∇U|² at t = 0.02 on 32 held-out
+/// configurations falls well below its value at initialisation. Both fail with a vanishing
+/// learning rate (checked: `NTI_TRAIN_LR=1e-9` fails both assertions).
 #[test]
-fn training_lowers_the_loss_below_the_zero_network_baseline() {
+fn training_learns_the_loss_and_the_small_t_score() {
     let Some(g) = common::gpu() else { return };
-    let set = samples().unwrap();
-    let steps = 300;
-    let s = scene(steps, 3e-3, 1, 1000, 16);
+    let setup = dense();
+    let set = sample_set(&g, &setup, 40);
+    let held = sample_set(
+        &g,
+        &Setup {
+            seed: 12,
+            ..dense()
+        },
+        40,
+    );
+    let steps = 600;
+    let lr = std::env::var("NTI_TRAIN_LR").map_or(3e-3, |v| v.parse().unwrap());
+    let s = scene_with(&setup, steps, lr, 10, 1000, 16);
     let dir = tmp("learn");
-    let out = train(&g, &s, set, &dir, false, |_, _, _| {}).unwrap();
+    let out = train(&g, &s, std::slice::from_ref(set), &dir, false, |_, _, _| {}).unwrap();
     assert_eq!(out.steps, steps);
-    assert_eq!(out.loss_log.len(), steps as usize);
-    assert!(out.final_loss.is_finite());
+    assert_eq!(out.loss_log.len(), (steps / 10) as usize);
     assert!(out
         .loss_log
         .iter()
         .all(|r| r.loss.is_finite() && r.lr > 0.0));
-    let last20: f64 = out.loss_log[out.loss_log.len() - 20..]
-        .iter()
-        .map(|r| r.loss)
-        .sum::<f64>()
-        / 20.0;
     let ck = Checkpoint::read(&dir.join(CHECKPOINT_FILE)).unwrap();
     assert_eq!(ck.step, steps);
     let trained: Vec<f64> = ck.params.iter().map(|&x| x as f64).collect();
-    let zero = held_out_losses(&g, &s, &set[0], &vec![0.0; trained.len()]);
-    let fit = held_out_losses(&g, &s, &set[0], &trained);
+    let init = s.model.unwrap().init_params(s.seed);
+    let zero = held_out_losses(&g, &s, held, &vec![0.0; trained.len()]);
+    let fit = held_out_losses(&g, &s, held, &trained);
     let diffs: Vec<f64> = zero.iter().zip(&fit).map(|(a, b)| a - b).collect();
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let d = mean(&diffs);
     let se = (diffs.iter().map(|x| (x - d).powi(2)).sum::<f64>()
         / (diffs.len() * (diffs.len() - 1)) as f64)
         .sqrt();
+    let (e_init, e_fit) = (
+        score_error(&s, held, &init, 0.02, 32),
+        score_error(&s, held, &trained, 0.02, 32),
+    );
+    let log = |k: usize| out.loss_log[k].loss;
     eprintln!(
-        "zero-network loss: first batch {:.4}, held out {:.4}; trained ({steps} steps): held          out {:.4} (gain {d:.4} ± {se:.4}), last 20 logged training batches {last20:.4},          final {:.4}; {:.1} steps/s",
-        out.zero_network_loss,
+        "held-out DSM loss: zero network {:.4}, trained {:.4} (gain {d:.4} ± {se:.4}); \
+         training loss (default target) first logs {:.4} {:.4}, last {:.4}; score error at \
+         t = 0.02: init {e_init:.4}, trained {e_fit:.4} (ratio {:.3}); {:.1} steps/s",
         mean(&zero),
         mean(&fit),
+        log(0),
+        log(1),
         out.final_loss,
+        e_fit / e_init,
         steps as f64 / out.wall_time_s
     );
-    // Measured gain 0.0126; ask for 40 % of it and 4 standard errors of the paired mean.
-    assert!(d > 0.005 && d > 4.0 * se, "gain {d} ± {se}");
-    assert!(mean(&fit) < 0.995 * mean(&zero));
+    // Measured (llvmpipe): zero network 0.9932, trained 0.9368, gain 0.0563 ± 0.0012 (with
+    // lr = 1e-9: −0.0008); ask for about half the gain and 4 standard errors.
+    assert!(d > 0.03 && d > 4.0 * se, "gain {d} ± {se}");
+    // Measured 0.0834 → 0.0253 (ratio 0.30; with lr = 1e-9: 1.000).
+    assert!(e_fit < 0.5 * e_init, "{e_fit} vs {e_init}");
     let csv = std::fs::read_to_string(dir.join(LOSS_LOG_FILE)).unwrap();
-    assert_eq!(csv.lines().count(), steps as usize + 1);
+    assert_eq!(csv.lines().count(), (steps / 10) as usize + 1);
 }
 
 /// 20 steps, then a second call resuming to 40, against one uninterrupted 40-step run:
@@ -285,6 +322,112 @@ fn resume_equals_the_uninterrupted_run() {
     assert_ne!(bits(&ca.params), bits(&init));
 }
 
+/// Joint training of two particle counts (N = 16 and 40 in L = 4.5, batch 8 split 4 + 4):
+/// 10 steps then a resume to 20 equal one uninterrupted 20-step run bit for bit, the
+/// parameters moved, and 150 steps lower the loss of both counts on unseen noise batches
+/// below the θ = 0 baseline. (That the joint gradient is the weighted combination of the per-N gradients
+/// is `model_grad_parity`'s `joint_batch_of_two_particle_counts_matches_the_weighted_reference`.)
+#[test]
+fn joint_training_of_two_particle_counts() {
+    let Some(g) = common::gpu() else { return };
+    let setup = Setup {
+        particles: vec![16, 40],
+        box_length: 4.5,
+        ..Setup::default()
+    };
+    let sets = [
+        sample_set(&g, &setup, 16).clone(),
+        sample_set(&g, &setup, 40).clone(),
+    ];
+    assert_eq!(
+        nti_gpu::train::batch_split(&[16, 40], 8),
+        vec![(16, 4), (40, 4)]
+    );
+    assert_eq!(
+        nti_gpu::train::batch_split(&[16, 40, 60], 8),
+        vec![(16, 3), (40, 3), (60, 2)]
+    );
+    let (a, b) = (tmp("joint-a"), tmp("joint-b"));
+    train(
+        &g,
+        &scene_with(&setup, 10, 3e-3, 5, 10, 16),
+        &sets,
+        &a,
+        false,
+        |_, _, _| {},
+    )
+    .unwrap();
+    let resumed = train(
+        &g,
+        &scene_with(&setup, 20, 3e-3, 5, 10, 16),
+        &sets,
+        &a,
+        true,
+        |_, _, _| {},
+    )
+    .unwrap();
+    assert_eq!(resumed.steps_this_run, 10);
+    let whole = train(
+        &g,
+        &scene_with(&setup, 20, 3e-3, 5, 10, 16),
+        &sets,
+        &b,
+        false,
+        |_, _, _| {},
+    )
+    .unwrap();
+    let (ca, cb) = (
+        Checkpoint::read(&a.join(CHECKPOINT_FILE)).unwrap(),
+        Checkpoint::read(&b.join(CHECKPOINT_FILE)).unwrap(),
+    );
+    assert_eq!(ca, cb);
+    assert_eq!(resumed.loss_log, whole.loss_log);
+    let init: Vec<f32> = setup_init(&setup);
+    assert_ne!(ca.params, init);
+    // The wrong number of sample sets is a clear error.
+    let e = train(
+        &g,
+        &scene_with(&setup, 20, 3e-3, 5, 10, 16),
+        &sets[..1],
+        &b,
+        false,
+        |_, _, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("[16, 40]") && e.contains("one per"), "{e}");
+
+    let c = tmp("joint-c");
+    let s = scene_with(&setup, 150, 3e-3, 10, 1000, 16);
+    let out = train(&g, &s, &sets, &c, false, |_, _, _| {}).unwrap();
+    let ck = Checkpoint::read(&c.join(CHECKPOINT_FILE)).unwrap();
+    let trained: Vec<f64> = ck.params.iter().map(|&x| x as f64).collect();
+    for set in &sets {
+        let zero = held_out_losses(&g, &s, set, &vec![0.0; trained.len()]);
+        let fit = held_out_losses(&g, &s, set, &trained);
+        let (z, f) = (
+            zero.iter().sum::<f64>() / 8.0,
+            fit.iter().sum::<f64>() / 8.0,
+        );
+        eprintln!(
+            "joint N = {}: held-out loss zero network {z:.4}, trained {f:.4} ({:.1} steps/s)",
+            set.n,
+            150.0 / out.wall_time_s
+        );
+        assert!(f < z - 0.01, "N = {}: {f} vs {z}", set.n);
+    }
+}
+
+fn setup_init(setup: &Setup) -> Vec<f32> {
+    scene_with(setup, 1, 1e-3, 1, 1, 16)
+        .model
+        .unwrap()
+        .init_params(setup.seed)
+        .iter()
+        .map(|&x| x as f32)
+        .collect()
+}
+
 /// Resuming from a checkpoint of another architecture, of another scene, or without a
 /// checkpoint is a clear error, and the refused checkpoint is left as it was.
 #[test]
@@ -335,6 +478,22 @@ fn foreign_checkpoints_are_refused() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("optimizer"), "{e}");
+    // Another regression target or batch.
+    let other = Setup {
+        target: "Denoising",
+        ..Setup::default()
+    };
+    let e = train(
+        &g,
+        &scene_with(&other, 8, 3e-3, 2, 2, 16),
+        set,
+        &dir,
+        true,
+        |_, _, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("target") && e.contains("Denoising"), "{e}");
     // And the matching scene resumes.
     let out = train(&g, &scene(8, 3e-3, 2, 2, 16), set, &dir, true, |_, _, _| {}).unwrap();
     assert_eq!(out.steps_this_run, 4);
@@ -385,14 +544,19 @@ fn target_effect() {
         "N = {n}, L = {}, {steps} steps, batch 8; relative score error at t = {times:?}",
         base.box_length
     );
-    row("init", &init, &scene_with(&base, steps, 3e-3, 10, 100_000, 16));
+    row(
+        "init",
+        &init,
+        &scene_with(&base, steps, 3e-3, 10, 100_000, 16),
+    );
     for target in [
-        "Denoising",
+        "Denoising, time_exponent: 1.0",
         "Denoising, time_exponent: 2.0",
-        "Blend(switch: 0.3)",
+        "Blend(switch: 0.3), time_exponent: 1.0",
         "Blend(switch: 0.3), time_exponent: 2.0",
         "Blend(switch: 0.3), time_exponent: 3.0",
         "Blend(switch: 0.45), time_exponent: 2.0",
+        "Blend(switch: 0.3), time_exponent: 4.0",
     ] {
         let setup = Setup {
             target,

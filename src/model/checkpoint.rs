@@ -18,11 +18,11 @@
 //! a checkpoint made for another model.
 
 use super::optimizer::AdamSettings;
-use crate::train::ScoreTarget;
 use crate::error::{Error, Result};
 use crate::output::write_atomic;
 use crate::reference::energy_model::ModelConfig;
 use crate::scene::fnv1a64;
+use crate::train::ScoreTarget;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 

@@ -1339,7 +1339,9 @@ mod tests {
                 })
                 .collect();
             let (e, k) = worst_relative(&analytic, &numeric);
-            println!("blended target t = {t}, w = {w:.4}: L = {loss:.4e}, worst rel {e:.2e} at {k}");
+            println!(
+                "blended target t = {t}, w = {w:.4}: L = {loss:.4e}, worst rel {e:.2e} at {k}"
+            );
             worst = worst.max(e);
         }
         assert!(worst < 1e-6, "worst relative error {worst:.2e}");

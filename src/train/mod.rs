@@ -203,7 +203,16 @@ pub fn batch(
         samples,
         grad_u: Vec::new(),
     };
-    let b = batch_part(&set, box_length, seed, k, 0, size, ScoreTarget::Denoising, 1.0);
+    let b = batch_part(
+        &set,
+        box_length,
+        seed,
+        k,
+        0,
+        size,
+        ScoreTarget::Denoising,
+        1.0,
+    );
     (b.x_t, b.noise, b.times)
 }
 

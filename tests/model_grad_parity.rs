@@ -408,3 +408,94 @@ fn joint_batch_of_two_particle_counts_matches_the_weighted_reference() {
     // The weighting matters: the plain mean of the two counts' losses is another number.
     assert!(common::rel(plain_mean, loss_ref, 1e-12) > 1e-3);
 }
+
+/// CPU seconds (user + system) of this process so far, lavapipe's worker threads included
+/// (Linux /proc; 0 elsewhere).
+fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    let after = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |k: usize| f.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Where a training step's time goes, C = 32, N = 40 and 200, default model: each of the
+/// eight passes submitted alone and waited for (median of 3), the whole step (wall and
+/// process CPU seconds, median of 5), and the host's batch construction with the blended
+/// target: `cargo test --release --test model_grad_parity pass_timing -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing"]
+fn pass_timing() {
+    let Some(gpu) = common::gpu() else {
+        return;
+    };
+    let model = ModelKernels::new(&gpu).unwrap();
+    let grad = GradKernels::new(&gpu).unwrap();
+    let cfg = ModelConfig::default();
+    let sys = system();
+    let theta0: Vec<f32> = cfg.init_params(1).iter().map(|&x| x as f32).collect();
+    println!("adapter {}, P = {}", gpu.adapter.name, cfg.param_count());
+    for (c, n) in [(32usize, 40usize), (32, 200)] {
+        let times: Vec<f64> = (0..c).map(|k| (k as f64 + 0.5) / c as f64).collect();
+        let (x_t, z, times) = batch(&times, n, 7);
+        let adam = Adam::new(&gpu, &AdamSettings::default(), &theta0, None, None, 0).unwrap();
+        let ws = GradWorkspace::new(&gpu, &model, &grad, &cfg, &sys, n, c, &adam.theta).unwrap();
+        ws.step(&gpu, &model, &grad, &adam, &x_t, &z, &times)
+            .unwrap();
+        gpu.wait().unwrap();
+        let t0 = std::time::Instant::now();
+        let wall_clock = move || t0.elapsed().as_secs_f64();
+        let reps = 3;
+        let mut per_pass: Vec<(&str, Vec<f64>, Vec<f64>)> = Vec::new();
+        for _ in 0..reps {
+            let w = ws.time_passes(&gpu, &model, &grad, &wall_clock).unwrap();
+            let c = ws
+                .time_passes(&gpu, &model, &grad, &process_cpu_seconds)
+                .unwrap();
+            if per_pass.is_empty() {
+                per_pass = w
+                    .iter()
+                    .map(|(e, _)| (*e, Vec::new(), Vec::new()))
+                    .collect();
+            }
+            for (k, ((_, sw), (_, sc))) in w.iter().zip(&c).enumerate() {
+                per_pass[k].1.push(*sw);
+                per_pass[k].2.push(*sc);
+            }
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            let (t0, c0) = (std::time::Instant::now(), process_cpu_seconds());
+            ws.step(&gpu, &model, &grad, &adam, &x_t, &z, &times)
+                .unwrap();
+            gpu.wait().unwrap();
+            wall.push(t0.elapsed().as_secs_f64());
+            cpu.push(process_cpu_seconds() - c0);
+        }
+        println!(
+            "C = {c}, N = {n}: step wall {:.1} ms, process CPU {:.2} s",
+            median(&mut wall) * 1e3,
+            median(&mut cpu)
+        );
+        let total: f64 = per_pass.iter_mut().map(|(_, _, c)| median(c)).sum();
+        println!(
+            "  pass               wall ms   CPU ms   CPU share (sum of passes {:.0} ms)",
+            total * 1e3
+        );
+        for (name, w, c) in per_pass.iter_mut() {
+            let (mw, mc) = (median(w), median(c));
+            println!(
+                "  {name:<18} {:>8.1} {:>8.0} {:>6.1} %",
+                mw * 1e3,
+                mc * 1e3,
+                100.0 * mc / total
+            );
+        }
+    }
+}

@@ -193,6 +193,16 @@ impl GradParams {
         self
     }
 
+    /// Work items of `grad_params` per particle block: the 4 × 4 tiles of W1 and W2, then
+    /// one item per other output (b1, b2, w3, b3, the loss).
+    pub fn param_items(&self) -> u32 {
+        let tiles = |rows: u32, cols: u32| rows.div_ceil(4) * cols.div_ceil(4);
+        tiles(self.hidden, self.dim)
+            + tiles(self.hidden, self.hidden)
+            + self.hidden
+            + (self.n_params + 1 - self.b2)
+    }
+
     /// Bytes of the `work` scratch buffer: (7H + D) f32 per particle.
     pub fn work_bytes(&self) -> u64 {
         4 * (self.df_offset as u64 + self.cn as u64 * self.dim as u64)
@@ -277,12 +287,11 @@ impl GradKernels {
         gp: &GradParams,
     ) {
         let per_particle = (gp.n.div_ceil(WORKGROUP), gp.n_configs, 1);
-        let outputs = (gp.n_params + 1).div_ceil(WORKGROUP);
         let sizes = [
             per_particle,
             per_particle,
             per_particle,
-            (outputs, gp.n_blocks, 1),
+            (gp.param_items().div_ceil(WORKGROUP), gp.n_blocks, 1),
         ];
         for (entry, groups) in ENTRIES.into_iter().zip(sizes) {
             dispatch(pass, &self.0, entry, group, groups);
@@ -578,6 +587,58 @@ impl GradWorkspace {
         let p = self.n_params;
         let out: Vec<f32> = gpu.read(&self.sums, 0, p as u64 + 1)?;
         Ok((out[p] as f64, out[..p].iter().map(|&g| g as f64).collect()))
+    }
+
+    /// Seconds of `clock` (wall, or the process's CPU time) spent in each of the eight
+    /// passes on the uploaded batch (the three of `model_energy`, then the five of
+    /// `model_grad`), each submitted alone and waited for (so each figure includes one
+    /// submission's overhead): for profiling.
+    pub fn time_passes(
+        &self,
+        gpu: &Gpu,
+        model: &ModelKernels,
+        grad: &GradKernels,
+        clock: &dyn Fn() -> f64,
+    ) -> Result<Vec<(&'static str, f64)>> {
+        use crate::model::kernels::{ENTRIES as MODEL_ENTRIES, WORKGROUP as MODEL_WORKGROUP};
+        let gp = &self.gp;
+        let per_particle = (gp.n.div_ceil(WORKGROUP), gp.n_configs, 1);
+        let outputs = (gp.n_params + 1).div_ceil(WORKGROUP);
+        let model_groups = ((self.n as u32).div_ceil(MODEL_WORKGROUP), self.c as u32, 1);
+        let mut out = Vec::new();
+        let passes: Vec<(
+            &'static str,
+            &KernelFamily,
+            &wgpu::BindGroup,
+            (u32, u32, u32),
+        )> = MODEL_ENTRIES
+            .iter()
+            .map(|&e| (e, &model.0, &self.model_group, model_groups))
+            .chain(
+                ENTRIES
+                    .iter()
+                    .zip([
+                        per_particle,
+                        per_particle,
+                        per_particle,
+                        (gp.param_items().div_ceil(WORKGROUP), gp.n_blocks, 1),
+                        (outputs, 1, 1),
+                    ])
+                    .map(|(&e, groups)| (e, &grad.0, &self.grad_group, groups)),
+            )
+            .collect();
+        for (entry, family, group, groups) in passes {
+            let start = clock();
+            let mut encoder = gpu.device.create_command_encoder(&Default::default());
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                dispatch(&mut pass, family, entry, group, groups);
+            }
+            gpu.queue.submit([encoder.finish()]);
+            gpu.wait()?;
+            out.push((entry, clock() - start));
+        }
+        Ok(out)
     }
 }
 

@@ -483,6 +483,40 @@ fn pass_timing() {
             median(&mut wall) * 1e3,
             median(&mut cpu)
         );
+        // The host's share: β∇U of 64 reference configurations (once per training) and
+        // one batch with the blended target (every step).
+        let set = nti_gpu::dataset::SampleSet {
+            scene_hash: 0,
+            n: n as u32,
+            replicas: 8,
+            frames: 8,
+            box_length: L,
+            temperature: 1.0,
+            epsilon: 1.0,
+            sigma: 1.0,
+            sample_every: 1,
+            positions: (0..64u64)
+                .flat_map(|k| common::random_positions(n, L, 0.8, 500 + k))
+                .map(|p| p.map(|v| v as f32))
+                .collect(),
+        };
+        let target = nti_gpu::train::ScoreTarget::default();
+        let t0 = std::time::Instant::now();
+        let ts = nti_gpu::train::TrainingSet::new(&sys, &set, target);
+        let t_forces = t0.elapsed().as_secs_f64() / 64.0;
+        let t0 = std::time::Instant::now();
+        for k in 0..5 {
+            std::hint::black_box(nti_gpu::train::batch_part(
+                &ts, L, 1, k, 0, c as u32, target, 3.0,
+            ));
+        }
+        let t_batch = t0.elapsed().as_secs_f64() / 5.0;
+        println!(
+            "  host: batch construction {:.2} ms per step; β∇U {:.2} ms per reference \
+             configuration (once)",
+            t_batch * 1e3,
+            t_forces * 1e3
+        );
         let total: f64 = per_pass.iter_mut().map(|(_, _, c)| median(c)).sum();
         println!(
             "  pass               wall ms   CPU ms   CPU share (sum of passes {:.0} ms)",

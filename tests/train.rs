@@ -40,6 +40,7 @@ struct Setup {
     seed: u64,
     target: &'static str,
     batch: u32,
+    vector_channels: usize,
 }
 
 impl Default for Setup {
@@ -50,6 +51,7 @@ impl Default for Setup {
             seed: 11,
             target: "",
             batch: 8,
+            vector_channels: 4,
         }
     }
 }
@@ -68,6 +70,7 @@ fn scene_with(
         seed,
         target,
         batch,
+        vector_channels,
     } = setup;
     let target = if target.is_empty() {
         String::new()
@@ -82,7 +85,7 @@ fn scene_with(
              potential: MinimumImage),
     sampler: (replicas: 8, dt: 0.005, equilibration_steps: 1000, production_steps: 2000,
               record_every: 10, sample_every: 100),
-    model: (k_radial: 8, vector_channels: 4, time_frequencies: 2, hidden: {hidden}, r_c: 2.0),
+    model: (k_radial: 8, vector_channels: {vector_channels}, time_frequencies: 2, hidden: {hidden}, r_c: 2.0),
     training: (steps: {steps}, batch: {batch}, optimizer: (lr: {lr:?}, lr_min: {lr_min:?}), log_every: {log_every},
                checkpoint_every: {checkpoint_every}{target}),
 )"#
@@ -574,5 +577,97 @@ fn target_effect() {
             steps as f64 / out.wall_time_s
         );
         row(target, &params, &s);
+    }
+}
+
+/// Whether the vector moments pay at high density (report, not a test): N = 85 in L = 4.5
+/// (ρ = 0.93), the same steps with K_v = 4 and K_v = 0 (H = 32), held-out denoising loss by
+/// t bin on an independent sampler run:
+/// `cargo test --release --test train vector_moments_at_high_density -- --ignored --nocapture`.
+#[test]
+#[ignore = "report: cargo test --release --test train vector_moments_at_high_density -- --ignored --nocapture"]
+fn vector_moments_at_high_density() {
+    let Some(g) = common::gpu() else { return };
+    let steps: u64 = std::env::var("NTI_STEPS").map_or(600, |v| v.parse().unwrap());
+    let base = Setup {
+        particles: vec![85],
+        box_length: 4.5,
+        ..Setup::default()
+    };
+    let set = sample_set(&g, &base, 85);
+    let held = sample_set(
+        &g,
+        &Setup {
+            seed: 12,
+            ..base.clone()
+        },
+        85,
+    );
+    let bins = [0.0, 0.1, 0.3, 0.5, 0.7, 1.0];
+    eprintln!("N = 85, L = 4.5 (rho = 0.93), {steps} steps, batch 8, H = 32; held-out DSM loss by t bin {bins:?}");
+    for kv in [4usize, 0] {
+        let setup = Setup {
+            vector_channels: kv,
+            ..base.clone()
+        };
+        let s = scene_with(&setup, steps, 3e-3, 10, 100_000, 32);
+        let dir = tmp("vector-moments");
+        let out = train(&g, &s, std::slice::from_ref(set), &dir, false, |_, _, _| {}).unwrap();
+        let ck = Checkpoint::read(&dir.join(CHECKPOINT_FILE)).unwrap();
+        let params: Vec<f64> = ck.params.iter().map(|&x| x as f64).collect();
+        let cfg = s.model.unwrap();
+        let sys = model_system(&s);
+        let mk = ModelKernels::new(&g).unwrap();
+        let gk = GradKernels::new(&g).unwrap();
+        let mut per_bin = vec![(0.0, 0usize); bins.len() - 1];
+        let mut zero_bin = vec![(0.0, 0usize); bins.len() - 1];
+        let n = 85usize;
+        for k in 0..8u64 {
+            let (xt, z, t) = batch(held, sys.box_length, s.seed, 1_000_000 + k, 64);
+            for (c, &tc) in t.iter().enumerate() {
+                let bin = bins
+                    .iter()
+                    .rposition(|&b| tc >= b)
+                    .unwrap()
+                    .min(bins.len() - 2);
+                let r = c * n..(c + 1) * n;
+                for (params, acc) in [
+                    (&params[..], &mut per_bin),
+                    (&vec![0.0; params.len()][..], &mut zero_bin),
+                ] {
+                    let l = loss_and_gradient(
+                        &g,
+                        &mk,
+                        &gk,
+                        &cfg,
+                        &sys,
+                        params,
+                        &xt[r.clone()],
+                        &z[r.clone()],
+                        &[tc],
+                        n,
+                    )
+                    .unwrap()
+                    .0;
+                    acc[bin].0 += l;
+                    acc[bin].1 += 1;
+                }
+            }
+        }
+        let fmt = |v: &[(f64, usize)]| {
+            v.iter()
+                .map(|(s, c)| format!("{:.4}", s / *c as f64))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        };
+        eprintln!(
+            "| K_v = {kv} ({} parameters, {:.1} steps/s) | {} |",
+            cfg.param_count(),
+            steps as f64 / out.wall_time_s,
+            fmt(&per_bin)
+        );
+        if kv == 0 {
+            eprintln!("| θ = 0 | {} |", fmt(&zero_bin));
+        }
     }
 }

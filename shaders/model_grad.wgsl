@@ -7,10 +7,12 @@
 // it reads: features (f_i, D floats per particle), moments (v_ik, vec4, K_v per particle)
 // and score (vec4 (grad_x U~, u_i) per particle).
 //
-// Inputs:  gp (GradParams: sizes, parameter offsets, box, schedule, 1/(3N), 1/C);
+// Inputs:  gp (GradParams: sizes, parameter offsets, box, schedule, 1/(3N), weights);
 //          pos[c * n + i] (vec4), times[c], theta (flat parameters, ModelConfig::layout:
 //          W1 H x D row-major, b1, W2 H x H row-major, b2, w3, b3, in this order);
-//          features, moments, score (from model_energy); noise[p] = (z_p, 0).
+//          features, moments, score (from model_energy); noise[p] = (target_p, 0), the
+//          regression target of grad_x E: the noise z_p (denoising) or a blend with the
+//          target score s(t) beta grad U(x_0) (src/train).
 // Outputs and scratch (p = c * n + i, cn = C * N, P = number of parameters):
 //   `grad_residual` (per particle): resid[p] = (u_p, |r_p|^2) with r_p = s(t) grad_x U~ - z_p
 //          = grad_x E - z_p and u_p = 2 r_p / (3N) (held fixed in the derivation).
@@ -30,14 +32,21 @@
 //            dW1[q][d] = sum_p slot5[p][q] f_p[d] + slot6[p][q] df_p[d],  db1[q] = sum slot5,
 //            dW2[q][u] = sum_p slot1[p][q] a1_p[u] + slot2[p][q] adot1_p[u], db2 = sum slot1,
 //            dw3[q] = sum_p slot0[p][q], db3 = 0.
-//   `grad_params` (reduction, stage 1, no float atomics): invocation k of workgroup row b
-//          owns output k in 0 .. P (k = P is the loss) and sums its products over the block
-//          of BLOCK particles b * BLOCK .. (b + 1) * BLOCK - 1 (all configurations flattened),
-//          writing sums[(1 + b) * (P + 1) + k]. The loss slot sums |r_p|^2 / (3N C).
-//   `grad_reduce` (stage 2): sums[k] = sum over blocks b of sums[(1 + b) * (P + 1) + k], so
-//          sums[0 .. P] = mean over configurations of grad_theta L_c and sums[P] = mean L_c.
+//   `grad_params` (reduction, stage 1, no float atomics): each invocation of workgroup row b
+//          owns a 4 x 4 tile of W1 or W2, or one other output (b1, b2, w3, b3, k = P the
+//          loss), and sums its products over the block of BLOCK particles
+//          b * BLOCK .. (b + 1) * BLOCK - 1 (all configurations flattened),
+//          writing sums[(1 + block_offset + b) * (P + 1) + k]. The loss slot sums
+//          |r_p|^2 inv_c / (3N) (inv_c = 1/C alone).
+//   `grad_reduce` (stage 2): sums[k] = sum over blocks b < total_blocks of
+//          sums[(1 + b) * (P + 1) + k], so sums[0 .. P] = mean over configurations of
+//          grad_theta L_c and sums[P] = mean L_c. Joint batch of several particle counts:
+//          each count's passes write their blocks at their block_offset with
+//          inv_c = N / sum_m C_m N_m, and one grad_reduce over all blocks gives the mean over
+//          every configuration, particle and coordinate.
 // Dispatch: grad_residual, grad_tangent, grad_mlp: (ceil(n / 64), C, 1);
-//           grad_params: (ceil((P + 1) / 64), n_blocks = ceil(cn / BLOCK), 1);
+//           grad_params: (ceil(items / 64), n_blocks = ceil(cn / BLOCK), 1) with
+//           items = ceil(H/4) ceil(D/4) + ceil(H/4)^2 + H + (P + 1 - b2);
 //           grad_reduce: (ceil((P + 1) / 64), 1, 1); in this order, after model_energy.
 // Maxima (checked on the host by model::grad): K <= MAX_K, K_v <= MAX_KV, D <= MAX_D,
 //          H <= MAX_H (the same values as model_energy.wgsl).
@@ -71,9 +80,9 @@ struct GradParams {
     delta: f32,        // radial spacing
     gamma: f32,        // 1 / (2 delta^2)
     inv_3n: f32,       // 1 / (3N)
-    inv_c: f32,        // 1 / C
-    _pad0: f32,
-    _pad1: f32,
+    inv_c: f32,        // weight per configuration: 1 / C (joint batch: N / sum_m C_m N_m)
+    block_offset: u32, // first block of this batch's partial sums (0 unless joint)
+    total_blocks: u32, // blocks grad_reduce sums (n_blocks unless joint)
 }
 
 const MAX_K: u32 = 64u;
@@ -82,6 +91,7 @@ const MAX_D: u32 = 160u;
 const MAX_H: u32 = 128u;
 const TILE: u32 = 64u;
 const BLOCK: u32 = 64u;
+const TILE_W: u32 = 4u;  // grad_params: 4 x 4 output tiles of W1 and W2
 const PI: f32 = 3.14159265358979;
 
 @group(0) @binding(0) var<uniform> gp: GradParams;
@@ -310,41 +320,98 @@ fn grad_mlp(
     }
 }
 
-// Reduction stage 1: output k (a parameter, or k = P: the loss) over one block of particles.
+// Reduction stage 1 over one block of particles. Work items (one per invocation, in this
+// order): the 4 x 4 tiles of W1 (rows q, columns d) and of W2 (rows q, columns u), each
+// summing sixteen outputs so that every value loaded serves four products; then one item per
+// remaining output: b1 (H), then b2, w3, b3 and the loss (k = b2 .. P).
+fn tile_count(rows: u32, cols: u32) -> u32 {
+    return ((rows + TILE_W - 1u) / TILE_W) * ((cols + TILE_W - 1u) / TILE_W);
+}
+
 @compute @workgroup_size(64)
 fn grad_params(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(local_invocation_index) li: u32,
 ) {
-    let k = wg.x * 64u + li;
+    let item = wg.x * 64u + li;
     let n_out = gp.n_params + 1u;
-    if (k >= n_out) {
-        return;
-    }
     let b = wg.y;
     let p0 = b * BLOCK;
     let p1 = min(p0 + BLOCK, gp.cn);
     let h = gp.hidden;
     let dim = gp.dim;
-    var acc = 0.0;
-    if (k < gp.b1) {
-        let q = (k - gp.w1) / dim;
-        let d = (k - gp.w1) % dim;
-        for (var p = p0; p < p1; p = p + 1u) {
-            acc = acc + work[slot(5u, p, q)] * features[p * dim + d]
-                + work[slot(6u, p, q)] * work[gp.df_offset + p * dim + d];
+    let row = (1u + gp.block_offset + b) * n_out;
+    let n1 = tile_count(h, dim);
+    let n2 = tile_count(h, h);
+    if (item < n1 + n2) {
+        // dW1[q][d] = sum_p slot5[p][q] f_p[d] + slot6[p][q] df_p[d];
+        // dW2[q][u] = sum_p slot1[p][q] a1_p[u] + slot2[p][q] adot1_p[u].
+        let is_w1 = item < n1;
+        var cols = h;
+        var local = item - n1;
+        var left = vec2<u32>(1u, 2u);
+        if (is_w1) {
+            cols = dim;
+            local = item;
+            left = vec2<u32>(5u, 6u);
         }
-    } else if (k < gp.w2) {
+        let col_tiles = (cols + TILE_W - 1u) / TILE_W;
+        let q0 = (local / col_tiles) * TILE_W;
+        let c0 = (local % col_tiles) * TILE_W;
+        var acc: array<f32, 16>;
+        for (var e = 0u; e < 16u; e = e + 1u) {
+            acc[e] = 0.0;
+        }
+        for (var p = p0; p < p1; p = p + 1u) {
+            var la: array<f32, 4>;
+            var lb: array<f32, 4>;
+            var ra: array<f32, 4>;
+            var rb: array<f32, 4>;
+            for (var a = 0u; a < TILE_W; a = a + 1u) {
+                let q = min(q0 + a, h - 1u);
+                la[a] = work[slot(left.x, p, q)];
+                lb[a] = work[slot(left.y, p, q)];
+                let c = min(c0 + a, cols - 1u);
+                if (is_w1) {
+                    ra[a] = features[p * dim + c];
+                    rb[a] = work[gp.df_offset + p * dim + c];
+                } else {
+                    ra[a] = work[slot(3u, p, c)];
+                    rb[a] = work[slot(4u, p, c)];
+                }
+            }
+            for (var a = 0u; a < TILE_W; a = a + 1u) {
+                for (var c = 0u; c < TILE_W; c = c + 1u) {
+                    acc[a * TILE_W + c] = acc[a * TILE_W + c] + la[a] * ra[c] + lb[a] * rb[c];
+                }
+            }
+        }
+        var base = gp.w2;
+        if (is_w1) {
+            base = gp.w1;
+        }
+        for (var a = 0u; a < TILE_W; a = a + 1u) {
+            for (var c = 0u; c < TILE_W; c = c + 1u) {
+                if (q0 + a < h && c0 + c < cols) {
+                    sums[row + base + (q0 + a) * cols + c0 + c] = acc[a * TILE_W + c];
+                }
+            }
+        }
+        return;
+    }
+    let rest = item - n1 - n2;
+    var k = gp.b1 + rest;
+    if (rest >= h) {
+        k = gp.b2 + rest - h;
+    }
+    if (k >= n_out) {
+        return;
+    }
+    var acc = 0.0;
+    if (k < gp.w2) {
         let q = k - gp.b1;
         for (var p = p0; p < p1; p = p + 1u) {
             acc = acc + work[slot(5u, p, q)];
-        }
-    } else if (k < gp.b2) {
-        let q = (k - gp.w2) / h;
-        let u = (k - gp.w2) % h;
-        for (var p = p0; p < p1; p = p + 1u) {
-            acc = acc + work[slot(1u, p, q)] * work[slot(3u, p, u)]
-                + work[slot(2u, p, q)] * work[slot(4u, p, u)];
         }
     } else if (k < gp.w3) {
         let q = k - gp.b2;
@@ -363,7 +430,7 @@ fn grad_params(
         acc = acc * gp.inv_3n * gp.inv_c;
     }
     // k == b3: the gradient of b3 is 0 (acc stays 0).
-    sums[(1u + b) * n_out + k] = acc;
+    sums[row + k] = acc;
 }
 
 // Reduction stage 2: sums[k] = sum over blocks of the stage-1 partials.
@@ -378,7 +445,7 @@ fn grad_reduce(
         return;
     }
     var acc = 0.0;
-    for (var b = 0u; b < gp.n_blocks; b = b + 1u) {
+    for (var b = 0u; b < gp.total_blocks; b = b + 1u) {
         acc = acc + sums[(1u + b) * n_out + k];
     }
     sums[k] = acc;

@@ -408,10 +408,10 @@ fn header(
     v
 }
 
-/// Trains the energy model on the scene's first particle count (this version trains one
-/// N): reuses the reference samples of an earlier `sample` run of this scene from
-/// `out_dir` or samples them, runs [`crate::train::train`] (`resume`: continue from
-/// `model.ckpt`), and merges the `training` section into `results.json`.
+/// Trains the energy model jointly on every particle count of the scene: reuses the
+/// reference samples of an earlier `sample` run of this scene from `out_dir` or samples
+/// them, runs [`crate::train::train`] (`resume`: continue from `model.ckpt`), and merges
+/// the `training` section into `results.json`.
 pub fn train_stage(
     gpu: &Gpu,
     scene: &Scene,
@@ -420,27 +420,40 @@ pub fn train_stage(
     progress: &mut dyn Progress,
 ) -> Result<serde_json::Value> {
     let stage_start = Instant::now();
-    let n = *scene
-        .system
-        .particles
-        .first()
-        .ok_or_else(|| Error::Model("the scene has no particle count".into()))?;
+    let counts = scene.system.particles.clone();
+    if counts.is_empty() {
+        return Err(Error::Model("the scene has no particle count".into()));
+    }
     let mut reference = serde_json::Map::new();
-    let set = match existing_samples(scene, n, out_dir) {
-        Some(set) => set,
-        None => {
-            let kernels = Arc::new(MdKernels::new(gpu)?);
-            let (summary, set) = sample_one(gpu, &kernels, scene, n, out_dir, progress)?;
-            reference.insert(
-                n.to_string(),
-                serde_json::to_value(&summary).unwrap_or_default(),
-            );
-            set
-        }
-    };
+    let mut sets = Vec::with_capacity(counts.len());
+    let mut kernels: Option<Arc<MdKernels>> = None;
+    for &n in &counts {
+        let set = match existing_samples(scene, n, out_dir) {
+            Some(set) => set,
+            None => {
+                let k = match &kernels {
+                    Some(k) => k.clone(),
+                    None => kernels.insert(Arc::new(MdKernels::new(gpu)?)).clone(),
+                };
+                let (summary, set) = sample_one(gpu, &k, scene, n, out_dir, progress)?;
+                reference.insert(
+                    n.to_string(),
+                    serde_json::to_value(&summary).unwrap_or_default(),
+                );
+                set
+            }
+        };
+        sets.push(set);
+    }
+    let label = counts
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let n = serde_json::json!(counts);
     let settings = crate::train::training_settings(scene);
-    progress.start(&format!("train N={n}"), settings.steps);
-    let outcome = crate::train::train(gpu, scene, &set, out_dir, resume, |done, _, _| {
+    progress.start(&format!("train N={label}"), settings.steps);
+    let outcome = crate::train::train(gpu, scene, &sets, out_dir, resume, |done, _, _| {
         progress.set(done)
     })?;
     progress.finish();
@@ -451,7 +464,15 @@ pub fn train_stage(
         0.0
     };
     for (k, v) in [
-        ("n", serde_json::json!(n)),
+        ("n", n),
+        (
+            "configs_per_n",
+            serde_json::json!(crate::train::batch_split(&counts, settings.batch)
+                .iter()
+                .map(|&(_, c)| c)
+                .collect::<Vec<_>>()),
+        ),
+        ("target", serde_json::json!(settings.target)),
         ("steps", serde_json::json!(outcome.steps)),
         ("steps_this_run", serde_json::json!(outcome.steps_this_run)),
         ("batch", serde_json::json!(settings.batch)),

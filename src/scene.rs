@@ -65,6 +65,19 @@ pub struct TrainingSettings {
     /// Write a checkpoint every this many steps.
     #[serde(default = "default_checkpoint_every")]
     pub checkpoint_every: u32,
+    /// Regression target of the score (default: target score matching blended into
+    /// denoising above t = 0.3; `Denoising` is the paper's plain DSM).
+    #[serde(default)]
+    pub target: crate::train::ScoreTarget,
+    /// Times are drawn as t = v^time_exponent with v stratified uniform over the batch:
+    /// 1 is uniform (the paper), 3 (default) puts 0.1^(1/3) ≈ 46 % of the configurations
+    /// below t = 0.1, where the target score gives the loss its signal.
+    #[serde(default = "default_time_exponent")]
+    pub time_exponent: f64,
+}
+
+fn default_time_exponent() -> f64 {
+    3.0
 }
 
 fn default_training_steps() -> u64 {
@@ -577,6 +590,37 @@ impl Scene {
             t.optimizer.validate().map_err(|(field, value, range)| {
                 bad(&format!("training.optimizer.{field}"), value, range)
             })?;
+            if let crate::train::ScoreTarget::Blend { switch } = t.target {
+                if !(0.0..=1.0).contains(&switch) {
+                    return Err(bad(
+                        "training.target.switch",
+                        switch.to_string(),
+                        "must be a time in [0, 1] (0.3 is the default; use `target: \
+                         Denoising` for plain denoising score matching)"
+                            .into(),
+                    ));
+                }
+            }
+            if !(t.time_exponent.is_finite() && (0.25..=4.0).contains(&t.time_exponent)) {
+                return Err(bad(
+                    "training.time_exponent",
+                    t.time_exponent.to_string(),
+                    "must be in [0.25, 4] (1 = uniform t, 2 = more configurations at small t)"
+                        .into(),
+                ));
+            }
+            if t.batch < self.system.particles.len() as u32 {
+                return Err(bad(
+                    "training.batch",
+                    t.batch.to_string(),
+                    format!(
+                        "must be at least the number of particle counts ({}): every step \
+                         trains each N on batch / {} configurations",
+                        self.system.particles.len(),
+                        self.system.particles.len()
+                    ),
+                ));
+            }
         }
         if let Some(integ) = &self.integration {
             integ.validate(path)?;
@@ -868,6 +912,14 @@ Scene(
         assert!(e.contains("training.optimizer.lr"), "{e}");
         let e = err_of(&with("hidden: 1000", ""));
         assert!(e.contains("model"), "{e}");
+        let s = Scene::from_str(&with("", "target: Blend(switch: 0.4)"), "t").unwrap();
+        s.validate("t").unwrap();
+        let e = err_of(&with("", "target: Blend(switch: 1.5)"));
+        assert!(e.contains("training.target.switch"), "{e}");
+        Scene::from_str(&with("", "target: Denoising"), "t")
+            .unwrap()
+            .validate("t")
+            .unwrap();
     }
 
     #[test]

@@ -5,7 +5,9 @@
 
 mod common;
 
-use nti_gpu::model::grad::{device_bytes, loss_and_gradient, GradKernels, GradWorkspace};
+use nti_gpu::model::grad::{
+    device_bytes, loss_and_gradient, GradKernels, GradWorkspace, JointWorkspace,
+};
 use nti_gpu::model::optimizer::{adamw_reference, Adam, AdamSettings};
 use nti_gpu::model::ModelKernels;
 use nti_gpu::reference::energy_model::{dsm_loss_grad, noised_positions, ModelConfig, System};
@@ -330,5 +332,204 @@ fn train_step_timing() {
         new * 1e3,
         device_bytes(&cfg, &sys, n, c).unwrap() as f64 / (1 << 20) as f64
     );
+    }
+}
+
+/// Joint batch of two particle counts (N = 12 with 3 configurations, N = 40 with 2) in one
+/// [`JointWorkspace`]: loss and gradient equal the f64 reference of the mean over every
+/// configuration, particle and coordinate, i.e. the single-N means weighted by C_m N_m / Σ C N
+/// (not the plain mean of the two), to 1e-4; and the single-N workspaces' own results,
+/// combined with those weights on the host, agree with the joint one.
+#[test]
+fn joint_batch_of_two_particle_counts_matches_the_weighted_reference() {
+    let Some(gpu) = common::gpu() else { return };
+    let model = ModelKernels::new(&gpu).unwrap();
+    let grad = GradKernels::new(&gpu).unwrap();
+    let cfg = config(4, 32);
+    let sys = system();
+    let params = parameters(&cfg, 5);
+    let theta32: Vec<f32> = params.iter().map(|&p| p as f32).collect();
+    let theta = gpu.storage_from("theta", &theta32);
+    let parts = [(12usize, vec![0.07, 0.4, 0.8]), (40usize, vec![0.2, 0.6])];
+    let batches: Vec<Batch> = parts
+        .iter()
+        .enumerate()
+        .map(|(m, (n, times))| batch(times, *n, 100 + 10 * m as u64))
+        .collect();
+    let shape: Vec<(usize, usize)> = parts.iter().map(|(n, t)| (*n, t.len())).collect();
+    let joint = JointWorkspace::new(&gpu, &model, &grad, &cfg, &sys, &shape, &theta).unwrap();
+    let views: Vec<(&[[f64; 3]], &[[f64; 3]], &[f64])> = batches
+        .iter()
+        .map(|(x, z, t)| (&x[..], &z[..], &t[..]))
+        .collect();
+    joint.upload(&gpu, &views).unwrap();
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    joint.record(&mut encoder, &model, &grad);
+    gpu.queue.submit([encoder.finish()]);
+    let (loss, g) = joint.read_loss_and_gradient(&gpu).unwrap();
+
+    let total: f64 = shape.iter().map(|&(n, c)| (n * c) as f64).sum();
+    let (mut loss_ref, mut g_ref) = (0.0, vec![0.0; cfg.param_count()]);
+    let (mut loss_host, mut g_host) = (0.0, vec![0.0; cfg.param_count()]);
+    let mut plain_mean = 0.0;
+    for ((n, times), (x_t, z, t32)) in parts.iter().zip(&batches) {
+        let w = (n * times.len()) as f64 / total;
+        let c = times.len() as f64;
+        for (k, &t) in t32.iter().enumerate() {
+            let r = k * n..(k + 1) * n;
+            let (l, gk) = dsm_loss_grad(&cfg, &sys, &params, &x_t[r.clone()], &z[r], t);
+            loss_ref += w * l / c;
+            plain_mean += l / c / parts.len() as f64;
+            for (a, b) in g_ref.iter_mut().zip(gk) {
+                *a += w * b / c;
+            }
+        }
+        let (l, gm) =
+            loss_and_gradient(&gpu, &model, &grad, &cfg, &sys, &params, x_t, z, t32, *n).unwrap();
+        loss_host += w * l;
+        for (a, b) in g_host.iter_mut().zip(gm) {
+            *a += w * b;
+        }
+    }
+    let norm_rel = |a: &[f64], b: &[f64]| {
+        let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+        let den: f64 = b.iter().map(|y| y * y).sum();
+        (num / den).sqrt()
+    };
+    let (e_loss, e_grad) = (common::rel(loss, loss_ref, 1e-12), norm_rel(&g, &g_ref));
+    let e_host = norm_rel(&g, &g_host);
+    println!(
+        "joint loss {loss:.7e}, reference {loss_ref:.7e} (rel {e_loss:.2e}; plain mean of the \
+         two counts {plain_mean:.7e}); gradient norm-rel {e_grad:.2e}, vs host-combined \
+         single-N workspaces {e_host:.2e}"
+    );
+    assert!(e_loss < 1e-4 && e_grad < 1e-4, "{e_loss:.2e} {e_grad:.2e}");
+    assert!(e_host < 1e-5 && common::rel(loss, loss_host, 1e-12) < 1e-5);
+    // The weighting matters: the plain mean of the two counts' losses is another number.
+    assert!(common::rel(plain_mean, loss_ref, 1e-12) > 1e-3);
+}
+
+/// CPU seconds (user + system) of this process so far, lavapipe's worker threads included
+/// (Linux /proc; 0 elsewhere).
+fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    let after = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |k: usize| f.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Where a training step's time goes, C = 32, N = 40 and 200, default model: each of the
+/// eight passes submitted alone and waited for (median of 3), the whole step (wall and
+/// process CPU seconds, median of 5), and the host's batch construction with the blended
+/// target: `cargo test --release --test model_grad_parity pass_timing -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing"]
+fn pass_timing() {
+    let Some(gpu) = common::gpu() else {
+        return;
+    };
+    let model = ModelKernels::new(&gpu).unwrap();
+    let grad = GradKernels::new(&gpu).unwrap();
+    let cfg = ModelConfig::default();
+    let sys = system();
+    let theta0: Vec<f32> = cfg.init_params(1).iter().map(|&x| x as f32).collect();
+    println!("adapter {}, P = {}", gpu.adapter.name, cfg.param_count());
+    for (c, n) in [(32usize, 40usize), (32, 200)] {
+        let times: Vec<f64> = (0..c).map(|k| (k as f64 + 0.5) / c as f64).collect();
+        let (x_t, z, times) = batch(&times, n, 7);
+        let adam = Adam::new(&gpu, &AdamSettings::default(), &theta0, None, None, 0).unwrap();
+        let ws = GradWorkspace::new(&gpu, &model, &grad, &cfg, &sys, n, c, &adam.theta).unwrap();
+        ws.step(&gpu, &model, &grad, &adam, &x_t, &z, &times)
+            .unwrap();
+        gpu.wait().unwrap();
+        let t0 = std::time::Instant::now();
+        let wall_clock = move || t0.elapsed().as_secs_f64();
+        let reps = 3;
+        let mut per_pass: Vec<(&str, Vec<f64>, Vec<f64>)> = Vec::new();
+        for _ in 0..reps {
+            let w = ws.time_passes(&gpu, &model, &grad, &wall_clock).unwrap();
+            let c = ws
+                .time_passes(&gpu, &model, &grad, &process_cpu_seconds)
+                .unwrap();
+            if per_pass.is_empty() {
+                per_pass = w
+                    .iter()
+                    .map(|(e, _)| (*e, Vec::new(), Vec::new()))
+                    .collect();
+            }
+            for (k, ((_, sw), (_, sc))) in w.iter().zip(&c).enumerate() {
+                per_pass[k].1.push(*sw);
+                per_pass[k].2.push(*sc);
+            }
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            let (t0, c0) = (std::time::Instant::now(), process_cpu_seconds());
+            ws.step(&gpu, &model, &grad, &adam, &x_t, &z, &times)
+                .unwrap();
+            gpu.wait().unwrap();
+            wall.push(t0.elapsed().as_secs_f64());
+            cpu.push(process_cpu_seconds() - c0);
+        }
+        println!(
+            "C = {c}, N = {n}: step wall {:.1} ms, process CPU {:.2} s",
+            median(&mut wall) * 1e3,
+            median(&mut cpu)
+        );
+        // The host's share: β∇U of 64 reference configurations (once per training) and
+        // one batch with the blended target (every step).
+        let set = nti_gpu::dataset::SampleSet {
+            scene_hash: 0,
+            n: n as u32,
+            replicas: 8,
+            frames: 8,
+            box_length: L,
+            temperature: 1.0,
+            epsilon: 1.0,
+            sigma: 1.0,
+            sample_every: 1,
+            positions: (0..64u64)
+                .flat_map(|k| common::random_positions(n, L, 0.8, 500 + k))
+                .map(|p| p.map(|v| v as f32))
+                .collect(),
+        };
+        let target = nti_gpu::train::ScoreTarget::default();
+        let t0 = std::time::Instant::now();
+        let ts = nti_gpu::train::TrainingSet::new(&sys, &set, target);
+        let t_forces = t0.elapsed().as_secs_f64() / 64.0;
+        let t0 = std::time::Instant::now();
+        for k in 0..5 {
+            std::hint::black_box(nti_gpu::train::batch_part(
+                &ts, L, 1, k, 0, c as u32, target, 3.0,
+            ));
+        }
+        let t_batch = t0.elapsed().as_secs_f64() / 5.0;
+        println!(
+            "  host: batch construction {:.2} ms per step; β∇U {:.2} ms per reference \
+             configuration (once)",
+            t_batch * 1e3,
+            t_forces * 1e3
+        );
+        let total: f64 = per_pass.iter_mut().map(|(_, _, c)| median(c)).sum();
+        println!(
+            "  pass               wall ms   CPU ms   CPU share (sum of passes {:.0} ms)",
+            total * 1e3
+        );
+        for (name, w, c) in per_pass.iter_mut() {
+            let (mw, mc) = (median(w), median(c));
+            println!(
+                "  {name:<18} {:>8.1} {:>8.0} {:>6.1} %",
+                mw * 1e3,
+                mc * 1e3,
+                100.0 * mc / total
+            );
+        }
     }
 }

@@ -11,22 +11,83 @@ use nti_gpu::gpu::Gpu;
 use nti_gpu::model::checkpoint::Checkpoint;
 use nti_gpu::model::grad::{loss_and_gradient, GradKernels};
 use nti_gpu::model::ModelKernels;
+use nti_gpu::reference::energy_model::{self as em, noised_positions};
 use nti_gpu::scene::Scene;
 use nti_gpu::train::{batch, model_system, train, CHECKPOINT_FILE, LOSS_LOG_FILE};
+use rand::{rngs::StdRng, SeedableRng};
+use rand_distr::{Distribution, StandardNormal};
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 fn scene(steps: u64, lr: f64, log_every: u32, checkpoint_every: u32, hidden: usize) -> Scene {
+    scene_with(
+        &Setup::default(),
+        steps,
+        lr,
+        log_every,
+        checkpoint_every,
+        hidden,
+    )
+}
+
+/// The system and target of a test scene (defaults: N = 20 in L = 6, seed 11, the
+/// default target).
+#[derive(Clone, Debug)]
+struct Setup {
+    particles: Vec<u32>,
+    box_length: f64,
+    seed: u64,
+    target: &'static str,
+    batch: u32,
+    vector_channels: usize,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            particles: vec![20],
+            box_length: 6.0,
+            seed: 11,
+            target: "",
+            batch: 8,
+            vector_channels: 4,
+        }
+    }
+}
+
+fn scene_with(
+    setup: &Setup,
+    steps: u64,
+    lr: f64,
+    log_every: u32,
+    checkpoint_every: u32,
+    hidden: usize,
+) -> Scene {
+    let Setup {
+        particles,
+        box_length,
+        seed,
+        target,
+        batch,
+        vector_channels,
+    } = setup;
+    let target = if target.is_empty() {
+        String::new()
+    } else {
+        format!(", target: {target}")
+    };
+    let lr_min = lr.min(1e-5);
     let text = format!(
         r#"Scene(
-    name: "train", seed: 11,
-    system: (box_length: 6.0, temperature: 1.0, epsilon: 0.8, particles: [20],
+    name: "train", seed: {seed},
+    system: (box_length: {box_length:?}, temperature: 1.0, epsilon: 0.8, particles: {particles:?},
              potential: MinimumImage),
     sampler: (replicas: 8, dt: 0.005, equilibration_steps: 1000, production_steps: 2000,
               record_every: 10, sample_every: 100),
-    model: (k_radial: 8, vector_channels: 4, time_frequencies: 2, hidden: {hidden}, r_c: 2.0),
-    training: (steps: {steps}, batch: 8, optimizer: (lr: {lr}), log_every: {log_every},
-               checkpoint_every: {checkpoint_every}),
+    model: (k_radial: 8, vector_channels: {vector_channels}, time_frequencies: 2, hidden: {hidden}, r_c: 2.0),
+    training: (steps: {steps}, batch: {batch}, optimizer: (lr: {lr:?}, lr_min: {lr_min:?}), log_every: {log_every},
+               checkpoint_every: {checkpoint_every}{target}),
 )"#
     );
     let s = Scene::from_str(&text, "test").unwrap();
@@ -41,27 +102,77 @@ fn tmp(name: &str) -> PathBuf {
     dir
 }
 
-/// Reference samples of the test scene (the sampling sections are the same in every test,
-/// so one set serves all), made once per test binary.
-fn samples() -> Option<&'static SampleSet> {
-    static SET: OnceLock<Option<SampleSet>> = OnceLock::new();
-    SET.get_or_init(|| {
-        let g = common::gpu()?;
-        let s = scene(1, 1e-3, 1, 1, 16);
-        let kernels = std::sync::Arc::new(nti_gpu::md::MdKernels::new(&g).unwrap());
-        let dir = tmp("samples");
+/// Reference samples of N particles of `setup`'s system (its seed), made once per test
+/// binary and shared.
+fn sample_set(g: &Gpu, setup: &Setup, n: u32) -> &'static SampleSet {
+    type Cache = Mutex<HashMap<(u32, String, u64, u64), &'static SampleSet>>;
+    static SETS: OnceLock<Cache> = OnceLock::new();
+    let key = (
+        n,
+        format!("{:?}", setup.particles),
+        setup.box_length.to_bits(),
+        setup.seed,
+    );
+    let mut sets = SETS.get_or_init(Default::default).lock().unwrap();
+    sets.entry(key).or_insert_with(|| {
+        let s = scene_with(setup, 1, 1e-3, 1, 1, 16);
+        let kernels = std::sync::Arc::new(nti_gpu::md::MdKernels::new(g).unwrap());
+        let dir = tmp(&format!(
+            "samples-{n}-{}-{}-{}",
+            setup.particles.len(),
+            setup.box_length,
+            setup.seed
+        ));
         let (_, set) = nti_gpu::pipeline::sample_one(
-            &g,
+            g,
             &kernels,
             &s,
-            20,
+            n,
             &dir,
             &mut nti_gpu::pipeline::NoProgress,
         )
         .unwrap();
-        Some(set)
+        Box::leak(Box::new(set))
     })
-    .as_ref()
+}
+
+/// Reference samples of the default test scene.
+fn samples() -> Option<&'static [SampleSet]> {
+    let g = common::gpu()?;
+    Some(std::slice::from_ref(sample_set(&g, &Setup::default(), 20)))
+}
+
+/// Relative error of the model score at time t against the exact score of the data,
+/// Σ|∇_x Ũ(x_t, t) − β∇U(x_t)|² / Σ|β∇U(x_t)|² over `configs` held-out configurations
+/// noised at t (f64 reference of the model; at t ≤ 0.05, s(t) ≤ 0.01σ and the exact score
+/// of p_t is −β∇U(x_t) to within that blur).
+fn score_error(s: &Scene, held_out: &SampleSet, params: &[f64], t: f64, configs: u32) -> f64 {
+    let cfg = s.model.unwrap();
+    let sys = model_system(s);
+    let mut rng = StdRng::seed_from_u64(99);
+    let (mut err, mut norm) = (0.0, 0.0);
+    let stride = (held_out.configurations() as u32 / configs).max(1);
+    for c in 0..configs {
+        let index = (c * stride) % held_out.configurations() as u32;
+        let x0: Vec<[f64; 3]> = held_out
+            .configuration(index / held_out.replicas, index % held_out.replicas)
+            .iter()
+            .map(|p| p.map(|v| v as f64))
+            .collect();
+        let z: Vec<[f64; 3]> = (0..x0.len())
+            .map(|_| std::array::from_fn(|_| StandardNormal.sample(&mut rng)))
+            .collect();
+        let x_t = noised_positions(sys.box_length, &x0, &z, t);
+        let model = em::score(&cfg, &sys, params, &x_t, t);
+        let exact = em::soft_gradient(&sys, &x_t, 0.0);
+        for (m, e) in model.iter().zip(&exact) {
+            for a in 0..3 {
+                err += (m[a] - e[a]).powi(2);
+                norm += e[a].powi(2);
+            }
+        }
+    }
+    err / norm
 }
 
 /// Mean loss of `params` on held-out batches (noise streams no training step uses), one
@@ -74,63 +185,89 @@ fn held_out_losses(g: &Gpu, s: &Scene, set: &SampleSet, params: &[f64]) -> Vec<f
     (0..8u64)
         .map(|k| {
             let (xt, z, t) = batch(set, sys.box_length, s.seed, 1_000_000 + k, 64);
-            loss_and_gradient(g, &mk, &gk, &cfg, &sys, params, &xt, &z, &t, 20)
+            loss_and_gradient(g, &mk, &gk, &cfg, &sys, params, &xt, &z, &t, set.n as usize)
                 .unwrap()
                 .0
         })
         .collect()
 }
 
-/// At this density (ρ = 0.09) the denoising target is mostly unpredictable: the best
-/// possible loss is only a few per cent below the θ = 0 baseline, and only for t in about
-/// [0.2, 0.7) (s(t) = 0.04 … 0.46 σ, the scale of the pair structure); a single batch's
-/// loss scatters by ±0.02-0.04. So the comparison is paired: trained and θ = 0 parameters
-/// on the same 8 held-out batches of 64 configurations. Measured on llvmpipe after 300
-/// steps: 0.9923 → 0.9797 (−1.3 %), by t bin up to −3.6 % in [0.5, 0.6).
+/// The dense test system: N = 40 in L = 4.5 (ρ = 0.44), where the pair structure gives the
+/// denoising loss something to learn.
+fn dense() -> Setup {
+    Setup {
+        particles: vec![40],
+        box_length: 4.5,
+        ..Setup::default()
+    }
+}
+
+/// Learning, with numbers: 600 steps (batch 8, lr 3e-3, default target) at ρ = 0.44.
+/// (i) The held-out denoising loss (plain z target, 8 batches of 64 configurations from an
+/// independent sampler run, stratified t) falls below the θ = 0 baseline, paired batch by
+/// batch; (ii) the relative score error Σ|∇Ũ − β∇U|²/Σ|β∇U|² at t = 0.02 on 32 held-out
+/// configurations falls well below its value at initialisation. Both fail with a vanishing
+/// learning rate (checked: `NTI_TRAIN_LR=1e-9` fails both assertions).
 #[test]
-fn training_lowers_the_loss_below_the_zero_network_baseline() {
+fn training_learns_the_loss_and_the_small_t_score() {
     let Some(g) = common::gpu() else { return };
-    let set = samples().unwrap();
-    let steps = 300;
-    let s = scene(steps, 3e-3, 1, 1000, 16);
+    let setup = dense();
+    let set = sample_set(&g, &setup, 40);
+    let held = sample_set(
+        &g,
+        &Setup {
+            seed: 12,
+            ..dense()
+        },
+        40,
+    );
+    let steps = 600;
+    let lr = std::env::var("NTI_TRAIN_LR").map_or(3e-3, |v| v.parse().unwrap());
+    let s = scene_with(&setup, steps, lr, 10, 1000, 16);
     let dir = tmp("learn");
-    let out = train(&g, &s, set, &dir, false, |_, _, _| {}).unwrap();
+    let out = train(&g, &s, std::slice::from_ref(set), &dir, false, |_, _, _| {}).unwrap();
     assert_eq!(out.steps, steps);
-    assert_eq!(out.loss_log.len(), steps as usize);
-    assert!(out.final_loss.is_finite());
+    assert_eq!(out.loss_log.len(), (steps / 10) as usize);
     assert!(out
         .loss_log
         .iter()
         .all(|r| r.loss.is_finite() && r.lr > 0.0));
-    let last20: f64 = out.loss_log[out.loss_log.len() - 20..]
-        .iter()
-        .map(|r| r.loss)
-        .sum::<f64>()
-        / 20.0;
     let ck = Checkpoint::read(&dir.join(CHECKPOINT_FILE)).unwrap();
     assert_eq!(ck.step, steps);
     let trained: Vec<f64> = ck.params.iter().map(|&x| x as f64).collect();
-    let zero = held_out_losses(&g, &s, set, &vec![0.0; trained.len()]);
-    let fit = held_out_losses(&g, &s, set, &trained);
+    let init = s.model.unwrap().init_params(s.seed);
+    let zero = held_out_losses(&g, &s, held, &vec![0.0; trained.len()]);
+    let fit = held_out_losses(&g, &s, held, &trained);
     let diffs: Vec<f64> = zero.iter().zip(&fit).map(|(a, b)| a - b).collect();
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let d = mean(&diffs);
     let se = (diffs.iter().map(|x| (x - d).powi(2)).sum::<f64>()
         / (diffs.len() * (diffs.len() - 1)) as f64)
         .sqrt();
+    let (e_init, e_fit) = (
+        score_error(&s, held, &init, 0.02, 32),
+        score_error(&s, held, &trained, 0.02, 32),
+    );
+    let log = |k: usize| out.loss_log[k].loss;
     eprintln!(
-        "zero-network loss: first batch {:.4}, held out {:.4}; trained ({steps} steps): held          out {:.4} (gain {d:.4} ± {se:.4}), last 20 logged training batches {last20:.4},          final {:.4}; {:.1} steps/s",
-        out.zero_network_loss,
+        "held-out DSM loss: zero network {:.4}, trained {:.4} (gain {d:.4} ± {se:.4}); \
+         training loss (default target) first logs {:.4} {:.4}, last {:.4}; score error at \
+         t = 0.02: init {e_init:.4}, trained {e_fit:.4} (ratio {:.3}); {:.1} steps/s",
         mean(&zero),
         mean(&fit),
+        log(0),
+        log(1),
         out.final_loss,
+        e_fit / e_init,
         steps as f64 / out.wall_time_s
     );
-    // Measured gain 0.0126; ask for 40 % of it and 4 standard errors of the paired mean.
-    assert!(d > 0.005 && d > 4.0 * se, "gain {d} ± {se}");
-    assert!(mean(&fit) < 0.995 * mean(&zero));
+    // Measured (llvmpipe): zero network 0.9932, trained 0.9368, gain 0.0563 ± 0.0012 (with
+    // lr = 1e-9: −0.0008); ask for about half the gain and 4 standard errors.
+    assert!(d > 0.03 && d > 4.0 * se, "gain {d} ± {se}");
+    // Measured 0.0834 → 0.0253 (ratio 0.30; with lr = 1e-9: 1.000).
+    assert!(e_fit < 0.5 * e_init, "{e_fit} vs {e_init}");
     let csv = std::fs::read_to_string(dir.join(LOSS_LOG_FILE)).unwrap();
-    assert_eq!(csv.lines().count(), steps as usize + 1);
+    assert_eq!(csv.lines().count(), (steps / 10) as usize + 1);
 }
 
 /// 20 steps, then a second call resuming to 40, against one uninterrupted 40-step run:
@@ -188,6 +325,112 @@ fn resume_equals_the_uninterrupted_run() {
     assert_ne!(bits(&ca.params), bits(&init));
 }
 
+/// Joint training of two particle counts (N = 16 and 40 in L = 4.5, batch 8 split 4 + 4):
+/// 10 steps then a resume to 20 equal one uninterrupted 20-step run bit for bit, the
+/// parameters moved, and 150 steps lower the loss of both counts on unseen noise batches
+/// below the θ = 0 baseline. (That the joint gradient is the weighted combination of the per-N gradients
+/// is `model_grad_parity`'s `joint_batch_of_two_particle_counts_matches_the_weighted_reference`.)
+#[test]
+fn joint_training_of_two_particle_counts() {
+    let Some(g) = common::gpu() else { return };
+    let setup = Setup {
+        particles: vec![16, 40],
+        box_length: 4.5,
+        ..Setup::default()
+    };
+    let sets = [
+        sample_set(&g, &setup, 16).clone(),
+        sample_set(&g, &setup, 40).clone(),
+    ];
+    assert_eq!(
+        nti_gpu::train::batch_split(&[16, 40], 8),
+        vec![(16, 4), (40, 4)]
+    );
+    assert_eq!(
+        nti_gpu::train::batch_split(&[16, 40, 60], 8),
+        vec![(16, 3), (40, 3), (60, 2)]
+    );
+    let (a, b) = (tmp("joint-a"), tmp("joint-b"));
+    train(
+        &g,
+        &scene_with(&setup, 10, 3e-3, 5, 10, 16),
+        &sets,
+        &a,
+        false,
+        |_, _, _| {},
+    )
+    .unwrap();
+    let resumed = train(
+        &g,
+        &scene_with(&setup, 20, 3e-3, 5, 10, 16),
+        &sets,
+        &a,
+        true,
+        |_, _, _| {},
+    )
+    .unwrap();
+    assert_eq!(resumed.steps_this_run, 10);
+    let whole = train(
+        &g,
+        &scene_with(&setup, 20, 3e-3, 5, 10, 16),
+        &sets,
+        &b,
+        false,
+        |_, _, _| {},
+    )
+    .unwrap();
+    let (ca, cb) = (
+        Checkpoint::read(&a.join(CHECKPOINT_FILE)).unwrap(),
+        Checkpoint::read(&b.join(CHECKPOINT_FILE)).unwrap(),
+    );
+    assert_eq!(ca, cb);
+    assert_eq!(resumed.loss_log, whole.loss_log);
+    let init: Vec<f32> = setup_init(&setup);
+    assert_ne!(ca.params, init);
+    // The wrong number of sample sets is a clear error.
+    let e = train(
+        &g,
+        &scene_with(&setup, 20, 3e-3, 5, 10, 16),
+        &sets[..1],
+        &b,
+        false,
+        |_, _, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("[16, 40]") && e.contains("one per"), "{e}");
+
+    let c = tmp("joint-c");
+    let s = scene_with(&setup, 150, 3e-3, 10, 1000, 16);
+    let out = train(&g, &s, &sets, &c, false, |_, _, _| {}).unwrap();
+    let ck = Checkpoint::read(&c.join(CHECKPOINT_FILE)).unwrap();
+    let trained: Vec<f64> = ck.params.iter().map(|&x| x as f64).collect();
+    for set in &sets {
+        let zero = held_out_losses(&g, &s, set, &vec![0.0; trained.len()]);
+        let fit = held_out_losses(&g, &s, set, &trained);
+        let (z, f) = (
+            zero.iter().sum::<f64>() / 8.0,
+            fit.iter().sum::<f64>() / 8.0,
+        );
+        eprintln!(
+            "joint N = {}: held-out loss zero network {z:.4}, trained {f:.4} ({:.1} steps/s)",
+            set.n,
+            150.0 / out.wall_time_s
+        );
+        assert!(f < z - 0.01, "N = {}: {f} vs {z}", set.n);
+    }
+}
+
+fn setup_init(setup: &Setup) -> Vec<f32> {
+    scene_with(setup, 1, 1e-3, 1, 1, 16)
+        .model
+        .unwrap()
+        .init_params(setup.seed)
+        .iter()
+        .map(|&x| x as f32)
+        .collect()
+}
+
 /// Resuming from a checkpoint of another architecture, of another scene, or without a
 /// checkpoint is a clear error, and the refused checkpoint is left as it was.
 #[test]
@@ -238,7 +481,193 @@ fn foreign_checkpoints_are_refused() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("optimizer"), "{e}");
+    // Another regression target or batch.
+    let other = Setup {
+        target: "Denoising",
+        ..Setup::default()
+    };
+    let e = train(
+        &g,
+        &scene_with(&other, 8, 3e-3, 2, 2, 16),
+        set,
+        &dir,
+        true,
+        |_, _, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("target") && e.contains("Denoising"), "{e}");
     // And the matching scene resumes.
     let out = train(&g, &scene(8, 3e-3, 2, 2, 16), set, &dir, true, |_, _, _| {}).unwrap();
     assert_eq!(out.steps_this_run, 4);
+}
+
+/// Effect of the regression target on the small-t score (report, not a test):
+/// `cargo test --release --test train target_effect -- --ignored --nocapture`.
+/// Trains the same scene with plain denoising and with the blend at several switch times,
+/// the same steps and batches, and prints the held-out relative score error at small t.
+#[test]
+#[ignore = "report: cargo test --release --test train target_effect -- --ignored --nocapture"]
+fn target_effect() {
+    let Some(g) = common::gpu() else { return };
+    let steps: u64 = std::env::var("NTI_STEPS").map_or(300, |v| v.parse().unwrap());
+    let dense = std::env::var("NTI_DENSE").is_ok_and(|v| v == "1");
+    let base = if dense {
+        Setup {
+            particles: vec![40],
+            box_length: 4.5,
+            ..Setup::default()
+        }
+    } else {
+        Setup::default()
+    };
+    let n = base.particles[0];
+    let set = sample_set(&g, &base, n);
+    let held = sample_set(
+        &g,
+        &Setup {
+            seed: 12,
+            ..base.clone()
+        },
+        n,
+    );
+    let times = [0.01, 0.02, 0.05, 0.1, 0.2];
+    let init = scene_with(&base, steps, 3e-3, 10, 100_000, 16)
+        .model
+        .unwrap()
+        .init_params(11);
+    let row = |name: &str, params: &[f64], s: &Scene| {
+        let errs: Vec<String> = times
+            .iter()
+            .map(|&t| format!("{:.4}", score_error(s, held, params, t, 32)))
+            .collect();
+        eprintln!("| {name} | {} |", errs.join(" | "));
+    };
+    eprintln!(
+        "N = {n}, L = {}, {steps} steps, batch 8; relative score error at t = {times:?}",
+        base.box_length
+    );
+    row(
+        "init",
+        &init,
+        &scene_with(&base, steps, 3e-3, 10, 100_000, 16),
+    );
+    for target in [
+        "Denoising, time_exponent: 1.0",
+        "Denoising, time_exponent: 2.0",
+        "Blend(switch: 0.3), time_exponent: 1.0",
+        "Blend(switch: 0.3), time_exponent: 2.0",
+        "Blend(switch: 0.3), time_exponent: 3.0",
+        "Blend(switch: 0.45), time_exponent: 2.0",
+        "Blend(switch: 0.3), time_exponent: 4.0",
+    ] {
+        let setup = Setup {
+            target,
+            ..base.clone()
+        };
+        let s = scene_with(&setup, steps, 3e-3, 10, 100_000, 16);
+        let dir = tmp("target-effect");
+        let out = train(&g, &s, std::slice::from_ref(set), &dir, false, |_, _, _| {}).unwrap();
+        let ck = Checkpoint::read(&dir.join(CHECKPOINT_FILE)).unwrap();
+        let params: Vec<f64> = ck.params.iter().map(|&x| x as f64).collect();
+        let dsm = held_out_losses(&g, &s, held, &params);
+        eprintln!(
+            "{target}: held-out DSM loss {:.4}, {:.1} steps/s",
+            dsm.iter().sum::<f64>() / dsm.len() as f64,
+            steps as f64 / out.wall_time_s
+        );
+        row(target, &params, &s);
+    }
+}
+
+/// Whether the vector moments pay at high density (report, not a test): N = 85 in L = 4.5
+/// (ρ = 0.93), the same steps with K_v = 4 and K_v = 0 (H = 32), held-out denoising loss by
+/// t bin on an independent sampler run:
+/// `cargo test --release --test train vector_moments_at_high_density -- --ignored --nocapture`.
+#[test]
+#[ignore = "report: cargo test --release --test train vector_moments_at_high_density -- --ignored --nocapture"]
+fn vector_moments_at_high_density() {
+    let Some(g) = common::gpu() else { return };
+    let steps: u64 = std::env::var("NTI_STEPS").map_or(600, |v| v.parse().unwrap());
+    let base = Setup {
+        particles: vec![85],
+        box_length: 4.5,
+        ..Setup::default()
+    };
+    let set = sample_set(&g, &base, 85);
+    let held = sample_set(
+        &g,
+        &Setup {
+            seed: 12,
+            ..base.clone()
+        },
+        85,
+    );
+    let bins = [0.0, 0.1, 0.3, 0.5, 0.7, 1.0];
+    eprintln!("N = 85, L = 4.5 (rho = 0.93), {steps} steps, batch 8, H = 32; held-out DSM loss by t bin {bins:?}");
+    for kv in [4usize, 0] {
+        let setup = Setup {
+            vector_channels: kv,
+            ..base.clone()
+        };
+        let s = scene_with(&setup, steps, 3e-3, 10, 100_000, 32);
+        let dir = tmp("vector-moments");
+        let out = train(&g, &s, std::slice::from_ref(set), &dir, false, |_, _, _| {}).unwrap();
+        let ck = Checkpoint::read(&dir.join(CHECKPOINT_FILE)).unwrap();
+        let params: Vec<f64> = ck.params.iter().map(|&x| x as f64).collect();
+        let cfg = s.model.unwrap();
+        let sys = model_system(&s);
+        let mk = ModelKernels::new(&g).unwrap();
+        let gk = GradKernels::new(&g).unwrap();
+        let mut per_bin = vec![(0.0, 0usize); bins.len() - 1];
+        let mut zero_bin = vec![(0.0, 0usize); bins.len() - 1];
+        let n = 85usize;
+        for k in 0..8u64 {
+            let (xt, z, t) = batch(held, sys.box_length, s.seed, 1_000_000 + k, 64);
+            for (c, &tc) in t.iter().enumerate() {
+                let bin = bins
+                    .iter()
+                    .rposition(|&b| tc >= b)
+                    .unwrap()
+                    .min(bins.len() - 2);
+                let r = c * n..(c + 1) * n;
+                for (params, acc) in [
+                    (&params[..], &mut per_bin),
+                    (&vec![0.0; params.len()][..], &mut zero_bin),
+                ] {
+                    let l = loss_and_gradient(
+                        &g,
+                        &mk,
+                        &gk,
+                        &cfg,
+                        &sys,
+                        params,
+                        &xt[r.clone()],
+                        &z[r.clone()],
+                        &[tc],
+                        n,
+                    )
+                    .unwrap()
+                    .0;
+                    acc[bin].0 += l;
+                    acc[bin].1 += 1;
+                }
+            }
+        }
+        let fmt = |v: &[(f64, usize)]| {
+            v.iter()
+                .map(|(s, c)| format!("{:.4}", s / *c as f64))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        };
+        eprintln!(
+            "| K_v = {kv} ({} parameters, {:.1} steps/s) | {} |",
+            cfg.param_count(),
+            steps as f64 / out.wall_time_s,
+            fmt(&per_bin)
+        );
+        if kv == 0 {
+            eprintln!("| θ = 0 | {} |", fmt(&zero_bin));
+        }
+    }
 }

@@ -2,17 +2,18 @@
 //! optimizer state (both AdamW moments and the step), the seed of the training noise and
 //! the scene hash, written atomically (temporary file, then rename).
 //!
-//! # Format, version 1 (little-endian)
+//! # Format, version 2 (little-endian)
 //!
 //! | bytes | content |
 //! |---|---|
 //! | 8 | magic `b"NTICKPT\0"` |
-//! | 4 | u32 version = 1 |
+//! | 4 | u32 version = 2 |
 //! | 4 | u32 length H of the header |
-//! | H | UTF-8 JSON header: `scene_hash` (16 hex digits), `architecture` (the model configuration), `step`, `seed`, `optimizer` (AdamW settings), `param_count` P, `payload_fnv1a64` (16 hex digits) |
+//! | H | UTF-8 JSON header: `scene_hash` (16 hex digits), `architecture` (the model configuration), `step`, `seed`, `optimizer` (AdamW settings), `batch` (configurations per step, over all particle counts), `target` (the regression target, [`ScoreTarget`]), `param_count` P, `payload_fnv1a64` (16 hex digits) |
 //! | 12 P | f32 parameters, then f32 first moments, then f32 second moments |
 //!
-//! Loading checks the magic, the version, the lengths and the payload checksum, so a
+//! Version 1 (before `batch` and `target`) is refused with a message to start a new
+//! training. Loading checks the magic, the version, the lengths and the payload checksum, so a
 //! truncated or corrupted file is a clear error; [`Checkpoint::check_architecture`] refuses
 //! a checkpoint made for another model.
 
@@ -21,13 +22,14 @@ use crate::error::{Error, Result};
 use crate::output::write_atomic;
 use crate::reference::energy_model::ModelConfig;
 use crate::scene::fnv1a64;
+use crate::train::ScoreTarget;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Magic bytes of checkpoint files.
 pub const MAGIC: &[u8; 8] = b"NTICKPT\0";
 /// Current format version.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// Everything needed to resume training bit for bit.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,6 +44,10 @@ pub struct Checkpoint {
     pub seed: u64,
     /// AdamW settings.
     pub optimizer: AdamSettings,
+    /// Configurations per step (over all particle counts).
+    pub batch: u32,
+    /// Regression target of the loss.
+    pub target: ScoreTarget,
     /// Parameters.
     pub params: Vec<f32>,
     /// AdamW first moments.
@@ -58,6 +64,8 @@ struct Header {
     step: u64,
     seed: u64,
     optimizer: AdamSettings,
+    batch: u32,
+    target: ScoreTarget,
     param_count: u64,
     payload_fnv1a64: String,
 }
@@ -73,7 +81,7 @@ fn payload(c: &Checkpoint) -> Vec<u8> {
 }
 
 impl Checkpoint {
-    /// Serialises to the version-1 byte layout.
+    /// Serialises to the version-2 byte layout.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let body = payload(self);
         let header = Header {
@@ -82,6 +90,8 @@ impl Checkpoint {
             step: self.step,
             seed: self.seed,
             optimizer: self.optimizer,
+            batch: self.batch,
+            target: self.target,
             param_count: self.params.len() as u64,
             payload_fnv1a64: format!("{:016x}", fnv1a64(&body)),
         };
@@ -110,7 +120,9 @@ impl Checkpoint {
         let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
         if version != VERSION {
             return Err(bad(format!(
-                "checkpoint version {version}; this nti-gpu reads version {VERSION}"
+                "checkpoint version {version}; this nti-gpu reads version {VERSION} (version 1 \
+                 lacks the batch and target of the training): start a new training without \
+                 --resume"
             )));
         }
         let h = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes")) as usize;
@@ -146,6 +158,8 @@ impl Checkpoint {
             step: header.step,
             seed: header.seed,
             optimizer: header.optimizer,
+            batch: header.batch,
+            target: header.target,
             params: floats[..p].to_vec(),
             m: floats[p..2 * p].to_vec(),
             v: floats[2 * p..].to_vec(),
@@ -208,6 +222,8 @@ mod tests {
             step: 1234,
             seed: 99,
             optimizer: AdamSettings::default(),
+            batch: 32,
+            target: ScoreTarget::Blend { switch: 0.25 },
             params: (0..p).map(|k| k as f32 * 0.5).collect(),
             m: (0..p).map(|k| -(k as f32)).collect(),
             v: (0..p).map(|k| k as f32 * 1e-3).collect(),
@@ -243,10 +259,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("magic"), "{e}");
-        let mut v2 = bytes.clone();
-        v2[8] = 2;
-        let e = Checkpoint::from_bytes(&v2, p).unwrap_err().to_string();
-        assert!(e.contains("version 2"), "{e}");
+        let mut v1 = bytes.clone();
+        v1[8] = 1;
+        let e = Checkpoint::from_bytes(&v1, p).unwrap_err().to_string();
+        assert!(
+            e.contains("version 1") && e.contains("start a new training"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -114,12 +114,14 @@ pub struct GradParams {
     pub gamma: f32,
     /// 1 / (3N).
     pub inv_3n: f32,
-    /// 1 / C.
+    /// Weight of each configuration's loss: 1 / C alone; in a joint batch
+    /// ([`JointWorkspace`]) N / Σ_m C_m N_m, so the sums are the mean over every coordinate.
     pub inv_c: f32,
-    /// Padding.
-    pub _pad0: f32,
-    /// Padding.
-    pub _pad1: f32,
+    /// First block of this batch's partial sums in `sums` (0 alone; in a joint batch the
+    /// blocks of the earlier particle counts come first).
+    pub block_offset: u32,
+    /// Blocks that `grad_reduce` sums: `n_blocks` alone, all parts' blocks in a joint batch.
+    pub total_blocks: u32,
 }
 
 /// Checks `cfg` against both families' compile-time maxima.
@@ -176,9 +178,29 @@ impl GradParams {
             gamma: cfg.radial_gamma() as f32,
             inv_3n: (1.0 / (3.0 * n as f64)) as f32,
             inv_c: (1.0 / n_configs as f64) as f32,
-            _pad0: 0.0,
-            _pad1: 0.0,
+            block_offset: 0,
+            total_blocks: (cn as u32).div_ceil(BLOCK),
         })
+    }
+
+    /// This batch as one part of a joint batch: its configurations weigh `weight` in
+    /// total (inv_c = weight / C), its partial sums start at block `block_offset`, and
+    /// `total_blocks` blocks are reduced.
+    pub fn part_of(mut self, weight: f64, block_offset: u32, total_blocks: u32) -> Self {
+        self.inv_c = (weight / self.n_configs as f64) as f32;
+        self.block_offset = block_offset;
+        self.total_blocks = total_blocks;
+        self
+    }
+
+    /// Work items of `grad_params` per particle block: the 4 × 4 tiles of W1 and W2, then
+    /// one item per other output (b1, b2, w3, b3, the loss).
+    pub fn param_items(&self) -> u32 {
+        let tiles = |rows: u32, cols: u32| rows.div_ceil(4) * cols.div_ceil(4);
+        tiles(self.hidden, self.dim)
+            + tiles(self.hidden, self.hidden)
+            + self.hidden
+            + (self.n_params + 1 - self.b2)
     }
 
     /// Bytes of the `work` scratch buffer: (7H + D) f32 per particle.
@@ -186,9 +208,9 @@ impl GradParams {
         4 * (self.df_offset as u64 + self.cn as u64 * self.dim as u64)
     }
 
-    /// Bytes of the `sums` buffer: (1 + n_blocks)(P + 1) f32.
+    /// Bytes of the `sums` buffer: (1 + total_blocks)(P + 1) f32.
     pub fn sums_bytes(&self) -> u64 {
-        4 * (1 + self.n_blocks as u64) * (self.n_params as u64 + 1)
+        4 * (1 + self.total_blocks as u64) * (self.n_params as u64 + 1)
     }
 }
 
@@ -253,18 +275,38 @@ impl GradKernels {
         group: &wgpu::BindGroup,
         gp: &GradParams,
     ) {
+        self.record_partial(pass, group, gp);
+        self.record_reduce(pass, group, gp);
+    }
+
+    /// Records the first four passes (up to the per-block partial sums of `grad_params`).
+    pub fn record_partial(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        group: &wgpu::BindGroup,
+        gp: &GradParams,
+    ) {
         let per_particle = (gp.n.div_ceil(WORKGROUP), gp.n_configs, 1);
-        let outputs = (gp.n_params + 1).div_ceil(WORKGROUP);
         let sizes = [
             per_particle,
             per_particle,
             per_particle,
-            (outputs, gp.n_blocks, 1),
-            (outputs, 1, 1),
+            (gp.param_items().div_ceil(WORKGROUP), gp.n_blocks, 1),
         ];
         for (entry, groups) in ENTRIES.into_iter().zip(sizes) {
             dispatch(pass, &self.0, entry, group, groups);
         }
+    }
+
+    /// Records `grad_reduce`: `sums[0..=P]` = the sum of `gp.total_blocks` partial sums.
+    pub fn record_reduce(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        group: &wgpu::BindGroup,
+        gp: &GradParams,
+    ) {
+        let outputs = (gp.n_params + 1).div_ceil(WORKGROUP);
+        dispatch(pass, &self.0, ENTRIES[4], group, (outputs, 1, 1));
     }
 }
 
@@ -324,6 +366,21 @@ impl GradWorkspace {
         c: usize,
         theta: &wgpu::Buffer,
     ) -> Result<Self> {
+        Self::build(gpu, model, grad, cfg, sys, n, c, theta, None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        gpu: &Gpu,
+        model: &ModelKernels,
+        grad: &GradKernels,
+        cfg: &ModelConfig,
+        sys: &System,
+        n: usize,
+        c: usize,
+        theta: &wgpu::Buffer,
+        share: Option<Share>,
+    ) -> Result<Self> {
         if n == 0 || c == 0 {
             return Err(Error::Model(format!(
                 "a gradient workspace needs at least one configuration and particle \
@@ -337,7 +394,10 @@ impl GradWorkspace {
                 theta.size()
             )));
         }
-        let gp = GradParams::new(cfg, sys, n as u32, c as u32)?;
+        let mut gp = GradParams::new(cfg, sys, n as u32, c as u32)?;
+        if let Some(sh) = &share {
+            gp = gp.part_of(sh.weight, sh.block_offset, sh.total_blocks);
+        }
         let max_groups = gpu.limits.max_compute_workgroups_per_dimension as u64;
         if c as u64 > max_groups || gp.n_blocks as u64 > max_groups {
             return Err(Error::Model(format!(
@@ -374,7 +434,10 @@ impl GradWorkspace {
         let score = gpu.storage_zeroed("model score", 16 * cn);
         let resid = gpu.storage_zeroed("grad resid", 16 * cn);
         let work = gpu.storage_zeroed("grad work", gp.work_bytes());
-        let sums = gpu.storage_zeroed("grad sums", gp.sums_bytes());
+        let sums = match &share {
+            Some(sh) => sh.sums.clone(),
+            None => gpu.storage_zeroed("grad sums", gp.sums_bytes()),
+        };
         let model_group = model.bind(
             gpu,
             &ModelArgs {
@@ -504,6 +567,218 @@ impl GradWorkspace {
         times: &[f64],
     ) -> Result<wgpu::SubmissionIndex> {
         self.upload(gpu, x_t, z, times)?;
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        self.record(&mut encoder, model, grad);
+        encoder.copy_buffer_to_buffer(&self.sums, 0, &adam.grad, 0, 4 * self.n_params as u64);
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            adam.record_step(&mut pass);
+        }
+        Ok(gpu.queue.submit([encoder.finish()]))
+    }
+
+    /// Mean loss of the last batch run (one float read back; waits for the queue).
+    pub fn read_loss(&self, gpu: &Gpu) -> Result<f64> {
+        Ok(gpu.read::<f32>(&self.sums, self.n_params as u64, 1)?[0] as f64)
+    }
+
+    /// Mean loss and gradient of the last batch run (P + 1 floats read back).
+    pub fn read_loss_and_gradient(&self, gpu: &Gpu) -> Result<(f64, Vec<f64>)> {
+        let p = self.n_params;
+        let out: Vec<f32> = gpu.read(&self.sums, 0, p as u64 + 1)?;
+        Ok((out[p] as f64, out[..p].iter().map(|&g| g as f64).collect()))
+    }
+
+    /// Seconds of `clock` (wall, or the process's CPU time) spent in each of the eight
+    /// passes on the uploaded batch (the three of `model_energy`, then the five of
+    /// `model_grad`), each submitted alone and waited for (so each figure includes one
+    /// submission's overhead): for profiling.
+    pub fn time_passes(
+        &self,
+        gpu: &Gpu,
+        model: &ModelKernels,
+        grad: &GradKernels,
+        clock: &dyn Fn() -> f64,
+    ) -> Result<Vec<(&'static str, f64)>> {
+        use crate::model::kernels::{ENTRIES as MODEL_ENTRIES, WORKGROUP as MODEL_WORKGROUP};
+        let gp = &self.gp;
+        let per_particle = (gp.n.div_ceil(WORKGROUP), gp.n_configs, 1);
+        let outputs = (gp.n_params + 1).div_ceil(WORKGROUP);
+        let model_groups = ((self.n as u32).div_ceil(MODEL_WORKGROUP), self.c as u32, 1);
+        let mut out = Vec::new();
+        let passes: Vec<(
+            &'static str,
+            &KernelFamily,
+            &wgpu::BindGroup,
+            (u32, u32, u32),
+        )> = MODEL_ENTRIES
+            .iter()
+            .map(|&e| (e, &model.0, &self.model_group, model_groups))
+            .chain(
+                ENTRIES
+                    .iter()
+                    .zip([
+                        per_particle,
+                        per_particle,
+                        per_particle,
+                        (gp.param_items().div_ceil(WORKGROUP), gp.n_blocks, 1),
+                        (outputs, 1, 1),
+                    ])
+                    .map(|(&e, groups)| (e, &grad.0, &self.grad_group, groups)),
+            )
+            .collect();
+        for (entry, family, group, groups) in passes {
+            let start = clock();
+            let mut encoder = gpu.device.create_command_encoder(&Default::default());
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                dispatch(&mut pass, family, entry, group, groups);
+            }
+            gpu.queue.submit([encoder.finish()]);
+            gpu.wait()?;
+            out.push((entry, clock() - start));
+        }
+        Ok(out)
+    }
+}
+
+/// Where a part of a joint batch writes its partial sums.
+struct Share<'a> {
+    sums: &'a wgpu::Buffer,
+    weight: f64,
+    block_offset: u32,
+    total_blocks: u32,
+}
+
+/// A batch of several particle counts trained jointly: one [`GradWorkspace`] per count
+/// (C_m configurations of N_m particles), all writing their per-block partial sums into one
+/// shared `sums` buffer (part m from block Σ_{m'<m} n_blocks_{m'} on), each configuration
+/// weighted N_m / Σ_m' C_m' N_m', and one `grad_reduce` over all blocks. So `sums[0..P]`
+/// is ∇_θ of, and `sums[P]` is, the mean loss over every configuration, particle and
+/// coordinate of the batch: Σ_m w_m L_m with w_m = C_m N_m / Σ C N and L_m the mean of
+/// part m. With one part this is exactly [`GradWorkspace`] (same dispatches and sums).
+pub struct JointWorkspace {
+    parts: Vec<GradWorkspace>,
+    sums: wgpu::Buffer,
+    n_params: usize,
+}
+
+impl JointWorkspace {
+    /// Allocates the parts for `shape` = [(N_m, C_m), …] (each ≥ 1) and binds `theta`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        gpu: &Gpu,
+        model: &ModelKernels,
+        grad: &GradKernels,
+        cfg: &ModelConfig,
+        sys: &System,
+        shape: &[(usize, usize)],
+        theta: &wgpu::Buffer,
+    ) -> Result<Self> {
+        if shape.is_empty() || shape.iter().any(|&(n, c)| n == 0 || c == 0) {
+            return Err(Error::Model(format!(
+                "a joint batch needs at least one configuration of at least one particle for \
+                 every particle count, got (N, C) = {shape:?}"
+            )));
+        }
+        let blocks: Vec<u32> = shape
+            .iter()
+            .map(|&(n, c)| ((n * c) as u32).div_ceil(BLOCK))
+            .collect();
+        let total_blocks: u32 = blocks.iter().sum();
+        let coordinates: usize = shape.iter().map(|&(n, c)| n * c).sum();
+        let n_params = cfg.param_count();
+        let sums_bytes = 4 * (1 + total_blocks as u64) * (n_params as u64 + 1);
+        let limit = gpu.limits.max_storage_buffer_binding_size;
+        if sums_bytes > limit {
+            return Err(Error::Model(format!(
+                "the joint batch's partial sums need {sums_bytes} bytes, more than the \
+                 device's binding limit {limit}; lower training.batch"
+            )));
+        }
+        let sums = gpu.storage_zeroed("joint grad sums", sums_bytes);
+        let mut parts = Vec::with_capacity(shape.len());
+        let mut offset = 0;
+        for (&(n, c), &b) in shape.iter().zip(&blocks) {
+            let share = Share {
+                sums: &sums,
+                weight: (n * c) as f64 / coordinates as f64,
+                block_offset: offset,
+                total_blocks,
+            };
+            parts.push(GradWorkspace::build(
+                gpu,
+                model,
+                grad,
+                cfg,
+                sys,
+                n,
+                c,
+                theta,
+                Some(share),
+            )?);
+            offset += b;
+        }
+        Ok(Self {
+            parts,
+            sums,
+            n_params,
+        })
+    }
+
+    /// The parts, in the order of the shape.
+    pub fn parts(&self) -> &[GradWorkspace] {
+        &self.parts
+    }
+
+    /// The result buffer: `sums[0..P]` = ∇_θ of the batch's mean loss, `sums[P]` that loss.
+    pub fn sums(&self) -> &wgpu::Buffer {
+        &self.sums
+    }
+
+    /// Queues part m's batch (x_t, target: C_m·N_m; times: C_m) for every part.
+    pub fn upload(&self, gpu: &Gpu, batches: &[(&[[f64; 3]], &[[f64; 3]], &[f64])]) -> Result<()> {
+        if batches.len() != self.parts.len() {
+            return Err(Error::Model(format!(
+                "{} batches for a joint workspace of {} particle counts",
+                batches.len(),
+                self.parts.len()
+            )));
+        }
+        for (part, (x_t, target, times)) in self.parts.iter().zip(batches) {
+            part.upload(gpu, x_t, target, times)?;
+        }
+        Ok(())
+    }
+
+    /// Records every part's model and gradient passes and the one reduction.
+    pub fn record(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        model: &ModelKernels,
+        grad: &GradKernels,
+    ) {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        for part in &self.parts {
+            model.record(&mut pass, &part.model_group, part.n as u32, part.c as u32);
+            grad.record_partial(&mut pass, &part.grad_group, &part.gp);
+        }
+        let last = &self.parts[self.parts.len() - 1];
+        grad.record_reduce(&mut pass, &last.grad_group, &last.gp);
+    }
+
+    /// One training step in one submission (as [`GradWorkspace::step`]): uploads every
+    /// part's batch, records the passes, copies the gradient into `adam.grad` and records
+    /// the AdamW update.
+    pub fn step(
+        &self,
+        gpu: &Gpu,
+        model: &ModelKernels,
+        grad: &GradKernels,
+        adam: &Adam,
+        batches: &[(&[[f64; 3]], &[[f64; 3]], &[f64])],
+    ) -> Result<wgpu::SubmissionIndex> {
+        self.upload(gpu, batches)?;
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         self.record(&mut encoder, model, grad);
         encoder.copy_buffer_to_buffer(&self.sums, 0, &adam.grad, 0, 4 * self.n_params as u64);

@@ -994,6 +994,41 @@ pub fn noised_positions(box_length: f64, x0: &[[f64; 3]], z: &[[f64; 3]], t: f64
         .collect()
 }
 
+/// Weight w(t) of the target-score term in the blended regression target (see
+/// [`score_matching_target`]): w(t) = 1 / (1 + (s(t)/s(t_w))²), a logistic in t,
+/// w = 1/2 at the switch time t_w, → 1 below it (w(0) ≥ 0.998 for t_w ≥ 0.5) and decaying
+/// as exp(−2 ln(s_max/s_min)(t − t_w)) ≈ exp(−12.4 (t − t_w)) above it. This is the
+/// minimum-variance blend of two independent unbiased estimates with variances 1 (the
+/// noise z) and (s(t)/s(t_w))² (the target score, whose spread grows like s(t)).
+pub fn target_score_weight(switch: f64, t: f64) -> f64 {
+    let ln_ratio = (S_MAX_OVER_L / S_MIN_OVER_L).ln();
+    1.0 / (1.0 + (2.0 * ln_ratio * (t - switch)).exp())
+}
+
+/// Regression target of ∇_x E(x_t, t) for a configuration x_0 noised with z at time t:
+/// w · s(t) · β∇U(x_0) + (1 − w) · z, with `grad_u0` = β∇U(x_0) (= ∇_x E_soft(x_0; 0),
+/// [`soft_gradient`] at a = 0) and weight `w` in [0, 1] (e.g. [`target_score_weight`]).
+///
+/// Every w gives an unbiased target for the same minimiser: for variance-exploding noise
+/// ∇ log p_t(x_t) = E[∇ log p_0(x_0) | x_t] (target score matching) and
+/// = E[−z/s(t) | x_t] (denoising score matching), and the model score is −∇_x E / s(t).
+/// w = 0 is plain denoising; w = 1 (target score matching) has a small variance at small t,
+/// where the noise target z is almost unpredictable (loss ≈ 1 for every model).
+pub fn score_matching_target(
+    box_length: f64,
+    grad_u0: &[[f64; 3]],
+    z: &[[f64; 3]],
+    t: f64,
+    w: f64,
+) -> Vec<[f64; 3]> {
+    let (s, _) = schedule(box_length, t);
+    grad_u0
+        .iter()
+        .zip(z)
+        .map(|(g, zz)| std::array::from_fn(|a| w * s * g[a] + (1.0 - w) * zz[a]))
+        .collect()
+}
+
 fn loss_and_residual(grad_e: &[[f64; 3]], z: &[[f64; 3]]) -> (f64, Vec<[f64; 3]>) {
     let n3 = 3.0 * grad_e.len() as f64;
     let residual: Vec<[f64; 3]> = grad_e
@@ -1006,6 +1041,8 @@ fn loss_and_residual(grad_e: &[[f64; 3]], z: &[[f64; 3]]) -> (f64, Vec<[f64; 3]>
 }
 
 /// L = (1/(3N)) Σ_{i,a} (∂E/∂x_ia(x_t, t) − z_ia)² for one configuration (0 if N = 0).
+/// `z` is the regression target: the noise itself (denoising score matching) or any
+/// blend from [`score_matching_target`].
 pub fn dsm_loss(
     cfg: &ModelConfig,
     sys: &System,
@@ -1017,7 +1054,8 @@ pub fn dsm_loss(
     loss_and_residual(&scaled_score(cfg, sys, params, x_t, t), z).0
 }
 
-/// (L, ∇_θ L) for one configuration, by passes A–E: u = 2(∇_x E − z)/(3N),
+/// (L, ∇_θ L) for one configuration and regression target `z` (the noise, or a blend from
+/// [`score_matching_target`]), by passes A–E: u = 2(∇_x E − z)/(3N),
 /// δf_i = tangent of f_i along u (pass D), ∇_θ L = t(1−t) Σ_i ∂_θ (g_i · δf_i) (pass E).
 /// The b3 component is always 0.
 pub fn dsm_loss_grad(
@@ -1273,6 +1311,66 @@ mod tests {
     fn loss_gradient_matches_finite_differences() {
         let worst = check_param_fd(&small_cfg(3));
         assert!(worst < 1e-6, "worst relative error {worst:.2e}");
+    }
+
+    /// The loss with a blended target (target score and noise, [`score_matching_target`])
+    /// has the same hand-written gradient: finite differences agree to 1e-6.
+    #[test]
+    fn blended_target_loss_gradient_matches_finite_differences() {
+        let cfg = small_cfg(3);
+        let sys = small_sys();
+        let params = random_params(&cfg, 17);
+        let x0 = config();
+        let g0 = soft_gradient(&sys, &x0, 0.0);
+        let mut worst: f64 = 0.0;
+        for (n, t) in [0.02, 0.2, 0.45].into_iter().enumerate() {
+            let z = noise(x0.len(), 300 + n as u64);
+            let x_t = noised_positions(L, &x0, &z, t);
+            let w = target_score_weight(0.3, t);
+            let target = score_matching_target(L, &g0, &z, t, w);
+            let (loss, analytic) = dsm_loss_grad(&cfg, &sys, &params, &x_t, &target, t);
+            let numeric: Vec<f64> = (0..params.len())
+                .map(|k| {
+                    central(1e-4, |h| {
+                        let mut p = params.clone();
+                        p[k] += h;
+                        dsm_loss(&cfg, &sys, &p, &x_t, &target, t)
+                    })
+                })
+                .collect();
+            let (e, k) = worst_relative(&analytic, &numeric);
+            println!(
+                "blended target t = {t}, w = {w:.4}: L = {loss:.4e}, worst rel {e:.2e} at {k}"
+            );
+            worst = worst.max(e);
+        }
+        assert!(worst < 1e-6, "worst relative error {worst:.2e}");
+    }
+
+    /// The target score is the model's own ∇_x E at t = 0 (Ũ(·, 0) = βU_LJ): at x_t = x_0
+    /// and t = 0 the target-score loss vanishes for any θ, the denoising loss does not.
+    /// The weight is 1/2 at the switch, → 1 below and → 0 above it.
+    #[test]
+    fn target_score_is_the_exact_score_at_t_zero() {
+        let cfg = small_cfg(3);
+        let sys = small_sys();
+        let params = random_params(&cfg, 5);
+        let x0 = config();
+        let g0 = soft_gradient(&sys, &x0, 0.0);
+        let z = noise(x0.len(), 9);
+        let tsm = score_matching_target(L, &g0, &z, 0.0, 1.0);
+        let scale: f64 = tsm.iter().map(|g| norm2(*g)).sum::<f64>() / (3.0 * x0.len() as f64);
+        assert!(scale > 1e-4, "{scale}");
+        let l_tsm = dsm_loss(&cfg, &sys, &params, &x0, &tsm, 0.0);
+        assert!(l_tsm < 1e-24 * scale.max(1.0), "{l_tsm}");
+        let l_dsm = dsm_loss(&cfg, &sys, &params, &x0, &z, 0.0);
+        assert!(l_dsm > 0.3, "{l_dsm}");
+        assert!((target_score_weight(0.3, 0.3) - 0.5).abs() < 1e-15);
+        assert!(target_score_weight(0.3, 0.0) > 0.97);
+        assert!(target_score_weight(0.3, 0.7) < 0.01);
+        let half = score_matching_target(L, &g0, &z, 0.1, 0.5);
+        let (s, _) = schedule(L, 0.1);
+        assert!((half[3][1] - 0.5 * (s * g0[3][1] + z[3][1])).abs() < 1e-15);
     }
 
     #[test]

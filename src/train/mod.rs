@@ -3,29 +3,48 @@
 //! second-order parameter gradient of [`loss_and_gradient`] and device-resident AdamW
 //! ([`Adam`]), with a loss log (`train_loss.csv`) and versioned checkpoints (`model.ckpt`).
 //!
-//! First version: one particle count, the scene's first (`system.particles[0]`).
+//! Several particle counts train one model jointly: each step's batch is split over the
+//! counts ([`batch_split`]: equal configurations per count), each count runs in its own
+//! [`JointWorkspace`] part, and the gradient of the mean loss over every configuration,
+//! particle and coordinate is combined on the device before AdamW.
 //!
 //! Every random number of step k is a pure function of (seed, k) (counter-based Philox),
 //! so a run resumed from a checkpoint at step k continues bit for bit like the
 //! uninterrupted run:
-//! - configuration j of step k: Philox counter (k, j, 3, 0), first word → sample index,
-//!   second word → u_j, time t_j = (j + u_j)/batch (stratified over the batch);
+//! - configuration j of step k (j over the whole batch, the counts in the scene's order):
+//!   Philox counter (k, j, 3, 0), first word → sample index, second word → u_j, time
+//!   t_j = ((j − first_m + u_j)/C_m)^time_exponent (stratified over count m's C_m
+//!   configurations, which start at j = first_m);
 //! - noise of particle i of configuration j: Gaussian from counter (k, j, 4, i).
 //!
 //! The key is [`train_key`]`(scene.seed)`, distinct from the sampler's streams.
+//!
+//! # Regression target ([`ScoreTarget`])
+//!
+//! The loss regresses ∇_x E(x_t, t) (E = s(t) Ũ) on a target. Denoising score matching
+//! uses the noise z; at t ≲ 0.1 that target is almost unpredictable (loss ≈ 1 for every
+//! model) and carries no signal. The default blends in target score matching:
+//! w(t) · s(t) β∇U(x_0) + (1 − w(t)) · z with the logistic weight
+//! [`target_score_weight`](crate::reference::energy_model::target_score_weight)
+//! (w = 1/2 at the switch time, → 1 below, → 0 above); every w is unbiased for the same
+//! minimiser (see [`score_matching_target`]). β∇U(x_0) of every reference configuration is
+//! computed once per training call on the host in f64 ([`TrainingSet::new`]).
 
 use crate::dataset::SampleSet;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::model::checkpoint::Checkpoint;
-use crate::model::grad::{loss_and_gradient, GradKernels, GradWorkspace};
+use crate::model::grad::{GradKernels, JointWorkspace};
 use crate::model::optimizer::Adam;
 use crate::model::ModelKernels;
 use crate::output::write_atomic;
-use crate::reference::energy_model::{noised_positions, ModelConfig, System};
+use crate::reference::energy_model::{
+    noised_positions, score_matching_target, soft_gradient, target_score_weight, ModelConfig,
+    System,
+};
 use crate::reference::rng::{gaussian3, key_of, philox4x32_10, uniform_open01};
 use crate::scene::{Potential, Scene, TrainingSettings};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Instant;
 
@@ -54,12 +73,93 @@ pub struct TrainOutcome {
     pub final_loss: f64,
     /// The loss log (every `log_every` steps).
     pub loss_log: Vec<LossRecord>,
-    /// Loss of θ = 0 on the first batch: the baseline (≈ 1 per coordinate away from t ≈ 0).
+    /// Loss of θ = 0 on the first batch with the training's target: the baseline (≈ 1 per
+    /// coordinate away from t ≈ 0 for plain denoising; lower at small t with the blend).
     pub zero_network_loss: f64,
     /// Wall time of this call.
     pub wall_time_s: f64,
     /// Updates done by this call.
     pub steps_this_run: u64,
+}
+
+/// Default switch time of [`ScoreTarget::Blend`].
+pub const DEFAULT_TARGET_SWITCH: f64 = 0.3;
+
+/// Regression target of ∇_x E(x_t, t) in the training loss (scene field
+/// `training.target`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ScoreTarget {
+    /// The noise z: denoising score matching, the paper's loss.
+    Denoising,
+    /// w(t) · s(t) β∇U(x_0) + (1 − w(t)) · z, w(t) = 1/(1 + (s(t)/s(switch))²): target
+    /// score matching below `switch`, denoising above.
+    Blend {
+        /// Time t_w at which w = 1/2, in [0, 1].
+        switch: f64,
+    },
+}
+
+impl Default for ScoreTarget {
+    fn default() -> Self {
+        ScoreTarget::Blend {
+            switch: DEFAULT_TARGET_SWITCH,
+        }
+    }
+}
+
+impl ScoreTarget {
+    /// Weight w(t) of the target score (0 for [`ScoreTarget::Denoising`]).
+    pub fn weight(&self, t: f64) -> f64 {
+        match *self {
+            ScoreTarget::Denoising => 0.0,
+            ScoreTarget::Blend { switch } => target_score_weight(switch, t),
+        }
+    }
+}
+
+/// Reference configurations of one particle count with β∇U(x_0) of each particle (the
+/// target score, f64 reference [`soft_gradient`] at a = 0 on the stored f32 positions,
+/// kept as f32), which [`ScoreTarget::Blend`] needs.
+pub struct TrainingSet<'a> {
+    /// The configurations.
+    pub samples: &'a SampleSet,
+    /// β∇U of every stored particle (same layout as `samples.positions`); empty for
+    /// [`ScoreTarget::Denoising`].
+    pub grad_u: Vec<[f32; 3]>,
+}
+
+impl<'a> TrainingSet<'a> {
+    /// Computes β∇U(x_0) of every configuration when `target` needs it (O(N²) per
+    /// configuration, once).
+    pub fn new(sys: &System, samples: &'a SampleSet, target: ScoreTarget) -> Self {
+        let grad_u = match target {
+            ScoreTarget::Denoising => Vec::new(),
+            ScoreTarget::Blend { .. } => samples
+                .positions
+                .chunks(samples.n.max(1) as usize)
+                .flat_map(|x| {
+                    let x0: Vec<[f64; 3]> = x.iter().map(|p| p.map(|v| v as f64)).collect();
+                    soft_gradient(sys, &x0, 0.0)
+                        .into_iter()
+                        .map(|g| g.map(|v| v as f32))
+                })
+                .collect(),
+        };
+        Self { samples, grad_u }
+    }
+}
+
+/// One batch: noised positions, noise, regression targets and times.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Batch {
+    /// x_t, configuration-major (C·N).
+    pub x_t: Vec<[f64; 3]>,
+    /// The noise z (C·N).
+    pub noise: Vec<[f64; 3]>,
+    /// The regression target of ∇_x E (C·N): z, or the blend of [`ScoreTarget::Blend`].
+    pub target: Vec<[f64; 3]>,
+    /// t per configuration (C).
+    pub times: Vec<f64>,
 }
 
 /// Philox key of the training streams.
@@ -90,7 +190,8 @@ pub fn training_settings(scene: &Scene) -> TrainingSettings {
         .unwrap_or_else(|| ron::from_str("()").expect("every training setting has a default"))
 }
 
-/// Batch of step `k`: noised positions x_t (batch·N), noise z and times.
+/// Batch of step `k`: noised positions x_t (batch·N), noise z and times (plain denoising,
+/// one particle count; [`batch_part`] with `first = 0`, `count = size`).
 pub fn batch(
     samples: &SampleSet,
     box_length: f64,
@@ -98,32 +199,108 @@ pub fn batch(
     k: u64,
     size: u32,
 ) -> (Vec<[f64; 3]>, Vec<[f64; 3]>, Vec<f64>) {
+    let set = TrainingSet {
+        samples,
+        grad_u: Vec::new(),
+    };
+    let b = batch_part(
+        &set,
+        box_length,
+        seed,
+        k,
+        0,
+        size,
+        ScoreTarget::Denoising,
+        1.0,
+    );
+    (b.x_t, b.noise, b.times)
+}
+
+/// Configurations `first .. first + count` of step `k`'s batch, drawn from `set`:
+/// configuration j uses Philox counter (k, j, 3, 0) (first word → sample index, second →
+/// u_j, t_j = ((j − first + u_j)/count)^time_exponent, stratified over this part) and
+/// noise counters (k, j, 4, i). The regression target follows `target` (β∇U from
+/// `set.grad_u`).
+#[allow(clippy::too_many_arguments)]
+pub fn batch_part(
+    set: &TrainingSet,
+    box_length: f64,
+    seed: u64,
+    k: u64,
+    first: u32,
+    count: u32,
+    target: ScoreTarget,
+    time_exponent: f64,
+) -> Batch {
+    let samples = set.samples;
     let key = train_key(seed);
     let n = samples.n as usize;
     let total = samples.configurations() as u64;
-    let (mut xt, mut zs, mut times) = (
-        Vec::with_capacity(size as usize * n),
-        Vec::with_capacity(size as usize * n),
-        Vec::with_capacity(size as usize),
-    );
-    for j in 0..size {
+    let mut b = Batch {
+        x_t: Vec::with_capacity(count as usize * n),
+        noise: Vec::with_capacity(count as usize * n),
+        target: Vec::with_capacity(count as usize * n),
+        times: Vec::with_capacity(count as usize),
+    };
+    for j in first..first + count {
         let bits = philox4x32_10([k as u32, j, 3, 0], key);
-        let index = ((bits[0] as u64 * total) >> 32) as u32;
-        let t = (j as f64 + uniform_open01(bits[1])) / size as f64;
-        let (frame, replica) = (index / samples.replicas, index % samples.replicas);
-        let x0: Vec<[f64; 3]> = samples
-            .configuration(frame, replica)
+        let index = ((bits[0] as u64 * total) >> 32) as usize;
+        let v = ((j - first) as f64 + uniform_open01(bits[1])) / count as f64;
+        let t = if time_exponent == 1.0 {
+            v
+        } else {
+            v.powf(time_exponent)
+        };
+        let x0: Vec<[f64; 3]> = samples.positions[index * n..(index + 1) * n]
             .iter()
             .map(|p| p.map(|v| v as f64))
             .collect();
         let z: Vec<[f64; 3]> = (0..n as u32)
             .map(|i| gaussian3(philox4x32_10([k as u32, j, 4, i], key)))
             .collect();
-        xt.extend(noised_positions(box_length, &x0, &z, t));
-        zs.extend(z);
-        times.push(t);
+        b.x_t.extend(noised_positions(box_length, &x0, &z, t));
+        let w = target.weight(t);
+        if w > 0.0 {
+            let g: Vec<[f64; 3]> = set.grad_u[index * n..(index + 1) * n]
+                .iter()
+                .map(|p| p.map(|v| v as f64))
+                .collect();
+            b.target
+                .extend(score_matching_target(box_length, &g, &z, t, w));
+        } else {
+            b.target.extend_from_slice(&z);
+        }
+        b.noise.extend(z);
+        b.times.push(t);
     }
-    (xt, zs, times)
+    b
+}
+
+/// How a step's `batch` configurations are split over the particle counts: equal numbers
+/// per count, the remainder to the first ones (count m gets ⌊B/M⌋ + [m < B mod M]).
+/// Returns (N_m, C_m) in the scene's order; the loss is the mean over every configuration,
+/// particle and coordinate, so count m weighs C_m N_m / Σ C N.
+pub fn batch_split(particles: &[u32], batch: u32) -> Vec<(usize, usize)> {
+    let m = particles.len().max(1) as u32;
+    particles
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| {
+            (
+                n as usize,
+                (batch / m + u32::from((i as u32) < batch % m)) as usize,
+            )
+        })
+        .collect()
+}
+
+/// (x_t, target, times) of each part, as [`JointWorkspace::upload`] takes them.
+type BatchView<'a> = (&'a [[f64; 3]], &'a [[f64; 3]], &'a [f64]);
+
+fn views(b: &[Batch]) -> Vec<BatchView<'_>> {
+    b.iter()
+        .map(|b| (&b.x_t[..], &b.target[..], &b.times[..]))
+        .collect()
 }
 
 fn write_loss_log(path: &Path, log: &[LossRecord]) -> Result<()> {
@@ -152,8 +329,10 @@ fn read_loss_log(path: &Path, up_to: u64) -> Vec<LossRecord> {
         .collect()
 }
 
-/// Trains the scene's model on `samples` (configurations of the scene's first particle
-/// count) for `training.steps` updates in total, writing `train_loss.csv` and `model.ckpt`
+/// Trains the scene's model jointly on every particle count of `system.particles`
+/// (`samples[m]`: the reference configurations of the m-th count; each step's batch split
+/// by [`batch_split`] and the per-count losses combined on the device by
+/// [`JointWorkspace`]) for `training.steps` updates in total, writing `train_loss.csv` and `model.ckpt`
 /// into `out_dir`. With `resume`, continues from `out_dir/model.ckpt` (same architecture
 /// and scene hash required). `progress(step, total, last_loss)` is called every
 /// `log_every` steps. A non-finite loss or optimizer state stops training with an error
@@ -170,7 +349,7 @@ fn read_loss_log(path: &Path, up_to: u64) -> Vec<LossRecord> {
 pub fn train(
     gpu: &Gpu,
     scene: &Scene,
-    samples: &SampleSet,
+    samples: &[SampleSet],
     out_dir: &Path,
     resume: bool,
     mut progress: impl FnMut(u64, u64, f64),
@@ -192,25 +371,43 @@ pub fn train(
             u32::MAX
         )));
     }
-    let n = match scene.system.particles.first() {
-        Some(&n) => n,
-        None => return Err(Error::Model("the scene has no particle count".into())),
-    };
-    if samples.n != n || samples.configurations() == 0 {
+    let counts = &scene.system.particles;
+    if counts.is_empty() {
+        return Err(Error::Model("the scene has no particle count".into()));
+    }
+    if samples.len() != counts.len() {
         return Err(Error::Model(format!(
-            "training uses the scene's first particle count N = {n} (this version trains one \
-             N); the sample set holds {} configurations of N = {}",
-            samples.configurations(),
-            samples.n
+            "the scene trains particle counts {counts:?}; {} sample sets were given (one per \
+             count, in the scene's order)",
+            samples.len()
         )));
     }
-    if samples.scene_hash != scene.hash() {
+    for (&n, set) in counts.iter().zip(samples) {
+        if set.n != n || set.configurations() == 0 {
+            return Err(Error::Model(format!(
+                "training N = {n} needs its reference samples; the sample set in its place \
+                 holds {} configurations of N = {}",
+                set.configurations(),
+                set.n
+            )));
+        }
+        if set.scene_hash != scene.hash() {
+            return Err(Error::Model(format!(
+                "the samples of N = {n} were made for scene hash {:016x}, this scene's is \
+                 {:016x}",
+                set.scene_hash,
+                scene.hash()
+            )));
+        }
+    }
+    if (settings.batch as usize) < counts.len() {
         return Err(Error::Model(format!(
-            "the samples were made for scene hash {:016x}, this scene's is {:016x}",
-            samples.scene_hash,
-            scene.hash()
+            "training.batch = {} is smaller than the number of particle counts {}",
+            settings.batch,
+            counts.len()
         )));
     }
+    let shape = batch_split(counts, settings.batch);
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
     let sys = model_system(scene);
     let ckpt_path = out_dir.join(CHECKPOINT_FILE);
@@ -239,6 +436,17 @@ pub fn train(
                     "checkpoint was trained with optimizer {:?}, the scene asks for {:?}; \
                      restore the scene's training.optimizer or start a new training",
                     ck.optimizer, settings.optimizer
+                ),
+            });
+        }
+        if ck.batch != settings.batch || ck.target != settings.target {
+            return Err(Error::Format {
+                path: ckpt_path.clone(),
+                message: format!(
+                    "checkpoint was trained with batch {} and target {:?}, the scene asks for \
+                     batch {} and target {:?}; restore the scene's training section or start \
+                     a new training",
+                    ck.batch, ck.target, settings.batch, settings.target
                 ),
             });
         }
@@ -273,22 +481,47 @@ pub fn train(
         start as u32,
     )?;
 
+    let sets: Vec<TrainingSet> = samples
+        .iter()
+        .map(|set| TrainingSet::new(&sys, set, settings.target))
+        .collect();
+    let make_batch = |k: u64| -> Vec<Batch> {
+        let mut first = 0;
+        sets.iter()
+            .zip(&shape)
+            .map(|(set, &(_, c))| {
+                let b = batch_part(
+                    set,
+                    sys.box_length,
+                    scene.seed,
+                    k,
+                    first,
+                    c as u32,
+                    settings.target,
+                    settings.time_exponent,
+                );
+                first += c as u32;
+                b
+            })
+            .collect()
+    };
     // Baseline: θ = 0 on the first batch (E_θ = 0 leaves only the soft-core prior).
     let zero_network_loss = {
-        let (xt, z, times) = batch(samples, sys.box_length, scene.seed, 0, settings.batch);
-        loss_and_gradient(
+        let zero = gpu.storage_from("zero theta", &vec![0.0f32; p]);
+        let ws = JointWorkspace::new(
             gpu,
             &model_kernels,
             &grad_kernels,
             &cfg,
             &sys,
-            &vec![0.0; p],
-            &xt,
-            &z,
-            &times,
-            n as usize,
-        )?
-        .0
+            &shape,
+            &zero,
+        )?;
+        ws.upload(gpu, &views(&make_batch(0)))?;
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        ws.record(&mut encoder, &model_kernels, &grad_kernels);
+        gpu.queue.submit([encoder.finish()]);
+        ws.read_loss(gpu)?
     };
 
     let diverged = |step: u64, what: String, last_saved: u64| -> Error {
@@ -316,6 +549,8 @@ pub fn train(
             step,
             seed: scene.seed,
             optimizer: settings.optimizer,
+            batch: settings.batch,
+            target: settings.target,
             params: snap.theta,
             m: snap.m,
             v: snap.v,
@@ -326,22 +561,21 @@ pub fn train(
     // Device-resident step: θ is the optimizer's buffer, the batch is uploaded, the
     // gradient copied into `adam.grad` and the update recorded in one submission; the loss
     // is read back only at log and checkpoint steps.
-    let workspace = GradWorkspace::new(
+    let workspace = JointWorkspace::new(
         gpu,
         &model_kernels,
         &grad_kernels,
         &cfg,
         &sys,
-        n as usize,
-        settings.batch as usize,
+        &shape,
         &adam.theta,
     )?;
     let mut final_loss = loss_log.last().map_or(f64::NAN, |r| r.loss);
     let mut last_saved = start;
     let mut previous: Option<wgpu::SubmissionIndex> = None;
     for k in start..settings.steps {
-        let (xt, z, times) = batch(samples, sys.box_length, scene.seed, k, settings.batch);
-        let index = workspace.step(gpu, &model_kernels, &grad_kernels, &adam, &xt, &z, &times)?;
+        let b = make_batch(k);
+        let index = workspace.step(gpu, &model_kernels, &grad_kernels, &adam, &views(&b))?;
         // At most two steps in flight: the host makes batch k + 1 while the device runs k.
         if let Some(prev) = previous.replace(index) {
             gpu.device

@@ -100,8 +100,16 @@ mod tests {
         assert_eq!(v["x"], 2);
         assert!(!dir.join("results.json.tmp").exists());
         // Methods of one N from different stages coexist.
-        merge_results(&dir, serde_json::json!({"free_energy": {"40": {"widom": 1}}})).unwrap();
-        merge_results(&dir, serde_json::json!({"free_energy": {"40": {"neural_ti": 2}}})).unwrap();
+        merge_results(
+            &dir,
+            serde_json::json!({"free_energy": {"40": {"widom": 1}}}),
+        )
+        .unwrap();
+        merge_results(
+            &dir,
+            serde_json::json!({"free_energy": {"40": {"neural_ti": 2}}}),
+        )
+        .unwrap();
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap())
                 .unwrap();

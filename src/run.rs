@@ -106,7 +106,11 @@ pub fn run_scene(
         train_stage(gpu, scene, out_dir, resume, progress)?;
         outcome.stages.push((
             "train".into(),
-            if resume { "resumed".into() } else { "ran".into() },
+            if resume {
+                "resumed".into()
+            } else {
+                "ran".into()
+            },
             start.elapsed().as_secs_f64(),
         ));
     }
@@ -121,7 +125,10 @@ pub fn run_scene(
                 .push(("baselines".into(), "reused".into(), 0.0));
         } else {
             baselines_stage(gpu, scene, out_dir, progress)?;
-            merge_results(out_dir, serde_json::json!({ "stages": { "baselines": fp } }))?;
+            merge_results(
+                out_dir,
+                serde_json::json!({ "stages": { "baselines": fp } }),
+            )?;
             outcome.stages.push((
                 "baselines".into(),
                 "ran".into(),

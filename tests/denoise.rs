@@ -154,7 +154,10 @@ fn sampler_paths_match_the_reference_record_by_record() {
             assert_eq!(acc[GRID.len() - 1], 1.0);
             // The Metropolis test decided something: some proposal was rejected.
             eprintln!("{what}: acceptance per t {acc:?}");
-            assert!(acc.iter().any(|&a| a < 1.0), "{what}: nothing rejected: {acc:?}");
+            assert!(
+                acc.iter().any(|&a| a < 1.0),
+                "{what}: nothing rejected: {acc:?}"
+            );
         }
     }
 }

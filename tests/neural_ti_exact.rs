@@ -37,7 +37,9 @@ fn check(case: &Case) {
     let Some(gpu) = common::gpu() else { return };
     let kernels = DenoiseKernels::new(&gpu).unwrap();
     let model = ModelKernels::new(&gpu).unwrap();
-    let grid = TimeGrid::Power { exponent: 2.0 }.points(case.steps).unwrap();
+    let grid = TimeGrid::Power { exponent: 2.0 }
+        .points(case.steps)
+        .unwrap();
     let w = weights(Rule::Trapezoid, &grid).unwrap();
     let l = case.sys.box_length;
     let correctors = CorrectorSettings {
@@ -70,16 +72,27 @@ fn check(case: &Case) {
         .unwrap();
         let ti = ti_estimate(&out.integrand, &w, 1).unwrap();
         let (mean, _) = mean_band(&out.integrand).unwrap();
-        let quad = halving(Rule::Trapezoid, &grid, &mean).unwrap().error_estimate;
+        let quad = halving(Rule::Trapezoid, &grid, &mean)
+            .unwrap()
+            .error_estimate;
         // The path is not trivial: the integrand swings by more than the answer's error bar.
         let swing = mean.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         eprintln!("{}: {label}: largest |<dU/dt>| {swing:.3}", case.what);
-        assert!(swing > 20.0 * case.max_err, "{}: trivial integrand {swing}", case.what);
+        assert!(
+            swing > 20.0 * case.max_err,
+            "{}: trivial integrand {swing}",
+            case.what
+        );
         eprintln!(
             "{}: {label}: TI {:.4} ± {:.4} (quadrature {quad:.4}), exact {:.5}",
             case.what, ti.mean, ti.err, case.exact
         );
-        assert!(ti.err < case.max_err, "{}: {label}: TI error bar {} too large to test", case.what, ti.err);
+        assert!(
+            ti.err < case.max_err,
+            "{}: {label}: TI error bar {} too large to test",
+            case.what,
+            ti.err
+        );
         assert!(
             (ti.mean - case.exact).abs() < 3.0 * ti.err + quad,
             "{}: {label}: TI {} ± {} vs exact {}",
@@ -94,7 +107,12 @@ fn check(case: &Case) {
                 "{}: AIS {:.4} ± {:.4} (ESS {:.1} of {})",
                 case.what, ais.beta_f, ais.err, ais.ess, case.trajectories
             );
-            assert!(ais.err < case.max_err, "{}: AIS error bar {} too large", case.what, ais.err);
+            assert!(
+                ais.err < case.max_err,
+                "{}: AIS error bar {} too large",
+                case.what,
+                ais.err
+            );
             assert!(
                 (ais.beta_f - case.exact).abs() < 3.0 * ais.err,
                 "{}: AIS {} ± {} vs exact {}",
@@ -121,7 +139,11 @@ fn small_model() -> ModelConfig {
 fn zero_coupling_gives_zero_for_a_random_network() {
     let cfg = small_model();
     // A random network that makes a real path: E_θ of order a few kT per particle.
-    let theta: Vec<f32> = cfg.init_params(3).iter().map(|&p| (0.5 * p) as f32).collect();
+    let theta: Vec<f32> = cfg
+        .init_params(3)
+        .iter()
+        .map(|&p| (0.5 * p) as f32)
+        .collect();
     check(&Case {
         sys: System {
             box_length: 3.5,
@@ -145,7 +167,9 @@ fn zero_coupling_gives_zero_for_a_random_network() {
 #[test]
 fn two_particles_in_the_paper_box_match_the_exact_integral() {
     let cfg = small_model();
-    let exact = lj_two_body_beta_f_ex(6.0, &LjPair::paper()).unwrap().beta_f_ex;
+    let exact = lj_two_body_beta_f_ex(6.0, &LjPair::paper())
+        .unwrap()
+        .beta_f_ex;
     check(&Case {
         sys: System {
             box_length: 6.0,

@@ -136,7 +136,12 @@ impl IntegrationSettings {
     }
 
     /// The corrector settings for a box of side `box_length` and LJ diameter `sigma`.
-    pub fn correctors(&self, box_length: f64, sigma: f64, with_correctors: bool) -> CorrectorSettings {
+    pub fn correctors(
+        &self,
+        box_length: f64,
+        sigma: f64,
+        with_correctors: bool,
+    ) -> CorrectorSettings {
         let h_max = self.max_step_fraction * box_length * box_length;
         CorrectorSettings {
             steps: if with_correctors { self.correctors } else { 0 },
@@ -172,7 +177,13 @@ impl IntegrationSettings {
         }
         self.grid
             .validate(self.steps as usize, self.rule)
-            .map_err(|e| bad("grid", format!("{:?} with steps = {}", self.grid, self.steps), e.to_string()))?;
+            .map_err(|e| {
+                bad(
+                    "grid",
+                    format!("{:?} with steps = {}", self.grid, self.steps),
+                    e.to_string(),
+                )
+            })?;
         if self.estimators.is_empty() {
             return Err(bad(
                 "estimators",
@@ -223,7 +234,11 @@ impl IntegrationSettings {
         }
         for (k, &n) in self.particles.iter().enumerate() {
             if n < 2 {
-                return Err(bad(&format!("particles[{k}]"), n.to_string(), "must be >= 2".into()));
+                return Err(bad(
+                    &format!("particles[{k}]"),
+                    n.to_string(),
+                    "must be >= 2".into(),
+                ));
             }
         }
         Ok(())

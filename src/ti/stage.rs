@@ -19,7 +19,9 @@ use crate::pipeline::{existing_samples, Progress};
 use crate::reference::observables::{gr_histogram, gr_normalize};
 use crate::reference::rng::key_of;
 use crate::scene::{fnv1a64, Scene};
-use crate::ti::estimators::{ais_estimate, halving, mean_band, ti_estimate, weights, AisEstimate, Estimate, Halving};
+use crate::ti::estimators::{
+    ais_estimate, halving, mean_band, ti_estimate, weights, AisEstimate, Estimate, Halving,
+};
 use crate::ti::sampler::{run_denoise, DenoiseKernels, DenoiseRequest, PathKind};
 use crate::ti::settings::{Estimator, IntegrationSettings};
 use crate::train::{model_system, CHECKPOINT_FILE};
@@ -139,7 +141,13 @@ pub fn load_model(scene: &Scene, out_dir: &Path) -> Result<Checkpoint> {
     Ok(ck)
 }
 
-fn fingerprint(settings: &IntegrationSettings, ck: &Checkpoint, scene: &Scene, n: u32, e: Estimator) -> String {
+fn fingerprint(
+    settings: &IntegrationSettings,
+    ck: &Checkpoint,
+    scene: &Scene,
+    n: u32,
+    e: Estimator,
+) -> String {
     let params: Vec<u8> = ck.params.iter().flat_map(|p| p.to_le_bytes()).collect();
     let text = format!(
         "{RAW_VERSION}|{}|{}|{:016x}|{:016x}|{n}|{}",
@@ -174,7 +182,10 @@ fn generated_gr(pos: &[[f64; 3]], n: usize, box_length: f64) -> (Vec<(f64, f64)>
     let mut min_d = f64::INFINITY;
     let configs = pos.len() / n.max(1);
     for conf in pos.chunks(n) {
-        for (h, c) in hist.iter_mut().zip(gr_histogram(conf, box_length, r_max, GR_BINS)) {
+        for (h, c) in hist
+            .iter_mut()
+            .zip(gr_histogram(conf, box_length, r_max, GR_BINS))
+        {
             *h += c;
         }
         for i in 0..conf.len() {
@@ -283,7 +294,11 @@ fn run_one(
 }
 
 /// Estimates of one raw run.
-pub fn summarize(raw: &RawRun, settings: &IntegrationSettings, seed: u64) -> Result<EstimatorSummary> {
+pub fn summarize(
+    raw: &RawRun,
+    settings: &IntegrationSettings,
+    seed: u64,
+) -> Result<EstimatorSummary> {
     let w = weights(settings.rule, &raw.grid)?;
     let beta_f_ex = ti_estimate(&raw.integrand, &w, seed)?;
     let (mean, _) = mean_band(&raw.integrand)?;
@@ -329,7 +344,11 @@ pub fn headline(summaries: &[EstimatorSummary]) -> Option<&EstimatorSummary> {
     .find_map(|e| summaries.iter().find(|s| s.estimator == *e))
 }
 
-fn write_integrand_table(out_dir: &Path, n: u32, runs: &[(EstimatorSummary, RawRun)]) -> Result<()> {
+fn write_integrand_table(
+    out_dir: &Path,
+    n: u32,
+    runs: &[(EstimatorSummary, RawRun)],
+) -> Result<()> {
     let Some((_, first)) = runs.first() else {
         return Ok(());
     };
@@ -383,7 +402,9 @@ pub fn integration_stage(
     for &n in &counts {
         let mut runs = Vec::new();
         for &e in &settings.estimators {
-            if let Some(raw) = run_one(gpu, &kernels, scene, &settings, &ck, out_dir, n, e, &grid, progress)? {
+            if let Some(raw) = run_one(
+                gpu, &kernels, scene, &settings, &ck, out_dir, n, e, &grid, progress,
+            )? {
                 let summary = summarize(&raw, &settings, scene.seed)?;
                 runs.push((summary, raw));
             }
@@ -398,7 +419,10 @@ pub fn integration_stage(
         let mut entry = serde_json::Map::new();
         let summaries: Vec<EstimatorSummary> = runs.iter().map(|(s, _)| s.clone()).collect();
         for s in &summaries {
-            entry.insert(s.estimator.key().into(), serde_json::to_value(s).unwrap_or_default());
+            entry.insert(
+                s.estimator.key().into(),
+                serde_json::to_value(s).unwrap_or_default(),
+            );
             if let Some(a) = &s.ais {
                 entry.insert(
                     "ais".into(),
@@ -430,7 +454,10 @@ pub fn integration_stage(
                     "err": (a.err * a.err + b.err * b.err).sqrt(),
                 });
             }
-            if let Some(fw) = summaries.iter().find(|s| s.estimator == Estimator::ForwardNoise) {
+            if let Some(fw) = summaries
+                .iter()
+                .find(|s| s.estimator == Estimator::ForwardNoise)
+            {
                 head["forward_noise_gap"] = serde_json::json!(h.beta_f_ex.mean - fw.beta_f_ex.mean);
             }
             entry.insert("neural_ti".into(), head);

@@ -2,3 +2,4 @@
 
 mod canvas;
 pub mod plot;
+pub mod summary;

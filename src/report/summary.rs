@@ -1,0 +1,1008 @@
+//! The human-readable report of `nti-gpu run`: `report.md` and its PNG figures, rebuilt
+//! from what a run left in its output directory (`results.json`, the sampler records
+//! `ti_N<N>_<estimator>.json` or the tables `integrand_N<N>.csv`, `train_loss.csv`, the
+//! reference `gr_N<N>.csv`). Nothing is recomputed on the device; a piece that is missing
+//! is left out of the report (and said so), never an error.
+//!
+//! Figures (one small function each):
+//! - `integrand_N<N>.png`: ⟨∂_t Ũ⟩(t) of every estimator with its standard-error band, on
+//!   the whole of [0, 1] (upper panel) and zoomed to t ≤ [`ZOOM_T`] (lower panel), where the
+//!   integrand is steepest;
+//! - `training_loss.png`: the denoising loss against the optimizer step (log y), with the
+//!   loss of the zero network for scale;
+//! - `gr_N<N>.png`: g(r) of the generated samples at t = 0 of each sampler against the
+//!   reference samples' g(r);
+//! - `free_energy.png` and `chemical_potential.png`: βF_ex and βμ_ex against density ρ = N/L³
+//!   for every method, with error bars.
+//!
+//! `report.md` starts with the table a person reads first (βF_ex ± 1σ per method and N, βμ_ex,
+//! wall time per stage), then the diagnostics, then the figures with one sentence each on how
+//! to read them. Every file is written atomically.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use image::{GenericImage, ImageEncoder, RgbImage};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::output::write_atomic;
+use crate::report::plot::{render, Figure, Series, DEFAULT_WIDTH};
+use crate::scene::Scene;
+use crate::ti::estimators::mean_band;
+use crate::ti::settings::Estimator;
+use crate::ti::stage::{integrand_file, raw_file, RawRun};
+use crate::train::LOSS_LOG_FILE;
+
+/// File name of the report in the output directory.
+pub const REPORT_FILE: &str = "report.md";
+/// Upper end of the zoomed panel of the integrand figure.
+pub const ZOOM_T: f64 = 0.1;
+/// The sampler estimators, in the order of the tables and legends.
+pub const ESTIMATORS: [Estimator; 4] = [
+    Estimator::ReverseSde,
+    Estimator::Corrected,
+    Estimator::Annealed,
+    Estimator::ForwardNoise,
+];
+/// Height in pixels of each panel of the integrand figure (two panels, stacked).
+pub const INTEGRAND_PANEL_HEIGHT: u32 = 450;
+/// The stages of `nti-gpu run` in order, as keyed in `results.json`'s `wall_time_s`.
+const STAGES: [&str; 4] = ["sample", "train", "baselines", "integrate"];
+
+/// What [`write_report`] wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportFiles {
+    /// `out_dir/report.md`.
+    pub report: PathBuf,
+    /// The PNG figures written, in the order the report lists them.
+    pub plots: Vec<PathBuf>,
+}
+
+/// Writes `report.md` and the PNG figures into `out_dir` from the files a run left there
+/// (see the module doc). A missing `results.json` gives a report that says so; one that is
+/// not JSON is an [`Error::Format`]. Figures whose data are missing are not drawn; a figure
+/// that cannot be drawn (no finite data) is named in the report's notes instead.
+pub fn write_report(scene: &Scene, out_dir: &Path) -> Result<ReportFiles> {
+    let inputs = Inputs::read(scene, out_dir)?;
+    let mut plots = Vec::new();
+    let mut notes = inputs.notes.clone();
+    for figure in figures(&inputs) {
+        match figure.write(out_dir) {
+            Ok(()) => plots.push(figure),
+            Err(Error::Plot { title, message }) => notes.push(format!(
+                "figure `{}` ({title}) not drawn: {message}",
+                figure.file
+            )),
+            Err(e) => return Err(e),
+        }
+    }
+    let text = markdown(&inputs, &plots, &notes);
+    let report = out_dir.join(REPORT_FILE);
+    write_atomic(&report, text.as_bytes())?;
+    Ok(ReportFiles {
+        report,
+        plots: plots.iter().map(|p| out_dir.join(&p.file)).collect(),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Inputs
+
+/// Everything the report reads, gathered once.
+struct Inputs<'a> {
+    scene: &'a Scene,
+    dir: PathBuf,
+    /// results.json (an empty object when missing).
+    results: Value,
+    /// Particle counts with any result or record, ascending.
+    counts: Vec<u32>,
+    /// Sampler records per N, in [`ESTIMATORS`] order.
+    raw: BTreeMap<u32, Vec<RawRun>>,
+    /// Problems met while reading, for the report's notes.
+    notes: Vec<String>,
+}
+
+impl<'a> Inputs<'a> {
+    fn read(scene: &'a Scene, dir: &Path) -> Result<Self> {
+        let mut notes = Vec::new();
+        let path = dir.join("results.json");
+        let results = match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| Error::Format {
+                path: path.clone(),
+                message: format!(
+                    "not valid JSON ({e}); rerun `nti-gpu run` to rewrite it, or remove it"
+                ),
+            })?,
+            Err(_) => {
+                notes.push("no results.json in the output directory: no numbers to report".into());
+                serde_json::json!({})
+            }
+        };
+        let mut counts: Vec<u32> = ["free_energy", "reference"]
+            .iter()
+            .filter_map(|k| results.get(*k).and_then(Value::as_object))
+            .flat_map(|o| o.keys().filter_map(|k| k.parse().ok()))
+            .chain(scene.system.particles.iter().copied())
+            .collect();
+        counts.sort_unstable();
+        counts.dedup();
+        let mut raw = BTreeMap::new();
+        for &n in &counts {
+            let runs: Vec<RawRun> = ESTIMATORS
+                .iter()
+                .filter_map(|&e| read_raw(dir, n, e, &mut notes))
+                .collect();
+            raw.insert(n, runs);
+        }
+        Ok(Inputs {
+            scene,
+            dir: dir.to_path_buf(),
+            results,
+            counts,
+            raw,
+            notes,
+        })
+    }
+
+    /// `free_energy.<N>`, if present.
+    fn fe(&self, n: u32) -> Option<&Value> {
+        self.results.get("free_energy")?.get(n.to_string())
+    }
+
+    /// Number density N/L³ of the scene's box.
+    fn rho(&self, n: u32) -> f64 {
+        n as f64 / self.scene.system.box_length.powi(3)
+    }
+
+    /// Counts that have a `free_energy` entry.
+    fn fe_counts(&self) -> Vec<u32> {
+        self.counts
+            .iter()
+            .copied()
+            .filter(|&n| self.fe(n).is_some())
+            .collect()
+    }
+}
+
+fn read_raw(dir: &Path, n: u32, e: Estimator, notes: &mut Vec<String>) -> Option<RawRun> {
+    let file = raw_file(n, e);
+    let text = std::fs::read_to_string(dir.join(&file)).ok()?;
+    match serde_json::from_str::<RawRun>(&text) {
+        Ok(r) if r.n == n && r.estimator == e => Some(r),
+        Ok(r) => {
+            notes.push(format!(
+                "{file} holds N = {} / {} instead: ignored",
+                r.n,
+                r.estimator.key()
+            ));
+            None
+        }
+        Err(err) => {
+            notes.push(format!("{file} could not be read ({err}): ignored"));
+            None
+        }
+    }
+}
+
+/// The value at `path` under `v`.
+fn get<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
+    path.iter().try_fold(v, |v, k| v.get(k))
+}
+
+/// The finite number at `path` under `v`.
+fn num(v: &Value, path: &[&str]) -> Option<f64> {
+    get(v, path)?.as_f64().filter(|x| x.is_finite())
+}
+
+/// The string at `path` under `v`.
+fn text<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
+    get(v, path)?.as_str()
+}
+
+/// `{mean, err}` at `path` under `v`: the mean (finite) and its error if finite.
+fn mean_err(v: &Value, path: &[&str]) -> Option<(f64, Option<f64>)> {
+    let e = get(v, path)?;
+    Some((num(e, &["mean"])?, num(e, &["err"])))
+}
+
+/// Reads a CSV of numbers: comment lines (`#`) skipped, the first other line is the header.
+/// Returns the column names and the rows that parse completely.
+fn read_csv(path: &Path) -> Option<(Vec<String>, Vec<Vec<f64>>)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let header: Vec<String> = lines
+        .next()?
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .collect();
+    let rows = lines
+        .filter_map(|l| {
+            l.split(',')
+                .map(|s| s.trim().parse::<f64>().ok())
+                .collect::<Option<Vec<f64>>>()
+        })
+        .filter(|r| r.len() == header.len())
+        .collect();
+    Some((header, rows))
+}
+
+/// Column `name` of a CSV read by [`read_csv`].
+fn column(csv: &(Vec<String>, Vec<Vec<f64>>), name: &str) -> Option<Vec<f64>> {
+    let i = csv.0.iter().position(|h| h == name)?;
+    Some(csv.1.iter().map(|r| r[i]).collect())
+}
+
+// ---------------------------------------------------------------------------------------
+// Figures
+
+/// One figure file: its panels (stacked vertically) and how to read it.
+struct Plot {
+    file: String,
+    panels: Vec<Figure>,
+    caption: String,
+}
+
+impl Plot {
+    fn single(file: String, figure: Figure, caption: impl Into<String>) -> Self {
+        Plot {
+            file,
+            panels: vec![figure],
+            caption: caption.into(),
+        }
+    }
+
+    /// Renders the panels, stacks them and writes the PNG atomically.
+    fn write(&self, dir: &Path) -> Result<()> {
+        let images: Vec<RgbImage> = self.panels.iter().map(render).collect::<Result<_>>()?;
+        let width = images.iter().map(|i| i.width()).max().unwrap_or(0);
+        let height = images.iter().map(|i| i.height()).sum();
+        let mut out = RgbImage::from_pixel(width, height, image::Rgb([255, 255, 255]));
+        let mut y = 0;
+        for img in &images {
+            out.copy_from(img, 0, y).map_err(|e| self.error(e))?;
+            y += img.height();
+        }
+        let mut bytes = Vec::new();
+        image::codecs::png::PngEncoder::new(&mut bytes)
+            .write_image(out.as_raw(), width, height, image::ExtendedColorType::Rgb8)
+            .map_err(|e| self.error(e))?;
+        write_atomic(&dir.join(&self.file), &bytes)
+    }
+
+    fn error(&self, e: impl std::fmt::Display) -> Error {
+        Error::Plot {
+            title: self.file.clone(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Every figure there are data for, in the order the report lists them.
+fn figures(inputs: &Inputs) -> Vec<Plot> {
+    let mut plots = Vec::new();
+    for &n in &inputs.counts {
+        plots.extend(integrand_plot(inputs, n));
+    }
+    plots.extend(loss_plot(inputs));
+    for &n in &inputs.counts {
+        plots.extend(gr_plot(inputs, n));
+    }
+    plots.extend(free_energy_plot(inputs));
+    plots.extend(chemical_potential_plot(inputs));
+    plots
+}
+
+/// ⟨∂_t Ũ⟩(t) with its standard error per estimator at N: from the records, else the CSV.
+/// An estimator's integrand curve: (estimator, t, mean, standard error).
+type Band = (Estimator, Vec<f64>, Vec<f64>, Vec<f64>);
+
+fn integrand_bands(inputs: &Inputs, n: u32) -> Vec<Band> {
+    let from_raw: Vec<_> = inputs.raw[&n]
+        .iter()
+        .filter_map(|r| {
+            let (mean, se) = mean_band(&r.integrand).ok()?;
+            (mean.len() == r.grid.len()).then(|| (r.estimator, r.grid.clone(), mean, se))
+        })
+        .collect();
+    if !from_raw.is_empty() {
+        return from_raw;
+    }
+    let Some(csv) = read_csv(&inputs.dir.join(integrand_file(n))) else {
+        return Vec::new();
+    };
+    let Some(t) = column(&csv, "t") else {
+        return Vec::new();
+    };
+    ESTIMATORS
+        .iter()
+        .filter_map(|&e| {
+            let mean = column(&csv, &format!("{}_mean", e.key()))?;
+            let se = column(&csv, &format!("{}_se", e.key()))?;
+            Some((e, t.clone(), mean, se))
+        })
+        .collect()
+}
+
+fn integrand_plot(inputs: &Inputs, n: u32) -> Option<Plot> {
+    let bands = integrand_bands(inputs, n);
+    if bands.is_empty() {
+        return None;
+    }
+    let panel = |title: String, t_max: f64| {
+        let mut fig =
+            Figure::new(title, "t", "⟨∂_t Ũ⟩ (kT)").size(DEFAULT_WIDTH, INTEGRAND_PANEL_HEIGHT);
+        for (e, t, m, se) in &bands {
+            // Up to the first point past t_max, so that the curve reaches the panel's edge.
+            let end = t.iter().position(|&x| x > t_max).map_or(t.len(), |k| k + 1);
+            let (t, m, se) = (&t[..end], &m[..end.min(m.len())], &se[..end.min(se.len())]);
+            fig = fig.with_series(Series::band(e.label(), t.to_vec(), m.to_vec(), se.to_vec()));
+        }
+        fig
+    };
+    let mut panels = vec![panel(format!("TI integrand, N = {n}"), f64::INFINITY)];
+    // The zoom only when the grid has points on both sides of ZOOM_T.
+    let t = &bands[0].1;
+    let zoom = t.iter().filter(|&&x| x <= ZOOM_T).count() >= 3 && t.iter().any(|&x| x > ZOOM_T);
+    if zoom {
+        panels.push(panel(
+            format!("TI integrand, N = {n}: t ≤ {ZOOM_T}"),
+            ZOOM_T,
+        ));
+    }
+    Some(Plot {
+        file: format!("integrand_N{n}.png"),
+        panels,
+        caption: format!(
+            "the mean of ∂_t Ũ over trajectories at each time t with its standard-error band{}; \
+             βF_ex is minus the area under a curve, so where curves part the estimators \
+             disagree.",
+            if zoom {
+                format!(", whole path above and t ≤ {ZOOM_T} (where it is steepest) below")
+            } else {
+                String::new()
+            }
+        ),
+    })
+}
+
+fn loss_plot(inputs: &Inputs) -> Option<Plot> {
+    let csv = read_csv(&inputs.dir.join(LOSS_LOG_FILE))?;
+    let (step, loss) = (column(&csv, "step")?, column(&csv, "loss")?);
+    if step.is_empty() {
+        return None;
+    }
+    let mut fig = Figure::new("Training loss", "optimizer step", "denoising loss")
+        .log_y()
+        .with_series(Series::line("loss", step.iter().copied().zip(loss)));
+    if let Some(zero) = num(&inputs.results, &["training", "zero_network_loss"]) {
+        let (a, b) = (step[0], step[step.len() - 1]);
+        fig = fig.with_series(Series::line("zero network", [(a, zero), (b, zero)]).dashed());
+    }
+    Some(Plot::single(
+        "training_loss.png".into(),
+        fig,
+        "the denoising score-matching loss of each logged batch (log scale) against the \
+         optimizer step; it should fall well below the dashed loss of the zero network and \
+         level off.",
+    ))
+}
+
+fn gr_plot(inputs: &Inputs, n: u32) -> Option<Plot> {
+    let reference = read_csv(&inputs.dir.join(format!("gr_N{n}.csv")))
+        .and_then(|csv| Some((column(&csv, "r")?, column(&csv, "g")?)));
+    let generated: Vec<&RawRun> = inputs.raw[&n].iter().filter(|r| !r.gr.is_empty()).collect();
+    if generated.is_empty() {
+        return None;
+    }
+    let mut fig = Figure::new(format!("g(r) at t = 0, N = {n}"), "r (σ)", "g(r)");
+    if let Some((r, g)) = reference {
+        fig = fig.with_series(Series::line("reference samples", r.into_iter().zip(g)).dashed());
+    }
+    for raw in generated {
+        fig = fig.with_series(Series::line(raw.estimator.label(), raw.gr.iter().copied()));
+    }
+    Some(Plot::single(
+        format!("gr_N{n}.png"),
+        fig,
+        "the radial distribution function of the configurations each sampler generated at \
+         t = 0 against that of the reference samples (dashed); a sampler whose peak or \
+         core edge differs samples the wrong fluid.",
+    ))
+}
+
+/// One series of a density figure: label and, per N, (ρ, value, error).
+type DensitySeries = (String, Vec<(f64, f64, Option<f64>)>);
+
+/// A figure of one quantity against ρ, or None when no method has a finite value.
+fn density_figure(title: &str, y_label: &str, series: Vec<DensitySeries>) -> Option<Figure> {
+    let mut fig = Figure::new(title, "ρ = N/L³ (σ⁻³)", y_label);
+    for (label, pts) in series.into_iter().filter(|(_, p)| !p.is_empty()) {
+        let x = pts.iter().map(|p| p.0).collect();
+        let y = pts.iter().map(|p| p.1).collect();
+        let err = pts.iter().map(|p| p.2.unwrap_or(0.0)).collect();
+        fig = fig.with_series(Series::points(label, x, y, Some(err)));
+    }
+    (!fig.series.is_empty()).then_some(fig)
+}
+
+/// (ρ, mean, err) for every N where `value` finds a number.
+fn per_density(
+    inputs: &Inputs,
+    value: impl Fn(&Value, u32) -> Option<(f64, Option<f64>)>,
+) -> Vec<(f64, f64, Option<f64>)> {
+    inputs
+        .fe_counts()
+        .into_iter()
+        .filter_map(|n| {
+            let (m, e) = value(inputs.fe(n)?, n)?;
+            Some((inputs.rho(n), m, e))
+        })
+        .collect()
+}
+
+fn free_energy_plot(inputs: &Inputs) -> Option<Plot> {
+    let mut series: Vec<DensitySeries> = ESTIMATORS
+        .iter()
+        .map(|e| {
+            let pts = per_density(inputs, |fe, _| mean_err(fe, &[e.key(), "betaF_ex"]));
+            (format!("TI, {}", e.label()), pts)
+        })
+        .collect();
+    for (label, path) in [
+        ("AIS", &["ais", "betaF_ex"][..]),
+        ("λ-TI", &["lambda_ti"][..]),
+        ("EOS (Kolafa–Nezbeda)", &["eos"][..]),
+    ] {
+        series.push((
+            label.into(),
+            per_density(inputs, |fe, _| mean_err(fe, path)),
+        ));
+    }
+    let fig = density_figure("Excess free energy", "βF_ex", series)?;
+    Some(Plot::single(
+        "free_energy.png".into(),
+        fig,
+        "βF_ex of the whole box against density for every method, with 1σ error bars \
+         (markers of different methods at one density are shifted sideways a little); \
+         methods that agree overlap within their bars.",
+    ))
+}
+
+fn chemical_potential_plot(inputs: &Inputs) -> Option<Plot> {
+    let series: Vec<DensitySeries> = vec![
+        (
+            "neural TI (N → N+1)".into(),
+            per_density(inputs, |fe, _| mean_err(fe, &["neural_ti", "betamu_ex"])),
+        ),
+        (
+            "Widom".into(),
+            per_density(inputs, |fe, _| mean_err(fe, &["widom"])),
+        ),
+        (
+            "EOS (Kolafa–Nezbeda)".into(),
+            per_density(inputs, |fe, _| eos_betamu(fe)),
+        ),
+    ];
+    let fig = density_figure("Excess chemical potential", "βμ_ex", series)?;
+    Some(Plot::single(
+        "chemical_potential.png".into(),
+        fig,
+        "βμ_ex against density: neural TI as βF_ex(N+1) − βF_ex(N), Widom insertion into the \
+         reference samples and the equation of state, with 1σ error bars.",
+    ))
+}
+
+/// βμ_ex of the equation of state (Kolafa–Nezbeda), err = |KN − JZG|.
+fn eos_betamu(fe: &Value) -> Option<(f64, Option<f64>)> {
+    let kn = num(fe, &["eos", "kolafa_nezbeda", "betamu_ex"])?;
+    let jzg = num(fe, &["eos", "johnson", "betamu_ex"]);
+    Some((kn, jzg.map(|j| (kn - j).abs())))
+}
+
+// ---------------------------------------------------------------------------------------
+// Number formatting
+
+/// `x` with `decimals` decimals and a typographic minus sign (no "−0.00").
+fn fixed(x: f64, decimals: usize) -> String {
+    let s = format!("{x:.decimals$}");
+    if s.trim_start_matches('-')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        s.trim_start_matches('-').to_string()
+    } else {
+        s.replace('-', "−")
+    }
+}
+
+/// Decimals that show two significant digits of `scale` (0 to 6).
+fn decimals_for(scale: f64) -> usize {
+    if !(scale.is_finite() && scale > 0.0) {
+        return 2;
+    }
+    (1 - scale.log10().floor() as i64).clamp(0, 6) as usize
+}
+
+/// A number alone, with four significant digits (at most six decimals), or "n/a".
+fn format_value(x: f64) -> String {
+    if !x.is_finite() {
+        return "n/a".into();
+    }
+    if x != 0.0 && (x.abs() >= 1e6 || x.abs() < 1e-4) {
+        return format!("{x:.3e}").replace('-', "−");
+    }
+    let d = if x == 0.0 {
+        0
+    } else {
+        (3 - x.abs().log10().floor() as i64).clamp(0, 6) as usize
+    };
+    fixed(x, d)
+}
+
+/// "mean ± err" with the err's two significant digits deciding the decimals, e.g.
+/// "−22.34 ± 0.21"; the mean alone when there is no finite error.
+fn format_pm(mean: f64, err: Option<f64>) -> String {
+    match err.filter(|e| e.is_finite() && *e > 0.0) {
+        Some(e) => {
+            let d = decimals_for(e);
+            format!("{} ± {}", fixed(mean, d), fixed(e, d))
+        }
+        None => format_value(mean),
+    }
+}
+
+/// A duration in seconds, in the unit that reads best.
+fn format_seconds(s: f64) -> String {
+    if !s.is_finite() {
+        "n/a".into()
+    } else if s < 60.0 {
+        format!("{s:.1} s")
+    } else if s < 3600.0 {
+        format!("{} min {:02} s", (s / 60.0).floor(), (s % 60.0).floor())
+    } else {
+        format!(
+            "{} h {:02} min",
+            (s / 3600.0).floor(),
+            ((s % 3600.0) / 60.0).floor()
+        )
+    }
+}
+
+fn opt_value(x: Option<f64>) -> String {
+    x.map_or_else(|| "—".into(), format_value)
+}
+
+/// A count (a JSON integer), or "—".
+fn opt_count(v: &Value, path: &[&str]) -> String {
+    get(v, path)
+        .and_then(Value::as_u64)
+        .map_or_else(|| "—".into(), |c| c.to_string())
+}
+
+// ---------------------------------------------------------------------------------------
+// report.md
+
+fn markdown(inputs: &Inputs, plots: &[Plot], notes: &[String]) -> String {
+    let mut md = String::new();
+    header(&mut md, inputs);
+    summary_table(&mut md, inputs);
+    wall_times(&mut md, inputs);
+    md.push_str("\n## Diagnostics\n");
+    for &n in &inputs.counts {
+        sampler_diagnostics(&mut md, inputs, n);
+        baseline_diagnostics(&mut md, inputs, n);
+        reference_diagnostics(&mut md, inputs, n);
+    }
+    training_diagnostics(&mut md, inputs);
+    run_info(&mut md, inputs);
+    plot_list(&mut md, plots);
+    if !notes.is_empty() {
+        md.push_str("\n## Notes\n\n");
+        for n in notes {
+            let _ = writeln!(md, "- {n}");
+        }
+    }
+    md
+}
+
+fn header(md: &mut String, inputs: &Inputs) {
+    let s = &inputs.scene.system;
+    let _ = writeln!(md, "# nti-gpu report: {}\n", inputs.scene.name);
+    let _ = writeln!(
+        md,
+        "Lennard-Jones fluid, kT = {}, ε = {}, σ = {}, box L = {}, potential {}. \
+         Free energies are in units of kT (βF_ex, βμ_ex); errors are 1σ.",
+        s.temperature,
+        s.epsilon,
+        s.sigma,
+        s.box_length,
+        ron::to_string(&s.potential).unwrap_or_default(),
+    );
+}
+
+/// One row of the summary table: a label and a cell per N (None: nothing there).
+type Row = (String, Vec<Option<String>>);
+
+fn summary_table(md: &mut String, inputs: &Inputs) {
+    let counts = inputs.fe_counts();
+    md.push_str("\n## Results\n\n");
+    if counts.is_empty() {
+        md.push_str("No free-energy results yet.\n");
+        return;
+    }
+    let cells = |f: &dyn Fn(&Value, u32) -> Option<String>| -> Vec<Option<String>> {
+        counts
+            .iter()
+            .map(|&n| inputs.fe(n).and_then(|fe| f(fe, n)))
+            .collect()
+    };
+    let mut rows: Vec<Row> = vec![(
+        "**neural TI** (headline)".into(),
+        cells(&|fe, _| {
+            let (m, e) = mean_err(fe, &["neural_ti", "betaF_ex"])?;
+            let est = text(fe, &["neural_ti", "estimator"]).unwrap_or("?");
+            Some(format!(
+                "**{}** ({})",
+                format_pm(m, e),
+                estimator_label(est)
+            ))
+        }),
+    )];
+    for e in ESTIMATORS {
+        rows.push((
+            format!("TI, {}", e.label()),
+            cells(&|fe, _| {
+                let (m, err) = mean_err(fe, &[e.key(), "betaF_ex"])?;
+                Some(format_pm(m, err))
+            }),
+        ));
+    }
+    rows.push(("AIS, annealed MALA".into(), cells(&ais_cell)));
+    rows.push(("λ-TI".into(), cells(&lambda_ti_cell)));
+    rows.push(("MBAR, windows' span".into(), cells(&mbar_cell)));
+    rows.push((
+        "EOS (Kolafa–Nezbeda, full LJ)".into(),
+        cells(&|fe, _| mean_err(fe, &["eos"]).map(|(m, e)| format_pm(m, e))),
+    ));
+    rows.push((
+        "βμ_ex, neural TI (N → N+1)".into(),
+        cells(&|fe, _| mean_err(fe, &["neural_ti", "betamu_ex"]).map(|(m, e)| format_pm(m, e))),
+    ));
+    rows.push(("βμ_ex, Widom".into(), cells(&widom_cell)));
+    rows.push((
+        "βμ_ex, EOS (Kolafa–Nezbeda)".into(),
+        cells(&|fe, _| eos_betamu(fe).map(|(m, e)| format_pm(m, e))),
+    ));
+    md.push_str("βF_ex of the whole box unless the row says βμ_ex.\n\n| method |");
+    for &n in &counts {
+        let _ = write!(md, " N = {n} (ρ = {}) |", format_value(inputs.rho(n)));
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---|".repeat(counts.len()));
+    md.push('\n');
+    for (label, row) in rows.iter().filter(|(_, r)| r.iter().any(Option::is_some)) {
+        let _ = write!(md, "| {label} |");
+        for c in row {
+            let _ = write!(md, " {} |", c.as_deref().unwrap_or("—"));
+        }
+        md.push('\n');
+    }
+}
+
+fn estimator_label(key: &str) -> &str {
+    ESTIMATORS
+        .iter()
+        .find(|e| e.key() == key)
+        .map_or(key, |e| e.label())
+}
+
+fn ais_cell(fe: &Value, _: u32) -> Option<String> {
+    let (m, e) = mean_err(fe, &["ais", "betaF_ex"])?;
+    let ess = num(fe, &["ais", "ess"]).map_or_else(String::new, |ess| {
+        let of = get(fe, &["ais", "trajectories"])
+            .and_then(Value::as_u64)
+            .map_or_else(String::new, |c| format!(" of {c}"));
+        format!(" (ESS {ess:.1}{of})")
+    });
+    Some(format!("{}{ess}", format_pm(m, e)))
+}
+
+fn lambda_ti_cell(fe: &Value, _: u32) -> Option<String> {
+    let l = fe.get("lambda_ti")?;
+    Some(match mean_err(l, &[]) {
+        Some((m, e)) => format_pm(m, e),
+        None if l.get("collapse").and_then(Value::as_bool) == Some(true) => {
+            "no value (collapse, see diagnostics)".into()
+        }
+        None => "no value".into(),
+    })
+}
+
+fn mbar_cell(fe: &Value, _: u32) -> Option<String> {
+    let m = fe.get("mbar")?;
+    let ti = mean_err(m, &["ti_same_span"]).map_or_else(String::new, |(a, e)| {
+        format!(" (TI same span {})", format_pm(a, e))
+    });
+    Some(match mean_err(m, &[]) {
+        Some((a, e)) => format!("{}{ti}", format_pm(a, e)),
+        None => "no value (see diagnostics)".into(),
+    })
+}
+
+fn widom_cell(fe: &Value, _: u32) -> Option<String> {
+    let (m, e) = mean_err(fe, &["widom"])?;
+    let flag = match fe["widom"].get("converged").and_then(Value::as_bool) {
+        Some(false) => " (not converged)",
+        _ => "",
+    };
+    Some(format!("{}{flag}", format_pm(m, e)))
+}
+
+fn wall_times(md: &mut String, inputs: &Inputs) {
+    let Some(w) = inputs.results.get("wall_time_s").and_then(Value::as_object) else {
+        return;
+    };
+    md.push_str("\n| stage | wall time |\n|---|---|\n");
+    let mut keys: Vec<&String> = w.keys().collect();
+    keys.sort_by_key(|k| STAGES.iter().position(|s| s == k).unwrap_or(STAGES.len()));
+    let mut total = 0.0;
+    for k in keys {
+        if let Some(s) = w[k].as_f64().filter(|s| s.is_finite()) {
+            total += s;
+            let _ = writeln!(md, "| {k} | {} |", format_seconds(s));
+        }
+    }
+    let _ = writeln!(md, "| total | {} |", format_seconds(total));
+}
+
+fn sampler_diagnostics(md: &mut String, inputs: &Inputs, n: u32) {
+    let Some(fe) = inputs.fe(n) else { return };
+    let present: Vec<(Estimator, &Value)> = ESTIMATORS
+        .iter()
+        .filter_map(|&e| Some((e, fe.get(e.key())?)))
+        .collect();
+    if present.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "\n### Neural TI samplers, N = {n}\n");
+    md.push_str(
+        "| estimator | βF_ex | bootstrap err | quadrature error (halving) | acceptance mean / min \
+         | min pair distance at t = 0 (σ) | trajectories × evaluations | trajectory steps/s \
+         | wall time |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for (e, s) in present {
+        let acc = match (num(s, &["mean_acceptance"]), num(s, &["min_acceptance"])) {
+            (Some(a), Some(b)) => format!("{a:.3} / {b:.3}"),
+            _ => "—".into(),
+        };
+        let (m, err) = mean_err(s, &["betaF_ex"]).unwrap_or((f64::NAN, None));
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {acc} | {} | {} × {} | {} | {} |",
+            e.label(),
+            format_pm(m, err),
+            opt_value(num(s, &["betaF_ex", "bootstrap_err"])),
+            opt_value(num(s, &["quadrature", "error_estimate"])),
+            opt_value(num(s, &["min_pair_distance"])),
+            opt_count(s, &["trajectories"]),
+            opt_count(s, &["evaluations"]),
+            num(s, &["trajectory_steps_per_s"]).map_or("—".into(), |r| format!("{r:.0}")),
+            num(s, &["wall_time_s"]).map_or("—".into(), format_seconds),
+        );
+    }
+    headline_notes(md, fe);
+}
+
+fn headline_notes(md: &mut String, fe: &Value) {
+    if let Some(gap) = num(fe, &["neural_ti", "forward_noise_gap"]) {
+        let e1 = num(fe, &["neural_ti", "betaF_ex", "err"]);
+        let e2 = num(fe, &["forward_noise", "betaF_ex", "err"]);
+        let sigma = match (e1, e2) {
+            (Some(a), Some(b)) => format!(
+                " ({:.1} σ of the combined error {})",
+                gap.abs() / (a * a + b * b).sqrt(),
+                format_value((a * a + b * b).sqrt())
+            ),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            md,
+            "\nForward-noise gap (headline − forward-noised data): {}{sigma}. The forward-noised \
+             reference samples follow the true marginals, so a gap of many σ measures how far \
+             the model's own samples are from them.",
+            format_value(gap)
+        );
+    }
+    if let (Some(ess), Some(frac)) = (num(fe, &["ais", "ess"]), num(fe, &["ais", "ess_fraction"])) {
+        let warn = if frac < 0.1 {
+            " — under 10 %: a few trajectories carry the AIS average; trust its error bar little"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            md,
+            "\nAIS effective sample size {ess:.1} ({:.1} % of the trajectories){warn}.",
+            100.0 * frac
+        );
+    }
+}
+
+fn baseline_diagnostics(md: &mut String, inputs: &Inputs, n: u32) {
+    let Some(fe) = inputs.fe(n) else { return };
+    let mut lines = Vec::new();
+    if let Some(l) = fe.get("lambda_ti") {
+        let legs: Vec<String> = l
+            .get("legs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|leg| {
+                format!(
+                    "{} windows, discretisation error {}",
+                    leg.get("windows")
+                        .and_then(Value::as_array)
+                        .map_or(0, Vec::len),
+                    opt_value(num(leg, &["discretisation_error"]))
+                )
+            })
+            .collect();
+        let mut line = format!("λ-TI: {}", legs.join("; "));
+        if let Some(d) = text(l, &["diagnosis"]).filter(|d| !d.is_empty()) {
+            let _ = write!(line, ". {d}");
+        }
+        if let Some(raw) = mean_err(l, &["betaf_ex_unreliable"]) {
+            let _ = write!(line, " (unreliable raw sum {})", format_pm(raw.0, raw.1));
+        }
+        lines.push(line);
+    }
+    if let Some(m) = fe.get("mbar") {
+        let mut line = format!(
+            "MBAR: smallest overlap {}",
+            opt_value(num(m, &["min_overlap"]))
+        );
+        if let Some(w) = text(m, &["warning"]) {
+            let _ = write!(line, "; {w}");
+        }
+        lines.push(line);
+    }
+    if let Some(w) = fe.get("widom") {
+        let mut line = format!(
+            "Widom: {} insertions, effective {}, largest insertion weight {}",
+            opt_count(w, &["insertions"]),
+            opt_value(num(w, &["effective_insertions"])),
+            opt_value(num(w, &["max_insertion_weight"])),
+        );
+        match (
+            w.get("converged").and_then(Value::as_bool),
+            text(w, &["diagnosis"]),
+        ) {
+            (Some(true), _) => line.push_str("; converged"),
+            (Some(false), Some(d)) => {
+                let _ = write!(line, "; not converged: {d}");
+            }
+            _ => {}
+        }
+        lines.push(line);
+    }
+    if let Some(note) = text(fe, &["eos", "note"]) {
+        lines.push(format!("EOS: {note}"));
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "\n### Baselines, N = {n}\n");
+    for l in lines {
+        let _ = writeln!(md, "- {l}");
+    }
+}
+
+fn reference_diagnostics(md: &mut String, inputs: &Inputs, n: u32) {
+    let Some(r) = get(&inputs.results, &["reference", &n.to_string()]) else {
+        return;
+    };
+    let _ = writeln!(
+        md,
+        "\n### Reference samples, N = {n}\n\n{} configurations, τ_int = {} MD steps, n_eff = {}, \
+         sample spacing / τ_int = {} (≥ 2: decorrelated); U/N = {}, pressure {}.",
+        opt_count(r, &["samples"]),
+        opt_value(num(r, &["tau_int"])),
+        opt_value(num(r, &["n_eff"])),
+        opt_value(num(r, &["sample_spacing_over_tau"])),
+        mean_err(r, &["potential_energy_per_particle"])
+            .map_or("—".into(), |(m, e)| format_pm(m, e)),
+        mean_err(r, &["pressure"]).map_or("—".into(), |(m, e)| format_pm(m, e)),
+    );
+}
+
+fn training_diagnostics(md: &mut String, inputs: &Inputs) {
+    let Some(t) = inputs.results.get("training") else {
+        return;
+    };
+    let (fin, zero) = (num(t, &["final_loss"]), num(t, &["zero_network_loss"]));
+    let ratio = match (fin, zero) {
+        (Some(f), Some(z)) if z > 0.0 => format!(" ({:.3} of the zero network's)", f / z),
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        md,
+        "\n### Training\n\nN = {}, {} steps of batch {}: final loss {} vs zero-network loss \
+         {}{ratio}; {} steps/s, {}.",
+        opt_count(t, &["n"]),
+        opt_count(t, &["steps"]),
+        opt_count(t, &["batch"]),
+        opt_value(fin),
+        opt_value(zero),
+        num(t, &["steps_per_second"]).map_or("—".into(), |r| format!("{r:.1}")),
+        num(t, &["wall_time_s"]).map_or("—".into(), format_seconds),
+    );
+}
+
+fn run_info(md: &mut String, inputs: &Inputs) {
+    let r = &inputs.results;
+    let hash = format!("{:016x}", inputs.scene.hash());
+    let _ = writeln!(md, "\n### Run\n");
+    let _ = writeln!(md, "- scene `{}`, hash `{hash}`", inputs.scene.name);
+    if let Some(h) = text(r, &["scene_hash"]).filter(|h| *h != hash) {
+        let _ = writeln!(
+            md,
+            "- **warning**: results.json was written for scene hash `{h}`, not this scene's \
+             `{hash}`: its numbers may come from other samples"
+        );
+    }
+    if let Some(v) = text(r, &["nti_gpu_version"]) {
+        let _ = writeln!(
+            md,
+            "- written by nti-gpu {v}; report by nti-gpu {}",
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+    if let Some(a) = r.get("adapter") {
+        let _ = writeln!(
+            md,
+            "- adapter: {} ({}, {}; driver {} {})",
+            text(a, &["name"]).unwrap_or("?"),
+            text(a, &["backend"]).unwrap_or("?"),
+            text(a, &["device_type"]).unwrap_or("?"),
+            text(a, &["driver"]).unwrap_or("?"),
+            text(a, &["driver_info"]).unwrap_or(""),
+        );
+    }
+}
+
+fn plot_list(md: &mut String, plots: &[Plot]) {
+    if plots.is_empty() {
+        return;
+    }
+    md.push_str("\n## Figures\n");
+    for p in plots {
+        let stem = p.file.trim_end_matches(".png");
+        let _ = writeln!(md, "\n![{stem}]({})\n\n`{}`: {}", p.file, p.file, p.caption);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_formatted_by_their_error() {
+        assert_eq!(format_pm(-22.3412, Some(0.2134)), "−22.34 ± 0.21");
+        assert_eq!(format_pm(-19.116763, Some(0.395)), "−19.12 ± 0.40");
+        assert_eq!(format_pm(-1234.5, Some(12.3)), "−1234 ± 12");
+        assert_eq!(format_pm(0.51234, Some(0.0041)), "0.5123 ± 0.0041");
+        assert_eq!(format_pm(-3.0, None), "−3.000");
+        assert_eq!(format_pm(-0.0001, Some(0.1)), "0.00 ± 0.10");
+        assert_eq!(format_value(f64::NAN), "n/a");
+        assert_eq!(format_value(4.710194), "4.710");
+        assert_eq!(format_value(0.18518), "0.1852");
+        assert_eq!(format_value(2.5e-6), "2.500e−6");
+        assert_eq!(format_seconds(38.29), "38.3 s");
+        assert_eq!(format_seconds(262.7), "4 min 22 s");
+        assert_eq!(format_seconds(3725.0), "1 h 02 min");
+    }
+}

@@ -1,0 +1,428 @@
+//! `report.md` and the PNG figures of `nti-gpu run`, built from a synthetic output directory
+//! (results.json, sampler records, loss log, reference g(r)); no device needed.
+
+use std::path::{Path, PathBuf};
+
+use nti_gpu::report::plot::series_color;
+use nti_gpu::report::summary::{write_report, REPORT_FILE};
+use nti_gpu::scene::Scene;
+use nti_gpu::ti::settings::Estimator;
+use nti_gpu::ti::stage::{raw_file, RawRun};
+use serde_json::json;
+
+fn scene() -> Scene {
+    let text = r#"Scene(
+    name: "report-test", seed: 7,
+    system: (box_length: 6.0, temperature: 1.0, epsilon: 0.8, particles: [40, 41],
+             potential: MinimumImage),
+    sampler: (replicas: 4, dt: 0.005, equilibration_steps: 100, production_steps: 400,
+              record_every: 10, sample_every: 100),
+)"#;
+    let s = Scene::from_str(text, "t").unwrap();
+    s.validate("t").unwrap();
+    s
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nti-report-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn summary(
+    key: &str,
+    mean: f64,
+    err: f64,
+    acc: Option<(f64, f64)>,
+    evals: u64,
+) -> serde_json::Value {
+    json!({
+        "estimator": key,
+        "betaF_ex": {"mean": mean, "err": err, "bootstrap_err": err * 0.97, "n": 64},
+        "quadrature": {"full": mean, "half": mean + 0.1, "error_estimate": 0.03732925},
+        "ais": null,
+        "mean_acceptance": acc.map(|a| a.0),
+        "min_acceptance": acc.map(|a| a.1),
+        "min_pair_distance": 0.9021964,
+        "trajectories": 64,
+        "evaluations": evals,
+        "trajectory_steps_per_s": 177.49,
+        "wall_time_s": 109.26,
+        "file": format!("ti_N40_{key}.json"),
+    })
+}
+
+/// results.json of a full run at N = 40 and 41.
+fn results(scene: &Scene) -> serde_json::Value {
+    json!({
+        "nti_gpu_version": "0.1.0",
+        "adapter": {"name": "llvmpipe (LLVM 15.0.6, 256 bits)", "backend": "Vulkan",
+                    "device_type": "Cpu", "driver": "llvmpipe", "driver_info": "Mesa 25"},
+        "scene": scene,
+        "scene_hash": format!("{:016x}", scene.hash()),
+        "wall_time_s": {"integrate": 262.69, "sample": 12.5, "train": 3725.0},
+        "reference": {"40": {"samples": 256, "tau_int": 31.7, "n_eff": 95.2,
+                             "sample_spacing_over_tau": 15.8,
+                             "potential_energy_per_particle": {"mean": -1.2341, "err": 0.0123},
+                             "pressure": {"mean": 0.0612, "err": 0.0041}}},
+        "training": {"n": 40, "steps": 2000, "batch": 32, "final_loss": 0.3105,
+                     "zero_network_loss": 2.4839, "steps_per_second": 55.3, "wall_time_s": 36.2},
+        "free_energy": {
+            "40": {
+                "reverse_sde": summary("reverse_sde", -19.026305, 0.8234998, None, 101),
+                "corrected": summary("corrected", -19.116764, 0.3952092, Some((0.5751856, 0.1328125)), 303),
+                "annealed": summary("annealed", -16.362417, 0.409432, Some((0.578125, 0.171875)), 303),
+                "forward_noise": summary("forward_noise", -23.826958, 0.9911739, None, 101),
+                "ais": {"betaF_ex": {"mean": -19.600597, "err": 0.8711592, "delta_err": 0.72},
+                        "ess": 1.9177447, "ess_fraction": 0.0299648, "trajectories": 64},
+                "neural_ti": {"estimator": "corrected",
+                              "betaF_ex": {"mean": -19.116764, "err": 0.3952092, "bootstrap_err": 0.38, "n": 64},
+                              "quadrature_error": 0.0373, "rho": 0.185185,
+                              "betamu_ex": {"mean": -0.431234, "err": 0.5623},
+                              "forward_noise_gap": 4.710194},
+                "widom": {"mean": -0.52871, "err": 0.01234, "converged": true, "diagnosis": "",
+                          "insertions": 64000, "effective_insertions": 20311.4,
+                          "max_insertion_weight": 0.0012},
+                "lambda_ti": {"mean": -19.4321, "err": 0.1187, "collapse": false, "diagnosis": "",
+                              "legs": [{"windows": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+                                        "discretisation_error": 0.0217}]},
+                "mbar": {"mean": -12.3456, "err": 0.0456, "min_overlap": 0.1234, "warning": null,
+                         "ti_same_span": {"mean": -12.3333, "err": 0.0501}},
+                "eos": {"mean": -20.1234, "err": 0.3456,
+                        "kolafa_nezbeda": {"betamu_ex": -0.5561},
+                        "johnson": {"betamu_ex": -0.5438},
+                        "note": "full LJ fluid"}
+            },
+            "41": {
+                "corrected": summary("corrected", -19.548, 0.41, Some((0.57, 0.12)), 303),
+                "neural_ti": {"estimator": "corrected",
+                              "betaF_ex": {"mean": -19.548, "err": 0.41, "bootstrap_err": 0.4, "n": 64},
+                              "rho": 0.189815}
+            }
+        }
+    })
+}
+
+/// The integrand of the synthetic records: steep near t = 0, like the real one.
+fn integrand(t: f64) -> f64 {
+    -650.0 * (-t / 0.04).exp() + 100.0 * (6.0 * t).sin()
+}
+
+fn raw(estimator: Estimator, offset: f64) -> RawRun {
+    let grid: Vec<f64> = (0..=100).map(|k| (k as f64 / 100.0).powi(2)).collect();
+    let integrand = (0..16)
+        .map(|c| {
+            grid.iter()
+                .map(|&t| integrand(t) + offset + 10.0 * ((c as f64 * 1.7 + t * 40.0).sin()))
+                .collect()
+        })
+        .collect();
+    RawRun {
+        version: 1,
+        fingerprint: "0123456789abcdef".into(),
+        n: 40,
+        estimator,
+        grid: grid.clone(),
+        integrand,
+        work: vec![0.0; 16],
+        acceptance: vec![0.57; grid.len()],
+        gr: (0..100)
+            .map(|i| {
+                let r = 0.015 + 0.03 * i as f64;
+                (r, gr_model(r) * (1.0 + offset / 500.0))
+            })
+            .collect(),
+        min_pair_distance: 0.9,
+        evaluations: 303,
+        wall_time_s: 10.0,
+    }
+}
+
+fn gr_model(r: f64) -> f64 {
+    if r < 0.9 {
+        0.0
+    } else {
+        1.0 + 1.2 * (-(r - 1.12).powi(2) / 0.01).exp()
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+fn full_dir(name: &str, scene: &Scene) -> PathBuf {
+    let dir = tmp(name);
+    write(
+        &dir,
+        "results.json",
+        &serde_json::to_string_pretty(&results(scene)).unwrap(),
+    );
+    for (e, offset) in [(Estimator::ReverseSde, 30.0), (Estimator::Corrected, 0.0)] {
+        write(
+            &dir,
+            &raw_file(40, e),
+            &serde_json::to_string(&raw(e, offset)).unwrap(),
+        );
+    }
+    let mut loss = String::from("step,loss,lr\n");
+    for s in (0..=2000).step_by(100) {
+        loss.push_str(&format!(
+            "{s},{:e},1e-3\n",
+            0.3 + 2.0 * (-(s as f64) / 300.0).exp()
+        ));
+    }
+    write(&dir, "train_loss.csv", &loss);
+    let mut gr = String::from("# g(r) of the reference samples; r at bin centres\nr,g\n");
+    for i in 0..100 {
+        let r = 0.015 + 0.03 * i as f64;
+        gr.push_str(&format!("{r},{}\n", 0.95 * gr_model(r)));
+    }
+    write(&dir, "gr_N40.csv", &gr);
+    dir
+}
+
+fn names(paths: &[PathBuf]) -> Vec<String> {
+    paths
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn png(path: &Path) -> image::RgbImage {
+    image::open(path).unwrap().to_rgb8()
+}
+
+/// Pixels of exactly `color` in rows `rows`.
+fn count_color(img: &image::RgbImage, color: [u8; 3], rows: std::ops::Range<u32>) -> usize {
+    img.enumerate_pixels()
+        .filter(|(_, y, p)| rows.contains(y) && p.0 == color)
+        .count()
+}
+
+#[test]
+fn full_run_gives_every_figure_and_the_numbers() {
+    let scene = scene();
+    let dir = full_dir("full", &scene);
+    let files = write_report(&scene, &dir).unwrap();
+    assert_eq!(files.report, dir.join(REPORT_FILE));
+    assert_eq!(
+        names(&files.plots),
+        [
+            "integrand_N40.png",
+            "training_loss.png",
+            "gr_N40.png",
+            "free_energy.png",
+            "chemical_potential.png"
+        ]
+    );
+    // Two stacked panels for the integrand, one for the rest.
+    let integrand_png = png(&dir.join("integrand_N40.png"));
+    assert_eq!(integrand_png.dimensions(), (900, 900));
+    for f in &files.plots[1..] {
+        assert_eq!(png(f).dimensions(), (900, 600), "{}", f.display());
+    }
+    // Both estimators' lines (series 0 and 1) are drawn in both panels.
+    for s in 0..2 {
+        for rows in [0..450, 450..900] {
+            let c = count_color(&integrand_png, series_color(s), rows.clone());
+            assert!(c > 200, "series {s} has {c} pixels in rows {rows:?}");
+        }
+    }
+    // g(r): the reference (series 0) and the two samplers.
+    let gr = png(&dir.join("gr_N40.png"));
+    for s in 0..3 {
+        assert!(
+            count_color(&gr, series_color(s), 0..600) > 100,
+            "g(r) series {s}"
+        );
+    }
+    // No figure for N = 41: it has no records.
+    assert!(!dir.join("integrand_N41.png").exists() && !dir.join("gr_N41.png").exists());
+
+    let md = std::fs::read_to_string(&files.report).unwrap();
+    for expected in [
+        "# nti-gpu report: report-test",
+        "| method | N = 40 (ρ = 0.1852) | N = 41 (ρ = 0.1898) |",
+        "| **neural TI** (headline) | **−19.12 ± 0.40** (reverse SDE + MALA) | **−19.55 ± 0.41** (reverse SDE + MALA) |",
+        "| TI, reverse SDE | −19.03 ± 0.82 | — |",
+        "| TI, reverse SDE + MALA | −19.12 ± 0.40 | −19.55 ± 0.41 |",
+        "| TI, annealed MALA | −16.36 ± 0.41 | — |",
+        "| TI, forward-noised data | −23.83 ± 0.99 | — |",
+        "| AIS, annealed MALA | −19.60 ± 0.87 (ESS 1.9 of 64) | — |",
+        "| λ-TI | −19.43 ± 0.12 | — |",
+        "| MBAR, windows' span | −12.346 ± 0.046 (TI same span −12.333 ± 0.050) | — |",
+        "| EOS (Kolafa–Nezbeda, full LJ) | −20.12 ± 0.35 | — |",
+        "| βμ_ex, neural TI (N → N+1) | −0.43 ± 0.56 | — |",
+        "| βμ_ex, Widom | −0.529 ± 0.012 | — |",
+        "| βμ_ex, EOS (Kolafa–Nezbeda) | −0.556 ± 0.012 | — |",
+        // Wall time per stage, in stage order, and the total.
+        "| sample | 12.5 s |\n| train | 1 h 02 min |\n| integrate | 4 min 22 s |\n| total | 1 h 06 min |",
+        // Sampler diagnostics: quadrature, acceptance, min pair distance, cost.
+        "| reverse SDE + MALA | −19.12 ± 0.40 | 0.3834 | 0.03733 | 0.575 / 0.133 | 0.9022 | 64 × 303 | 177 | 1 min 49 s |",
+        "| reverse SDE | −19.03 ± 0.82 | 0.7988 | 0.03733 | — | 0.9022 | 64 × 101 |",
+        "Forward-noise gap (headline − forward-noised data): 4.710 (4.4 σ",
+        "AIS effective sample size 1.9 (3.0 % of the trajectories) — under 10 %",
+        "λ-TI: 11 windows, discretisation error 0.02170",
+        "MBAR: smallest overlap 0.1234",
+        "Widom: 64000 insertions, effective 20311, largest insertion weight 0.001200; converged",
+        "256 configurations, τ_int = 31.70 MD steps",
+        "U/N = −1.234 ± 0.012",
+        "final loss 0.3105 vs zero-network loss 2.484 (0.125 of the zero network's)",
+        "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, Cpu",
+        "written by nti-gpu 0.1.0",
+        "![integrand_N40](integrand_N40.png)",
+        "![training_loss](training_loss.png)",
+        "![gr_N40](gr_N40.png)",
+        "![free_energy](free_energy.png)",
+        "![chemical_potential](chemical_potential.png)",
+    ] {
+        assert!(md.contains(expected), "report.md lacks {expected:?}:\n{md}");
+    }
+    let hash = format!("scene `report-test`, hash `{:016x}`", scene.hash());
+    assert!(md.contains(&hash), "{md}");
+    assert!(!md.contains("warning") && !md.contains("## Notes"), "{md}");
+    // The summary table comes before the diagnostics, the diagnostics before the figures.
+    let pos = |s: &str| md.find(s).unwrap();
+    assert!(pos("## Results") < pos("## Diagnostics") && pos("## Diagnostics") < pos("## Figures"));
+    // Every link has its sentence; no temporary files left behind.
+    assert_eq!(md.matches("![").count(), 5);
+    let leftovers: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A second run rewrites the same files.
+    let again = write_report(&scene, &dir).unwrap();
+    assert_eq!(again, files);
+    assert_eq!(std::fs::read_to_string(&files.report).unwrap(), md);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn only_results_json_gives_a_report_and_the_density_figures() {
+    let scene = scene();
+    let dir = tmp("only-results");
+    write(
+        &dir,
+        "results.json",
+        &serde_json::to_string(&results(&scene)).unwrap(),
+    );
+    let files = write_report(&scene, &dir).unwrap();
+    assert_eq!(
+        names(&files.plots),
+        ["free_energy.png", "chemical_potential.png"]
+    );
+    let md = std::fs::read_to_string(&files.report).unwrap();
+    assert!(
+        md.contains("| TI, reverse SDE + MALA | −19.12 ± 0.40 | −19.55 ± 0.41 |"),
+        "{md}"
+    );
+    assert!(
+        !md.contains("integrand_N40") && !md.contains("training_loss.png"),
+        "{md}"
+    );
+    let mut written = names(
+        &std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect::<Vec<_>>(),
+    );
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "chemical_potential.png",
+            "free_energy.png",
+            "report.md",
+            "results.json"
+        ]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn integrand_figure_falls_back_to_the_csv() {
+    let scene = scene();
+    let dir = tmp("csv");
+    let mut csv = String::from("# <dU~/dt>(t) at N = 40\nt,reverse_sde_mean,reverse_sde_se,corrected_mean,corrected_se,corrected_acceptance\n");
+    for k in 0..=100 {
+        let t = (k as f64 / 100.0).powi(2);
+        csv.push_str(&format!(
+            "{t:e},{:e},5.0,{:e},4.0,0.55\n",
+            integrand(t) + 30.0,
+            integrand(t)
+        ));
+    }
+    write(&dir, "integrand_N40.csv", &csv);
+    let files = write_report(&scene, &dir).unwrap();
+    assert_eq!(names(&files.plots), ["integrand_N40.png"]);
+    let img = png(&files.plots[0]);
+    assert_eq!(img.dimensions(), (900, 900));
+    for s in 0..2 {
+        assert!(
+            count_color(&img, series_color(s), 450..900) > 200,
+            "series {s}"
+        );
+    }
+    // No results.json: the report says so instead of failing.
+    let md = std::fs::read_to_string(&files.report).unwrap();
+    assert!(
+        md.contains("no results.json") && md.contains("No free-energy results yet"),
+        "{md}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_or_odd_inputs_are_notes_or_clear_errors_never_panics() {
+    let scene = scene();
+    let dir = tmp("odd");
+    // A collapsed λ-TI (null mean), NaN-free nulls everywhere else, a wrong record, a garbage
+    // record, a loss log with only a header, a g(r) without records.
+    let mut r = results(&scene);
+    r["free_energy"]["40"]["lambda_ti"]["mean"] = json!(null);
+    r["free_energy"]["40"]["lambda_ti"]["err"] = json!(null);
+    r["free_energy"]["40"]["lambda_ti"]["collapse"] = json!(true);
+    r["free_energy"]["40"]["lambda_ti"]["diagnosis"] = json!("integrand jumps by 800 kT");
+    r["free_energy"]["40"]["corrected"]["betaF_ex"]["err"] = json!(null);
+    r["free_energy"]["40"]["widom"]["converged"] = json!(false);
+    r["free_energy"]["40"]["widom"]["diagnosis"] = json!("12 effective insertions");
+    r["scene_hash"] = json!("00000000deadbeef");
+    write(&dir, "results.json", &r.to_string());
+    let mut wrong = raw(Estimator::Annealed, 0.0);
+    wrong.n = 41;
+    write(
+        &dir,
+        &raw_file(40, Estimator::Annealed),
+        &serde_json::to_string(&wrong).unwrap(),
+    );
+    write(&dir, &raw_file(40, Estimator::Corrected), "{ not json");
+    write(&dir, "train_loss.csv", "step,loss,lr\n");
+    write(&dir, "gr_N40.csv", "# g\nr,g\n1.0,2.0\n");
+    let files = write_report(&scene, &dir).unwrap();
+    assert_eq!(
+        names(&files.plots),
+        ["free_energy.png", "chemical_potential.png"]
+    );
+    let md = std::fs::read_to_string(&files.report).unwrap();
+    for expected in [
+        "| λ-TI | no value (collapse, see diagnostics) | — |",
+        "| TI, reverse SDE + MALA | −19.12 | −19.55 ± 0.41 |",
+        "| βμ_ex, Widom | −0.529 ± 0.012 (not converged) | — |",
+        "not converged: 12 effective insertions",
+        "integrand jumps by 800 kT",
+        "**warning**: results.json was written for scene hash `00000000deadbeef`",
+        "ti_N40_annealed.json holds N = 41 / annealed instead: ignored",
+        "ti_N40_corrected.json could not be read",
+    ] {
+        assert!(md.contains(expected), "report.md lacks {expected:?}:\n{md}");
+    }
+    // results.json that is not JSON: a Format error naming the file.
+    write(&dir, "results.json", "{\"free_energy\": ");
+    let e = write_report(&scene, &dir).unwrap_err();
+    assert!(matches!(e, nti_gpu::Error::Format { .. }), "{e:?}");
+    assert!(e.to_string().contains("results.json"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

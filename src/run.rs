@@ -102,17 +102,26 @@ pub fn run_scene(
     // 2. Training.
     if scene.training.is_some() {
         let start = Instant::now();
-        let resume = out_dir.join(crate::train::CHECKPOINT_FILE).exists();
-        train_stage(gpu, scene, out_dir, resume, progress)?;
-        outcome.stages.push((
-            "train".into(),
-            if resume {
-                "resumed".into()
-            } else {
-                "ran".into()
-            },
-            start.elapsed().as_secs_f64(),
-        ));
+        let path = out_dir.join(crate::train::CHECKPOINT_FILE);
+        let resume = path.exists();
+        // A finished model of this scene is reused as it is (its results are on disk).
+        let finished = resume
+            && crate::model::checkpoint::Checkpoint::read(&path).is_ok_and(|ck| {
+                ck.scene_hash == scene.hash()
+                    && ck.step >= crate::train::training_settings(scene).steps
+                    && ck
+                        .check_architecture(&scene.model.unwrap_or_default(), &path)
+                        .is_ok()
+            });
+        if finished {
+            outcome.stages.push(("train".into(), "reused".into(), 0.0));
+        } else {
+            train_stage(gpu, scene, out_dir, resume, progress)?;
+            let what = if resume { "resumed" } else { "ran" };
+            outcome
+                .stages
+                .push(("train".into(), what.into(), start.elapsed().as_secs_f64()));
+        }
     }
 
     // 3. Baselines.
@@ -148,5 +157,14 @@ pub fn run_scene(
         ));
         outcome.integration = Some(result);
     }
+
+    // 5. Report and plots, from what is on disk.
+    let start = Instant::now();
+    let files = crate::report::summary::write_report(scene, out_dir)?;
+    outcome.stages.push((
+        "report".into(),
+        format!("{} and {} plots", files.report.display(), files.plots.len()),
+        start.elapsed().as_secs_f64(),
+    ));
     Ok(outcome)
 }

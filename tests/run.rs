@@ -153,7 +153,7 @@ fn run_computes_every_estimator_and_resumes() {
     let stamp = std::fs::metadata(&raw).unwrap().modified().unwrap();
     let second = run();
     assert!(second.contains("sample: reused"), "{second}");
-    assert!(second.contains("train: resumed"), "{second}");
+    assert!(second.contains("train: reused"), "{second}");
     assert_eq!(std::fs::read(&raw).unwrap(), before);
     assert_eq!(std::fs::metadata(&raw).unwrap().modified().unwrap(), stamp);
     let again: serde_json::Value =

@@ -202,8 +202,8 @@ fn generated_gr(pos: &[[f64; 3]], n: usize, box_length: f64) -> (Vec<(f64, f64)>
     (gr, min_d)
 }
 
-/// Runs (or reloads) one (N, estimator). `None` when the estimator cannot run at this N
-/// (forward noise without reference samples).
+/// Runs (or reloads) one (N, estimator), and whether it ran. `None` when the estimator
+/// cannot run at this N (forward noise without reference samples).
 #[allow(clippy::too_many_arguments)]
 fn run_one(
     gpu: &Gpu,
@@ -216,13 +216,13 @@ fn run_one(
     estimator: Estimator,
     grid: &[f64],
     progress: &mut dyn Progress,
-) -> Result<Option<RawRun>> {
+) -> Result<(Option<RawRun>, bool)> {
     let file = out_dir.join(raw_file(n, estimator));
     let fp = fingerprint(settings, ck, scene, n, estimator);
     if let Ok(text) = std::fs::read_to_string(&file) {
         if let Ok(raw) = serde_json::from_str::<RawRun>(&text) {
             if raw.version == RAW_VERSION && raw.fingerprint == fp {
-                return Ok(Some(raw));
+                return Ok((Some(raw), false));
             }
         }
     }
@@ -234,7 +234,7 @@ fn run_one(
             Some(set) => PathKind::ForwardNoise {
                 x0: spread_configurations(&set, c),
             },
-            None => return Ok(None),
+            None => return Ok((None, false)),
         },
         Estimator::ReverseSde => PathKind::Sampler {
             predictor: true,
@@ -290,7 +290,7 @@ fn run_one(
         message: e.to_string(),
     })?;
     write_atomic(&file, text.as_bytes())?;
-    Ok(Some(raw))
+    Ok((Some(raw), true))
 }
 
 /// Estimates of one raw run.
@@ -399,12 +399,15 @@ pub fn integration_stage(
     let kernels = (DenoiseKernels::new(gpu)?, ModelKernels::new(gpu)?);
     let counts = settings.evaluated_counts(&scene.system.particles);
     let mut per_n = Vec::new();
+    let mut ran_any = false;
     for &n in &counts {
         let mut runs = Vec::new();
         for &e in &settings.estimators {
-            if let Some(raw) = run_one(
+            let (raw, ran) = run_one(
                 gpu, &kernels, scene, &settings, &ck, out_dir, n, e, &grid, progress,
-            )? {
+            )?;
+            ran_any |= ran;
+            if let Some(raw) = raw {
                 let summary = summarize(&raw, &settings, scene.seed)?;
                 runs.push((summary, raw));
             }
@@ -464,7 +467,7 @@ pub fn integration_stage(
         }
         free_energy.insert(n.to_string(), serde_json::Value::Object(entry));
     }
-    let json = serde_json::json!({
+    let mut json = serde_json::json!({
         "nti_gpu_version": env!("CARGO_PKG_VERSION"),
         "adapter": gpu.adapter,
         "scene": scene,
@@ -475,8 +478,13 @@ pub fn integration_stage(
             "grid_points": grid.len(),
         },
         "free_energy": free_energy,
-        "wall_time_s": { "integrate": stage_start.elapsed().as_secs_f64() },
     });
+    // Only a stage that sampled something reports its time (a rerun that reuses every
+    // record keeps the time of the run that made them).
+    if ran_any {
+        json["wall_time_s"] =
+            serde_json::json!({ "integrate": stage_start.elapsed().as_secs_f64() });
+    }
     merge_results(out_dir, json.clone())?;
     Ok(IntegrationOutcome { per_n, json })
 }

@@ -73,6 +73,9 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// A benchmark option (`nti-gpu bench`) names no suite or workload.
+    #[error("bench: {0}")]
+    Bench(String),
 }
 
 /// Result alias of the library.

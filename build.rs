@@ -1,6 +1,7 @@
 //! Embeds the git commit as `NTI_GIT_COMMIT` (read by `nti_gpu::bench::git_commit`).
 //! `NTI_GIT_COMMIT` in the environment wins (packagers building from a tarball); outside a
-//! git checkout, or without git, the value is "unknown". Never fails the build.
+//! git checkout whose top level is this crate, or without git, the value is "unknown".
+//! Never fails the build.
 
 use std::path::Path;
 use std::process::Command;
@@ -23,6 +24,17 @@ fn main() {
     println!("cargo:rerun-if-env-changed=NTI_GIT_COMMIT");
     if let Ok(c) = std::env::var("NTI_GIT_COMMIT") {
         println!("cargo:rustc-env=NTI_GIT_COMMIT={c}");
+        return;
+    }
+    // Only this crate's own checkout counts, not a repository it happens to sit in
+    // (a vendored copy inside another project).
+    let own = git(&["rev-parse", "--show-toplevel"]).is_some_and(|top| {
+        let canon = |p: &Path| p.canonicalize().ok();
+        canon(Path::new(&top)).is_some()
+            && canon(Path::new(&top)) == canon(Path::new(env!("CARGO_MANIFEST_DIR")))
+    });
+    if !own {
+        println!("cargo:rustc-env=NTI_GIT_COMMIT=unknown");
         return;
     }
     let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());

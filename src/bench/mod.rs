@@ -562,3 +562,79 @@ pub fn report_text(r: &BenchReport) -> String {
     s.push_str(&report_footer(r));
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suites_and_only_filter() {
+        let names = |s: &str| -> Vec<String> {
+            suite(s)
+                .unwrap()
+                .iter()
+                .map(|t| t.name().to_string())
+                .collect()
+        };
+        let quick = names("quick");
+        assert_eq!(
+            quick,
+            [
+                "paper-N200-B1",
+                "paper-N200-B64",
+                "lj-rho0.8-N4000",
+                "lambda-windows-N40-B48",
+                "widom-paper-N200",
+                "train-step-N40-B32"
+            ]
+        );
+        let standard = names("standard");
+        assert_eq!(standard.len(), 11);
+        assert!(quick.iter().all(|n| standard.contains(n)));
+        assert!(suite("full").is_none());
+        let opts = BenchOptions {
+            only: vec!["widom-paper-N200".into(), "paper-N200-B1".into()],
+            ..Default::default()
+        };
+        // Suite order, not the order of --only.
+        let t: Vec<String> = opts
+            .tasks()
+            .unwrap()
+            .iter()
+            .map(|t| t.name().into())
+            .collect();
+        assert_eq!(t, ["paper-N200-B1", "widom-paper-N200"]);
+        let bad = BenchOptions {
+            only: vec!["hoomd-lj-liquid-N64000".into()],
+            ..Default::default()
+        };
+        let e = bad.tasks().unwrap_err().to_string();
+        assert!(
+            e.contains("no workload `hoomd-lj-liquid-N64000` in suite `quick`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn spread_and_si() {
+        let s = Spread::of(vec![3.0, 1.0, 2.0, 10.0]);
+        assert_eq!((s.median, s.min, s.max), (3.0, 1.0, 10.0));
+        assert_eq!(si(1_247_000.0), "1.247 M");
+        assert_eq!(si(530.2), "530.2");
+        assert_eq!(si(48.33e6), "48.33 M");
+        assert_eq!(si(4.751e9), "4.751 G");
+    }
+
+    #[test]
+    fn git_commit_is_embedded() {
+        let c = git_commit();
+        // A hex hash in a git checkout, "unknown" outside one (or NTI_GIT_COMMIT's value).
+        assert!(!c.is_empty() && !c.contains(char::is_whitespace), "{c}");
+        if std::env::var("NTI_GIT_COMMIT").is_err() && c != "unknown" {
+            assert!(
+                c.len() >= 7 && c.chars().all(|x| x.is_ascii_hexdigit()),
+                "{c}"
+            );
+        }
+    }
+}

@@ -32,6 +32,7 @@ impl AdapterArgs {
         GpuOptions {
             adapter: self.adapter.clone(),
             backend: self.backend.clone(),
+            ..Default::default()
         }
     }
 }
@@ -63,9 +64,18 @@ enum Command {
         /// Workload suite: quick (< 2 min on a 2-core software adapter) or standard.
         #[arg(long, default_value = "quick")]
         suite: String,
-        /// Also write the report as JSON to this file.
+        /// Also write the report as JSON to this file (schema: docs/bench.md).
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Run only these workloads of the suite (comma-separated names).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Seconds per workload and side (GPU, CPU); smaller is quicker and noisier.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+        /// Print two JSON reports side by side with ratios b/a instead of running.
+        #[arg(long, num_args = 2, value_names = ["A_JSON", "B_JSON"])]
+        compare: Option<Vec<PathBuf>>,
         #[command(flatten)]
         gpu: AdapterArgs,
     },
@@ -220,7 +230,23 @@ pub fn run() -> i32 {
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Info { gpu } => info(&gpu),
-        Command::Bench { suite, json, gpu } => bench(&suite, json, &gpu),
+        Command::Bench {
+            suite,
+            json,
+            only,
+            seconds,
+            compare,
+            gpu,
+        } => match compare {
+            Some(files) => {
+                print!(
+                    "{}",
+                    crate::bench::compare::compare_files(&files[0], &files[1])?
+                );
+                Ok(())
+            }
+            None => bench(&suite, only, seconds, json, &gpu),
+        },
         Command::Eos {
             temperature,
             density,
@@ -331,17 +357,46 @@ fn train(
     Ok(())
 }
 
-fn bench(suite: &str, json: Option<PathBuf>, args: &AdapterArgs) -> Result<()> {
-    let gpu = Gpu::new(&args.options())?;
-    println!(
-        "adapter: {} ({}, {}, {})",
-        gpu.adapter.name, gpu.adapter.backend, gpu.adapter.device_type, gpu.adapter.driver_info
+fn bench(
+    suite: &str,
+    only: Vec<String>,
+    seconds: f64,
+    json: Option<PathBuf>,
+    args: &AdapterArgs,
+) -> Result<()> {
+    anyhow::ensure!(
+        seconds.is_finite() && seconds > 0.0,
+        "--seconds must be a positive number of seconds, got {seconds}"
     );
-    println!("particle-steps/s in millions; GPU median [min-max] of 5 repeats; CPU = nti-gpu's f64 reference engine, same workload, one replica");
-    println!("{}", crate::bench::table_header());
-    let report = crate::bench::run_suite(&gpu, suite, |r| {
-        println!("{}", r.text());
+    let opts = crate::bench::BenchOptions {
+        suite: suite.into(),
+        only,
+        target_seconds: seconds,
+    };
+    opts.tasks()?; // unknown suite or workload: fail before creating a device
+    let gpu = Gpu::new(&GpuOptions {
+        timestamps: true,
+        ..args.options()
     })?;
+    println!(
+        "nti-gpu {} (commit {}), adapter: {} ({}, {}, {}), timestamp queries: {}",
+        env!("CARGO_PKG_VERSION"),
+        crate::bench::git_commit(),
+        gpu.adapter.name,
+        gpu.adapter.backend,
+        gpu.adapter.device_type,
+        gpu.adapter.driver_info,
+        if crate::bench::timing::has_timestamps(&gpu) {
+            "yes"
+        } else {
+            "no"
+        }
+    );
+    println!("GPU: median [min - max] of repeats, wall clock; tstamp: device time; CPU: nti-gpu's f64 reference on the same workload");
+    println!("{}", crate::bench::table_header());
+    let report =
+        crate::bench::run_suite(&gpu, &opts, |r| println!("{}", crate::bench::table_row(r)))?;
+    print!("{}", crate::bench::report_footer(&report));
     if let Some(path) = json {
         let text = serde_json::to_string_pretty(&report)?;
         crate::output::write_atomic(&path, text.as_bytes())?;

@@ -91,6 +91,9 @@ pub enum Error {
         /// What is wrong and how to fix it.
         message: String,
     },
+    /// A benchmark option (`nti-gpu bench`) names no suite or workload.
+    #[error("bench: {0}")]
+    Bench(String),
 }
 
 /// Result alias of the library.

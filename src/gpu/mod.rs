@@ -19,6 +19,8 @@ pub struct GpuOptions {
     pub adapter: Option<String>,
     /// Backend name: vulkan, metal, dx12, gl (or a comma list).
     pub backend: Option<String>,
+    /// Request `TIMESTAMP_QUERY` when the adapter offers it (benchmarks); off by default.
+    pub timestamps: bool,
 }
 
 /// The adapter's identity as written to results files.
@@ -197,11 +199,15 @@ impl Gpu {
                 hint: no_adapter_hint(),
             }
         })?;
-        Self::from_adapter(adapter)
+        Self::create(adapter, options.timestamps)
     }
 
     /// Creates a device on a given adapter.
     pub fn from_adapter(adapter: wgpu::Adapter) -> Result<Gpu> {
+        Self::create(adapter, false)
+    }
+
+    fn create(adapter: wgpu::Adapter, timestamps: bool) -> Result<Gpu> {
         let info = adapter.get_info();
         let limits = adapter.limits();
         if limits.max_storage_buffers_per_shader_stage < REQUIRED_STORAGE_BUFFERS {
@@ -212,7 +218,12 @@ impl Gpu {
         }
         let desc = wgpu::DeviceDescriptor {
             label: Some("nti-gpu"),
-            required_features: wgpu::Features::empty(),
+            required_features: adapter.features()
+                & if timestamps {
+                    wgpu::Features::TIMESTAMP_QUERY
+                } else {
+                    wgpu::Features::empty()
+                },
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,

@@ -9,6 +9,7 @@ pub fn gpu() -> Option<Gpu> {
     match Gpu::new(&GpuOptions {
         adapter: std::env::var("NTI_TEST_ADAPTER").ok(),
         backend: std::env::var("NTI_TEST_BACKEND").ok(),
+        ..Default::default()
     }) {
         Ok(g) => Some(g),
         Err(e) => {

@@ -154,6 +154,13 @@ fn small_radial_only_model_matches_the_reference() {
     check(&config(0, 16), 4);
 }
 
+/// H = 18 and D = 16 + 3 + 7 = 26 are not multiples of 4: the tails of the four-row tiles
+/// of `grad_mlp` and the 4 × 4 tiles of `grad_params`.
+#[test]
+fn widths_that_are_not_multiples_of_four_match_the_reference() {
+    check(&config(2, 18), 6);
+}
+
 #[test]
 fn empty_batch_and_bad_sizes() {
     let Some(gpu) = common::gpu() else {

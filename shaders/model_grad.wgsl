@@ -177,11 +177,23 @@ fn grad_tangent(
         }
         workgroupBarrier();
         let count = min(TILE, n - tt * TILE);
+        // Compact this tile's neighbours of i first, so that the basis loop below runs over
+        // neighbours only (on SIMD hardware the lanes then stay busy: most pairs of a tile
+        // are beyond r_c).
+        var nb: array<u32, TILE>;
+        var m = 0u;
         for (var q = 0u; q < count; q = q + 1u) {
-            let j = tt * TILE + q;
+            let d = minimum_image(tile_pos[q].xyz - xi, gp.box_length, gp.inv_box);
+            if (live && tt * TILE + q != i && dot(d, d) < rc2) {
+                nb[m] = q;
+                m = m + 1u;
+            }
+        }
+        for (var e = 0u; e < m; e = e + 1u) {
+            let q = nb[e];
             let d = minimum_image(tile_pos[q].xyz - xi, gp.box_length, gp.inv_box);
             let r2 = dot(d, d);
-            if (live && j != i && r2 < rc2) {
+            {
                 let r = sqrt(r2);
                 let inv_r = select(0.0, 1.0 / r, r > 0.0);
                 let du = tile_u[q].xyz - ui;

@@ -6,7 +6,7 @@
 mod common;
 
 use nti_gpu::model::grad::{
-    device_bytes, loss_and_gradient, GradKernels, GradWorkspace, JointWorkspace,
+    device_bytes, loss_and_gradient, BatchRef, GradKernels, GradWorkspace, JointWorkspace,
 };
 use nti_gpu::model::optimizer::{adamw_reference, Adam, AdamSettings};
 use nti_gpu::model::ModelKernels;
@@ -365,7 +365,7 @@ fn joint_batch_of_two_particle_counts_matches_the_weighted_reference() {
         .collect();
     let shape: Vec<(usize, usize)> = parts.iter().map(|(n, t)| (*n, t.len())).collect();
     let joint = JointWorkspace::new(&gpu, &model, &grad, &cfg, &sys, &shape, &theta).unwrap();
-    let views: Vec<(&[[f64; 3]], &[[f64; 3]], &[f64])> = batches
+    let views: Vec<BatchRef> = batches
         .iter()
         .map(|(x, z, t)| (&x[..], &z[..], &t[..]))
         .collect();

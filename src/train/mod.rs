@@ -34,7 +34,7 @@ use crate::dataset::SampleSet;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::model::checkpoint::Checkpoint;
-use crate::model::grad::{GradKernels, JointWorkspace};
+use crate::model::grad::{BatchRef, GradKernels, JointWorkspace};
 use crate::model::optimizer::Adam;
 use crate::model::ModelKernels;
 use crate::output::write_atomic;
@@ -295,9 +295,7 @@ pub fn batch_split(particles: &[u32], batch: u32) -> Vec<(usize, usize)> {
 }
 
 /// (x_t, target, times) of each part, as [`JointWorkspace::upload`] takes them.
-type BatchView<'a> = (&'a [[f64; 3]], &'a [[f64; 3]], &'a [f64]);
-
-fn views(b: &[Batch]) -> Vec<BatchView<'_>> {
+fn views(b: &[Batch]) -> Vec<BatchRef<'_>> {
     b.iter()
         .map(|b| (&b.x_t[..], &b.target[..], &b.times[..]))
         .collect()

@@ -73,8 +73,9 @@ pub struct TrainOutcome {
     pub final_loss: f64,
     /// The loss log (every `log_every` steps).
     pub loss_log: Vec<LossRecord>,
-    /// Loss of θ = 0 on the first batch with the training's target: the baseline (≈ 1 per
-    /// coordinate away from t ≈ 0 for plain denoising; lower at small t with the blend).
+    /// Loss of θ = 0 on the last step's batch (the batch `final_loss` is measured on) with
+    /// the training's target: the baseline (≈ 1 per coordinate away from t ≈ 0 for plain
+    /// denoising; lower at small t with the blend).
     pub zero_network_loss: f64,
     /// Wall time of this call.
     pub wall_time_s: f64,
@@ -503,7 +504,8 @@ pub fn train(
             })
             .collect()
     };
-    // Baseline: θ = 0 on the first batch (E_θ = 0 leaves only the soft-core prior).
+    // Baseline: θ = 0 (E_θ = 0 leaves only the soft-core prior) on the last step's batch,
+    // the one `final_loss` is measured on, so that the two compare batch for batch.
     let zero_network_loss = {
         let zero = gpu.storage_from("zero theta", &vec![0.0f32; p]);
         let ws = JointWorkspace::new(
@@ -515,7 +517,7 @@ pub fn train(
             &shape,
             &zero,
         )?;
-        ws.upload(gpu, &views(&make_batch(0)))?;
+        ws.upload(gpu, &views(&make_batch(settings.steps.saturating_sub(1))))?;
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         ws.record(&mut encoder, &model_kernels, &grad_kernels);
         gpu.queue.submit([encoder.finish()]);

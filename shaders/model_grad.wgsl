@@ -177,11 +177,23 @@ fn grad_tangent(
         }
         workgroupBarrier();
         let count = min(TILE, n - tt * TILE);
+        // Compact this tile's neighbours of i first, so that the basis loop below runs over
+        // neighbours only (on SIMD hardware the lanes then stay busy: most pairs of a tile
+        // are beyond r_c).
+        var nb: array<u32, TILE>;
+        var m = 0u;
         for (var q = 0u; q < count; q = q + 1u) {
-            let j = tt * TILE + q;
+            let d = minimum_image(tile_pos[q].xyz - xi, gp.box_length, gp.inv_box);
+            if (live && tt * TILE + q != i && dot(d, d) < rc2) {
+                nb[m] = q;
+                m = m + 1u;
+            }
+        }
+        for (var e = 0u; e < m; e = e + 1u) {
+            let q = nb[e];
             let d = minimum_image(tile_pos[q].xyz - xi, gp.box_length, gp.inv_box);
             let r2 = dot(d, d);
-            if (live && j != i && r2 < rc2) {
+            {
                 let r = sqrt(r2);
                 let inv_r = select(0.0, 1.0 / r, r > 0.0);
                 let du = tile_u[q].xyz - ui;
@@ -225,7 +237,30 @@ fn grad_tangent(
     }
 }
 
+// Four rows (clamped to the last row h - 1) of a row-major matrix in theta at `base` with
+// `cols` columns, column c: (M[q0][c], M[q0+1][c], M[q0+2][c], M[q0+3][c]).
+fn rows4(base: u32, q0: u32, h: u32, cols: u32, c: u32) -> vec4<f32> {
+    return vec4<f32>(
+        theta[base + min(q0, h - 1u) * cols + c],
+        theta[base + min(q0 + 1u, h - 1u) * cols + c],
+        theta[base + min(q0 + 2u, h - 1u) * cols + c],
+        theta[base + min(q0 + 3u, h - 1u) * cols + c],
+    );
+}
+
+// Four consecutive entries (clamped to the last index h - 1) of theta from `base + u0`.
+fn cols4(base: u32, u0: u32, h: u32) -> vec4<f32> {
+    return vec4<f32>(
+        theta[base + min(u0, h - 1u)],
+        theta[base + min(u0 + 1u, h - 1u)],
+        theta[base + min(u0 + 2u, h - 1u)],
+        theta[base + min(u0 + 3u, h - 1u)],
+    );
+}
+
 // Pass E, per particle: tangent forward and its reverse pass; stores the seven factors.
+// Every matrix-vector product runs four output rows at a time (vec4 accumulators), so each
+// input value read from the private arrays serves four products.
 @compute @workgroup_size(64)
 fn grad_mlp(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -255,68 +290,72 @@ fn grad_mlp(
     var hdot1: array<f32, MAX_H>;
     var a1: array<f32, MAX_H>;
     var adot1: array<f32, MAX_H>;
-    for (var q = 0u; q < h; q = q + 1u) {
-        var z = theta[gp.b1 + q];
-        var zd = 0.0;
-        let w_row = gp.w1 + q * dim;
+    for (var q0 = 0u; q0 < h; q0 = q0 + 4u) {
+        var z = cols4(gp.b1, q0, h);
+        var zd = vec4<f32>(0.0);
         for (var d = 0u; d < dim; d = d + 1u) {
-            let w = theta[w_row + d];
+            let w = rows4(gp.w1, q0, h, dim, d);
             z = z + w * f[d];
             zd = zd + w * df[d];
         }
-        let act = silu3(z);
-        pre1[q] = z;
-        hdot1[q] = zd;
-        a1[q] = act.x;
-        adot1[q] = act.y * zd;
-        work[slot(3u, p, q)] = act.x;
-        work[slot(4u, p, q)] = act.y * zd;
+        for (var e = 0u; e < 4u; e = e + 1u) {
+            let q = q0 + e;
+            if (q < h) {
+                let act = silu3(z[e]);
+                pre1[q] = z[e];
+                hdot1[q] = zd[e];
+                a1[q] = act.x;
+                adot1[q] = act.y * zd[e];
+                work[slot(3u, p, q)] = act.x;
+                work[slot(4u, p, q)] = act.y * zd[e];
+            }
+        }
     }
 
     // Layer 2 and the output: tangent adot2, adjoints bar_hdot2 = w3 s'(h2),
     // bar_h2 = w3 s''(h2) hdot2.
     var bar_hd2: array<f32, MAX_H>;
     var bar_h2: array<f32, MAX_H>;
-    for (var q = 0u; q < h; q = q + 1u) {
-        var z = theta[gp.b2 + q];
-        var zd = 0.0;
-        let w_row = gp.w2 + q * h;
+    for (var q0 = 0u; q0 < h; q0 = q0 + 4u) {
+        var z = cols4(gp.b2, q0, h);
+        var zd = vec4<f32>(0.0);
         for (var u = 0u; u < h; u = u + 1u) {
-            let w = theta[w_row + u];
+            let w = rows4(gp.w2, q0, h, h, u);
             z = z + w * a1[u];
             zd = zd + w * adot1[u];
         }
-        let act = silu3(z);
-        let w3 = theta[gp.w3 + q];
-        bar_hd2[q] = w3 * act.y;
-        bar_h2[q] = w3 * act.z * zd;
-        work[slot(0u, p, q)] = sc * act.y * zd;
-        work[slot(1u, p, q)] = sc * bar_h2[q];
-        work[slot(2u, p, q)] = sc * bar_hd2[q];
-    }
-
-    // bar_adot1 = W2^T bar_hdot2, bar_a1 = W2^T bar_h2 (into a1 and adot1, no longer needed).
-    for (var u = 0u; u < h; u = u + 1u) {
-        a1[u] = 0.0;
-        adot1[u] = 0.0;
-    }
-    for (var q = 0u; q < h; q = q + 1u) {
-        let bd = bar_hd2[q];
-        let bh = bar_h2[q];
-        let w_row = gp.w2 + q * h;
-        for (var u = 0u; u < h; u = u + 1u) {
-            let w = theta[w_row + u];
-            adot1[u] = adot1[u] + w * bd;
-            a1[u] = a1[u] + w * bh;
+        for (var e = 0u; e < 4u; e = e + 1u) {
+            let q = q0 + e;
+            if (q < h) {
+                let act = silu3(z[e]);
+                let w3 = theta[gp.w3 + q];
+                bar_hd2[q] = w3 * act.y;
+                bar_h2[q] = w3 * act.z * zd[e];
+                work[slot(0u, p, q)] = sc * act.y * zd[e];
+                work[slot(1u, p, q)] = sc * bar_h2[q];
+                work[slot(2u, p, q)] = sc * bar_hd2[q];
+            }
         }
     }
-    // bar_hdot1 = bar_adot1 s'(h1); bar_h1 = bar_adot1 s''(h1) hdot1 + bar_a1 s'(h1).
-    for (var q = 0u; q < h; q = q + 1u) {
-        let act = silu3(pre1[q]);
-        let bar_hdot1 = adot1[q] * act.y;
-        let bar_h1 = adot1[q] * act.z * hdot1[q] + a1[q] * act.y;
-        work[slot(5u, p, q)] = sc * bar_h1;
-        work[slot(6u, p, q)] = sc * bar_hdot1;
+
+    // bar_adot1 = W2^T bar_hdot2, bar_a1 = W2^T bar_h2, four columns u at a time; then
+    // bar_hdot1 = bar_adot1 s'(h1), bar_h1 = bar_adot1 s''(h1) hdot1 + bar_a1 s'(h1).
+    for (var u0 = 0u; u0 < h; u0 = u0 + 4u) {
+        var bad = vec4<f32>(0.0);
+        var ba = vec4<f32>(0.0);
+        for (var q = 0u; q < h; q = q + 1u) {
+            let w = cols4(gp.w2 + q * h, u0, h);
+            bad = bad + w * bar_hd2[q];
+            ba = ba + w * bar_h2[q];
+        }
+        for (var e = 0u; e < 4u; e = e + 1u) {
+            let u = u0 + e;
+            if (u < h) {
+                let act = silu3(pre1[u]);
+                work[slot(5u, p, u)] = sc * (bad[e] * act.z * hdot1[u] + ba[e] * act.y);
+                work[slot(6u, p, u)] = sc * (bad[e] * act.y);
+            }
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 mod common;
 
 use nti_gpu::model::grad::{
-    device_bytes, loss_and_gradient, GradKernels, GradWorkspace, JointWorkspace,
+    device_bytes, loss_and_gradient, BatchRef, GradKernels, GradWorkspace, JointWorkspace,
 };
 use nti_gpu::model::optimizer::{adamw_reference, Adam, AdamSettings};
 use nti_gpu::model::ModelKernels;
@@ -152,6 +152,13 @@ fn loss_and_gradient_match_the_reference() {
 #[test]
 fn small_radial_only_model_matches_the_reference() {
     check(&config(0, 16), 4);
+}
+
+/// H = 18 and D = 16 + 3 + 7 = 26 are not multiples of 4: the tails of the four-row tiles
+/// of `grad_mlp` and the 4 × 4 tiles of `grad_params`.
+#[test]
+fn widths_that_are_not_multiples_of_four_match_the_reference() {
+    check(&config(2, 18), 6);
 }
 
 #[test]
@@ -358,7 +365,7 @@ fn joint_batch_of_two_particle_counts_matches_the_weighted_reference() {
         .collect();
     let shape: Vec<(usize, usize)> = parts.iter().map(|(n, t)| (*n, t.len())).collect();
     let joint = JointWorkspace::new(&gpu, &model, &grad, &cfg, &sys, &shape, &theta).unwrap();
-    let views: Vec<(&[[f64; 3]], &[[f64; 3]], &[f64])> = batches
+    let views: Vec<BatchRef> = batches
         .iter()
         .map(|(x, z, t)| (&x[..], &z[..], &t[..]))
         .collect();

@@ -13,8 +13,11 @@
 //! | `grad_reduce` | E: the sum over blocks | `sums[0..P]` = mean ∇_θ L, `sums[P]` = mean L |
 //!
 //! No float atomics: every output (each parameter and the loss) is owned by one invocation
-//! per particle block, then by one invocation over the blocks. The WGSL header documents
-//! the buffer layouts.
+//! per particle block (`grad_params` sums 4 × 4 tiles of W1 and W2 per invocation), then by
+//! one invocation over the blocks. The WGSL header documents the buffer layouts.
+//!
+//! [`GradWorkspace`] keeps one batch shape resident on the device; [`JointWorkspace`]
+//! combines several (one per particle count) into the gradient of their joint mean loss.
 
 use crate::error::{Error, Result};
 use crate::gpu::kernel::{bind, dispatch, Access::*, BindingSpec, KernelFamily};
@@ -606,12 +609,7 @@ impl GradWorkspace {
         let outputs = (gp.n_params + 1).div_ceil(WORKGROUP);
         let model_groups = ((self.n as u32).div_ceil(MODEL_WORKGROUP), self.c as u32, 1);
         let mut out = Vec::new();
-        let passes: Vec<(
-            &'static str,
-            &KernelFamily,
-            &wgpu::BindGroup,
-            (u32, u32, u32),
-        )> = MODEL_ENTRIES
+        let passes: Vec<Pass> = MODEL_ENTRIES
             .iter()
             .map(|&e| (e, &model.0, &self.model_group, model_groups))
             .chain(
@@ -641,6 +639,18 @@ impl GradWorkspace {
         Ok(out)
     }
 }
+
+/// One part's batch as [`JointWorkspace::upload`] takes it: (x_t, regression target,
+/// times), C·N, C·N and C entries.
+pub type BatchRef<'a> = (&'a [[f64; 3]], &'a [[f64; 3]], &'a [f64]);
+
+/// A pass to time: entry, family, bind group, workgroups.
+type Pass<'a> = (
+    &'static str,
+    &'a KernelFamily,
+    &'a wgpu::BindGroup,
+    (u32, u32, u32),
+);
 
 /// Where a part of a joint batch writes its partial sums.
 struct Share<'a> {
@@ -737,7 +747,7 @@ impl JointWorkspace {
     }
 
     /// Queues part m's batch (x_t, target: C_m·N_m; times: C_m) for every part.
-    pub fn upload(&self, gpu: &Gpu, batches: &[(&[[f64; 3]], &[[f64; 3]], &[f64])]) -> Result<()> {
+    pub fn upload(&self, gpu: &Gpu, batches: &[BatchRef]) -> Result<()> {
         if batches.len() != self.parts.len() {
             return Err(Error::Model(format!(
                 "{} batches for a joint workspace of {} particle counts",
@@ -776,7 +786,7 @@ impl JointWorkspace {
         model: &ModelKernels,
         grad: &GradKernels,
         adam: &Adam,
-        batches: &[(&[[f64; 3]], &[[f64; 3]], &[f64])],
+        batches: &[BatchRef],
     ) -> Result<wgpu::SubmissionIndex> {
         self.upload(gpu, batches)?;
         let mut encoder = gpu.device.create_command_encoder(&Default::default());

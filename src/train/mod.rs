@@ -1,6 +1,7 @@
 //! Denoising score-matching training of the energy model Ũ_θ on the device (design note
 //! §4): batches of reference configurations, forward-noised at stratified times, the
-//! second-order parameter gradient of [`loss_and_gradient`] and device-resident AdamW
+//! second-order parameter gradient of
+//! [`loss_and_gradient`](crate::model::grad::loss_and_gradient) and device-resident AdamW
 //! ([`Adam`]), with a loss log (`train_loss.csv`) and versioned checkpoints (`model.ckpt`).
 //!
 //! Several particle counts train one model jointly: each step's batch is split over the
@@ -25,16 +26,19 @@
 //! uses the noise z; at t ≲ 0.1 that target is almost unpredictable (loss ≈ 1 for every
 //! model) and carries no signal. The default blends in target score matching:
 //! w(t) · s(t) β∇U(x_0) + (1 − w(t)) · z with the logistic weight
-//! [`target_score_weight`](crate::reference::energy_model::target_score_weight)
+//! [`target_score_weight`]
 //! (w = 1/2 at the switch time, → 1 below, → 0 above); every w is unbiased for the same
 //! minimiser (see [`score_matching_target`]). β∇U(x_0) of every reference configuration is
-//! computed once per training call on the host in f64 ([`TrainingSet::new`]).
+//! computed once per training call on the host in f64 ([`TrainingSet::new`]). Times are
+//! drawn as t = v^`time_exponent` (default 3: about half the configurations below
+//! t = 0.1, where the target score gives the loss its signal). Measured effect:
+//! benches/RESULTS.md, "Training: regression target and sampling of t".
 
 use crate::dataset::SampleSet;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::model::checkpoint::Checkpoint;
-use crate::model::grad::{GradKernels, JointWorkspace};
+use crate::model::grad::{BatchRef, GradKernels, JointWorkspace};
 use crate::model::optimizer::Adam;
 use crate::model::ModelKernels;
 use crate::output::write_atomic;
@@ -73,8 +77,9 @@ pub struct TrainOutcome {
     pub final_loss: f64,
     /// The loss log (every `log_every` steps).
     pub loss_log: Vec<LossRecord>,
-    /// Loss of θ = 0 on the first batch with the training's target: the baseline (≈ 1 per
-    /// coordinate away from t ≈ 0 for plain denoising; lower at small t with the blend).
+    /// Loss of θ = 0 on the last step's batch (the batch `final_loss` is measured on) with
+    /// the training's target: the baseline (≈ 1 per coordinate away from t ≈ 0 for plain
+    /// denoising; lower at small t with the blend).
     pub zero_network_loss: f64,
     /// Wall time of this call.
     pub wall_time_s: f64,
@@ -277,7 +282,7 @@ pub fn batch_part(
 }
 
 /// How a step's `batch` configurations are split over the particle counts: equal numbers
-/// per count, the remainder to the first ones (count m gets ⌊B/M⌋ + [m < B mod M]).
+/// per count, the remainder to the first ones (count m gets ⌊B/M⌋, plus one if m < B mod M).
 /// Returns (N_m, C_m) in the scene's order; the loss is the mean over every configuration,
 /// particle and coordinate, so count m weighs C_m N_m / Σ C N.
 pub fn batch_split(particles: &[u32], batch: u32) -> Vec<(usize, usize)> {
@@ -295,9 +300,7 @@ pub fn batch_split(particles: &[u32], batch: u32) -> Vec<(usize, usize)> {
 }
 
 /// (x_t, target, times) of each part, as [`JointWorkspace::upload`] takes them.
-type BatchView<'a> = (&'a [[f64; 3]], &'a [[f64; 3]], &'a [f64]);
-
-fn views(b: &[Batch]) -> Vec<BatchView<'_>> {
+fn views(b: &[Batch]) -> Vec<BatchRef<'_>> {
     b.iter()
         .map(|b| (&b.x_t[..], &b.target[..], &b.times[..]))
         .collect()
@@ -338,14 +341,15 @@ fn read_loss_log(path: &Path, up_to: u64) -> Vec<LossRecord> {
 /// `log_every` steps. A non-finite loss or optimizer state stops training with an error
 /// and leaves the last good checkpoint in place.
 ///
-/// Each step runs on device-resident buffers ([`GradWorkspace`]): θ is never read back and
+/// Each step runs on device-resident buffers ([`JointWorkspace`]): θ is never read back and
 /// the gradient never leaves the device. Divergence is therefore detected only where the
 /// host looks: the loss is read at every log and checkpoint step (and the last), and the
 /// parameters and moments are checked for non-finite values before every checkpoint is
 /// written (so a bad state never replaces a good checkpoint). A non-finite gradient between
 /// those steps is reported at the next log or checkpoint step ("diverged by step k"), not
-/// at the step it occurred. The updates themselves are bit-identical to evaluating
-/// [`loss_and_gradient`] on the read-back θ and uploading its gradient.
+/// at the step it occurred. For one particle count the updates are bit-identical to
+/// evaluating [`loss_and_gradient`](crate::model::grad::loss_and_gradient) on the read-back
+/// θ and uploading its gradient.
 pub fn train(
     gpu: &Gpu,
     scene: &Scene,
@@ -505,7 +509,8 @@ pub fn train(
             })
             .collect()
     };
-    // Baseline: θ = 0 on the first batch (E_θ = 0 leaves only the soft-core prior).
+    // Baseline: θ = 0 (E_θ = 0 leaves only the soft-core prior) on the last step's batch,
+    // the one `final_loss` is measured on, so that the two compare batch for batch.
     let zero_network_loss = {
         let zero = gpu.storage_from("zero theta", &vec![0.0f32; p]);
         let ws = JointWorkspace::new(
@@ -517,7 +522,7 @@ pub fn train(
             &shape,
             &zero,
         )?;
-        ws.upload(gpu, &views(&make_batch(0)))?;
+        ws.upload(gpu, &views(&make_batch(settings.steps.saturating_sub(1))))?;
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         ws.record(&mut encoder, &model_kernels, &grad_kernels);
         gpu.queue.submit([encoder.finish()]);

@@ -2,11 +2,7 @@
 
 mod common;
 
-use std::process::Command;
-
-fn nti() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_nti-gpu"))
-}
+use common::nti;
 
 fn temp_scene(name: &str, text: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("nti-cli-{}-{name}", std::process::id()));
@@ -23,24 +19,16 @@ fn run_to_results(
     scene: &std::path::Path,
     out_dir: &std::path::Path,
 ) -> (String, serde_json::Value) {
-    let out = nti()
-        .args([
-            command,
-            scene.to_str().unwrap(),
-            "--out",
-            out_dir.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = common::nti_ok(&[
+        command,
+        scene.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
     let results =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
             .unwrap();
-    (String::from_utf8_lossy(&out.stdout).into_owned(), results)
+    (stdout, results)
 }
 
 const TINY: &str = r#"Scene(

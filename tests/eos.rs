@@ -1,13 +1,11 @@
 //! `nti-gpu eos`: the equations of state of the full LJ fluid from the command line.
 
-use std::process::Command;
+mod common;
+
+use common::nti;
 
 /// Reference table: JZG and KN at T* = 1.25, rho = N / 216.
 const TABLE: &str = include_str!("data/lj_eos_T1.25.csv");
-
-fn nti() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_nti-gpu"))
-}
 
 /// `(rho, betamu_ex_KN, Zm1_JZG)` of the table row with `N = n`, as printed.
 fn table_row(n: &str) -> (String, String, String) {
@@ -29,23 +27,15 @@ fn table_row(n: &str) -> (String, String, String) {
 fn json_output_has_the_documented_keys_and_matches_the_table() {
     let (rho, mu_kn, zm1_jzg) = table_row("120");
     let density = (120.0_f64 / 216.0).to_string();
-    let out = nti()
-        .args([
-            "eos",
-            "--temperature",
-            "1.25",
-            "--density",
-            &density,
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stdout = common::nti_ok(&[
+        "eos",
+        "--temperature",
+        "1.25",
+        "--density",
+        &density,
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["temperature"].as_f64(), Some(1.25));
     let d = v["density"].as_f64().unwrap();
     assert!((d - rho.parse::<f64>().unwrap()).abs() < 5e-7);

@@ -4,11 +4,7 @@
 
 mod common;
 
-use std::process::Command;
-
-fn nti() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_nti-gpu"))
-}
+use common::{nti, nti_ok};
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("nti-run-{}-{name}", std::process::id()));
@@ -94,21 +90,12 @@ fn run_computes_every_estimator_and_resumes() {
     std::fs::write(&path, scene(STAGES)).unwrap();
     let out_dir = dir.join("out");
     let run = || {
-        let out = nti()
-            .args([
-                "run",
-                path.to_str().unwrap(),
-                "--out",
-                out_dir.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        nti_ok(&[
+            "run",
+            path.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ])
     };
     let first = run();
     assert!(first.contains("sample: ran"), "{first}");

@@ -333,6 +333,44 @@ pub fn device_bytes(cfg: &ModelConfig, sys: &System, n: usize, c: usize) -> Resu
     Ok(model + grad)
 }
 
+/// Copies the gradient (the first `n_params` sums) into the optimizer's gradient buffer,
+/// records the AdamW update after the passes already in `encoder`, and submits.
+fn submit_update(
+    gpu: &Gpu,
+    mut encoder: wgpu::CommandEncoder,
+    sums: &wgpu::Buffer,
+    n_params: usize,
+    adam: &Adam,
+) -> wgpu::SubmissionIndex {
+    encoder.copy_buffer_to_buffer(sums, 0, &adam.grad, 0, 4 * n_params as u64);
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        adam.record_step(&mut pass);
+    }
+    gpu.queue.submit([encoder.finish()])
+}
+
+/// Reads the loss (sum `n_params`) and, unless `loss_only`, the gradient (sums
+/// 0..n_params) back from `sums`; waits for the queue.
+fn read_sums(
+    gpu: &Gpu,
+    sums: &wgpu::Buffer,
+    n_params: usize,
+    loss_only: bool,
+) -> Result<(f64, Vec<f64>)> {
+    if loss_only {
+        return Ok((
+            gpu.read::<f32>(sums, n_params as u64, 1)?[0] as f64,
+            Vec::new(),
+        ));
+    }
+    let out: Vec<f32> = gpu.read(sums, 0, n_params as u64 + 1)?;
+    Ok((
+        out[n_params] as f64,
+        out[..n_params].iter().map(|&g| g as f64).collect(),
+    ))
+}
+
 /// Device-resident buffers and bind groups of the model and gradient passes for one batch
 /// shape (C configurations of N particles), created once and reused every training step.
 ///
@@ -572,24 +610,17 @@ impl GradWorkspace {
         self.upload(gpu, x_t, z, times)?;
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         self.record(&mut encoder, model, grad);
-        encoder.copy_buffer_to_buffer(&self.sums, 0, &adam.grad, 0, 4 * self.n_params as u64);
-        {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            adam.record_step(&mut pass);
-        }
-        Ok(gpu.queue.submit([encoder.finish()]))
+        Ok(submit_update(gpu, encoder, &self.sums, self.n_params, adam))
     }
 
     /// Mean loss of the last batch run (one float read back; waits for the queue).
     pub fn read_loss(&self, gpu: &Gpu) -> Result<f64> {
-        Ok(gpu.read::<f32>(&self.sums, self.n_params as u64, 1)?[0] as f64)
+        read_sums(gpu, &self.sums, self.n_params, true).map(|(loss, _)| loss)
     }
 
     /// Mean loss and gradient of the last batch run (P + 1 floats read back).
     pub fn read_loss_and_gradient(&self, gpu: &Gpu) -> Result<(f64, Vec<f64>)> {
-        let p = self.n_params;
-        let out: Vec<f32> = gpu.read(&self.sums, 0, p as u64 + 1)?;
-        Ok((out[p] as f64, out[..p].iter().map(|&g| g as f64).collect()))
+        read_sums(gpu, &self.sums, self.n_params, false)
     }
 
     /// Seconds of `clock` (wall, or the process's CPU time) spent in each of the eight
@@ -791,24 +822,17 @@ impl JointWorkspace {
         self.upload(gpu, batches)?;
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         self.record(&mut encoder, model, grad);
-        encoder.copy_buffer_to_buffer(&self.sums, 0, &adam.grad, 0, 4 * self.n_params as u64);
-        {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            adam.record_step(&mut pass);
-        }
-        Ok(gpu.queue.submit([encoder.finish()]))
+        Ok(submit_update(gpu, encoder, &self.sums, self.n_params, adam))
     }
 
     /// Mean loss of the last batch run (one float read back; waits for the queue).
     pub fn read_loss(&self, gpu: &Gpu) -> Result<f64> {
-        Ok(gpu.read::<f32>(&self.sums, self.n_params as u64, 1)?[0] as f64)
+        read_sums(gpu, &self.sums, self.n_params, true).map(|(loss, _)| loss)
     }
 
     /// Mean loss and gradient of the last batch run (P + 1 floats read back).
     pub fn read_loss_and_gradient(&self, gpu: &Gpu) -> Result<(f64, Vec<f64>)> {
-        let p = self.n_params;
-        let out: Vec<f32> = gpu.read(&self.sums, 0, p as u64 + 1)?;
-        Ok((out[p] as f64, out[..p].iter().map(|&g| g as f64).collect()))
+        read_sums(gpu, &self.sums, self.n_params, false)
     }
 }
 

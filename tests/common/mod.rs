@@ -60,3 +60,21 @@ pub fn as_f32(pos: &[[f64; 3]]) -> Vec<[f64; 3]> {
 pub fn rel(a: f64, b: f64, floor: f64) -> f64 {
     (a - b).abs() / b.abs().max(floor)
 }
+
+/// The `nti-gpu` binary of this build.
+pub fn nti() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_nti-gpu"))
+}
+
+/// Runs `nti-gpu` with `args`, asserts it succeeded (showing its stderr otherwise) and
+/// returns its stdout.
+pub fn nti_ok(args: &[&str]) -> String {
+    let out = nti().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "nti-gpu {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -151,3 +151,53 @@ fn run_computes_every_estimator_and_resumes() {
         results["free_energy"]["6"]["corrected"]["betaF_ex"]
     );
 }
+
+#[test]
+fn run_gives_the_isotherm_from_several_particle_counts() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = temp_dir("isotherm");
+    let path = dir.join("scene.ron");
+    std::fs::write(
+        &path,
+        scene(
+            r#"training: (steps: 20, batch: 8, log_every: 10, checkpoint_every: 10),
+    integration: (particles: [4, 6, 8], chemical_potential: false, trajectories: 8,
+                  steps: 8, correctors: 1, estimators: [Corrected]),"#,
+        ),
+    )
+    .unwrap();
+    let out_dir = dir.join("out");
+    nti_ok(&[
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    let gc = &results["grand_canonical"];
+    // Nodes: the exact N = 0, 1 and the three evaluated counts.
+    assert_eq!(gc["nodes"].as_array().unwrap().len(), 5, "{gc}");
+    let table = std::fs::read_to_string(out_dir.join("isotherm.csv")).unwrap();
+    let rows: Vec<Vec<f64>> = table
+        .lines()
+        .skip(2)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 201);
+    // The density grows with the chemical potential and stays within the evaluated range.
+    for w in rows.windows(2) {
+        assert!(w[1][3] >= w[0][3] - 1e-12, "{:?} then {:?}", w[0], w[1]);
+    }
+    let volume = 64.0;
+    assert!(
+        rows[0][3] < 2.0 / volume && rows[200][3] > 7.0 / volume,
+        "{:?} {:?}",
+        rows[0],
+        rows[200]
+    );
+    assert!(out_dir.join("isotherm.png").exists());
+}

@@ -485,6 +485,128 @@ pub fn integration_stage(
         json["wall_time_s"] =
             serde_json::json!({ "integrate": stage_start.elapsed().as_secs_f64() });
     }
+    let base: Vec<u32> = if settings.particles.is_empty() {
+        scene.system.particles.clone()
+    } else {
+        settings.particles.clone()
+    };
+    if let Some(gc) = grand_canonical(&per_n, &base, scene, out_dir)? {
+        json["grand_canonical"] = gc;
+    }
     merge_results(out_dir, json.clone())?;
     Ok(IntegrationOutcome { per_n, json })
+}
+
+/// File of the isotherm table.
+pub const ISOTHERM_FILE: &str = "isotherm.csv";
+
+/// The grand-canonical view (design note §6) when the headline βF_ex is known at three or
+/// more of the scene's particle counts: a not-a-knot spline of βF_ex(N) through them and
+/// the exact βF_ex(0) = βF_ex(1) = 0, the isotherm ⟨ρ⟩(βμ) in the paper's convention (box
+/// units V = 1, h = 1e-4, m = 1, kT = 1) written to `isotherm.csv` and `isotherm.png`, and
+/// βμ_ex(N) from the spline at every evaluated N. `None` with fewer counts.
+fn grand_canonical(
+    per_n: &[(u32, Vec<(EstimatorSummary, RawRun)>)],
+    base: &[u32],
+    scene: &Scene,
+    out_dir: &Path,
+) -> Result<Option<serde_json::Value>> {
+    use crate::ti::grand::{isotherm, FreeEnergyCurve, FreeEnergyPoint, IdealGasUnits, SplineEnds};
+    let mut points = vec![
+        FreeEnergyPoint {
+            n: 0,
+            beta_f_ex: 0.0,
+            err: 0.0,
+        },
+        FreeEnergyPoint {
+            n: 1,
+            beta_f_ex: 0.0,
+            err: 0.0,
+        },
+    ];
+    let mut distinct = 0;
+    for (n, runs) in per_n {
+        let summaries: Vec<EstimatorSummary> = runs.iter().map(|(s, _)| s.clone()).collect();
+        if let Some(h) = headline(&summaries) {
+            if *n >= 2 && h.beta_f_ex.mean.is_finite() {
+                distinct += base.contains(n) as usize;
+                points.push(FreeEnergyPoint {
+                    n: *n as usize,
+                    beta_f_ex: h.beta_f_ex.mean,
+                    err: if h.beta_f_ex.err.is_finite() {
+                        h.beta_f_ex.err
+                    } else {
+                        0.0
+                    },
+                });
+            }
+        }
+    }
+    if distinct < 3 {
+        return Ok(None);
+    }
+    points.sort_by_key(|p| p.n);
+    points.dedup_by_key(|p| p.n);
+    let curve = FreeEnergyCurve::new(&points, SplineEnds::NotAKnot)?;
+    let units = IdealGasUnits::default();
+    let (_, n_max) = curve.n_range();
+    // βμ from where the box is nearly empty to where it holds N_max on average: the ideal
+    // gas's βμ at N = 1 and N_max, widened by the range of βμ_ex along the spline.
+    let centre = -units.ln_v_over_lambda3();
+    let mu_ex: Vec<f64> = (1..n_max)
+        .filter_map(|n| curve.betamu_ex(n).ok().map(|e| e.mean))
+        .filter(|m| m.is_finite())
+        .collect();
+    let (mu_min, mu_max) = mu_ex
+        .iter()
+        .fold((0.0f64, 0.0f64), |(a, b), &m| (a.min(m), b.max(m)));
+    let (lo, hi) = (
+        centre + mu_min - 4.0,
+        centre + (n_max as f64).ln() + mu_max + 4.0,
+    );
+    let grid: Vec<f64> = (0..=200)
+        .map(|k| lo + (hi - lo) * k as f64 / 200.0)
+        .collect();
+    let volume = scene.system.box_length.powi(3);
+    let iso = isotherm(&curve, &units, &grid, volume)?;
+    let mut text = String::from(
+        "# grand-canonical isotherm from the neural-TI betaF_ex(N) spline; paper units V = 1, h = 1e-4, m = 1, kT = 1\nbeta_mu,mean_n,var_n,density,edge_probability\n",
+    );
+    for p in &iso {
+        text.push_str(&format!(
+            "{:.6},{:.6},{:.6},{:.6},{:.3e}\n",
+            p.beta_mu, p.mean_n, p.var_n, p.density, p.edge_probability
+        ));
+    }
+    write_atomic(&out_dir.join(ISOTHERM_FILE), text.as_bytes())?;
+    let fig = crate::report::plot::Figure::new(
+        "Grand-canonical isotherm (neural TI)",
+        "βμ (paper units: V = 1, h = 1e-4, m = 1)",
+        "⟨ρ⟩ (σ⁻³)",
+    )
+    .with_series(crate::report::plot::Series::line(
+        "⟨N⟩/V from p(N) ∝ exp(βμN − βF_ex(N)) V^N/(Λ^{3N} N!)",
+        iso.iter().map(|p| (p.beta_mu, p.density)),
+    ));
+    if let Err(e) = crate::report::plot::write_png(&fig, &out_dir.join("isotherm.png")) {
+        eprintln!("warning: isotherm plot not written: {e}");
+    }
+    let spline_mu: Vec<serde_json::Value> = points
+        .iter()
+        .filter(|p| p.n >= 2 && p.n < n_max)
+        .filter_map(|p| {
+            curve
+                .betamu_ex(p.n)
+                .ok()
+                .map(|e| serde_json::json!({"n": p.n, "mean": e.mean, "err": e.err}))
+        })
+        .collect();
+    Ok(Some(serde_json::json!({
+        "units": units,
+        "nodes": points,
+        "spline": "not-a-knot cubic through the headline betaF_ex and the exact N = 0, 1",
+        "betamu_ex_spline": spline_mu,
+        "isotherm_file": ISOTHERM_FILE,
+        "isotherm_plot": "isotherm.png",
+    })))
 }

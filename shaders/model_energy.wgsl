@@ -167,19 +167,26 @@ fn model_descriptors(
         }
         workgroupBarrier();
         let count = min(TILE, n - tt * TILE);
+        // Compact this tile's neighbours of i first, so that the basis loop below runs over
+        // neighbours only (SIMD lanes stay busy: most pairs of a tile are beyond r_c).
+        var nb: array<u32, TILE>;
+        var m = 0u;
         for (var q = 0u; q < count; q = q + 1u) {
-            let j = tt * TILE + q;
             let d = minimum_image(tile[q].xyz - xi, params.box_length, params.inv_box);
-            let r2 = dot(d, d);
-            if (live && j != i && r2 < rc2) {
-                let r = sqrt(r2);
-                let fc = envelope(r);
-                for (var k = 0u; k < params.k_radial; k = k + 1u) {
-                    let w = basis(k, r, fc).x;
-                    s[k] = s[k] + w;
-                    if (k < params.kv) {
-                        v[k] = v[k] + w * params.inv_sigma * d;
-                    }
+            if (live && tt * TILE + q != i && dot(d, d) < rc2) {
+                nb[m] = q;
+                m = m + 1u;
+            }
+        }
+        for (var e = 0u; e < m; e = e + 1u) {
+            let d = minimum_image(tile[nb[e]].xyz - xi, params.box_length, params.inv_box);
+            let r = sqrt(dot(d, d));
+            let fc = envelope(r);
+            for (var k = 0u; k < params.k_radial; k = k + 1u) {
+                let w = basis(k, r, fc).x;
+                s[k] = s[k] + w;
+                if (k < params.kv) {
+                    v[k] = v[k] + w * params.inv_sigma * d;
                 }
             }
         }
@@ -410,6 +417,11 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
         }
         workgroupBarrier();
         let count = min(TILE, n - tt * TILE);
+        // Soft-core prior over every pair, gathering this tile's neighbours within r_c on
+        // the way; the basis loop then runs over the neighbours only (as in
+        // `model_descriptors`).
+        var nb: array<u32, TILE>;
+        var n_nb = 0u;
         for (var q = 0u; q < count; q = q + 1u) {
             let j = tt * TILE + q;
             if (!live || j == m) {
@@ -432,22 +444,29 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
                 out.g_soft = out.g_soft - 2.0 * (de_da / params.sigma2) * d;
             }
             if (r2 < rc2) {
-                let r = sqrt(r2);
-                let inv_r = select(0.0, 1.0 / r, r > 0.0);
-                let fc = envelope(r);
-                let row_j = (base + j) * dim;
-                var radial = 0.0;
-                for (var k = 0u; k < params.k_radial; k = k + 1u) {
-                    let w = basis(k, r, fc);
-                    radial = radial - (input_grad[row_j + k] + a_m[k]) * w.y * inv_r;
-                    if (k < kv) {
-                        let delta = moment_adjoint[(base + j) * kv + k].xyz - v_m[k];
-                        let along = w.y * inv_r * dot(d, delta);
-                        out.g_net = out.g_net + params.inv_sigma * (w.x * delta + along * d);
-                    }
-                }
-                out.g_net = out.g_net + radial * d;
+                nb[n_nb] = q;
+                n_nb = n_nb + 1u;
             }
+        }
+        for (var e = 0u; e < n_nb; e = e + 1u) {
+            let q = nb[e];
+            let j = tt * TILE + q;
+            let d = minimum_image(tile[q].xyz - xm, params.box_length, params.inv_box);
+            let r = sqrt(dot(d, d));
+            let inv_r = select(0.0, 1.0 / r, r > 0.0);
+            let fc = envelope(r);
+            let row_j = (base + j) * dim;
+            var radial = 0.0;
+            for (var k = 0u; k < params.k_radial; k = k + 1u) {
+                let w = basis(k, r, fc);
+                radial = radial - (input_grad[row_j + k] + a_m[k]) * w.y * inv_r;
+                if (k < kv) {
+                    let delta = moment_adjoint[(base + j) * kv + k].xyz - v_m[k];
+                    let along = w.y * inv_r * dot(d, delta);
+                    out.g_net = out.g_net + params.inv_sigma * (w.x * delta + along * d);
+                }
+            }
+            out.g_net = out.g_net + radial * d;
         }
         workgroupBarrier();
     }

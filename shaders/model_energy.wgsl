@@ -167,19 +167,26 @@ fn model_descriptors(
         }
         workgroupBarrier();
         let count = min(TILE, n - tt * TILE);
+        // Compact this tile's neighbours of i first, so that the basis loop below runs over
+        // neighbours only (SIMD lanes stay busy: most pairs of a tile are beyond r_c).
+        var nb: array<u32, TILE>;
+        var m = 0u;
         for (var q = 0u; q < count; q = q + 1u) {
-            let j = tt * TILE + q;
             let d = minimum_image(tile[q].xyz - xi, params.box_length, params.inv_box);
-            let r2 = dot(d, d);
-            if (live && j != i && r2 < rc2) {
-                let r = sqrt(r2);
-                let fc = envelope(r);
-                for (var k = 0u; k < params.k_radial; k = k + 1u) {
-                    let w = basis(k, r, fc).x;
-                    s[k] = s[k] + w;
-                    if (k < params.kv) {
-                        v[k] = v[k] + w * params.inv_sigma * d;
-                    }
+            if (live && tt * TILE + q != i && dot(d, d) < rc2) {
+                nb[m] = q;
+                m = m + 1u;
+            }
+        }
+        for (var e = 0u; e < m; e = e + 1u) {
+            let d = minimum_image(tile[nb[e]].xyz - xi, params.box_length, params.inv_box);
+            let r = sqrt(dot(d, d));
+            let fc = envelope(r);
+            for (var k = 0u; k < params.k_radial; k = k + 1u) {
+                let w = basis(k, r, fc).x;
+                s[k] = s[k] + w;
+                if (k < params.kv) {
+                    v[k] = v[k] + w * params.inv_sigma * d;
                 }
             }
         }
@@ -205,6 +212,27 @@ fn model_descriptors(
     for (var q = 0u; q < 2u * params.freqs + 1u; q = q + 1u) {
         features[row + params.time_offset + q] = time_feature(q, t);
     }
+}
+
+// Four rows (clamped to the last row h - 1) of a row-major matrix in theta at `base` with
+// `cols` columns, column c: (M[q0][c], M[q0+1][c], M[q0+2][c], M[q0+3][c]).
+fn rows4(base: u32, q0: u32, h: u32, cols: u32, c: u32) -> vec4<f32> {
+    return vec4<f32>(
+        theta[base + min(q0, h - 1u) * cols + c],
+        theta[base + min(q0 + 1u, h - 1u) * cols + c],
+        theta[base + min(q0 + 2u, h - 1u) * cols + c],
+        theta[base + min(q0 + 3u, h - 1u) * cols + c],
+    );
+}
+
+// Four consecutive entries (clamped to the last index h - 1) of theta from `base + u0`.
+fn cols4(base: u32, u0: u32, h: u32) -> vec4<f32> {
+    return vec4<f32>(
+        theta[base + min(u0, h - 1u)],
+        theta[base + min(u0 + 1u, h - 1u)],
+        theta[base + min(u0 + 2u, h - 1u)],
+        theta[base + min(u0 + 3u, h - 1u)],
+    );
 }
 
 // Pass B: MLP forward at f_i and at f_null(t), input gradient g_i and moment adjoints.
@@ -253,65 +281,73 @@ fn model_mlp(
     let p = c * n + i;
     let row = p * dim;
 
-    // --- Forward at f_i, keeping the pre-activations.
+    // --- Forward at f_i, keeping the pre-activations. Every matrix-vector product runs four
+    // output rows (or columns) at a time with vec4 accumulators, so each value read from the
+    // private arrays serves four products (rows beyond the matrix are clamped and dropped).
     var f: array<f32, MAX_D>;
     for (var d = 0u; d < dim; d = d + 1u) {
         f[d] = features[row + d];
     }
     var pre1: array<f32, MAX_H>;
     var a1: array<f32, MAX_H>;
-    for (var q = 0u; q < h; q = q + 1u) {
-        var z = theta[params.b1 + q];
-        let w_row = params.w1 + q * dim;
+    for (var q0 = 0u; q0 < h; q0 = q0 + 4u) {
+        var z = cols4(params.b1, q0, h);
         for (var d = 0u; d < dim; d = d + 1u) {
-            z = z + theta[w_row + d] * f[d];
+            z = z + rows4(params.w1, q0, h, dim, d) * f[d];
         }
-        pre1[q] = z;
-        a1[q] = silu(z).x;
+        for (var e = 0u; e < 4u; e = e + 1u) {
+            let q = q0 + e;
+            if (q < h) {
+                pre1[q] = z[e];
+                a1[q] = silu(z[e]).x;
+            }
+        }
     }
     // adj2[q] = w3[q] sigma'(h2[q]); the forward output y is accumulated alongside.
     var adj2: array<f32, MAX_H>;
     var y = theta[params.b3];
-    for (var q = 0u; q < h; q = q + 1u) {
-        var z = theta[params.b2 + q];
-        let w_row = params.w2 + q * h;
+    for (var q0 = 0u; q0 < h; q0 = q0 + 4u) {
+        var z = cols4(params.b2, q0, h);
         for (var u = 0u; u < h; u = u + 1u) {
-            z = z + theta[w_row + u] * a1[u];
+            z = z + rows4(params.w2, q0, h, h, u) * a1[u];
         }
-        let act = silu(z);
-        let w3 = theta[params.w3 + q];
-        y = y + w3 * act.x;
-        adj2[q] = w3 * act.y;
+        for (var e = 0u; e < 4u; e = e + 1u) {
+            let q = q0 + e;
+            if (q < h) {
+                let act = silu(z[e]);
+                let w3 = theta[params.w3 + q];
+                y = y + w3 * act.x;
+                adj2[q] = w3 * act.y;
+            }
+        }
     }
     particle_energy[p] = y - y_null;
 
-    // --- Reverse: adj1 = (W2^T adj2) . sigma'(h1) (reusing a1), g = W1^T adj1.
-    for (var u = 0u; u < h; u = u + 1u) {
-        a1[u] = 0.0;
-    }
-    for (var q = 0u; q < h; q = q + 1u) {
-        let a = adj2[q];
-        let w_row = params.w2 + q * h;
-        for (var u = 0u; u < h; u = u + 1u) {
-            a1[u] = a1[u] + theta[w_row + u] * a;
+    // --- Reverse: adj1 = (W2^T adj2) . sigma'(h1) (into a1), g = W1^T adj1 (into f).
+    for (var u0 = 0u; u0 < h; u0 = u0 + 4u) {
+        var acc = vec4<f32>(0.0);
+        for (var q = 0u; q < h; q = q + 1u) {
+            acc = acc + cols4(params.w2 + q * h, u0, h) * adj2[q];
+        }
+        for (var e = 0u; e < 4u; e = e + 1u) {
+            let u = u0 + e;
+            if (u < h) {
+                a1[u] = acc[e] * silu(pre1[u]).y;
+            }
         }
     }
-    for (var u = 0u; u < h; u = u + 1u) {
-        a1[u] = a1[u] * silu(pre1[u]).y;
-    }
-    // g into f (f is no longer needed).
-    for (var d = 0u; d < dim; d = d + 1u) {
-        f[d] = 0.0;
-    }
-    for (var q = 0u; q < h; q = q + 1u) {
-        let a = a1[q];
-        let w_row = params.w1 + q * dim;
-        for (var d = 0u; d < dim; d = d + 1u) {
-            f[d] = f[d] + theta[w_row + d] * a;
+    for (var d0 = 0u; d0 < dim; d0 = d0 + 4u) {
+        var acc = vec4<f32>(0.0);
+        for (var q = 0u; q < h; q = q + 1u) {
+            acc = acc + cols4(params.w1 + q * dim, d0, dim) * a1[q];
         }
-    }
-    for (var d = 0u; d < dim; d = d + 1u) {
-        input_grad[row + d] = f[d];
+        for (var e = 0u; e < 4u; e = e + 1u) {
+            let d = d0 + e;
+            if (d < dim) {
+                f[d] = acc[e];
+                input_grad[row + d] = acc[e];
+            }
+        }
     }
 
     // --- Moment adjoint: dy/dv_k = sum_l c_kl v_l, c_kl = c_lk = g_{q_kl}, c_kk = 2 g_{q_kk}.
@@ -381,6 +417,11 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
         }
         workgroupBarrier();
         let count = min(TILE, n - tt * TILE);
+        // Soft-core prior over every pair, gathering this tile's neighbours within r_c on
+        // the way; the basis loop then runs over the neighbours only (as in
+        // `model_descriptors`).
+        var nb: array<u32, TILE>;
+        var n_nb = 0u;
         for (var q = 0u; q < count; q = q + 1u) {
             let j = tt * TILE + q;
             if (!live || j == m) {
@@ -403,22 +444,29 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
                 out.g_soft = out.g_soft - 2.0 * (de_da / params.sigma2) * d;
             }
             if (r2 < rc2) {
-                let r = sqrt(r2);
-                let inv_r = select(0.0, 1.0 / r, r > 0.0);
-                let fc = envelope(r);
-                let row_j = (base + j) * dim;
-                var radial = 0.0;
-                for (var k = 0u; k < params.k_radial; k = k + 1u) {
-                    let w = basis(k, r, fc);
-                    radial = radial - (input_grad[row_j + k] + a_m[k]) * w.y * inv_r;
-                    if (k < kv) {
-                        let delta = moment_adjoint[(base + j) * kv + k].xyz - v_m[k];
-                        let along = w.y * inv_r * dot(d, delta);
-                        out.g_net = out.g_net + params.inv_sigma * (w.x * delta + along * d);
-                    }
-                }
-                out.g_net = out.g_net + radial * d;
+                nb[n_nb] = q;
+                n_nb = n_nb + 1u;
             }
+        }
+        for (var e = 0u; e < n_nb; e = e + 1u) {
+            let q = nb[e];
+            let j = tt * TILE + q;
+            let d = minimum_image(tile[q].xyz - xm, params.box_length, params.inv_box);
+            let r = sqrt(dot(d, d));
+            let inv_r = select(0.0, 1.0 / r, r > 0.0);
+            let fc = envelope(r);
+            let row_j = (base + j) * dim;
+            var radial = 0.0;
+            for (var k = 0u; k < params.k_radial; k = k + 1u) {
+                let w = basis(k, r, fc);
+                radial = radial - (input_grad[row_j + k] + a_m[k]) * w.y * inv_r;
+                if (k < kv) {
+                    let delta = moment_adjoint[(base + j) * kv + k].xyz - v_m[k];
+                    let along = w.y * inv_r * dot(d, delta);
+                    out.g_net = out.g_net + params.inv_sigma * (w.x * delta + along * d);
+                }
+            }
+            out.g_net = out.g_net + radial * d;
         }
         workgroupBarrier();
     }

@@ -381,3 +381,115 @@ fn energy_and_score_timing() {
         with_time * 1e3
     );
 }
+
+/// Process CPU seconds (user + system, all threads: lavapipe's workers included).
+fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    let after = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |k: usize| f.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Per-pass cost of the four entries of `shaders/model_energy.wgsl` (default model, C = 32
+/// and 64, N = 40 and 200): each pass submitted alone and waited for, wall and process CPU
+/// ms, median of `NTI_TIMING_REPS` (default 5) repetitions, one line per (C, N, pass):
+/// `NTI_REQUIRE_ADAPTER=1 cargo test --release --test model_parity pass_timing -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing"]
+fn pass_timing() {
+    use nti_gpu::gpu::kernel::dispatch;
+    use nti_gpu::model::kernels::{ModelArgs, ModelParams, WORKGROUP};
+    let Some(gpu) = common::gpu() else {
+        return;
+    };
+    let reps: usize = std::env::var("NTI_TIMING_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let kernels = ModelKernels::new(&gpu).unwrap();
+    let cfg = ModelConfig::default();
+    let sys = system(1.0);
+    let theta: Vec<f32> = parameters(&cfg, 1).iter().map(|&p| p as f32).collect();
+    println!("adapter {}", gpu.adapter.name);
+    for (c, n) in [(32usize, 40usize), (64, 40), (32, 200), (64, 200)] {
+        let mut pos = Vec::new();
+        for k in 0..c {
+            pos.extend(
+                common::random_positions(n, L, 0.8, k as u64)
+                    .iter()
+                    .map(|p| [p[0] as f32, p[1] as f32, p[2] as f32, 0.0]),
+            );
+        }
+        let times: Vec<f32> = (0..c).map(|k| (k as f32 + 0.5) / c as f32).collect();
+        let uniform = ModelParams::new(&cfg, &sys, n as u32, c as u32).unwrap();
+        let (cn, d, kv) = (
+            (c * n) as u64,
+            cfg.feature_dim() as u64,
+            cfg.vector_channels as u64,
+        );
+        let params_buf = gpu.uniform_from("params", &uniform);
+        let pos_buf = gpu.storage_from("pos", &pos);
+        let times_buf = gpu.storage_from("times", &times);
+        let theta_buf = gpu.storage_from("theta", &theta);
+        let features = gpu.storage_zeroed("features", 4 * cn * d);
+        let moments = gpu.storage_zeroed("moments", 16 * cn * kv);
+        let input_grad = gpu.storage_zeroed("input_grad", 4 * cn * d);
+        let moment_adjoint = gpu.storage_zeroed("moment_adjoint", 16 * cn * kv);
+        let particle_energy = gpu.storage_zeroed("particle_energy", 4 * cn);
+        let score_buf = gpu.storage_zeroed("score", 16 * cn);
+        let time_terms = gpu.storage_zeroed("time_terms", 16 * cn);
+        let args = ModelArgs {
+            params: &params_buf,
+            pos: &pos_buf,
+            times: &times_buf,
+            theta: &theta_buf,
+            features: &features,
+            moments: &moments,
+            input_grad: &input_grad,
+            moment_adjoint: &moment_adjoint,
+            particle_energy: &particle_energy,
+            score: &score_buf,
+        };
+        let group = kernels.bind(&gpu, &args);
+        let time_group = kernels.bind_time(&gpu, &args, &time_terms);
+        let groups = ((n as u32).div_ceil(WORKGROUP), c as u32, 1);
+        let passes = [
+            ("model_descriptors", &kernels.0, &group),
+            ("model_mlp", &kernels.0, &group),
+            ("model_score", &kernels.0, &group),
+            ("model_score_time", &kernels.1, &time_group),
+        ];
+        let mut samples = vec![(Vec::new(), Vec::new()); passes.len()];
+        for rep in 0..=reps {
+            for (k, (entry, family, group)) in passes.iter().enumerate() {
+                let (w0, c0) = (std::time::Instant::now(), process_cpu_seconds());
+                let mut encoder = gpu.device.create_command_encoder(&Default::default());
+                {
+                    let mut pass = encoder.begin_compute_pass(&Default::default());
+                    dispatch(&mut pass, family, entry, group, groups);
+                }
+                gpu.queue.submit([encoder.finish()]);
+                gpu.wait().unwrap();
+                // Repetition 0 is the warm-up.
+                if rep > 0 {
+                    samples[k].0.push(w0.elapsed().as_secs_f64());
+                    samples[k].1.push(process_cpu_seconds() - c0);
+                }
+            }
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        for ((entry, _, _), (w, cpu)) in passes.iter().zip(samples.iter_mut()) {
+            println!(
+                "TIMING C={c} N={n} {entry:<18} wall_ms {:>8.1} cpu_ms {:>8.0}",
+                median(w) * 1e3,
+                median(cpu) * 1e3
+            );
+        }
+    }
+}

@@ -151,6 +151,8 @@ struct LogProgress {
     total: u64,
     start: std::time::Instant,
     next_tenth: u64,
+    /// Steps already done when the first report came (a resumed stage).
+    base: Option<u64>,
 }
 
 impl Bar {
@@ -169,6 +171,7 @@ impl Progress for Bar {
                 total,
                 start: std::time::Instant::now(),
                 next_tenth: 1,
+                base: None,
             });
             return;
         }
@@ -187,9 +190,18 @@ impl Progress for Bar {
             b.set_position(done);
         }
         if let Some(l) = &mut self.1 {
+            if l.base.is_none() && done > 0 && done * 10 >= l.total {
+                // The first report is already past a tenth: a resumed stage; rate from here.
+                l.base = Some(done);
+                l.start = std::time::Instant::now();
+                l.next_tenth = done * 10 / l.total.max(1) + 1;
+                eprintln!("{}: resumed at {done}/{}", l.label, l.total);
+                return;
+            }
             if l.total > 0 && done * 10 >= l.next_tenth * l.total {
                 let secs = l.start.elapsed().as_secs_f64();
-                let rate = done as f64 / secs.max(1e-9);
+                let base = *l.base.get_or_insert(0);
+                let rate = done.saturating_sub(base) as f64 / secs.max(1e-9);
                 let left = (l.total.saturating_sub(done)) as f64 / rate.max(1e-9);
                 eprintln!(
                     "{}: {done}/{} ({:.0} %), {rate:.1} steps/s, {left:.0} s left",

@@ -191,11 +191,12 @@ impl Progress for Bar {
         }
         if let Some(l) = &mut self.1 {
             if l.base.is_none() && done > 0 && done * 10 >= l.total {
-                // The first report is already past a tenth: a resumed stage; rate from here.
+                // The first report is already past a tenth (a resumed stage, or a short
+                // one): measure the rate from here on.
                 l.base = Some(done);
                 l.start = std::time::Instant::now();
                 l.next_tenth = done * 10 / l.total.max(1) + 1;
-                eprintln!("{}: resumed at {done}/{}", l.label, l.total);
+                eprintln!("{}: {done}/{}", l.label, l.total);
                 return;
             }
             if l.total > 0 && done * 10 >= l.next_tenth * l.total {

@@ -61,7 +61,12 @@ pub fn bench_pipeline(
     let mut parts = Vec::new();
     for (stage, what, seconds) in &outcome.stages {
         *extra.entry(format!("{stage}_s")).or_insert(0.0) += seconds;
-        parts.push(format!("{stage} {seconds:.1} s ({what})"));
+        // The report stage's `what` names files in the temporary directory: left out.
+        parts.push(if stage == "report" {
+            format!("{stage} {seconds:.1} s")
+        } else {
+            format!("{stage} {seconds:.1} s ({what})")
+        });
     }
     extra.insert("total_s".to_string(), total);
     let rate = 3600.0 / total;

@@ -8,9 +8,14 @@ use nti_gpu::bench::ops::{
     lj_forces_counts, lj_forces_neighbors_counts, min_image_r2_f32, shader_function_flops,
     shader_pair_flops, PairCounts, LJ_PAIR_FLOPS, LJ_VISIT_FLOPS, WORKGROUP,
 };
-use nti_gpu::bench::Workload;
+use nti_gpu::bench::pipeline::bench_pipeline;
+use nti_gpu::bench::sampler::{bench_sampler, outcome_steps, reference_steps, KEY};
+use nti_gpu::bench::{BenchOptions, PipelineWorkload, SamplerWorkload, Workload};
 use nti_gpu::md::init::initial_state;
 use nti_gpu::md::{MdKernels, MdSystem};
+use nti_gpu::model::ModelKernels;
+use nti_gpu::reference::denoise::run_trajectory;
+use nti_gpu::ti::sampler::{run_denoise, DenoiseKernels};
 use serde_json::{json, Value};
 use std::process::Command;
 use std::sync::Arc;
@@ -264,9 +269,11 @@ fn json_report_validates_against_the_schema() {
     }
     let dir = temp_dir("schema");
     let file = dir.join("quick.json");
-    // One workload of every kind and both force-kernel paths, 0.2 s per side.
-    let only =
-        "paper-N200-B1,lj-rho0.8-N4000,lambda-windows-N40-B48,widom-paper-N200,train-step-N40-B32";
+    // One workload of every kind but the pipeline (minutes; its null CPU figures are
+    // checked below and in `pipeline_workload_reports_stage_times`) and both force-kernel
+    // paths, 0.2 s per side.
+    let only = "paper-N200-B1,lj-rho0.8-N4000,lambda-windows-N40-B48,widom-paper-N200,\
+                train-step-N40-B32,sampler-mala1-N40-C64";
     let out = nti()
         .args([
             "bench",
@@ -305,7 +312,7 @@ fn json_report_validates_against_the_schema() {
     let names: Vec<&str> = w.iter().map(|x| x["name"].as_str().unwrap()).collect();
     assert_eq!(names, only.split(',').collect::<Vec<_>>());
     let kinds: Vec<&str> = w.iter().map(|x| x["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["md", "md", "md", "widom", "train"]);
+    assert_eq!(kinds, ["md", "md", "md", "widom", "train", "sampler"]);
     let timestamps = doc["timestamp_queries"].as_bool().unwrap();
     for x in w {
         let g = &x["gpu"];
@@ -345,7 +352,127 @@ fn json_report_validates_against_the_schema() {
     bad["workloads"][1]["kernels"][0]["time_source"] = json!("guess");
     let e = violations(&bad);
     assert_eq!(e.len(), 3, "{e:#?}");
+    // A workload without a CPU reference (the pipeline) has null CPU figures and ratios.
+    let mut no_cpu = doc.clone();
+    for f in [
+        "cpu_1thread",
+        "cpu_all_threads",
+        "ratio_vs_cpu_1thread",
+        "ratio_vs_cpu_all_threads",
+    ] {
+        no_cpu["workloads"][0][f] = Value::Null;
+    }
+    no_cpu["workloads"][0]["kind"] = json!("pipeline");
+    no_cpu["workloads"][0]["units"] = json!("runs/h");
+    assert!(violations(&no_cpu).is_empty());
+    no_cpu["workloads"][0]["cpu_1thread"] = json!("none");
+    assert_eq!(violations(&no_cpu).len(), 1);
     std::fs::remove_dir_all(dir).ok();
+}
+
+// ---------------------------------------------------------------- sampler and pipeline
+
+/// A sampler workload small enough for a test: 3 trajectories of 8 particles, 4 intervals,
+/// 2 correctors.
+fn small_sampler() -> SamplerWorkload {
+    SamplerWorkload {
+        name: "test-sampler".into(),
+        n: 8,
+        trajectories: 3,
+        intervals: 4,
+        correctors: 2,
+    }
+}
+
+#[test]
+fn sampler_step_counts_are_what_the_workload_claims() {
+    let w = small_sampler();
+    // (K + 1) grid points, each one evaluation plus one per corrector, per trajectory.
+    assert_eq!(w.steps_per_trajectory(), 5 * 3);
+    assert_eq!(w.steps_per_run(), 3 * 5 * 3);
+    assert_eq!(w.grid().unwrap().len(), 5);
+    assert_eq!(w.corrector_settings().steps, 2);
+    assert_eq!(
+        SamplerWorkload::reverse_sde(200).corrector_settings().steps,
+        0
+    );
+    assert_eq!(SamplerWorkload::mala(200).steps_per_trajectory(), 9 * 2);
+    // The CPU reference: one record per grid point; the count is per record and corrector.
+    let (cfg, sys, params, grid) = (w.model(), w.system(), w.params(), w.grid().unwrap());
+    let times: Vec<f64> = grid.iter().rev().copied().collect();
+    let corr = w.corrector_settings();
+    let rec = run_trajectory(&cfg, &sys, &params, &times, true, &corr, KEY, 0, 8, None);
+    assert_eq!(reference_steps(&rec, &corr), w.steps_per_trajectory());
+    let Some(gpu) = common::gpu() else { return };
+    // The device sampler's own account: evaluations per trajectory x trajectories.
+    let kernels = (
+        DenoiseKernels::new(&gpu).unwrap(),
+        ModelKernels::new(&gpu).unwrap(),
+    );
+    let theta: Vec<f32> = params.iter().map(|&p| p as f32).collect();
+    let out = run_denoise(
+        &gpu,
+        &kernels.0,
+        &kernels.1,
+        &w.request(&cfg, &sys, &theta, &grid),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(out.evaluations, w.steps_per_trajectory());
+    assert_eq!(out.integrand.len(), 3);
+    assert_eq!(out.proposals, 2);
+    assert_eq!(outcome_steps(&out), w.steps_per_run());
+    // Accepted proposals never exceed the proposals made.
+    assert!(out.accepted.iter().flatten().all(|&a| a <= 2));
+    // The benchmark's figures: throughput = counted steps / seconds per run.
+    let opts = BenchOptions {
+        target_seconds: 0.05,
+        ..Default::default()
+    };
+    let r = bench_sampler(&gpu, &kernels, &w, &opts).unwrap();
+    assert_eq!(r.kind, "sampler");
+    assert_eq!(r.units, "trajectory-steps/s");
+    assert_eq!(r.extra["trajectory_steps_per_run"], 45.0);
+    assert_eq!(r.extra["nonfinite_runs"], 0.0);
+    let per_run = r.extra["gpu_seconds_per_run"];
+    assert!((r.gpu.median - 45.0 / per_run).abs() <= 1e-9 * r.gpu.median);
+    let acc = r.extra["corrector_acceptance"];
+    assert!((0.0..=1.0).contains(&acc), "{acc}");
+    assert!(r.cpu_1thread.unwrap() > 0.0 && r.cpu_all_threads.unwrap() > 0.0);
+}
+
+#[test]
+fn pipeline_workload_reports_stage_times() {
+    let Some(gpu) = common::gpu() else { return };
+    // A scene with the sampling stage only, a few hundred steps.
+    let w = PipelineWorkload {
+        name: "test-pipeline".into(),
+        scene_file: "test.ron".into(),
+        scene_text: r#"Scene(
+    name: "bench-test", seed: 5,
+    system: (box_length: 6.0, temperature: 1.0, epsilon: 0.8, particles: [10],
+             potential: MinimumImage),
+    sampler: (replicas: 2, dt: 0.005, equilibration_steps: 100, production_steps: 200,
+              record_every: 10, sample_every: 100),
+)"#
+        .into(),
+    };
+    let r = bench_pipeline(&gpu, &w, &BenchOptions::default()).unwrap();
+    assert_eq!(r.kind, "pipeline");
+    assert!(r.cpu_1thread.is_none() && r.ratio_vs_cpu_1thread.is_none());
+    let total = r.extra["total_s"];
+    assert!((r.gpu.median - 3600.0 / total).abs() < 1e-9 * r.gpu.median);
+    let stages = r.extra["sample_s"] + r.extra["report_s"];
+    assert!(stages > 0.0 && stages <= total * 1.0001, "{:?}", r.extra);
+    assert!(!r.extra.contains_key("train_s"), "{:?}", r.extra);
+    let v = serde_json::to_value(&r).unwrap();
+    assert!(v["cpu_1thread"].is_null() && v["ratio_vs_cpu_all_threads"].is_null());
+    // The bundled quick scene parses and validates.
+    let q = PipelineWorkload::quick();
+    nti_gpu::scene::Scene::from_str(&q.scene_text, &q.scene_file)
+        .unwrap()
+        .validate(&q.scene_file)
+        .unwrap();
 }
 
 // ---------------------------------------------------------------- --compare

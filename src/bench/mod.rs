@@ -21,9 +21,17 @@
 //!   gradient, AdamW) with the default model on a batch of 32, against the f64 reference
 //!   gradient.
 //!
-//! Version 2 added the Widom, λ-window and training workloads.
+//! - `sampler-{rsde,mala1}-N{40,200}-C64`: the Neural-TI sampler (reverse SDE, and with one
+//!   MALA corrector per grid point), 64 trajectories over a 9-point grid, untrained default
+//!   model, in trajectory-steps/s (one model evaluation of one trajectory); N = 40 in the
+//!   quick suite, N = 200 in the standard suite.
+//! - `pipeline-quick` (standard suite): `nti-gpu run assets/scenes/quick.ron`, wall time per
+//!   stage; no CPU figures (`null`).
 //!
-//! Adding a workload kind (e.g. the Neural-TI sampler): write a module with its workload
+//! Version 2 added the Widom, λ-window and training workloads; version 3 the sampler and
+//! pipeline workloads (report schema 2: CPU figures and ratios may be `null`).
+//!
+//! Adding a workload kind: write a module with its workload
 //! struct and a `bench_*(gpu, &w, &BenchOptions) -> Result<WorkloadResult>`, add a
 //! [`Task`] variant and its arms in [`Task::name`] / [`run_task`], list it in [`suite`],
 //! and bump [`SUITE_VERSION`]. Everything downstream (table, JSON, `--only`, `--compare`)
@@ -32,11 +40,15 @@
 pub mod compare;
 pub mod md;
 pub mod ops;
+pub mod pipeline;
+pub mod sampler;
 pub mod timing;
 pub mod train;
 pub mod widom;
 
 pub use md::Workload;
+pub use pipeline::PipelineWorkload;
+pub use sampler::SamplerWorkload;
 pub use train::TrainWorkload;
 pub use widom::WidomWorkload;
 
@@ -47,10 +59,10 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 /// Version of the workload definitions; bump when a workload changes.
-pub const SUITE_VERSION: u32 = 2;
+pub const SUITE_VERSION: u32 = 3;
 
 /// Version of the JSON layout of [`BenchReport`] (docs/bench.md); bump when it changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Suites `nti-gpu bench --suite` accepts.
 pub const SUITES: &[&str] = &["quick", "standard"];
@@ -69,6 +81,10 @@ pub enum Task {
     Widom(WidomWorkload),
     /// One training step.
     Train(TrainWorkload),
+    /// The Neural-TI denoising sampler.
+    Sampler(SamplerWorkload),
+    /// The whole `nti-gpu run` pipeline on a scene.
+    Pipeline(PipelineWorkload),
 }
 
 impl Task {
@@ -78,6 +94,8 @@ impl Task {
             Task::Md(w) => &w.name,
             Task::Widom(w) => &w.name,
             Task::Train(w) => &w.name,
+            Task::Sampler(w) => &w.name,
+            Task::Pipeline(w) => &w.name,
         }
     }
 }
@@ -109,6 +127,12 @@ pub fn suite(name: &str) -> Option<Vec<Task>> {
     v.push(Task::Train(TrainWorkload::new(40, 32)));
     if standard {
         v.push(Task::Train(TrainWorkload::new(200, 32)));
+    }
+    let sampler_n = if standard { 200 } else { 40 };
+    v.push(Task::Sampler(SamplerWorkload::reverse_sde(sampler_n)));
+    v.push(Task::Sampler(SamplerWorkload::mala(sampler_n)));
+    if standard {
+        v.push(Task::Pipeline(PipelineWorkload::quick()));
     }
     Some(v)
 }
@@ -217,7 +241,7 @@ pub struct KernelFigure {
 pub struct WorkloadResult {
     /// Stable workload name.
     pub name: String,
-    /// Kind: "md", "widom" or "train".
+    /// Kind: "md", "widom", "train", "sampler" or "pipeline".
     pub kind: String,
     /// Unit of the throughput figures, e.g. "particle-steps/s".
     pub units: String,
@@ -230,16 +254,16 @@ pub struct WorkloadResult {
     /// GPU throughput by device time from timestamp queries; `None` ("n/a") where the
     /// adapter offers none or the workload's submissions are not instrumented.
     pub gpu_timestamp: Option<Spread>,
-    /// CPU reference throughput on one thread.
-    pub cpu_1thread: f64,
-    /// CPU reference throughput on all threads.
-    pub cpu_all_threads: f64,
+    /// CPU reference throughput on one thread; `None` (null) where no CPU reference exists.
+    pub cpu_1thread: Option<f64>,
+    /// CPU reference throughput on all threads; `None` as `cpu_1thread`.
+    pub cpu_all_threads: Option<f64>,
     /// Threads of the all-threads figure.
     pub cpu_threads: usize,
-    /// GPU median / CPU one thread.
-    pub ratio_vs_cpu_1thread: f64,
-    /// GPU median / CPU all threads.
-    pub ratio_vs_cpu_all_threads: f64,
+    /// GPU median / CPU one thread (`None` without a CPU figure).
+    pub ratio_vs_cpu_1thread: Option<f64>,
+    /// GPU median / CPU all threads (`None` without a CPU figure).
+    pub ratio_vs_cpu_all_threads: Option<f64>,
     /// Per-kernel hardware-efficiency figures (empty where no count model exists).
     pub kernels: Vec<KernelFigure>,
     /// Kind-specific figures, e.g. `first_step_s`, `device_bytes_per_particle`.
@@ -253,8 +277,8 @@ pub struct WorkloadResult {
 impl WorkloadResult {
     /// Fills the ratios from the GPU median and the CPU figures.
     fn with_ratios(mut self) -> Self {
-        self.ratio_vs_cpu_1thread = self.gpu.median / self.cpu_1thread;
-        self.ratio_vs_cpu_all_threads = self.gpu.median / self.cpu_all_threads;
+        self.ratio_vs_cpu_1thread = self.cpu_1thread.map(|c| self.gpu.median / c);
+        self.ratio_vs_cpu_all_threads = self.cpu_all_threads.map(|c| self.gpu.median / c);
         self
     }
 }
@@ -347,6 +371,12 @@ pub(crate) fn on_threads(threads: usize, work: impl Fn(usize, usize) -> u64 + Sy
 #[derive(Default)]
 pub struct KernelCache {
     md: Option<std::sync::Arc<crate::md::MdKernels>>,
+    denoise: Option<
+        std::sync::Arc<(
+            crate::ti::sampler::DenoiseKernels,
+            crate::model::ModelKernels,
+        )>,
+    >,
 }
 
 impl KernelCache {
@@ -356,6 +386,25 @@ impl KernelCache {
             self.md = Some(std::sync::Arc::new(crate::md::MdKernels::new(gpu)?));
         }
         Ok(self.md.clone().expect("set above"))
+    }
+
+    /// The sampler's and the model's kernels, compiled on first use.
+    pub fn denoise(
+        &mut self,
+        gpu: &Gpu,
+    ) -> Result<
+        std::sync::Arc<(
+            crate::ti::sampler::DenoiseKernels,
+            crate::model::ModelKernels,
+        )>,
+    > {
+        if self.denoise.is_none() {
+            self.denoise = Some(std::sync::Arc::new((
+                crate::ti::sampler::DenoiseKernels::new(gpu)?,
+                crate::model::ModelKernels::new(gpu)?,
+            )));
+        }
+        Ok(self.denoise.clone().expect("set above"))
     }
 }
 
@@ -370,6 +419,8 @@ pub fn run_task(
         Task::Md(w) => md::bench_md(gpu, &cache.md(gpu)?, w, opts)?,
         Task::Widom(w) => widom::bench_widom(gpu, w, opts)?,
         Task::Train(w) => train::bench_train(gpu, w, opts)?,
+        Task::Sampler(w) => sampler::bench_sampler(gpu, &*cache.denoise(gpu)?, w, opts)?,
+        Task::Pipeline(w) => pipeline::bench_pipeline(gpu, w, opts)?,
     };
     Ok(r.with_ratios())
 }
@@ -454,20 +505,22 @@ pub fn table_header() -> String {
     )
 }
 
-/// One row of the workload table (`n/a`: no timestamp figure).
+/// One row of the workload table (`n/a`: no timestamp figure; `-`: no CPU figure).
 pub fn table_row(r: &WorkloadResult) -> String {
     let g = r.gpu;
+    let opt = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or("-".into(), f);
+    let ratio = |x: f64| format!("{x:.2}");
     format!(
-        "{:<24} {:<18} {:>8} {:>30} {:>12} {:>11} {:>11} {:>7.2} {:>7.2}",
+        "{:<24} {:<18} {:>8} {:>30} {:>12} {:>11} {:>11} {:>7} {:>7}",
         r.name,
         r.units,
         r.size,
         format!("{} [{} - {}]", si(g.median), si(g.min), si(g.max)),
         r.gpu_timestamp.map_or("n/a".into(), |t| si(t.median)),
-        si(r.cpu_1thread),
-        si(r.cpu_all_threads),
-        r.ratio_vs_cpu_1thread,
-        r.ratio_vs_cpu_all_threads
+        opt(r.cpu_1thread, &si),
+        opt(r.cpu_all_threads, &si),
+        opt(r.ratio_vs_cpu_1thread, &ratio),
+        opt(r.ratio_vs_cpu_all_threads, &ratio)
     )
 }
 
@@ -585,12 +638,24 @@ mod tests {
                 "lj-rho0.8-N4000",
                 "lambda-windows-N40-B48",
                 "widom-paper-N200",
-                "train-step-N40-B32"
+                "train-step-N40-B32",
+                "sampler-rsde-N40-C64",
+                "sampler-mala1-N40-C64"
             ]
         );
         let standard = names("standard");
-        assert_eq!(standard.len(), 11);
-        assert!(quick.iter().all(|n| standard.contains(n)));
+        assert_eq!(standard.len(), 14);
+        assert_eq!(
+            standard[11..],
+            [
+                "sampler-rsde-N200-C64",
+                "sampler-mala1-N200-C64",
+                "pipeline-quick"
+            ]
+        );
+        assert!(quick
+            .iter()
+            .all(|n| standard.contains(n) || n.starts_with("sampler-")));
         assert!(suite("full").is_none());
         let opts = BenchOptions {
             only: vec!["widom-paper-N200".into(), "paper-N200-B1".into()],

@@ -212,6 +212,7 @@ fn full_run_gives_every_figure_and_the_numbers() {
             "integrand_N40.png",
             "training_loss.png",
             "gr_N40.png",
+            "acceptance_N40.png",
             "free_energy.png",
             "chemical_potential.png"
         ]
@@ -286,7 +287,7 @@ fn full_run_gives_every_figure_and_the_numbers() {
     let pos = |s: &str| md.find(s).unwrap();
     assert!(pos("## Results") < pos("## Diagnostics") && pos("## Diagnostics") < pos("## Figures"));
     // Every link has its sentence; no temporary files left behind.
-    assert_eq!(md.matches("![").count(), 5);
+    assert_eq!(md.matches("![").count(), 6);
     let leftovers: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -292,6 +292,9 @@ fn figures(inputs: &Inputs) -> Vec<Plot> {
     for &n in &inputs.counts {
         plots.extend(gr_plot(inputs, n));
     }
+    for &n in &inputs.counts {
+        plots.extend(acceptance_plot(inputs, n));
+    }
     plots.extend(free_energy_plot(inputs));
     plots.extend(chemical_potential_plot(inputs));
     plots
@@ -412,6 +415,35 @@ fn gr_plot(inputs: &Inputs, n: u32) -> Option<Plot> {
         "the radial distribution function of the configurations each sampler generated at \
          t = 0 against that of the reference samples (dashed); a sampler whose peak or \
          core edge differs samples the wrong fluid.",
+    ))
+}
+
+/// The MALA correctors' acceptance rate against t at N, per estimator that ran them.
+fn acceptance_plot(inputs: &Inputs, n: u32) -> Option<Plot> {
+    let runs: Vec<&RawRun> = inputs.raw[&n]
+        .iter()
+        .filter(|r| r.acceptance.len() == r.grid.len() && !r.grid.is_empty())
+        .collect();
+    if runs.is_empty() {
+        return None;
+    }
+    let mut fig = Figure::new(
+        format!("MALA acceptance along t, N = {n}"),
+        "t",
+        "accepted fraction",
+    );
+    for raw in runs {
+        fig = fig.with_series(Series::line(
+            raw.estimator.label(),
+            raw.grid.iter().copied().zip(raw.acceptance.iter().copied()),
+        ));
+    }
+    Some(Plot::single(
+        format!("acceptance_N{n}.png"),
+        fig,
+        "the fraction of corrector proposals accepted at each t (the step size adapts per \
+         trajectory towards the target); a dip marks where the model's p_t is hardest to \
+         sample, and where the corrected estimate depends most on enough corrector steps.",
     ))
 }
 

@@ -200,4 +200,14 @@ fn run_gives_the_isotherm_from_several_particle_counts() {
         rows[200]
     );
     assert!(out_dir.join("isotherm.png").exists());
+    // p(N) at the largest fluctuation: normalised over the spline's range 0..=8.
+    let pn = std::fs::read_to_string(out_dir.join("pn.csv")).unwrap();
+    let p: Vec<f64> = pn
+        .lines()
+        .skip(2)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(p.len(), 9);
+    assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-5);
+    assert!(gc["p_n"]["var_n"].as_f64().unwrap() > 0.0);
 }

@@ -499,6 +499,8 @@ pub fn integration_stage(
 
 /// File of the isotherm table.
 pub const ISOTHERM_FILE: &str = "isotherm.csv";
+/// File of p(N) at the βμ of the largest number fluctuations.
+pub const PN_FILE: &str = "pn.csv";
 
 /// The grand-canonical view (design note §6) when the headline βF_ex is known at three or
 /// more of the scene's particle counts: a not-a-knot spline of βF_ex(N) through them and
@@ -511,7 +513,10 @@ fn grand_canonical(
     scene: &Scene,
     out_dir: &Path,
 ) -> Result<Option<serde_json::Value>> {
-    use crate::ti::grand::{isotherm, FreeEnergyCurve, FreeEnergyPoint, IdealGasUnits, SplineEnds};
+    use crate::ti::grand::{
+        isotherm, particle_number_distribution, FreeEnergyCurve, FreeEnergyPoint, IdealGasUnits,
+        SplineEnds,
+    };
     let mut points = vec![
         FreeEnergyPoint {
             n: 0,
@@ -591,6 +596,32 @@ fn grand_canonical(
     if let Err(e) = crate::report::plot::write_png(&fig, &out_dir.join("isotherm.png")) {
         eprintln!("warning: isotherm plot not written: {e}");
     }
+    // p(N) where the number fluctuates most (the coexistence region, paper figure 4).
+    let widest = iso
+        .iter()
+        .max_by(|a, b| a.var_n.total_cmp(&b.var_n))
+        .map(|p| p.beta_mu)
+        .unwrap_or(centre);
+    let dist = particle_number_distribution(&curve, &units, widest)?;
+    let mut pn = format!(
+        "# p(N) at beta_mu = {widest:.6} (largest Var N on the isotherm grid), paper units\nn,p\n"
+    );
+    for (n, p) in dist.n.iter().zip(&dist.p) {
+        pn.push_str(&format!("{n},{p:.6e}\n"));
+    }
+    write_atomic(&out_dir.join(PN_FILE), pn.as_bytes())?;
+    let fig = crate::report::plot::Figure::new(
+        format!("p(N) at βμ = {widest:.2} (neural TI)"),
+        "N",
+        "p(N)",
+    )
+    .with_series(crate::report::plot::Series::line(
+        "grand-canonical p(N)",
+        dist.n.iter().map(|&n| n as f64).zip(dist.p.iter().copied()),
+    ));
+    if let Err(e) = crate::report::plot::write_png(&fig, &out_dir.join("pn.png")) {
+        eprintln!("warning: p(N) plot not written: {e}");
+    }
     let spline_mu: Vec<serde_json::Value> = points
         .iter()
         .filter(|p| p.n >= 2 && p.n < n_max)
@@ -608,5 +639,13 @@ fn grand_canonical(
         "betamu_ex_spline": spline_mu,
         "isotherm_file": ISOTHERM_FILE,
         "isotherm_plot": "isotherm.png",
+        "p_n": {
+            "beta_mu": dist.beta_mu,
+            "mean_n": dist.mean_n,
+            "var_n": dist.var_n,
+            "edge_probability": dist.edge_probability,
+            "file": PN_FILE,
+            "plot": "pn.png",
+        },
     })))
 }

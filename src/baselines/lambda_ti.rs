@@ -197,7 +197,7 @@ pub struct LegResult {
     pub mbar_min_overlap: Option<f64>,
     /// MBAR overlap warning, if any.
     pub mbar_warning: Option<String>,
-    /// MBAR overlap matrix O[i][j] between the leg's windows.
+    /// MBAR overlap matrix `O[i][j]` between the leg's windows.
     pub mbar_overlap: Option<Vec<Vec<f64>>>,
 }
 

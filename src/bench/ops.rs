@@ -13,7 +13,7 @@
 //! innermost loop of an entry point, calls expanded), so a test holds the constants to the
 //! shader. Pair counts are the kernels' own: `lj_forces` (all pairs, tiles of 64) runs
 //! B·⌈n/64⌉·64 invocations, padding lanes included, each visiting the n particles of its
-//! replica; `lj_forces_neighbors` visits Σ_s min(neighbor_count[s], max_neighbors) list
+//! replica; `lj_forces_neighbors` visits Σ_s `min(neighbor_count[s], max_neighbors)` list
 //! entries. Pairs within the cutoff are read from the kernel's output (c_i = ½ #{j: r_ij <
 //! r_c}); the padding lanes of `lj_forces` (x = 0) are counted on the host.
 //!

@@ -167,13 +167,13 @@ pub struct DenoiseRequest<'a> {
 pub struct DenoiseOutcome {
     /// The time grid, ascending.
     pub grid: Vec<f64>,
-    /// integrand[c][k] = ∂_t Ũ(x_c, t_k) after the correctors.
+    /// `integrand[c][k]` = ∂_t Ũ(x_c, t_k) after the correctors.
     pub integrand: Vec<Vec<f64>>,
-    /// u_start[c][k] = Ũ(x_c, t_k) on arrival at t_k.
+    /// `u_start[c][k]` = Ũ(x_c, t_k) on arrival at t_k.
     pub u_start: Vec<Vec<f64>>,
-    /// u_end[c][k] = Ũ(x_c, t_k) after the correctors.
+    /// `u_end[c][k]` = Ũ(x_c, t_k) after the correctors.
     pub u_end: Vec<Vec<f64>>,
-    /// accepted[c][k]: accepted corrector proposals at t_k.
+    /// `accepted[c][k]`: accepted corrector proposals at t_k.
     pub accepted: Vec<Vec<u32>>,
     /// Corrector proposals per trajectory and grid point.
     pub proposals: u32,

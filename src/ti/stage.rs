@@ -48,7 +48,7 @@ pub struct RawRun {
     pub estimator: Estimator,
     /// The time grid, ascending.
     pub grid: Vec<f64>,
-    /// integrand[c][k] = ∂_t Ũ of trajectory c at t_k.
+    /// `integrand[c][k]` = ∂_t Ũ of trajectory c at t_k.
     pub integrand: Vec<Vec<f64>>,
     /// AIS work per trajectory (meaningful for `Annealed` only).
     pub work: Vec<f64>,

@@ -89,5 +89,28 @@ fn paper_system_free_energies_match_the_independent_reference() {
             }
         }
     }
+    // βμ_ex(40 → 41) of the headline against Widom insertion of the reference.
+    let refs: serde_json::Value =
+        serde_json::from_str(include_str!("data/lj_paper_system_N40.json")).unwrap();
+    let (widom, widom_err) = (
+        refs["per_N"]["40"]["betamu_widom"].as_f64().unwrap(),
+        refs["per_N"]["40"]["betamu_widom_err"].as_f64().unwrap(),
+    );
+    let head = &results["free_energy"]["40"]["neural_ti"];
+    let (mu, mu_err) = (
+        head["betamu_ex"]["mean"].as_f64().unwrap(),
+        head["betamu_ex"]["err"].as_f64().unwrap(),
+    );
+    eprintln!(
+        "betamu_ex(40 -> 41), headline {}: {mu:.3} ± {mu_err:.3}; Widom {widom:.4} ± {widom_err:.4}",
+        head["estimator"]
+    );
+    let combined = (mu_err * mu_err + widom_err * widom_err).sqrt();
+    if (mu - widom).abs() > 2.0 * combined {
+        failures.push(format!(
+            "betamu_ex {mu:.3} ± {mu_err:.3} vs Widom {widom:.4}: off by {:.1} sigma",
+            (mu - widom).abs() / combined
+        ));
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

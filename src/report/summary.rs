@@ -727,6 +727,9 @@ fn summary_table(md: &mut String, inputs: &Inputs) {
 }
 
 fn estimator_label(key: &str) -> &str {
+    if key == "ais" {
+        return "annealed importance sampling";
+    }
     ESTIMATORS
         .iter()
         .find(|e| e.key() == key)

@@ -5,9 +5,10 @@
 //! integrand table `integrand_N<N>.csv` and the g(r) of the generated samples.
 //!
 //! results.json gets `free_energy.<N>.<estimator>` for every estimator run (TI, and for
-//! `annealed` also `ais`), and `free_energy.<N>.neural_ti`: the headline estimate (the
-//! MALA-corrected TI when run, else the annealed TI, else the reverse SDE, else forward
-//! noise), with `betamu_ex` where N + 1 was evaluated too. Schema: docs/results.md.
+//! `annealed` also `ais`), and `free_energy.<N>.neural_ti`: the headline estimate
+//! ([`headline`]: annealed importance sampling when its effective sample size is large
+//! enough, else the MALA-corrected TI, the annealed TI, the reverse SDE, forward noise),
+//! with `betamu_ex` where N + 1 was evaluated too. Schema: docs/results.md.
 
 use crate::dataset::SampleSet;
 use crate::error::{Error, Result};
@@ -332,16 +333,66 @@ pub fn summarize(
     })
 }
 
-/// The headline estimator among those run, in order of preference.
-pub fn headline(summaries: &[EstimatorSummary]) -> Option<&EstimatorSummary> {
-    [
-        Estimator::Corrected,
-        Estimator::Annealed,
-        Estimator::ReverseSde,
-        Estimator::ForwardNoise,
-    ]
-    .iter()
-    .find_map(|e| summaries.iter().find(|s| s.estimator == *e))
+/// Smallest AIS effective sample size (and fraction of the trajectories) for AIS to be the
+/// headline estimate.
+pub const MIN_AIS_ESS: f64 = 10.0;
+/// See [`MIN_AIS_ESS`].
+pub const MIN_AIS_ESS_FRACTION: f64 = 0.1;
+
+/// The headline estimate of one N: its key (`ais` or an estimator's key) and value.
+#[derive(Clone, Copy, Debug)]
+pub struct Headline {
+    /// `ais`, `corrected`, `annealed`, `reverse_sde` or `forward_noise`.
+    pub key: &'static str,
+    /// βF_ex.
+    pub estimate: Estimate,
+    /// The quadrature's halving error (NaN for AIS, which has no quadrature).
+    pub quadrature_error: f64,
+}
+
+/// The estimate called `key` among `summaries` (`ais`: the annealed run's AIS).
+pub fn estimate_for(summaries: &[EstimatorSummary], key: &str) -> Option<Headline> {
+    if key == "ais" {
+        let a = summaries.iter().find_map(|s| s.ais)?;
+        return Some(Headline {
+            key: "ais",
+            estimate: Estimate {
+                mean: a.beta_f,
+                err: a.err,
+                bootstrap_err: a.err,
+                n: a.n,
+            },
+            quadrature_error: f64::NAN,
+        });
+    }
+    let s = summaries.iter().find(|s| s.estimator.key() == key)?;
+    Some(Headline {
+        key: s.estimator.key(),
+        estimate: s.beta_f_ex,
+        quadrature_error: s.quadrature.error_estimate,
+    })
+}
+
+/// The headline among the estimates run: annealed importance sampling when its effective
+/// sample size is at least [`MIN_AIS_ESS`] and [`MIN_AIS_ESS_FRACTION`] of the trajectories
+/// (it is unbiased whatever the samplers' lag; with fewer effective samples its error bar
+/// is not trustworthy), else the MALA-corrected TI, the annealed TI, the reverse SDE,
+/// forward noise.
+pub fn headline(summaries: &[EstimatorSummary]) -> Option<Headline> {
+    let ais_ok = summaries.iter().find_map(|s| s.ais).is_some_and(|a| {
+        a.ess >= MIN_AIS_ESS && a.ess_fraction >= MIN_AIS_ESS_FRACTION && a.err.is_finite()
+    });
+    let order = [
+        "ais",
+        "corrected",
+        "annealed",
+        "reverse_sde",
+        "forward_noise",
+    ];
+    order
+        .iter()
+        .filter(|k| **k != "ais" || ais_ok)
+        .find_map(|k| estimate_for(summaries, k))
 }
 
 fn write_integrand_table(
@@ -440,18 +491,18 @@ pub fn integration_stage(
         }
         if let Some(h) = headline(&summaries) {
             let mut head = serde_json::json!({
-                "estimator": h.estimator.key(),
-                "betaF_ex": estimate_json(&h.beta_f_ex),
-                "quadrature_error": h.quadrature.error_estimate,
+                "estimator": h.key,
+                "betaF_ex": estimate_json(&h.estimate),
+                "quadrature_error": h.quadrature_error,
                 "rho": *n as f64 / volume,
             });
-            // βμ_ex(N → N+1) from the same estimator at N + 1.
-            let next = per_n
-                .iter()
-                .find(|(m, _)| *m == n + 1)
-                .and_then(|(_, r)| r.iter().find(|(s, _)| s.estimator == h.estimator));
-            if let Some((s1, _)) = next {
-                let (a, b) = (&h.beta_f_ex, &s1.beta_f_ex);
+            // βμ_ex(N → N+1) from the same estimate at N + 1.
+            let next = per_n.iter().find(|(m, _)| *m == n + 1).and_then(|(_, r)| {
+                let s1: Vec<EstimatorSummary> = r.iter().map(|(s, _)| s.clone()).collect();
+                estimate_for(&s1, h.key)
+            });
+            if let Some(h1) = next {
+                let (a, b) = (&h.estimate, &h1.estimate);
                 head["betamu_ex"] = serde_json::json!({
                     "mean": b.mean - a.mean,
                     "err": (a.err * a.err + b.err * b.err).sqrt(),
@@ -461,7 +512,7 @@ pub fn integration_stage(
                 .iter()
                 .find(|s| s.estimator == Estimator::ForwardNoise)
             {
-                head["forward_noise_gap"] = serde_json::json!(h.beta_f_ex.mean - fw.beta_f_ex.mean);
+                head["forward_noise_gap"] = serde_json::json!(h.estimate.mean - fw.beta_f_ex.mean);
             }
             entry.insert("neural_ti".into(), head);
         }
@@ -532,17 +583,13 @@ fn grand_canonical(
     let mut distinct = 0;
     for (n, runs) in per_n {
         let summaries: Vec<EstimatorSummary> = runs.iter().map(|(s, _)| s.clone()).collect();
-        if let Some(h) = headline(&summaries) {
-            if *n >= 2 && h.beta_f_ex.mean.is_finite() {
+        if let Some(h) = headline(&summaries).map(|h| h.estimate) {
+            if *n >= 2 && h.mean.is_finite() {
                 distinct += base.contains(n) as usize;
                 points.push(FreeEnergyPoint {
                     n: *n as usize,
-                    beta_f_ex: h.beta_f_ex.mean,
-                    err: if h.beta_f_ex.err.is_finite() {
-                        h.beta_f_ex.err
-                    } else {
-                        0.0
-                    },
+                    beta_f_ex: h.mean,
+                    err: if h.err.is_finite() { h.err } else { 0.0 },
                 });
             }
         }

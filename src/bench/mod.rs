@@ -198,6 +198,15 @@ pub struct Spread {
 }
 
 impl Spread {
+    /// Rates `work / seconds` from a spread of seconds (the fastest run gives the maximum).
+    pub fn rate(work: f64, seconds: &Spread) -> Spread {
+        Spread {
+            median: work / seconds.median,
+            min: work / seconds.max,
+            max: work / seconds.min,
+        }
+    }
+
     /// Median / min / max of `v` (the upper median for an even count); `v` non-empty.
     pub fn of(mut v: Vec<f64>) -> Spread {
         v.sort_by(|a, b| a.total_cmp(b));
@@ -275,6 +284,40 @@ pub struct WorkloadResult {
 }
 
 impl WorkloadResult {
+    /// A result with its identity, the GPU figure and the CPU figures `(one thread, all
+    /// threads, threads)`; no timestamps, kernels, extra figures or notes (set those after)
+    /// and no ratios yet ([`WorkloadResult::with_ratios`] fills them).
+    #[allow(clippy::too_many_arguments)]
+    pub fn timed(
+        name: &str,
+        kind: &str,
+        units: &str,
+        size: u64,
+        size_units: &str,
+        gpu: Spread,
+        cpu: Option<(f64, f64, usize)>,
+        workload: serde_json::Value,
+    ) -> Self {
+        WorkloadResult {
+            name: name.to_string(),
+            kind: kind.into(),
+            units: units.into(),
+            size,
+            size_units: size_units.into(),
+            gpu,
+            gpu_timestamp: None,
+            cpu_1thread: cpu.map(|c| c.0),
+            cpu_all_threads: cpu.map(|c| c.1),
+            cpu_threads: cpu.map_or(1, |c| c.2),
+            ratio_vs_cpu_1thread: None,
+            ratio_vs_cpu_all_threads: None,
+            kernels: Vec::new(),
+            extra: BTreeMap::new(),
+            notes: Vec::new(),
+            workload,
+        }
+    }
+
     /// Fills the ratios from the GPU median and the CPU figures.
     fn with_ratios(mut self) -> Self {
         self.ratio_vs_cpu_1thread = self.cpu_1thread.map(|c| self.gpu.median / c);

@@ -69,31 +69,14 @@ pub fn bench_pipeline(
         });
     }
     extra.insert("total_s".to_string(), total);
-    let rate = 3600.0 / total;
+    let size = scene
+        .system
+        .particles
+        .iter()
+        .map(|&n| n as u64)
+        .max()
+        .unwrap_or(1);
     Ok(WorkloadResult {
-        name: w.name.clone(),
-        kind: "pipeline".into(),
-        units: "runs/h".into(),
-        size: scene
-            .system
-            .particles
-            .iter()
-            .map(|&n| n as u64)
-            .max()
-            .unwrap_or(1),
-        size_units: "particles (largest N)".into(),
-        gpu: Spread {
-            median: rate,
-            min: rate,
-            max: rate,
-        },
-        gpu_timestamp: None,
-        cpu_1thread: None,
-        cpu_all_threads: None,
-        cpu_threads: 1,
-        ratio_vs_cpu_1thread: None,
-        ratio_vs_cpu_all_threads: None,
-        kernels: Vec::new(),
         extra,
         notes: vec![
             format!(
@@ -103,6 +86,15 @@ pub fn bench_pipeline(
             ),
             "no CPU implementation of the pipeline: CPU figures and ratios are null".into(),
         ],
-        workload: serde_json::to_value(w).unwrap_or_default(),
+        ..WorkloadResult::timed(
+            &w.name,
+            "pipeline",
+            "runs/h",
+            size,
+            "particles (largest N)",
+            Spread::rate(3600.0, &Spread::of(vec![total])),
+            None,
+            serde_json::to_value(w).unwrap_or_default(),
+        )
     })
 }

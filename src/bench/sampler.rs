@@ -272,25 +272,17 @@ pub fn bench_sampler(
         ));
     }
     Ok(WorkloadResult {
-        name: w.name.clone(),
-        kind: "sampler".into(),
-        units: "trajectory-steps/s".into(),
-        size: w.trajectories as u64,
-        size_units: "trajectories".into(),
-        gpu: Spread {
-            median: steps / secs.median,
-            min: steps / secs.max,
-            max: steps / secs.min,
-        },
-        gpu_timestamp: None,
-        cpu_1thread: Some(cpu1),
-        cpu_all_threads: Some(cpun),
-        cpu_threads: threads,
-        ratio_vs_cpu_1thread: None,
-        ratio_vs_cpu_all_threads: None,
-        kernels: Vec::new(),
         extra,
         notes,
-        workload: serde_json::to_value(w).unwrap_or_default(),
+        ..WorkloadResult::timed(
+            &w.name,
+            "sampler",
+            "trajectory-steps/s",
+            w.trajectories as u64,
+            "trajectories",
+            Spread::rate(steps, &secs),
+            Some((cpu1, cpun, threads)),
+            serde_json::to_value(w).unwrap_or_default(),
+        )
     })
 }

@@ -116,28 +116,20 @@ pub fn bench_train(gpu: &Gpu, w: &TrainWorkload, _opts: &BenchOptions) -> Result
     extra.insert("cpu_1thread_seconds_per_step".to_string(), batch / cpu1);
     extra.insert("parameters".to_string(), cfg.param_count() as f64);
     Ok(WorkloadResult {
-        name: w.name.clone(),
-        kind: "train".into(),
-        units: "configurations/s".into(),
-        size: w.batch as u64,
-        size_units: "configurations".into(),
-        gpu: Spread {
-            median: batch / secs.median,
-            min: batch / secs.max,
-            max: batch / secs.min,
-        },
-        gpu_timestamp: None,
-        cpu_1thread: Some(cpu1),
-        cpu_all_threads: Some(cpun),
-        cpu_threads: threads,
-        ratio_vs_cpu_1thread: None,
-        ratio_vs_cpu_all_threads: None,
-        kernels: Vec::new(),
         extra,
         notes: vec![
             "GPU step submitted by the training workspace itself: no timestamp instrumentation"
                 .into(),
         ],
-        workload: serde_json::to_value(w).unwrap_or_default(),
+        ..WorkloadResult::timed(
+            &w.name,
+            "train",
+            "configurations/s",
+            w.batch as u64,
+            "configurations",
+            Spread::rate(batch, &secs),
+            Some((cpu1, cpun, threads)),
+            serde_json::to_value(w).unwrap_or_default(),
+        )
     })
 }

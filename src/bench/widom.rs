@@ -6,7 +6,6 @@ use crate::error::Result;
 use crate::gpu::Gpu;
 use crate::md::init::initial_state;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 /// One Widom-insertion workload: `configs` configurations of N particles, `insertions`
@@ -100,25 +99,20 @@ pub fn bench_widom(gpu: &Gpu, w: &WidomWorkload, opts: &BenchOptions) -> Result<
     let cpu1 = cpu(1);
     let cpun = if threads > 1 { cpu(threads) } else { cpu1 };
     Ok(WorkloadResult {
-        name: w.name.clone(),
-        kind: "widom".into(),
-        units: "pair-evaluations/s".into(),
-        size: w.configs as u64 * w.insertions as u64,
-        size_units: "insertions".into(),
-        gpu: Spread::of(rates),
-        gpu_timestamp: None,
-        cpu_1thread: Some(cpu1),
-        cpu_all_threads: Some(cpun),
-        cpu_threads: threads,
-        ratio_vs_cpu_1thread: None,
-        ratio_vs_cpu_all_threads: None,
-        kernels: Vec::new(),
-        extra: BTreeMap::new(),
         notes: vec![
             "GPU figure includes the configuration copies and the energy readback; \
              no timestamp instrumentation"
                 .into(),
         ],
-        workload: serde_json::to_value(w).unwrap_or_default(),
+        ..WorkloadResult::timed(
+            &w.name,
+            "widom",
+            "pair-evaluations/s",
+            w.configs as u64 * w.insertions as u64,
+            "insertions",
+            Spread::of(rates),
+            Some((cpu1, cpun, threads)),
+            serde_json::to_value(w).unwrap_or_default(),
+        )
     })
 }

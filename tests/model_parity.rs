@@ -401,7 +401,7 @@ fn process_cpu_seconds() -> f64 {
 #[ignore = "timing"]
 fn pass_timing() {
     use nti_gpu::gpu::kernel::dispatch;
-    use nti_gpu::model::kernels::{ModelArgs, ModelParams, WORKGROUP};
+    use nti_gpu::model::kernels::{ModelParams, ModelScratch, WORKGROUP};
     let Some(gpu) = common::gpu() else {
         return;
     };
@@ -425,34 +425,15 @@ fn pass_timing() {
         }
         let times: Vec<f32> = (0..c).map(|k| (k as f32 + 0.5) / c as f32).collect();
         let uniform = ModelParams::new(&cfg, &sys, n as u32, c as u32).unwrap();
-        let (cn, d, kv) = (
-            (c * n) as u64,
-            cfg.feature_dim() as u64,
-            cfg.vector_channels as u64,
-        );
+        let cn = (c * n) as u64;
         let params_buf = gpu.uniform_from("params", &uniform);
         let pos_buf = gpu.storage_from("pos", &pos);
         let times_buf = gpu.storage_from("times", &times);
         let theta_buf = gpu.storage_from("theta", &theta);
-        let features = gpu.storage_zeroed("features", 4 * cn * d);
-        let moments = gpu.storage_zeroed("moments", 16 * cn * kv);
-        let input_grad = gpu.storage_zeroed("input_grad", 4 * cn * d);
-        let moment_adjoint = gpu.storage_zeroed("moment_adjoint", 16 * cn * kv);
-        let particle_energy = gpu.storage_zeroed("particle_energy", 4 * cn);
+        let scratch = ModelScratch::new(&gpu, &cfg, n, c);
         let score_buf = gpu.storage_zeroed("score", 16 * cn);
         let time_terms = gpu.storage_zeroed("time_terms", 16 * cn);
-        let args = ModelArgs {
-            params: &params_buf,
-            pos: &pos_buf,
-            times: &times_buf,
-            theta: &theta_buf,
-            features: &features,
-            moments: &moments,
-            input_grad: &input_grad,
-            moment_adjoint: &moment_adjoint,
-            particle_energy: &particle_energy,
-            score: &score_buf,
-        };
+        let args = scratch.args(&params_buf, &pos_buf, &times_buf, &theta_buf, &score_buf);
         let group = kernels.bind(&gpu, &args);
         let time_group = kernels.bind_time(&gpu, &args, &time_terms);
         let groups = ((n as u32).div_ceil(WORKGROUP), c as u32, 1);

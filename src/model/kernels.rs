@@ -237,6 +237,62 @@ impl<'a> ModelArgs<'a> {
     }
 }
 
+/// The intermediate buffers of the model passes for C configurations of N particles (D
+/// features, K_v vector channels): everything of [`ModelArgs`] but the inputs and the score.
+pub struct ModelScratch {
+    /// f_i, C·N·D f32.
+    pub features: wgpu::Buffer,
+    /// v_ik, C·N·K_v vec4.
+    pub moments: wgpu::Buffer,
+    /// g_i, C·N·D f32.
+    pub input_grad: wgpu::Buffer,
+    /// ∂y/∂v_ik, C·N·K_v vec4.
+    pub moment_adjoint: wgpu::Buffer,
+    /// Per-particle energy, C·N f32.
+    pub particle_energy: wgpu::Buffer,
+}
+
+impl ModelScratch {
+    /// Zeroed scratch for `c` configurations of `n` particles of model `cfg`.
+    pub fn new(gpu: &Gpu, cfg: &ModelConfig, n: usize, c: usize) -> Self {
+        let (cn, d, kv) = (
+            (c * n) as u64,
+            cfg.feature_dim() as u64,
+            cfg.vector_channels as u64,
+        );
+        Self {
+            features: gpu.storage_zeroed("model features", 4 * cn * d),
+            moments: gpu.storage_zeroed("model moments", 16 * cn * kv),
+            input_grad: gpu.storage_zeroed("model input_grad", 4 * cn * d),
+            moment_adjoint: gpu.storage_zeroed("model moment_adjoint", 16 * cn * kv),
+            particle_energy: gpu.storage_zeroed("model particle_energy", 4 * cn),
+        }
+    }
+
+    /// The passes' arguments with these scratch buffers.
+    pub fn args<'a>(
+        &'a self,
+        params: &'a wgpu::Buffer,
+        pos: &'a wgpu::Buffer,
+        times: &'a wgpu::Buffer,
+        theta: &'a wgpu::Buffer,
+        score: &'a wgpu::Buffer,
+    ) -> ModelArgs<'a> {
+        ModelArgs {
+            params,
+            pos,
+            times,
+            theta,
+            features: &self.features,
+            moments: &self.moments,
+            input_grad: &self.input_grad,
+            moment_adjoint: &self.moment_adjoint,
+            particle_energy: &self.particle_energy,
+            score,
+        }
+    }
+}
+
 /// `shaders/model_energy.wgsl`: descriptors, MLP and score of the energy model (field 0,
 /// layout [`MODEL_ENERGY_BINDINGS`], entries [`ENTRIES`]) and the score pass with the pieces
 /// of ∂_t Ũ (field 1, layout [`MODEL_TIME_BINDINGS`], entry `model_score_time`).
@@ -459,24 +515,9 @@ fn run(
     let pos_buf = gpu.storage_from("model pos", &pos4);
     let times_buf = gpu.storage_from("model times", &times32);
     let theta_buf = gpu.storage_from("model theta", &theta);
-    let features = gpu.storage_zeroed("model features", 4 * cn * d);
-    let moments = gpu.storage_zeroed("model moments", 16 * cn * kv);
-    let input_grad = gpu.storage_zeroed("model input_grad", 4 * cn * d);
-    let moment_adjoint = gpu.storage_zeroed("model moment_adjoint", 16 * cn * kv);
-    let particle_energy = gpu.storage_zeroed("model particle_energy", 4 * cn);
+    let scratch = ModelScratch::new(gpu, cfg, n, c);
     let score = gpu.storage_zeroed("model score", 16 * cn);
-    let args = ModelArgs {
-        params: &params_buf,
-        pos: &pos_buf,
-        times: &times_buf,
-        theta: &theta_buf,
-        features: &features,
-        moments: &moments,
-        input_grad: &input_grad,
-        moment_adjoint: &moment_adjoint,
-        particle_energy: &particle_energy,
-        score: &score,
-    };
+    let args = scratch.args(&params_buf, &pos_buf, &times_buf, &theta_buf, &score);
     let group = kernels.bind(gpu, &args);
     let time_terms = with_time.then(|| gpu.storage_zeroed("model time_terms", 16 * cn));
     let time_group = time_terms

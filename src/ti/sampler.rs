@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::gpu::kernel::{bind, dispatch, Access::*, BindingSpec, KernelFamily};
 use crate::gpu::Gpu;
 use crate::model::kernels::{
-    combine_time_derivative, ModelArgs, ModelKernels, ModelParams, TimeParts,
+    combine_time_derivative, ModelKernels, ModelParams, ModelScratch, TimeParts,
 };
 use crate::reference::denoise::{predictor_coefficients, CorrectorSettings};
 use crate::reference::energy_model::{schedule, ModelConfig, System};
@@ -294,11 +294,7 @@ pub fn run_denoise(
     check(gpu, req)?;
     let start = Instant::now();
     let (n, c) = (req.n, req.trajectories);
-    let (cn, d, kv) = (
-        (c * n) as u64,
-        req.cfg.feature_dim() as u64,
-        req.cfg.vector_channels as u64,
-    );
+    let cn = (c * n) as u64;
     let points = req.grid.len();
     let l = req.sys.box_length;
     // Descending march: t_j = grid[K − j].
@@ -308,11 +304,7 @@ pub fn run_denoise(
     let model_uniform = gpu.uniform_from("denoise model params", &model_params);
     let times_buf = gpu.storage_zeroed("denoise times", 4 * c as u64);
     let theta = gpu.storage_from("denoise theta", req.theta);
-    let features = gpu.storage_zeroed("denoise features", 4 * cn * d);
-    let moments = gpu.storage_zeroed("denoise moments", 16 * cn * kv);
-    let input_grad = gpu.storage_zeroed("denoise input_grad", 4 * cn * d);
-    let moment_adjoint = gpu.storage_zeroed("denoise moment_adjoint", 16 * cn * kv);
-    let particle_energy = gpu.storage_zeroed("denoise particle_energy", 4 * cn);
+    let scratch = ModelScratch::new(gpu, req.cfg, n, c);
     let pos = gpu.storage_zeroed("denoise pos", 16 * cn);
     let prop = gpu.storage_zeroed("denoise prop", 16 * cn);
     let score = gpu.storage_zeroed("denoise score", 16 * cn);
@@ -341,18 +333,7 @@ pub fn run_denoise(
     let forward_noise = matches!(req.path, PathKind::ForwardNoise { .. });
 
     let model_group = |p: &wgpu::Buffer, s: &wgpu::Buffer, tt: &wgpu::Buffer| {
-        let args = ModelArgs {
-            params: &model_uniform,
-            pos: p,
-            times: &times_buf,
-            theta: &theta,
-            features: &features,
-            moments: &moments,
-            input_grad: &input_grad,
-            moment_adjoint: &moment_adjoint,
-            particle_energy: &particle_energy,
-            score: s,
-        };
+        let args = scratch.args(&model_uniform, p, &times_buf, &theta, s);
         (model.bind(gpu, &args), model.bind_time(gpu, &args, tt))
     };
     let (cur_group, cur_time_group) = model_group(&pos, &score, &time_terms);

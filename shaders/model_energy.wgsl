@@ -31,6 +31,7 @@
 //          H <= MAX_H.
 
 #import pbc
+#import model_common
 
 struct ModelParams {
     k_radial: u32,     // K
@@ -63,11 +64,6 @@ struct ModelParams {
     _pad2: f32,
 }
 
-const MAX_K: u32 = 64u;
-const MAX_KV: u32 = 16u;
-const MAX_D: u32 = 160u;
-const MAX_H: u32 = 128u;
-const TILE: u32 = 64u;
 const PI: f32 = 3.14159265358979;
 const TAU: f32 = 6.28318530717959;
 
@@ -212,27 +208,6 @@ fn model_descriptors(
     for (var q = 0u; q < 2u * params.freqs + 1u; q = q + 1u) {
         features[row + params.time_offset + q] = time_feature(q, t);
     }
-}
-
-// Four rows (clamped to the last row h - 1) of a row-major matrix in theta at `base` with
-// `cols` columns, column c: (M[q0][c], M[q0+1][c], M[q0+2][c], M[q0+3][c]).
-fn rows4(base: u32, q0: u32, h: u32, cols: u32, c: u32) -> vec4<f32> {
-    return vec4<f32>(
-        theta[base + min(q0, h - 1u) * cols + c],
-        theta[base + min(q0 + 1u, h - 1u) * cols + c],
-        theta[base + min(q0 + 2u, h - 1u) * cols + c],
-        theta[base + min(q0 + 3u, h - 1u) * cols + c],
-    );
-}
-
-// Four consecutive entries (clamped to the last index h - 1) of theta from `base + u0`.
-fn cols4(base: u32, u0: u32, h: u32) -> vec4<f32> {
-    return vec4<f32>(
-        theta[base + min(u0, h - 1u)],
-        theta[base + min(u0 + 1u, h - 1u)],
-        theta[base + min(u0 + 2u, h - 1u)],
-        theta[base + min(u0 + 3u, h - 1u)],
-    );
 }
 
 // Pass B: MLP forward at f_i and at f_null(t), input gradient g_i and moment adjoints.

@@ -53,6 +53,7 @@
 // Workgroup memory: two tiles of 64 vec4 (2 KiB).
 
 #import pbc
+#import model_common
 
 struct GradParams {
     k_radial: u32,     // K
@@ -85,11 +86,6 @@ struct GradParams {
     total_blocks: u32, // blocks grad_reduce sums (n_blocks unless joint)
 }
 
-const MAX_K: u32 = 64u;
-const MAX_KV: u32 = 16u;
-const MAX_D: u32 = 160u;
-const MAX_H: u32 = 128u;
-const TILE: u32 = 64u;
 const BLOCK: u32 = 64u;
 const TILE_W: u32 = 4u;  // grad_params: 4 x 4 output tiles of W1 and W2
 const PI: f32 = 3.14159265358979;
@@ -235,27 +231,6 @@ fn grad_tangent(
     for (; idx < row + gp.dim; idx = idx + 1u) {
         work[idx] = 0.0;
     }
-}
-
-// Four rows (clamped to the last row h - 1) of a row-major matrix in theta at `base` with
-// `cols` columns, column c: (M[q0][c], M[q0+1][c], M[q0+2][c], M[q0+3][c]).
-fn rows4(base: u32, q0: u32, h: u32, cols: u32, c: u32) -> vec4<f32> {
-    return vec4<f32>(
-        theta[base + min(q0, h - 1u) * cols + c],
-        theta[base + min(q0 + 1u, h - 1u) * cols + c],
-        theta[base + min(q0 + 2u, h - 1u) * cols + c],
-        theta[base + min(q0 + 3u, h - 1u) * cols + c],
-    );
-}
-
-// Four consecutive entries (clamped to the last index h - 1) of theta from `base + u0`.
-fn cols4(base: u32, u0: u32, h: u32) -> vec4<f32> {
-    return vec4<f32>(
-        theta[base + min(u0, h - 1u)],
-        theta[base + min(u0 + 1u, h - 1u)],
-        theta[base + min(u0 + 2u, h - 1u)],
-        theta[base + min(u0 + 3u, h - 1u)],
-    );
 }
 
 // Pass E, per particle: tangent forward and its reverse pass; stores the seven factors.

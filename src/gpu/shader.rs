@@ -15,6 +15,10 @@ pub const INCLUDES: &[(&str, &str)] = &[
     ("lj", include_str!("../../shaders/common/lj.wgsl")),
     ("alchemy", include_str!("../../shaders/common/alchemy.wgsl")),
     (
+        "model_common",
+        include_str!("../../shaders/common/model_common.wgsl"),
+    ),
+    (
         "md_types",
         include_str!("../../shaders/common/md_types.wgsl"),
     ),

@@ -150,7 +150,7 @@ pub fn check_sizes(cfg: &ModelConfig) -> Result<()> {
         if value > max {
             return Err(Error::Model(format!(
                 "{what} = {value} exceeds the GPU kernels' maximum {max} \
-                 (raise MAX_* in shaders/model_energy.wgsl and src/model/kernels.rs together)"
+                 (raise MAX_* in shaders/common/model_common.wgsl and src/model/kernels.rs together)"
             )));
         }
     }

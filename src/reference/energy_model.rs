@@ -360,6 +360,34 @@ fn inverse_or_zero(r: f64) -> f64 {
     }
 }
 
+/// Calls `f(j, d_ij, r_ij, w, dw)` for every neighbour j ≠ i of particle i inside the
+/// descriptor cutoff whose radial basis is non-zero (`w` = w_k(r), `dw` = w_k'(r)): the pair
+/// loop shared by the descriptor pass and its derivatives.
+fn for_each_basis_neighbour(
+    cfg: &ModelConfig,
+    sys: &System,
+    pos: &[[f64; 3]],
+    i: usize,
+    mut f: impl FnMut(usize, [f64; 3], f64, &[f64], &[f64]),
+) {
+    let rc2 = cfg.r_c * cfg.r_c;
+    let mut w = vec![0.0; cfg.k_radial];
+    let mut dw = vec![0.0; cfg.k_radial];
+    for j in 0..pos.len() {
+        if j == i {
+            continue;
+        }
+        let (d, r2) = separation(pos, i, j, sys.box_length);
+        if r2 >= rc2 {
+            continue;
+        }
+        let r = r2.sqrt();
+        if pair_basis(cfg, r, &mut w, &mut dw) {
+            f(j, d, r, &w, &dw);
+        }
+    }
+}
+
 fn dot3(a: [f64; 3], b: [f64; 3]) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
@@ -391,34 +419,23 @@ impl Moments {
 /// Pass A (pair pass, gather per particle i): s_ik = Σ_j w_k(r_ij) and
 /// v_ik = Σ_j w_k(r_ij) d_ij/σ over neighbours j ≠ i with r_ij < r_c.
 pub fn descriptor_moments(cfg: &ModelConfig, sys: &System, pos: &[[f64; 3]]) -> Vec<Moments> {
-    let n = pos.len();
-    let rc2 = cfg.r_c * cfg.r_c;
     let inv_sigma = 1.0 / sys.sigma;
-    let mut w = vec![0.0; cfg.k_radial];
-    let mut dw = vec![0.0; cfg.k_radial];
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let mut m = Moments::zeros(cfg);
-        for j in 0..n {
-            if j == i {
-                continue;
-            }
-            let (d, r2) = separation(pos, i, j, sys.box_length);
-            if r2 >= rc2 || !pair_basis(cfg, r2.sqrt(), &mut w, &mut dw) {
-                continue;
-            }
-            for (s, wk) in m.radial.iter_mut().zip(&w) {
-                *s += wk;
-            }
-            for (v, wk) in m.vector.iter_mut().zip(&w) {
-                for a in 0..3 {
-                    v[a] += wk * d[a] * inv_sigma;
+    (0..pos.len())
+        .map(|i| {
+            let mut m = Moments::zeros(cfg);
+            for_each_basis_neighbour(cfg, sys, pos, i, |_, d, _, w, _| {
+                for (s, wk) in m.radial.iter_mut().zip(w) {
+                    *s += wk;
                 }
-            }
-        }
-        out.push(m);
-    }
-    out
+                for (v, wk) in m.vector.iter_mut().zip(w) {
+                    for a in 0..3 {
+                        v[a] += wk * d[a] * inv_sigma;
+                    }
+                }
+            });
+            m
+        })
+        .collect()
 }
 
 /// Pass B, first step (per particle): f_i = [s_i, q_i (upper triangle of v_ik·v_il,
@@ -629,25 +646,10 @@ pub fn network_gradient(
     pos: &[[f64; 3]],
     adj: &[Moments],
 ) -> Vec<[f64; 3]> {
-    let n = pos.len();
-    let rc2 = cfg.r_c * cfg.r_c;
     let inv_sigma = 1.0 / sys.sigma;
-    let mut w = vec![0.0; cfg.k_radial];
-    let mut dw = vec![0.0; cfg.k_radial];
-    let mut out = vec![[0.0; 3]; n];
+    let mut out = vec![[0.0; 3]; pos.len()];
     for (m, acc) in out.iter_mut().enumerate() {
-        for j in 0..n {
-            if j == m {
-                continue;
-            }
-            let (d, r2) = separation(pos, m, j, sys.box_length);
-            if r2 >= rc2 {
-                continue;
-            }
-            let r = r2.sqrt();
-            if !pair_basis(cfg, r, &mut w, &mut dw) {
-                continue;
-            }
+        for_each_basis_neighbour(cfg, sys, pos, m, |j, d, r, w, dw| {
             let inv_r = inverse_or_zero(r);
             let radial: f64 = (0..cfg.k_radial)
                 .map(|k| -(adj[j].radial[k] + adj[m].radial[k]) * dw[k] * inv_r)
@@ -663,7 +665,7 @@ pub fn network_gradient(
                     acc[a] += inv_sigma * (w[k] * delta[a] + along * d[a]);
                 }
             }
-        }
+        });
     }
     out
 }
@@ -748,41 +750,26 @@ pub fn moment_tangent(
     pos: &[[f64; 3]],
     u: &[[f64; 3]],
 ) -> Vec<Moments> {
-    let n = pos.len();
-    let rc2 = cfg.r_c * cfg.r_c;
     let inv_sigma = 1.0 / sys.sigma;
-    let mut w = vec![0.0; cfg.k_radial];
-    let mut dw = vec![0.0; cfg.k_radial];
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let mut m = Moments::zeros(cfg);
-        for j in 0..n {
-            if j == i {
-                continue;
-            }
-            let (d, r2) = separation(pos, i, j, sys.box_length);
-            if r2 >= rc2 {
-                continue;
-            }
-            let r = r2.sqrt();
-            if !pair_basis(cfg, r, &mut w, &mut dw) {
-                continue;
-            }
-            let inv_r = inverse_or_zero(r);
-            let du = [u[j][0] - u[i][0], u[j][1] - u[i][1], u[j][2] - u[i][2]];
-            let d_du = dot3(d, du) * inv_r;
-            for (s, dwk) in m.radial.iter_mut().zip(&dw) {
-                *s += dwk * d_du;
-            }
-            for (k, v) in m.vector.iter_mut().enumerate() {
-                for a in 0..3 {
-                    v[a] += inv_sigma * (w[k] * du[a] + dw[k] * d_du * d[a]);
+    (0..pos.len())
+        .map(|i| {
+            let mut m = Moments::zeros(cfg);
+            for_each_basis_neighbour(cfg, sys, pos, i, |j, d, r, w, dw| {
+                let inv_r = inverse_or_zero(r);
+                let du = [u[j][0] - u[i][0], u[j][1] - u[i][1], u[j][2] - u[i][2]];
+                let d_du = dot3(d, du) * inv_r;
+                for (s, dwk) in m.radial.iter_mut().zip(dw) {
+                    *s += dwk * d_du;
                 }
-            }
-        }
-        out.push(m);
-    }
-    out
+                for (k, v) in m.vector.iter_mut().enumerate() {
+                    for a in 0..3 {
+                        v[a] += inv_sigma * (w[k] * du[a] + dw[k] * d_du * d[a]);
+                    }
+                }
+            });
+            m
+        })
+        .collect()
 }
 
 /// Pass D, per-particle step: δf_i = [δs_i, δq_i, 0 (time slots)] with

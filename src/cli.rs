@@ -61,7 +61,7 @@ enum Command {
     },
     /// Benchmark the kernels on this machine's GPU against the CPU reference.
     Bench {
-        /// Workload suite: quick (< 2 min on a 2-core software adapter) or standard.
+        /// Workload suite: quick (< 2 min on a 2-core software adapter), standard or full (adds the N = 256 000 fluid).
         #[arg(long, default_value = "quick")]
         suite: String,
         /// Also write the report as JSON to this file (schema: docs/bench.md).

@@ -65,7 +65,7 @@ pub const SUITE_VERSION: u32 = 3;
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// Suites `nti-gpu bench --suite` accepts.
-pub const SUITES: &[&str] = &["quick", "standard"];
+pub const SUITES: &[&str] = &["quick", "standard", "full"];
 
 /// The git commit nti-gpu was built from (`build.rs`; "unknown" outside a git checkout).
 pub fn git_commit() -> &'static str {
@@ -100,12 +100,14 @@ impl Task {
     }
 }
 
-/// The workloads of a suite: `quick` (under two minutes on a 2-core software adapter) or
-/// `standard`; `None` for an unknown name.
+/// The workloads of a suite: `quick` (under two minutes on a 2-core software adapter),
+/// `standard`, or `full` (standard plus the ρ = 0.8 fluid at N = 256 000); `None` for an
+/// unknown name.
 pub fn suite(name: &str) -> Option<Vec<Task>> {
-    let standard = match name {
-        "quick" => false,
-        "standard" => true,
+    let (standard, full) = match name {
+        "quick" => (false, false),
+        "standard" => (true, false),
+        "full" => (true, true),
         _ => return None,
     };
     let mut v: Vec<Task> = Vec::new();
@@ -118,6 +120,9 @@ pub fn suite(name: &str) -> Option<Vec<Task>> {
     if standard {
         v.push(Task::Md(Workload::fluid(32000)));
         v.push(Task::Md(Workload::hoomd()));
+    }
+    if full {
+        v.push(Task::Md(Workload::fluid(256000)));
     }
     v.push(Task::Md(Workload::lambda_windows()));
     v.push(Task::Widom(WidomWorkload::paper()));
@@ -688,6 +693,9 @@ mod tests {
         );
         let standard = names("standard");
         assert_eq!(standard.len(), 14);
+        let full = names("full");
+        assert_eq!(full.len(), 15);
+        assert!(full.contains(&"lj-rho0.8-N256000".to_string()));
         assert_eq!(
             standard[11..],
             [

@@ -707,7 +707,7 @@ mod tests {
         assert!(quick
             .iter()
             .all(|n| standard.contains(n) || n.starts_with("sampler-")));
-        assert!(suite("full").is_none());
+        assert!(suite("huge").is_none());
         let opts = BenchOptions {
             only: vec!["widom-paper-N200".into(), "paper-N200-B1".into()],
             ..Default::default()

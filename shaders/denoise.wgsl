@@ -5,8 +5,24 @@
 //
 // Per grid point j (time t_j), the host records one submission (one uniform, one t):
 //   model(pos) -> score, time_terms;  denoise_record_start (u_start, clears the counters)
+//   annealed paths, j >= 1: denoise_reweight (importance weights; resampling decision), then,
+//     if resampling is on, denoise_stash + denoise_gather (copy the ancestors' states)
 //   M times: denoise_propose -> prop;  model(prop) -> score_p, time_p;  denoise_accept
+//   denoise_adapt (if M > 0: the shared step size from the batch's acceptance)
 //   denoise_record_end (parts, u_end);  denoise_move (reverse-SDE predictor, if on)
+// The C trajectories form P populations of C / P (trajectory c in population c / (C / P)).
+// One MALA step size per population serves all its trajectories and correctors at a grid
+// point; it adapts between grid points from the population's acceptance, so a trajectory's
+// kernel depends on its own past only through a share of a population mean (per-trajectory
+// adaptation would tie h to the trajectory's state and break the invariance the AIS weights
+// rely on).
+//
+// Annealed paths (no predictor) carry importance weights: ln w_c accumulates -(U~(x, t_j) -
+// U~(x, t_{j-1})) (the AIS work). With resampling on, a population whose effective sample
+// size falls below resample_threshold * C/P is resampled (systematic resampling): copies of
+// heavy trajectories replace light ones, every ln w of the population is reset to 0 and
+// ln(mean w) goes to the record as the population's normaliser increment (population
+// annealing; Z_N / V^N = prod of the increments times the final mean weight).
 // The corrector sub-step index m of trajectory c is the proposal counter of its record
 // (records[j * n_configs + c].energy.w, cleared by denoise_record_start).
 // The forward-noise diagnostic replaces the moves by denoise_noise (x0 + s(t) z).
@@ -17,9 +33,12 @@
 //   MALA proposal noise        (c, i, 0xD2 + (sub << 8), step)
 //   MALA accept uniform        (c, 0, 0xD3 + (sub << 8), step)
 //   forward-noise z (fixed per path for every t)   (c, i, 0xD4, 0)
+//   resampling uniform of population p              (p, 0, 0xD5, step)
 //
 // Records: records[step * n_configs + c] = { parts: sum_i time_terms,
-//   energy: (u_start, u_end, accepted proposals, proposals) }.
+//   energy: (u_start, u_end, accepted proposals, proposals),
+//   weight: (ln w after any resampling at step, the population's ln-normaliser increment at
+//            step (0 without resampling), ancestor index (c itself without resampling), 0) }.
 // Dispatch: per-particle entries (ceil(n / 64), n_configs, 1); per-configuration entries
 // (denoise_accept, denoise_record_*) (1, n_configs, 1), one workgroup of 64 per trajectory.
 
@@ -30,7 +49,7 @@ struct DenoiseParams {
     n: u32,
     n_configs: u32,
     step: u32,          // grid index j (0 at t = 1)
-    _pad0: u32,
+    populations: u32,   // P: populations (each its own step size and resampling)
     key_lo: u32,
     key_hi: u32,
     _pad1: u32,
@@ -40,11 +59,11 @@ struct DenoiseParams {
     drift: f32,         // predictor: g(t)^2 dt
     noise: f32,         // predictor: g(t) sqrt(dt)
     target_accept: f32, // MALA step-size adaptation target
-    adapt_rate: f32,    // log h += adapt_rate (accepted - target_accept)
+    adapt_rate: f32,    // per grid point: ln h += adapt_rate (mean accepted - M target_accept)
     h_max: f32,         // largest MALA step size
     s_t: f32,           // denoise_noise: s(t_j)
     h_init: f32,        // denoise_init: initial MALA step size
-    _pad3: f32,
+    resample_threshold: f32, // resample a population when ESS < this * C/P (0: never)
     _pad4: f32,
     _pad5: f32,
 }
@@ -57,6 +76,17 @@ fn sub_step(c: u32) -> u32 {
 struct Record {
     parts: vec4<f32>,
     energy: vec4<f32>,
+    weight: vec4<f32>,
+}
+
+// Trajectories per population.
+fn population_size() -> u32 {
+    return params.n_configs / params.populations;
+}
+
+// The step size of trajectory c (its population's).
+fn step_of(c: u32) -> f32 {
+    return step_size[c / population_size()];
 }
 
 @group(0) @binding(0) var<uniform> params: DenoiseParams;
@@ -66,7 +96,7 @@ struct Record {
 @group(0) @binding(4) var<storage, read_write> score_p: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> time_terms: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> time_p: array<vec4<f32>>;
-@group(0) @binding(7) var<storage, read_write> step_size: array<f32>;
+@group(0) @binding(7) var<storage, read_write> step_size: array<f32>; // [p]: population p's h
 @group(0) @binding(8) var<storage, read_write> records: array<Record>;
 @group(0) @binding(9) var<storage, read> x0: array<vec4<f32>>;
 
@@ -75,6 +105,7 @@ const TAG_PREDICT: u32 = 0xD1u;
 const TAG_PROPOSE: u32 = 0xD2u;
 const TAG_ACCEPT: u32 = 0xD3u;
 const TAG_NOISE: u32 = 0xD4u;
+const TAG_RESAMPLE: u32 = 0xD5u;
 
 fn key() -> vec2<u32> {
     return vec2<u32>(params.key_lo, params.key_hi);
@@ -91,7 +122,7 @@ fn denoise_init(@builtin(global_invocation_id) gid: vec3<u32>) {
     let bits = philox4x32_10(vec4<u32>(c, i, TAG_INIT, 0u), key());
     let u = vec3<f32>(uniform_open01(bits.x), uniform_open01(bits.y), uniform_open01(bits.z));
     pos[c * params.n + i] = vec4<f32>(wrap_position(u * params.box_length, params.box_length, params.inv_box), 0.0);
-    if (i == 0u) {
+    if (i == 0u && c < params.populations) {
         step_size[c] = params.h_init;
     }
 }
@@ -110,7 +141,7 @@ fn denoise_move(@builtin(global_invocation_id) gid: vec3<u32>) {
     pos[p] = vec4<f32>(wrap_position(x, params.box_length, params.inv_box), 0.0);
 }
 
-// MALA proposal: y = wrap(x - h grad U~(x) + sqrt(2h) xi), h = step_size[c].
+// MALA proposal: y = wrap(x - h grad U~(x) + sqrt(2h) xi), h = the population's step size.
 @compute @workgroup_size(64)
 fn denoise_propose(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.x;
@@ -119,7 +150,7 @@ fn denoise_propose(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let p = c * params.n + i;
-    let h = step_size[c];
+    let h = step_of(c);
     let tag = TAG_PROPOSE + (sub_step(c) << 8u);
     let xi = gaussian3(philox4x32_10(vec4<u32>(c, i, tag, params.step), key()));
     let y = pos[p].xyz - h * score[p].xyz + sqrt(2.0 * h) * xi;
@@ -157,13 +188,12 @@ fn reduce_workgroup(lid: u32) {
 
 // Metropolis test of the proposals of trajectory c (all 3N coordinates at once):
 // ln alpha = -(U_y - U_x) - |x - y + h g_y|^2 / 4h + |y - x + h g_x|^2 / 4h, with
-// displacements by minimum image. An accepted proposal replaces pos, score and time_terms;
-// the step size adapts: ln h += adapt_rate (accepted - target_accept), capped at h_max.
+// displacements by minimum image. An accepted proposal replaces pos, score and time_terms.
 @compute @workgroup_size(64)
 fn denoise_accept(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let lid = lid3.x;
     let c = wid.y;
-    let h = step_size[c];
+    let h = step_of(c);
     var du = 0.0;
     var dq = 0.0;
     for (var i = lid; i < params.n; i = i + 64u) {
@@ -185,7 +215,6 @@ fn denoise_accept(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgr
         let accepted = log(u) < log_alpha;
         accept_flag = select(0u, 1u, accepted);
         let a = select(0.0, 1.0, accepted);
-        step_size[c] = min(h * exp(params.adapt_rate * (a - params.target_accept)), params.h_max);
         let r = params.step * params.n_configs + c;
         records[r].energy = records[r].energy + vec4<f32>(0.0, 0.0, a, 1.0);
     }
@@ -215,13 +244,16 @@ fn reduce_state(lid: u32, c: u32) {
     reduce_workgroup(lid);
 }
 
-// Stores u_start = U~(x, t_j) and clears the proposal counters of the record.
+// Stores u_start = U~(x, t_j), clears the proposal counters of the record and sets its
+// weight to (0, 0, c) (no importance weight, no resampling).
 @compute @workgroup_size(64)
 fn denoise_record_start(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let c = wid.y;
     reduce_state(lid3.x, c);
     if (lid3.x == 0u) {
-        records[params.step * params.n_configs + c].energy = vec4<f32>(red_b[0], 0.0, 0.0, 0.0);
+        let r = params.step * params.n_configs + c;
+        records[r].energy = vec4<f32>(red_b[0], 0.0, 0.0, 0.0);
+        records[r].weight = vec4<f32>(0.0, 0.0, f32(c), 0.0);
     }
 }
 
@@ -235,4 +267,141 @@ fn denoise_record_end(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(wo
         records[r].parts = red_a[0];
         records[r].energy.y = red_b[0];
     }
+}
+
+// Population p's step size after the correctors of grid point `step`, from the accepted
+// proposals of its trajectories: ln h += adapt_rate (mean accepted - M target_accept), capped
+// at h_max. Dispatch (1, P, 1).
+@compute @workgroup_size(64)
+fn denoise_adapt(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let lid = lid3.x;
+    let p = wid.y;
+    let size = population_size();
+    var acc = 0.0;
+    var prop_count = 0.0;
+    for (var k = lid; k < size; k = k + 64u) {
+        let e = records[params.step * params.n_configs + p * size + k].energy;
+        acc = acc + e.z;
+        prop_count = prop_count + e.w;
+    }
+    red_a[lid] = vec4<f32>(acc, prop_count, 0.0, 0.0);
+    red_b[lid] = 0.0;
+    reduce_workgroup(lid);
+    if (lid == 0u) {
+        let per_trajectory = 1.0 / f32(size);
+        let mean_accepted = red_a[0].x * per_trajectory;
+        let mean_proposals = red_a[0].y * per_trajectory;
+        let change = params.adapt_rate * (mean_accepted - params.target_accept * mean_proposals);
+        step_size[p] = min(step_size[p] * exp(change), params.h_max);
+    }
+}
+
+// Largest population (trajectories per population) that denoise_reweight handles.
+const MAX_POPULATION: u32 = 1024u;
+var<workgroup> log_w: array<f32, 1024>;
+var<workgroup> ancestors: array<u32, 1024>;
+var<workgroup> normaliser: f32;
+
+// Importance weights of population p at grid point `step` >= 1 (annealed paths): ln w_c +=
+// -(u_start_j - u_end_{j-1}); if the effective sample size (sum w)^2 / sum w^2 is below
+// resample_threshold * size, systematic resampling with one uniform: slot k takes the
+// trajectory whose cumulative normalised weight first exceeds (k + u) / size; the
+// population's ln w are reset to 0 and ln(mean w) is recorded. Dispatch (1, P, 1).
+@compute @workgroup_size(64)
+fn denoise_reweight(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let lid = lid3.x;
+    let p = wid.y;
+    let size = population_size();
+    let base = p * size;
+    let now = params.step * params.n_configs;
+    let before = now - params.n_configs;
+    var top = -3.4e38;
+    for (var k = lid; k < size; k = k + 64u) {
+        let c = base + k;
+        let lw = records[before + c].weight.x - (records[now + c].energy.x - records[before + c].energy.y);
+        log_w[k] = lw;
+        top = max(top, lw);
+    }
+    red_a[lid] = vec4<f32>(top, 0.0, 0.0, 0.0);
+    workgroupBarrier();
+    for (var stride = 32u; stride > 0u; stride = stride >> 1u) {
+        if (lid < stride) {
+            red_a[lid].x = max(red_a[lid].x, red_a[lid + stride].x);
+        }
+        workgroupBarrier();
+    }
+    let m = red_a[0].x;
+    workgroupBarrier();
+    var sum_w = 0.0;
+    var sum_w2 = 0.0;
+    for (var k = lid; k < size; k = k + 64u) {
+        let w = exp(log_w[k] - m);
+        sum_w = sum_w + w;
+        sum_w2 = sum_w2 + w * w;
+    }
+    red_a[lid] = vec4<f32>(sum_w, sum_w2, 0.0, 0.0);
+    red_b[lid] = 0.0;
+    reduce_workgroup(lid);
+    if (lid == 0u) {
+        let total = red_a[0].x;
+        let ess = total * total / red_a[0].y;
+        let resample = ess < params.resample_threshold * f32(size);
+        normaliser = 0.0;
+        if (resample) {
+            normaliser = m + log(total / f32(size));
+            let u = uniform_open01(philox4x32_10(vec4<u32>(p, 0u, TAG_RESAMPLE, params.step), key()).x);
+            var a = 0u;
+            var cum = exp(log_w[0] - m) / total;
+            for (var k = 0u; k < size; k = k + 1u) {
+                let target_point = (f32(k) + u) / f32(size);
+                while (cum <= target_point && a + 1u < size) {
+                    a = a + 1u;
+                    cum = cum + exp(log_w[a] - m) / total;
+                }
+                ancestors[k] = a;
+            }
+            for (var k = 0u; k < size; k = k + 1u) {
+                log_w[k] = 0.0;
+            }
+        } else {
+            for (var k = 0u; k < size; k = k + 1u) {
+                ancestors[k] = k;
+            }
+        }
+    }
+    workgroupBarrier();
+    let z = normaliser;
+    for (var k = lid; k < size; k = k + 64u) {
+        records[now + base + k].weight = vec4<f32>(log_w[k], z, f32(base + ancestors[k]), 0.0);
+    }
+}
+
+// Copies every trajectory's state (pos, score, time_terms) aside before denoise_gather.
+@compute @workgroup_size(64)
+fn denoise_stash(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x;
+    let c = gid.y;
+    if (i >= params.n) {
+        return;
+    }
+    let p = c * params.n + i;
+    prop[p] = pos[p];
+    score_p[p] = score[p];
+    time_p[p] = time_terms[p];
+}
+
+// Trajectory c takes the state of its ancestor (records' weight.z of this grid point).
+@compute @workgroup_size(64)
+fn denoise_gather(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x;
+    let c = gid.y;
+    if (i >= params.n) {
+        return;
+    }
+    let a = u32(records[params.step * params.n_configs + c].weight.z);
+    let p = c * params.n + i;
+    let q = a * params.n + i;
+    pos[p] = prop[q];
+    score[p] = score_p[q];
+    time_terms[p] = time_p[q];
 }

@@ -1,16 +1,16 @@
 //! The batched denoising samplers (`shaders/denoise.wgsl`, `ti::sampler`) against their f64
-//! specification `reference::denoise::run_trajectory`: same Philox streams, same moves, same
-//! Metropolis decisions, record by record. Skipped without an adapter.
+//! specification `reference::denoise::run_batch`: same Philox streams, same moves, same
+//! shared step size, same Metropolis decisions, record by record. Skipped without an adapter.
 
 mod common;
 
 use nti_gpu::model::ModelKernels;
-use nti_gpu::reference::denoise::{ais_work, run_trajectory, CorrectorSettings, PointRecord};
+use nti_gpu::reference::denoise::{ais_work, run_batch, CorrectorSettings, PointRecord};
 use nti_gpu::reference::energy_model::{ModelConfig, System};
 use nti_gpu::ti::sampler::{run_denoise, DenoiseKernels, DenoiseOutcome, DenoiseRequest, PathKind};
 
 const N: usize = 6;
-const C: usize = 3;
+const C: usize = 4;
 const GRID: [f64; 6] = [0.0, 0.05, 0.15, 0.35, 0.7, 1.0];
 
 fn setup() -> (ModelConfig, System, Vec<f64>) {
@@ -38,13 +38,15 @@ fn setup() -> (ModelConfig, System, Vec<f64>) {
     (cfg, sys, params)
 }
 
-fn corrector(steps: u32) -> CorrectorSettings {
+fn corrector(steps: u32, populations: u32, resample: f64) -> CorrectorSettings {
     CorrectorSettings {
         steps,
         target_accept: 0.6,
         adapt_rate: 0.2,
         h_init: 2e-3,
         h_max: 0.02,
+        populations,
+        resample,
     }
 }
 
@@ -75,6 +77,26 @@ fn compare(gpu: &DenoiseOutcome, reference: &[Vec<PointRecord>], what: &str) {
                 "{what}: trajectory {c}, t = {}: accepted proposals",
                 GRID[k]
             );
+            assert_eq!(
+                gpu.ancestor[c][k], r.ancestor,
+                "{what}: trajectory {c}, t = {}: ancestor",
+                GRID[k]
+            );
+            let size = C / gpu.populations;
+            for (g, e, name) in [
+                (gpu.log_weight[c][k], r.log_weight, "ln w"),
+                (
+                    gpu.log_norm[c / size][k],
+                    r.log_norm,
+                    "ln-normaliser increment",
+                ),
+            ] {
+                assert!(
+                    (g - e).abs() < 2e-3 * e.abs().max(1.0),
+                    "{what}: trajectory {c}, t = {}: {name} {g} vs {e}",
+                    GRID[k]
+                );
+            }
         }
     }
 }
@@ -90,18 +112,21 @@ fn sampler_paths_match_the_reference_record_by_record() {
     let descending: Vec<f64> = GRID.iter().rev().map(|&t| t as f32 as f64).collect();
     let x0 = common::random_positions(N * C, sys.box_length, 0.0, 3);
     let x0 = common::as_f32(&x0);
+    // (name, predictor, correctors, populations, resampling threshold, forward noise)
     let cases = [
-        ("reverse SDE", true, 0, None),
-        ("reverse SDE + MALA", true, 2, None),
-        ("annealed MALA", false, 3, None),
-        ("forward noise", false, 0, Some(x0.clone())),
+        ("reverse SDE", true, 0, 1, 0.0, None),
+        ("reverse SDE + MALA", true, 2, 1, 0.0, None),
+        ("annealed MALA", false, 3, 2, 0.0, None),
+        ("annealed MALA, resampled", false, 2, 2, 1.0, None),
+        ("forward noise", false, 0, 1, 0.0, Some(x0.clone())),
     ];
-    for (what, predictor, steps, x0) in cases {
+    for (what, predictor, steps, pops, resample, x0) in cases {
+        let settings = corrector(steps, pops, resample);
         let path = match &x0 {
             Some(x) => PathKind::ForwardNoise { x0: x.clone() },
             None => PathKind::Sampler {
                 predictor,
-                correctors: corrector(steps),
+                correctors: settings,
             },
         };
         let out = run_denoise(
@@ -121,23 +146,36 @@ fn sampler_paths_match_the_reference_record_by_record() {
             &mut |_, _| {},
         )
         .unwrap();
-        let reference: Vec<Vec<PointRecord>> = (0..C)
-            .map(|c| {
-                run_trajectory(
-                    &cfg,
-                    &sys,
-                    &params,
-                    &descending,
-                    predictor,
-                    &corrector(steps),
-                    key,
-                    c as u32,
-                    N,
-                    x0.as_ref().map(|x| &x[c * N..(c + 1) * N]),
-                )
-            })
-            .collect();
+        let batch: Vec<u32> = (0..C as u32).collect();
+        let reference: Vec<Vec<PointRecord>> = run_batch(
+            &cfg,
+            &sys,
+            &params,
+            &descending,
+            predictor,
+            &settings,
+            key,
+            &batch,
+            N,
+            x0.as_deref(),
+        );
         compare(&out, &reference, what);
+        if resample > 0.0 {
+            // Resampling happened and moved some state to another slot.
+            let moved = (0..C)
+                .flat_map(|c| (0..GRID.len()).map(move |k| (c, k)))
+                .filter(|&(c, k)| out.ancestor[c][k] as usize != c)
+                .count();
+            assert!(moved > 0, "{what}: no trajectory ever took another's state");
+            continue;
+        }
+        if !predictor && x0.is_none() {
+            // Without resampling, ln w at t = 0 is minus the AIS work.
+            for c in 0..C {
+                let w = out.ais_work()[c];
+                assert!((out.log_weight[c][0] + w).abs() < 1e-3 * w.abs().max(1.0));
+            }
+        }
         let work = out.ais_work();
         for (c, rec) in reference.iter().enumerate() {
             let w = ais_work(rec);

@@ -126,6 +126,10 @@ fn raw(estimator: Estimator, offset: f64) -> RawRun {
         grid: grid.clone(),
         integrand,
         work: vec![0.0; 16],
+        log_weight: Vec::new(),
+        log_norm: Vec::new(),
+        resample: 0.0,
+        families: 16,
         acceptance: vec![0.57; grid.len()],
         gr: (0..100)
             .map(|i| {

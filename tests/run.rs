@@ -78,6 +78,37 @@ fn check_refuses_bad_integration_fields() {
     );
     assert!(!ok);
     assert!(err.contains("trajectoires"), "{err}");
+    // Resampling: populations must divide the trajectories, two or more of at least 8.
+    for (fields, needle) in [
+        (
+            "trajectories: 32, populations: 5",
+            "integration.populations",
+        ),
+        (
+            "trajectories: 32, populations: 1, resample: 0.5",
+            "integration.populations",
+        ),
+        (
+            "trajectories: 12, populations: 2, resample: 0.5",
+            "integration.populations",
+        ),
+        (
+            "trajectories: 32, populations: 4, resample: 1.5",
+            "integration.resample",
+        ),
+    ] {
+        let (ok, err) = check(
+            &scene(&format!("training: (), integration: ({fields}),")),
+            "populations",
+        );
+        assert!(!ok, "{fields}");
+        assert!(err.contains(needle), "{fields}: {err}");
+    }
+    let (ok, err) = check(
+        &scene("training: (), integration: (trajectories: 32, populations: 4, resample: 0.5),"),
+        "populations-ok",
+    );
+    assert!(ok, "{err}");
 }
 
 #[test]

@@ -103,7 +103,7 @@ impl SamplerWorkload {
     pub fn corrector_settings(&self) -> CorrectorSettings {
         CorrectorSettings {
             steps: self.correctors,
-            ..crate::ti::settings::IntegrationSettings::default().correctors(6.0, 1.0, true)
+            ..crate::ti::settings::IntegrationSettings::default().correctors(6.0, 1.0, true, false)
         }
     }
 

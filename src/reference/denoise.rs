@@ -1,17 +1,28 @@
 //! CPU reference (f64) of the batched denoising samplers of `shaders/denoise.wgsl`: the
-//! reverse-SDE predictor, Metropolis-adjusted Langevin (MALA) correctors with per-trajectory
-//! step-size adaptation, the forward-noise paths and the per-grid-point records. It draws the
-//! same Philox numbers as the kernels (counters in the shader's header), so a GPU trajectory
-//! can be compared step by step with [`run_trajectory`].
+//! reverse-SDE predictor, Metropolis-adjusted Langevin (MALA) correctors with one step size
+//! shared by the batch, the forward-noise paths and the per-grid-point records. It draws the
+//! same Philox numbers as the kernels (counters in the shader's header), so a GPU batch can be
+//! compared step by step with [`run_batch`].
 //!
 //! A trajectory marches the grid t_0 = 1 > t_1 > … > t_K = 0 (grid index j; the estimators
 //! use the ascending order k = K − j). At every grid point j:
 //! 1. evaluate Ũ, ∇Ũ, ∂_t Ũ at (x, t_j); record u_start = Ũ(x, t_j);
-//! 2. M corrector steps: propose y = x − h∇Ũ(x) + √(2h) ξ, accept with the MALA ratio,
-//!    adapt h (per trajectory);
+//! 2. M corrector steps: propose y = x − h∇Ũ(x) + √(2h) ξ, accept with the MALA ratio;
 //! 3. record ∂_t Ũ(x, t_j) and u_end = Ũ(x, t_j) of the state after the correctors;
 //! 4. unless j = K, the reverse-SDE predictor (if on):
 //!    x ← x − g(t_j)² Δt ∇Ũ(x, t_j) + g(t_j) √Δt ξ, Δt = t_j − t_{j+1}.
+//!
+//! The batch is split into P populations of C/P trajectories. After the correctors of grid
+//! point j each population's step size h adapts to the population's acceptance
+//! ([`adapt_shared_step_size`]). Adapting h per trajectory from its own accept/reject history
+//! would make the kernel depend on the trajectory's state, and the kernel would no longer
+//! leave exp(−Ũ(·, t)) invariant; the population mean ties a trajectory's kernel to its own
+//! past only through a 1/(C/P) share.
+//!
+//! Annealed paths (no predictor) carry importance weights: at j ≥ 1, before the correctors,
+//! ln w += −(u_start_j − u_end_{j−1}); with resampling on, a population whose effective
+//! sample size drops below `resample` · C/P is resampled ([`systematic_resample`], population
+//! annealing) and its ln-normaliser increment ln(mean w) recorded.
 //!
 //! The annealed-importance-sampling work of a trajectory is W = Σ_{j≥1} (u_start_j −
 //! u_end_{j−1}): valid when the predictor is off (every move leaves exp(−Ũ(·, t_j))
@@ -32,6 +43,11 @@ pub const TAG_PROPOSE: u32 = 0xD2;
 pub const TAG_ACCEPT: u32 = 0xD3;
 /// Counter tag of the forward-noise z.
 pub const TAG_NOISE: u32 = 0xD4;
+/// Counter tag of a population's resampling uniform.
+pub const TAG_RESAMPLE: u32 = 0xD5;
+
+/// Largest population (C/P) the device's resampling kernel handles.
+pub const MAX_POPULATION: usize = 1024;
 
 /// Largest corrector count per grid point (the sub-step index lives in 24 bits of a tag).
 pub const MAX_CORRECTORS: u32 = 1 << 16;
@@ -146,10 +162,19 @@ pub fn accept_uniform(key: [u32; 2], c: u32, step: u32, sub: u32) -> f64 {
     uniform_open01(philox4x32_10([c, 0, TAG_ACCEPT + (sub << 8), step], key)[0])
 }
 
-/// Step-size adaptation after one Metropolis test.
-pub fn adapt_step_size(h: f64, accepted: bool, settings: &CorrectorSettings) -> f64 {
-    let a = if accepted { 1.0 } else { 0.0 };
-    (h * (settings.adapt_rate * (a - settings.target_accept)).exp()).min(settings.h_max)
+/// The shared step size after a grid point at which `trajectories` trajectories accepted
+/// `accepted` of their `settings.steps` proposals each in total:
+/// ln h += κ (accepted / C − M a*), capped at h_max.
+pub fn adapt_shared_step_size(
+    h: f64,
+    accepted: u64,
+    trajectories: usize,
+    settings: &CorrectorSettings,
+) -> f64 {
+    let mean_accepted = accepted as f64 / trajectories as f64;
+    let change =
+        settings.adapt_rate * (mean_accepted - settings.target_accept * settings.steps as f64);
+    (h * change.exp()).min(settings.h_max)
 }
 
 /// Forward-noised path point x = wrap(x0 + s z), z fixed per (c, i).
@@ -176,12 +201,49 @@ pub struct CorrectorSettings {
     pub steps: u32,
     /// Target acceptance rate of the step-size adaptation.
     pub target_accept: f64,
-    /// Adaptation rate κ: ln h += κ (accepted − target).
+    /// Adaptation rate κ: after each grid point ln h += κ Σ (accepted − target) over one
+    /// trajectory's proposals, averaged over the batch.
     pub adapt_rate: f64,
     /// Initial step size h.
     pub h_init: f64,
     /// Largest step size.
     pub h_max: f64,
+    /// Populations P the batch is split into (each its own step size and resampling).
+    pub populations: u32,
+    /// Resample a population when its effective sample size falls below this fraction of
+    /// its size (0: never; annealed paths only).
+    pub resample: f64,
+}
+
+/// Systematic resampling of normalised-or-not log weights with one uniform `u` ∈ (0, 1):
+/// slot k takes the first index whose cumulative normalised weight exceeds (k + u)/n.
+pub fn systematic_resample(log_w: &[f64], u: f64) -> Vec<usize> {
+    let n = log_w.len();
+    let m = log_w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let w: Vec<f64> = log_w.iter().map(|&l| (l - m).exp()).collect();
+    let total: f64 = w.iter().sum();
+    let mut a = 0;
+    let mut cum = w[0] / total;
+    (0..n)
+        .map(|k| {
+            let point = (k as f64 + u) / n as f64;
+            while cum <= point && a + 1 < n {
+                a += 1;
+                cum += w[a] / total;
+            }
+            a
+        })
+        .collect()
+}
+
+/// ln(mean w) and the effective sample size (Σw)²/Σw² of log weights.
+pub fn log_mean_and_ess(log_w: &[f64]) -> (f64, f64) {
+    let m = log_w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (s, s2) = log_w.iter().fold((0.0, 0.0), |(s, s2), &l| {
+        let w = (l - m).exp();
+        (s + w, s2 + w * w)
+    });
+    (m + (s / log_w.len() as f64).ln(), s * s / s2)
 }
 
 /// Per-grid-point record of one trajectory (grid index j, descending t).
@@ -195,11 +257,134 @@ pub struct PointRecord {
     pub u_end: f64,
     /// Accepted corrector proposals.
     pub accepted: u32,
+    /// ln w after any resampling at this grid point (annealed paths; else 0).
+    pub log_weight: f64,
+    /// The population's ln-normaliser increment here (0 unless it resampled).
+    pub log_norm: f64,
+    /// Batch index of the trajectory whose state this one took here (itself unless its
+    /// population resampled).
+    pub ancestor: u32,
 }
 
-/// One whole trajectory `c` on the descending grid `times` (t_0 = 1 … t_K = 0): the f64
-/// specification of the GPU sampler. With `x0`, the forward-noise path wrap(x0 + s(t) z)
-/// replaces every move.
+/// The trajectories `cs` (their Philox counters) of one batch on the descending grid `times`
+/// (t_0 = 1 … t_K = 0), marched together in `correctors.populations` populations: the f64
+/// specification of the GPU sampler, one record list per trajectory. With `x0` (`cs.len()` ·
+/// n positions), the forward-noise path wrap(x0 + s(t) z) replaces every move.
+#[allow(clippy::too_many_arguments)]
+pub fn run_batch(
+    cfg: &ModelConfig,
+    sys: &System,
+    params: &[f64],
+    times: &[f64],
+    predictor: bool,
+    correctors: &CorrectorSettings,
+    key: [u32; 2],
+    cs: &[u32],
+    n: usize,
+    x0: Option<&[[f64; 3]]>,
+) -> Vec<Vec<PointRecord>> {
+    let l = sys.box_length;
+    let pops = correctors.populations.max(1) as usize;
+    assert!(cs.len() % pops == 0, "populations must divide the batch");
+    let size = cs.len() / pops;
+    let annealed = !predictor && x0.is_none();
+    let mut xs: Vec<Vec<[f64; 3]>> = cs
+        .iter()
+        .map(|&c| initial_positions(key, c, n, l))
+        .collect();
+    let mut h = vec![correctors.h_init; pops];
+    let mut out: Vec<Vec<PointRecord>> = vec![Vec::with_capacity(times.len()); cs.len()];
+    for (j, &t) in times.iter().enumerate() {
+        // Arrival: energies at t_j.
+        let mut state: Vec<(f64, Vec<[f64; 3]>)> = Vec::with_capacity(cs.len());
+        let mut recs = Vec::with_capacity(cs.len());
+        for (b, &c) in cs.iter().enumerate() {
+            if let Some(x0) = x0 {
+                xs[b] = forward_noise(key, c, &x0[b * n..(b + 1) * n], schedule(l, t).0, l);
+            }
+            let u = energy(cfg, sys, params, &xs[b], t);
+            state.push((u, score(cfg, sys, params, &xs[b], t)));
+            recs.push(PointRecord {
+                u_start: u,
+                ancestor: b as u32,
+                ..Default::default()
+            });
+        }
+        // Importance weights and resampling (annealed paths).
+        if annealed && j > 0 {
+            for p in 0..pops {
+                let members = p * size..(p + 1) * size;
+                let log_w: Vec<f64> = members
+                    .clone()
+                    .map(|b| {
+                        let before = &out[b][j - 1];
+                        before.log_weight - (recs[b].u_start - before.u_end)
+                    })
+                    .collect();
+                let (log_mean, ess) = log_mean_and_ess(&log_w);
+                if ess < correctors.resample * size as f64 {
+                    let u = uniform_open01(
+                        philox4x32_10([p as u32, 0, TAG_RESAMPLE, j as u32], key)[0],
+                    );
+                    let anc = systematic_resample(&log_w, u);
+                    let (old_x, old_state) = (xs.clone(), state.clone());
+                    for (k, &a) in anc.iter().enumerate() {
+                        let (b, from) = (p * size + k, p * size + a);
+                        xs[b] = old_x[from].clone();
+                        state[b] = old_state[from].clone();
+                        recs[b].ancestor = from as u32;
+                        recs[b].log_norm = log_mean;
+                    }
+                } else {
+                    for (k, b) in members.enumerate() {
+                        recs[b].log_weight = log_w[k];
+                    }
+                }
+            }
+        }
+        // Correctors, records.
+        let mut accepted = vec![0u64; pops];
+        for (b, &c) in cs.iter().enumerate() {
+            let hb = h[b / size];
+            let mut x = std::mem::take(&mut xs[b]);
+            let (mut u, mut g) = std::mem::take(&mut state[b]);
+            let mut rec = recs[b];
+            if x0.is_none() {
+                for sub in 0..correctors.steps {
+                    let y = mala_proposal(key, c, j as u32, sub, &x, &g, hb, l);
+                    let u_y = energy(cfg, sys, params, &y, t);
+                    let g_y = score(cfg, sys, params, &y, t);
+                    let log_alpha = mala_log_alpha(&x, &y, &g, &g_y, u, u_y, hb, l);
+                    if accept_uniform(key, c, j as u32, sub).ln() < log_alpha {
+                        (x, g, u) = (y, g_y, u_y);
+                        rec.accepted += 1;
+                    }
+                }
+            }
+            accepted[b / size] += rec.accepted as u64;
+            rec.u_end = u;
+            rec.integrand = time_derivative(cfg, sys, params, &x, t);
+            out[b].push(rec);
+            xs[b] = x;
+            state[b] = (u, g);
+        }
+        if correctors.steps > 0 && x0.is_none() {
+            for (p, hp) in h.iter_mut().enumerate() {
+                *hp = adapt_shared_step_size(*hp, accepted[p], size, correctors);
+            }
+        }
+        if predictor && x0.is_none() && j + 1 < times.len() {
+            let coef = predictor_coefficients(l, t, times[j + 1]);
+            for (b, &c) in cs.iter().enumerate() {
+                xs[b] = predictor_move(key, c, j as u32, &xs[b], &state[b].1, coef, l);
+            }
+        }
+    }
+    out
+}
+
+/// One trajectory `c` run alone ([`run_batch`] with a batch of one, so the shared step size
+/// adapts to this trajectory's acceptance only).
 #[allow(clippy::too_many_arguments)]
 pub fn run_trajectory(
     cfg: &ModelConfig,
@@ -213,43 +398,20 @@ pub fn run_trajectory(
     n: usize,
     x0: Option<&[[f64; 3]]>,
 ) -> Vec<PointRecord> {
-    let l = sys.box_length;
-    let mut x = initial_positions(key, c, n, l);
-    let mut h = correctors.h_init;
-    let mut out = Vec::with_capacity(times.len());
-    for (j, &t) in times.iter().enumerate() {
-        if let Some(x0) = x0 {
-            x = forward_noise(key, c, x0, schedule(l, t).0, l);
-        }
-        let mut u = energy(cfg, sys, params, &x, t);
-        let mut g = score(cfg, sys, params, &x, t);
-        let mut rec = PointRecord {
-            u_start: u,
-            ..Default::default()
-        };
-        if x0.is_none() {
-            for sub in 0..correctors.steps {
-                let y = mala_proposal(key, c, j as u32, sub, &x, &g, h, l);
-                let u_y = energy(cfg, sys, params, &y, t);
-                let g_y = score(cfg, sys, params, &y, t);
-                let log_alpha = mala_log_alpha(&x, &y, &g, &g_y, u, u_y, h, l);
-                let accepted = accept_uniform(key, c, j as u32, sub).ln() < log_alpha;
-                h = adapt_step_size(h, accepted, correctors);
-                if accepted {
-                    (x, g, u) = (y, g_y, u_y);
-                    rec.accepted += 1;
-                }
-            }
-        }
-        rec.u_end = u;
-        rec.integrand = time_derivative(cfg, sys, params, &x, t);
-        out.push(rec);
-        if predictor && x0.is_none() && j + 1 < times.len() {
-            let coef = predictor_coefficients(l, t, times[j + 1]);
-            x = predictor_move(key, c, j as u32, &x, &g, coef, l);
-        }
-    }
-    out
+    run_batch(
+        cfg,
+        sys,
+        params,
+        times,
+        predictor,
+        correctors,
+        key,
+        &[c],
+        n,
+        x0,
+    )
+    .pop()
+    .expect("one trajectory")
 }
 
 /// The annealed-importance-sampling work W = Σ_{j≥1} (u_start_j − u_end_{j−1}) of one
@@ -315,6 +477,8 @@ mod tests {
             adapt_rate: 0.1,
             h_init: 1e-3,
             h_max: 0.05,
+            populations: 1,
+            resample: 0.0,
         };
         let rec = run_trajectory(&cfg, &sys, &params, &times, true, &corr, [3, 4], 1, 5, None);
         // Ũ(·, 1) = 0 for every θ, so every move at t = 1 is accepted.

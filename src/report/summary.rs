@@ -694,6 +694,13 @@ fn summary_table(md: &mut String, inputs: &Inputs) {
             }),
         ));
     }
+    rows.push((
+        "TI, annealed MALA, importance-weighted".into(),
+        cells(&|fe, _| {
+            let (m, err) = mean_err(fe, &["weighted_ti", "betaF_ex"])?;
+            Some(format_pm(m, err))
+        }),
+    ));
     rows.push(("AIS, annealed MALA".into(), cells(&ais_cell)));
     rows.push(("λ-TI".into(), cells(&lambda_ti_cell)));
     rows.push(("MBAR, windows' span".into(), cells(&mbar_cell)));
@@ -729,6 +736,9 @@ fn summary_table(md: &mut String, inputs: &Inputs) {
 fn estimator_label(key: &str) -> &str {
     if key == "ais" {
         return "annealed importance sampling";
+    }
+    if key == "weighted_ti" {
+        return "importance-weighted TI";
     }
     ESTIMATORS
         .iter()
@@ -864,6 +874,23 @@ fn headline_notes(md: &mut String, fe: &Value) {
             "\nAIS effective sample size {ess:.1} ({:.1} % of the trajectories){warn}.",
             100.0 * frac
         );
+    }
+    if let Some(p) = fe.get("annealed").and_then(|a| a.get("populations")) {
+        let (pops, resample, families) = (
+            num(p, &["populations"]).unwrap_or(1.0),
+            num(p, &["resample"]).unwrap_or(0.0),
+            num(p, &["families"]).unwrap_or(f64::NAN),
+        );
+        if resample > 0.0 {
+            let _ = writeln!(
+                md,
+                "\nPopulation annealing: {pops:.0} populations, resampled when the effective \
+                 sample size fell below {:.0} % of a population; {families:.0} distinct \
+                 t = 1 ancestors survive at t = 0. Errors of the annealed estimates are \
+                 jackknifed over the populations.",
+                100.0 * resample
+            );
+        }
     }
 }
 

@@ -491,6 +491,73 @@ mod tests {
     use crate::ti::grid::TimeGrid;
     use rand_distr::{Distribution, Normal};
 
+    #[test]
+    fn population_estimates_reduce_to_ti_and_ais_without_weights_or_resampling() {
+        let grid = ragged_grid();
+        let q = weights(Rule::Trapezoid, &grid).unwrap();
+        let normal = Normal::new(0.0, 1.0).unwrap();
+        let mut rng = StdRng::seed_from_u64(3);
+        let c = 24;
+        let integrand: Vec<Vec<f64>> = (0..c)
+            .map(|_| {
+                grid.iter()
+                    .map(|t| 5.0 * t + normal.sample(&mut rng))
+                    .collect()
+            })
+            .collect();
+        let work: Vec<f64> = (0..c).map(|_| 0.7 * normal.sample(&mut rng)).collect();
+        // ln w(t_k) = 0 except at t = 0, where it is −W: the weighted TI only reweights t = 0.
+        let mut log_w = vec![vec![0.0; grid.len()]; c];
+        for (row, w) in log_w.iter_mut().zip(&work) {
+            row[0] = -w;
+        }
+        let none = vec![vec![0.0; grid.len()]; 2];
+        let pe = population_estimates(&integrand, &log_w, &none, &q, false).unwrap();
+        let ti = ti_estimate(&integrand, &q, 1).unwrap();
+        let ais = ais_estimate(&work, 1).unwrap();
+        assert!((pe.plain_ti.mean - ti.mean).abs() < 1e-12);
+        // The delete-one jackknife of a mean is its standard error.
+        assert!((pe.plain_ti.err - ti.err).abs() < 1e-10 * ti.err);
+        assert!((pe.normaliser.mean - ais.beta_f).abs() < 1e-12);
+        assert!((pe.ess - ais.ess).abs() < 1e-9);
+        assert_eq!(pe.units, c);
+        // Weighted TI: plain everywhere but t = 0, where the weights exp(−W) apply.
+        let wsum: f64 = work.iter().map(|w| (-w).exp()).sum();
+        let y0: f64 = integrand
+            .iter()
+            .zip(&work)
+            .map(|(r, w)| (-w).exp() * r[0])
+            .sum::<f64>()
+            / wsum;
+        let plain0: f64 = integrand.iter().map(|r| r[0]).sum::<f64>() / c as f64;
+        assert!((pe.weighted_ti.mean - (ti.mean - q[0] * (y0 - plain0))).abs() < 1e-12);
+    }
+
+    #[test]
+    fn population_estimates_weigh_states_and_populations() {
+        // Two grid points, equal quadrature weights 1/2, y constant in t.
+        let grid = [0.0, 1.0];
+        let q = weights(Rule::Trapezoid, &grid).unwrap();
+        // Population 0: y = 1 with ln w = ln 3 and y = 0 with ln w = 0 → weighted mean 3/4.
+        // Population 1: y = 0, ln w = 0, but its normaliser gained ln 2 at t = 1.
+        let integrand = vec![vec![1.0; 2], vec![0.0; 2], vec![0.0; 2], vec![0.0; 2]];
+        let l3 = 3f64.ln();
+        let log_w = vec![vec![l3; 2], vec![0.0; 2], vec![0.0; 2], vec![0.0; 2]];
+        let log_norm = vec![vec![0.0, 0.0], vec![0.0, 2f64.ln()]];
+        let pe = population_estimates(&integrand, &log_w, &log_norm, &q, true).unwrap();
+        assert_eq!(pe.units, 2);
+        // Z = mean over trajectories of e^G = (3 + 1 + 2 + 2) / 4 = 2.
+        assert!((pe.normaliser.mean + 2f64.ln()).abs() < 1e-12);
+        // Weighted mean of y at every t: 3 / (3 + 1 + 2 + 2) = 3/8.
+        assert!((pe.weighted_ti.mean + 3.0 / 8.0).abs() < 1e-12);
+        assert!((pe.plain_ti.mean + 1.0 / 4.0).abs() < 1e-12);
+        // Jackknife over the two populations: without population 0, y = 0 (TI 0); without
+        // population 1, y = 3/4 (TI −3/4): err = √(1/2 · 2 · (3/8)²) = 3/8.
+        assert!((pe.weighted_ti.err - 3.0 / 8.0).abs() < 1e-12);
+        // Mismatched shapes fail.
+        assert!(population_estimates(&integrand, &log_w[..3], &log_norm, &q, true).is_err());
+    }
+
     /// A non-uniform grid on [0, 1] with an even number of unequal intervals.
     fn ragged_grid() -> Vec<f64> {
         vec![0.0, 0.05, 0.12, 0.3, 0.34, 0.6, 0.61, 0.9, 1.0]
@@ -747,4 +814,135 @@ mod tests {
         assert!(ais_estimate(&[f64::INFINITY], 1).is_err());
         assert!(ais_estimate(&[], 1).is_err());
     }
+}
+
+/// Estimates from an annealed run with importance weights (and possibly resampling):
+/// βF_ex from the normaliser, the importance-weighted TI and the plain TI, each with a
+/// delete-one jackknife error over the independent units (populations when the run
+/// resampled, trajectories when it did not).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PopulationEstimates {
+    /// βF_ex = −ln mean_c exp(G_c(t = 0)), G_c = the population's ln-normaliser sum + ln w_c:
+    /// the AIS estimate, or the population-annealing one when the run resampled.
+    pub normaliser: Estimate,
+    /// βF_ex = −Σ_k q_k Σ_c e^{G_ck} y_ck / Σ_c e^{G_ck}: TI over the importance-weighted
+    /// ensemble at every t (consistent whatever the lag of the trajectories).
+    pub weighted_ti: Estimate,
+    /// βF_ex = −Σ_k q_k mean_c y_ck: TI over the unweighted trajectories (lags when the
+    /// correctors cannot keep up).
+    pub plain_ti: Estimate,
+    /// Effective sample size (Σ e^G)² / Σ e^{2G} of the final (t = 0) weights.
+    pub ess: f64,
+    /// Independent units of the jackknife.
+    pub units: usize,
+}
+
+/// [`PopulationEstimates`] of an annealed run: `integrand`, `log_weight` (C × (K + 1),
+/// ascending t, ln w after any resampling), `log_norm` (P × (K + 1), the populations'
+/// ln-normaliser increments), quadrature `weights`; `resampled` makes the populations (of
+/// C/P consecutive trajectories) the jackknife units, else every trajectory is one.
+pub fn population_estimates(
+    integrand: &[Vec<f64>],
+    log_weight: &[Vec<f64>],
+    log_norm: &[Vec<f64>],
+    weights: &[f64],
+    resampled: bool,
+) -> Result<PopulationEstimates> {
+    trajectory_integrals(integrand, weights)?;
+    let c = integrand.len();
+    let pops = log_norm.len().max(1);
+    let points = weights.len();
+    if log_weight.len() != c
+        || log_norm.is_empty()
+        || log_weight.iter().any(|r| r.len() != points)
+        || c % pops != 0
+        || log_norm.iter().any(|r| r.len() != points)
+    {
+        return Err(Error::argument(
+            "log_weight",
+            format!("{} rows, {} populations", log_weight.len(), log_norm.len()),
+            format!("need one row of {points} per trajectory and populations dividing {c}"),
+        ));
+    }
+    let size = c / pops;
+    // Global log weights G[c][k] = Σ_{k' ≥ k} log_norm[p][k'] + ln w[c][k].
+    let mut g = vec![vec![0.0; points]; c];
+    for (p, increments) in log_norm.iter().enumerate() {
+        let mut acc = 0.0;
+        for k in (0..points).rev() {
+            acc += increments[k];
+            for ci in p * size..(p + 1) * size {
+                g[ci][k] = acc + log_weight[ci][k];
+            }
+        }
+    }
+    if g.iter()
+        .flatten()
+        .any(|v| v.is_nan() || *v == f64::INFINITY)
+    {
+        return Err(Error::argument(
+            "log_weight",
+            "NaN or +inf",
+            "the importance weights must be finite",
+        ));
+    }
+    let units = if resampled { pops } else { c };
+    let unit_of = |ci: usize| if resampled { ci / size } else { ci };
+    // (−ln Z, weighted TI, plain TI) without unit `skip`.
+    let estimate = |skip: Option<usize>| -> (f64, f64, f64) {
+        let keep: Vec<usize> = (0..c).filter(|&ci| Some(unit_of(ci)) != skip).collect();
+        let n = keep.len() as f64;
+        let (mut wti, mut pti) = (0.0, 0.0);
+        let mut ln_z = 0.0;
+        for k in 0..points {
+            let m = keep
+                .iter()
+                .map(|&ci| g[ci][k])
+                .fold(f64::NEG_INFINITY, f64::max);
+            let (mut s, mut sy, mut plain) = (0.0, 0.0, 0.0);
+            for &ci in &keep {
+                let e = (g[ci][k] - m).exp();
+                s += e;
+                sy += e * integrand[ci][k];
+                plain += integrand[ci][k];
+            }
+            wti += weights[k] * sy / s;
+            pti += weights[k] * plain / n;
+            if k == 0 {
+                ln_z = m + (s / n).ln();
+            }
+        }
+        (-ln_z, -wti, -pti)
+    };
+    let full = estimate(None);
+    let err = if units < 2 {
+        [f64::NAN; 3]
+    } else {
+        let drops: Vec<(f64, f64, f64)> = (0..units).map(|u| estimate(Some(u))).collect();
+        let jack = |f: fn(&(f64, f64, f64)) -> f64| {
+            let v: Vec<f64> = drops.iter().map(f).collect();
+            let mean = v.iter().sum::<f64>() / units as f64;
+            ((units - 1) as f64 / units as f64 * v.iter().map(|x| (x - mean).powi(2)).sum::<f64>())
+                .sqrt()
+        };
+        [jack(|d| d.0), jack(|d| d.1), jack(|d| d.2)]
+    };
+    let make = |mean: f64, err: f64| Estimate {
+        mean,
+        err,
+        bootstrap_err: f64::NAN,
+        n: c,
+    };
+    let m0 = g.iter().map(|r| r[0]).fold(f64::NEG_INFINITY, f64::max);
+    let (s, s2) = g.iter().fold((0.0, 0.0), |(s, s2), r| {
+        let e = (r[0] - m0).exp();
+        (s + e, s2 + e * e)
+    });
+    Ok(PopulationEstimates {
+        normaliser: make(full.0, err[0]),
+        weighted_ti: make(full.1, err[1]),
+        plain_ti: make(full.2, err[2]),
+        ess: s * s / s2,
+        units,
+    })
 }

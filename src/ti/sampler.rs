@@ -22,7 +22,7 @@ use crate::gpu::Gpu;
 use crate::model::kernels::{
     combine_time_derivative, ModelKernels, ModelParams, ModelScratch, TimeParts,
 };
-use crate::reference::denoise::{predictor_coefficients, CorrectorSettings};
+use crate::reference::denoise::{predictor_coefficients, CorrectorSettings, MAX_POPULATION};
 use crate::reference::energy_model::{schedule, ModelConfig, System};
 use bytemuck::{Pod, Zeroable};
 use std::time::Instant;
@@ -45,7 +45,7 @@ pub const DENOISE_BINDINGS: &[BindingSpec] = &[
 pub const ALL_LAYOUTS: &[(&str, &[BindingSpec])] = &[("denoise", DENOISE_BINDINGS)];
 
 /// Entry points of `shaders/denoise.wgsl`.
-pub const ENTRIES: [&str; 7] = [
+pub const ENTRIES: [&str; 11] = [
     "denoise_init",
     "denoise_move",
     "denoise_propose",
@@ -53,6 +53,10 @@ pub const ENTRIES: [&str; 7] = [
     "denoise_accept",
     "denoise_record_start",
     "denoise_record_end",
+    "denoise_adapt",
+    "denoise_reweight",
+    "denoise_stash",
+    "denoise_gather",
 ];
 
 /// Grid points between two waits on the queue (bounds the work in flight).
@@ -60,6 +64,9 @@ pub const PACE: usize = 8;
 
 /// Invocations per workgroup.
 const WORKGROUP: u32 = 64;
+
+/// Bytes of one (grid point, trajectory) record: parts, energies, weight (3 × vec4<f32>).
+const RECORD_BYTES: u64 = 48;
 
 /// Host mirror of WGSL `DenoiseParams` (keep the field order identical).
 #[repr(C)]
@@ -71,8 +78,8 @@ pub struct DenoiseParams {
     pub n_configs: u32,
     /// Grid index j (0 at t = 1).
     pub step: u32,
-    /// Padding.
-    pub _pad0: u32,
+    /// Populations P.
+    pub populations: u32,
     /// Philox key, low word.
     pub key_lo: u32,
     /// Philox key, high word.
@@ -99,8 +106,8 @@ pub struct DenoiseParams {
     pub s_t: f32,
     /// Initial MALA step size.
     pub h_init: f32,
-    /// Padding.
-    pub _pad3: f32,
+    /// Resample a population when ESS < this · C/P (0: never).
+    pub resample_threshold: f32,
     /// Padding.
     pub _pad4: f32,
     /// Padding.
@@ -175,6 +182,16 @@ pub struct DenoiseOutcome {
     pub u_end: Vec<Vec<f64>>,
     /// `accepted[c][k]`: accepted corrector proposals at t_k.
     pub accepted: Vec<Vec<u32>>,
+    /// `log_weight[c][k]`: ln w of trajectory c at t_k after any resampling there (annealed
+    /// paths; 0 otherwise). Without resampling −log_weight is the AIS work from t = 1 to t_k.
+    pub log_weight: Vec<Vec<f64>>,
+    /// `log_norm[p][k]`: population p's ln-normaliser increment at t_k (0 unless it
+    /// resampled there).
+    pub log_norm: Vec<Vec<f64>>,
+    /// `ancestor[c][k]`: the trajectory whose state c took at t_k (c unless resampled).
+    pub ancestor: Vec<Vec<u32>>,
+    /// Populations P (trajectory c belongs to population c / (C/P)).
+    pub populations: usize,
     /// Corrector proposals per trajectory and grid point.
     pub proposals: u32,
     /// Positions at t = 0, C·N (configuration-major).
@@ -198,6 +215,22 @@ impl DenoiseOutcome {
                     .sum()
             })
             .collect()
+    }
+
+    /// Distinct t = 1 ancestors among the trajectories at t = 0 (C when nothing resampled).
+    pub fn families(&self) -> usize {
+        let c = self.ancestor.len();
+        let points = self.grid.len();
+        let mut eve: Vec<u32> = (0..c as u32).collect();
+        // March order: k from the t = 1 end down to t = 0.
+        for k in (0..points).rev() {
+            eve = (0..c)
+                .map(|ci| eve[self.ancestor[ci][k] as usize])
+                .collect();
+        }
+        eve.sort_unstable();
+        eve.dedup();
+        eve.len()
     }
 
     /// Mean corrector acceptance rate at every grid point (NaN without correctors).
@@ -237,7 +270,7 @@ fn check(gpu: &Gpu, req: &DenoiseRequest) -> Result<()> {
             req.trajectories
         ));
     }
-    let records = 32 * (g.len() * req.trajectories) as u64;
+    let records = RECORD_BYTES * (g.len() * req.trajectories) as u64;
     let features = 4 * (req.n * req.trajectories * req.cfg.feature_dim()) as u64;
     let limit = gpu.limits.max_storage_buffer_binding_size;
     if records.max(features) > limit {
@@ -248,13 +281,31 @@ fn check(gpu: &Gpu, req: &DenoiseRequest) -> Result<()> {
         ));
     }
     match &req.path {
-        PathKind::Sampler { correctors, .. } => {
+        PathKind::Sampler {
+            correctors,
+            predictor,
+        } => {
             let c = correctors;
             if c.steps > crate::reference::denoise::MAX_CORRECTORS {
                 return bad(format!(
                     "{} corrector steps exceed {}",
                     c.steps,
                     crate::reference::denoise::MAX_CORRECTORS
+                ));
+            }
+            let pops = c.populations.max(1) as usize;
+            if req.trajectories % pops != 0 || req.trajectories / pops > MAX_POPULATION {
+                return bad(format!(
+                    "{} trajectories do not split into {pops} populations of at most \
+                     {MAX_POPULATION}",
+                    req.trajectories
+                ));
+            }
+            if c.resample > 0.0 && (*predictor || c.resample > 1.0) {
+                return bad(format!(
+                    "resampling (threshold {}) needs 0 < threshold <= 1 and a path without the \
+                     reverse-SDE predictor (its moves do not keep the importance weights valid)",
+                    c.resample
                 ));
             }
             if c.steps > 0
@@ -311,8 +362,7 @@ pub fn run_denoise(
     let score_p = gpu.storage_zeroed("denoise score_p", 16 * cn);
     let time_terms = gpu.storage_zeroed("denoise time_terms", 16 * cn);
     let time_p = gpu.storage_zeroed("denoise time_p", 16 * cn);
-    let step_size = gpu.storage_zeroed("denoise step_size", 4 * c as u64);
-    let records = gpu.storage_zeroed("denoise records", 32 * (points * c) as u64);
+    let records = gpu.storage_zeroed("denoise records", RECORD_BYTES * (points * c) as u64);
     let (x0, predictor, corr) = match &req.path {
         PathKind::ForwardNoise { x0 } => {
             let x4: Vec<[f32; 4]> = x0
@@ -331,6 +381,10 @@ pub fn run_denoise(
         ),
     };
     let forward_noise = matches!(req.path, PathKind::ForwardNoise { .. });
+    let populations = corr.map_or(1, |cs| cs.populations.max(1)) as usize;
+    let resample = corr.map_or(0.0, |cs| cs.resample);
+    let annealed = !predictor && !forward_noise;
+    let step_size = gpu.storage_zeroed("denoise step_size", 4 * populations as u64);
 
     let model_group = |p: &wgpu::Buffer, s: &wgpu::Buffer, tt: &wgpu::Buffer| {
         let args = scratch.args(&model_uniform, p, &times_buf, &theta, s);
@@ -354,6 +408,8 @@ pub fn run_denoise(
         uniform.h_max = cs.h_max as f32;
         uniform.h_init = cs.h_init as f32;
     }
+    uniform.populations = populations as u32;
+    uniform.resample_threshold = resample as f32;
     let params_buf = gpu.uniform_from("denoise params", &uniform);
     let group = kernels.0.bind_group(
         gpu,
@@ -372,6 +428,7 @@ pub fn run_denoise(
     );
     let particle_groups = ((n as u32).div_ceil(WORKGROUP), c as u32, 1);
     let config_groups = (1, c as u32, 1);
+    let population_groups = (1, populations as u32, 1);
     let fam = &kernels.0;
     let correctors = corr.map_or(0, |cs| cs.steps);
 
@@ -407,10 +464,26 @@ pub fn run_denoise(
                 &group,
                 config_groups,
             );
+            if annealed && j > 0 {
+                dispatch(
+                    &mut pass,
+                    fam,
+                    "denoise_reweight",
+                    &group,
+                    population_groups,
+                );
+                if resample > 0.0 {
+                    dispatch(&mut pass, fam, "denoise_stash", &group, particle_groups);
+                    dispatch(&mut pass, fam, "denoise_gather", &group, particle_groups);
+                }
+            }
             for _ in 0..correctors {
                 dispatch(&mut pass, fam, "denoise_propose", &group, particle_groups);
                 model.record_time(&mut pass, &prop_group, &prop_time_group, n as u32, c as u32);
                 dispatch(&mut pass, fam, "denoise_accept", &group, config_groups);
+            }
+            if correctors > 0 {
+                dispatch(&mut pass, fam, "denoise_adapt", &group, population_groups);
             }
             dispatch(&mut pass, fam, "denoise_record_end", &group, config_groups);
             if predictor && j + 1 < points {
@@ -429,7 +502,7 @@ pub fn run_denoise(
             progress(j + 1 - PACE, points);
         }
     }
-    let recs: Vec<[f32; 8]> = gpu.read_all(&records)?;
+    let recs: Vec<[f32; 12]> = gpu.read_all(&records)?;
     let final4: Vec<[f32; 4]> = gpu.read(&pos, 0, cn)?;
     progress(points, points);
 
@@ -438,6 +511,10 @@ pub fn run_denoise(
     let mut u_start = vec![vec![0.0; points]; c];
     let mut u_end = vec![vec![0.0; points]; c];
     let mut accepted = vec![vec![0u32; points]; c];
+    let mut log_weight = vec![vec![0.0; points]; c];
+    let mut log_norm = vec![vec![0.0; points]; populations];
+    let mut ancestor = vec![vec![0u32; points]; c];
+    let size = c / populations;
     for (j, &t) in times.iter().enumerate() {
         let k = points - 1 - j;
         for ci in 0..c {
@@ -452,6 +529,11 @@ pub fn run_denoise(
             u_start[ci][k] = r[4] as f64;
             u_end[ci][k] = r[5] as f64;
             accepted[ci][k] = r[6] as u32;
+            log_weight[ci][k] = r[8] as f64;
+            if ci % size == 0 {
+                log_norm[ci / size][k] = r[9] as f64;
+            }
+            ancestor[ci][k] = r[10] as u32;
         }
     }
     let bad = integrand
@@ -473,6 +555,10 @@ pub fn run_denoise(
         u_start,
         u_end,
         accepted,
+        log_weight,
+        log_norm,
+        ancestor,
+        populations,
         proposals: correctors,
         final_positions: final4
             .iter()

@@ -16,7 +16,7 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::reference::denoise::{CorrectorSettings, MAX_CORRECTORS};
+use crate::reference::denoise::{CorrectorSettings, MAX_CORRECTORS, MAX_POPULATION};
 use crate::ti::estimators::Rule;
 use crate::ti::grid::TimeGrid;
 use serde::{Deserialize, Serialize};
@@ -79,15 +79,25 @@ pub struct IntegrationSettings {
     pub estimators: Vec<Estimator>,
     /// MALA steps per grid point for `Corrected` and `Annealed`.
     pub correctors: u32,
-    /// Target acceptance of the per-trajectory step-size adaptation.
+    /// Target acceptance of the step-size adaptation (one MALA step size for the whole
+    /// batch of trajectories, adapted between grid points).
     pub target_accept: f64,
-    /// Adaptation rate κ: ln h += κ (accepted − target) after every Metropolis test.
+    /// Adaptation rate κ: after every grid point ln h += κ (accepted − M · target), with
+    /// `accepted` the batch's mean number of accepted proposals out of M.
     pub adapt_rate: f64,
     /// Initial MALA step size h, in units of σ² (the walk moves √(2h) per coordinate).
     pub initial_step_size: f64,
     /// Largest MALA step size as a fraction of L²: keeps a move well inside the box, so
-    /// the minimum-image proposal density is exact.
+    /// the minimum-image proposal density is exact (the images it ignores weigh
+    /// exp(−(L/2)²/4h) ≈ 1e-9 at the default 3e-3).
     pub max_step_fraction: f64,
+    /// Annealed sampler: populations the trajectories are split into. Each population has
+    /// its own step size and resampling; with resampling the error bars come from the
+    /// spread between populations.
+    pub populations: u32,
+    /// Annealed sampler: resample a population (population annealing) when its effective
+    /// sample size falls below this fraction of its size; 0 never resamples (plain AIS).
+    pub resample: f64,
 }
 
 impl Default for IntegrationSettings {
@@ -109,7 +119,9 @@ impl Default for IntegrationSettings {
             target_accept: 0.57,
             adapt_rate: 0.1,
             initial_step_size: 1e-3,
-            max_step_fraction: 1e-3,
+            max_step_fraction: 3e-3,
+            populations: 1,
+            resample: 0.0,
         }
     }
 }
@@ -135,12 +147,14 @@ impl IntegrationSettings {
         out
     }
 
-    /// The corrector settings for a box of side `box_length` and LJ diameter `sigma`.
+    /// The corrector settings for a box of side `box_length` and LJ diameter `sigma`;
+    /// populations and resampling apply to the `annealed` sampler only.
     pub fn correctors(
         &self,
         box_length: f64,
         sigma: f64,
         with_correctors: bool,
+        annealed: bool,
     ) -> CorrectorSettings {
         let h_max = self.max_step_fraction * box_length * box_length;
         CorrectorSettings {
@@ -149,6 +163,8 @@ impl IntegrationSettings {
             adapt_rate: self.adapt_rate,
             h_init: (self.initial_step_size * sigma * sigma).min(h_max),
             h_max,
+            populations: if annealed { self.populations } else { 1 },
+            resample: if annealed { self.resample } else { 0.0 },
         }
     }
 
@@ -225,11 +241,47 @@ impl IntegrationSettings {
                 "must be a finite number > 0 (in units of sigma^2; 1e-3 is typical)".into(),
             ));
         }
-        if !(self.max_step_fraction > 0.0 && self.max_step_fraction <= 0.01) {
+        if !(self.max_step_fraction > 0.0 && self.max_step_fraction <= 0.005) {
             return Err(bad(
                 "max_step_fraction",
                 self.max_step_fraction.to_string(),
-                "must be in (0, 0.01]: a MALA move must stay far below half the box".into(),
+                "must be in (0, 0.005]: a MALA move must stay far below half the box (the \
+                 minimum-image proposal density ignores images of weight exp(-1/(16 fraction)))"
+                    .into(),
+            ));
+        }
+        let pops = self.populations;
+        if pops == 0
+            || self.trajectories % pops != 0
+            || (self.trajectories / pops.max(1)) as usize > MAX_POPULATION
+        {
+            return Err(bad(
+                "populations",
+                pops.to_string(),
+                format!(
+                    "must divide trajectories = {} into populations of at most {MAX_POPULATION}",
+                    self.trajectories
+                ),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.resample) {
+            return Err(bad(
+                "resample",
+                self.resample.to_string(),
+                "must be in [0, 1]: the effective-sample-size fraction below which a population is \
+                 resampled (0.5 is typical, 0 never resamples)"
+                    .into(),
+            ));
+        }
+        if self.resample > 0.0 && (pops < 2 || self.trajectories / pops < 8) {
+            return Err(bad(
+                "populations",
+                pops.to_string(),
+                format!(
+                    "resampling needs at least 2 populations (the error bars come from their \
+                     spread) of at least 8 trajectories each; trajectories = {}",
+                    self.trajectories
+                ),
             ));
         }
         for (k, &n) in self.particles.iter().enumerate() {

@@ -21,7 +21,8 @@ use crate::reference::observables::{gr_histogram, gr_normalize};
 use crate::reference::rng::key_of;
 use crate::scene::{fnv1a64, Scene};
 use crate::ti::estimators::{
-    ais_estimate, halving, mean_band, ti_estimate, weights, AisEstimate, Estimate, Halving,
+    ais_estimate, halving, mean_band, population_estimates, ti_estimate, weights, AisEstimate,
+    Estimate, Halving,
 };
 use crate::ti::sampler::{run_denoise, DenoiseKernels, DenoiseRequest, PathKind};
 use crate::ti::settings::{Estimator, IntegrationSettings};
@@ -31,7 +32,7 @@ use std::path::Path;
 use std::time::Instant;
 
 /// Version of the raw record files; bump when their meaning changes.
-pub const RAW_VERSION: u32 = 1;
+pub const RAW_VERSION: u32 = 2;
 
 /// Bins of the g(r) of generated samples.
 pub const GR_BINS: u32 = 100;
@@ -51,8 +52,21 @@ pub struct RawRun {
     pub grid: Vec<f64>,
     /// `integrand[c][k]` = ∂_t Ũ of trajectory c at t_k.
     pub integrand: Vec<Vec<f64>>,
-    /// AIS work per trajectory (meaningful for `Annealed` only).
+    /// AIS work per trajectory (meaningful for `Annealed` without resampling only).
     pub work: Vec<f64>,
+    /// `log_weight[c][k]`: ln w of trajectory c at t_k after any resampling (`Annealed`).
+    #[serde(default)]
+    pub log_weight: Vec<Vec<f64>>,
+    /// `log_norm[p][k]`: population p's ln-normaliser increment at t_k (`Annealed`).
+    #[serde(default)]
+    pub log_norm: Vec<Vec<f64>>,
+    /// Resampling threshold of the run (0: none).
+    #[serde(default)]
+    pub resample: f64,
+    /// Distinct t = 1 ancestors left among the trajectories at t = 0 (C without
+    /// resampling).
+    #[serde(default)]
+    pub families: usize,
     /// Mean corrector acceptance per grid point (empty without correctors).
     pub acceptance: Vec<f64>,
     /// g(r) of the configurations at t = 0, (r, g) at bin centres.
@@ -65,6 +79,17 @@ pub struct RawRun {
     pub wall_time_s: f64,
 }
 
+/// How an Annealed run's trajectories were grouped and resampled.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct PopulationInfo {
+    /// Populations P.
+    pub populations: usize,
+    /// Resampling threshold (fraction of C/P; 0: never).
+    pub resample: f64,
+    /// Distinct t = 1 ancestors left among the trajectories at t = 0.
+    pub families: usize,
+}
+
 /// The estimates of one (N, estimator).
 #[derive(Clone, Debug, Serialize)]
 pub struct EstimatorSummary {
@@ -75,8 +100,12 @@ pub struct EstimatorSummary {
     pub beta_f_ex: Estimate,
     /// Quadrature check: the integral on every other grid point.
     pub quadrature: Halving,
-    /// AIS (Annealed only).
+    /// AIS (Annealed only); population annealing when the run resampled.
     pub ais: Option<AisEstimate>,
+    /// Importance-weighted TI (Annealed only): TI over the weighted ensemble at every t.
+    pub weighted_ti: Option<Estimate>,
+    /// Populations and resampling of an Annealed run.
+    pub populations: Option<PopulationInfo>,
     /// Mean corrector acceptance over the grid (None without correctors).
     pub mean_acceptance: Option<f64>,
     /// Lowest per-grid-point acceptance.
@@ -239,15 +268,15 @@ fn run_one(
         },
         Estimator::ReverseSde => PathKind::Sampler {
             predictor: true,
-            correctors: settings.correctors(l, scene.system.sigma, false),
+            correctors: settings.correctors(l, scene.system.sigma, false, false),
         },
         Estimator::Corrected => PathKind::Sampler {
             predictor: true,
-            correctors: settings.correctors(l, scene.system.sigma, true),
+            correctors: settings.correctors(l, scene.system.sigma, true, false),
         },
         Estimator::Annealed => PathKind::Sampler {
             predictor: false,
-            correctors: settings.correctors(l, scene.system.sigma, true),
+            correctors: settings.correctors(l, scene.system.sigma, true, true),
         },
     };
     let cfg = scene.model.unwrap_or_default();
@@ -275,6 +304,22 @@ fn run_one(
         estimator,
         grid: grid.to_vec(),
         work: out.ais_work(),
+        log_weight: if estimator == Estimator::Annealed {
+            out.log_weight.clone()
+        } else {
+            Vec::new()
+        },
+        log_norm: if estimator == Estimator::Annealed {
+            out.log_norm.clone()
+        } else {
+            Vec::new()
+        },
+        resample: if estimator == Estimator::Annealed {
+            settings.resample
+        } else {
+            0.0
+        },
+        families: out.families(),
         acceptance: if out.proposals > 0 {
             out.acceptance()
         } else {
@@ -307,17 +352,52 @@ pub fn summarize(
     // halving integrates +⟨∂_t Ũ⟩; report it as βF_ex like the estimate.
     quadrature.full = -quadrature.full;
     quadrature.half = -quadrature.half;
+    let c = raw.integrand.len();
+    let resampled = raw.resample > 0.0;
+    let mut beta_f_ex = beta_f_ex;
+    let mut weighted_ti = None;
+    let mut populations = None;
     let ais = match raw.estimator {
+        Estimator::Annealed if !raw.log_weight.is_empty() => {
+            let pe = population_estimates(
+                &raw.integrand,
+                &raw.log_weight,
+                &raw.log_norm,
+                &w,
+                resampled,
+            )?;
+            weighted_ti = Some(pe.weighted_ti);
+            populations = Some(PopulationInfo {
+                populations: raw.log_norm.len(),
+                resample: raw.resample,
+                families: raw.families,
+            });
+            if resampled {
+                // Resampled trajectories are not independent: errors by populations.
+                beta_f_ex = pe.plain_ti;
+                Some(AisEstimate {
+                    beta_f: pe.normaliser.mean,
+                    err: pe.normaliser.err,
+                    delta_err: f64::NAN,
+                    ess: pe.ess,
+                    ess_fraction: pe.ess / c as f64,
+                    n: c,
+                })
+            } else {
+                Some(ais_estimate(&raw.work, seed)?)
+            }
+        }
         Estimator::Annealed => Some(ais_estimate(&raw.work, seed)?),
         _ => None,
     };
     let acc = (!raw.acceptance.is_empty()).then_some(&raw.acceptance);
-    let c = raw.integrand.len();
     Ok(EstimatorSummary {
         estimator: raw.estimator,
         beta_f_ex,
         quadrature,
         ais,
+        weighted_ti,
+        populations,
         mean_acceptance: acc.map(|a| a.iter().sum::<f64>() / a.len() as f64),
         min_acceptance: acc.map(|a| a.iter().copied().fold(f64::INFINITY, f64::min)),
         min_pair_distance: raw.min_pair_distance,
@@ -365,6 +445,14 @@ pub fn estimate_for(summaries: &[EstimatorSummary], key: &str) -> Option<Headlin
             quadrature_error: f64::NAN,
         });
     }
+    if key == "weighted_ti" {
+        let s = summaries.iter().find(|s| s.weighted_ti.is_some())?;
+        return Some(Headline {
+            key: "weighted_ti",
+            estimate: s.weighted_ti?,
+            quadrature_error: s.quadrature.error_estimate,
+        });
+    }
     let s = summaries.iter().find(|s| s.estimator.key() == key)?;
     Some(Headline {
         key: s.estimator.key(),
@@ -373,17 +461,19 @@ pub fn estimate_for(summaries: &[EstimatorSummary], key: &str) -> Option<Headlin
     })
 }
 
-/// The headline among the estimates run: annealed importance sampling when its effective
-/// sample size is at least [`MIN_AIS_ESS`] and [`MIN_AIS_ESS_FRACTION`] of the trajectories
-/// (it is unbiased whatever the samplers' lag; with fewer effective samples its error bar
-/// is not trustworthy), else the MALA-corrected TI, the annealed TI, the reverse SDE,
-/// forward noise.
+/// The headline among the estimates run: annealed importance sampling (or population
+/// annealing) when its effective sample size is at least [`MIN_AIS_ESS`] and
+/// [`MIN_AIS_ESS_FRACTION`] of the trajectories (it is unbiased whatever the samplers' lag;
+/// with fewer effective samples its error bar is not trustworthy), then under the same
+/// condition the importance-weighted TI, else the MALA-corrected TI, the annealed TI, the
+/// reverse SDE, forward noise.
 pub fn headline(summaries: &[EstimatorSummary]) -> Option<Headline> {
     let ais_ok = summaries.iter().find_map(|s| s.ais).is_some_and(|a| {
         a.ess >= MIN_AIS_ESS && a.ess_fraction >= MIN_AIS_ESS_FRACTION && a.err.is_finite()
     });
     let order = [
         "ais",
+        "weighted_ti",
         "corrected",
         "annealed",
         "reverse_sde",
@@ -391,7 +481,7 @@ pub fn headline(summaries: &[EstimatorSummary]) -> Option<Headline> {
     ];
     order
         .iter()
-        .filter(|k| **k != "ais" || ais_ok)
+        .filter(|k| !matches!(**k, "ais" | "weighted_ti") || ais_ok)
         .find_map(|k| estimate_for(summaries, k))
 }
 
@@ -485,7 +575,18 @@ pub fn integration_stage(
                         "ess": a.ess,
                         "ess_fraction": a.ess_fraction,
                         "trajectories": a.n,
+                        "method": if s.populations.is_some_and(|p| p.resample > 0.0) {
+                            "population annealing"
+                        } else {
+                            "annealed importance sampling"
+                        },
                     }),
+                );
+            }
+            if let Some(wti) = &s.weighted_ti {
+                entry.insert(
+                    "weighted_ti".into(),
+                    serde_json::json!({ "betaF_ex": estimate_json(wti) }),
                 );
             }
         }

@@ -14,7 +14,7 @@ use nti_gpu::bench::{BenchOptions, PipelineWorkload, SamplerWorkload, Workload};
 use nti_gpu::md::init::initial_state;
 use nti_gpu::md::{MdKernels, MdSystem};
 use nti_gpu::model::ModelKernels;
-use nti_gpu::reference::denoise::run_trajectory;
+use nti_gpu::reference::denoise::run_batch;
 use nti_gpu::ti::sampler::{run_denoise, DenoiseKernels};
 use serde_json::{json, Value};
 use std::process::Command;
@@ -401,7 +401,9 @@ fn sampler_step_counts_are_what_the_workload_claims() {
     let (cfg, sys, params, grid) = (w.model(), w.system(), w.params(), w.grid().unwrap());
     let times: Vec<f64> = grid.iter().rev().copied().collect();
     let corr = w.corrector_settings();
-    let rec = run_trajectory(&cfg, &sys, &params, &times, true, &corr, KEY, 0, 8, None);
+    let rec = run_batch(&cfg, &sys, &params, &times, true, &corr, KEY, &[0], 8, None)
+        .pop()
+        .unwrap();
     assert_eq!(reference_steps(&rec, &corr), w.steps_per_trajectory());
     let Some(gpu) = common::gpu() else { return };
     // The device sampler's own account: evaluations per trajectory x trajectories.

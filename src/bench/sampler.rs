@@ -2,7 +2,7 @@
 //! ([`crate::ti::sampler::run_denoise`]) over a short time grid, in trajectory-steps per
 //! second, where a step is one model evaluation (Ũ, ∇Ũ, ∂_t Ũ) of one trajectory: a grid
 //! point costs 1 + M steps (M MALA correctors). The CPU reference is the f64 specification
-//! [`crate::reference::denoise::run_trajectory`], whole trajectories on the same grid, on
+//! [`crate::reference::denoise::run_batch`], whole trajectories on the same grid, on
 //! one thread and on all threads (trajectories in parallel).
 //!
 //! The model is untrained: the default [`ModelConfig`] with [`ModelConfig::init_params`]
@@ -13,7 +13,7 @@ use super::{on_threads, BenchOptions, Spread, WorkloadResult};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::model::ModelKernels;
-use crate::reference::denoise::{run_trajectory, CorrectorSettings, PointRecord};
+use crate::reference::denoise::{run_batch, CorrectorSettings, PointRecord};
 use crate::reference::energy_model::{ModelConfig, System};
 use crate::ti::grid::TimeGrid;
 use crate::ti::sampler::{run_denoise, DenoiseKernels, DenoiseOutcome, DenoiseRequest, PathKind};
@@ -230,7 +230,9 @@ pub fn bench_sampler(
             let mut done = 0;
             let mut c = k as u32;
             loop {
-                let rec = run_trajectory(&cfg, &sys, &params, &times, true, &corr, KEY, c, n, None);
+                let rec = run_batch(&cfg, &sys, &params, &times, true, &corr, KEY, &[c], n, None)
+                    .pop()
+                    .expect("one trajectory");
                 done += reference_steps(&rec, &corr);
                 c += threads as u32;
                 if t.elapsed().as_secs_f64() >= budget {

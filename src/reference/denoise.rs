@@ -383,37 +383,6 @@ pub fn run_batch(
     out
 }
 
-/// One trajectory `c` run alone ([`run_batch`] with a batch of one, so the shared step size
-/// adapts to this trajectory's acceptance only).
-#[allow(clippy::too_many_arguments)]
-pub fn run_trajectory(
-    cfg: &ModelConfig,
-    sys: &System,
-    params: &[f64],
-    times: &[f64],
-    predictor: bool,
-    correctors: &CorrectorSettings,
-    key: [u32; 2],
-    c: u32,
-    n: usize,
-    x0: Option<&[[f64; 3]]>,
-) -> Vec<PointRecord> {
-    run_batch(
-        cfg,
-        sys,
-        params,
-        times,
-        predictor,
-        correctors,
-        key,
-        &[c],
-        n,
-        x0,
-    )
-    .pop()
-    .expect("one trajectory")
-}
-
 /// The annealed-importance-sampling work W = Σ_{j≥1} (u_start_j − u_end_{j−1}) of one
 /// trajectory's records.
 pub fn ais_work(records: &[PointRecord]) -> f64 {
@@ -480,7 +449,20 @@ mod tests {
             populations: 1,
             resample: 0.0,
         };
-        let rec = run_trajectory(&cfg, &sys, &params, &times, true, &corr, [3, 4], 1, 5, None);
+        let rec = run_batch(
+            &cfg,
+            &sys,
+            &params,
+            &times,
+            true,
+            &corr,
+            [3, 4],
+            &[1],
+            5,
+            None,
+        )
+        .pop()
+        .unwrap();
         // Ũ(·, 1) = 0 for every θ, so every move at t = 1 is accepted.
         assert_eq!(rec[0].u_start, 0.0);
         assert_eq!(rec[0].accepted, 2);

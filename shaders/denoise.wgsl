@@ -5,7 +5,7 @@
 //
 // Per grid point j (time t_j), the host records one submission (one uniform, one t):
 //   model(pos) -> score, time_terms;  denoise_record_start (u_start, clears the counters)
-//   annealed paths, j >= 1: denoise_reweight (importance weights; resampling decision), then,
+//   sampler paths, j >= 1: denoise_reweight (importance weights; resampling decision), then,
 //     if resampling is on, denoise_stash + denoise_gather (copy the ancestors' states)
 //   M times: denoise_propose -> prop;  model(prop) -> score_p, time_p;  denoise_accept
 //   denoise_adapt (if M > 0: the shared step size from the batch's acceptance)
@@ -17,8 +17,12 @@
 // adaptation would tie h to the trajectory's state and break the invariance the AIS weights
 // rely on).
 //
-// Annealed paths (no predictor) carry importance weights: ln w_c accumulates -(U~(x, t_j) -
-// U~(x, t_{j-1})) (the AIS work). With resampling on, a population whose effective sample
+// Sampler paths carry importance weights: ln w_c accumulates -(U~(x, t_j) - U~(x, t_{j-1}))
+// (the AIS work) plus, for a reverse-SDE predictor move x -> x' from t_{j-1} to t_j, the
+// log ratio of the backward kernel (the exact forward noising from t_j back to t_{j-1},
+// variance back_var) to the predictor's density, ln L(x' -> x) - ln F(x -> x'), both wrapped
+// Gaussians on the torus (a sequential Monte Carlo sampler with the paper's predictor as the
+// proposal). With resampling on, a population whose effective sample
 // size falls below resample_threshold * C/P is resampled (systematic resampling): copies of
 // heavy trajectories replace light ones, every ln w of the population is reset to 0 and
 // ln(mean w) goes to the record as the population's normaliser increment (population
@@ -38,7 +42,8 @@
 // Records: records[step * n_configs + c] = { parts: sum_i time_terms,
 //   energy: (u_start, u_end, accepted proposals, proposals),
 //   weight: (ln w after any resampling at step, the population's ln-normaliser increment at
-//            step (0 without resampling), ancestor index (c itself without resampling), 0) }.
+//            step (0 without resampling), ancestor index (c itself without resampling),
+//            ln L/F of the predictor move that arrived at step (0 without predictor)) }.
 // Dispatch: per-particle entries (ceil(n / 64), n_configs, 1); per-configuration entries
 // (denoise_accept, denoise_record_*) (1, n_configs, 1), one workgroup of 64 per trajectory.
 
@@ -64,7 +69,7 @@ struct DenoiseParams {
     s_t: f32,           // denoise_noise: s(t_j)
     h_init: f32,        // denoise_init: initial MALA step size
     resample_threshold: f32, // resample a population when ESS < this * C/P (0: never)
-    _pad4: f32,
+    back_var: f32,      // s(t_j)^2 - s(t_{j+1})^2: variance of the forward kernel back from t_{j+1}
     _pad5: f32,
 }
 
@@ -127,7 +132,22 @@ fn denoise_init(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
 }
 
+// ln of the wrapped Gaussian density of a displacement d (one coordinate) with variance v on
+// a circle of length L, images -2L ... 2L, without the -ln(2 pi)/2.
+fn log_wrapped_gaussian(d: f32, v: f32) -> f32 {
+    let l = params.box_length;
+    let d0 = d * d;
+    var sum = 0.0;
+    for (var k = -2; k <= 2; k = k + 1) {
+        let e = d + f32(k) * l;
+        sum = sum + exp(-(e * e - d0) / (2.0 * v));
+    }
+    return -d0 / (2.0 * v) + log(sum) - 0.5 * log(v);
+}
+
 // Reverse-SDE predictor (Euler-Maruyama): x <- wrap(x - g^2 dt grad U~ + g sqrt(dt) xi).
+// prop.w gets the particle's share of ln L(x' -> x) - ln F(x -> x') (see the header), summed
+// into the next grid point's record by denoise_record_start.
 @compute @workgroup_size(64)
 fn denoise_move(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.x;
@@ -137,8 +157,17 @@ fn denoise_move(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let p = c * params.n + i;
     let xi = gaussian3(philox4x32_10(vec4<u32>(c, i, TAG_PREDICT, params.step), key()));
-    let x = pos[p].xyz - params.drift * score[p].xyz + params.noise * xi;
-    pos[p] = vec4<f32>(wrap_position(x, params.box_length, params.inv_box), 0.0);
+    let mu = -params.drift * score[p].xyz;
+    let moved = wrap_position(pos[p].xyz + mu + params.noise * xi, params.box_length, params.inv_box);
+    let back = minimum_image(pos[p].xyz - moved, params.box_length, params.inv_box);
+    let fv = params.noise * params.noise;
+    var ratio = 0.0;
+    for (var a = 0; a < 3; a = a + 1) {
+        ratio = ratio + log_wrapped_gaussian(back[a], params.back_var)
+            - log_wrapped_gaussian(params.noise * xi[a], fv);
+    }
+    pos[p] = vec4<f32>(moved, 0.0);
+    prop[p] = vec4<f32>(0.0, 0.0, 0.0, ratio);
 }
 
 // MALA proposal: y = wrap(x - h grad U~(x) + sqrt(2h) xi), h = the population's step size.
@@ -245,15 +274,26 @@ fn reduce_state(lid: u32, c: u32) {
 }
 
 // Stores u_start = U~(x, t_j), clears the proposal counters of the record and sets its
-// weight to (0, 0, c) (no importance weight, no resampling).
+// weight to (0, 0, c, ln L/F of the predictor move that arrived here, from prop.w; 0 when
+// nothing moved: every other writer of prop leaves w = 0).
 @compute @workgroup_size(64)
 fn denoise_record_start(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let lid = lid3.x;
     let c = wid.y;
-    reduce_state(lid3.x, c);
-    if (lid3.x == 0u) {
+    reduce_state(lid, c);
+    let u = red_b[0];
+    workgroupBarrier();
+    var ratio = 0.0;
+    for (var i = lid; i < params.n; i = i + 64u) {
+        ratio = ratio + prop[c * params.n + i].w;
+    }
+    red_a[lid] = vec4<f32>(0.0);
+    red_b[lid] = ratio;
+    reduce_workgroup(lid);
+    if (lid == 0u) {
         let r = params.step * params.n_configs + c;
-        records[r].energy = vec4<f32>(red_b[0], 0.0, 0.0, 0.0);
-        records[r].weight = vec4<f32>(0.0, 0.0, f32(c), 0.0);
+        records[r].energy = vec4<f32>(u, 0.0, 0.0, 0.0);
+        records[r].weight = vec4<f32>(0.0, 0.0, f32(c), red_b[0]);
     }
 }
 
@@ -302,8 +342,8 @@ var<workgroup> log_w: array<f32, 1024>;
 var<workgroup> ancestors: array<u32, 1024>;
 var<workgroup> normaliser: f32;
 
-// Importance weights of population p at grid point `step` >= 1 (annealed paths): ln w_c +=
-// -(u_start_j - u_end_{j-1}); if the effective sample size (sum w)^2 / sum w^2 is below
+// Importance weights of population p at grid point `step` >= 1: ln w_c += ln L/F of the
+// move that arrived (weight.w; 0 without predictor) - (u_start_j - u_end_{j-1}); if the effective sample size (sum w)^2 / sum w^2 is below
 // resample_threshold * size, systematic resampling with one uniform: slot k takes the
 // trajectory whose cumulative normalised weight first exceeds (k + u) / size; the
 // population's ln w are reset to 0 and ln(mean w) is recorded. Dispatch (1, P, 1).
@@ -318,7 +358,8 @@ fn denoise_reweight(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(work
     var top = -3.4e38;
     for (var k = lid; k < size; k = k + 64u) {
         let c = base + k;
-        let lw = records[before + c].weight.x - (records[now + c].energy.x - records[before + c].energy.y);
+        let lw = records[before + c].weight.x + records[now + c].weight.w
+            - (records[now + c].energy.x - records[before + c].energy.y);
         log_w[k] = lw;
         top = max(top, lw);
     }
@@ -372,7 +413,8 @@ fn denoise_reweight(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(work
     workgroupBarrier();
     let z = normaliser;
     for (var k = lid; k < size; k = k + 64u) {
-        records[now + base + k].weight = vec4<f32>(log_w[k], z, f32(base + ancestors[k]), 0.0);
+        let moved = records[now + base + k].weight.w;
+        records[now + base + k].weight = vec4<f32>(log_w[k], z, f32(base + ancestors[k]), moved);
     }
 }
 

@@ -118,6 +118,7 @@ fn sampler_paths_match_the_reference_record_by_record() {
         ("reverse SDE + MALA", true, 2, 1, 0.0, None),
         ("annealed MALA", false, 3, 2, 0.0, None),
         ("annealed MALA, resampled", false, 2, 2, 1.0, None),
+        ("reverse SDE + MALA, resampled", true, 2, 2, 1.0, None),
         ("forward noise", false, 0, 1, 0.0, Some(x0.clone())),
     ];
     for (what, predictor, steps, pops, resample, x0) in cases {

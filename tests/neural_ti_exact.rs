@@ -60,6 +60,7 @@ fn check(case: &Case) {
         (false, "annealed MALA", 1, 0.0),
         // Threshold 1: resample whenever a population's weights differ at all.
         (false, "population annealing", 8, 1.0),
+        (true, "corrected TI, resampled", 8, 1.0),
     ];
     for (predictor, label, populations, resample) in runs {
         let correctors = CorrectorSettings {
@@ -87,21 +88,22 @@ fn check(case: &Case) {
             &mut |_, _| {},
         )
         .unwrap();
-        let weighted = (!predictor).then(|| {
-            population_estimates(
-                &out.integrand,
-                &out.log_weight,
-                &out.log_norm,
-                &w,
-                resample > 0.0,
-            )
-            .unwrap()
-        });
+        // Every sampler path carries importance weights (with the predictor: sequential Monte
+        // Carlo with the reverse SDE as proposal).
+        let pe = population_estimates(
+            &out.integrand,
+            &out.log_weight,
+            &out.log_norm,
+            &w,
+            resample > 0.0,
+        )
+        .unwrap();
         // Resampled trajectories are not independent: their plain TI's error comes from the
         // populations.
-        let ti = match &weighted {
-            Some(pe) if resample > 0.0 => pe.plain_ti,
-            _ => ti_estimate(&out.integrand, &w, 1).unwrap(),
+        let ti = if resample > 0.0 {
+            pe.plain_ti
+        } else {
+            ti_estimate(&out.integrand, &w, 1).unwrap()
         };
         let (mean, _) = mean_band(&out.integrand).unwrap();
         let quad = halving(Rule::Trapezoid, &grid, &mean)
@@ -115,23 +117,28 @@ fn check(case: &Case) {
             "{}: trivial integrand {swing}",
             case.what
         );
-        check_estimate(case, label, "TI", ti.mean, ti.err, quad);
-        if let Some(pe) = &weighted {
-            if resample > 0.0 {
-                let families = out.families();
-                eprintln!("{}: {label}: {families} families survive", case.what);
-                assert!(
-                    families < case.trajectories,
-                    "{}: never resampled",
-                    case.what
-                );
+        check_estimate(case, label, "TI", ti.mean, ti.err, quad, case.max_err);
+        if resample > 0.0 {
+            let families = out.families();
+            eprintln!("{}: {label}: {families} families survive", case.what);
+            assert!(
+                families < case.trajectories,
+                "{}: never resampled",
+                case.what
+            );
+        }
+        for (name, e) in [
+            ("importance-weighted TI", pe.weighted_ti),
+            ("normaliser (AIS / population annealing)", pe.normaliser),
+        ] {
+            if predictor {
+                // The predictor's weights (ln L/F of each move) are valid but, on these
+                // coarse 64-point grids, far noisier: only consistency is asserted.
+                eprintln!("{}: {label}: {name}: ESS {:.1}", case.what, pe.ess);
+                check_estimate(case, label, name, e.mean, e.err, quad, f64::INFINITY);
+                continue;
             }
-            for (name, e) in [
-                ("importance-weighted TI", pe.weighted_ti),
-                ("normaliser (AIS / population annealing)", pe.normaliser),
-            ] {
-                check_estimate(case, label, name, e.mean, e.err, quad);
-            }
+            check_estimate(case, label, name, e.mean, e.err, quad, case.max_err);
         }
         if !predictor && resample == 0.0 {
             let ais = ais_estimate(&out.ais_work(), 1).unwrap();
@@ -139,20 +146,28 @@ fn check(case: &Case) {
                 "{}: AIS ESS {:.1} of {}",
                 case.what, ais.ess, case.trajectories
             );
-            check_estimate(case, label, "AIS", ais.beta_f, ais.err, 0.0);
+            check_estimate(case, label, "AIS", ais.beta_f, ais.err, 0.0, case.max_err);
         }
     }
 }
 
 /// `mean ± err` of `name` must be within 3σ (plus `extra`) of the case's exact answer, with
-/// an error bar below the case's `max_err`.
-fn check_estimate(case: &Case, label: &str, name: &str, mean: f64, err: f64, extra: f64) {
+/// an error bar below `max_err`.
+fn check_estimate(
+    case: &Case,
+    label: &str,
+    name: &str,
+    mean: f64,
+    err: f64,
+    extra: f64,
+    max_err: f64,
+) {
     eprintln!(
         "{}: {label}: {name} {mean:.4} ± {err:.4} (+ {extra:.4}), exact {:.5}",
         case.what, case.exact
     );
     assert!(
-        err < case.max_err,
+        err < max_err,
         "{}: {label}: {name} error bar {err} too large to test",
         case.what
     );

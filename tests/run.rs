@@ -146,6 +146,15 @@ fn run_computes_every_estimator_and_resumes() {
         assert!(fe["ais"]["betaF_ex"]["mean"]
             .as_f64()
             .is_some_and(f64::is_finite));
+        // Importance-weighted TI of the annealed run (top level) and of the corrected one
+        // (its weights carry the predictor's ln L/F); nothing resampled by default.
+        for v in [
+            &fe["weighted_ti"]["betaF_ex"],
+            &fe["corrected"]["weighted_ti"],
+        ] {
+            assert!(v["mean"].as_f64().is_some_and(f64::is_finite), "{fe}");
+        }
+        assert_eq!(fe["annealed"]["populations"]["families"], 8, "{fe}");
         assert!(out_dir.join(format!("integrand_N{n}.csv")).exists());
     }
     // Forward noise needs reference samples: there are some at N = 6 only.

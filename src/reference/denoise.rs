@@ -19,8 +19,11 @@
 //! leave exp(−Ũ(·, t)) invariant; the population mean ties a trajectory's kernel to its own
 //! past only through a 1/(C/P) share.
 //!
-//! Annealed paths (no predictor) carry importance weights: at j ≥ 1, before the correctors,
-//! ln w += −(u_start_j − u_end_{j−1}); with resampling on, a population whose effective
+//! Sampler paths carry importance weights: at j ≥ 1, before the correctors,
+//! ln w += ln L/F − (u_start_j − u_end_{j−1}), where ln L/F ([`predictor_log_ratio`]) is 0
+//! without the predictor and otherwise the log ratio of the backward kernel (exact forward
+//! noising from t_j back to t_{j−1}) to the predictor's density of the move (a sequential
+//! Monte Carlo sampler with the reverse SDE as its proposal); with resampling on, a population whose effective
 //! sample size drops below `resample` · C/P is resampled ([`systematic_resample`], population
 //! annealing) and its ln-normaliser increment ln(mean w) recorded.
 //!
@@ -107,6 +110,46 @@ pub fn predictor_move(
             std::array::from_fn(|a| wrap(x[a] - drift * g[a] + noise * xi[a], box_length))
         })
         .collect()
+}
+
+/// ln of the wrapped Gaussian density (variance `v`, circle of length `l`, images −2l … 2l)
+/// of a one-coordinate displacement `d`, without −ln(2π)/2.
+pub fn log_wrapped_gaussian(d: f64, v: f64, l: f64) -> f64 {
+    let sum: f64 = (-2..=2)
+        .map(|k| {
+            let e = d + k as f64 * l;
+            (-(e * e - d * d) / (2.0 * v)).exp()
+        })
+        .sum();
+    -d * d / (2.0 * v) + sum.ln() - 0.5 * v.ln()
+}
+
+/// ln L(x' → x) − ln F(x → x') of the predictor move of trajectory `c` at grid step `step`
+/// from t_j to t_next: F the Euler–Maruyama step (drift, noise) = `coef`, L the exact
+/// forward noising from t_next back to t_j (variance s(t_j)² − s(t_next)²), both wrapped
+/// Gaussians per coordinate.
+#[allow(clippy::too_many_arguments)]
+pub fn predictor_log_ratio(
+    key: [u32; 2],
+    c: u32,
+    step: u32,
+    pos: &[[f64; 3]],
+    grad: &[[f64; 3]],
+    (drift, noise): (f64, f64),
+    back_var: f64,
+    box_length: f64,
+) -> f64 {
+    let moved = predictor_move(key, c, step, pos, grad, (drift, noise), box_length);
+    let mut ratio = 0.0;
+    for (i, (x, y)) in pos.iter().zip(&moved).enumerate() {
+        let xi = gaussian3(philox4x32_10([c, i as u32, TAG_PREDICT, step], key));
+        for a in 0..3 {
+            let back = min_image(x[a] - y[a], box_length);
+            ratio += log_wrapped_gaussian(back, back_var, box_length)
+                - log_wrapped_gaussian(noise * xi[a], noise * noise, box_length);
+        }
+    }
+    ratio
 }
 
 /// MALA proposal y = wrap(x − h∇Ũ(x) + √(2h) ξ).
@@ -264,6 +307,8 @@ pub struct PointRecord {
     /// Batch index of the trajectory whose state this one took here (itself unless its
     /// population resampled).
     pub ancestor: u32,
+    /// ln L/F of the predictor move that arrived here (0 without predictor).
+    pub move_log_ratio: f64,
 }
 
 /// The trajectories `cs` (their Philox counters) of one batch on the descending grid `times`
@@ -287,7 +332,8 @@ pub fn run_batch(
     let pops = correctors.populations.max(1) as usize;
     assert!(cs.len() % pops == 0, "populations must divide the batch");
     let size = cs.len() / pops;
-    let annealed = !predictor && x0.is_none();
+    let weighted = x0.is_none();
+    let mut arrived = vec![0.0; cs.len()];
     let mut xs: Vec<Vec<[f64; 3]>> = cs
         .iter()
         .map(|&c| initial_positions(key, c, n, l))
@@ -307,18 +353,20 @@ pub fn run_batch(
             recs.push(PointRecord {
                 u_start: u,
                 ancestor: b as u32,
+                move_log_ratio: std::mem::take(&mut arrived[b]),
                 ..Default::default()
             });
         }
         // Importance weights and resampling (annealed paths).
-        if annealed && j > 0 {
+        if weighted && j > 0 {
             for p in 0..pops {
                 let members = p * size..(p + 1) * size;
                 let log_w: Vec<f64> = members
                     .clone()
                     .map(|b| {
                         let before = &out[b][j - 1];
-                        before.log_weight - (recs[b].u_start - before.u_end)
+                        before.log_weight + recs[b].move_log_ratio
+                            - (recs[b].u_start - before.u_end)
                     })
                     .collect();
                 let (log_mean, ess) = log_mean_and_ess(&log_w);
@@ -375,8 +423,11 @@ pub fn run_batch(
         }
         if predictor && x0.is_none() && j + 1 < times.len() {
             let coef = predictor_coefficients(l, t, times[j + 1]);
+            let back_var = schedule(l, t).0.powi(2) - schedule(l, times[j + 1]).0.powi(2);
             for (b, &c) in cs.iter().enumerate() {
-                xs[b] = predictor_move(key, c, j as u32, &xs[b], &state[b].1, coef, l);
+                let g = &state[b].1;
+                arrived[b] = predictor_log_ratio(key, c, j as u32, &xs[b], g, coef, back_var, l);
+                xs[b] = predictor_move(key, c, j as u32, &xs[b], g, coef, l);
             }
         }
     }

@@ -108,8 +108,9 @@ pub struct DenoiseParams {
     pub h_init: f32,
     /// Resample a population when ESS < this · C/P (0: never).
     pub resample_threshold: f32,
-    /// Padding.
-    pub _pad4: f32,
+    /// s(t_j)² − s(t_{j+1})²: the backward (forward-noising) kernel's variance of the
+    /// predictor move from this grid point.
+    pub back_var: f32,
     /// Padding.
     pub _pad5: f32,
 }
@@ -182,8 +183,9 @@ pub struct DenoiseOutcome {
     pub u_end: Vec<Vec<f64>>,
     /// `accepted[c][k]`: accepted corrector proposals at t_k.
     pub accepted: Vec<Vec<u32>>,
-    /// `log_weight[c][k]`: ln w of trajectory c at t_k after any resampling there (annealed
-    /// paths; 0 otherwise). Without resampling −log_weight is the AIS work from t = 1 to t_k.
+    /// `log_weight[c][k]`: ln w of trajectory c at t_k after any resampling there (0 on
+    /// forward-noise paths). Without predictor and resampling, −log_weight is the AIS work
+    /// from t = 1 to t_k; with the predictor it includes each move's ln L/F.
     pub log_weight: Vec<Vec<f64>>,
     /// `log_norm[p][k]`: population p's ln-normaliser increment at t_k (0 unless it
     /// resampled there).
@@ -281,10 +283,7 @@ fn check(gpu: &Gpu, req: &DenoiseRequest) -> Result<()> {
         ));
     }
     match &req.path {
-        PathKind::Sampler {
-            correctors,
-            predictor,
-        } => {
+        PathKind::Sampler { correctors, .. } => {
             let c = correctors;
             if c.steps > crate::reference::denoise::MAX_CORRECTORS {
                 return bad(format!(
@@ -301,10 +300,9 @@ fn check(gpu: &Gpu, req: &DenoiseRequest) -> Result<()> {
                     req.trajectories
                 ));
             }
-            if c.resample > 0.0 && (*predictor || c.resample > 1.0) {
+            if c.resample > 1.0 {
                 return bad(format!(
-                    "resampling (threshold {}) needs 0 < threshold <= 1 and a path without the \
-                     reverse-SDE predictor (its moves do not keep the importance weights valid)",
+                    "resampling threshold {} must be in [0, 1]",
                     c.resample
                 ));
             }
@@ -383,7 +381,7 @@ pub fn run_denoise(
     let forward_noise = matches!(req.path, PathKind::ForwardNoise { .. });
     let populations = corr.map_or(1, |cs| cs.populations.max(1)) as usize;
     let resample = corr.map_or(0.0, |cs| cs.resample);
-    let annealed = !predictor && !forward_noise;
+    let weighted = !forward_noise;
     let step_size = gpu.storage_zeroed("denoise step_size", 4 * populations as u64);
 
     let model_group = |p: &wgpu::Buffer, s: &wgpu::Buffer, tt: &wgpu::Buffer| {
@@ -443,6 +441,11 @@ pub fn run_denoise(
         };
         uniform.drift = drift as f32;
         uniform.noise = noise as f32;
+        uniform.back_var = if predictor && j + 1 < points {
+            (schedule(l, t).0.powi(2) - schedule(l, times[j + 1]).0.powi(2)) as f32
+        } else {
+            0.0
+        };
         gpu.queue
             .write_buffer(&params_buf, 0, bytemuck::bytes_of(&uniform));
         gpu.queue
@@ -464,7 +467,7 @@ pub fn run_denoise(
                 &group,
                 config_groups,
             );
-            if annealed && j > 0 {
+            if weighted && j > 0 {
                 dispatch(
                     &mut pass,
                     fam,

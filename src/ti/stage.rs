@@ -100,11 +100,13 @@ pub struct EstimatorSummary {
     pub beta_f_ex: Estimate,
     /// Quadrature check: the integral on every other grid point.
     pub quadrature: Halving,
-    /// AIS (Annealed only); population annealing when the run resampled.
+    /// βF_ex from the importance weights' normaliser: AIS for Annealed (population
+    /// annealing when the run resampled); for the reverse-SDE samplers the sequential Monte
+    /// Carlo estimate with the predictor's ln L/F in the weights. None for forward noise.
     pub ais: Option<AisEstimate>,
-    /// Importance-weighted TI (Annealed only): TI over the weighted ensemble at every t.
+    /// Importance-weighted TI: TI over the weighted ensemble at every t.
     pub weighted_ti: Option<Estimate>,
-    /// Populations and resampling of an Annealed run.
+    /// Populations and resampling of the run.
     pub populations: Option<PopulationInfo>,
     /// Mean corrector acceptance over the grid (None without correctors).
     pub mean_acceptance: Option<f64>,
@@ -291,6 +293,9 @@ fn run_one(
         path,
         key: key_of(scene.seed ^ stream),
     };
+    // Paths with importance weights (every sampler; the reverse SDE's through ln L/F of
+    // its moves).
+    let weighted = estimator != Estimator::ForwardNoise;
     progress.start(&format!("{} N={n}", estimator.label()), grid.len() as u64);
     let out = run_denoise(gpu, &kernels.0, &kernels.1, &req, &mut |done, _| {
         progress.set(done as u64)
@@ -304,21 +309,17 @@ fn run_one(
         estimator,
         grid: grid.to_vec(),
         work: out.ais_work(),
-        log_weight: if estimator == Estimator::Annealed {
+        log_weight: if weighted {
             out.log_weight.clone()
         } else {
             Vec::new()
         },
-        log_norm: if estimator == Estimator::Annealed {
+        log_norm: if weighted {
             out.log_norm.clone()
         } else {
             Vec::new()
         },
-        resample: if estimator == Estimator::Annealed {
-            settings.resample
-        } else {
-            0.0
-        },
+        resample: if weighted { settings.resample } else { 0.0 },
         families: out.families(),
         acceptance: if out.proposals > 0 {
             out.acceptance()
@@ -358,7 +359,8 @@ pub fn summarize(
     let mut weighted_ti = None;
     let mut populations = None;
     let ais = match raw.estimator {
-        Estimator::Annealed if !raw.log_weight.is_empty() => {
+        Estimator::ForwardNoise => None,
+        _ if !raw.log_weight.is_empty() => {
             let pe = population_estimates(
                 &raw.integrand,
                 &raw.log_weight,
@@ -384,7 +386,9 @@ pub fn summarize(
                     n: c,
                 })
             } else {
-                Some(ais_estimate(&raw.work, seed)?)
+                // The final ln w is minus the work, with the predictor's ln L/F where it moved.
+                let work: Vec<f64> = raw.log_weight.iter().map(|row| -row[0]).collect();
+                Some(ais_estimate(&work, seed)?)
             }
         }
         Estimator::Annealed => Some(ais_estimate(&raw.work, seed)?),
@@ -430,10 +434,18 @@ pub struct Headline {
     pub quadrature_error: f64,
 }
 
+/// The annealed run's AIS (or population-annealing) estimate.
+fn annealed_ais(summaries: &[EstimatorSummary]) -> Option<AisEstimate> {
+    summaries
+        .iter()
+        .find(|s| s.estimator == Estimator::Annealed)
+        .and_then(|s| s.ais)
+}
+
 /// The estimate called `key` among `summaries` (`ais`: the annealed run's AIS).
 pub fn estimate_for(summaries: &[EstimatorSummary], key: &str) -> Option<Headline> {
     if key == "ais" {
-        let a = summaries.iter().find_map(|s| s.ais)?;
+        let a = annealed_ais(summaries)?;
         return Some(Headline {
             key: "ais",
             estimate: Estimate {
@@ -446,7 +458,9 @@ pub fn estimate_for(summaries: &[EstimatorSummary], key: &str) -> Option<Headlin
         });
     }
     if key == "weighted_ti" {
-        let s = summaries.iter().find(|s| s.weighted_ti.is_some())?;
+        let s = summaries
+            .iter()
+            .find(|s| s.estimator == Estimator::Annealed && s.weighted_ti.is_some())?;
         return Some(Headline {
             key: "weighted_ti",
             estimate: s.weighted_ti?,
@@ -468,7 +482,7 @@ pub fn estimate_for(summaries: &[EstimatorSummary], key: &str) -> Option<Headlin
 /// condition the importance-weighted TI, else the MALA-corrected TI, the annealed TI, the
 /// reverse SDE, forward noise.
 pub fn headline(summaries: &[EstimatorSummary]) -> Option<Headline> {
-    let ais_ok = summaries.iter().find_map(|s| s.ais).is_some_and(|a| {
+    let ais_ok = annealed_ais(summaries).is_some_and(|a| {
         a.ess >= MIN_AIS_ESS && a.ess_fraction >= MIN_AIS_ESS_FRACTION && a.err.is_finite()
     });
     let order = [
@@ -567,7 +581,11 @@ pub fn integration_stage(
                 s.estimator.key().into(),
                 serde_json::to_value(s).unwrap_or_default(),
             );
-            if let Some(a) = &s.ais {
+            if let Some(a) = s
+                .ais
+                .as_ref()
+                .filter(|_| s.estimator == Estimator::Annealed)
+            {
                 entry.insert(
                     "ais".into(),
                     serde_json::json!({
@@ -583,7 +601,11 @@ pub fn integration_stage(
                     }),
                 );
             }
-            if let Some(wti) = &s.weighted_ti {
+            if let Some(wti) = s
+                .weighted_ti
+                .as_ref()
+                .filter(|_| s.estimator == Estimator::Annealed)
+            {
                 entry.insert(
                     "weighted_ti".into(),
                     serde_json::json!({ "betaF_ex": estimate_json(wti) }),

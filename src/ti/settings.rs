@@ -91,12 +91,13 @@ pub struct IntegrationSettings {
     /// the minimum-image proposal density is exact (the images it ignores weigh
     /// exp(−(L/2)²/4h) ≈ 1e-9 at the default 3e-3).
     pub max_step_fraction: f64,
-    /// Annealed sampler: populations the trajectories are split into. Each population has
-    /// its own step size and resampling; with resampling the error bars come from the
-    /// spread between populations.
+    /// MALA-corrected samplers (`Corrected`, `Annealed`): populations the trajectories are
+    /// split into. Each population has its own step size and resampling; with resampling
+    /// the error bars come from the spread between populations.
     pub populations: u32,
-    /// Annealed sampler: resample a population (population annealing) when its effective
-    /// sample size falls below this fraction of its size; 0 never resamples (plain AIS).
+    /// MALA-corrected samplers: resample a population when the effective sample size of
+    /// its importance weights falls below this fraction of its size (population annealing;
+    /// `Corrected` weights include the predictor's ln L/F); 0 never resamples.
     pub resample: f64,
 }
 
@@ -148,13 +149,13 @@ impl IntegrationSettings {
     }
 
     /// The corrector settings for a box of side `box_length` and LJ diameter `sigma`;
-    /// populations and resampling apply to the `annealed` sampler only.
+    /// populations and resampling apply when `resampling` (the MALA-corrected samplers).
     pub fn correctors(
         &self,
         box_length: f64,
         sigma: f64,
         with_correctors: bool,
-        annealed: bool,
+        resampling: bool,
     ) -> CorrectorSettings {
         let h_max = self.max_step_fraction * box_length * box_length;
         CorrectorSettings {
@@ -163,8 +164,8 @@ impl IntegrationSettings {
             adapt_rate: self.adapt_rate,
             h_init: (self.initial_step_size * sigma * sigma).min(h_max),
             h_max,
-            populations: if annealed { self.populations } else { 1 },
-            resample: if annealed { self.resample } else { 0.0 },
+            populations: if resampling { self.populations } else { 1 },
+            resample: if resampling { self.resample } else { 0.0 },
         }
     }
 

@@ -32,7 +32,7 @@ use std::path::Path;
 use std::time::Instant;
 
 /// Version of the raw record files; bump when their meaning changes.
-pub const RAW_VERSION: u32 = 2;
+pub const RAW_VERSION: u32 = 3;
 
 /// Bins of the g(r) of generated samples.
 pub const GR_BINS: u32 = 100;
@@ -274,7 +274,7 @@ fn run_one(
         },
         Estimator::Corrected => PathKind::Sampler {
             predictor: true,
-            correctors: settings.correctors(l, scene.system.sigma, true, false),
+            correctors: settings.correctors(l, scene.system.sigma, true, true),
         },
         Estimator::Annealed => PathKind::Sampler {
             predictor: false,

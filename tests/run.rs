@@ -29,7 +29,7 @@ fn scene(extra: &str) -> String {
 
 const STAGES: &str = r#"
     training: (steps: 30, batch: 8, log_every: 10, checkpoint_every: 10),
-    integration: (trajectories: 8, steps: 8, correctors: 1),
+    integration: (trajectories: 16, steps: 8, correctors: 1, populations: 2, resample: 1.0),
 "#;
 
 fn check(text: &str, name: &str) -> (bool, String) {
@@ -136,38 +136,50 @@ fn run_computes_every_estimator_and_resumes() {
     for n in ["6", "7"] {
         let fe = &results["free_energy"][n];
         for key in ["reverse_sde", "corrected", "annealed", "neural_ti"] {
-            assert!(
-                fe[key]["betaF_ex"]["mean"]
-                    .as_f64()
-                    .is_some_and(f64::is_finite),
-                "free_energy.{n}.{key}: {fe}"
-            );
+            for field in ["mean", "err"] {
+                assert!(
+                    fe[key]["betaF_ex"][field]
+                        .as_f64()
+                        .is_some_and(f64::is_finite),
+                    "free_energy.{n}.{key}.betaF_ex.{field}: {fe}"
+                );
+            }
         }
         assert!(fe["ais"]["betaF_ex"]["mean"]
             .as_f64()
             .is_some_and(f64::is_finite));
         // Importance-weighted TI of the annealed run (top level) and of the corrected one
-        // (its weights carry the predictor's ln L/F); nothing resampled by default.
+        // (its weights carry the predictor's ln L/F); both resample their 2 populations, the
+        // reverse SDE (no correctors) does not.
         for v in [
             &fe["weighted_ti"]["betaF_ex"],
             &fe["corrected"]["weighted_ti"],
         ] {
             assert!(v["mean"].as_f64().is_some_and(f64::is_finite), "{fe}");
+            assert!(v["err"].as_f64().is_some_and(f64::is_finite), "{fe}");
         }
-        assert_eq!(fe["annealed"]["populations"]["families"], 8, "{fe}");
+        for key in ["corrected", "annealed"] {
+            assert_eq!(fe[key]["populations"]["populations"], 2, "{fe}");
+            assert_eq!(fe[key]["populations"]["resample"], 1.0, "{fe}");
+        }
+        assert_eq!(fe["reverse_sde"]["populations"]["resample"], 0.0, "{fe}");
+        assert_eq!(fe["reverse_sde"]["populations"]["families"], 16, "{fe}");
+        assert_eq!(fe["ais"]["method"], "population annealing", "{fe}");
         assert!(out_dir.join(format!("integrand_N{n}.csv")).exists());
     }
     // Forward noise needs reference samples: there are some at N = 6 only.
     assert!(results["free_energy"]["6"]["forward_noise"]["betaF_ex"]["mean"].is_number());
     assert!(results["free_energy"]["7"]["forward_noise"].is_null());
+    // Resampled every grid point, the population-annealing weights stay even: the headline
+    // is its normaliser (`ais`), and βμ_ex comes from the same estimate at N + 1.
     let head = &results["free_energy"]["6"]["neural_ti"];
-    assert_eq!(head["estimator"], "corrected");
+    assert_eq!(head["estimator"], "ais");
     let mu = head["betamu_ex"]["mean"].as_f64().unwrap();
     let (f6, f7) = (
-        results["free_energy"]["6"]["corrected"]["betaF_ex"]["mean"]
+        results["free_energy"]["6"]["ais"]["betaF_ex"]["mean"]
             .as_f64()
             .unwrap(),
-        results["free_energy"]["7"]["corrected"]["betaF_ex"]["mean"]
+        results["free_energy"]["7"]["ais"]["betaF_ex"]["mean"]
             .as_f64()
             .unwrap(),
     );

@@ -294,8 +294,12 @@ fn run_one(
         key: key_of(scene.seed ^ stream),
     };
     // Paths with importance weights (every sampler; the reverse SDE's through ln L/F of
-    // its moves).
+    // its moves), and their resampling threshold.
     let weighted = estimator != Estimator::ForwardNoise;
+    let resample = match &req.path {
+        PathKind::Sampler { correctors, .. } => correctors.resample,
+        PathKind::ForwardNoise { .. } => 0.0,
+    };
     progress.start(&format!("{} N={n}", estimator.label()), grid.len() as u64);
     let out = run_denoise(gpu, &kernels.0, &kernels.1, &req, &mut |done, _| {
         progress.set(done as u64)
@@ -319,7 +323,7 @@ fn run_one(
         } else {
             Vec::new()
         },
-        resample: if weighted { settings.resample } else { 0.0 },
+        resample,
         families: out.families(),
         acceptance: if out.proposals > 0 {
             out.acceptance()
@@ -354,7 +358,8 @@ pub fn summarize(
     quadrature.full = -quadrature.full;
     quadrature.half = -quadrature.half;
     let c = raw.integrand.len();
-    let resampled = raw.resample > 0.0;
+    // Resampling needs two or more populations (the settings refuse fewer).
+    let resampled = raw.resample > 0.0 && raw.log_norm.len() > 1;
     let mut beta_f_ex = beta_f_ex;
     let mut weighted_ti = None;
     let mut populations = None;

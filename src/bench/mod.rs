@@ -291,7 +291,7 @@ pub struct WorkloadResult {
 impl WorkloadResult {
     /// A result with its identity, the GPU figure and the CPU figures `(one thread, all
     /// threads, threads)`; no timestamps, kernels, extra figures or notes (set those after)
-    /// and no ratios yet ([`WorkloadResult::with_ratios`] fills them).
+    /// and no ratios yet (`WorkloadResult::with_ratios` fills them).
     #[allow(clippy::too_many_arguments)]
     pub fn timed(
         name: &str,

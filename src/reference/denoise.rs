@@ -20,7 +20,7 @@
 //! past only through a 1/(C/P) share.
 //!
 //! Sampler paths carry importance weights: at j ≥ 1, before the correctors,
-//! ln w += ln L/F − (u_start_j − u_end_{j−1}), where ln L/F ([`predictor_log_ratio`]) is 0
+//! ln w += ln L/F − (u_start_j − u_end_{j−1}), where ln L/F ([`predictor_move`]) is 0
 //! without the predictor and otherwise the log ratio of the backward kernel (exact forward
 //! noising from t_j back to t_{j−1}) to the predictor's density of the move (a sequential
 //! Monte Carlo sampler with the reverse SDE as its proposal); with resampling on, a population whose effective
@@ -92,44 +92,12 @@ pub fn initial_positions(key: [u32; 2], c: u32, n: usize, box_length: f64) -> Ve
         .collect()
 }
 
-/// Reverse-SDE predictor move of trajectory `c` at grid step `step`.
-pub fn predictor_move(
-    key: [u32; 2],
-    c: u32,
-    step: u32,
-    pos: &[[f64; 3]],
-    grad: &[[f64; 3]],
-    (drift, noise): (f64, f64),
-    box_length: f64,
-) -> Vec<[f64; 3]> {
-    pos.iter()
-        .zip(grad)
-        .enumerate()
-        .map(|(i, (x, g))| {
-            let xi = gaussian3(philox4x32_10([c, i as u32, TAG_PREDICT, step], key));
-            std::array::from_fn(|a| wrap(x[a] - drift * g[a] + noise * xi[a], box_length))
-        })
-        .collect()
-}
-
-/// ln of the wrapped Gaussian density (variance `v`, circle of length `l`, images −2l … 2l)
-/// of a one-coordinate displacement `d`, without −ln(2π)/2.
-pub fn log_wrapped_gaussian(d: f64, v: f64, l: f64) -> f64 {
-    let sum: f64 = (-2..=2)
-        .map(|k| {
-            let e = d + k as f64 * l;
-            (-(e * e - d * d) / (2.0 * v)).exp()
-        })
-        .sum();
-    -d * d / (2.0 * v) + sum.ln() - 0.5 * v.ln()
-}
-
-/// ln L(x' → x) − ln F(x → x') of the predictor move of trajectory `c` at grid step `step`
-/// from t_j to t_next: F the Euler–Maruyama step (drift, noise) = `coef`, L the exact
-/// forward noising from t_next back to t_j (variance s(t_j)² − s(t_next)²), both wrapped
-/// Gaussians per coordinate.
+/// Reverse-SDE predictor move of trajectory `c` at grid step `step` from t_j to t_next,
+/// x′ = wrap(x − drift ∇Ũ + noise ξ), and its ln L(x′ → x) − ln F(x → x′): F the
+/// Euler–Maruyama step, L the exact forward noising from t_next back to t_j (variance
+/// `back_var` = s(t_j)² − s(t_next)²), both wrapped Gaussians per coordinate.
 #[allow(clippy::too_many_arguments)]
-pub fn predictor_log_ratio(
+pub fn predictor_move(
     key: [u32; 2],
     c: u32,
     step: u32,
@@ -138,18 +106,53 @@ pub fn predictor_log_ratio(
     (drift, noise): (f64, f64),
     back_var: f64,
     box_length: f64,
-) -> f64 {
-    let moved = predictor_move(key, c, step, pos, grad, (drift, noise), box_length);
+) -> (Vec<[f64; 3]>, f64) {
     let mut ratio = 0.0;
-    for (i, (x, y)) in pos.iter().zip(&moved).enumerate() {
-        let xi = gaussian3(philox4x32_10([c, i as u32, TAG_PREDICT, step], key));
-        for a in 0..3 {
-            let back = min_image(x[a] - y[a], box_length);
-            ratio += log_wrapped_gaussian(back, back_var, box_length)
-                - log_wrapped_gaussian(noise * xi[a], noise * noise, box_length);
-        }
+    let moved = pos
+        .iter()
+        .zip(grad)
+        .enumerate()
+        .map(|(i, (x, g))| {
+            let xi = gaussian3(philox4x32_10([c, i as u32, TAG_PREDICT, step], key));
+            std::array::from_fn(|a| {
+                let y = wrap(x[a] - drift * g[a] + noise * xi[a], box_length);
+                let back = min_image(x[a] - y, box_length);
+                ratio += log_wrapped_gaussian(back, back_var, box_length)
+                    - log_wrapped_gaussian(noise * xi[a], noise * noise, box_length);
+                y
+            })
+        })
+        .collect();
+    (moved, ratio)
+}
+
+/// Variance (as a fraction of l²) above which [`log_wrapped_gaussian`] sums the Fourier
+/// series instead of the images: both truncations then err by about e^−23.
+pub const WRAPPED_FOURIER_FROM: f64 = 0.133;
+
+/// ln of the wrapped Gaussian density (variance `v`, circle of length `l`) of a
+/// one-coordinate displacement `d`, plus ln √(2π): the images −2l … 2l for
+/// v < [`WRAPPED_FOURIER_FROM`] l², else the Fourier series (1/l)(1 + 2 Σ_{k≤3}
+/// e^{−2π²k²v/l²} cos(2πkd/l)).
+pub fn log_wrapped_gaussian(d: f64, v: f64, l: f64) -> f64 {
+    if v < WRAPPED_FOURIER_FROM * l * l {
+        let sum: f64 = (-2..=2)
+            .map(|k| {
+                let e = d + k as f64 * l;
+                (-(e * e - d * d) / (2.0 * v)).exp()
+            })
+            .sum();
+        -d * d / (2.0 * v) + sum.ln() - 0.5 * v.ln()
+    } else {
+        let tau = std::f64::consts::TAU;
+        let series: f64 = (1..=3)
+            .map(|k| {
+                let k = k as f64;
+                (-0.5 * (tau * k / l).powi(2) * v).exp() * (tau * k * d / l).cos()
+            })
+            .sum();
+        (tau.sqrt() * (1.0 + 2.0 * series) / l).ln()
     }
-    ratio
 }
 
 /// MALA proposal y = wrap(x − h∇Ũ(x) + √(2h) ξ).
@@ -426,8 +429,8 @@ pub fn run_batch(
             let back_var = schedule(l, t).0.powi(2) - schedule(l, times[j + 1]).0.powi(2);
             for (b, &c) in cs.iter().enumerate() {
                 let g = &state[b].1;
-                arrived[b] = predictor_log_ratio(key, c, j as u32, &xs[b], g, coef, back_var, l);
-                xs[b] = predictor_move(key, c, j as u32, &xs[b], g, coef, l);
+                (xs[b], arrived[b]) =
+                    predictor_move(key, c, j as u32, &xs[b], g, coef, back_var, l);
             }
         }
     }
@@ -485,6 +488,37 @@ mod tests {
             mala_log_alpha(&x, &y, &zero, &zero, 0.0, 0.0, 1e-3, 3.0),
             0.0
         );
+    }
+
+    #[test]
+    fn wrapped_gaussian_is_a_normalised_density_on_the_circle() {
+        let l = 6.0;
+        for v in [0.01, 0.5, 4.0, 4.7, 4.8, 10.0, 100.0] {
+            let k = 20_000;
+            let h = l / k as f64;
+            let total: f64 = (0..k)
+                .map(|i| {
+                    let d = -0.5 * l + (i as f64 + 0.5) * h;
+                    log_wrapped_gaussian(d, v, l).exp()
+                })
+                .sum::<f64>()
+                * h
+                / (2.0 * std::f64::consts::PI).sqrt();
+            assert!((total - 1.0).abs() < 1e-9, "v = {v}: {total}");
+            // The two representations agree where they switch.
+            let switch = WRAPPED_FOURIER_FROM * l * l;
+            for d in [0.0, 1.0, 2.9] {
+                let (below, above) = (
+                    log_wrapped_gaussian(d, switch * (1.0 - 1e-12), l),
+                    log_wrapped_gaussian(d, switch, l),
+                );
+                assert!((below - above).abs() < 1e-9, "d = {d}: {below} vs {above}");
+            }
+            // Narrow: the plain Gaussian; wide: flatter than it.
+            let plain = -0.5 * v.ln();
+            assert!((log_wrapped_gaussian(0.0, 0.01, l) - (-0.5f64 * 0.01f64.ln())).abs() < 1e-12);
+            assert!(log_wrapped_gaussian(0.0, v, l) >= plain);
+        }
     }
 
     #[test]

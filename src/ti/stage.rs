@@ -32,7 +32,7 @@ use std::path::Path;
 use std::time::Instant;
 
 /// Version of the raw record files; bump when their meaning changes.
-pub const RAW_VERSION: u32 = 3;
+pub const RAW_VERSION: u32 = 4;
 
 /// Bins of the g(r) of generated samples.
 pub const GR_BINS: u32 = 100;

@@ -816,9 +816,10 @@ fn sampler_diagnostics(md: &mut String, inputs: &Inputs, n: u32) {
     }
     let _ = writeln!(md, "\n### Neural TI samplers, N = {n}\n");
     md.push_str(
-        "| estimator | βF_ex | bootstrap err | quadrature error (halving) | acceptance mean / min \
-         | min pair distance at t = 0 (σ) | trajectories × evaluations | trajectory steps/s \
-         | wall time |\n|---|---|---|---|---|---|---|---|---|\n",
+        "| estimator | βF_ex | bootstrap err | importance-weighted TI | weights' normaliser (ESS) \
+         | quadrature error (halving) | acceptance mean / min | min pair distance at t = 0 (σ) \
+         | trajectories × evaluations | trajectory steps/s | wall time \
+         |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for (e, s) in present {
         let acc = match (num(s, &["mean_acceptance"]), num(s, &["min_acceptance"])) {
@@ -826,9 +827,16 @@ fn sampler_diagnostics(md: &mut String, inputs: &Inputs, n: u32) {
             _ => "—".into(),
         };
         let (m, err) = mean_err(s, &["betaF_ex"]).unwrap_or((f64::NAN, None));
+        let weighted = mean_err(s, &["weighted_ti"]).map_or("—".into(), |(m, e)| format_pm(m, e));
+        let normaliser = match (num(s, &["ais", "beta_f"]), num(s, &["ais", "ess"])) {
+            (Some(f), Some(ess)) => {
+                format!("{} ({ess:.1})", format_pm(f, num(s, &["ais", "err"])))
+            }
+            _ => "—".into(),
+        };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {acc} | {} | {} × {} | {} | {} |",
+            "| {} | {} | {} | {weighted} | {normaliser} | {} | {acc} | {} | {} × {} | {} | {} |",
             e.label(),
             format_pm(m, err),
             opt_value(num(s, &["betaF_ex", "bootstrap_err"])),

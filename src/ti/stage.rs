@@ -306,30 +306,30 @@ fn run_one(
     })?;
     progress.finish();
     let (gr, min_pair_distance) = generated_gr(&out.final_positions, n as usize, l);
+    let (work, families) = (out.ais_work(), out.families());
+    let acceptance = if out.proposals > 0 {
+        out.acceptance()
+    } else {
+        Vec::new()
+    };
+    // The weights move into the record (forward noise has none worth keeping).
+    let (log_weight, log_norm) = if weighted {
+        (out.log_weight, out.log_norm)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let raw = RawRun {
         version: RAW_VERSION,
         fingerprint: fp,
         n,
         estimator,
         grid: grid.to_vec(),
-        work: out.ais_work(),
-        log_weight: if weighted {
-            out.log_weight.clone()
-        } else {
-            Vec::new()
-        },
-        log_norm: if weighted {
-            out.log_norm.clone()
-        } else {
-            Vec::new()
-        },
+        work,
+        log_weight,
+        log_norm,
         resample,
-        families: out.families(),
-        acceptance: if out.proposals > 0 {
-            out.acceptance()
-        } else {
-            Vec::new()
-        },
+        families,
+        acceptance,
         integrand: out.integrand,
         gr,
         min_pair_distance,

@@ -8,7 +8,7 @@
 //            theta -= lr_t * ( m / (1 - b1^(t+1)) / (sqrt(v / (1 - b2^(t+1))) + eps) + wd * theta )
 // Dispatch: adam_update over (ceil(P / 64), 1, 1) workgroups of 64; then adam_advance
 //          (1 invocation) increments state.step. The CPU reference is
-//          src/model/optimizer.rs::adamw_reference.
+//          src/reference/adam.rs::adam_update.
 
 struct AdamParams {
     count: u32,

@@ -1,6 +1,6 @@
 // Time-dependent energy model U~_theta(x, t) of neural thermodynamic integration: energy and
 // score (grad_x U~) for a batch of configurations. Mirrors the CPU reference
-// src/reference/energy_model.rs pass by pass (see its module doc: the spec).
+// src/reference/model_energy.rs pass by pass (see its module doc: the spec).
 //
 // Inputs:  params (ModelParams: sizes, parameter offsets, box, LJ, schedule);
 //          pos[c * n + i] (vec4, xyz in the box) for configurations c = 0 .. n_configs - 1;
@@ -33,39 +33,6 @@
 #import pbc
 #import model_common
 
-struct ModelParams {
-    k_radial: u32,     // K
-    kv: u32,           // K_v (0: no vector moments)
-    freqs: u32,        // M
-    hidden: u32,       // H
-    dim: u32,          // D = K + K_v(K_v+1)/2 + 1 + 2M
-    n: u32,            // particles per configuration
-    n_configs: u32,    // C
-    time_offset: u32,  // K + K_v(K_v+1)/2
-    w1: u32,           // offsets into theta
-    b1: u32,
-    w2: u32,
-    b2: u32,
-    w3: u32,
-    b3: u32,
-    _pad0: u32,
-    _pad1: u32,
-    r_c: f32,          // descriptor cutoff
-    box_length: f32,
-    inv_box: f32,
-    eps4_beta: f32,    // 4 beta epsilon
-    sigma2: f32,       // sigma^2
-    inv_sigma: f32,    // 1 / sigma
-    s_min: f32,        // 1e-3 L
-    ln_ratio: f32,     // ln(s_max / s_min)
-    soft_rc2: f32,     // prior cutoff^2 (3.4e38: all minimum-image pairs)
-    delta: f32,        // radial spacing r_c / (K - 1)
-    gamma: f32,        // 1 / (2 delta^2)
-    _pad2: f32,
-}
-
-const PI: f32 = 3.14159265358979;
-const TAU: f32 = 6.28318530717959;
 
 @group(0) @binding(0) var<uniform> params: ModelParams;
 @group(0) @binding(1) var<storage, read> pos: array<vec4<f32>>;
@@ -80,55 +47,51 @@ const TAU: f32 = 6.28318530717959;
 // Only `model_score_time` touches this binding (see the header).
 @group(0) @binding(10) var<storage, read_write> time_terms: array<vec4<f32>>;
 
-var<workgroup> tile: array<vec4<f32>, TILE>;
 var<workgroup> null_a1: array<f32, MAX_H>;
-var<workgroup> null_y: array<f32, TILE>;
 var<workgroup> null_da1: array<f32, MAX_H>;
+var<workgroup> null_part: array<vec2<f32>, TILE>;
 
-// SiLU value and slope: (z g, g (1 + z (1 - g))), g = 1 / (1 + e^-z).
-fn silu(z: f32) -> vec2<f32> {
-    let g = 1.0 / (1.0 + exp(-z));
-    return vec2<f32>(z * g, g * (1.0 + z * (1.0 - g)));
-}
-
-// Time feature number `q` (0 .. 2M): t, sin(2 pi t), cos(2 pi t), sin(4 pi t), ...
-fn time_feature(q: u32, t: f32) -> f32 {
-    if (q == 0u) {
-        return t;
+// The null network, cooperatively over the 64 invocations of a workgroup: MLP(f_null(t))
+// (zero descriptors, the time features of t) and its slope along the time features,
+// dMLP(f_null(t))/dt = g_null . dtau/dt, in forward mode (the tangent of the two hidden
+// layers). Layer 1 only sees the time slots; layer 2 is split over the invocations. Call
+// from uniform control flow.
+fn null_network(li: u32, t: f32) -> vec2<f32> {
+    let h = params.hidden;
+    let dim = params.dim;
+    let n_time = 2u * params.freqs + 1u;
+    for (var q = li; q < h; q = q + TILE) {
+        var z = theta[params.b1 + q];
+        var dz = 0.0;
+        for (var u = 0u; u < n_time; u = u + 1u) {
+            let w = theta[params.w1 + q * dim + params.time_offset + u];
+            z = z + w * time_feature(u, t);
+            dz = dz + w * time_feature_slope(u, t);
+        }
+        let act = silu3(z);
+        null_a1[q] = act.x;
+        null_da1[q] = act.y * dz;
     }
-    let m = f32((q + 1u) / 2u);
-    let x = TAU * m * t;
-    return select(cos(x), sin(x), (q & 1u) == 1u);
-}
-
-// d/dt of time feature `q`: 1, 2 pi m cos(2 pi m t), -2 pi m sin(2 pi m t), ...
-fn time_feature_slope(q: u32, t: f32) -> f32 {
-    if (q == 0u) {
-        return 1.0;
+    workgroupBarrier();
+    var part = vec2<f32>(0.0);
+    for (var q = li; q < h; q = q + TILE) {
+        var z = theta[params.b2 + q];
+        var dz = 0.0;
+        for (var u = 0u; u < h; u = u + 1u) {
+            let w = theta[params.w2 + q * h + u];
+            z = z + w * null_a1[u];
+            dz = dz + w * null_da1[u];
+        }
+        let act = silu3(z);
+        part = part + theta[params.w3 + q] * vec2<f32>(act.x, act.y * dz);
     }
-    let m = f32((q + 1u) / 2u);
-    let w = TAU * m;
-    let x = w * t;
-    return select(-w * sin(x), w * cos(x), (q & 1u) == 1u);
-}
-
-// Envelope f_c(r) and its slope.
-fn envelope(r: f32) -> vec2<f32> {
-    let x = PI * r / params.r_c;
-    return vec2<f32>(0.5 * (cos(x) + 1.0), -0.5 * PI / params.r_c * sin(x));
-}
-
-// Enveloped radial basis w_k(r) = phi_k(r) f_c(r) and its slope dw_k/dr, given f_c.
-fn basis(k: u32, r: f32, fc: vec2<f32>) -> vec2<f32> {
-    let dr = r - f32(k) * params.delta;
-    let phi = exp(-params.gamma * dr * dr);
-    let dphi = -2.0 * params.gamma * dr * phi;
-    return vec2<f32>(phi * fc.x, dphi * fc.x + phi * fc.y);
-}
-
-// s(t) = s_min exp(t ln(s_max / s_min)).
-fn schedule(t: f32) -> f32 {
-    return params.s_min * exp(t * params.ln_ratio);
+    null_part[li] = part;
+    workgroupBarrier();
+    var out = vec2<f32>(theta[params.b3], 0.0);
+    for (var q = 0u; q < TILE; q = q + 1u) {
+        out = out + null_part[q];
+    }
+    return out;
 }
 
 // Pass A and the feature step of pass B: one invocation per particle i.
@@ -163,23 +126,16 @@ fn model_descriptors(
         }
         workgroupBarrier();
         let count = min(TILE, n - tt * TILE);
-        // Compact this tile's neighbours of i first, so that the basis loop below runs over
-        // neighbours only (SIMD lanes stay busy: most pairs of a tile are beyond r_c).
         var nb: array<u32, TILE>;
-        var m = 0u;
-        for (var q = 0u; q < count; q = q + 1u) {
-            let d = minimum_image(tile[q].xyz - xi, params.box_length, params.inv_box);
-            if (live && tt * TILE + q != i && dot(d, d) < rc2) {
-                nb[m] = q;
-                m = m + 1u;
-            }
-        }
+        let m = tile_neighbours(
+            &nb, xi, tt * TILE, count, i, live, rc2, params.box_length, params.inv_box,
+        );
         for (var e = 0u; e < m; e = e + 1u) {
             let d = minimum_image(tile[nb[e]].xyz - xi, params.box_length, params.inv_box);
             let r = sqrt(dot(d, d));
-            let fc = envelope(r);
+            let fc = envelope(r, params.r_c);
             for (var k = 0u; k < params.k_radial; k = k + 1u) {
-                let w = basis(k, r, fc).x;
+                let w = basis(k, r, fc, params.delta, params.gamma).x;
                 s[k] = s[k] + w;
                 if (k < params.kv) {
                     v[k] = v[k] + w * params.inv_sigma * d;
@@ -210,9 +166,8 @@ fn model_descriptors(
     }
 }
 
-// Pass B: MLP forward at f_i and at f_null(t), input gradient g_i and moment adjoints.
-// The null forward (zero descriptors, same time features) is computed once per workgroup
-// cooperatively: layer 1 only sees the time slots, layer 2 is split over the invocations.
+// Pass B: MLP forward at f_i and at f_null(t) (`null_network`, once per workgroup), input
+// gradient g_i and moment adjoints.
 @compute @workgroup_size(64)
 fn model_mlp(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -224,31 +179,7 @@ fn model_mlp(
     let h = params.hidden;
     let dim = params.dim;
     let t = times[c];
-    let n_time = 2u * params.freqs + 1u;
-
-    // --- Null forward, cooperative.
-    for (var q = li; q < h; q = q + TILE) {
-        var z = theta[params.b1 + q];
-        for (var u = 0u; u < n_time; u = u + 1u) {
-            z = z + theta[params.w1 + q * dim + params.time_offset + u] * time_feature(u, t);
-        }
-        null_a1[q] = silu(z).x;
-    }
-    workgroupBarrier();
-    var part_y = 0.0;
-    for (var q = li; q < h; q = q + TILE) {
-        var z = theta[params.b2 + q];
-        for (var u = 0u; u < h; u = u + 1u) {
-            z = z + theta[params.w2 + q * h + u] * null_a1[u];
-        }
-        part_y = part_y + theta[params.w3 + q] * silu(z).x;
-    }
-    null_y[li] = part_y;
-    workgroupBarrier();
-    var y_null = theta[params.b3];
-    for (var q = 0u; q < TILE; q = q + 1u) {
-        y_null = y_null + null_y[q];
-    }
+    let y_null = null_network(li, t).x;
 
     if (i >= n) {
         return;
@@ -274,7 +205,7 @@ fn model_mlp(
             let q = q0 + e;
             if (q < h) {
                 pre1[q] = z[e];
-                a1[q] = silu(z[e]).x;
+                a1[q] = silu3(z[e]).x;
             }
         }
     }
@@ -289,7 +220,7 @@ fn model_mlp(
         for (var e = 0u; e < 4u; e = e + 1u) {
             let q = q0 + e;
             if (q < h) {
-                let act = silu(z[e]);
+                let act = silu3(z[e]);
                 let w3 = theta[params.w3 + q];
                 y = y + w3 * act.x;
                 adj2[q] = w3 * act.y;
@@ -307,7 +238,7 @@ fn model_mlp(
         for (var e = 0u; e < 4u; e = e + 1u) {
             let u = u0 + e;
             if (u < h) {
-                a1[u] = acc[e] * silu(pre1[u]).y;
+                a1[u] = acc[e] * silu3(pre1[u]).y;
             }
         }
     }
@@ -392,11 +323,7 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
         }
         workgroupBarrier();
         let count = min(TILE, n - tt * TILE);
-        // Soft-core prior over every pair, gathering this tile's neighbours within r_c on
-        // the way; the basis loop then runs over the neighbours only (as in
-        // `model_descriptors`).
-        var nb: array<u32, TILE>;
-        var n_nb = 0u;
+        // Soft-core prior over every pair of the tile.
         for (var q = 0u; q < count; q = q + 1u) {
             let j = tt * TILE + q;
             if (!live || j == m) {
@@ -418,22 +345,23 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
                 out.de_soft_da = out.de_soft_da + de_da;
                 out.g_soft = out.g_soft - 2.0 * (de_da / params.sigma2) * d;
             }
-            if (r2 < rc2) {
-                nb[n_nb] = q;
-                n_nb = n_nb + 1u;
-            }
         }
+        // Then the network terms over the neighbours within r_c only.
+        var nb: array<u32, TILE>;
+        let n_nb = tile_neighbours(
+            &nb, xm, tt * TILE, count, m, live, rc2, params.box_length, params.inv_box,
+        );
         for (var e = 0u; e < n_nb; e = e + 1u) {
             let q = nb[e];
             let j = tt * TILE + q;
             let d = minimum_image(tile[q].xyz - xm, params.box_length, params.inv_box);
             let r = sqrt(dot(d, d));
             let inv_r = select(0.0, 1.0 / r, r > 0.0);
-            let fc = envelope(r);
+            let fc = envelope(r, params.r_c);
             let row_j = (base + j) * dim;
             var radial = 0.0;
             for (var k = 0u; k < params.k_radial; k = k + 1u) {
-                let w = basis(k, r, fc);
+                let w = basis(k, r, fc, params.delta, params.gamma);
                 radial = radial - (input_grad[row_j + k] + a_m[k]) * w.y * inv_r;
                 if (k < kv) {
                     let delta = moment_adjoint[(base + j) * kv + k].xyz - v_m[k];
@@ -463,7 +391,7 @@ fn model_score(
         return;
     }
     let p = c * params.n + m;
-    let s = schedule(t);
+    let s = schedule(t, params.s_min, params.ln_ratio);
     let c_net = t * (1.0 - t) / s;
     let c_soft = (1.0 - t) * params.s_min / s;
     let u = c_net * particle_energy[p] + c_soft * 0.5 * sums.e_soft;
@@ -472,8 +400,8 @@ fn model_score(
 }
 
 // `model_score` plus the pieces of dU~/dt. The slope of the null network along the time
-// features, dMLP(f_null(t))/dt = g_null . dtau/dt, is computed once per workgroup in forward
-// mode (tangent of the two hidden layers, cooperatively as in `model_mlp`).
+// features, dMLP(f_null(t))/dt = g_null . dtau/dt, comes from `null_network` (once per
+// workgroup).
 @compute @workgroup_size(64)
 fn model_score_time(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -481,42 +409,10 @@ fn model_score_time(
 ) {
     let c = wg.y;
     let m = wg.x * TILE + li;
-    let h = params.hidden;
     let dim = params.dim;
     let t = times[c];
     let n_time = 2u * params.freqs + 1u;
-
-    // --- Null forward and its t-tangent, cooperative.
-    for (var q = li; q < h; q = q + TILE) {
-        var z = theta[params.b1 + q];
-        var dz = 0.0;
-        for (var u = 0u; u < n_time; u = u + 1u) {
-            let w = theta[params.w1 + q * dim + params.time_offset + u];
-            z = z + w * time_feature(u, t);
-            dz = dz + w * time_feature_slope(u, t);
-        }
-        let act = silu(z);
-        null_a1[q] = act.x;
-        null_da1[q] = act.y * dz;
-    }
-    workgroupBarrier();
-    var part_dy = 0.0;
-    for (var q = li; q < h; q = q + TILE) {
-        var z = theta[params.b2 + q];
-        var dz = 0.0;
-        for (var u = 0u; u < h; u = u + 1u) {
-            let w = theta[params.w2 + q * h + u];
-            z = z + w * null_a1[u];
-            dz = dz + w * null_da1[u];
-        }
-        part_dy = part_dy + theta[params.w3 + q] * silu(z).y * dz;
-    }
-    null_y[li] = part_dy;
-    workgroupBarrier();
-    var dy_null = 0.0;
-    for (var q = 0u; q < TILE; q = q + 1u) {
-        dy_null = dy_null + null_y[q];
-    }
+    let dy_null = null_network(li, t).y;
 
     let sums = pair_pass(c, m, li, t);
     if (m >= params.n) {
@@ -529,7 +425,7 @@ fn model_score_time(
         dy = dy + input_grad[p * dim + params.time_offset + u] * time_feature_slope(u, t);
     }
     let e_net = particle_energy[p];
-    let s = schedule(t);
+    let s = schedule(t, params.s_min, params.ln_ratio);
     let c_net = t * (1.0 - t) / s;
     let c_soft = (1.0 - t) * params.s_min / s;
     let u = c_net * e_net + c_soft * 0.5 * sums.e_soft;

@@ -1,13 +1,13 @@
 // Parameter gradient of the denoising score-matching loss of the energy model, for a batch of
 // C configurations of N particles (each with its own t and noise z). Mirrors the CPU
-// reference src/reference/energy_model.rs: `dsm_loss_grad` with passes D (`moment_tangent`,
+// reference src/reference/model_grad.rs: `dsm_loss_grad` with passes D (`moment_tangent`,
 // `feature_tangent`) and E (`mlp_tangent_param_gradient`), averaged over the configurations.
 //
 // Runs after the three passes of shaders/model_energy.wgsl on the same batch, whose outputs
 // it reads: features (f_i, D floats per particle), moments (v_ik, vec4, K_v per particle)
 // and score (vec4 (grad_x U~, u_i) per particle).
 //
-// Inputs:  gp (GradParams: sizes, parameter offsets, box, schedule, 1/(3N), weights);
+// Inputs:  gp (GradParams: the batch's ModelParams, 1/(3N), weights, block layout);
 //          pos[c * n + i] (vec4), times[c], theta (flat parameters, ModelConfig::layout:
 //          W1 H x D row-major, b1, W2 H x H row-major, b2, w3, b3, in this order);
 //          features, moments, score (from model_energy); noise[p] = (target_p, 0), the
@@ -48,47 +48,27 @@
 //           grad_params: (ceil(items / 64), n_blocks = ceil(cn / BLOCK), 1) with
 //           items = ceil(H/4) ceil(D/4) + ceil(H/4)^2 + H + (P + 1 - b2);
 //           grad_reduce: (ceil((P + 1) / 64), 1, 1); in this order, after model_energy.
-// Maxima (checked on the host by model::grad): K <= MAX_K, K_v <= MAX_KV, D <= MAX_D,
+// Maxima (checked on the host by ModelConfig::check_kernel_limits): K <= MAX_K, K_v <= MAX_KV, D <= MAX_D,
 //          H <= MAX_H (the same values as model_energy.wgsl).
-// Workgroup memory: two tiles of 64 vec4 (2 KiB).
+// Workgroup memory: two tiles of 64 vec4 (2 KiB): `tile` (model_common) and `tile_u`.
 
 #import pbc
 #import model_common
 
 struct GradParams {
-    k_radial: u32,     // K
-    kv: u32,           // K_v
-    hidden: u32,       // H
-    dim: u32,          // D
-    n: u32,            // particles per configuration
-    n_configs: u32,    // C
-    w1: u32,           // offsets into theta (W1 < b1 < W2 < b2 < w3 < b3)
-    b1: u32,
-    w2: u32,
-    b2: u32,
-    w3: u32,
-    b3: u32,
-    n_params: u32,     // P
-    n_blocks: u32,     // ceil(cn / BLOCK)
-    cn: u32,           // C * N
-    df_offset: u32,    // 7 * cn * H: start of df in `work`
-    r_c: f32,
-    box_length: f32,
-    inv_box: f32,
-    inv_sigma: f32,
-    s_min: f32,
-    ln_ratio: f32,     // ln(s_max / s_min)
-    delta: f32,        // radial spacing
-    gamma: f32,        // 1 / (2 delta^2)
-    inv_3n: f32,       // 1 / (3N)
-    inv_c: f32,        // weight per configuration: 1 / C (joint batch: N / sum_m C_m N_m)
-    block_offset: u32, // first block of this batch's partial sums (0 unless joint)
-    total_blocks: u32, // blocks grad_reduce sums (n_blocks unless joint)
+    model: ModelParams, // sizes, parameter offsets, box and schedule of the batch
+    n_params: u32,      // P
+    n_blocks: u32,      // ceil(cn / BLOCK)
+    cn: u32,            // C * N
+    df_offset: u32,     // 7 * cn * H: start of df in `work`
+    inv_3n: f32,        // 1 / (3N)
+    inv_c: f32,         // weight per configuration: 1 / C (joint batch: N / sum_m C_m N_m)
+    block_offset: u32,  // first block of this batch's partial sums (0 unless joint)
+    total_blocks: u32,  // blocks grad_reduce sums (n_blocks unless joint)
 }
 
 const BLOCK: u32 = 64u;
 const TILE_W: u32 = 4u;  // grad_params: 4 x 4 output tiles of W1 and W2
-const PI: f32 = 3.14159265358979;
 
 @group(0) @binding(0) var<uniform> gp: GradParams;
 @group(0) @binding(1) var<storage, read> pos: array<vec4<f32>>;
@@ -102,23 +82,11 @@ const PI: f32 = 3.14159265358979;
 @group(0) @binding(9) var<storage, read_write> work: array<f32>;
 @group(0) @binding(10) var<storage, read_write> sums: array<f32>;
 
-var<workgroup> tile_pos: array<vec4<f32>, TILE>;
 var<workgroup> tile_u: array<vec4<f32>, TILE>;
-
-// SiLU value and first two derivatives: (z g, g (1 + z (1 - g)), g (1 - g) (2 + z (1 - 2g))).
-fn silu3(z: f32) -> vec3<f32> {
-    let g = 1.0 / (1.0 + exp(-z));
-    return vec3<f32>(z * g, g * (1.0 + z * (1.0 - g)), g * (1.0 - g) * (2.0 + z * (1.0 - 2.0 * g)));
-}
-
-// s(t) = s_min exp(t ln(s_max / s_min)).
-fn schedule(t: f32) -> f32 {
-    return gp.s_min * exp(t * gp.ln_ratio);
-}
 
 // Index of slot `s`, particle `p`, hidden unit `q` in `work`.
 fn slot(s: u32, p: u32, q: u32) -> u32 {
-    return (s * gp.cn + p) * gp.hidden + q;
+    return (s * gp.cn + p) * gp.model.hidden + q;
 }
 
 // Residual and the fixed displacement field u of the derivation: one invocation per particle.
@@ -129,11 +97,11 @@ fn grad_residual(
 ) {
     let c = wg.y;
     let i = wg.x * TILE + li;
-    if (i >= gp.n) {
+    if (i >= gp.model.n) {
         return;
     }
-    let p = c * gp.n + i;
-    let r = schedule(times[c]) * score[p].xyz - noise[p].xyz;
+    let p = c * gp.model.n + i;
+    let r = schedule(times[c], gp.model.s_min, gp.model.ln_ratio) * score[p].xyz - noise[p].xyz;
     resid[p] = vec4<f32>(2.0 * gp.inv_3n * r, dot(r, r));
 }
 
@@ -145,10 +113,10 @@ fn grad_tangent(
 ) {
     let c = wg.y;
     let i = wg.x * TILE + li;
-    let n = gp.n;
+    let n = gp.model.n;
     let base = c * n;
     let live = i < n;
-    let kv = gp.kv;
+    let kv = gp.model.kv;
     var xi = vec3<f32>(0.0);
     var ui = vec3<f32>(0.0);
     if (live) {
@@ -157,55 +125,40 @@ fn grad_tangent(
     }
     var ds: array<f32, MAX_K>;
     var dv: array<vec3<f32>, MAX_KV>;
-    for (var k = 0u; k < gp.k_radial; k = k + 1u) {
+    for (var k = 0u; k < gp.model.k_radial; k = k + 1u) {
         ds[k] = 0.0;
     }
     for (var k = 0u; k < kv; k = k + 1u) {
         dv[k] = vec3<f32>(0.0);
     }
-    let rc2 = gp.r_c * gp.r_c;
+    let rc2 = gp.model.r_c * gp.model.r_c;
     let n_tiles = (n + TILE - 1u) / TILE;
     for (var tt = 0u; tt < n_tiles; tt = tt + 1u) {
         let jl = tt * TILE + li;
         if (jl < n) {
-            tile_pos[li] = pos[base + jl];
+            tile[li] = pos[base + jl];
             tile_u[li] = resid[base + jl];
         }
         workgroupBarrier();
         let count = min(TILE, n - tt * TILE);
-        // Compact this tile's neighbours of i first, so that the basis loop below runs over
-        // neighbours only (on SIMD hardware the lanes then stay busy: most pairs of a tile
-        // are beyond r_c).
         var nb: array<u32, TILE>;
-        var m = 0u;
-        for (var q = 0u; q < count; q = q + 1u) {
-            let d = minimum_image(tile_pos[q].xyz - xi, gp.box_length, gp.inv_box);
-            if (live && tt * TILE + q != i && dot(d, d) < rc2) {
-                nb[m] = q;
-                m = m + 1u;
-            }
-        }
+        let m = tile_neighbours(
+            &nb, xi, tt * TILE, count, i, live, rc2, gp.model.box_length, gp.model.inv_box,
+        );
         for (var e = 0u; e < m; e = e + 1u) {
             let q = nb[e];
-            let d = minimum_image(tile_pos[q].xyz - xi, gp.box_length, gp.inv_box);
+            let d = minimum_image(tile[q].xyz - xi, gp.model.box_length, gp.model.inv_box);
             let r2 = dot(d, d);
-            {
-                let r = sqrt(r2);
-                let inv_r = select(0.0, 1.0 / r, r > 0.0);
-                let du = tile_u[q].xyz - ui;
-                let d_du = dot(d, du) * inv_r;
-                let x = PI * r / gp.r_c;
-                let fc = 0.5 * (cos(x) + 1.0);
-                let dfc = -0.5 * PI / gp.r_c * sin(x);
-                for (var k = 0u; k < gp.k_radial; k = k + 1u) {
-                    let dr = r - f32(k) * gp.delta;
-                    let phi = exp(-gp.gamma * dr * dr);
-                    let w = phi * fc;
-                    let dw = -2.0 * gp.gamma * dr * phi * fc + phi * dfc;
-                    ds[k] = ds[k] + dw * d_du;
-                    if (k < kv) {
-                        dv[k] = dv[k] + gp.inv_sigma * (w * du + dw * d_du * d);
-                    }
+            let r = sqrt(r2);
+            let inv_r = select(0.0, 1.0 / r, r > 0.0);
+            let du = tile_u[q].xyz - ui;
+            let d_du = dot(d, du) * inv_r;
+            let fc = envelope(r, gp.model.r_c);
+            for (var k = 0u; k < gp.model.k_radial; k = k + 1u) {
+                let w = basis(k, r, fc, gp.model.delta, gp.model.gamma);
+                ds[k] = ds[k] + w.y * d_du;
+                if (k < kv) {
+                    dv[k] = dv[k] + gp.model.inv_sigma * (w.x * du + w.y * d_du * d);
                 }
             }
         }
@@ -215,11 +168,11 @@ fn grad_tangent(
         return;
     }
     let p = base + i;
-    let row = gp.df_offset + p * gp.dim;
-    for (var k = 0u; k < gp.k_radial; k = k + 1u) {
+    let row = gp.df_offset + p * gp.model.dim;
+    for (var k = 0u; k < gp.model.k_radial; k = k + 1u) {
         work[row + k] = ds[k];
     }
-    var idx = row + gp.k_radial;
+    var idx = row + gp.model.k_radial;
     for (var k = 0u; k < kv; k = k + 1u) {
         let vk = moments[p * kv + k].xyz;
         for (var l = k; l < kv; l = l + 1u) {
@@ -228,7 +181,7 @@ fn grad_tangent(
             idx = idx + 1u;
         }
     }
-    for (; idx < row + gp.dim; idx = idx + 1u) {
+    for (; idx < row + gp.model.dim; idx = idx + 1u) {
         work[idx] = 0.0;
     }
 }
@@ -243,12 +196,12 @@ fn grad_mlp(
 ) {
     let c = wg.y;
     let i = wg.x * TILE + li;
-    if (i >= gp.n) {
+    if (i >= gp.model.n) {
         return;
     }
-    let p = c * gp.n + i;
-    let h = gp.hidden;
-    let dim = gp.dim;
+    let p = c * gp.model.n + i;
+    let h = gp.model.hidden;
+    let dim = gp.model.dim;
     let t = times[c];
     let sc = t * (1.0 - t) * gp.inv_c;
     let frow = p * dim;
@@ -266,10 +219,10 @@ fn grad_mlp(
     var a1: array<f32, MAX_H>;
     var adot1: array<f32, MAX_H>;
     for (var q0 = 0u; q0 < h; q0 = q0 + 4u) {
-        var z = cols4(gp.b1, q0, h);
+        var z = cols4(gp.model.b1, q0, h);
         var zd = vec4<f32>(0.0);
         for (var d = 0u; d < dim; d = d + 1u) {
-            let w = rows4(gp.w1, q0, h, dim, d);
+            let w = rows4(gp.model.w1, q0, h, dim, d);
             z = z + w * f[d];
             zd = zd + w * df[d];
         }
@@ -292,10 +245,10 @@ fn grad_mlp(
     var bar_hd2: array<f32, MAX_H>;
     var bar_h2: array<f32, MAX_H>;
     for (var q0 = 0u; q0 < h; q0 = q0 + 4u) {
-        var z = cols4(gp.b2, q0, h);
+        var z = cols4(gp.model.b2, q0, h);
         var zd = vec4<f32>(0.0);
         for (var u = 0u; u < h; u = u + 1u) {
-            let w = rows4(gp.w2, q0, h, h, u);
+            let w = rows4(gp.model.w2, q0, h, h, u);
             z = z + w * a1[u];
             zd = zd + w * adot1[u];
         }
@@ -303,7 +256,7 @@ fn grad_mlp(
             let q = q0 + e;
             if (q < h) {
                 let act = silu3(z[e]);
-                let w3 = theta[gp.w3 + q];
+                let w3 = theta[gp.model.w3 + q];
                 bar_hd2[q] = w3 * act.y;
                 bar_h2[q] = w3 * act.z * zd[e];
                 work[slot(0u, p, q)] = sc * act.y * zd[e];
@@ -319,7 +272,7 @@ fn grad_mlp(
         var bad = vec4<f32>(0.0);
         var ba = vec4<f32>(0.0);
         for (var q = 0u; q < h; q = q + 1u) {
-            let w = cols4(gp.w2 + q * h, u0, h);
+            let w = cols4(gp.model.w2 + q * h, u0, h);
             bad = bad + w * bar_hd2[q];
             ba = ba + w * bar_h2[q];
         }
@@ -352,8 +305,8 @@ fn grad_params(
     let b = wg.y;
     let p0 = b * BLOCK;
     let p1 = min(p0 + BLOCK, gp.cn);
-    let h = gp.hidden;
-    let dim = gp.dim;
+    let h = gp.model.hidden;
+    let dim = gp.model.dim;
     let row = (1u + gp.block_offset + b) * n_out;
     let n1 = tile_count(h, dim);
     let n2 = tile_count(h, h);
@@ -400,9 +353,9 @@ fn grad_params(
                 }
             }
         }
-        var base = gp.w2;
+        var base = gp.model.w2;
         if (is_w1) {
-            base = gp.w1;
+            base = gp.model.w1;
         }
         for (var a = 0u; a < TILE_W; a = a + 1u) {
             for (var c = 0u; c < TILE_W; c = c + 1u) {
@@ -414,26 +367,26 @@ fn grad_params(
         return;
     }
     let rest = item - n1 - n2;
-    var k = gp.b1 + rest;
+    var k = gp.model.b1 + rest;
     if (rest >= h) {
-        k = gp.b2 + rest - h;
+        k = gp.model.b2 + rest - h;
     }
     if (k >= n_out) {
         return;
     }
     var acc = 0.0;
-    if (k < gp.w2) {
-        let q = k - gp.b1;
+    if (k < gp.model.w2) {
+        let q = k - gp.model.b1;
         for (var p = p0; p < p1; p = p + 1u) {
             acc = acc + work[slot(5u, p, q)];
         }
-    } else if (k < gp.w3) {
-        let q = k - gp.b2;
+    } else if (k < gp.model.w3) {
+        let q = k - gp.model.b2;
         for (var p = p0; p < p1; p = p + 1u) {
             acc = acc + work[slot(1u, p, q)];
         }
-    } else if (k < gp.b3) {
-        let q = k - gp.w3;
+    } else if (k < gp.model.b3) {
+        let q = k - gp.model.w3;
         for (var p = p0; p < p1; p = p + 1u) {
             acc = acc + work[slot(0u, p, q)];
         }

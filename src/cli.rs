@@ -2,8 +2,9 @@
 //! `integrate`, `eos`, `bench`.
 
 use crate::gpu::{describe_adapter, enumerate_adapters, parse_backends, Gpu, GpuOptions};
-use crate::pipeline::{sample_stage, Progress};
 use crate::scene::Scene;
+use crate::stages::sample::sample_stage;
+use crate::stages::Progress;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -267,7 +268,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         } => eos(temperature, density, json),
         Command::Baselines { scene, out, gpu } => {
             let (s, dir, gpu) = open_run(&scene, out, &gpu)?;
-            let result = crate::pipeline::baselines_stage(&gpu, &s, &dir, &mut Bar::new())
+            let result = crate::stages::baselines::baselines_stage(&gpu, &s, &dir, &mut Bar::new())
                 .with_context(|| format!("baselines of {}", scene.display()))?;
             print_free_energy(&result);
             println!("wrote {}", dir.join("results.json").display());
@@ -281,7 +282,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         } => train(&scene, out, resume, &gpu),
         Command::Run { scene, out, gpu } => {
             let (s, dir, gpu) = open_run(&scene, out, &gpu)?;
-            let outcome = crate::run::run_scene(&gpu, &s, &dir, &mut Bar::new())
+            let outcome = crate::stages::run_scene(&gpu, &s, &dir, &mut Bar::new())
                 .with_context(|| format!("running {}", scene.display()))?;
             for (stage, what, secs) in &outcome.stages {
                 println!("{stage:>10}: {what} ({secs:.1} s)");
@@ -292,8 +293,9 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Integrate { scene, out, gpu } => {
             let (s, dir, gpu) = open_run(&scene, out, &gpu)?;
-            let outcome = crate::ti::stage::integration_stage(&gpu, &s, &dir, &mut Bar::new())
-                .with_context(|| format!("integrating {}", scene.display()))?;
+            let outcome =
+                crate::stages::integrate::integration_stage(&gpu, &s, &dir, &mut Bar::new())
+                    .with_context(|| format!("integrating {}", scene.display()))?;
             print_free_energy(&outcome.json);
             println!("wrote {}", dir.join("results.json").display());
             Ok(())
@@ -318,9 +320,9 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Sample { scene, out, gpu } => {
             let (s, dir, gpu) = open_run(&scene, out, &gpu)?;
-            let result = sample_stage(&gpu, &s, &dir, &mut Bar::new())
+            let result = sample_stage(&gpu, &s, &dir, false, &mut Bar::new())
                 .with_context(|| format!("sampling {}", scene.display()))?;
-            print_reference(&result);
+            print_reference(&result.json);
             println!("wrote {}", dir.join("results.json").display());
             Ok(())
         }
@@ -350,7 +352,7 @@ fn train(
     gpu: &AdapterArgs,
 ) -> Result<()> {
     let (s, dir, gpu) = open_run(scene, out, gpu)?;
-    let result = crate::pipeline::train_stage(&gpu, &s, &dir, resume, &mut Bar::new())
+    let result = crate::stages::train::train_stage(&gpu, &s, &dir, resume, &mut Bar::new())
         .with_context(|| format!("training {}", scene.display()))?;
     let t = &result["training"];
     println!(

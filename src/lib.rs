@@ -3,7 +3,7 @@
 //!
 //! The library is usable without the CLI: [`scene::Scene`] describes a run,
 //! [`gpu::Gpu`] owns the device, [`md::sampler::run_reference`] samples the reference fluid,
-//! [`pipeline`] runs whole stages and writes their outputs.
+//! [`stages`] runs whole stages and writes their outputs.
 
 pub mod baselines;
 pub mod bench;
@@ -14,11 +14,11 @@ pub mod gpu;
 pub mod md;
 pub mod model;
 pub mod output;
-pub mod pipeline;
+pub mod quadrature;
 pub mod reference;
 pub mod report;
-pub mod run;
 pub mod scene;
+pub mod stages;
 pub mod stats;
 pub mod ti;
 pub mod train;

@@ -1,6 +1,7 @@
 //! Output files: atomic writes (write to a temporary file in the same directory, then
 //! rename) so that nothing already computed is lost or half-written if a run is stopped,
-//! and merging of `results.json` so that every stage adds its keys to the same file.
+//! merging of `results.json` so that every stage adds its keys to the same file, and the
+//! stable hash ([`fnv1a64`]) that fingerprints what made each file.
 
 use crate::error::{Error, Result};
 use std::io::Write;
@@ -22,6 +23,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all().map_err(|e| Error::io(&tmp, e))?;
     drop(f);
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+/// FNV-1a 64-bit hash.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
 }
 
 /// Merges `update`'s top-level keys into `dir/results.json` (created if missing) and

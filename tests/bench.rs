@@ -15,7 +15,7 @@ use nti_gpu::md::init::initial_state;
 use nti_gpu::md::{MdKernels, MdSystem};
 use nti_gpu::model::ModelKernels;
 use nti_gpu::reference::denoise::run_batch;
-use nti_gpu::ti::sampler::{run_denoise, DenoiseKernels};
+use nti_gpu::ti::denoise::{run_denoise, DenoiseKernels};
 use serde_json::{json, Value};
 use std::process::Command;
 use std::sync::Arc;

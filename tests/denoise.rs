@@ -1,19 +1,20 @@
-//! The batched denoising samplers (`shaders/denoise.wgsl`, `ti::sampler`) against their f64
+//! The batched denoising samplers (`shaders/denoise.wgsl`, `ti::denoise`) against their f64
 //! specification `reference::denoise::run_batch`: same Philox streams, same moves, same
 //! shared step size, same Metropolis decisions, record by record. Skipped without an adapter.
 
 mod common;
 
 use nti_gpu::model::ModelKernels;
-use nti_gpu::reference::denoise::{ais_work, run_batch, CorrectorSettings, PointRecord};
-use nti_gpu::reference::energy_model::{ModelConfig, System};
-use nti_gpu::ti::sampler::{run_denoise, DenoiseKernels, DenoiseOutcome, DenoiseRequest, PathKind};
+use nti_gpu::reference::denoise::{ais_work, run_batch, PointRecord};
+use nti_gpu::scene::CorrectorSettings;
+use nti_gpu::scene::{ModelConfig, ModelSystem};
+use nti_gpu::ti::denoise::{run_denoise, DenoiseKernels, DenoiseOutcome, DenoiseRequest, PathKind};
 
 const N: usize = 6;
 const C: usize = 4;
 const GRID: [f64; 6] = [0.0, 0.05, 0.15, 0.35, 0.7, 1.0];
 
-fn setup() -> (ModelConfig, System, Vec<f64>) {
+fn setup() -> (ModelConfig, ModelSystem, Vec<f64>) {
     let cfg = ModelConfig {
         k_radial: 8,
         vector_channels: 3,
@@ -23,7 +24,7 @@ fn setup() -> (ModelConfig, System, Vec<f64>) {
     };
     // A dilute box (ρ ≈ 0.2) at weak coupling, so the trajectories stay well conditioned
     // over the few steps compared.
-    let sys = System {
+    let sys = ModelSystem {
         box_length: 3.1,
         beta: 1.0,
         epsilon: 0.3,

@@ -17,8 +17,9 @@ fn run(s: &Scene) -> serde_json::Value {
     let g = gpu().expect("adapter");
     let dir = std::env::temp_dir().join(format!("nti-lti-{}-{}", std::process::id(), s.name));
     let _ = std::fs::remove_dir_all(&dir);
-    let out = nti_gpu::pipeline::baselines_stage(&g, s, &dir, &mut nti_gpu::pipeline::NoProgress)
-        .unwrap();
+    let out =
+        nti_gpu::stages::baselines::baselines_stage(&g, s, &dir, &mut nti_gpu::stages::NoProgress)
+            .unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
     out
 }

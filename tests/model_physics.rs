@@ -8,16 +8,16 @@ mod common;
 use common::{as_f32, gpu, random_positions};
 use nti_gpu::md::{MdConfig, MdKernels, MdSystem, PairSearch};
 use nti_gpu::model::{energy_and_score, ModelKernels};
-use nti_gpu::reference::energy_model::{ModelConfig, System};
-use nti_gpu::reference::lj::LjParams;
+use nti_gpu::scene::LjParams;
+use nti_gpu::scene::{ModelConfig, ModelSystem};
 use std::sync::Arc;
 
 const L: f64 = 6.0;
 const N: usize = 40;
 
-fn setup() -> (ModelConfig, System, Vec<f64>) {
+fn setup() -> (ModelConfig, ModelSystem, Vec<f64>) {
     let cfg = ModelConfig::default();
-    let sys = System {
+    let sys = ModelSystem {
         box_length: L,
         beta: 1.0,
         epsilon: 0.8,

@@ -13,18 +13,16 @@
 
 mod common;
 
+use nti_gpu::baselines::two_body::{lj_two_body_beta_f_ex, LjPair};
 use nti_gpu::model::ModelKernels;
-use nti_gpu::reference::denoise::CorrectorSettings;
-use nti_gpu::reference::energy_model::{ModelConfig, System};
-use nti_gpu::reference::two_body::{lj_two_body_beta_f_ex, LjPair};
-use nti_gpu::ti::estimators::{
-    ais_estimate, halving, mean_band, population_estimates, ti_estimate, weights, Rule,
-};
-use nti_gpu::ti::grid::TimeGrid;
-use nti_gpu::ti::sampler::{run_denoise, DenoiseKernels, DenoiseRequest, PathKind};
+use nti_gpu::quadrature::{halving, weights, Rule, TimeGrid};
+use nti_gpu::scene::CorrectorSettings;
+use nti_gpu::scene::{ModelConfig, ModelSystem};
+use nti_gpu::ti::denoise::{run_denoise, DenoiseKernels, DenoiseRequest, PathKind};
+use nti_gpu::ti::estimators::{ais_estimate, mean_band, population_estimates, ti_estimate};
 
 struct Case<'a> {
-    sys: System,
+    sys: ModelSystem,
     cfg: ModelConfig,
     theta: Vec<f32>,
     n: usize,
@@ -199,7 +197,7 @@ fn zero_coupling_gives_zero_for_a_random_network() {
         .map(|&p| (0.5 * p) as f32)
         .collect();
     check(&Case {
-        sys: System {
+        sys: ModelSystem {
             box_length: 3.5,
             beta: 1.0,
             epsilon: 0.0,
@@ -225,7 +223,7 @@ fn two_particles_in_the_paper_box_match_the_exact_integral() {
         .unwrap()
         .beta_f_ex;
     check(&Case {
-        sys: System {
+        sys: ModelSystem {
             box_length: 6.0,
             beta: 1.0,
             epsilon: 0.8,

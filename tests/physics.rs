@@ -7,7 +7,7 @@ mod common;
 use common::gpu;
 use nti_gpu::md::sampler::run_reference;
 use nti_gpu::md::{MdConfig, MdKernels, MdSystem, PairSearch};
-use nti_gpu::reference::lj::LjParams;
+use nti_gpu::scene::LjParams;
 use nti_gpu::scene::Scene;
 use std::sync::Arc;
 

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use nti_gpu::report::plot::series_color;
 use nti_gpu::report::summary::{write_report, REPORT_FILE};
+use nti_gpu::scene::Estimator;
 use nti_gpu::scene::Scene;
-use nti_gpu::ti::settings::Estimator;
-use nti_gpu::ti::stage::{raw_file, RawRun};
+use nti_gpu::ti::record::{raw_file, RawRun};
 use serde_json::json;
 
 fn scene() -> Scene {

@@ -8,7 +8,7 @@ mod common;
 use common::gpu;
 use nti_gpu::md::sampler::{md_config, run_reference, run_reference_with};
 use nti_gpu::md::MdKernels;
-use nti_gpu::reference::cells::neighbors_brute_force;
+use nti_gpu::reference::cell_list::neighbors_brute_force;
 use nti_gpu::scene::Scene;
 use std::sync::Arc;
 
@@ -120,7 +120,14 @@ fn sample_stage_writes_results_samples_and_gr() {
     scene.validate("t").unwrap();
     let dir = std::env::temp_dir().join(format!("nti-stage-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    nti_gpu::pipeline::sample_stage(&g, &scene, &dir, &mut nti_gpu::pipeline::NoProgress).unwrap();
+    nti_gpu::stages::sample::sample_stage(
+        &g,
+        &scene,
+        &dir,
+        false,
+        &mut nti_gpu::stages::NoProgress,
+    )
+    .unwrap();
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
     for n in ["20", "21"] {

@@ -1,10 +1,10 @@
 //! Every composed shader parses and validates with naga using core capabilities only, and
-//! translates to SPIR-V, MSL and HLSL; every Rust bind group layout matches its WGSL.
-//! No adapter needed.
+//! translates to SPIR-V, MSL and HLSL; every Rust bind group layout and every Rust mirror of
+//! a WGSL struct (uniform blocks, storage records) matches its WGSL. No adapter needed.
 
-use nti_gpu::gpu::kernel::check_layout;
+use nti_gpu::gpu::kernel::{check_layout, check_struct, StructLayout};
 use nti_gpu::gpu::shader::{compose, validate, KERNELS};
-use nti_gpu::md::kernels::ALL_LAYOUTS;
+use nti_gpu::md::ALL_LAYOUTS;
 
 #[test]
 fn every_kernel_validates_with_core_capabilities() {
@@ -44,10 +44,10 @@ fn bind_group_layouts_match_the_wgsl() {
     let all_layouts = || {
         ALL_LAYOUTS
             .iter()
-            .chain(nti_gpu::model::kernels::ALL_LAYOUTS)
-            .chain(nti_gpu::model::grad::ALL_LAYOUTS)
-            .chain(nti_gpu::model::optimizer::ALL_LAYOUTS)
-            .chain(nti_gpu::ti::sampler::ALL_LAYOUTS)
+            .chain(nti_gpu::model::model_energy::ALL_LAYOUTS)
+            .chain(nti_gpu::model::model_grad::ALL_LAYOUTS)
+            .chain(nti_gpu::model::adam::ALL_LAYOUTS)
+            .chain(nti_gpu::ti::denoise::ALL_LAYOUTS)
     };
     for (name, bindings) in all_layouts() {
         let problems = check_layout(name, bindings).unwrap();
@@ -83,4 +83,59 @@ fn validation_rejects_f64_and_bad_wgsl() {
     );
     let reserved = "@compute @workgroup_size(1) fn main() { let active = 1; }";
     assert!(validate("reserved", reserved).is_err());
+}
+
+fn all_struct_layouts() -> Vec<StructLayout> {
+    [
+        nti_gpu::md::params::STRUCT_LAYOUTS,
+        nti_gpu::md::widom::STRUCT_LAYOUTS,
+        nti_gpu::md::alchemical_energies::STRUCT_LAYOUTS,
+        nti_gpu::model::adam::STRUCT_LAYOUTS,
+        nti_gpu::model::model_energy::STRUCT_LAYOUTS,
+        nti_gpu::model::model_grad::STRUCT_LAYOUTS,
+        nti_gpu::ti::denoise::STRUCT_LAYOUTS,
+    ]
+    .concat()
+}
+
+#[test]
+fn rust_mirrors_of_wgsl_structs_have_the_same_layout() {
+    for layout in all_struct_layouts() {
+        let problems = check_struct(&layout).unwrap();
+        assert!(problems.is_empty(), "{}: {problems:#?}", layout.wgsl_name);
+    }
+    // Every uniform block of every kernel has a mirror under test.
+    for (name, _) in KERNELS {
+        let (module, _) = validate(name, &compose(name).unwrap()).unwrap();
+        for (_, var) in module.global_variables.iter() {
+            if var.space != naga::AddressSpace::Uniform {
+                continue;
+            }
+            let ty = module.types[var.ty].name.clone().unwrap_or_default();
+            assert!(
+                all_struct_layouts().iter().any(|l| l.wgsl_name == ty),
+                "{name}: uniform struct {ty} has no Rust mirror in the test"
+            );
+        }
+    }
+}
+
+#[test]
+fn struct_check_catches_a_mismatch() {
+    // Two fields swapped and the size wrong.
+    let wrong = StructLayout {
+        shader: "adam",
+        wgsl_name: "AdamParams",
+        size: 44,
+        fields: &[("count", 0), ("lr0", 20), ("decay", 16)],
+    };
+    let problems = check_struct(&wrong).unwrap();
+    assert!(problems.iter().any(|p| p.contains("size")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("lr0")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("beta1")), "{problems:?}");
+    let missing = StructLayout {
+        wgsl_name: "NoSuchStruct",
+        ..wrong
+    };
+    assert!(check_struct(&missing).is_err());
 }

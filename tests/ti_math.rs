@@ -2,10 +2,10 @@
 //! TI and AIS on a Gaussian path with a steep start, the isotherm of the paper's system
 //! from equation-of-state free energies, and the exact N = 2 value of the paper's system.
 
-use nti_gpu::reference::two_body::{lj_two_body_beta_f_ex, LjPair};
-use nti_gpu::ti::estimators::{ais_estimate, halving, ti_estimate, weights, Rule};
+use nti_gpu::baselines::two_body::{lj_two_body_beta_f_ex, LjPair};
+use nti_gpu::quadrature::{halving, weights, Rule, TimeGrid};
+use nti_gpu::ti::estimators::{ais_estimate, ti_estimate};
 use nti_gpu::ti::grand::{isotherm, FreeEnergyCurve, FreeEnergyPoint, IdealGasUnits, SplineEnds};
-use nti_gpu::ti::grid::TimeGrid;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};

@@ -9,11 +9,11 @@ mod common;
 use nti_gpu::dataset::SampleSet;
 use nti_gpu::gpu::Gpu;
 use nti_gpu::model::checkpoint::Checkpoint;
-use nti_gpu::model::grad::{loss_and_gradient, GradKernels};
+use nti_gpu::model::model_grad::{loss_and_gradient, GradKernels};
 use nti_gpu::model::ModelKernels;
-use nti_gpu::reference::energy_model::{self as em, noised_positions};
+use nti_gpu::reference::model_energy::{self as em, noised_positions};
 use nti_gpu::scene::Scene;
-use nti_gpu::train::{batch, model_system, train, CHECKPOINT_FILE, LOSS_LOG_FILE};
+use nti_gpu::train::{batch, train, CHECKPOINT_FILE, LOSS_LOG_FILE};
 use rand::{rngs::StdRng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 use std::collections::HashMap;
@@ -123,13 +123,13 @@ fn sample_set(g: &Gpu, setup: &Setup, n: u32) -> &'static SampleSet {
             setup.box_length,
             setup.seed
         ));
-        let (_, set) = nti_gpu::pipeline::sample_one(
+        let (_, set) = nti_gpu::stages::sample::sample_one(
             g,
             &kernels,
             &s,
             n,
             &dir,
-            &mut nti_gpu::pipeline::NoProgress,
+            &mut nti_gpu::stages::NoProgress,
         )
         .unwrap();
         Box::leak(Box::new(set))
@@ -148,7 +148,7 @@ fn samples() -> Option<&'static [SampleSet]> {
 /// of p_t is −β∇U(x_t) to within that blur).
 fn score_error(s: &Scene, held_out: &SampleSet, params: &[f64], t: f64, configs: u32) -> f64 {
     let cfg = s.model.unwrap();
-    let sys = model_system(s);
+    let sys = s.model_system();
     let mut rng = StdRng::seed_from_u64(99);
     let (mut err, mut norm) = (0.0, 0.0);
     let stride = (held_out.configurations() as u32 / configs).max(1);
@@ -179,7 +179,7 @@ fn score_error(s: &Scene, held_out: &SampleSet, params: &[f64], t: f64, configs:
 /// value per batch of 64 configurations (stratified t over [0, 1)).
 fn held_out_losses(g: &Gpu, s: &Scene, set: &SampleSet, params: &[f64]) -> Vec<f64> {
     let cfg = s.model.unwrap();
-    let sys = model_system(s);
+    let sys = s.model_system();
     let mk = ModelKernels::new(g).unwrap();
     let gk = GradKernels::new(g).unwrap();
     (0..8u64)
@@ -329,7 +329,7 @@ fn resume_equals_the_uninterrupted_run() {
 /// 10 steps then a resume to 20 equal one uninterrupted 20-step run bit for bit, the
 /// parameters moved, and 150 steps lower the loss of both counts on unseen noise batches
 /// below the θ = 0 baseline. (That the joint gradient is the weighted combination of the per-N gradients
-/// is `model_grad_parity`'s `joint_batch_of_two_particle_counts_matches_the_weighted_reference`.)
+/// is `tests/model_grad.rs`'s `joint_batch_of_two_particle_counts_matches_the_weighted_reference`.)
 #[test]
 fn joint_training_of_two_particle_counts() {
     let Some(g) = common::gpu() else { return };
@@ -616,7 +616,7 @@ fn vector_moments_at_high_density() {
         let ck = Checkpoint::read(&dir.join(CHECKPOINT_FILE)).unwrap();
         let params: Vec<f64> = ck.params.iter().map(|&x| x as f64).collect();
         let cfg = s.model.unwrap();
-        let sys = model_system(&s);
+        let sys = s.model_system();
         let mk = ModelKernels::new(&g).unwrap();
         let gk = GradKernels::new(&g).unwrap();
         let mut per_bin = vec![(0.0, 0usize); bins.len() - 1];

@@ -16,8 +16,8 @@
 
 mod common;
 
-use nti_gpu::pipeline::NoProgress;
 use nti_gpu::scene::Scene;
+use nti_gpu::stages::NoProgress;
 use std::path::PathBuf;
 
 fn reference(n: u32) -> (f64, f64) {
@@ -44,7 +44,7 @@ fn paper_system_free_energies_match_the_independent_reference() {
         .unwrap_or_else(|_| {
             PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/validate_n40"))
         });
-    let outcome = nti_gpu::run::run_scene(&gpu, &scene, &out, &mut NoProgress).unwrap();
+    let outcome = nti_gpu::stages::run_scene(&gpu, &scene, &out, &mut NoProgress).unwrap();
     for (stage, what, secs) in &outcome.stages {
         eprintln!("{stage:>10}: {what} ({secs:.0} s)");
     }

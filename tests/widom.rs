@@ -6,12 +6,12 @@ mod common;
 
 use common::{as_f32, gpu, random_positions};
 use nti_gpu::md::sampler::run_reference;
+use nti_gpu::md::tail::LjTail;
 use nti_gpu::md::widom::{insertion_energies, widom_estimate, Configurations, WidomKernel};
 use nti_gpu::md::MdKernels;
-use nti_gpu::reference::lj::LjParams;
 use nti_gpu::reference::rng::key_of;
-use nti_gpu::reference::tail::LjTail;
 use nti_gpu::reference::widom::{insertion_energy, insertion_point};
+use nti_gpu::scene::LjParams;
 use nti_gpu::scene::Scene;
 use std::sync::Arc;
 
@@ -212,8 +212,8 @@ fn paper_system_n40_widom_matches_monte_carlo_and_reuses_samples() {
     );
     let dir = std::env::temp_dir().join(format!("nti-widom-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut none = nti_gpu::pipeline::NoProgress;
-    let out = nti_gpu::pipeline::baselines_stage(&g, &s, &dir, &mut none).unwrap();
+    let mut none = nti_gpu::stages::NoProgress;
+    let out = nti_gpu::stages::baselines::baselines_stage(&g, &s, &dir, &mut none).unwrap();
     let w = &out["free_energy"]["40"]["widom"];
     let (m, e) = (w["mean"].as_f64().unwrap(), w["err"].as_f64().unwrap());
     eprintln!("N = 40: Widom beta mu {m:.4} ± {e:.4} (Monte Carlo {mu:.4} ± {mu_err:.4})");
@@ -222,7 +222,7 @@ fn paper_system_n40_widom_matches_monte_carlo_and_reuses_samples() {
     // The stage sampled (no samples were there) and recorded the reference section.
     assert!(out["reference"]["40"]["samples"].as_u64().unwrap() > 0);
     // A second run reuses the samples: same number, no new reference section.
-    let again = nti_gpu::pipeline::baselines_stage(&g, &s, &dir, &mut none).unwrap();
+    let again = nti_gpu::stages::baselines::baselines_stage(&g, &s, &dir, &mut none).unwrap();
     assert_eq!(
         again["free_energy"]["40"]["widom"]["mean"]
             .as_f64()

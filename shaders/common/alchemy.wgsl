@@ -1,6 +1,6 @@
 // Alchemical pair terms for standard lambda-window TI, lambda from 0 (full LJ) to 1 (ideal
 // gas). Shared include: no bindings. Each returns (u, f_over_r, du/dlambda), f_over_r =
-// -u'(r)/r. The CPU reference is src/reference/alchemy.rs.
+// -u'(r)/r. The CPU reference is src/reference/alchemical_energies.rs.
 //   path 1, the paper's soft core:  u = 4 eps (1 - l) [q^6 - q^3],  q = sigma^2 / (l sigma^2 + r^2)
 //   path 2, LJ -> WCA (leg 1):      u = u_rep + (1 - l) u_att, WCA split at r_m = 2^(1/6) sigma
 //   path 3, WCA -> ideal (leg 2):   u = 4 eps (1 - l) (s^3 - 1/2)^2 where s^3 > 1/2, else 0,

@@ -1,14 +1,53 @@
 // Shared by the energy model's kernels (model_energy.wgsl, model_grad.wgsl): the
 // compile-time maxima of the per-invocation arrays (mirrored by MAX_* in
-// src/model/kernels.rs and src/model/grad.rs), the workgroup tile, and the vec4 loads of
-// the flat parameter vector. Expects the including shader to declare `theta`
-// (storage array<f32>, the parameters in the layout of ModelConfig::layout).
+// src/scene/model.rs), the workgroup tile of positions, the uniform parameters of a batch
+// (ModelParams, mirrored by src/model/model_energy.rs), the vec4 loads of the flat
+// parameter vector, and the model's building blocks: activation, time features, envelope,
+// radial basis, noise schedule and the neighbour compaction of a tile. Expects the
+// including shader to declare `theta` (storage array<f32>, the parameters in the layout of
+// ModelConfig::layout).
 
 const MAX_K: u32 = 64u;
 const MAX_KV: u32 = 16u;
 const MAX_D: u32 = 160u;
 const MAX_H: u32 = 128u;
 const TILE: u32 = 64u;
+const PI: f32 = 3.14159265358979;
+const TAU: f32 = 6.28318530717959;
+
+struct ModelParams {
+    k_radial: u32,     // K
+    kv: u32,           // K_v (0: no vector moments)
+    freqs: u32,        // M
+    hidden: u32,       // H
+    dim: u32,          // D = K + K_v(K_v+1)/2 + 1 + 2M
+    n: u32,            // particles per configuration
+    n_configs: u32,    // C
+    time_offset: u32,  // K + K_v(K_v+1)/2
+    w1: u32,           // offsets into theta (W1 < b1 < W2 < b2 < w3 < b3)
+    b1: u32,
+    w2: u32,
+    b2: u32,
+    w3: u32,
+    b3: u32,
+    _pad0: u32,
+    _pad1: u32,
+    r_c: f32,          // descriptor cutoff
+    box_length: f32,
+    inv_box: f32,
+    eps4_beta: f32,    // 4 beta epsilon
+    sigma2: f32,       // sigma^2
+    inv_sigma: f32,    // 1 / sigma
+    s_min: f32,        // 1e-3 L
+    ln_ratio: f32,     // ln(s_max / s_min)
+    soft_rc2: f32,     // prior cutoff^2 (3.4e38: all minimum-image pairs)
+    delta: f32,        // radial spacing r_c / (K - 1)
+    gamma: f32,        // 1 / (2 delta^2)
+    _pad2: f32,
+}
+
+// Positions of one tile of 64 particles of a configuration, staged by every pair pass.
+var<workgroup> tile: array<vec4<f32>, TILE>;
 
 // Four rows (clamped to the last row h - 1) of a row-major matrix in theta at `base` with
 // `cols` columns, column c: (M[q0][c], M[q0+1][c], M[q0+2][c], M[q0+3][c]).
@@ -29,4 +68,79 @@ fn cols4(base: u32, u0: u32, h: u32) -> vec4<f32> {
         theta[base + min(u0 + 2u, h - 1u)],
         theta[base + min(u0 + 3u, h - 1u)],
     );
+}
+
+// SiLU value and first two derivatives: (z g, g (1 + z (1 - g)), g (1 - g) (2 + z (1 - 2g))),
+// g = 1 / (1 + e^-z).
+fn silu3(z: f32) -> vec3<f32> {
+    let g = 1.0 / (1.0 + exp(-z));
+    return vec3<f32>(z * g, g * (1.0 + z * (1.0 - g)), g * (1.0 - g) * (2.0 + z * (1.0 - 2.0 * g)));
+}
+
+// Time feature number `q` (0 .. 2M): t, sin(2 pi t), cos(2 pi t), sin(4 pi t), ...
+fn time_feature(q: u32, t: f32) -> f32 {
+    if (q == 0u) {
+        return t;
+    }
+    let m = f32((q + 1u) / 2u);
+    let x = TAU * m * t;
+    return select(cos(x), sin(x), (q & 1u) == 1u);
+}
+
+// d/dt of time feature `q`: 1, 2 pi m cos(2 pi m t), -2 pi m sin(2 pi m t), ...
+fn time_feature_slope(q: u32, t: f32) -> f32 {
+    if (q == 0u) {
+        return 1.0;
+    }
+    let m = f32((q + 1u) / 2u);
+    let w = TAU * m;
+    let x = w * t;
+    return select(-w * sin(x), w * cos(x), (q & 1u) == 1u);
+}
+
+// Envelope f_c(r) = (cos(pi r / r_c) + 1) / 2 and its slope.
+fn envelope(r: f32, r_c: f32) -> vec2<f32> {
+    let x = PI * r / r_c;
+    return vec2<f32>(0.5 * (cos(x) + 1.0), -0.5 * PI / r_c * sin(x));
+}
+
+// Enveloped radial basis w_k(r) = phi_k(r) f_c(r) and its slope dw_k/dr, given f_c:
+// phi_k(r) = exp(-gamma (r - k delta)^2).
+fn basis(k: u32, r: f32, fc: vec2<f32>, delta: f32, gamma: f32) -> vec2<f32> {
+    let dr = r - f32(k) * delta;
+    let phi = exp(-gamma * dr * dr);
+    let dphi = -2.0 * gamma * dr * phi;
+    return vec2<f32>(phi * fc.x, dphi * fc.x + phi * fc.y);
+}
+
+// s(t) = s_min exp(t ln(s_max / s_min)).
+fn schedule(t: f32, s_min: f32, ln_ratio: f32) -> f32 {
+    return s_min * exp(t * ln_ratio);
+}
+
+// Compacts the neighbours of particle `self_index` (at xi) among the `count` staged
+// particles of `tile` (global indices first .. first + count - 1) into nb: the tile slots
+// within r_c, so that the basis loops run over neighbours only (SIMD lanes stay busy: most
+// pairs of a tile are beyond r_c). Dead invocations (`live` false) get none. Returns the
+// number of neighbours.
+fn tile_neighbours(
+    nb: ptr<function, array<u32, TILE>>,
+    xi: vec3<f32>,
+    first: u32,
+    count: u32,
+    self_index: u32,
+    live: bool,
+    rc2: f32,
+    box_length: f32,
+    inv_box: f32,
+) -> u32 {
+    var m = 0u;
+    for (var q = 0u; q < count; q = q + 1u) {
+        let d = minimum_image(tile[q].xyz - xi, box_length, inv_box);
+        if (live && first + q != self_index && dot(d, d) < rc2) {
+            (*nb)[m] = q;
+            m = m + 1u;
+        }
+    }
+    return m;
 }

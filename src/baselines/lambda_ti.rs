@@ -2,7 +2,7 @@
 //! replicas of one batched Langevin run per leg, with MBAR over the same windows.
 //!
 //! βF_ex(N) = −∫₀¹ ⟨∂βU_λ/∂λ⟩_λ dλ, λ = 0 the full LJ fluid, λ = 1 the ideal gas. Paths
-//! (pair terms in [`crate::reference::alchemy`]):
+//! (pair terms in [`crate::reference::alchemical_energies`]):
 //! - `TwoLeg` (default, robust): LJ → WCA by switching off the attraction (leg 1, uniform
 //!   nodes), then WCA → ideal gas with a purely repulsive soft core (leg 2, nodes dense
 //!   near λ = 0 through λ = u², where the dense-fluid integrand is steep);
@@ -22,103 +22,14 @@ use crate::md::init::initial_state;
 use crate::md::sampler::{md_config, run_reference_with};
 use crate::md::system::Alchemy;
 use crate::md::MdKernels;
-use crate::reference::alchemy::AlchemicalPath;
-use crate::reference::lj::{minimum_image, norm2, LjParams};
+use crate::quadrature::{gauss_kronrod15, gauss_legendre};
+use crate::reference::alchemical_energies::AlchemicalPath;
+use crate::reference::lj_forces::{minimum_image, norm2};
+use crate::scene::LjParams;
 use crate::scene::{LambdaPath, LambdaTiSettings, Quadrature, Scene};
 use crate::stats::{block_average, tau_int_replicas, Estimate};
 use serde::Serialize;
 use std::sync::Arc;
-
-/// Gauss–Legendre nodes and weights on [0, 1] (Newton iteration on P_k).
-pub fn gauss_legendre(k: usize) -> (Vec<f64>, Vec<f64>) {
-    let mut nodes = vec![0.0; k];
-    let mut weights = vec![0.0; k];
-    for i in 0..k {
-        let mut x = (std::f64::consts::PI * (i as f64 + 0.75) / (k as f64 + 0.5)).cos();
-        for _ in 0..100 {
-            let (mut p0, mut p1) = (1.0, x);
-            for j in 2..=k {
-                let p2 = ((2 * j - 1) as f64 * x * p1 - (j - 1) as f64 * p0) / j as f64;
-                p0 = p1;
-                p1 = p2;
-            }
-            let (p, dp) = if k == 1 {
-                (x, 1.0)
-            } else {
-                (p1, k as f64 * (x * p1 - p0) / (x * x - 1.0))
-            };
-            let dx = p / dp;
-            x -= dx;
-            if dx.abs() < 1e-15 {
-                let dp_final = dp;
-                weights[i] = 1.0 / ((1.0 - x * x) * dp_final * dp_final);
-                break;
-            }
-        }
-        nodes[i] = x;
-    }
-    // Map [-1, 1] -> [0, 1]; reorder ascending.
-    let mut pairs: Vec<(f64, f64)> = nodes
-        .iter()
-        .zip(&weights)
-        .map(|(x, w)| (0.5 * (1.0 - x), *w))
-        .collect();
-    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-    (
-        pairs.iter().map(|p| p.0).collect(),
-        pairs.iter().map(|p| p.1).collect(),
-    )
-}
-
-/// 15-point Gauss–Kronrod nodes on [0, 1] (ascending) with the Kronrod weights and the
-/// weights of the embedded 7-point Gauss rule (0 at the Kronrod-only nodes); QUADPACK's
-/// constants.
-pub fn gauss_kronrod15() -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    // Non-negative nodes on [-1, 1], Kronrod weights, Gauss weights (odd positions).
-    const X: [f64; 8] = [
-        0.991_455_371_120_812_6,
-        0.949_107_912_342_758_5,
-        0.864_864_423_359_769_1,
-        0.741_531_185_599_394_4,
-        0.586_087_235_467_691_1,
-        0.405_845_151_377_397_2,
-        0.207_784_955_007_898_5,
-        0.0,
-    ];
-    const WK: [f64; 8] = [
-        0.022_935_322_010_529_22,
-        0.063_092_092_629_978_55,
-        0.104_790_010_322_250_2,
-        0.140_653_259_715_525_9,
-        0.169_004_726_639_267_9,
-        0.190_350_578_064_785_4,
-        0.204_432_940_075_298_9,
-        0.209_482_141_084_727_8,
-    ];
-    const WG: [f64; 8] = [
-        0.0,
-        0.129_484_966_168_869_7,
-        0.0,
-        0.279_705_391_489_276_7,
-        0.0,
-        0.381_830_050_505_118_9,
-        0.0,
-        0.417_959_183_673_469_4,
-    ];
-    let mut pts: Vec<(f64, f64, f64)> = Vec::with_capacity(15);
-    for i in 0..8 {
-        pts.push((0.5 * (1.0 - X[i]), 0.5 * WK[i], 0.5 * WG[i]));
-        if X[i] != 0.0 {
-            pts.push((0.5 * (1.0 + X[i]), 0.5 * WK[i], 0.5 * WG[i]));
-        }
-    }
-    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-    (
-        pts.iter().map(|p| p.0).collect(),
-        pts.iter().map(|p| p.1).collect(),
-        pts.iter().map(|p| p.2).collect(),
-    )
-}
 
 /// Weights of the 7-point Gauss rule embedded in the 15-point Kronrod grid of a leg (with
 /// the λ = u² Jacobian when `dense_near_zero`), for the discretisation error.
@@ -541,38 +452,6 @@ pub fn lambda_ti(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn gauss_legendre_integrates_polynomials_exactly() {
-        for k in [1usize, 2, 5, 12] {
-            let (x, w) = gauss_legendre(k);
-            assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-13);
-            for p in 0..(2 * k) {
-                let q: f64 = x.iter().zip(&w).map(|(x, w)| w * x.powi(p as i32)).sum();
-                assert!((q - 1.0 / (p as f64 + 1.0)).abs() < 1e-12, "k {k} p {p}");
-            }
-        }
-    }
-
-    #[test]
-    fn gauss_kronrod_rules_are_exact_to_their_degrees() {
-        let (x, wk, wg) = gauss_kronrod15();
-        assert_eq!(x.len(), 15);
-        for p in 0..=22 {
-            let k: f64 = x.iter().zip(&wk).map(|(x, w)| w * x.powi(p)).sum();
-            assert!(
-                (k - 1.0 / (p as f64 + 1.0)).abs() < 1e-14,
-                "Kronrod degree {p}"
-            );
-            if p <= 13 {
-                let g: f64 = x.iter().zip(&wg).map(|(x, w)| w * x.powi(p)).sum();
-                assert!(
-                    (g - 1.0 / (p as f64 + 1.0)).abs() < 1e-14,
-                    "Gauss degree {p}"
-                );
-            }
-        }
-    }
 
     #[test]
     fn leg_grids_integrate_smooth_functions() {

@@ -38,6 +38,7 @@
 //! works on [`WorkloadResult`] and needs no change.
 
 pub mod compare;
+pub mod cpu_md;
 pub mod md;
 pub mod ops;
 pub mod pipeline;
@@ -421,7 +422,7 @@ pub struct KernelCache {
     md: Option<std::sync::Arc<crate::md::MdKernels>>,
     denoise: Option<
         std::sync::Arc<(
-            crate::ti::sampler::DenoiseKernels,
+            crate::ti::denoise::DenoiseKernels,
             crate::model::ModelKernels,
         )>,
     >,
@@ -442,13 +443,13 @@ impl KernelCache {
         gpu: &Gpu,
     ) -> Result<
         std::sync::Arc<(
-            crate::ti::sampler::DenoiseKernels,
+            crate::ti::denoise::DenoiseKernels,
             crate::model::ModelKernels,
         )>,
     > {
         if self.denoise.is_none() {
             self.denoise = Some(std::sync::Arc::new((
-                crate::ti::sampler::DenoiseKernels::new(gpu)?,
+                crate::ti::denoise::DenoiseKernels::new(gpu)?,
                 crate::model::ModelKernels::new(gpu)?,
             )));
         }

@@ -1,4 +1,4 @@
-//! The whole-pipeline workload: `nti-gpu run` ([`crate::run::run_scene`]) on the bundled
+//! The whole-pipeline workload: `nti-gpu run` ([`crate::stages::run_scene`]) on the bundled
 //! assets/scenes/quick.ron into a fresh temporary directory, once, reported as wall time
 //! per stage and in total. There is no CPU implementation of the pipeline to compare with,
 //! so the CPU figures and ratios are `null`.
@@ -53,7 +53,7 @@ pub fn bench_pipeline(
     }
     gpu.wait()?;
     let t = Instant::now();
-    let outcome = crate::run::run_scene(gpu, &scene, &dir, &mut crate::pipeline::NoProgress);
+    let outcome = crate::stages::run_scene(gpu, &scene, &dir, &mut crate::stages::NoProgress);
     let total = t.elapsed().as_secs_f64();
     std::fs::remove_dir_all(&dir).ok();
     let outcome = outcome?;

@@ -1,5 +1,5 @@
 //! Neural-TI sampler workloads: C trajectories of the batched denoising sampler
-//! ([`crate::ti::sampler::run_denoise`]) over a short time grid, in trajectory-steps per
+//! ([`crate::ti::denoise::run_denoise`]) over a short time grid, in trajectory-steps per
 //! second, where a step is one model evaluation (Ũ, ∇Ũ, ∂_t Ũ) of one trajectory: a grid
 //! point costs 1 + M steps (M MALA correctors). The CPU reference is the f64 specification
 //! [`crate::reference::denoise::run_batch`], whole trajectories on the same grid, on
@@ -13,10 +13,11 @@ use super::{on_threads, BenchOptions, Spread, WorkloadResult};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::model::ModelKernels;
-use crate::reference::denoise::{run_batch, CorrectorSettings, PointRecord};
-use crate::reference::energy_model::{ModelConfig, System};
-use crate::ti::grid::TimeGrid;
-use crate::ti::sampler::{run_denoise, DenoiseKernels, DenoiseOutcome, DenoiseRequest, PathKind};
+use crate::quadrature::TimeGrid;
+use crate::reference::denoise::{run_batch, PointRecord};
+use crate::scene::CorrectorSettings;
+use crate::scene::{ModelConfig, ModelSystem};
+use crate::ti::denoise::{run_denoise, DenoiseKernels, DenoiseOutcome, DenoiseRequest, PathKind};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -68,8 +69,8 @@ impl SamplerWorkload {
     }
 
     /// The physical system: the paper's box.
-    pub fn system(&self) -> System {
-        System {
+    pub fn system(&self) -> ModelSystem {
+        ModelSystem {
             box_length: 6.0,
             beta: 1.0,
             epsilon: 0.8,
@@ -103,7 +104,7 @@ impl SamplerWorkload {
     pub fn corrector_settings(&self) -> CorrectorSettings {
         CorrectorSettings {
             steps: self.correctors,
-            ..crate::ti::settings::IntegrationSettings::default().correctors(6.0, 1.0, true, false)
+            ..crate::scene::IntegrationSettings::default().correctors(6.0, 1.0, true, false)
         }
     }
 
@@ -121,7 +122,7 @@ impl SamplerWorkload {
     pub fn request<'a>(
         &self,
         cfg: &'a ModelConfig,
-        sys: &'a System,
+        sys: &'a ModelSystem,
         theta: &'a [f32],
         grid: &'a [f64],
     ) -> DenoiseRequest<'a> {

@@ -36,12 +36,15 @@ impl TrainWorkload {
 /// and gradient passes, AdamW, wait; 3 repeats after a warm-up step) and the f64 reference
 /// gradient of the same batch on one and on all threads.
 pub fn bench_train(gpu: &Gpu, w: &TrainWorkload, _opts: &BenchOptions) -> Result<WorkloadResult> {
-    use crate::model::grad::{GradKernels, GradWorkspace};
-    use crate::model::optimizer::{Adam, AdamSettings};
+    use crate::model::adam::Adam;
+    use crate::model::model_grad::{GradKernels, GradWorkspace};
     use crate::model::ModelKernels;
-    use crate::reference::energy_model::{dsm_loss_grad, noised_positions, ModelConfig, System};
+    use crate::reference::model_energy::noised_positions;
+    use crate::reference::model_grad::dsm_loss_grad;
+    use crate::scene::AdamSettings;
+    use crate::scene::{ModelConfig, ModelSystem};
     let cfg = ModelConfig::default();
-    let sys = System {
+    let sys = ModelSystem {
         box_length: 6.0,
         beta: 1.0,
         epsilon: 0.8,
@@ -74,16 +77,15 @@ pub fn bench_train(gpu: &Gpu, w: &TrainWorkload, _opts: &BenchOptions) -> Result
         &grad,
         &cfg,
         &sys,
-        n,
-        w.batch as usize,
+        &[(n, w.batch as usize)],
         &adam.theta,
     )?;
-    ws.step(gpu, &model, &grad, &adam, &x_t, &z, &times)?;
+    ws.step(gpu, &model, &grad, &adam, &[(&x_t, &z, &times)])?;
     gpu.wait()?;
     let mut secs = Vec::new();
     for _ in 0..3 {
         let t = Instant::now();
-        ws.step(gpu, &model, &grad, &adam, &x_t, &z, &times)?;
+        ws.step(gpu, &model, &grad, &adam, &[(&x_t, &z, &times)])?;
         gpu.wait()?;
         secs.push(t.elapsed().as_secs_f64());
     }

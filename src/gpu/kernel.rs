@@ -224,3 +224,90 @@ pub fn check_layout(shader_name: &str, bindings: &[BindingSpec]) -> Result<Vec<S
     }
     Ok(problems)
 }
+
+/// A host mirror of a WGSL struct (a uniform block, or a storage record): the shader it is
+/// declared in, its WGSL name, its size and the byte offset of every field. Build it with
+/// [`struct_layout!`](crate::struct_layout), which takes the offsets from the Rust type
+/// itself, and compare it with the WGSL with [`check_struct`].
+#[derive(Clone, Copy, Debug)]
+pub struct StructLayout {
+    /// Kernel file (stem under `shaders/`) whose composed source declares the struct.
+    pub shader: &'static str,
+    /// The struct's name in WGSL.
+    pub wgsl_name: &'static str,
+    /// `size_of` of the Rust type.
+    pub size: usize,
+    /// (field name, byte offset) of every Rust field, in declaration order.
+    pub fields: &'static [(&'static str, usize)],
+}
+
+/// The [`StructLayout`] of a `#[repr(C)]` Rust mirror:
+/// `struct_layout!("shader", "WgslName", RustType { field_a, field_b, … })`, listing every
+/// field of the Rust type in order.
+#[macro_export]
+macro_rules! struct_layout {
+    ($shader:expr, $wgsl:expr, $ty:ty { $($field:ident),* $(,)? }) => {
+        $crate::gpu::kernel::StructLayout {
+            shader: $shader,
+            wgsl_name: $wgsl,
+            size: ::std::mem::size_of::<$ty>(),
+            fields: &[$((stringify!($field), ::std::mem::offset_of!($ty, $field))),*],
+        }
+    };
+}
+
+/// Compares a Rust mirror with naga's reflection of its WGSL struct: the same size, and
+/// every named field (not starting with `_`) at the same offset on both sides. Returns the
+/// differences (empty when they agree); fails only if the shader does not compose or has no
+/// such struct.
+pub fn check_struct(layout: &StructLayout) -> Result<Vec<String>> {
+    let source = shader::compose(layout.shader)?;
+    let (module, _) = shader::validate(layout.shader, &source)?;
+    let members = module
+        .types
+        .iter()
+        .find_map(|(_, ty)| match &ty.inner {
+            naga::TypeInner::Struct { members, span }
+                if ty.name.as_deref() == Some(layout.wgsl_name) =>
+            {
+                Some((members.clone(), *span as usize))
+            }
+            _ => None,
+        })
+        .ok_or_else(|| crate::Error::Shader {
+            name: layout.shader.into(),
+            message: format!("no struct `{}` in the composed source", layout.wgsl_name),
+        })?;
+    let (members, span) = members;
+    let mut problems = Vec::new();
+    if span != layout.size {
+        problems.push(format!(
+            "{}: WGSL size {span} bytes, Rust {}",
+            layout.wgsl_name, layout.size
+        ));
+    }
+    let named = |name: &str| !name.starts_with('_');
+    for m in &members {
+        let name = m.name.clone().unwrap_or_default();
+        if !named(&name) {
+            continue;
+        }
+        match layout.fields.iter().find(|(f, _)| *f == name) {
+            None => problems.push(format!(
+                "{}.{name}: not in the Rust mirror",
+                layout.wgsl_name
+            )),
+            Some(&(_, offset)) if offset != m.offset as usize => problems.push(format!(
+                "{}.{name}: WGSL offset {}, Rust {offset}",
+                layout.wgsl_name, m.offset
+            )),
+            Some(_) => {}
+        }
+    }
+    for (field, _) in layout.fields.iter().filter(|(f, _)| named(f)) {
+        if !members.iter().any(|m| m.name.as_deref() == Some(*field)) {
+            problems.push(format!("{}.{field}: not in the WGSL", layout.wgsl_name));
+        }
+    }
+    Ok(problems)
+}

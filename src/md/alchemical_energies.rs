@@ -1,13 +1,35 @@
 //! Reduced energies of stored configurations in every λ state, on the device
 //! (`shaders/alchemical_energies.wgsl`), for MBAR over the λ windows. The f64 reference is
-//! [`reference_energies`].
+//! [`crate::reference::alchemical_energies::alchemical_energies`].
 
 use crate::error::Result;
+use crate::gpu::kernel::StructLayout;
 use crate::gpu::kernel::{bind, dispatch, Access::*, BindingSpec, KernelFamily};
 use crate::gpu::Gpu;
-use crate::reference::alchemy::{alchemical_pair, AlchemicalPath};
-use crate::reference::lj::{minimum_image, norm2, LjParams};
+use crate::reference::alchemical_energies::AlchemicalPath;
+use crate::scene::LjParams;
+use crate::struct_layout;
 use bytemuck::{Pod, Zeroable};
+
+/// Host mirrors of this module's WGSL structs, for the layout reflection test.
+pub const STRUCT_LAYOUTS: &[StructLayout] = &[struct_layout!(
+    "alchemical_energies",
+    "EnergyParams",
+    EnergyParams {
+        n,
+        n_configs,
+        n_states,
+        path,
+        box_length,
+        inv_box,
+        sigma2,
+        eps4,
+        rc2,
+        beta,
+        _pad0,
+        _pad1,
+    }
+)];
 
 /// Bindings of `shaders/alchemical_energies.wgsl`.
 pub const ALCHEMICAL_ENERGIES_BINDINGS: &[BindingSpec] = &[
@@ -130,30 +152,4 @@ impl AlchemicalEnergies {
         }
         Ok(u)
     }
-}
-
-/// f64 reference: β U_λ(configuration) for every λ.
-pub fn reference_energies(
-    config: &[[f64; 3]],
-    lambdas: &[f64],
-    path: AlchemicalPath,
-    lj: &LjParams,
-    beta: f64,
-) -> Vec<f64> {
-    lambdas
-        .iter()
-        .map(|&l| {
-            let mut e = 0.0;
-            for i in 0..config.len() {
-                for j in i + 1..config.len() {
-                    let d = [0, 1, 2].map(|k| config[i][k] - config[j][k]);
-                    let r2 = norm2(minimum_image(d, lj.box_length));
-                    if r2 < lj.cutoff2() {
-                        e += alchemical_pair(path, r2, l, lj.sigma, lj.epsilon)[0];
-                    }
-                }
-            }
-            beta * e
-        })
-        .collect()
 }

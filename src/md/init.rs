@@ -77,11 +77,11 @@ mod tests {
         for i in 0..p.len() {
             assert!(p[i].iter().all(|&x| (0.0..6.0).contains(&x)));
             for j in 0..i {
-                let d = crate::reference::lj::minimum_image(
+                let d = crate::reference::lj_forces::minimum_image(
                     [p[i][0] - p[j][0], p[i][1] - p[j][1], p[i][2] - p[j][2]],
                     6.0,
                 );
-                assert!(crate::reference::lj::norm2(d) > 0.8);
+                assert!(crate::reference::lj_forces::norm2(d) > 0.8);
             }
         }
     }

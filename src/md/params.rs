@@ -1,6 +1,56 @@
 //! Host mirrors of the WGSL structs in `shaders/common/md_types.wgsl`.
 
+use crate::gpu::kernel::StructLayout;
+use crate::struct_layout;
 use bytemuck::{Pod, Zeroable};
+
+/// Host mirrors of this module's WGSL structs, for the layout reflection test.
+pub const STRUCT_LAYOUTS: &[StructLayout] = &[
+    struct_layout!(
+        "lj_forces",
+        "SimParams",
+        SimParams {
+            n,
+            replicas,
+            total,
+            max_neighbors,
+            cells_side,
+            cells_per_replica,
+            total_cells,
+            gr_bins,
+            box_length,
+            inv_box,
+            inv_cell,
+            mass,
+            eps4,
+            sigma2,
+            rc2,
+            shift,
+            rlist2,
+            half_skin2,
+            dt,
+            inv_mass,
+            c1,
+            c2,
+            gr_max,
+            gr_inv_width,
+            seed_lo,
+            seed_hi,
+            alchemy,
+            _pad1,
+        }
+    ),
+    struct_layout!(
+        "lj_forces",
+        "Control",
+        Control {
+            step,
+            status,
+            rebuild,
+            rebuilds,
+        }
+    ),
+];
 
 /// Uniform parameters of every MD kernel (mirror of WGSL `SimParams`; same field order).
 #[repr(C)]
@@ -58,7 +108,7 @@ pub struct SimParams {
     pub seed_lo: u32,
     /// Philox key, high word.
     pub seed_hi: u32,
-    /// 0: plain LJ; 1, 2, 3: alchemical path ([`crate::reference::alchemy::AlchemicalPath::code`]),
+    /// 0: plain LJ; 1, 2, 3: alchemical path ([`crate::reference::alchemical_energies::AlchemicalPath::code`]),
     /// with λ per replica in the `lambdas` buffer.
     pub alchemy: u32,
     /// Padding.

@@ -5,13 +5,13 @@
 //! moved more than skin/2] → forces → `integrate_b`. Nothing is read back in the step loop;
 //! the host reads the 16-byte control block between submissions.
 
-use super::kernels::{CellArgs, IntegrateArgs, LjArgs, MdKernels, ObservableArgs, StepControlArgs};
 use super::params::{Control, SimParams, STATUS_NEIGHBOR_OVERFLOW, STATUS_NOT_FINITE};
+use super::{CellArgs, IntegrateArgs, LjArgs, MdKernels, ObservableArgs, StepControlArgs};
 use crate::error::{Error, Result};
 use crate::gpu::kernel::dispatch;
 use crate::gpu::Gpu;
-use crate::reference::alchemy::AlchemicalPath;
-use crate::reference::lj::LjParams;
+use crate::reference::alchemical_energies::AlchemicalPath;
+use crate::scene::LjParams;
 use std::sync::Arc;
 
 /// How pairs are found on the device.

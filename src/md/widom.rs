@@ -9,13 +9,39 @@
 //! liquid densities where Widom insertion fails.
 
 use crate::error::Result;
+use crate::gpu::kernel::StructLayout;
 use crate::gpu::kernel::{bind, dispatch, Access::*, BindingSpec, KernelFamily};
 use crate::gpu::Gpu;
-use crate::reference::lj::LjParams;
 use crate::reference::widom::MIN_R2;
+use crate::scene::LjParams;
 use crate::stats::{block_average, tau_int_replicas, Estimate};
+use crate::struct_layout;
 use bytemuck::{Pod, Zeroable};
 use serde::Serialize;
+
+/// Host mirrors of this module's WGSL structs, for the layout reflection test.
+pub const STRUCT_LAYOUTS: &[StructLayout] = &[struct_layout!(
+    "widom",
+    "WidomParams",
+    WidomParams {
+        n,
+        n_configs,
+        insertions,
+        first_config,
+        box_length,
+        inv_box,
+        eps4,
+        sigma2,
+        rc2,
+        shift,
+        beta,
+        min_r2,
+        seed_lo,
+        seed_hi,
+        _pad0,
+        _pad1,
+    }
+)];
 
 /// Bindings of `shaders/widom.wgsl`.
 pub const WIDOM_BINDINGS: &[BindingSpec] = &[

@@ -15,14 +15,12 @@
 //! Version 1 (before `batch` and `target`) is refused with a message to start a new
 //! training. Loading checks the magic, the version, the lengths and the payload checksum, so a
 //! truncated or corrupted file is a clear error; [`Checkpoint::check_architecture`] refuses
-//! a checkpoint made for another model.
+//! a checkpoint made for another model, [`Checkpoint::check_scene`] one made for another
+//! scene (other training data or training settings).
 
-use super::optimizer::AdamSettings;
 use crate::error::{Error, Result};
-use crate::output::write_atomic;
-use crate::reference::energy_model::ModelConfig;
-use crate::scene::fnv1a64;
-use crate::train::ScoreTarget;
+use crate::output::{fnv1a64, write_atomic};
+use crate::scene::{AdamSettings, ModelConfig, Scene, ScoreTarget};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -175,6 +173,43 @@ impl Checkpoint {
     pub fn read(path: &Path) -> Result<Checkpoint> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         Self::from_bytes(&bytes, path)
+    }
+
+    /// Refuses a checkpoint that the scene did not make: another architecture, other
+    /// training data (scene hash: seed, system or sampler changed), another optimizer,
+    /// batch or regression target. Says nothing about the step.
+    pub fn check_scene(&self, scene: &Scene, path: &Path) -> Result<()> {
+        self.check_architecture(&scene.model(), path)?;
+        let refuse = |message: String| Error::Format {
+            path: path.to_path_buf(),
+            message,
+        };
+        if self.scene_hash != scene.hash() {
+            return Err(refuse(format!(
+                "checkpoint is for scene hash {:016x}, this scene's is {:016x} (seed, system or \
+                 sampler changed): the training data differ; start a new training (remove the \
+                 checkpoint or use another output directory)",
+                self.scene_hash,
+                scene.hash()
+            )));
+        }
+        let settings = scene.training();
+        if self.optimizer != settings.optimizer {
+            return Err(refuse(format!(
+                "checkpoint was trained with optimizer {:?}, the scene asks for {:?}; restore \
+                 the scene's training.optimizer or start a new training",
+                self.optimizer, settings.optimizer
+            )));
+        }
+        if self.batch != settings.batch || self.target != settings.target {
+            return Err(refuse(format!(
+                "checkpoint was trained with batch {} and target {:?}, the scene asks for batch \
+                 {} and target {:?}; restore the scene's training section or start a new \
+                 training",
+                self.batch, self.target, settings.batch, settings.target
+            )));
+        }
+        Ok(())
     }
 
     /// Refuses a checkpoint made for another architecture.

@@ -1,21 +1,20 @@
 //! The time-dependent energy model Ũ_θ(x, t) of neural thermodynamic integration on the
-//! device. The spec and the f64 CPU reference are in [`crate::reference::energy_model`];
-//! the kernels of `shaders/model_energy.wgsl` mirror its passes A–C and are parity-tested
-//! against it (`tests/model_parity.rs`).
+//! device. Its architecture is [`crate::scene::ModelConfig`]; the spec and the f64 CPU
+//! reference are [`crate::reference::model_energy`] and [`crate::reference::model_grad`],
+//! which the kernels mirror pass by pass.
 //!
 //! On the device, for a batch of configurations each with its own t: the energy Ũ, the
-//! score ∇_x Ũ and the TI integrand ∂_t Ũ ([`kernels::energy_score_and_time_derivative`]);
-//! the denoising loss and its second-order parameter gradient (passes D and E,
-//! [`grad::loss_and_gradient`], `shaders/model_grad.wgsl`); AdamW ([`optimizer::Adam`]);
-//! versioned checkpoints ([`checkpoint::Checkpoint`]). The training loop is
-//! [`crate::train`]; it still re-uploads its buffers every step.
+//! score ∇_x Ũ and the TI integrand ∂_t Ũ ([`model_energy`], `shaders/model_energy.wgsl`);
+//! the denoising loss and its second-order parameter gradient ([`model_grad`],
+//! `shaders/model_grad.wgsl`); AdamW ([`adam`], `shaders/adam.wgsl`); versioned
+//! checkpoints ([`checkpoint`]). The training loop is [`crate::train`].
 
+pub mod adam;
 pub mod checkpoint;
-pub mod grad;
-pub mod kernels;
-pub mod optimizer;
+pub mod model_energy;
+pub mod model_grad;
 
-pub use kernels::{
+pub use model_energy::{
     combine_time_derivative, energy_and_score, energy_score_and_time_derivative,
     energy_score_and_time_parts, ModelArgs, ModelKernels, ModelParams, TimeParts,
 };

@@ -31,10 +31,10 @@
 //! u_end_{j−1}): valid when the predictor is off (every move leaves exp(−Ũ(·, t_j))
 //! invariant).
 
-use crate::reference::energy_model::{
-    energy, schedule, score, time_derivative, ModelConfig, System, S_MAX_OVER_L, S_MIN_OVER_L,
-};
+use crate::reference::model_energy::{energy, schedule, score, time_derivative};
 use crate::reference::rng::{gaussian3, philox4x32_10, uniform_open01};
+use crate::scene::model::{S_MAX_OVER_L, S_MIN_OVER_L};
+use crate::scene::{CorrectorSettings, ModelConfig, ModelSystem};
 
 /// Counter tag of the initial uniform positions.
 pub const TAG_INIT: u32 = 0xD0;
@@ -48,12 +48,6 @@ pub const TAG_ACCEPT: u32 = 0xD3;
 pub const TAG_NOISE: u32 = 0xD4;
 /// Counter tag of a population's resampling uniform.
 pub const TAG_RESAMPLE: u32 = 0xD5;
-
-/// Largest population (C/P) the device's resampling kernel handles.
-pub const MAX_POPULATION: usize = 1024;
-
-/// Largest corrector count per grid point (the sub-step index lives in 24 bits of a tag).
-pub const MAX_CORRECTORS: u32 = 1 << 16;
 
 fn wrap(y: f64, l: f64) -> f64 {
     let w = y - l * (y / l).floor();
@@ -240,27 +234,6 @@ pub fn forward_noise(
         .collect()
 }
 
-/// MALA corrector settings.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct CorrectorSettings {
-    /// Metropolis-adjusted steps per grid point (0: none).
-    pub steps: u32,
-    /// Target acceptance rate of the step-size adaptation.
-    pub target_accept: f64,
-    /// Adaptation rate κ: after each grid point ln h += κ Σ (accepted − target) over one
-    /// trajectory's proposals, averaged over the batch.
-    pub adapt_rate: f64,
-    /// Initial step size h.
-    pub h_init: f64,
-    /// Largest step size.
-    pub h_max: f64,
-    /// Populations P the batch is split into (each its own step size and resampling).
-    pub populations: u32,
-    /// Resample a population when its effective sample size falls below this fraction of
-    /// its size (0: never; annealed paths only).
-    pub resample: f64,
-}
-
 /// Systematic resampling of normalised-or-not log weights with one uniform `u` ∈ (0, 1):
 /// slot k takes the first index whose cumulative normalised weight exceeds (k + u)/n.
 pub fn systematic_resample(log_w: &[f64], u: f64) -> Vec<usize> {
@@ -321,7 +294,7 @@ pub struct PointRecord {
 #[allow(clippy::too_many_arguments)]
 pub fn run_batch(
     cfg: &ModelConfig,
-    sys: &System,
+    sys: &ModelSystem,
     params: &[f64],
     times: &[f64],
     predictor: bool,
@@ -447,7 +420,7 @@ pub fn ais_work(records: &[PointRecord]) -> f64 {
 mod tests {
     use super::*;
 
-    fn setup() -> (ModelConfig, System, Vec<f64>) {
+    fn setup() -> (ModelConfig, ModelSystem, Vec<f64>) {
         let cfg = ModelConfig {
             k_radial: 6,
             vector_channels: 2,
@@ -455,7 +428,7 @@ mod tests {
             hidden: 8,
             r_c: 2.0,
         };
-        let sys = System {
+        let sys = ModelSystem {
             box_length: 3.0,
             beta: 1.0,
             epsilon: 0.8,

@@ -1,6 +1,6 @@
 //! Observables in f64: the reference of `shaders/observables.wgsl`.
 
-use super::lj::{minimum_image, norm2};
+use super::lj_forces::{minimum_image, norm2};
 
 /// Histogram of minimum-image pair distances (pairs i < j) below `r_max`, `bins` bins.
 pub fn gr_histogram(pos: &[[f64; 3]], box_length: f64, r_max: f64, bins: u32) -> Vec<u64> {

@@ -1,7 +1,8 @@
 //! Widom insertion energies in f64: the reference of `shaders/widom.wgsl`.
 
-use super::lj::{lj_pair, minimum_image, norm2, LjParams};
+use super::lj_forces::{lj_pair, minimum_image, norm2};
 use super::rng::{philox4x32_10, uniform_open01};
+use crate::scene::LjParams;
 
 /// Smallest squared distance used for a pair (an insertion exactly on a particle gets a
 /// huge finite energy instead of a NaN), as in the shader.

@@ -29,10 +29,10 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::output::write_atomic;
 use crate::report::plot::{render, Figure, Series, DEFAULT_WIDTH};
+use crate::scene::Estimator;
 use crate::scene::Scene;
 use crate::ti::estimators::mean_band;
-use crate::ti::settings::Estimator;
-use crate::ti::stage::{integrand_file, raw_file, RawRun};
+use crate::ti::record::{integrand_file, raw_file, RawRun};
 use crate::train::LOSS_LOG_FILE;
 
 /// File name of the report in the output directory.

@@ -1,5 +1,5 @@
 //! Estimators of βF_ex = −ln(Z_N/V^N) = −∫₀¹ ⟨∂_t Ũ⟩_t dt from sampled integrands, with
-//! error bars; the quadrature rules over t and their discretisation error; and the
+//! error bars (the quadrature rules over t are [`crate::quadrature`]), and the
 //! annealed-importance-sampling (Jarzynski) estimate from accumulated work.
 //!
 //! Data layout: `per_traj[c][k]` is the integrand y_ck = ∂_t Ũ(x_c, t_k) of trajectory
@@ -22,165 +22,10 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::quadrature::{dot, halving, weights, Rule};
 
 /// Bootstrap resamples used by [`ti_estimate`] and [`ais_estimate`].
 pub const BOOTSTRAP_RESAMPLES: usize = 1000;
-
-/// Quadrature rule over the time grid.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Rule {
-    /// The paper's rule: the interval [t_{k−1}, t_k] is weighted by f(t_k), the value the
-    /// reverse sampler (marching t from 1 to 0) meets first. First order: on the paper's
-    /// integrand with a uniform grid it was off by 3–17 kT. For comparison only.
-    Riemann,
-    /// Composite trapezoid rule on any grid: second order, positive weights, any K.
-    #[default]
-    Trapezoid,
-    /// Composite Simpson rule on pairs of intervals of any lengths (the quadratic through
-    /// each three points is integrated exactly); needs an even K. Exact for cubics where
-    /// the two intervals of a pair are equal; fourth order on uniform grids and on grids
-    /// that are a smooth map of a uniform one, such as [`super::grid::TimeGrid::Power`]
-    /// with exponent ≥ 2. Where consecutive intervals differ by more than a factor 2 one
-    /// weight is negative.
-    Simpson,
-}
-
-impl Rule {
-    /// Order p of the rule's global error O(h^p) on smooth integrands (see [`Rule`]).
-    pub fn order(self) -> u32 {
-        match self {
-            Rule::Riemann => 1,
-            Rule::Trapezoid => 2,
-            Rule::Simpson => 4,
-        }
-    }
-}
-
-/// Checks that `grid` is finite, strictly ascending and long enough for `rule`.
-fn check_grid(rule: Rule, grid: &[f64]) -> Result<()> {
-    if grid.len() < 2 {
-        return Err(Error::argument(
-            "grid",
-            format!("{} points", grid.len()),
-            "a quadrature grid needs at least 2 points",
-        ));
-    }
-    if let Some(k) = grid.iter().position(|t| !t.is_finite()) {
-        return Err(Error::argument(
-            format!("grid[{k}]"),
-            grid[k],
-            "grid points must be finite",
-        ));
-    }
-    if let Some(k) = (1..grid.len()).find(|&k| grid[k] <= grid[k - 1]) {
-        return Err(Error::argument(
-            format!("grid[{k}]"),
-            grid[k],
-            format!(
-                "grid points must be strictly ascending, but grid[{}] = {}",
-                k - 1,
-                grid[k - 1]
-            ),
-        ));
-    }
-    if rule == Rule::Simpson && (grid.len() - 1) % 2 != 0 {
-        return Err(Error::argument(
-            "grid",
-            format!("{} intervals", grid.len() - 1),
-            "the Simpson rule needs an even number of intervals; add or drop one point",
-        ));
-    }
-    Ok(())
-}
-
-/// Quadrature weights w_k on the points `grid` (ascending) so that
-/// ∫_{t_0}^{t_K} f dt ≈ Σ_k w_k f(t_k). Fails on fewer than 2 points, non-finite or
-/// non-ascending points, or an odd number of intervals for [`Rule::Simpson`].
-pub fn weights(rule: Rule, grid: &[f64]) -> Result<Vec<f64>> {
-    check_grid(rule, grid)?;
-    let k_max = grid.len() - 1;
-    let mut w = vec![0.0; grid.len()];
-    match rule {
-        Rule::Riemann => {
-            for k in 1..=k_max {
-                w[k] = grid[k] - grid[k - 1];
-            }
-        }
-        Rule::Trapezoid => {
-            for k in 1..=k_max {
-                let h = grid[k] - grid[k - 1];
-                w[k - 1] += 0.5 * h;
-                w[k] += 0.5 * h;
-            }
-        }
-        Rule::Simpson => {
-            for k in (0..k_max).step_by(2) {
-                let h0 = grid[k + 1] - grid[k];
-                let h1 = grid[k + 2] - grid[k + 1];
-                let c = (h0 + h1) / 6.0;
-                w[k] += c * (2.0 - h1 / h0);
-                w[k + 1] += c * (h0 + h1) * (h0 + h1) / (h0 * h1);
-                w[k + 2] += c * (2.0 - h0 / h1);
-            }
-        }
-    }
-    Ok(w)
-}
-
-/// Σ_k w_k f_k.
-fn dot(w: &[f64], f: &[f64]) -> f64 {
-    w.iter().zip(f).map(|(a, b)| a * b).sum()
-}
-
-/// The quadrature on the full grid, on every other point, and the Richardson estimate of
-/// the full grid's discretisation error.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Halving {
-    /// ∫ f on the full grid.
-    pub full: f64,
-    /// ∫ f on the points t_0, t_2, t_4, … (half the steps).
-    pub half: f64,
-    /// |full − half| / (2^p − 1), p = [`Rule::order`]: the error of `full` if the rule is
-    /// in its asymptotic regime.
-    pub error_estimate: f64,
-}
-
-/// Integrates `values` (f at the points of `grid`) with `rule` on the full grid and on
-/// every other point, and estimates the full grid's error as |full − half|/(2^p − 1)
-/// (Richardson). Needs an even K (a multiple of 4 for Simpson) and as many values as
-/// points.
-pub fn halving(rule: Rule, grid: &[f64], values: &[f64]) -> Result<Halving> {
-    check_grid(rule, grid)?;
-    if values.len() != grid.len() {
-        return Err(Error::argument(
-            "values",
-            format!("{} values", values.len()),
-            format!("need one value per grid point ({})", grid.len()),
-        ));
-    }
-    let steps = grid.len() - 1;
-    let divisor = if rule == Rule::Simpson { 4 } else { 2 };
-    if steps % divisor != 0 {
-        return Err(Error::argument(
-            "grid",
-            format!("{steps} intervals"),
-            format!(
-                "halving with the {rule:?} rule needs a multiple of {divisor} intervals, so \
-                 that every other point is again a valid grid"
-            ),
-        ));
-    }
-    let full = dot(&weights(rule, grid)?, values);
-    let half_grid: Vec<f64> = grid.iter().step_by(2).copied().collect();
-    let half_values: Vec<f64> = values.iter().step_by(2).copied().collect();
-    let half = dot(&weights(rule, &half_grid)?, &half_values);
-    let error_estimate = (full - half).abs() / (2f64.powi(rule.order() as i32) - 1.0);
-    Ok(Halving {
-        full,
-        half,
-        error_estimate,
-    })
-}
 
 /// A TI estimate of βF_ex with its error bars.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -488,12 +333,12 @@ pub fn ais_estimate(work: &[f64], seed: u64) -> Result<AisEstimate> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ti::grid::TimeGrid;
+    use crate::quadrature::{weights, Rule, TimeGrid};
     use rand_distr::{Distribution, Normal};
 
     #[test]
     fn population_estimates_reduce_to_ti_and_ais_without_weights_or_resampling() {
-        let grid = ragged_grid();
+        let grid = vec![0.0, 0.05, 0.12, 0.3, 0.34, 0.6, 0.61, 0.9, 1.0];
         let q = weights(Rule::Trapezoid, &grid).unwrap();
         let normal = Normal::new(0.0, 1.0).unwrap();
         let mut rng = StdRng::seed_from_u64(3);
@@ -556,106 +401,6 @@ mod tests {
         assert!((pe.weighted_ti.err - 3.0 / 8.0).abs() < 1e-12);
         // Mismatched shapes fail.
         assert!(population_estimates(&integrand, &log_w[..3], &log_norm, &q, true).is_err());
-    }
-
-    /// A non-uniform grid on [0, 1] with an even number of unequal intervals.
-    fn ragged_grid() -> Vec<f64> {
-        vec![0.0, 0.05, 0.12, 0.3, 0.34, 0.6, 0.61, 0.9, 1.0]
-    }
-
-    fn integrate(rule: Rule, grid: &[f64], f: impl Fn(f64) -> f64) -> f64 {
-        let w = weights(rule, grid).unwrap();
-        grid.iter().zip(&w).map(|(t, w)| w * f(*t)).sum()
-    }
-
-    #[test]
-    fn rules_are_exact_on_polynomials_of_their_degree() {
-        let g = ragged_grid();
-        // Riemann: constants exactly; a linear function misses by sum h^2 / 2.
-        assert!((integrate(Rule::Riemann, &g, |_| 3.0) - 3.0).abs() < 1e-14);
-        let miss: f64 = g.windows(2).map(|w| (w[1] - w[0]).powi(2) / 2.0).sum();
-        assert!((integrate(Rule::Riemann, &g, |t| t) - 0.5 - miss).abs() < 1e-14);
-        // Trapezoid: linear exactly, not quadratic.
-        assert!((integrate(Rule::Trapezoid, &g, |t| 2.0 - 3.0 * t) - 0.5).abs() < 1e-14);
-        assert!((integrate(Rule::Trapezoid, &g, |t| t * t) - 1.0 / 3.0).abs() > 1e-4);
-        // Simpson on unequal pairs: quadratics exactly, not cubics.
-        let q = |t: f64| 1.0 + 2.0 * t - 5.0 * t * t;
-        assert!((integrate(Rule::Simpson, &g, q) - (1.0 + 1.0 - 5.0 / 3.0)).abs() < 1e-14);
-        assert!((integrate(Rule::Simpson, &g, |t| t.powi(3)) - 0.25).abs() > 1e-6);
-        // Simpson on pairs of equal intervals (of different lengths per pair): cubics too.
-        let g2 = [0.0, 0.1, 0.2, 0.5, 0.8, 0.9, 1.0];
-        let c = |t: f64| 4.0 * t.powi(3) - t + 0.5;
-        assert!((integrate(Rule::Simpson, &g2, c) - 1.0).abs() < 1e-14);
-        assert!((integrate(Rule::Simpson, &g2, |t| t.powi(4)) - 0.2).abs() > 1e-5);
-        // Weights sum to the interval length.
-        for rule in [Rule::Riemann, Rule::Trapezoid, Rule::Simpson] {
-            let s: f64 = weights(rule, &g).unwrap().iter().sum();
-            assert!((s - 1.0).abs() < 1e-14, "{rule:?}");
-        }
-    }
-
-    /// Errors on a smooth integrand with the paper's shape (steep at t = 0) on power grids
-    /// of K = 16 … 256: the measured order log2(e_K / e_2K) must match the rule's.
-    #[test]
-    fn convergence_orders_on_a_power_grid() {
-        let f = |t: f64| -2000.0 * (-40.0 * t).exp() + 460.0 * (5.0 * t).sin();
-        let exact = -2000.0 * (1.0 - (-40f64).exp()) / 40.0 + 460.0 * (1.0 - 5f64.cos()) / 5.0;
-        for (rule, order) in [
-            (Rule::Riemann, 1.0),
-            (Rule::Trapezoid, 2.0),
-            (Rule::Simpson, 4.0),
-        ] {
-            let errs: Vec<f64> = [64usize, 128, 256, 512]
-                .iter()
-                .map(|&k| {
-                    let g = TimeGrid::Power { exponent: 2.0 }.points(k).unwrap();
-                    (integrate(rule, &g, f) - exact).abs()
-                })
-                .collect();
-            let measured = (errs[2] / errs[3]).log2();
-            eprintln!("{rule:?}: errors {errs:?}, order {measured:.3}");
-            assert!((measured - order).abs() < 0.15, "{rule:?}: {measured}");
-        }
-    }
-
-    #[test]
-    fn halving_estimates_the_discretisation_error() {
-        let f = |t: f64| -2000.0 * (-40.0 * t).exp() + 460.0 * (5.0 * t).sin();
-        let exact = -2000.0 * (1.0 - (-40f64).exp()) / 40.0 + 460.0 * (1.0 - 5f64.cos()) / 5.0;
-        for rule in [Rule::Riemann, Rule::Trapezoid, Rule::Simpson] {
-            let g = TimeGrid::Power { exponent: 2.0 }.points(256).unwrap();
-            let v: Vec<f64> = g.iter().map(|&t| f(t)).collect();
-            let h = halving(rule, &g, &v).unwrap();
-            let actual = (h.full - exact).abs();
-            eprintln!(
-                "{rule:?}: actual {actual:.3e}, estimate {:.3e}",
-                h.error_estimate
-            );
-            assert!(
-                h.error_estimate > 0.7 * actual && h.error_estimate < 1.4 * actual,
-                "{rule:?}: {h:?} actual {actual}"
-            );
-        }
-        let g = TimeGrid::Uniform.points(6).unwrap();
-        let e = halving(Rule::Simpson, &g, &[0.0; 7])
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("multiple of 4"), "{e}");
-        assert!(halving(Rule::Trapezoid, &g, &[0.0; 6]).is_err());
-    }
-
-    #[test]
-    fn bad_grids_are_rejected() {
-        let e = weights(Rule::Trapezoid, &[0.0, 0.5, 0.5, 1.0])
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("grid[2]") && e.contains("ascending"), "{e}");
-        let e = weights(Rule::Simpson, &[0.0, 0.5, 1.0, 1.5])
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("even"), "{e}");
-        assert!(weights(Rule::Riemann, &[0.0]).is_err());
-        assert!(weights(Rule::Riemann, &[0.0, f64::NAN]).is_err());
     }
 
     #[test]

@@ -1,13 +1,12 @@
-//! Neural thermodynamic integration over the diffusion time t (design note §5–6): the
-//! batched denoising samplers on the device ([`sampler`]), the time grids they march on
-//! ([`grid`]), the quadrature rules, error bars and the annealed-importance-sampling
-//! estimate ([`estimators`]), and the step from βF_ex(N) to the chemical potential, the
-//! grand-canonical p(N) and the isotherm ([`grand`]). All but the sampler is plain f64 on
-//! the CPU.
+//! Neural thermodynamic integration over the diffusion time t (docs/method.md §5–6): the
+//! batched denoising samplers on the device ([`denoise`]), the estimators with their error
+//! bars and the annealed-importance-sampling and population-annealing estimates
+//! ([`estimators`]), the per-sampler records and their summaries ([`record`]), and the step
+//! from βF_ex(N) to the chemical potential, the grand-canonical p(N) and the isotherm
+//! ([`grand`]). The time grids and quadrature rules are [`crate::quadrature`]. All but the
+//! sampler is plain f64 on the CPU.
 
+pub mod denoise;
 pub mod estimators;
 pub mod grand;
-pub mod grid;
-pub mod sampler;
-pub mod settings;
-pub mod stage;
+pub mod record;

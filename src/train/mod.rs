@@ -1,12 +1,12 @@
-//! Denoising score-matching training of the energy model Ũ_θ on the device (design note
-//! §4): batches of reference configurations, forward-noised at stratified times, the
+//! Denoising score-matching training of the energy model Ũ_θ on the device
+//! (docs/method.md §4): batches of reference configurations, forward-noised at stratified times, the
 //! second-order parameter gradient of
-//! [`loss_and_gradient`](crate::model::grad::loss_and_gradient) and device-resident AdamW
+//! [`loss_and_gradient`](crate::model::model_grad::loss_and_gradient) and device-resident AdamW
 //! ([`Adam`]), with a loss log (`train_loss.csv`) and versioned checkpoints (`model.ckpt`).
 //!
 //! Several particle counts train one model jointly: each step's batch is split over the
 //! counts ([`batch_split`]: equal configurations per count), each count runs in its own
-//! [`JointWorkspace`] part, and the gradient of the mean loss over every configuration,
+//! [`GradWorkspace`] part, and the gradient of the mean loss over every configuration,
 //! particle and coordinate is combined on the device before AdamW.
 //!
 //! Every random number of step k is a pure function of (seed, k) (counter-based Philox),
@@ -37,18 +37,16 @@
 use crate::dataset::SampleSet;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
+use crate::model::adam::Adam;
 use crate::model::checkpoint::Checkpoint;
-use crate::model::grad::{BatchRef, GradKernels, JointWorkspace};
-use crate::model::optimizer::Adam;
+use crate::model::model_grad::{BatchRef, GradKernels, GradWorkspace};
 use crate::model::ModelKernels;
 use crate::output::write_atomic;
-use crate::reference::energy_model::{
-    noised_positions, score_matching_target, soft_gradient, target_score_weight, ModelConfig,
-    System,
-};
+use crate::reference::model_energy::{noised_positions, soft_gradient};
+use crate::reference::model_grad::score_matching_target;
 use crate::reference::rng::{gaussian3, key_of, philox4x32_10, uniform_open01};
-use crate::scene::{Potential, Scene, TrainingSettings};
-use serde::{Deserialize, Serialize};
+use crate::scene::{ModelConfig, ModelSystem, Scene, ScoreTarget};
+use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
 
@@ -87,41 +85,6 @@ pub struct TrainOutcome {
     pub steps_this_run: u64,
 }
 
-/// Default switch time of [`ScoreTarget::Blend`].
-pub const DEFAULT_TARGET_SWITCH: f64 = 0.3;
-
-/// Regression target of ∇_x E(x_t, t) in the training loss (scene field
-/// `training.target`).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub enum ScoreTarget {
-    /// The noise z: denoising score matching, the paper's loss.
-    Denoising,
-    /// w(t) · s(t) β∇U(x_0) + (1 − w(t)) · z, w(t) = 1/(1 + (s(t)/s(switch))²): target
-    /// score matching below `switch`, denoising above.
-    Blend {
-        /// Time t_w at which w = 1/2, in [0, 1].
-        switch: f64,
-    },
-}
-
-impl Default for ScoreTarget {
-    fn default() -> Self {
-        ScoreTarget::Blend {
-            switch: DEFAULT_TARGET_SWITCH,
-        }
-    }
-}
-
-impl ScoreTarget {
-    /// Weight w(t) of the target score (0 for [`ScoreTarget::Denoising`]).
-    pub fn weight(&self, t: f64) -> f64 {
-        match *self {
-            ScoreTarget::Denoising => 0.0,
-            ScoreTarget::Blend { switch } => target_score_weight(switch, t),
-        }
-    }
-}
-
 /// Reference configurations of one particle count with β∇U(x_0) of each particle (the
 /// target score, f64 reference [`soft_gradient`] at a = 0 on the stored f32 positions,
 /// kept as f32), which [`ScoreTarget::Blend`] needs.
@@ -136,7 +99,7 @@ pub struct TrainingSet<'a> {
 impl<'a> TrainingSet<'a> {
     /// Computes β∇U(x_0) of every configuration when `target` needs it (O(N²) per
     /// configuration, once).
-    pub fn new(sys: &System, samples: &'a SampleSet, target: ScoreTarget) -> Self {
+    pub fn new(sys: &ModelSystem, samples: &'a SampleSet, target: ScoreTarget) -> Self {
         let grad_u = match target {
             ScoreTarget::Denoising => Vec::new(),
             ScoreTarget::Blend { .. } => samples
@@ -170,29 +133,6 @@ pub struct Batch {
 /// Philox key of the training streams.
 pub fn train_key(seed: u64) -> [u32; 2] {
     key_of(seed ^ 0x7472_6169_6e69_6e67) // "training"
-}
-
-/// The model's view of the scene's system.
-pub fn model_system(scene: &Scene) -> System {
-    let s = &scene.system;
-    System {
-        box_length: s.box_length,
-        beta: 1.0 / s.temperature,
-        epsilon: s.epsilon,
-        sigma: s.sigma,
-        cutoff: match s.potential {
-            Potential::MinimumImage => None,
-            Potential::Truncated { cutoff, .. } => Some(cutoff),
-        },
-    }
-}
-
-/// The scene's training settings, or the defaults when the section is absent.
-pub fn training_settings(scene: &Scene) -> TrainingSettings {
-    scene
-        .training
-        .clone()
-        .unwrap_or_else(|| ron::from_str("()").expect("every training setting has a default"))
 }
 
 /// Batch of step `k`: noised positions x_t (batch·N), noise z and times (plain denoising,
@@ -299,7 +239,7 @@ pub fn batch_split(particles: &[u32], batch: u32) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// (x_t, target, times) of each part, as [`JointWorkspace::upload`] takes them.
+/// (x_t, target, times) of each part, as [`GradWorkspace::upload`] takes them.
 fn views(b: &[Batch]) -> Vec<BatchRef<'_>> {
     b.iter()
         .map(|b| (&b.x_t[..], &b.target[..], &b.times[..]))
@@ -335,20 +275,20 @@ fn read_loss_log(path: &Path, up_to: u64) -> Vec<LossRecord> {
 /// Trains the scene's model jointly on every particle count of `system.particles`
 /// (`samples[m]`: the reference configurations of the m-th count; each step's batch split
 /// by [`batch_split`] and the per-count losses combined on the device by
-/// [`JointWorkspace`]) for `training.steps` updates in total, writing `train_loss.csv` and `model.ckpt`
+/// [`GradWorkspace`]) for `training.steps` updates in total, writing `train_loss.csv` and `model.ckpt`
 /// into `out_dir`. With `resume`, continues from `out_dir/model.ckpt` (same architecture
 /// and scene hash required). `progress(step, total, last_loss)` is called every
 /// `log_every` steps. A non-finite loss or optimizer state stops training with an error
 /// and leaves the last good checkpoint in place.
 ///
-/// Each step runs on device-resident buffers ([`JointWorkspace`]): θ is never read back and
+/// Each step runs on device-resident buffers ([`GradWorkspace`]): θ is never read back and
 /// the gradient never leaves the device. Divergence is therefore detected only where the
 /// host looks: the loss is read at every log and checkpoint step (and the last), and the
 /// parameters and moments are checked for non-finite values before every checkpoint is
 /// written (so a bad state never replaces a good checkpoint). A non-finite gradient between
 /// those steps is reported at the next log or checkpoint step ("diverged by step k"), not
 /// at the step it occurred. For one particle count the updates are bit-identical to
-/// evaluating [`loss_and_gradient`](crate::model::grad::loss_and_gradient) on the read-back
+/// evaluating [`loss_and_gradient`](crate::model::model_grad::loss_and_gradient) on the read-back
 /// θ and uploading its gradient.
 pub fn train(
     gpu: &Gpu,
@@ -359,10 +299,10 @@ pub fn train(
     mut progress: impl FnMut(u64, u64, f64),
 ) -> Result<TrainOutcome> {
     let start_time = Instant::now();
-    let cfg: ModelConfig = scene.model.unwrap_or_default();
+    let cfg: ModelConfig = scene.model();
     cfg.validate()
         .map_err(|e| Error::Model(format!("scene model section: {e}")))?;
-    let settings = training_settings(scene);
+    let settings = scene.training();
     if settings.batch == 0 || settings.log_every == 0 || settings.checkpoint_every == 0 {
         return Err(Error::Model(
             "training.batch, log_every and checkpoint_every must be >= 1".into(),
@@ -413,47 +353,14 @@ pub fn train(
     }
     let shape = batch_split(counts, settings.batch);
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
-    let sys = model_system(scene);
+    let sys = scene.model_system();
     let ckpt_path = out_dir.join(CHECKPOINT_FILE);
     let log_path = out_dir.join(LOSS_LOG_FILE);
     let p = cfg.param_count();
 
     let (theta0, m0, v0, start, mut loss_log) = if resume {
         let ck = Checkpoint::read(&ckpt_path)?;
-        ck.check_architecture(&cfg, &ckpt_path)?;
-        if ck.scene_hash != scene.hash() {
-            return Err(Error::Format {
-                path: ckpt_path.clone(),
-                message: format!(
-                    "checkpoint is for scene hash {:016x}, this scene's is {:016x} (seed, \
-                     system or sampler changed): the training data differ; start a new \
-                     training (without --resume)",
-                    ck.scene_hash,
-                    scene.hash()
-                ),
-            });
-        }
-        if ck.optimizer != settings.optimizer {
-            return Err(Error::Format {
-                path: ckpt_path.clone(),
-                message: format!(
-                    "checkpoint was trained with optimizer {:?}, the scene asks for {:?}; \
-                     restore the scene's training.optimizer or start a new training",
-                    ck.optimizer, settings.optimizer
-                ),
-            });
-        }
-        if ck.batch != settings.batch || ck.target != settings.target {
-            return Err(Error::Format {
-                path: ckpt_path.clone(),
-                message: format!(
-                    "checkpoint was trained with batch {} and target {:?}, the scene asks for \
-                     batch {} and target {:?}; restore the scene's training section or start \
-                     a new training",
-                    ck.batch, ck.target, settings.batch, settings.target
-                ),
-            });
-        }
+        ck.check_scene(scene, &ckpt_path)?;
         if ck.step > settings.steps {
             return Err(Error::Format {
                 path: ckpt_path.clone(),
@@ -513,7 +420,7 @@ pub fn train(
     // the one `final_loss` is measured on, so that the two compare batch for batch.
     let zero_network_loss = {
         let zero = gpu.storage_from("zero theta", &vec![0.0f32; p]);
-        let ws = JointWorkspace::new(
+        let ws = GradWorkspace::new(
             gpu,
             &model_kernels,
             &grad_kernels,
@@ -566,7 +473,7 @@ pub fn train(
     // Device-resident step: θ is the optimizer's buffer, the batch is uploaded, the
     // gradient copied into `adam.grad` and the update recorded in one submission; the loss
     // is read back only at log and checkpoint steps.
-    let workspace = JointWorkspace::new(
+    let workspace = GradWorkspace::new(
         gpu,
         &model_kernels,
         &grad_kernels,

@@ -38,11 +38,11 @@ pub fn random_positions(n: usize, box_length: f64, min_dist: f64, seed: u64) -> 
             rng.random::<f64>() * box_length,
         ];
         let ok = out.iter().all(|y| {
-            let d = nti_gpu::reference::lj::minimum_image(
+            let d = nti_gpu::reference::lj_forces::minimum_image(
                 [x[0] - y[0], x[1] - y[1], x[2] - y[2]],
                 box_length,
             );
-            nti_gpu::reference::lj::norm2(d) >= min_dist * min_dist
+            nti_gpu::reference::lj_forces::norm2(d) >= min_dist * min_dist
         });
         if ok {
             out.push(x);

@@ -1,130 +1,35 @@
-//! The integration stage of `nti-gpu run`: for every particle count and estimator of the
-//! scene's `integration` section, run the device samplers with the trained model, keep
-//! their per-trajectory records on disk (`ti_N<N>_<estimator>.json`, reused when a later run
-//! asks for the same thing), and turn them into βF_ex and βμ_ex with error bars, the
-//! integrand table `integrand_N<N>.csv` and the g(r) of the generated samples.
+//! The integration stage of `nti-gpu run` (and `nti-gpu integrate`): for every particle
+//! count and estimator of the scene's `integration` section, run the device samplers with
+//! the trained model, keep their per-trajectory records on disk (`ti_N<N>_<estimator>.json`,
+//! reused when a later run asks for the same thing), and turn them into βF_ex and βμ_ex with
+//! error bars, the integrand table `integrand_N<N>.csv`, the g(r) of the generated samples
+//! and, with three or more particle counts, the grand-canonical view.
 //!
 //! results.json gets `free_energy.<N>.<estimator>` for every estimator run (TI, and for
-//! `annealed` also `ais`), and `free_energy.<N>.neural_ti`: the headline estimate
-//! ([`headline`]: annealed importance sampling when its effective sample size is large
-//! enough, else the MALA-corrected TI, the annealed TI, the reverse SDE, forward noise),
-//! with `betamu_ex` where N + 1 was evaluated too. Schema: docs/results.md.
+//! `annealed` also `ais` and `weighted_ti`), and `free_energy.<N>.neural_ti`: the headline
+//! estimate ([`headline`]), with `betamu_ex` where N + 1 was evaluated too. Schema:
+//! docs/results.md.
 
+use super::{fingerprint, results_header, Progress};
 use crate::dataset::SampleSet;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::model::checkpoint::Checkpoint;
 use crate::model::ModelKernels;
-use crate::output::{merge_results, write_atomic};
-use crate::pipeline::{existing_samples, Progress};
+use crate::output::{fnv1a64, merge_results, write_atomic};
+use crate::reference::lj_forces::{minimum_image, norm2};
 use crate::reference::observables::{gr_histogram, gr_normalize};
 use crate::reference::rng::key_of;
-use crate::scene::{fnv1a64, Scene};
-use crate::ti::estimators::{
-    ais_estimate, halving, mean_band, population_estimates, ti_estimate, weights, AisEstimate,
-    Estimate, Halving,
+use crate::scene::{Estimator, IntegrationSettings, Scene};
+use crate::ti::denoise::{run_denoise, DenoiseKernels, DenoiseRequest, PathKind};
+use crate::ti::estimators::{mean_band, Estimate};
+use crate::ti::record::{
+    estimate_for, headline, integrand_file, raw_file, summarize, EstimatorSummary, RawRun, GR_BINS,
+    RAW_VERSION,
 };
-use crate::ti::sampler::{run_denoise, DenoiseKernels, DenoiseRequest, PathKind};
-use crate::ti::settings::{Estimator, IntegrationSettings};
-use crate::train::{model_system, CHECKPOINT_FILE};
-use serde::{Deserialize, Serialize};
+use crate::train::CHECKPOINT_FILE;
 use std::path::Path;
 use std::time::Instant;
-
-/// Version of the raw record files; bump when their meaning changes.
-pub const RAW_VERSION: u32 = 4;
-
-/// Bins of the g(r) of generated samples.
-pub const GR_BINS: u32 = 100;
-
-/// What one sampler run left on disk: enough to recompute every estimate.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RawRun {
-    /// [`RAW_VERSION`].
-    pub version: u32,
-    /// Hash of everything that determines the run (settings, model, N, estimator).
-    pub fingerprint: String,
-    /// Particle count.
-    pub n: u32,
-    /// Estimator.
-    pub estimator: Estimator,
-    /// The time grid, ascending.
-    pub grid: Vec<f64>,
-    /// `integrand[c][k]` = ∂_t Ũ of trajectory c at t_k.
-    pub integrand: Vec<Vec<f64>>,
-    /// AIS work per trajectory (meaningful for `Annealed` without resampling only).
-    pub work: Vec<f64>,
-    /// `log_weight[c][k]`: ln w of trajectory c at t_k after any resampling (`Annealed`).
-    #[serde(default)]
-    pub log_weight: Vec<Vec<f64>>,
-    /// `log_norm[p][k]`: population p's ln-normaliser increment at t_k (`Annealed`).
-    #[serde(default)]
-    pub log_norm: Vec<Vec<f64>>,
-    /// Resampling threshold of the run (0: none).
-    #[serde(default)]
-    pub resample: f64,
-    /// Distinct t = 1 ancestors left among the trajectories at t = 0 (C without
-    /// resampling).
-    #[serde(default)]
-    pub families: usize,
-    /// Mean corrector acceptance per grid point (empty without correctors).
-    pub acceptance: Vec<f64>,
-    /// g(r) of the configurations at t = 0, (r, g) at bin centres.
-    pub gr: Vec<(f64, f64)>,
-    /// Smallest pair distance over all configurations at t = 0.
-    pub min_pair_distance: f64,
-    /// Model evaluations per trajectory.
-    pub evaluations: u64,
-    /// Wall time of the sampler run.
-    pub wall_time_s: f64,
-}
-
-/// How an Annealed run's trajectories were grouped and resampled.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct PopulationInfo {
-    /// Populations P.
-    pub populations: usize,
-    /// Resampling threshold (fraction of C/P; 0: never).
-    pub resample: f64,
-    /// Distinct t = 1 ancestors left among the trajectories at t = 0.
-    pub families: usize,
-}
-
-/// The estimates of one (N, estimator).
-#[derive(Clone, Debug, Serialize)]
-pub struct EstimatorSummary {
-    /// Which sampler.
-    pub estimator: Estimator,
-    /// βF_ex by TI over the sampler's integrand.
-    #[serde(rename = "betaF_ex")]
-    pub beta_f_ex: Estimate,
-    /// Quadrature check: the integral on every other grid point.
-    pub quadrature: Halving,
-    /// βF_ex from the importance weights' normaliser: AIS for Annealed (population
-    /// annealing when the run resampled); for the reverse-SDE samplers the sequential Monte
-    /// Carlo estimate with the predictor's ln L/F in the weights. None for forward noise.
-    pub ais: Option<AisEstimate>,
-    /// Importance-weighted TI: TI over the weighted ensemble at every t.
-    pub weighted_ti: Option<Estimate>,
-    /// Populations and resampling of the run.
-    pub populations: Option<PopulationInfo>,
-    /// Mean corrector acceptance over the grid (None without correctors).
-    pub mean_acceptance: Option<f64>,
-    /// Lowest per-grid-point acceptance.
-    pub min_acceptance: Option<f64>,
-    /// Smallest pair distance at t = 0 (σ units of the scene).
-    pub min_pair_distance: f64,
-    /// Trajectories.
-    pub trajectories: usize,
-    /// Model evaluations per trajectory.
-    pub evaluations: u64,
-    /// Trajectory-steps (model evaluations × trajectories) per second of wall time.
-    pub trajectory_steps_per_s: f64,
-    /// Wall time of the sampler run.
-    pub wall_time_s: f64,
-    /// Raw record file.
-    pub file: String,
-}
 
 /// Everything the stage computed, for the report and plots.
 #[derive(Clone, Debug, Default)]
@@ -133,21 +38,6 @@ pub struct IntegrationOutcome {
     pub per_n: Vec<(u32, Vec<(EstimatorSummary, RawRun)>)>,
     /// The JSON merged into results.json.
     pub json: serde_json::Value,
-}
-
-/// Name of the raw record file of (N, estimator).
-pub fn raw_file(n: u32, estimator: Estimator) -> String {
-    format!("ti_N{n}_{}.json", estimator.key())
-}
-
-/// Name of the integrand table of N.
-pub fn integrand_file(n: u32) -> String {
-    format!("integrand_N{n}.csv")
-}
-
-/// The scene's integration settings, or the defaults when the section is absent.
-pub fn integration_settings(scene: &Scene) -> IntegrationSettings {
-    scene.integration.clone().unwrap_or_default()
 }
 
 /// Loads the trained model of `out_dir`, checking it matches the scene.
@@ -160,8 +50,8 @@ pub fn load_model(scene: &Scene, out_dir: &Path) -> Result<Checkpoint> {
         )));
     }
     let ck = Checkpoint::read(&path)?;
-    ck.check_architecture(&scene.model.unwrap_or_default(), &path)?;
-    let wanted = crate::train::training_settings(scene).steps;
+    ck.check_scene(scene, &path)?;
+    let wanted = scene.training().steps;
     if ck.step < wanted {
         return Err(Error::Model(format!(
             "the model in {} is trained for {} of training.steps = {wanted} steps: finish it \
@@ -173,7 +63,7 @@ pub fn load_model(scene: &Scene, out_dir: &Path) -> Result<Checkpoint> {
     Ok(ck)
 }
 
-fn fingerprint(
+fn record_fingerprint(
     settings: &IntegrationSettings,
     ck: &Checkpoint,
     scene: &Scene,
@@ -181,15 +71,15 @@ fn fingerprint(
     e: Estimator,
 ) -> String {
     let params: Vec<u8> = ck.params.iter().flat_map(|p| p.to_le_bytes()).collect();
-    let text = format!(
-        "{RAW_VERSION}|{}|{}|{:016x}|{:016x}|{n}|{}",
-        ron::to_string(settings).unwrap_or_default(),
-        ron::to_string(&(scene.seed, &scene.system)).unwrap_or_default(),
-        fnv1a64(&params),
-        scene.hash(),
-        e.key()
-    );
-    format!("{:016x}", fnv1a64(text.as_bytes()))
+    fingerprint(&[
+        &RAW_VERSION.to_string(),
+        &ron::to_string(settings).unwrap_or_default(),
+        &ron::to_string(&(scene.seed, &scene.system)).unwrap_or_default(),
+        &format!("{:016x}", fnv1a64(&params)),
+        &format!("{:016x}", scene.hash()),
+        &n.to_string(),
+        e.key(),
+    ])
 }
 
 /// C reference configurations spread evenly over the sample set (frames × replicas).
@@ -222,11 +112,8 @@ fn generated_gr(pos: &[[f64; 3]], n: usize, box_length: f64) -> (Vec<(f64, f64)>
         }
         for i in 0..conf.len() {
             for j in i + 1..conf.len() {
-                let d = crate::reference::lj::minimum_image(
-                    std::array::from_fn(|a| conf[i][a] - conf[j][a]),
-                    box_length,
-                );
-                min_d = min_d.min(crate::reference::lj::norm2(d).sqrt());
+                let d = minimum_image(std::array::from_fn(|a| conf[i][a] - conf[j][a]), box_length);
+                min_d = min_d.min(norm2(d).sqrt());
             }
         }
     }
@@ -250,7 +137,7 @@ fn run_one(
     progress: &mut dyn Progress,
 ) -> Result<(Option<RawRun>, bool)> {
     let file = out_dir.join(raw_file(n, estimator));
-    let fp = fingerprint(settings, ck, scene, n, estimator);
+    let fp = record_fingerprint(settings, ck, scene, n, estimator);
     if let Ok(text) = std::fs::read_to_string(&file) {
         if let Ok(raw) = serde_json::from_str::<RawRun>(&text) {
             if raw.version == RAW_VERSION && raw.fingerprint == fp {
@@ -258,11 +145,11 @@ fn run_one(
             }
         }
     }
-    let sys = model_system(scene);
+    let sys = scene.model_system();
     let c = settings.trajectories as usize;
     let l = scene.system.box_length;
     let path = match estimator {
-        Estimator::ForwardNoise => match existing_samples(scene, n, out_dir) {
+        Estimator::ForwardNoise => match super::sample::existing_samples(scene, n, out_dir) {
             Some(set) => PathKind::ForwardNoise {
                 x0: spread_configurations(&set, c),
             },
@@ -281,7 +168,7 @@ fn run_one(
             correctors: settings.correctors(l, scene.system.sigma, true, true),
         },
     };
-    let cfg = scene.model.unwrap_or_default();
+    let cfg = scene.model();
     let stream = fnv1a64(format!("{n}|{}", estimator.key()).as_bytes());
     let req = DenoiseRequest {
         cfg: &cfg,
@@ -344,166 +231,6 @@ fn run_one(
     Ok((Some(raw), true))
 }
 
-/// Estimates of one raw run.
-pub fn summarize(
-    raw: &RawRun,
-    settings: &IntegrationSettings,
-    seed: u64,
-) -> Result<EstimatorSummary> {
-    let w = weights(settings.rule, &raw.grid)?;
-    let beta_f_ex = ti_estimate(&raw.integrand, &w, seed)?;
-    let (mean, _) = mean_band(&raw.integrand)?;
-    let mut quadrature = halving(settings.rule, &raw.grid, &mean)?;
-    // halving integrates +⟨∂_t Ũ⟩; report it as βF_ex like the estimate.
-    quadrature.full = -quadrature.full;
-    quadrature.half = -quadrature.half;
-    let c = raw.integrand.len();
-    // Resampling needs two or more populations (the settings refuse fewer).
-    let resampled = raw.resample > 0.0 && raw.log_norm.len() > 1;
-    let mut beta_f_ex = beta_f_ex;
-    let mut weighted_ti = None;
-    let mut populations = None;
-    let ais = match raw.estimator {
-        Estimator::ForwardNoise => None,
-        _ if !raw.log_weight.is_empty() => {
-            let pe = population_estimates(
-                &raw.integrand,
-                &raw.log_weight,
-                &raw.log_norm,
-                &w,
-                resampled,
-            )?;
-            weighted_ti = Some(pe.weighted_ti);
-            populations = Some(PopulationInfo {
-                populations: raw.log_norm.len(),
-                resample: raw.resample,
-                families: raw.families,
-            });
-            if resampled {
-                // Resampled trajectories are not independent: errors by populations.
-                beta_f_ex = pe.plain_ti;
-                Some(AisEstimate {
-                    beta_f: pe.normaliser.mean,
-                    err: pe.normaliser.err,
-                    delta_err: f64::NAN,
-                    ess: pe.ess,
-                    ess_fraction: pe.ess / c as f64,
-                    n: c,
-                })
-            } else {
-                // The final ln w is minus the work, with the predictor's ln L/F where it moved.
-                let work: Vec<f64> = raw.log_weight.iter().map(|row| -row[0]).collect();
-                Some(ais_estimate(&work, seed)?)
-            }
-        }
-        Estimator::Annealed => Some(ais_estimate(&raw.work, seed)?),
-        _ => None,
-    };
-    let acc = (!raw.acceptance.is_empty()).then_some(&raw.acceptance);
-    Ok(EstimatorSummary {
-        estimator: raw.estimator,
-        beta_f_ex,
-        quadrature,
-        ais,
-        weighted_ti,
-        populations,
-        mean_acceptance: acc.map(|a| a.iter().sum::<f64>() / a.len() as f64),
-        min_acceptance: acc.map(|a| a.iter().copied().fold(f64::INFINITY, f64::min)),
-        min_pair_distance: raw.min_pair_distance,
-        trajectories: c,
-        evaluations: raw.evaluations,
-        trajectory_steps_per_s: if raw.wall_time_s > 0.0 {
-            (raw.evaluations as f64 * c as f64) / raw.wall_time_s
-        } else {
-            0.0
-        },
-        wall_time_s: raw.wall_time_s,
-        file: raw_file(raw.n, raw.estimator),
-    })
-}
-
-/// Smallest AIS effective sample size (and fraction of the trajectories) for AIS to be the
-/// headline estimate.
-pub const MIN_AIS_ESS: f64 = 10.0;
-/// See [`MIN_AIS_ESS`].
-pub const MIN_AIS_ESS_FRACTION: f64 = 0.1;
-
-/// The headline estimate of one N: its key (`ais` or an estimator's key) and value.
-#[derive(Clone, Copy, Debug)]
-pub struct Headline {
-    /// `ais`, `corrected`, `annealed`, `reverse_sde` or `forward_noise`.
-    pub key: &'static str,
-    /// βF_ex.
-    pub estimate: Estimate,
-    /// The quadrature's halving error (NaN for AIS, which has no quadrature).
-    pub quadrature_error: f64,
-}
-
-/// The annealed run's AIS (or population-annealing) estimate.
-fn annealed_ais(summaries: &[EstimatorSummary]) -> Option<AisEstimate> {
-    summaries
-        .iter()
-        .find(|s| s.estimator == Estimator::Annealed)
-        .and_then(|s| s.ais)
-}
-
-/// The estimate called `key` among `summaries` (`ais`: the annealed run's AIS).
-pub fn estimate_for(summaries: &[EstimatorSummary], key: &str) -> Option<Headline> {
-    if key == "ais" {
-        let a = annealed_ais(summaries)?;
-        return Some(Headline {
-            key: "ais",
-            estimate: Estimate {
-                mean: a.beta_f,
-                err: a.err,
-                bootstrap_err: a.err,
-                n: a.n,
-            },
-            quadrature_error: f64::NAN,
-        });
-    }
-    if key == "weighted_ti" {
-        let s = summaries
-            .iter()
-            .find(|s| s.estimator == Estimator::Annealed && s.weighted_ti.is_some())?;
-        return Some(Headline {
-            key: "weighted_ti",
-            estimate: s.weighted_ti?,
-            quadrature_error: s.quadrature.error_estimate,
-        });
-    }
-    let s = summaries.iter().find(|s| s.estimator.key() == key)?;
-    Some(Headline {
-        key: s.estimator.key(),
-        estimate: s.beta_f_ex,
-        quadrature_error: s.quadrature.error_estimate,
-    })
-}
-
-/// The headline among the estimates run: annealed importance sampling (or population
-/// annealing) when its effective sample size is at least [`MIN_AIS_ESS`] and
-/// [`MIN_AIS_ESS_FRACTION`] of the trajectories (it is unbiased whatever the samplers' lag;
-/// with fewer effective samples its error bar is not trustworthy), then under the same
-/// condition the importance-weighted TI, else the MALA-corrected TI, the annealed TI, the
-/// reverse SDE, forward noise.
-pub fn headline(summaries: &[EstimatorSummary]) -> Option<Headline> {
-    let ais_ok = annealed_ais(summaries).is_some_and(|a| {
-        a.ess >= MIN_AIS_ESS && a.ess_fraction >= MIN_AIS_ESS_FRACTION && a.err.is_finite()
-    });
-    let order = [
-        "ais",
-        "weighted_ti",
-        "corrected",
-        "annealed",
-        "reverse_sde",
-        "forward_noise",
-    ];
-    order
-        .iter()
-        .filter(|k| !matches!(**k, "ais" | "weighted_ti") || ais_ok)
-        .find_map(|k| estimate_for(summaries, k))
-}
-
 fn write_integrand_table(
     out_dir: &Path,
     n: u32,
@@ -552,7 +279,7 @@ pub fn integration_stage(
     progress: &mut dyn Progress,
 ) -> Result<IntegrationOutcome> {
     let stage_start = Instant::now();
-    let settings = integration_settings(scene);
+    let settings = scene.integration();
     settings.validate("scene")?;
     let ck = load_model(scene, out_dir)?;
     let grid = settings.grid.points(settings.steps as usize)?;
@@ -646,18 +373,13 @@ pub fn integration_stage(
         }
         free_energy.insert(n.to_string(), serde_json::Value::Object(entry));
     }
-    let mut json = serde_json::json!({
-        "nti_gpu_version": env!("CARGO_PKG_VERSION"),
-        "adapter": gpu.adapter,
-        "scene": scene,
-        "scene_hash": format!("{:016x}", scene.hash()),
-        "integration": {
-            "settings": settings,
-            "model_step": ck.step,
-            "grid_points": grid.len(),
-        },
-        "free_energy": free_energy,
+    let mut json = results_header(gpu, scene);
+    json["integration"] = serde_json::json!({
+        "settings": settings,
+        "model_step": ck.step,
+        "grid_points": grid.len(),
     });
+    json["free_energy"] = serde_json::Value::Object(free_energy);
     // Only a stage that sampled something reports its time (a rerun that reuses every
     // record keeps the time of the run that made them).
     if ran_any {
@@ -681,7 +403,7 @@ pub const ISOTHERM_FILE: &str = "isotherm.csv";
 /// File of p(N) at the βμ of the largest number fluctuations.
 pub const PN_FILE: &str = "pn.csv";
 
-/// The grand-canonical view (design note §6) when the headline βF_ex is known at three or
+/// The grand-canonical view (docs/method.md §6) when the headline βF_ex is known at three or
 /// more of the scene's particle counts: a not-a-knot spline of βF_ex(N) through them and
 /// the exact βF_ex(0) = βF_ex(1) = 0, the isotherm ⟨ρ⟩(βμ) in the paper's convention (box
 /// units V = 1, h = 1e-4, m = 1, kT = 1) written to `isotherm.csv` and `isotherm.png`, and
@@ -759,18 +481,6 @@ fn grand_canonical(
         ));
     }
     write_atomic(&out_dir.join(ISOTHERM_FILE), text.as_bytes())?;
-    let fig = crate::report::plot::Figure::new(
-        "Grand-canonical isotherm (neural TI)",
-        "βμ (paper units: V = 1, h = 1e-4, m = 1)",
-        "⟨ρ⟩ (σ⁻³)",
-    )
-    .with_series(crate::report::plot::Series::line(
-        "⟨N⟩/V from p(N) ∝ exp(βμN − βF_ex(N)) V^N/(Λ^{3N} N!)",
-        iso.iter().map(|p| (p.beta_mu, p.density)),
-    ));
-    if let Err(e) = crate::report::plot::write_png(&fig, &out_dir.join("isotherm.png")) {
-        eprintln!("warning: isotherm plot not written: {e}");
-    }
     // p(N) where the number fluctuates most (the coexistence region, paper figure 4).
     let widest = iso
         .iter()
@@ -785,18 +495,7 @@ fn grand_canonical(
         pn.push_str(&format!("{n},{p:.6e}\n"));
     }
     write_atomic(&out_dir.join(PN_FILE), pn.as_bytes())?;
-    let fig = crate::report::plot::Figure::new(
-        format!("p(N) at βμ = {widest:.2} (neural TI)"),
-        "N",
-        "p(N)",
-    )
-    .with_series(crate::report::plot::Series::line(
-        "grand-canonical p(N)",
-        dist.n.iter().map(|&n| n as f64).zip(dist.p.iter().copied()),
-    ));
-    if let Err(e) = crate::report::plot::write_png(&fig, &out_dir.join("pn.png")) {
-        eprintln!("warning: p(N) plot not written: {e}");
-    }
+    crate::report::grand::write_grand_canonical_plots(out_dir, &iso, &dist);
     let spline_mu: Vec<serde_json::Value> = points
         .iter()
         .filter(|p| p.n >= 2 && p.n < n_max)

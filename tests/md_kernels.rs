@@ -6,11 +6,12 @@ mod common;
 
 use common::{as_f32, gpu, random_positions};
 use nti_gpu::md::{MdConfig, MdKernels, MdSystem, PairSearch};
-use nti_gpu::reference::cells::{cell_counts, exclusive_scan, neighbors_brute_force};
+use nti_gpu::reference::cell_list::{cell_counts, exclusive_scan, neighbors_brute_force};
 use nti_gpu::reference::integrate::Baoab;
-use nti_gpu::reference::lj::{lj_forces, minimum_image, norm2, LjParams};
+use nti_gpu::reference::lj_forces::{lj_forces, minimum_image, norm2};
 use nti_gpu::reference::observables::{gr_histogram, kinetic_energy};
 use nti_gpu::reference::rng::key_of;
+use nti_gpu::scene::LjParams;
 use std::sync::Arc;
 
 fn config(n: u32, replicas: u32, lj: LjParams, search: PairSearch) -> MdConfig {
@@ -101,7 +102,7 @@ fn assert_forces_match(system: &MdSystem, g: &nti_gpu::gpu::Gpu, pos: &[[f64; 3]
 }
 
 #[test]
-fn all_pairs_forces_match_reference_minimum_image() {
+fn lj_forces_all_pairs_match_reference_minimum_image() {
     let Some(g) = gpu() else { return };
     let kernels = Arc::new(MdKernels::new(&g).unwrap());
     let lj = paper_lj();
@@ -124,7 +125,7 @@ fn all_pairs_forces_match_reference_minimum_image() {
 }
 
 #[test]
-fn all_pairs_forces_match_reference_truncated_shifted() {
+fn lj_forces_all_pairs_match_reference_truncated_shifted() {
     let Some(g) = gpu() else { return };
     let kernels = Arc::new(MdKernels::new(&g).unwrap());
     let lj = LjParams {
@@ -211,7 +212,7 @@ fn cell_list_and_neighbor_forces_match_brute_force() {
 }
 
 #[test]
-fn gr_histogram_counts_identical() {
+fn observables_gr_histogram_counts_identical() {
     let Some(g) = gpu() else { return };
     let kernels = Arc::new(MdKernels::new(&g).unwrap());
     for (search, l, cutoff) in [
@@ -264,7 +265,7 @@ fn gr_histogram_counts_identical() {
 }
 
 #[test]
-fn baoab_steps_and_reductions_match_reference() {
+fn integrate_baoab_steps_and_observables_reductions_match_reference() {
     let Some(g) = gpu() else { return };
     let kernels = Arc::new(MdKernels::new(&g).unwrap());
     let lj = paper_lj();
@@ -339,9 +340,9 @@ fn baoab_steps_and_reductions_match_reference() {
 }
 
 #[test]
-fn alchemical_forces_and_lambda_derivatives_match_reference() {
+fn alchemical_energies_forces_and_lambda_derivatives_match_reference() {
     use nti_gpu::md::system::Alchemy;
-    use nti_gpu::reference::alchemy::{alchemical_forces, AlchemicalPath};
+    use nti_gpu::reference::alchemical_energies::{alchemical_forces, AlchemicalPath};
     let Some(g) = gpu() else { return };
     let kernels = Arc::new(MdKernels::new(&g).unwrap());
     for (path, l, cutoff, search) in [
@@ -419,9 +420,10 @@ fn alchemical_forces_and_lambda_derivatives_match_reference() {
 }
 
 #[test]
-fn alchemical_state_energies_match_reference() {
-    use nti_gpu::md::alchemical_energies::{reference_energies, AlchemicalEnergies};
-    use nti_gpu::reference::alchemy::AlchemicalPath;
+fn alchemical_energies_of_every_state_match_reference() {
+    use nti_gpu::md::alchemical_energies::AlchemicalEnergies;
+    use nti_gpu::reference::alchemical_energies::alchemical_energies;
+    use nti_gpu::reference::alchemical_energies::AlchemicalPath;
     let Some(g) = gpu() else { return };
     let kernel = AlchemicalEnergies::new(&g).unwrap();
     let lambdas = [0.0, 0.05, 0.4, 0.9, 1.0];
@@ -452,7 +454,7 @@ fn alchemical_state_energies_match_reference() {
             .energies(&g, &buf, configs as u32, n as u32, &lambdas, path, &lj, 1.3)
             .unwrap();
         for c in 0..configs {
-            let reference = reference_energies(&pos[c * n..(c + 1) * n], &lambdas, path, &lj, 1.3);
+            let reference = alchemical_energies(&pos[c * n..(c + 1) * n], &lambdas, path, &lj, 1.3);
             for (l, r) in reference.iter().enumerate() {
                 assert!(
                     (u[l][c] - r).abs() <= 1e-5 * r.abs().max(1.0),

@@ -3,7 +3,9 @@
 
 mod common;
 
-use nti_gpu::model::optimizer::{adamw_reference, Adam, AdamSettings};
+use nti_gpu::model::adam::Adam;
+use nti_gpu::reference::adam::adam_update;
+use nti_gpu::scene::AdamSettings;
 
 #[test]
 fn adamw_steps_match_reference() {
@@ -37,7 +39,7 @@ fn adamw_steps_match_reference() {
         }
         g.queue.submit([encoder.finish()]);
         let grad64: Vec<f64> = grad.iter().map(|&x| x as f64).collect();
-        adamw_reference(&settings, step, &mut theta, &grad64, &mut m, &mut v);
+        adam_update(&settings, step, &mut theta, &grad64, &mut m, &mut v);
     }
     let snap = adam.read_state(&g).unwrap();
     let (gt, gm, gv) = (&snap.theta, &snap.m, &snap.v);

@@ -4,10 +4,10 @@
 //!
 //! | entry | reference pass | writes |
 //! |---|---|---|
-//! | `model_descriptors` | A + [`assemble_features`](crate::reference::energy_model::assemble_features) | `features` (f_i), `moments` (v_ik) |
-//! | `model_mlp` | B: [`mlp_forward`](crate::reference::energy_model::mlp_forward), [`mlp_input_gradient`](crate::reference::energy_model::mlp_input_gradient), [`moment_adjoint`](crate::reference::energy_model::moment_adjoint) | `input_grad` (g_i), `moment_adjoint`, `particle_energy` (y_i − y_∅) |
-//! | `model_score` | C: [`network_gradient`](crate::reference::energy_model::network_gradient), [`soft_gradient`](crate::reference::energy_model::soft_gradient) + composition | `score` (∇_{x_i} Ũ, u_i), `particle_energy` (u_i) |
-//! | `model_score_time` (instead of `model_score`) | the same + the pieces of [`time_derivative`](crate::reference::energy_model::time_derivative) | as `model_score`, and `time_terms` |
+//! | `model_descriptors` | A + [`assemble_features`](crate::reference::model_energy::assemble_features) | `features` (f_i), `moments` (v_ik) |
+//! | `model_mlp` | B: [`mlp_forward`](crate::reference::model_energy::mlp_forward), [`mlp_input_gradient`](crate::reference::model_energy::mlp_input_gradient), [`moment_adjoint`](crate::reference::model_energy::moment_adjoint) | `input_grad` (g_i), `moment_adjoint`, `particle_energy` (y_i − y_∅) |
+//! | `model_score` | C: [`network_gradient`](crate::reference::model_energy::network_gradient), [`soft_gradient`](crate::reference::model_energy::soft_gradient) + composition | `score` (∇_{x_i} Ũ, u_i), `particle_energy` (u_i) |
+//! | `model_score_time` (instead of `model_score`) | the same + the pieces of [`time_derivative`](crate::reference::model_energy::time_derivative) | as `model_score`, and `time_terms` |
 //!
 //! Σ_i u_i = Ũ(x_c, t_c); the host sums the per-particle shares in f64.
 //!
@@ -23,23 +23,57 @@
 //! [`ModelKernels::bind_time`]). [`ModelKernels::record_time`] switches between the two
 //! groups inside one compute pass.
 //!
-//! The kernels keep per-invocation arrays of compile-time size: K ≤ [`MAX_K`],
-//! K_v ≤ [`MAX_KV`], D ≤ [`MAX_D`], H ≤ [`MAX_H`] ([`check_sizes`] says so clearly).
+//! The kernels keep per-invocation arrays of compile-time size: K ≤
+//! [`MAX_K`](crate::scene::model::MAX_K), K_v ≤ [`MAX_KV`](crate::scene::model::MAX_KV),
+//! D ≤ [`MAX_D`](crate::scene::model::MAX_D), H ≤ [`MAX_H`](crate::scene::model::MAX_H)
+//! ([`check_sizes`] says so clearly).
 
 use crate::error::{Error, Result};
+use crate::gpu::kernel::StructLayout;
 use crate::gpu::kernel::{bind, dispatch, Access::*, BindingSpec, KernelFamily};
 use crate::gpu::Gpu;
-use crate::reference::energy_model::{schedule, ModelConfig, System, S_MAX_OVER_L, S_MIN_OVER_L};
+use crate::reference::model_energy::schedule;
+use crate::scene::model::{S_MAX_OVER_L, S_MIN_OVER_L};
+use crate::scene::{ModelConfig, ModelSystem};
+use crate::struct_layout;
 use bytemuck::{Pod, Zeroable};
 
-/// Largest K (radial basis functions) the kernels support.
-pub const MAX_K: usize = 64;
-/// Largest K_v (vector channels) the kernels support.
-pub const MAX_KV: usize = 16;
-/// Largest feature dimension D the kernels support.
-pub const MAX_D: usize = 160;
-/// Largest hidden width H the kernels support.
-pub const MAX_H: usize = 128;
+/// Host mirrors of this module's WGSL structs, for the layout reflection test.
+pub const STRUCT_LAYOUTS: &[StructLayout] = &[struct_layout!(
+    "model_energy",
+    "ModelParams",
+    ModelParams {
+        k_radial,
+        kv,
+        freqs,
+        hidden,
+        dim,
+        n,
+        n_configs,
+        time_offset,
+        w1,
+        b1,
+        w2,
+        b2,
+        w3,
+        b3,
+        _pad0,
+        _pad1,
+        r_c,
+        box_length,
+        inv_box,
+        eps4_beta,
+        sigma2,
+        inv_sigma,
+        s_min,
+        ln_ratio,
+        soft_rc2,
+        delta,
+        gamma,
+        _pad2,
+    }
+)];
+
 /// Invocations per workgroup (one particle each).
 pub const WORKGROUP: u32 = 64;
 
@@ -137,29 +171,16 @@ pub struct ModelParams {
     pub _pad2: f32,
 }
 
-/// Checks that `cfg` is valid and fits the kernels' compile-time maxima.
+/// Checks that `cfg` is valid and fits the kernels' compile-time maxima
+/// ([`ModelConfig::check_kernel_limits`]).
 pub fn check_sizes(cfg: &ModelConfig) -> Result<()> {
-    cfg.validate().map_err(|e| Error::Model(e.to_string()))?;
-    let checks = [
-        ("k_radial (K)", cfg.k_radial, MAX_K),
-        ("vector_channels (K_v)", cfg.vector_channels, MAX_KV),
-        ("feature dimension D", cfg.feature_dim(), MAX_D),
-        ("hidden (H)", cfg.hidden, MAX_H),
-    ];
-    for (what, value, max) in checks {
-        if value > max {
-            return Err(Error::Model(format!(
-                "{what} = {value} exceeds the GPU kernels' maximum {max} \
-                 (raise MAX_* in shaders/common/model_common.wgsl and src/model/kernels.rs together)"
-            )));
-        }
-    }
-    Ok(())
+    cfg.check_kernel_limits()
+        .map_err(|e| Error::Model(e.to_string()))
 }
 
 impl ModelParams {
     /// Parameters of a batch of `n_configs` configurations of `n` particles.
-    pub fn new(cfg: &ModelConfig, sys: &System, n: u32, n_configs: u32) -> Result<Self> {
+    pub fn new(cfg: &ModelConfig, sys: &ModelSystem, n: u32, n_configs: u32) -> Result<Self> {
         check_sizes(cfg)?;
         let lay = cfg.layout();
         Ok(Self {
@@ -366,7 +387,7 @@ impl ModelKernels {
 
 /// Per-configuration sums of the pieces of ∂_t Ũ (f64 sums of the device's f32
 /// per-particle terms), in the notation of
-/// [`time_derivative`](crate::reference::energy_model::time_derivative).
+/// [`time_derivative`](crate::reference::model_energy::time_derivative).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct TimeParts {
     /// E_θ(x, t) = Σ_i [MLP(f_i) − MLP(f_∅(t))].
@@ -380,11 +401,11 @@ pub struct TimeParts {
 }
 
 /// ∂_t Ũ(x, t) from its pieces, in f64, exactly as
-/// [`time_derivative`](crate::reference::energy_model::time_derivative): with
+/// [`time_derivative`](crate::reference::model_energy::time_derivative): with
 /// E = t(1−t) E_θ + (1−t) s_min E_soft,
 /// ∂_t E = (1−2t) E_θ + t(1−t) ∂_t E_θ − s_min E_soft + (1−t) s_min ∂_a E_soft and
 /// ∂_t Ũ = ∂_t E / s − E s'/s².
-pub fn combine_time_derivative(sys: &System, t: f64, parts: &TimeParts) -> f64 {
+pub fn combine_time_derivative(sys: &ModelSystem, t: f64, parts: &TimeParts) -> f64 {
     let (s, ds) = schedule(sys.box_length, t);
     let s_min = sys.s_min();
     let e = t * (1.0 - t) * parts.e_net + (1.0 - t) * s_min * parts.e_soft;
@@ -402,7 +423,7 @@ pub fn energy_and_score(
     gpu: &Gpu,
     kernels: &ModelKernels,
     cfg: &ModelConfig,
-    sys: &System,
+    sys: &ModelSystem,
     params: &[f64],
     positions: &[[f64; 3]],
     times: &[f64],
@@ -420,7 +441,7 @@ pub fn energy_score_and_time_derivative(
     gpu: &Gpu,
     kernels: &ModelKernels,
     cfg: &ModelConfig,
-    sys: &System,
+    sys: &ModelSystem,
     params: &[f64],
     positions: &[[f64; 3]],
     times: &[f64],
@@ -443,7 +464,7 @@ pub fn energy_score_and_time_parts(
     gpu: &Gpu,
     kernels: &ModelKernels,
     cfg: &ModelConfig,
-    sys: &System,
+    sys: &ModelSystem,
     params: &[f64],
     positions: &[[f64; 3]],
     times: &[f64],
@@ -462,7 +483,7 @@ fn run(
     gpu: &Gpu,
     kernels: &ModelKernels,
     cfg: &ModelConfig,
-    sys: &System,
+    sys: &ModelSystem,
     params: &[f64],
     positions: &[[f64; 3]],
     times: &[f64],

@@ -17,15 +17,48 @@
 //! report progress.
 
 use crate::error::{Error, Result};
+use crate::gpu::kernel::StructLayout;
 use crate::gpu::kernel::{bind, dispatch, Access::*, BindingSpec, KernelFamily};
 use crate::gpu::Gpu;
-use crate::model::kernels::{
+use crate::model::model_energy::{
     combine_time_derivative, ModelKernels, ModelParams, ModelScratch, TimeParts,
 };
-use crate::reference::denoise::{predictor_coefficients, CorrectorSettings, MAX_POPULATION};
-use crate::reference::energy_model::{schedule, ModelConfig, System};
+use crate::reference::denoise::predictor_coefficients;
+use crate::reference::model_energy::schedule;
+use crate::scene::integration::{MAX_CORRECTORS, MAX_POPULATION};
+use crate::scene::CorrectorSettings;
+use crate::scene::{ModelConfig, ModelSystem};
+use crate::struct_layout;
 use bytemuck::{Pod, Zeroable};
 use std::time::Instant;
+
+/// Host mirrors of this module's WGSL structs, for the layout reflection test.
+pub const STRUCT_LAYOUTS: &[StructLayout] = &[struct_layout!(
+    "denoise",
+    "DenoiseParams",
+    DenoiseParams {
+        n,
+        n_configs,
+        step,
+        populations,
+        key_lo,
+        key_hi,
+        _pad1,
+        _pad2,
+        box_length,
+        inv_box,
+        drift,
+        noise,
+        target_accept,
+        adapt_rate,
+        h_max,
+        s_t,
+        h_init,
+        resample_threshold,
+        back_var,
+        _pad5,
+    }
+)];
 
 /// Bindings of `shaders/denoise.wgsl`.
 pub const DENOISE_BINDINGS: &[BindingSpec] = &[
@@ -155,7 +188,7 @@ pub struct DenoiseRequest<'a> {
     /// Model architecture.
     pub cfg: &'a ModelConfig,
     /// Physical system.
-    pub sys: &'a System,
+    pub sys: &'a ModelSystem,
     /// Parameters θ (f32, the layout of `cfg`).
     pub theta: &'a [f32],
     /// Particles per trajectory.
@@ -285,11 +318,10 @@ fn check(gpu: &Gpu, req: &DenoiseRequest) -> Result<()> {
     match &req.path {
         PathKind::Sampler { correctors, .. } => {
             let c = correctors;
-            if c.steps > crate::reference::denoise::MAX_CORRECTORS {
+            if c.steps > MAX_CORRECTORS {
                 return bad(format!(
                     "{} corrector steps exceed {}",
-                    c.steps,
-                    crate::reference::denoise::MAX_CORRECTORS
+                    c.steps, MAX_CORRECTORS
                 ));
             }
             let pops = c.populations.max(1) as usize;

@@ -28,8 +28,8 @@
 
 use std::f64::consts::{FRAC_PI_4, PI};
 
-use crate::baselines::lambda_ti::gauss_legendre;
 use crate::error::{Error, Result};
+use crate::quadrature::gauss_legendre;
 
 /// Points of the Gauss–Legendre rule on each panel of the adaptive quadrature.
 const PANEL_POINTS: usize = 15;

@@ -33,8 +33,8 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use super::integrate::Baoab;
-use super::lj::LjParams;
+use crate::reference::integrate::Baoab;
+use crate::scene::LjParams;
 
 /// How interacting pairs are found.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -970,10 +970,11 @@ impl CpuMd {
 
 #[cfg(test)]
 mod tests {
-    use super::super::integrate::Baoab;
-    use super::super::lj::{lj_forces, LjParams};
-    use super::super::rng::{gaussian3, philox4x32_10};
     use super::*;
+    use crate::reference::integrate::Baoab;
+    use crate::reference::lj_forces::lj_forces;
+    use crate::reference::rng::{gaussian3, philox4x32_10};
+    use crate::scene::LjParams;
 
     /// `cells^3` simple-cubic sites (or 4 per fcc cell), jittered by up to `jitter`,
     /// wrapped into [0, L).

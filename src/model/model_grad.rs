@@ -2,13 +2,13 @@
 //! parameter gradient ∇_θ L for a batch of C configurations of N particles, each with its
 //! own t and noise z, averaged over the configurations. Runs after the three passes of
 //! [`ModelKernels`] on the same buffers and mirrors
-//! [`dsm_loss_grad`](crate::reference::energy_model::dsm_loss_grad):
+//! [`dsm_loss_grad`](crate::reference::model_energy::dsm_loss_grad):
 //!
 //! | entry | reference | writes |
 //! |---|---|---|
 //! | `grad_residual` | `loss_and_residual`, u = 2(∇_x E − z)/(3N) | `resid` (u_p, \|r_p\|²) |
-//! | `grad_tangent` | D: [`moment_tangent`](crate::reference::energy_model::moment_tangent), [`feature_tangent`](crate::reference::energy_model::feature_tangent) | δf_i in `work` |
-//! | `grad_mlp` | E: [`mlp_tangent_param_gradient`](crate::reference::energy_model::mlp_tangent_param_gradient) (per particle) | seven H-vectors per particle in `work` |
+//! | `grad_tangent` | D: [`moment_tangent`](crate::reference::model_energy::moment_tangent), [`feature_tangent`](crate::reference::model_energy::feature_tangent) | δf_i in `work` |
+//! | `grad_mlp` | E: [`mlp_tangent_param_gradient`](crate::reference::model_energy::mlp_tangent_param_gradient) (per particle) | seven H-vectors per particle in `work` |
 //! | `grad_params` | E: the sum over particles, per block of [`BLOCK`] particles | partial sums in `sums` |
 //! | `grad_reduce` | E: the sum over blocks | `sums[0..P]` = mean ∇_θ L, `sums[P]` = mean L |
 //!
@@ -16,16 +16,71 @@
 //! per particle block (`grad_params` sums 4 × 4 tiles of W1 and W2 per invocation), then by
 //! one invocation over the blocks. The WGSL header documents the buffer layouts.
 //!
-//! [`GradWorkspace`] keeps one batch shape resident on the device; [`JointWorkspace`]
-//! combines several (one per particle count) into the gradient of their joint mean loss.
+//! [`GradWorkspace`] keeps one batch shape resident on the device: one or several particle
+//! counts, combined into the gradient of their joint mean loss.
 
 use crate::error::{Error, Result};
+use crate::gpu::kernel::StructLayout;
 use crate::gpu::kernel::{bind, dispatch, Access::*, BindingSpec, KernelFamily};
 use crate::gpu::Gpu;
-use crate::model::kernels::{check_sizes, ModelArgs, ModelKernels, ModelParams};
-use crate::model::optimizer::Adam;
-use crate::reference::energy_model::{ModelConfig, System, S_MAX_OVER_L, S_MIN_OVER_L};
+use crate::model::adam::Adam;
+use crate::model::model_energy::{check_sizes, ModelArgs, ModelKernels, ModelParams};
+use crate::scene::{ModelConfig, ModelSystem};
+use crate::struct_layout;
 use bytemuck::{Pod, Zeroable};
+
+/// Host mirrors of this module's WGSL structs, for the layout reflection test.
+pub const STRUCT_LAYOUTS: &[StructLayout] = &[
+    struct_layout!(
+        "model_grad",
+        "GradParams",
+        GradParams {
+            model,
+            n_params,
+            n_blocks,
+            cn,
+            df_offset,
+            inv_3n,
+            inv_c,
+            block_offset,
+            total_blocks,
+        }
+    ),
+    struct_layout!(
+        "model_grad",
+        "ModelParams",
+        ModelParams {
+            k_radial,
+            kv,
+            freqs,
+            hidden,
+            dim,
+            n,
+            n_configs,
+            time_offset,
+            w1,
+            b1,
+            w2,
+            b2,
+            w3,
+            b3,
+            _pad0,
+            _pad1,
+            r_c,
+            box_length,
+            inv_box,
+            eps4_beta,
+            sigma2,
+            inv_sigma,
+            s_min,
+            ln_ratio,
+            soft_rc2,
+            delta,
+            gamma,
+            _pad2,
+        }
+    ),
+];
 
 /// Particles per block of the first reduction stage (`BLOCK` in the WGSL).
 pub const BLOCK: u32 = 64;
@@ -33,9 +88,6 @@ pub const BLOCK: u32 = 64;
 pub const WORKGROUP: u32 = 64;
 /// Per-particle H-vectors that `grad_mlp` stores (the slots of the WGSL header).
 pub const SLOTS: u64 = 7;
-/// Largest K, K_v, D, H of `model_grad.wgsl` (the same values as `model_energy.wgsl`).
-pub const MAX_SIZES: (usize, usize, usize, usize) = (64, 16, 160, 128);
-
 /// Bindings of `shaders/model_grad.wgsl`.
 pub const MODEL_GRAD_BINDINGS: &[BindingSpec] = &[
     bind(0, "gp", Uniform),
@@ -63,34 +115,14 @@ pub const ENTRIES: [&str; 5] = [
     "grad_reduce",
 ];
 
-/// Host mirror of WGSL `GradParams` (keep the field order identical).
+/// Host mirror of WGSL `GradParams` (keep the field order identical): the batch's
+/// [`ModelParams`] and the gradient passes' own constants.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct GradParams {
-    /// K.
-    pub k_radial: u32,
-    /// K_v.
-    pub kv: u32,
-    /// H.
-    pub hidden: u32,
-    /// D.
-    pub dim: u32,
-    /// Particles per configuration N.
-    pub n: u32,
-    /// Configurations C.
-    pub n_configs: u32,
-    /// Offset of W1 in θ.
-    pub w1: u32,
-    /// Offset of b1.
-    pub b1: u32,
-    /// Offset of W2.
-    pub w2: u32,
-    /// Offset of b2.
-    pub b2: u32,
-    /// Offset of w3.
-    pub w3: u32,
-    /// Offset of b3.
-    pub b3: u32,
+    /// Sizes, parameter offsets, box and schedule of the batch (as the energy passes see
+    /// them).
+    pub model: ModelParams,
     /// Number of parameters P.
     pub n_params: u32,
     /// Particle blocks of the first reduction stage, ceil(C·N / [`BLOCK`]).
@@ -99,26 +131,10 @@ pub struct GradParams {
     pub cn: u32,
     /// Start of the δf rows in `work`: 7·C·N·H.
     pub df_offset: u32,
-    /// Descriptor cutoff r_c.
-    pub r_c: f32,
-    /// Box side L.
-    pub box_length: f32,
-    /// 1 / L.
-    pub inv_box: f32,
-    /// 1 / σ.
-    pub inv_sigma: f32,
-    /// s_min = 1e-3 L.
-    pub s_min: f32,
-    /// ln(s_max / s_min).
-    pub ln_ratio: f32,
-    /// Radial spacing Δ.
-    pub delta: f32,
-    /// Radial width γ = 1/(2Δ²).
-    pub gamma: f32,
     /// 1 / (3N).
     pub inv_3n: f32,
-    /// Weight of each configuration's loss: 1 / C alone; in a joint batch
-    /// ([`JointWorkspace`]) N / Σ_m C_m N_m, so the sums are the mean over every coordinate.
+    /// Weight of each configuration's loss: 1 / C alone; in a joint batch N / Σ_m C_m N_m,
+    /// so the sums are the mean over every coordinate.
     pub inv_c: f32,
     /// First block of this batch's partial sums in `sums` (0 alone; in a joint batch the
     /// blocks of the earlier particle counts come first).
@@ -127,22 +143,10 @@ pub struct GradParams {
     pub total_blocks: u32,
 }
 
-/// Checks `cfg` against both families' compile-time maxima.
-pub fn check_grad_sizes(cfg: &ModelConfig) -> Result<()> {
-    check_sizes(cfg)?;
-    let (mk, mkv, md, mh) = MAX_SIZES;
-    if cfg.k_radial > mk || cfg.vector_channels > mkv || cfg.feature_dim() > md || cfg.hidden > mh {
-        return Err(Error::Model(format!(
-            "model sizes exceed shaders/model_grad.wgsl's maxima (K {mk}, K_v {mkv}, D {md}, H {mh})"
-        )));
-    }
-    Ok(())
-}
-
 impl GradParams {
     /// Parameters of a batch of `n_configs` configurations of `n` particles.
-    pub fn new(cfg: &ModelConfig, sys: &System, n: u32, n_configs: u32) -> Result<Self> {
-        check_grad_sizes(cfg)?;
+    pub fn new(cfg: &ModelConfig, sys: &ModelSystem, n: u32, n_configs: u32) -> Result<Self> {
+        check_sizes(cfg)?;
         let lay = cfg.layout();
         let cn = n as u64 * n_configs as u64;
         let df_offset = SLOTS * cn * cfg.hidden as u64;
@@ -153,32 +157,12 @@ impl GradParams {
                  (more than u32 indices reach); split the batch"
             )));
         }
-        let delta = cfg.radial_spacing();
         Ok(Self {
-            k_radial: cfg.k_radial as u32,
-            kv: cfg.vector_channels as u32,
-            hidden: cfg.hidden as u32,
-            dim: cfg.feature_dim() as u32,
-            n,
-            n_configs,
-            w1: lay.w1 as u32,
-            b1: lay.b1 as u32,
-            w2: lay.w2 as u32,
-            b2: lay.b2 as u32,
-            w3: lay.w3 as u32,
-            b3: lay.b3 as u32,
+            model: ModelParams::new(cfg, sys, n, n_configs)?,
             n_params: lay.len as u32,
             n_blocks: (cn as u32).div_ceil(BLOCK),
             cn: cn as u32,
             df_offset: df_offset as u32,
-            r_c: cfg.r_c as f32,
-            box_length: sys.box_length as f32,
-            inv_box: (1.0 / sys.box_length) as f32,
-            inv_sigma: (1.0 / sys.sigma) as f32,
-            s_min: sys.s_min() as f32,
-            ln_ratio: (S_MAX_OVER_L / S_MIN_OVER_L).ln() as f32,
-            delta: delta as f32,
-            gamma: cfg.radial_gamma() as f32,
             inv_3n: (1.0 / (3.0 * n as f64)) as f32,
             inv_c: (1.0 / n_configs as f64) as f32,
             block_offset: 0,
@@ -190,7 +174,7 @@ impl GradParams {
     /// total (inv_c = weight / C), its partial sums start at block `block_offset`, and
     /// `total_blocks` blocks are reduced.
     pub fn part_of(mut self, weight: f64, block_offset: u32, total_blocks: u32) -> Self {
-        self.inv_c = (weight / self.n_configs as f64) as f32;
+        self.inv_c = (weight / self.model.n_configs as f64) as f32;
         self.block_offset = block_offset;
         self.total_blocks = total_blocks;
         self
@@ -199,16 +183,14 @@ impl GradParams {
     /// Work items of `grad_params` per particle block: the 4 × 4 tiles of W1 and W2, then
     /// one item per other output (b1, b2, w3, b3, the loss).
     pub fn param_items(&self) -> u32 {
+        let (h, d) = (self.model.hidden, self.model.dim);
         let tiles = |rows: u32, cols: u32| rows.div_ceil(4) * cols.div_ceil(4);
-        tiles(self.hidden, self.dim)
-            + tiles(self.hidden, self.hidden)
-            + self.hidden
-            + (self.n_params + 1 - self.b2)
+        tiles(h, d) + tiles(h, h) + h + (self.n_params + 1 - self.model.b2)
     }
 
     /// Bytes of the `work` scratch buffer: (7H + D) f32 per particle.
     pub fn work_bytes(&self) -> u64 {
-        4 * (self.df_offset as u64 + self.cn as u64 * self.dim as u64)
+        4 * (self.df_offset as u64 + self.cn as u64 * self.model.dim as u64)
     }
 
     /// Bytes of the `sums` buffer: (1 + total_blocks)(P + 1) f32.
@@ -289,7 +271,7 @@ impl GradKernels {
         group: &wgpu::BindGroup,
         gp: &GradParams,
     ) {
-        let per_particle = (gp.n.div_ceil(WORKGROUP), gp.n_configs, 1);
+        let per_particle = (gp.model.n.div_ceil(WORKGROUP), gp.model.n_configs, 1);
         let sizes = [
             per_particle,
             per_particle,
@@ -315,7 +297,7 @@ impl GradKernels {
 
 /// Device bytes that [`loss_and_gradient`] allocates for C configurations of N particles
 /// (model buffers of [`ModelKernels`] plus this module's).
-pub fn device_bytes(cfg: &ModelConfig, sys: &System, n: usize, c: usize) -> Result<u64> {
+pub fn device_bytes(cfg: &ModelConfig, sys: &ModelSystem, n: usize, c: usize) -> Result<u64> {
     let gp = GradParams::new(cfg, sys, n as u32, c as u32)?;
     let (cn, d, kv) = (
         (c * n) as u64,
@@ -333,112 +315,78 @@ pub fn device_bytes(cfg: &ModelConfig, sys: &System, n: usize, c: usize) -> Resu
     Ok(model + grad)
 }
 
-/// Copies the gradient (the first `n_params` sums) into the optimizer's gradient buffer,
-/// records the AdamW update after the passes already in `encoder`, and submits.
-fn submit_update(
-    gpu: &Gpu,
-    mut encoder: wgpu::CommandEncoder,
-    sums: &wgpu::Buffer,
-    n_params: usize,
-    adam: &Adam,
-) -> wgpu::SubmissionIndex {
-    encoder.copy_buffer_to_buffer(sums, 0, &adam.grad, 0, 4 * n_params as u64);
-    {
-        let mut pass = encoder.begin_compute_pass(&Default::default());
-        adam.record_step(&mut pass);
-    }
-    gpu.queue.submit([encoder.finish()])
-}
-
-/// Reads the loss (sum `n_params`) and, unless `loss_only`, the gradient (sums
-/// 0..n_params) back from `sums`; waits for the queue.
-fn read_sums(
-    gpu: &Gpu,
-    sums: &wgpu::Buffer,
-    n_params: usize,
-    loss_only: bool,
-) -> Result<(f64, Vec<f64>)> {
-    if loss_only {
-        return Ok((
-            gpu.read::<f32>(sums, n_params as u64, 1)?[0] as f64,
-            Vec::new(),
-        ));
-    }
-    let out: Vec<f32> = gpu.read(sums, 0, n_params as u64 + 1)?;
-    Ok((
-        out[n_params] as f64,
-        out[..n_params].iter().map(|&g| g as f64).collect(),
-    ))
-}
-
-/// Device-resident buffers and bind groups of the model and gradient passes for one batch
-/// shape (C configurations of N particles), created once and reused every training step.
+/// Device-resident buffers and bind groups of the model and gradient passes of one batch,
+/// created once and reused every training step. A batch may hold several particle counts
+/// trained jointly: `shape` = [(N_m, C_m), …], one part per count (C_m configurations of
+/// N_m particles), all writing their per-block partial sums into one shared `sums` buffer
+/// (part m from block Σ_{m'<m} n_blocks_{m'} on), each configuration weighted
+/// N_m / Σ_m' C_m' N_m', and one `grad_reduce` over all blocks. So `sums[0..P]` is ∇_θ of,
+/// and `sums[P]` is, the mean loss over every configuration, particle and coordinate of
+/// the batch: Σ_m w_m L_m with w_m = C_m N_m / Σ C N and L_m the mean of part m. With one
+/// part the weight is 1 and this is the mean over its configurations.
 ///
 /// θ is not owned: the workspace binds the caller's θ buffer (in training, the optimizer's
-/// [`Adam::theta`](crate::model::optimizer::Adam::theta)), so the parameters are never read
-/// back. Per step only x_t, z and t are uploaded (`queue.write_buffer`); the loss
-/// (`sums[P]`) and the gradient (`sums[0..P]`) stay on the device until asked for.
+/// [`Adam::theta`](crate::model::adam::Adam::theta)), so the parameters are never read
+/// back. Per step only x_t, the regression target and t are uploaded
+/// (`queue.write_buffer`); the loss (`sums[P]`) and the gradient (`sums[0..P]`) stay on the
+/// device until asked for.
 pub struct GradWorkspace {
+    parts: Vec<Part>,
+    sums: wgpu::Buffer,
+    n_params: usize,
+}
+
+/// One particle count's buffers and bind groups in a [`GradWorkspace`].
+struct Part {
     n: usize,
     c: usize,
-    n_params: usize,
     gp: GradParams,
     pos: wgpu::Buffer,
     noise: wgpu::Buffer,
     times: wgpu::Buffer,
-    sums: wgpu::Buffer,
     model_group: wgpu::BindGroup,
     grad_group: wgpu::BindGroup,
     // Scratch buffers, kept alive with the bind groups.
     _scratch: Vec<wgpu::Buffer>,
 }
 
-impl GradWorkspace {
-    /// Allocates every buffer for `c` configurations of `n` particles (n, c ≥ 1) and binds
-    /// `theta` (P f32, readable as storage) as the parameters.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        gpu: &Gpu,
-        model: &ModelKernels,
-        grad: &GradKernels,
-        cfg: &ModelConfig,
-        sys: &System,
-        n: usize,
-        c: usize,
-        theta: &wgpu::Buffer,
-    ) -> Result<Self> {
-        Self::build(gpu, model, grad, cfg, sys, n, c, theta, None)
-    }
+/// Where a part writes its partial sums.
+struct Share<'a> {
+    sums: &'a wgpu::Buffer,
+    weight: f64,
+    block_offset: u32,
+    total_blocks: u32,
+}
 
+/// One part's batch as [`GradWorkspace::upload`] takes it: (x_t, regression target,
+/// times), C·N, C·N and C entries.
+pub type BatchRef<'a> = (&'a [[f64; 3]], &'a [[f64; 3]], &'a [f64]);
+
+/// A pass to time: entry, family, bind group, workgroups.
+type Pass<'a> = (
+    &'static str,
+    &'a KernelFamily,
+    &'a wgpu::BindGroup,
+    (u32, u32, u32),
+);
+
+impl Part {
     #[allow(clippy::too_many_arguments)]
-    fn build(
+    fn new(
         gpu: &Gpu,
         model: &ModelKernels,
         grad: &GradKernels,
         cfg: &ModelConfig,
-        sys: &System,
-        n: usize,
-        c: usize,
+        sys: &ModelSystem,
+        (n, c): (usize, usize),
         theta: &wgpu::Buffer,
-        share: Option<Share>,
+        share: Share,
     ) -> Result<Self> {
-        if n == 0 || c == 0 {
-            return Err(Error::Model(format!(
-                "a gradient workspace needs at least one configuration and particle \
-                 ({c} configurations of {n} particles)"
-            )));
-        }
-        let n_params = cfg.param_count();
-        if theta.size() < 4 * n_params as u64 {
-            return Err(Error::Model(format!(
-                "θ buffer of {} bytes, the model has {n_params} parameters",
-                theta.size()
-            )));
-        }
-        let mut gp = GradParams::new(cfg, sys, n as u32, c as u32)?;
-        if let Some(sh) = &share {
-            gp = gp.part_of(sh.weight, sh.block_offset, sh.total_blocks);
-        }
+        let gp = GradParams::new(cfg, sys, n as u32, c as u32)?.part_of(
+            share.weight,
+            share.block_offset,
+            share.total_blocks,
+        );
         let max_groups = gpu.limits.max_compute_workgroups_per_dimension as u64;
         if c as u64 > max_groups || gp.n_blocks as u64 > max_groups {
             return Err(Error::Model(format!(
@@ -475,10 +423,7 @@ impl GradWorkspace {
         let score = gpu.storage_zeroed("model score", 16 * cn);
         let resid = gpu.storage_zeroed("grad resid", 16 * cn);
         let work = gpu.storage_zeroed("grad work", gp.work_bytes());
-        let sums = match &share {
-            Some(sh) => sh.sums.clone(),
-            None => gpu.storage_zeroed("grad sums", gp.sums_bytes()),
-        };
+        let sums = share.sums;
         let model_group = model.bind(
             gpu,
             &ModelArgs {
@@ -507,18 +452,16 @@ impl GradWorkspace {
                 noise: &noise,
                 resid: &resid,
                 work: &work,
-                sums: &sums,
+                sums,
             },
         );
         Ok(Self {
             n,
             c,
-            n_params,
             gp,
             pos,
             noise,
             times,
-            sums,
             model_group,
             grad_group,
             _scratch: vec![
@@ -536,24 +479,9 @@ impl GradWorkspace {
         })
     }
 
-    /// Particles per configuration N.
-    pub fn n(&self) -> usize {
-        self.n
-    }
-
-    /// Configurations per batch C.
-    pub fn configs(&self) -> usize {
-        self.c
-    }
-
-    /// The result buffer: `sums[0..P]` = mean ∇_θ L, `sums[P]` = mean L (f32).
-    pub fn sums(&self) -> &wgpu::Buffer {
-        &self.sums
-    }
-
     /// Queues the batch (x_t, z: C·N; times: C) with `queue.write_buffer`; it takes effect
     /// at the next submission.
-    pub fn upload(&self, gpu: &Gpu, x_t: &[[f64; 3]], z: &[[f64; 3]], times: &[f64]) -> Result<()> {
+    fn upload(&self, gpu: &Gpu, x_t: &[[f64; 3]], z: &[[f64; 3]], times: &[f64]) -> Result<()> {
         let (n, c) = (self.n, self.c);
         if x_t.len() != c * n || z.len() != c * n || times.len() != c {
             return Err(Error::Model(format!(
@@ -578,148 +506,31 @@ impl GradWorkspace {
             .write_buffer(&self.times, 0, bytemuck::cast_slice(&times32));
         Ok(())
     }
-
-    /// Records the three model passes and the five gradient passes (one compute pass).
-    pub fn record(
-        &self,
-        encoder: &mut wgpu::CommandEncoder,
-        model: &ModelKernels,
-        grad: &GradKernels,
-    ) {
-        let mut pass = encoder.begin_compute_pass(&Default::default());
-        model.record(&mut pass, &self.model_group, self.n as u32, self.c as u32);
-        grad.record(&mut pass, &self.grad_group, &self.gp);
-    }
-
-    /// One training step in one submission: uploads the batch, records the model and
-    /// gradient passes, copies the mean gradient `sums[0..P]` into `adam.grad` and records
-    /// the AdamW update. Nothing is read back; [`read_loss`](Self::read_loss) gives the
-    /// batch's loss (evaluated before the update) until the next step. The workspace must
-    /// have been created with `adam.theta` as θ.
-    #[allow(clippy::too_many_arguments)]
-    pub fn step(
-        &self,
-        gpu: &Gpu,
-        model: &ModelKernels,
-        grad: &GradKernels,
-        adam: &Adam,
-        x_t: &[[f64; 3]],
-        z: &[[f64; 3]],
-        times: &[f64],
-    ) -> Result<wgpu::SubmissionIndex> {
-        self.upload(gpu, x_t, z, times)?;
-        let mut encoder = gpu.device.create_command_encoder(&Default::default());
-        self.record(&mut encoder, model, grad);
-        Ok(submit_update(gpu, encoder, &self.sums, self.n_params, adam))
-    }
-
-    /// Mean loss of the last batch run (one float read back; waits for the queue).
-    pub fn read_loss(&self, gpu: &Gpu) -> Result<f64> {
-        read_sums(gpu, &self.sums, self.n_params, true).map(|(loss, _)| loss)
-    }
-
-    /// Mean loss and gradient of the last batch run (P + 1 floats read back).
-    pub fn read_loss_and_gradient(&self, gpu: &Gpu) -> Result<(f64, Vec<f64>)> {
-        read_sums(gpu, &self.sums, self.n_params, false)
-    }
-
-    /// Seconds of `clock` (wall, or the process's CPU time) spent in each of the eight
-    /// passes on the uploaded batch (the three of `model_energy`, then the five of
-    /// `model_grad`), each submitted alone and waited for (so each figure includes one
-    /// submission's overhead): for profiling.
-    pub fn time_passes(
-        &self,
-        gpu: &Gpu,
-        model: &ModelKernels,
-        grad: &GradKernels,
-        clock: &dyn Fn() -> f64,
-    ) -> Result<Vec<(&'static str, f64)>> {
-        use crate::model::kernels::{ENTRIES as MODEL_ENTRIES, WORKGROUP as MODEL_WORKGROUP};
-        let gp = &self.gp;
-        let per_particle = (gp.n.div_ceil(WORKGROUP), gp.n_configs, 1);
-        let outputs = (gp.n_params + 1).div_ceil(WORKGROUP);
-        let model_groups = ((self.n as u32).div_ceil(MODEL_WORKGROUP), self.c as u32, 1);
-        let mut out = Vec::new();
-        let passes: Vec<Pass> = MODEL_ENTRIES
-            .iter()
-            .map(|&e| (e, &model.0, &self.model_group, model_groups))
-            .chain(
-                ENTRIES
-                    .iter()
-                    .zip([
-                        per_particle,
-                        per_particle,
-                        per_particle,
-                        (gp.param_items().div_ceil(WORKGROUP), gp.n_blocks, 1),
-                        (outputs, 1, 1),
-                    ])
-                    .map(|(&e, groups)| (e, &grad.0, &self.grad_group, groups)),
-            )
-            .collect();
-        for (entry, family, group, groups) in passes {
-            let start = clock();
-            let mut encoder = gpu.device.create_command_encoder(&Default::default());
-            {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
-                dispatch(&mut pass, family, entry, group, groups);
-            }
-            gpu.queue.submit([encoder.finish()]);
-            gpu.wait()?;
-            out.push((entry, clock() - start));
-        }
-        Ok(out)
-    }
 }
 
-/// One part's batch as [`JointWorkspace::upload`] takes it: (x_t, regression target,
-/// times), C·N, C·N and C entries.
-pub type BatchRef<'a> = (&'a [[f64; 3]], &'a [[f64; 3]], &'a [f64]);
-
-/// A pass to time: entry, family, bind group, workgroups.
-type Pass<'a> = (
-    &'static str,
-    &'a KernelFamily,
-    &'a wgpu::BindGroup,
-    (u32, u32, u32),
-);
-
-/// Where a part of a joint batch writes its partial sums.
-struct Share<'a> {
-    sums: &'a wgpu::Buffer,
-    weight: f64,
-    block_offset: u32,
-    total_blocks: u32,
-}
-
-/// A batch of several particle counts trained jointly: one [`GradWorkspace`] per count
-/// (C_m configurations of N_m particles), all writing their per-block partial sums into one
-/// shared `sums` buffer (part m from block Σ_{m'<m} n_blocks_{m'} on), each configuration
-/// weighted N_m / Σ_m' C_m' N_m', and one `grad_reduce` over all blocks. So `sums[0..P]`
-/// is ∇_θ of, and `sums[P]` is, the mean loss over every configuration, particle and
-/// coordinate of the batch: Σ_m w_m L_m with w_m = C_m N_m / Σ C N and L_m the mean of
-/// part m. With one part this is exactly [`GradWorkspace`] (same dispatches and sums).
-pub struct JointWorkspace {
-    parts: Vec<GradWorkspace>,
-    sums: wgpu::Buffer,
-    n_params: usize,
-}
-
-impl JointWorkspace {
-    /// Allocates the parts for `shape` = [(N_m, C_m), …] (each ≥ 1) and binds `theta`.
-    #[allow(clippy::too_many_arguments)]
+impl GradWorkspace {
+    /// Allocates the parts for `shape` = [(N_m, C_m), …] (each ≥ 1) and binds `theta` (P
+    /// f32, readable as storage) as the parameters.
     pub fn new(
         gpu: &Gpu,
         model: &ModelKernels,
         grad: &GradKernels,
         cfg: &ModelConfig,
-        sys: &System,
+        sys: &ModelSystem,
         shape: &[(usize, usize)],
         theta: &wgpu::Buffer,
     ) -> Result<Self> {
         if shape.is_empty() || shape.iter().any(|&(n, c)| n == 0 || c == 0) {
             return Err(Error::Model(format!(
-                "a joint batch needs at least one configuration of at least one particle for \
-                 every particle count, got (N, C) = {shape:?}"
+                "a gradient workspace needs at least one configuration of at least one \
+                 particle for every particle count, got (N, C) = {shape:?}"
+            )));
+        }
+        let n_params = cfg.param_count();
+        if theta.size() < 4 * n_params as u64 {
+            return Err(Error::Model(format!(
+                "θ buffer of {} bytes, the model has {n_params} parameters",
+                theta.size()
             )));
         }
         let blocks: Vec<u32> = shape
@@ -728,16 +539,15 @@ impl JointWorkspace {
             .collect();
         let total_blocks: u32 = blocks.iter().sum();
         let coordinates: usize = shape.iter().map(|&(n, c)| n * c).sum();
-        let n_params = cfg.param_count();
         let sums_bytes = 4 * (1 + total_blocks as u64) * (n_params as u64 + 1);
         let limit = gpu.limits.max_storage_buffer_binding_size;
         if sums_bytes > limit {
             return Err(Error::Model(format!(
-                "the joint batch's partial sums need {sums_bytes} bytes, more than the \
-                 device's binding limit {limit}; lower training.batch"
+                "the batch's partial sums need {sums_bytes} bytes, more than the device's \
+                 binding limit {limit}; lower training.batch"
             )));
         }
-        let sums = gpu.storage_zeroed("joint grad sums", sums_bytes);
+        let sums = gpu.storage_zeroed("grad sums", sums_bytes);
         let mut parts = Vec::with_capacity(shape.len());
         let mut offset = 0;
         for (&(n, c), &b) in shape.iter().zip(&blocks) {
@@ -747,17 +557,7 @@ impl JointWorkspace {
                 block_offset: offset,
                 total_blocks,
             };
-            parts.push(GradWorkspace::build(
-                gpu,
-                model,
-                grad,
-                cfg,
-                sys,
-                n,
-                c,
-                theta,
-                Some(share),
-            )?);
+            parts.push(Part::new(gpu, model, grad, cfg, sys, (n, c), theta, share)?);
             offset += b;
         }
         Ok(Self {
@@ -767,9 +567,9 @@ impl JointWorkspace {
         })
     }
 
-    /// The parts, in the order of the shape.
-    pub fn parts(&self) -> &[GradWorkspace] {
-        &self.parts
+    /// (N_m, C_m) of every part, in order.
+    pub fn shape(&self) -> Vec<(usize, usize)> {
+        self.parts.iter().map(|p| (p.n, p.c)).collect()
     }
 
     /// The result buffer: `sums[0..P]` = ∇_θ of the batch's mean loss, `sums[P]` that loss.
@@ -777,11 +577,12 @@ impl JointWorkspace {
         &self.sums
     }
 
-    /// Queues part m's batch (x_t, target: C_m·N_m; times: C_m) for every part.
+    /// Queues part m's batch (x_t, target: C_m·N_m; times: C_m) for every part; it takes
+    /// effect at the next submission.
     pub fn upload(&self, gpu: &Gpu, batches: &[BatchRef]) -> Result<()> {
         if batches.len() != self.parts.len() {
             return Err(Error::Model(format!(
-                "{} batches for a joint workspace of {} particle counts",
+                "{} batches for a gradient workspace of {} particle counts",
                 batches.len(),
                 self.parts.len()
             )));
@@ -792,7 +593,8 @@ impl JointWorkspace {
         Ok(())
     }
 
-    /// Records every part's model and gradient passes and the one reduction.
+    /// Records every part's model and gradient passes and the one reduction (one compute
+    /// pass).
     pub fn record(
         &self,
         encoder: &mut wgpu::CommandEncoder,
@@ -808,9 +610,11 @@ impl JointWorkspace {
         grad.record_reduce(&mut pass, &last.grad_group, &last.gp);
     }
 
-    /// One training step in one submission (as [`GradWorkspace::step`]): uploads every
-    /// part's batch, records the passes, copies the gradient into `adam.grad` and records
-    /// the AdamW update.
+    /// One training step in one submission: uploads every part's batch, records the model
+    /// and gradient passes, copies the mean gradient `sums[0..P]` into `adam.grad` and
+    /// records the AdamW update. Nothing is read back; [`read_loss`](Self::read_loss) gives
+    /// the batch's loss (evaluated before the update) until the next step. The workspace
+    /// must have been created with `adam.theta` as θ.
     pub fn step(
         &self,
         gpu: &Gpu,
@@ -822,17 +626,84 @@ impl JointWorkspace {
         self.upload(gpu, batches)?;
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         self.record(&mut encoder, model, grad);
-        Ok(submit_update(gpu, encoder, &self.sums, self.n_params, adam))
+        encoder.copy_buffer_to_buffer(&self.sums, 0, &adam.grad, 0, 4 * self.n_params as u64);
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            adam.record_step(&mut pass);
+        }
+        Ok(gpu.queue.submit([encoder.finish()]))
     }
 
     /// Mean loss of the last batch run (one float read back; waits for the queue).
     pub fn read_loss(&self, gpu: &Gpu) -> Result<f64> {
-        read_sums(gpu, &self.sums, self.n_params, true).map(|(loss, _)| loss)
+        Ok(gpu.read::<f32>(&self.sums, self.n_params as u64, 1)?[0] as f64)
     }
 
     /// Mean loss and gradient of the last batch run (P + 1 floats read back).
     pub fn read_loss_and_gradient(&self, gpu: &Gpu) -> Result<(f64, Vec<f64>)> {
-        read_sums(gpu, &self.sums, self.n_params, false)
+        let out: Vec<f32> = gpu.read(&self.sums, 0, self.n_params as u64 + 1)?;
+        Ok((
+            out[self.n_params] as f64,
+            out[..self.n_params].iter().map(|&g| g as f64).collect(),
+        ))
+    }
+
+    /// Seconds of `clock` (wall, or the process's CPU time) spent in each pass on the
+    /// uploaded batch (the three of `model_energy`, then the five of `model_grad`, summed
+    /// over the parts), each dispatch submitted alone and waited for (so each figure
+    /// includes one submission's overhead per part): for profiling.
+    pub fn time_passes(
+        &self,
+        gpu: &Gpu,
+        model: &ModelKernels,
+        grad: &GradKernels,
+        clock: &dyn Fn() -> f64,
+    ) -> Result<Vec<(&'static str, f64)>> {
+        use crate::model::model_energy::{ENTRIES as MODEL_ENTRIES, WORKGROUP as MODEL_WORKGROUP};
+        let mut out: Vec<(&'static str, f64)> = MODEL_ENTRIES
+            .iter()
+            .chain(ENTRIES.iter())
+            .map(|&e| (e, 0.0))
+            .collect();
+        let last = self.parts.len() - 1;
+        for (index, part) in self.parts.iter().enumerate() {
+            let gp = &part.gp;
+            let per_particle = (gp.model.n.div_ceil(WORKGROUP), gp.model.n_configs, 1);
+            let outputs = (gp.n_params + 1).div_ceil(WORKGROUP);
+            let model_groups = ((part.n as u32).div_ceil(MODEL_WORKGROUP), part.c as u32, 1);
+            let passes: Vec<Pass> = MODEL_ENTRIES
+                .iter()
+                .map(|&e| (e, &model.0, &part.model_group, model_groups))
+                .chain(
+                    ENTRIES
+                        .iter()
+                        .zip([
+                            per_particle,
+                            per_particle,
+                            per_particle,
+                            (gp.param_items().div_ceil(WORKGROUP), gp.n_blocks, 1),
+                            (outputs, 1, 1),
+                        ])
+                        .map(|(&e, groups)| (e, &grad.0, &part.grad_group, groups)),
+                )
+                .filter(|(e, ..)| *e != ENTRIES[4] || index == last)
+                .collect();
+            for (entry, family, group, groups) in passes {
+                let start = clock();
+                let mut encoder = gpu.device.create_command_encoder(&Default::default());
+                {
+                    let mut pass = encoder.begin_compute_pass(&Default::default());
+                    dispatch(&mut pass, family, entry, group, groups);
+                }
+                gpu.queue.submit([encoder.finish()]);
+                gpu.wait()?;
+                let seconds = clock() - start;
+                if let Some(slot) = out.iter_mut().find(|(e, _)| *e == entry) {
+                    slot.1 += seconds;
+                }
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -841,7 +712,7 @@ impl JointWorkspace {
 /// noised positions and `z` (C·N) the noise they were made with. Builds a temporary
 /// [`GradWorkspace`], uploads, runs the three passes of `model` and the five of `grad` in
 /// one submission and reads back P + 1 floats.
-/// Equals the average of [`dsm_loss_grad`](crate::reference::energy_model::dsm_loss_grad)
+/// Equals the average of [`dsm_loss_grad`](crate::reference::model_energy::dsm_loss_grad)
 /// over the configurations (up to f32 rounding).
 #[allow(clippy::too_many_arguments)]
 pub fn loss_and_gradient(
@@ -849,7 +720,7 @@ pub fn loss_and_gradient(
     model: &ModelKernels,
     grad: &GradKernels,
     cfg: &ModelConfig,
-    sys: &System,
+    sys: &ModelSystem,
     params: &[f64],
     x_t: &[[f64; 3]],
     z: &[[f64; 3]],
@@ -876,8 +747,8 @@ pub fn loss_and_gradient(
     }
     let theta: Vec<f32> = params.iter().map(|&p| p as f32).collect();
     let theta_buf = gpu.storage_from("model theta", &theta);
-    let ws = GradWorkspace::new(gpu, model, grad, cfg, sys, n, c, &theta_buf)?;
-    ws.upload(gpu, x_t, z, times)?;
+    let ws = GradWorkspace::new(gpu, model, grad, cfg, sys, &[(n, c)], &theta_buf)?;
+    ws.upload(gpu, &[(x_t, z, times)])?;
     let mut encoder = gpu.device.create_command_encoder(&Default::default());
     ws.record(&mut encoder, model, grad);
     gpu.queue.submit([encoder.finish()]);

@@ -1,8 +1,9 @@
 //! CPU reference (f64) of the time-dependent energy model Ũ_θ(x, t) of neural
-//! thermodynamic integration (Máté, Fleuret & Bereau 2024; see
-//! `design/neural-ti.md` §2–4) and of every derivative the GPU needs, all written
-//! by hand (no autodiff). The WGSL kernels mirror the passes below step by step
-//! and are parity-tested against them.
+//! thermodynamic integration (Máté, Fleuret & Bereau 2024; docs/method.md §2–3): the
+//! energy, the score ∇_x Ũ and the TI integrand ∂_t Ũ, all derivatives written by hand
+//! (no autodiff). `shaders/model_energy.wgsl` mirrors passes A–C step by step and is
+//! parity-tested against them (`tests/model_energy.rs`); the loss and its parameter
+//! gradient (passes D–E) are [`crate::reference::model_grad`].
 //!
 //! # The model (this is the spec)
 //!
@@ -42,7 +43,8 @@
 //!   leaves free). b3 cancels: E_θ does not depend on it and its gradient is 0.
 //! - **Energy** ([`energy`]): Ũ(x, t) = [t(1−t) E_θ(x, t) + (1−t) s_min E_soft(x; a = t)] / s(t),
 //!   hence Ũ(x, 0) = βU_LJ(x) and Ũ(x, 1) = 0 exactly for any θ.
-//! - **Denoising loss** of one configuration ([`dsm_loss`]): with E(x, t) := s(t) Ũ(x, t)
+//! - **Denoising loss** of one configuration
+//!   ([`dsm_loss`](crate::reference::model_grad::dsm_loss)): with E(x, t) := s(t) Ũ(x, t)
 //!   and noise z (3N numbers), L = (1/(3N)) Σ_{i,a} (∂E/∂x_ia(x_t, t) − z_ia)², where
 //!   x_t = wrap(x_0 + s(t) z) ([`noised_positions`]). The caller averages over a batch.
 //!
@@ -61,225 +63,18 @@
 //! | A | pair, gather per i | [`descriptor_moments`] | s_i (K), v_i (K_v × 3) |
 //! | B | per particle | [`assemble_features`], [`mlp_forward`], [`mlp_input_gradient`], [`moment_adjoint`] | f_i, y_i, g_i = ∂y/∂f_i, (∂y/∂s_i, ∂y/∂v_i) |
 //! | C | pair, gather per m | [`network_gradient`], [`soft_gradient`] | ∇_x E_θ, ∇_x E_soft |
-//! | D | pair, gather per i | [`moment_tangent`], [`feature_tangent`] | δf_i along u |
-//! | E | per particle, then reduce | [`mlp_tangent_param_gradient`] | ∂_θ (g_i · δf_i) |
+//! | D | pair, gather per i | [`moment_tangent`](crate::reference::model_grad::moment_tangent), [`feature_tangent`](crate::reference::model_grad::feature_tangent) | δf_i along u |
+//! | E | per particle, then reduce | [`mlp_tangent_param_gradient`](crate::reference::model_grad::mlp_tangent_param_gradient) | ∂_θ (g_i · δf_i) |
 //!
 //! Pass C in gather form: with G_ij := ∂(g_i · f_i)/∂d_ij (g_i held fixed),
 //! ∂/∂x_m Σ_i g_i · f_i = Σ_{j≠m} (G_jm − G_mj), where
 //! G_ij = Σ_k [∂y/∂s_ik · w_k' d/r] + Σ_{k<K_v} (1/σ) [w_k V_ik + w_k' (d · V_ik) d/r],
 //! d = d_ij, V_ik = ∂y/∂v_ik. Since d_ji = −d_ij, both terms come from one pair
 //! evaluation per (m, j).
-//!
-//! # Derivation of ∇_θ L (second order, as the GPU computes it)
-//!
-//! ∇_x E = t(1−t) ∇_x E_θ + (1−t) s_min ∇_x E_soft; only ∇_x E_θ depends on θ, and
-//! the f_∅ term has no x-dependence. With u = 2(∇_x E − z)/(3N) held fixed,
-//! ∇_θ L = Σ_m u_m · ∂_θ ∇_{x_m} E = t(1−t) ∂_θ Σ_m u_m · Σ_i g_i · ∂f_i/∂x_m
-//! = t(1−t) Σ_i ∂_θ [g_i(θ) · δf_i], with the descriptor tangent
-//! δf_i = Σ_m (∂f_i/∂x_m) u_m (pass D; θ-independent; zero in the time slots).
-//! τ_i = g_i · δf_i is the forward-mode tangent of the MLP at f_i along δf_i, and
-//! ∂_θ τ_i is the reverse pass of that tangent program (pass E). The ordinary
-//! ∂_θ MLP(f_i) does *not* appear in ∇_θ L.
 
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
-
-use crate::reference::lj::{minimum_image, norm2};
-
-/// s_min / L of the noise schedule.
-pub const S_MIN_OVER_L: f64 = 1e-3;
-/// s_max / L of the noise schedule.
-pub const S_MAX_OVER_L: f64 = 0.5;
-
-/// Hyper-parameters of the energy model (descriptor sizes and MLP width).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ModelConfig {
-    /// K: number of radial basis functions (≥ 2).
-    pub k_radial: usize,
-    /// K_v ≤ K: number of radial channels carrying vector moments (0: none).
-    pub vector_channels: usize,
-    /// M: number of sin/cos frequency pairs in the time features.
-    pub time_frequencies: usize,
-    /// H: width of both hidden layers.
-    pub hidden: usize,
-    /// Descriptor cutoff r_c (absolute length; the paper's is 2σ).
-    pub r_c: f64,
-}
-
-impl Default for ModelConfig {
-    /// K = 16, K_v = 8, M = 3, H = 64, r_c = 2 (that is 2σ for σ = 1).
-    fn default() -> Self {
-        Self {
-            k_radial: 16,
-            vector_channels: 8,
-            time_frequencies: 3,
-            hidden: 64,
-            r_c: 2.0,
-        }
-    }
-}
-
-/// Why a [`ModelConfig`] cannot be used.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ModelConfigError {
-    /// Fewer than two radial basis functions (the spacing Δ = r_c/(K−1) needs K ≥ 2).
-    #[error("k_radial = {0}: need at least 2 radial basis functions")]
-    TooFewRadial(usize),
-    /// More vector channels than radial channels.
-    #[error("vector_channels = {vector} exceeds k_radial = {radial}")]
-    TooManyVector {
-        /// K_v as given.
-        vector: usize,
-        /// K as given.
-        radial: usize,
-    },
-    /// Zero hidden width.
-    #[error("hidden = 0: the MLP needs at least one hidden unit")]
-    NoHidden,
-    /// Non-positive or non-finite cutoff.
-    #[error("r_c = {0}: the descriptor cutoff must be positive and finite")]
-    BadCutoff(f64),
-}
-
-/// Offsets of each parameter block in the flat parameter vector.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ParamLayout {
-    /// W1, H×D row-major.
-    pub w1: usize,
-    /// b1, H.
-    pub b1: usize,
-    /// W2, H×H row-major.
-    pub w2: usize,
-    /// b2, H.
-    pub b2: usize,
-    /// w3, H.
-    pub w3: usize,
-    /// b3, 1.
-    pub b3: usize,
-    /// Total number of parameters.
-    pub len: usize,
-}
-
-impl ModelConfig {
-    /// Checks the sizes the functions of this module assume.
-    pub fn validate(&self) -> Result<(), ModelConfigError> {
-        if self.k_radial < 2 {
-            return Err(ModelConfigError::TooFewRadial(self.k_radial));
-        }
-        if self.vector_channels > self.k_radial {
-            return Err(ModelConfigError::TooManyVector {
-                vector: self.vector_channels,
-                radial: self.k_radial,
-            });
-        }
-        if self.hidden == 0 {
-            return Err(ModelConfigError::NoHidden);
-        }
-        if !(self.r_c.is_finite() && self.r_c > 0.0) {
-            return Err(ModelConfigError::BadCutoff(self.r_c));
-        }
-        Ok(())
-    }
-
-    /// Number of rotation invariants q_kl: K_v(K_v+1)/2.
-    pub fn vector_invariant_count(&self) -> usize {
-        self.vector_channels * (self.vector_channels + 1) / 2
-    }
-
-    /// Number of time features: 1 + 2M.
-    pub fn time_feature_count(&self) -> usize {
-        1 + 2 * self.time_frequencies
-    }
-
-    /// Offset of the time features in f_i: K + K_v(K_v+1)/2.
-    pub fn time_feature_offset(&self) -> usize {
-        self.k_radial + self.vector_invariant_count()
-    }
-
-    /// D = K + K_v(K_v+1)/2 + 1 + 2M.
-    pub fn feature_dim(&self) -> usize {
-        self.time_feature_offset() + self.time_feature_count()
-    }
-
-    /// Offsets of W1, b1, W2, b2, w3, b3 in the flat parameter vector.
-    pub fn layout(&self) -> ParamLayout {
-        let (d, h) = (self.feature_dim(), self.hidden);
-        let w1 = 0;
-        let b1 = w1 + h * d;
-        let w2 = b1 + h;
-        let b2 = w2 + h * h;
-        let w3 = b2 + h;
-        let b3 = w3 + h;
-        ParamLayout {
-            w1,
-            b1,
-            w2,
-            b2,
-            w3,
-            b3,
-            len: b3 + 1,
-        }
-    }
-
-    /// H·D + H + H² + H + H + 1.
-    pub fn param_count(&self) -> usize {
-        self.layout().len
-    }
-
-    /// Deterministic initial parameters: weights uniform in ±sqrt(6/(fan_in + fan_out))
-    /// (Glorot), biases zero, drawn in layout order from `StdRng::seed_from_u64(seed)`.
-    pub fn init_params(&self, seed: u64) -> Vec<f64> {
-        let (d, h) = (self.feature_dim(), self.hidden);
-        let lay = self.layout();
-        let mut rng = StdRng::seed_from_u64(seed);
-        let mut params = vec![0.0; lay.len];
-        let mut fill = |block: &mut [f64], fan_in: usize, fan_out: usize| {
-            let a = (6.0 / (fan_in + fan_out) as f64).sqrt();
-            for w in block {
-                *w = rng.random_range(-a..a);
-            }
-        };
-        fill(&mut params[lay.w1..lay.b1], d, h);
-        fill(&mut params[lay.w2..lay.b2], h, h);
-        fill(&mut params[lay.w3..lay.b3], h, 1);
-        params
-    }
-
-    /// Spacing of the radial centres, Δ = r_c/(K−1).
-    pub fn radial_spacing(&self) -> f64 {
-        self.r_c / (self.k_radial - 1) as f64
-    }
-
-    /// Width parameter of the radial basis, γ = 1/(2Δ²).
-    pub fn radial_gamma(&self) -> f64 {
-        let delta = self.radial_spacing();
-        0.5 / (delta * delta)
-    }
-}
-
-/// The physical system: box, temperature and LJ parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct System {
-    /// Side L of the cubic periodic box.
-    pub box_length: f64,
-    /// Inverse temperature β = 1/kT.
-    pub beta: f64,
-    /// LJ well depth ε.
-    pub epsilon: f64,
-    /// LJ diameter σ.
-    pub sigma: f64,
-    /// Spherical cutoff of the soft-core prior (`None`: every minimum-image pair).
-    pub cutoff: Option<f64>,
-}
-
-impl System {
-    /// s_min = 1e-3 L.
-    pub fn s_min(&self) -> f64 {
-        S_MIN_OVER_L * self.box_length
-    }
-}
+use crate::reference::lj_forces::{minimum_image, norm2};
+use crate::scene::model::{S_MAX_OVER_L, S_MIN_OVER_L};
+use crate::scene::{ModelConfig, ModelSystem};
 
 // ---------------------------------------------------------------------------------
 // Schedule, time features, radial basis
@@ -340,7 +135,7 @@ pub fn pair_basis(cfg: &ModelConfig, r: f64, w: &mut [f64], dw: &mut [f64]) -> b
 }
 
 /// Minimum-image d = x_j − x_i and its squared length.
-fn separation(pos: &[[f64; 3]], i: usize, j: usize, box_length: f64) -> ([f64; 3], f64) {
+pub(crate) fn separation(pos: &[[f64; 3]], i: usize, j: usize, box_length: f64) -> ([f64; 3], f64) {
     let d = minimum_image(
         [
             pos[j][0] - pos[i][0],
@@ -352,7 +147,7 @@ fn separation(pos: &[[f64; 3]], i: usize, j: usize, box_length: f64) -> ([f64; 3
     (d, norm2(d))
 }
 
-fn inverse_or_zero(r: f64) -> f64 {
+pub(crate) fn inverse_or_zero(r: f64) -> f64 {
     if r > 0.0 {
         1.0 / r
     } else {
@@ -363,9 +158,9 @@ fn inverse_or_zero(r: f64) -> f64 {
 /// Calls `f(j, d_ij, r_ij, w, dw)` for every neighbour j ≠ i of particle i inside the
 /// descriptor cutoff whose radial basis is non-zero (`w` = w_k(r), `dw` = w_k'(r)): the pair
 /// loop shared by the descriptor pass and its derivatives.
-fn for_each_basis_neighbour(
+pub(crate) fn for_each_basis_neighbour(
     cfg: &ModelConfig,
-    sys: &System,
+    sys: &ModelSystem,
     pos: &[[f64; 3]],
     i: usize,
     mut f: impl FnMut(usize, [f64; 3], f64, &[f64], &[f64]),
@@ -388,7 +183,7 @@ fn for_each_basis_neighbour(
     }
 }
 
-fn dot3(a: [f64; 3], b: [f64; 3]) -> f64 {
+pub(crate) fn dot3(a: [f64; 3], b: [f64; 3]) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
@@ -418,7 +213,7 @@ impl Moments {
 
 /// Pass A (pair pass, gather per particle i): s_ik = Σ_j w_k(r_ij) and
 /// v_ik = Σ_j w_k(r_ij) d_ij/σ over neighbours j ≠ i with r_ij < r_c.
-pub fn descriptor_moments(cfg: &ModelConfig, sys: &System, pos: &[[f64; 3]]) -> Vec<Moments> {
+pub fn descriptor_moments(cfg: &ModelConfig, sys: &ModelSystem, pos: &[[f64; 3]]) -> Vec<Moments> {
     let inv_sigma = 1.0 / sys.sigma;
     (0..pos.len())
         .map(|i| {
@@ -459,7 +254,12 @@ pub fn null_features(cfg: &ModelConfig, t: f64) -> Vec<f64> {
 }
 
 /// f_i for every particle (passes A and the feature step of B).
-pub fn descriptors(cfg: &ModelConfig, sys: &System, pos: &[[f64; 3]], t: f64) -> Vec<Vec<f64>> {
+pub fn descriptors(
+    cfg: &ModelConfig,
+    sys: &ModelSystem,
+    pos: &[[f64; 3]],
+    t: f64,
+) -> Vec<Vec<f64>> {
     descriptor_moments(cfg, sys, pos)
         .iter()
         .map(|m| assemble_features(cfg, m, t))
@@ -514,7 +314,7 @@ pub fn mlp_forward(cfg: &ModelConfig, params: &[f64], f: &[f64]) -> MlpForward {
     MlpForward { pre1, pre2, output }
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
@@ -544,70 +344,6 @@ pub fn mlp_input_gradient(cfg: &ModelConfig, params: &[f64], fwd: &MlpForward) -
         }
     }
     g
-}
-
-/// Pass E (per particle): accumulates `scale · ∂_θ τ` into `grad` and returns τ, where
-/// τ = g(f) · δf is the forward-mode tangent of the MLP at `f` along `df`.
-///
-/// Tangent forward: ḣ1 = W1 δf, ȧ1 = σ'(h1) ḣ1, ḣ2 = W2 ȧ1, ȧ2 = σ'(h2) ḣ2, τ = w3 · ȧ2.
-/// Its reverse pass (adjoints written `bar`):
-/// - ∂τ/∂w3 = ȧ2; bar ḣ2 = w3 σ'(h2); bar h2 = w3 σ''(h2) ḣ2;
-/// - ∂τ/∂W2 = bar ḣ2 ȧ1ᵀ + bar h2 a1ᵀ; ∂τ/∂b2 = bar h2;
-/// - bar ȧ1 = W2ᵀ bar ḣ2; bar a1 = W2ᵀ bar h2;
-/// - bar ḣ1 = bar ȧ1 σ'(h1); bar h1 = bar ȧ1 σ''(h1) ḣ1 + bar a1 σ'(h1);
-/// - ∂τ/∂W1 = bar ḣ1 δfᵀ + bar h1 fᵀ; ∂τ/∂b1 = bar h1; ∂τ/∂b3 = 0.
-pub fn mlp_tangent_param_gradient(
-    cfg: &ModelConfig,
-    params: &[f64],
-    f: &[f64],
-    fwd: &MlpForward,
-    df: &[f64],
-    scale: f64,
-    grad: &mut [f64],
-) -> f64 {
-    let (d, h) = (cfg.feature_dim(), cfg.hidden);
-    let lay = cfg.layout();
-    let act1: Vec<(f64, f64, f64)> = fwd.pre1.iter().map(|&z| silu(z)).collect();
-    let act2: Vec<(f64, f64, f64)> = fwd.pre2.iter().map(|&z| silu(z)).collect();
-    // Tangent forward.
-    let hdot1: Vec<f64> = (0..h)
-        .map(|p| dot(&params[lay.w1 + p * d..lay.w1 + (p + 1) * d], df))
-        .collect();
-    let adot1: Vec<f64> = (0..h).map(|p| act1[p].1 * hdot1[p]).collect();
-    let hdot2: Vec<f64> = (0..h)
-        .map(|p| dot(&params[lay.w2 + p * h..lay.w2 + (p + 1) * h], &adot1))
-        .collect();
-    let adot2: Vec<f64> = (0..h).map(|p| act2[p].1 * hdot2[p]).collect();
-    let w3 = &params[lay.w3..lay.b3];
-    let tau = dot(w3, &adot2);
-    // Reverse pass of the tangent program.
-    for p in 0..h {
-        grad[lay.w3 + p] += scale * adot2[p];
-    }
-    let bar_hdot2: Vec<f64> = (0..h).map(|p| w3[p] * act2[p].1).collect();
-    let bar_h2: Vec<f64> = (0..h).map(|p| w3[p] * act2[p].2 * hdot2[p]).collect();
-    let mut bar_adot1 = vec![0.0; h];
-    let mut bar_a1 = vec![0.0; h];
-    for p in 0..h {
-        grad[lay.b2 + p] += scale * bar_h2[p];
-        let row = lay.w2 + p * h;
-        for q in 0..h {
-            grad[row + q] += scale * (bar_hdot2[p] * adot1[q] + bar_h2[p] * act1[q].0);
-            let w = params[row + q];
-            bar_adot1[q] += w * bar_hdot2[p];
-            bar_a1[q] += w * bar_h2[p];
-        }
-    }
-    for p in 0..h {
-        let bar_hdot1 = bar_adot1[p] * act1[p].1;
-        let bar_h1 = bar_adot1[p] * act1[p].2 * hdot1[p] + bar_a1[p] * act1[p].1;
-        grad[lay.b1 + p] += scale * bar_h1;
-        let row = lay.w1 + p * d;
-        for c in 0..d {
-            grad[row + c] += scale * (bar_hdot1 * df[c] + bar_h1 * f[c]);
-        }
-    }
-    tau
 }
 
 /// Pass B, last step (per particle): splits g = ∂y/∂f into the adjoints of the moments,
@@ -642,7 +378,7 @@ pub fn moment_adjoint(cfg: &ModelConfig, m: &Moments, g: &[f64]) -> Moments {
 /// where A = ∂y/∂s, Δ_k = V_jk − V_mk, V = ∂y/∂v.
 pub fn network_gradient(
     cfg: &ModelConfig,
-    sys: &System,
+    sys: &ModelSystem,
     pos: &[[f64; 3]],
     adj: &[Moments],
 ) -> Vec<[f64; 3]> {
@@ -672,7 +408,7 @@ pub fn network_gradient(
 
 /// Soft-core pair term at squared distance `r2`: `Some((e, ∂e/∂(r²), ∂e/∂a))` with
 /// e = 4βε(q⁶ − q³), q = σ²/(aσ² + r²); `None` beyond the cutoff.
-pub fn soft_pair(sys: &System, r2: f64, a: f64) -> Option<(f64, f64, f64)> {
+pub fn soft_pair(sys: &ModelSystem, r2: f64, a: f64) -> Option<(f64, f64, f64)> {
     if let Some(rc) = sys.cutoff {
         if r2 >= rc * rc {
             return None;
@@ -691,16 +427,16 @@ pub fn soft_pair(sys: &System, r2: f64, a: f64) -> Option<(f64, f64, f64)> {
 }
 
 /// E_soft(x; a) = Σ_{i<j} 4βε [q⁶ − q³], q = σ²/(aσ² + r_ij²) (minimum image).
-pub fn soft_energy(sys: &System, pos: &[[f64; 3]], a: f64) -> f64 {
+pub fn soft_energy(sys: &ModelSystem, pos: &[[f64; 3]], a: f64) -> f64 {
     soft_sums(sys, pos, a).0
 }
 
 /// ∂E_soft/∂a.
-pub fn soft_energy_da(sys: &System, pos: &[[f64; 3]], a: f64) -> f64 {
+pub fn soft_energy_da(sys: &ModelSystem, pos: &[[f64; 3]], a: f64) -> f64 {
     soft_sums(sys, pos, a).1
 }
 
-fn soft_sums(sys: &System, pos: &[[f64; 3]], a: f64) -> (f64, f64) {
+fn soft_sums(sys: &ModelSystem, pos: &[[f64; 3]], a: f64) -> (f64, f64) {
     let n = pos.len();
     let (mut e, mut de_da) = (0.0, 0.0);
     for i in 0..n {
@@ -717,7 +453,7 @@ fn soft_sums(sys: &System, pos: &[[f64; 3]], a: f64) -> (f64, f64) {
 
 /// Pass C, prior part (pair pass, gather per particle i): ∇_{x_i} E_soft(x; a)
 /// = Σ_j ∂e/∂(r²) · (−2 d_ij), d_ij = x_j − x_i.
-pub fn soft_gradient(sys: &System, pos: &[[f64; 3]], a: f64) -> Vec<[f64; 3]> {
+pub fn soft_gradient(sys: &ModelSystem, pos: &[[f64; 3]], a: f64) -> Vec<[f64; 3]> {
     let n = pos.len();
     let mut out = vec![[0.0; 3]; n];
     for (i, acc) in out.iter_mut().enumerate() {
@@ -737,70 +473,25 @@ pub fn soft_gradient(sys: &System, pos: &[[f64; 3]], a: f64) -> Vec<[f64; 3]> {
 }
 
 // ---------------------------------------------------------------------------------
-// Pass D: descriptor tangents
-// ---------------------------------------------------------------------------------
-
-/// Pass D (pair pass, gather per particle i): the directional derivatives of the
-/// moments along the per-particle displacement field `u`, δm_i = Σ_m (∂m_i/∂x_m) u_m.
-/// Per neighbour j, with d = d_ij and Δu = u_j − u_i:
-/// δs_ik += w_k' (d · Δu)/r, δv_ik += (1/σ)[w_k Δu + w_k' (d · Δu) d/r].
-pub fn moment_tangent(
-    cfg: &ModelConfig,
-    sys: &System,
-    pos: &[[f64; 3]],
-    u: &[[f64; 3]],
-) -> Vec<Moments> {
-    let inv_sigma = 1.0 / sys.sigma;
-    (0..pos.len())
-        .map(|i| {
-            let mut m = Moments::zeros(cfg);
-            for_each_basis_neighbour(cfg, sys, pos, i, |j, d, r, w, dw| {
-                let inv_r = inverse_or_zero(r);
-                let du = [u[j][0] - u[i][0], u[j][1] - u[i][1], u[j][2] - u[i][2]];
-                let d_du = dot3(d, du) * inv_r;
-                for (s, dwk) in m.radial.iter_mut().zip(dw) {
-                    *s += dwk * d_du;
-                }
-                for (k, v) in m.vector.iter_mut().enumerate() {
-                    for a in 0..3 {
-                        v[a] += inv_sigma * (w[k] * du[a] + dw[k] * d_du * d[a]);
-                    }
-                }
-            });
-            m
-        })
-        .collect()
-}
-
-/// Pass D, per-particle step: δf_i = [δs_i, δq_i, 0 (time slots)] with
-/// δq_kl = δv_k · v_l + v_k · δv_l.
-pub fn feature_tangent(cfg: &ModelConfig, m: &Moments, dm: &Moments) -> Vec<f64> {
-    let mut df = Vec::with_capacity(cfg.feature_dim());
-    df.extend_from_slice(&dm.radial);
-    let kv = cfg.vector_channels;
-    for k in 0..kv {
-        for l in k..kv {
-            df.push(dot3(dm.vector[k], m.vector[l]) + dot3(m.vector[k], dm.vector[l]));
-        }
-    }
-    df.resize(cfg.feature_dim(), 0.0);
-    df
-}
-
-// ---------------------------------------------------------------------------------
-// Composition: energy, score, ∂_t, loss and its parameter gradient
+// Composition: energy, score, ∂_t
 // ---------------------------------------------------------------------------------
 
 /// Passes A and B for one configuration.
-struct NetworkPass {
-    moments: Vec<Moments>,
-    features: Vec<Vec<f64>>,
-    mlp: Vec<MlpForward>,
+pub(crate) struct NetworkPass {
+    pub(crate) moments: Vec<Moments>,
+    pub(crate) features: Vec<Vec<f64>>,
+    pub(crate) mlp: Vec<MlpForward>,
     null_mlp: MlpForward,
 }
 
 impl NetworkPass {
-    fn new(cfg: &ModelConfig, sys: &System, params: &[f64], pos: &[[f64; 3]], t: f64) -> Self {
+    pub(crate) fn new(
+        cfg: &ModelConfig,
+        sys: &ModelSystem,
+        params: &[f64],
+        pos: &[[f64; 3]],
+        t: f64,
+    ) -> Self {
         let moments = descriptor_moments(cfg, sys, pos);
         let features: Vec<Vec<f64>> = moments
             .iter()
@@ -840,7 +531,7 @@ impl NetworkPass {
     fn gradient(
         &self,
         cfg: &ModelConfig,
-        sys: &System,
+        sys: &ModelSystem,
         params: &[f64],
         pos: &[[f64; 3]],
     ) -> Vec<[f64; 3]> {
@@ -857,7 +548,7 @@ impl NetworkPass {
 /// E_θ(x, t) = Σ_i [MLP(f_i(x, t)) − MLP(f_∅(t))].
 pub fn network_energy(
     cfg: &ModelConfig,
-    sys: &System,
+    sys: &ModelSystem,
     params: &[f64],
     pos: &[[f64; 3]],
     t: f64,
@@ -869,7 +560,7 @@ pub fn network_energy(
 /// gradients restricted to the time slots (the descriptors do not depend on t).
 pub fn network_time_derivative(
     cfg: &ModelConfig,
-    sys: &System,
+    sys: &ModelSystem,
     params: &[f64],
     pos: &[[f64; 3]],
     t: f64,
@@ -881,7 +572,7 @@ pub fn network_time_derivative(
 /// pair pass [`network_gradient`] (pass C).
 pub fn network_energy_gradient(
     cfg: &ModelConfig,
-    sys: &System,
+    sys: &ModelSystem,
     params: &[f64],
     pos: &[[f64; 3]],
     t: f64,
@@ -890,7 +581,13 @@ pub fn network_energy_gradient(
 }
 
 /// Ũ(x, t) = [t(1−t) E_θ(x, t) + (1−t) s_min E_soft(x; a = t)] / s(t).
-pub fn energy(cfg: &ModelConfig, sys: &System, params: &[f64], pos: &[[f64; 3]], t: f64) -> f64 {
+pub fn energy(
+    cfg: &ModelConfig,
+    sys: &ModelSystem,
+    params: &[f64],
+    pos: &[[f64; 3]],
+    t: f64,
+) -> f64 {
     let (s, _) = schedule(sys.box_length, t);
     let e_net = network_energy(cfg, sys, params, pos, t);
     let e_soft = soft_energy(sys, pos, t);
@@ -901,7 +598,7 @@ pub fn energy(cfg: &ModelConfig, sys: &System, params: &[f64], pos: &[[f64; 3]],
 /// the denoising loss regresses on z.
 pub fn scaled_score(
     cfg: &ModelConfig,
-    sys: &System,
+    sys: &ModelSystem,
     params: &[f64],
     pos: &[[f64; 3]],
     t: f64,
@@ -910,9 +607,9 @@ pub fn scaled_score(
     scaled_score_from(cfg, sys, params, pos, t, &net)
 }
 
-fn scaled_score_from(
+pub(crate) fn scaled_score_from(
     cfg: &ModelConfig,
-    sys: &System,
+    sys: &ModelSystem,
     params: &[f64],
     pos: &[[f64; 3]],
     t: f64,
@@ -932,7 +629,7 @@ fn scaled_score_from(
 /// back-propagation pair pass and the soft-core forces, divided by s(t).
 pub fn score(
     cfg: &ModelConfig,
-    sys: &System,
+    sys: &ModelSystem,
     params: &[f64],
     pos: &[[f64; 3]],
     t: f64,
@@ -950,7 +647,7 @@ pub fn score(
 /// ∂_t Ũ = ∂_t E / s − E s'/s².
 pub fn time_derivative(
     cfg: &ModelConfig,
-    sys: &System,
+    sys: &ModelSystem,
     params: &[f64],
     pos: &[[f64; 3]],
     t: f64,
@@ -981,115 +678,18 @@ pub fn noised_positions(box_length: f64, x0: &[[f64; 3]], z: &[[f64; 3]], t: f64
         .collect()
 }
 
-/// Weight w(t) of the target-score term in the blended regression target (see
-/// [`score_matching_target`]): w(t) = 1 / (1 + (s(t)/s(t_w))²), a logistic in t,
-/// w = 1/2 at the switch time t_w, → 1 below it (w(0) ≥ 0.998 for t_w ≥ 0.5) and decaying
-/// as exp(−2 ln(s_max/s_min)(t − t_w)) ≈ exp(−12.4 (t − t_w)) above it. This is the
-/// minimum-variance blend of two independent unbiased estimates with variances 1 (the
-/// noise z) and (s(t)/s(t_w))² (the target score, whose spread grows like s(t)).
-pub fn target_score_weight(switch: f64, t: f64) -> f64 {
-    let ln_ratio = (S_MAX_OVER_L / S_MIN_OVER_L).ln();
-    1.0 / (1.0 + (2.0 * ln_ratio * (t - switch)).exp())
-}
-
-/// Regression target of ∇_x E(x_t, t) for a configuration x_0 noised with z at time t:
-/// w · s(t) · β∇U(x_0) + (1 − w) · z, with `grad_u0` = β∇U(x_0) (= ∇_x E_soft(x_0; 0),
-/// [`soft_gradient`] at a = 0) and weight `w` in [0, 1] (e.g. [`target_score_weight`]).
-///
-/// Every w gives an unbiased target for the same minimiser: for variance-exploding noise
-/// ∇ log p_t(x_t) = E[∇ log p_0(x_0) | x_t] (target score matching) and
-/// = E[−z/s(t) | x_t] (denoising score matching), and the model score is −∇_x E / s(t).
-/// w = 0 is plain denoising; w = 1 (target score matching) has a small variance at small t,
-/// where the noise target z is almost unpredictable (loss ≈ 1 for every model).
-pub fn score_matching_target(
-    box_length: f64,
-    grad_u0: &[[f64; 3]],
-    z: &[[f64; 3]],
-    t: f64,
-    w: f64,
-) -> Vec<[f64; 3]> {
-    let (s, _) = schedule(box_length, t);
-    grad_u0
-        .iter()
-        .zip(z)
-        .map(|(g, zz)| std::array::from_fn(|a| w * s * g[a] + (1.0 - w) * zz[a]))
-        .collect()
-}
-
-fn loss_and_residual(grad_e: &[[f64; 3]], z: &[[f64; 3]]) -> (f64, Vec<[f64; 3]>) {
-    let n3 = 3.0 * grad_e.len() as f64;
-    let residual: Vec<[f64; 3]> = grad_e
-        .iter()
-        .zip(z)
-        .map(|(g, zz)| std::array::from_fn(|a| g[a] - zz[a]))
-        .collect();
-    let sum: f64 = residual.iter().map(|r| norm2(*r)).sum();
-    (if n3 > 0.0 { sum / n3 } else { 0.0 }, residual)
-}
-
-/// L = (1/(3N)) Σ_{i,a} (∂E/∂x_ia(x_t, t) − z_ia)² for one configuration (0 if N = 0).
-/// `z` is the regression target: the noise itself (denoising score matching) or any
-/// blend from [`score_matching_target`].
-pub fn dsm_loss(
-    cfg: &ModelConfig,
-    sys: &System,
-    params: &[f64],
-    x_t: &[[f64; 3]],
-    z: &[[f64; 3]],
-    t: f64,
-) -> f64 {
-    loss_and_residual(&scaled_score(cfg, sys, params, x_t, t), z).0
-}
-
-/// (L, ∇_θ L) for one configuration and regression target `z` (the noise, or a blend from
-/// [`score_matching_target`]), by passes A–E: u = 2(∇_x E − z)/(3N),
-/// δf_i = tangent of f_i along u (pass D), ∇_θ L = t(1−t) Σ_i ∂_θ (g_i · δf_i) (pass E).
-/// The b3 component is always 0.
-pub fn dsm_loss_grad(
-    cfg: &ModelConfig,
-    sys: &System,
-    params: &[f64],
-    x_t: &[[f64; 3]],
-    z: &[[f64; 3]],
-    t: f64,
-) -> (f64, Vec<f64>) {
-    let mut grad = vec![0.0; cfg.param_count()];
-    let n = x_t.len();
-    if n == 0 {
-        return (0.0, grad);
-    }
-    let net = NetworkPass::new(cfg, sys, params, x_t, t);
-    let grad_e = scaled_score_from(cfg, sys, params, x_t, t, &net);
-    let (loss, residual) = loss_and_residual(&grad_e, z);
-    let c = 2.0 / (3.0 * n as f64);
-    let u: Vec<[f64; 3]> = residual.iter().map(|r| r.map(|x| c * x)).collect();
-    let tangents = moment_tangent(cfg, sys, x_t, &u);
-    let scale = t * (1.0 - t);
-    for (i, dm) in tangents.iter().enumerate() {
-        let df = feature_tangent(cfg, &net.moments[i], dm);
-        mlp_tangent_param_gradient(
-            cfg,
-            params,
-            &net.features[i],
-            &net.mlp[i],
-            &df,
-            scale,
-            &mut grad,
-        );
-    }
-    // f_∅ has no x-dependence and contributes no term to ∇_θ L.
-    (loss, grad)
-}
-
+/// Shared fixtures of the reference's unit tests (a small model, a planted configuration,
+/// finite differences) and the position and time derivative checks.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
-    use crate::reference::lj::{lj_forces, LjParams};
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
     use rand_distr::{Distribution, StandardNormal};
 
-    const L: f64 = 4.0;
+    pub(crate) const L: f64 = 4.0;
 
-    fn small_cfg(vector_channels: usize) -> ModelConfig {
+    pub(crate) fn small_cfg(vector_channels: usize) -> ModelConfig {
         ModelConfig {
             k_radial: 6,
             vector_channels,
@@ -1099,8 +699,8 @@ mod tests {
         }
     }
 
-    fn small_sys() -> System {
-        System {
+    pub(crate) fn small_sys() -> ModelSystem {
+        ModelSystem {
             box_length: L,
             beta: 1.0 / 1.25,
             epsilon: 1.0,
@@ -1110,7 +710,7 @@ mod tests {
     }
 
     /// Seeded init plus a perturbation of every parameter, so biases are non-zero.
-    fn random_params(cfg: &ModelConfig, seed: u64) -> Vec<f64> {
+    pub(crate) fn random_params(cfg: &ModelConfig, seed: u64) -> Vec<f64> {
         let mut rng = StdRng::seed_from_u64(seed ^ 0xABCD);
         cfg.init_params(seed)
             .into_iter()
@@ -1118,14 +718,14 @@ mod tests {
             .collect()
     }
 
-    fn wrap(x: [f64; 3]) -> [f64; 3] {
+    pub(crate) fn wrap(x: [f64; 3]) -> [f64; 3] {
         x.map(|y| y - L * (y / L).floor())
     }
 
     /// 10 particles in L = 4: a pair at r = 0.49σ across the z boundary, a pair at
     /// r ≈ 0.83σ across the x boundary, the rest random with r > 0.9σ; no pair has a
     /// separation component within 1e-2 of L/2 (where minimum image jumps).
-    fn config() -> Vec<[f64; 3]> {
+    pub(crate) fn config() -> Vec<[f64; 3]> {
         let mut pos = vec![
             [2.0, 2.0, 0.2],
             wrap([2.3, 2.25, -0.1]),
@@ -1146,7 +746,7 @@ mod tests {
         pos
     }
 
-    fn noise(n: usize, seed: u64) -> Vec<[f64; 3]> {
+    pub(crate) fn noise(n: usize, seed: u64) -> Vec<[f64; 3]> {
         let mut rng = StdRng::seed_from_u64(seed);
         (0..n)
             .map(|_| std::array::from_fn(|_| StandardNormal.sample(&mut rng)))
@@ -1154,12 +754,12 @@ mod tests {
     }
 
     /// Fourth-order central difference (f(x−2h) − 8f(x−h) + 8f(x+h) − f(x+2h))/(12h).
-    fn central(h: f64, mut f: impl FnMut(f64) -> f64) -> f64 {
+    pub(crate) fn central(h: f64, mut f: impl FnMut(f64) -> f64) -> f64 {
         (f(-2.0 * h) - 8.0 * f(-h) + 8.0 * f(h) - f(2.0 * h)) / (12.0 * h)
     }
 
     /// Worst |a − b| / max(|b|, scale) with scale = RMS of `numeric` (norm-relative floor).
-    fn worst_relative(analytic: &[f64], numeric: &[f64]) -> (f64, usize) {
+    pub(crate) fn worst_relative(analytic: &[f64], numeric: &[f64]) -> (f64, usize) {
         let rms = (numeric.iter().map(|x| x * x).sum::<f64>() / numeric.len() as f64).sqrt();
         let mut worst = (0.0, 0);
         for (k, (a, b)) in analytic.iter().zip(numeric).enumerate() {
@@ -1171,9 +771,9 @@ mod tests {
         worst
     }
 
-    const TIMES: [f64; 4] = [0.05, 0.3, 0.62, 0.9];
+    pub(crate) const TIMES: [f64; 4] = [0.05, 0.3, 0.62, 0.9];
 
-    fn check_score_fd(cfg: &ModelConfig) -> f64 {
+    pub(crate) fn check_score_fd(cfg: &ModelConfig) -> f64 {
         let sys = small_sys();
         let params = random_params(cfg, 11);
         let pos = config();
@@ -1209,9 +809,9 @@ mod tests {
     }
 
     /// An energy as a function of the positions.
-    type EnergyOf<'a> = &'a dyn Fn(&[[f64; 3]]) -> f64;
+    pub(crate) type EnergyOf<'a> = &'a dyn Fn(&[[f64; 3]]) -> f64;
 
-    fn position_fd(pos: &[[f64; 3]], f: EnergyOf) -> Vec<f64> {
+    pub(crate) fn position_fd(pos: &[[f64; 3]], f: EnergyOf) -> Vec<f64> {
         let mut numeric = Vec::new();
         for i in 0..pos.len() {
             for a in 0..3 {
@@ -1225,7 +825,7 @@ mod tests {
         numeric
     }
 
-    fn check_time_fd(cfg: &ModelConfig) -> f64 {
+    pub(crate) fn check_time_fd(cfg: &ModelConfig) -> f64 {
         let sys = small_sys();
         let params = random_params(cfg, 12);
         let pos = config();
@@ -1250,37 +850,14 @@ mod tests {
         }
         worst
     }
+}
 
-    fn check_param_fd(cfg: &ModelConfig) -> f64 {
-        let sys = small_sys();
-        let params = random_params(cfg, 13);
-        let x0 = config();
-        let mut worst: f64 = 0.0;
-        for (n, t) in TIMES.into_iter().enumerate() {
-            let z = noise(x0.len(), 100 + n as u64);
-            // A small t keeps the planted close pair close; larger t moves it.
-            let x_t = noised_positions(L, &x0, &z, t.min(0.3));
-            let (loss, analytic) = dsm_loss_grad(cfg, &sys, &params, &x_t, &z, t);
-            assert!((loss - dsm_loss(cfg, &sys, &params, &x_t, &z, t)).abs() <= 1e-14 * loss);
-            let numeric: Vec<f64> = (0..params.len())
-                .map(|k| {
-                    central(1e-4, |h| {
-                        let mut p = params.clone();
-                        p[k] += h;
-                        dsm_loss(cfg, &sys, &p, &x_t, &z, t)
-                    })
-                })
-                .collect();
-            let (e, k) = worst_relative(&analytic, &numeric);
-            println!(
-                "grad_theta L FD t = {t}: L = {loss:.4e}, worst rel {e:.2e} at param {k} ({} vs {})",
-                analytic[k], numeric[k]
-            );
-            assert_eq!(analytic[cfg.layout().b3], 0.0);
-            worst = worst.max(e);
-        }
-        worst
-    }
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
+    use crate::reference::lj_forces::lj_forces;
+    use crate::scene::LjParams;
 
     #[test]
     fn score_matches_finite_differences() {
@@ -1291,84 +868,6 @@ mod tests {
     #[test]
     fn time_derivative_matches_finite_differences() {
         let worst = check_time_fd(&small_cfg(3));
-        assert!(worst < 1e-6, "worst relative error {worst:.2e}");
-    }
-
-    #[test]
-    fn loss_gradient_matches_finite_differences() {
-        let worst = check_param_fd(&small_cfg(3));
-        assert!(worst < 1e-6, "worst relative error {worst:.2e}");
-    }
-
-    /// The loss with a blended target (target score and noise, [`score_matching_target`])
-    /// has the same hand-written gradient: finite differences agree to 1e-6.
-    #[test]
-    fn blended_target_loss_gradient_matches_finite_differences() {
-        let cfg = small_cfg(3);
-        let sys = small_sys();
-        let params = random_params(&cfg, 17);
-        let x0 = config();
-        let g0 = soft_gradient(&sys, &x0, 0.0);
-        let mut worst: f64 = 0.0;
-        for (n, t) in [0.02, 0.2, 0.45].into_iter().enumerate() {
-            let z = noise(x0.len(), 300 + n as u64);
-            let x_t = noised_positions(L, &x0, &z, t);
-            let w = target_score_weight(0.3, t);
-            let target = score_matching_target(L, &g0, &z, t, w);
-            let (loss, analytic) = dsm_loss_grad(&cfg, &sys, &params, &x_t, &target, t);
-            let numeric: Vec<f64> = (0..params.len())
-                .map(|k| {
-                    central(1e-4, |h| {
-                        let mut p = params.clone();
-                        p[k] += h;
-                        dsm_loss(&cfg, &sys, &p, &x_t, &target, t)
-                    })
-                })
-                .collect();
-            let (e, k) = worst_relative(&analytic, &numeric);
-            println!(
-                "blended target t = {t}, w = {w:.4}: L = {loss:.4e}, worst rel {e:.2e} at {k}"
-            );
-            worst = worst.max(e);
-        }
-        assert!(worst < 1e-6, "worst relative error {worst:.2e}");
-    }
-
-    /// The target score is the model's own ∇_x E at t = 0 (Ũ(·, 0) = βU_LJ): at x_t = x_0
-    /// and t = 0 the target-score loss vanishes for any θ, the denoising loss does not.
-    /// The weight is 1/2 at the switch, → 1 below and → 0 above it.
-    #[test]
-    fn target_score_is_the_exact_score_at_t_zero() {
-        let cfg = small_cfg(3);
-        let sys = small_sys();
-        let params = random_params(&cfg, 5);
-        let x0 = config();
-        let g0 = soft_gradient(&sys, &x0, 0.0);
-        let z = noise(x0.len(), 9);
-        let tsm = score_matching_target(L, &g0, &z, 0.0, 1.0);
-        let scale: f64 = tsm.iter().map(|g| norm2(*g)).sum::<f64>() / (3.0 * x0.len() as f64);
-        assert!(scale > 1e-4, "{scale}");
-        let l_tsm = dsm_loss(&cfg, &sys, &params, &x0, &tsm, 0.0);
-        assert!(l_tsm < 1e-24 * scale.max(1.0), "{l_tsm}");
-        let l_dsm = dsm_loss(&cfg, &sys, &params, &x0, &z, 0.0);
-        assert!(l_dsm > 0.3, "{l_dsm}");
-        assert!((target_score_weight(0.3, 0.3) - 0.5).abs() < 1e-15);
-        assert!(target_score_weight(0.3, 0.0) > 0.97);
-        assert!(target_score_weight(0.3, 0.7) < 0.01);
-        let half = score_matching_target(L, &g0, &z, 0.1, 0.5);
-        let (s, _) = schedule(L, 0.1);
-        assert!((half[3][1] - 0.5 * (s * g0[3][1] + z[3][1])).abs() < 1e-15);
-    }
-
-    #[test]
-    fn radial_only_model_works_and_passes_finite_differences() {
-        let cfg = small_cfg(0);
-        assert!(cfg.validate().is_ok());
-        assert_eq!(cfg.feature_dim(), 6 + 1 + 4);
-        assert_eq!(small_cfg(3).feature_dim(), 6 + 6 + 1 + 4);
-        let worst = check_score_fd(&cfg)
-            .max(check_time_fd(&cfg))
-            .max(check_param_fd(&cfg));
         assert!(worst < 1e-6, "worst relative error {worst:.2e}");
     }
 
@@ -1494,7 +993,7 @@ mod tests {
 
     #[test]
     fn isolated_particle_has_zero_network_energy() {
-        let sys = System {
+        let sys = ModelSystem {
             box_length: 20.0,
             ..small_sys()
         };
@@ -1535,37 +1034,5 @@ mod tests {
         let (s1, _) = schedule(6.0, 1.0);
         assert_eq!(s0, 6e-3);
         assert!((s1 - 3.0).abs() < 1e-12);
-    }
-
-    /// Rough CPU cost of `dsm_loss_grad` at the default size in the paper's box.
-    #[test]
-    #[ignore = "timing: cargo test --release --lib energy_model -- --ignored --nocapture"]
-    fn dsm_loss_grad_timing() {
-        let cfg = ModelConfig::default();
-        let sys = System {
-            box_length: 6.0,
-            beta: 1.0 / 1.25,
-            epsilon: 1.0,
-            sigma: 1.0,
-            cutoff: None,
-        };
-        let params = cfg.init_params(1);
-        println!("param_count = {}", cfg.param_count());
-        for n in [40, 200] {
-            let mut rng = StdRng::seed_from_u64(n as u64);
-            let x0: Vec<[f64; 3]> = (0..n)
-                .map(|_| std::array::from_fn(|_| rng.random_range(0.0..6.0)))
-                .collect();
-            let z = noise(n, 3);
-            let x_t = noised_positions(6.0, &x0, &z, 0.5);
-            let reps = if n == 40 { 50 } else { 10 };
-            let start = std::time::Instant::now();
-            let mut acc = 0.0;
-            for _ in 0..reps {
-                acc += dsm_loss_grad(&cfg, &sys, &params, &x_t, &z, 0.5).0;
-            }
-            let dt = start.elapsed().as_secs_f64() / reps as f64;
-            println!("N = {n}: dsm_loss_grad {:.2} ms (loss {acc:.3e})", dt * 1e3);
-        }
     }
 }

@@ -1,7 +1,7 @@
 //! Cell list and neighbour list by brute force and by cells, in f64: the reference of
 //! `shaders/cell_list.wgsl`. Cell numbering matches the shader.
 
-use super::lj::{minimum_image, norm2};
+use super::lj_forces::{minimum_image, norm2};
 
 /// Cell coordinates of a position for `cells_side` cells per box side.
 pub fn cell_coords(x: [f64; 3], box_length: f64, cells_side: u32) -> [u32; 3] {

@@ -1,20 +1,7 @@
 //! LJ pair term, minimum image and all-pairs forces in f64: the reference of
 //! `shaders/lj_forces.wgsl` and `shaders/common/{lj,pbc}.wgsl`.
 
-/// Parameters of the pair potential in a cubic periodic box.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LjParams {
-    /// Well depth.
-    pub epsilon: f64,
-    /// Diameter.
-    pub sigma: f64,
-    /// Cutoff (`None`: every minimum-image pair counts).
-    pub cutoff: Option<f64>,
-    /// Energy shifted to zero at the cutoff.
-    pub shift: bool,
-    /// Box side.
-    pub box_length: f64,
-}
+use crate::scene::LjParams;
 
 impl LjParams {
     /// u(r_c) if the potential is shifted, else 0.

@@ -1,16 +1,20 @@
 //! GPU (f32) denoising loss and parameter gradient (`shaders/model_grad.wgsl`, after the
 //! passes of `shaders/model_energy.wgsl`) against the mean over the configurations of the
-//! f64 CPU reference `reference::energy_model::dsm_loss_grad`, evaluated on f32-rounded
+//! f64 CPU reference `reference::model_grad::dsm_loss_grad`, evaluated on f32-rounded
 //! positions, noise, times and parameters. Skipped without an adapter.
 
 mod common;
 
-use nti_gpu::model::grad::{
-    device_bytes, loss_and_gradient, BatchRef, GradKernels, GradWorkspace, JointWorkspace,
+use nti_gpu::model::adam::Adam;
+use nti_gpu::model::model_grad::{
+    device_bytes, loss_and_gradient, BatchRef, GradKernels, GradWorkspace,
 };
-use nti_gpu::model::optimizer::{adamw_reference, Adam, AdamSettings};
 use nti_gpu::model::ModelKernels;
-use nti_gpu::reference::energy_model::{dsm_loss_grad, noised_positions, ModelConfig, System};
+use nti_gpu::reference::adam::adam_update;
+use nti_gpu::reference::model_energy::noised_positions;
+use nti_gpu::reference::model_grad::dsm_loss_grad;
+use nti_gpu::scene::AdamSettings;
+use nti_gpu::scene::{ModelConfig, ModelSystem};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -18,8 +22,8 @@ const L: f64 = 6.0;
 const N: usize = 40;
 const TIMES: [f64; 3] = [0.1, 0.5, 0.85];
 
-fn system() -> System {
-    System {
+fn system() -> ModelSystem {
+    ModelSystem {
         box_length: L,
         beta: 1.0 / 1.25,
         epsilon: 1.0,
@@ -207,7 +211,7 @@ fn empty_batch_and_bad_sizes() {
 /// the same submission) against `loss_and_gradient` on the read-back θ followed by the f64
 /// `adamw_reference` update.
 #[test]
-fn workspace_step_equals_loss_and_gradient_plus_adamw_reference() {
+fn workspace_step_equals_loss_and_gradient_plus_adam_update() {
     let Some(gpu) = common::gpu() else {
         return;
     };
@@ -222,8 +226,16 @@ fn workspace_step_equals_loss_and_gradient_plus_adamw_reference() {
     };
     let theta0: Vec<f32> = parameters(&cfg, 5).iter().map(|&p| p as f32).collect();
     let adam = Adam::new(&gpu, &settings, &theta0, None, None, 0).unwrap();
-    let ws =
-        GradWorkspace::new(&gpu, &model, &grad, &cfg, &sys, N, TIMES.len(), &adam.theta).unwrap();
+    let ws = GradWorkspace::new(
+        &gpu,
+        &model,
+        &grad,
+        &cfg,
+        &sys,
+        &[(N, TIMES.len())],
+        &adam.theta,
+    )
+    .unwrap();
     let p = cfg.param_count();
     let (mut theta, mut m, mut v) = (
         theta0.iter().map(|&x| x as f64).collect::<Vec<f64>>(),
@@ -244,7 +256,7 @@ fn workspace_step_equals_loss_and_gradient_plus_adamw_reference() {
         )
         .unwrap();
         // Workspace step.
-        ws.step(&gpu, &model, &grad, &adam, &x_t, &z, &times)
+        ws.step(&gpu, &model, &grad, &adam, &[(&x_t, &z, &times)])
             .unwrap();
         let (ws_loss, ws_g) = ws.read_loss_and_gradient(&gpu).unwrap();
         assert_eq!(ws.read_loss(&gpu).unwrap().to_bits(), ws_loss.to_bits());
@@ -253,7 +265,7 @@ fn workspace_step_equals_loss_and_gradient_plus_adamw_reference() {
         assert_eq!(ws_g, g, "step {step}: gradient");
         let copied: Vec<f32> = gpu.read(&adam.grad, 0, p as u64).unwrap();
         assert!(copied.iter().zip(&g).all(|(&a, &b)| a as f64 == b));
-        adamw_reference(&settings, step, &mut theta, &g, &mut m, &mut v);
+        adam_update(&settings, step, &mut theta, &g, &mut m, &mut v);
         let snap = adam.read_state(&gpu).unwrap();
         assert_eq!(snap.step, step as u32 + 1);
         let scale = theta.iter().map(|x| x.abs()).fold(0.0, f64::max);
@@ -271,13 +283,13 @@ fn workspace_step_equals_loss_and_gradient_plus_adamw_reference() {
     }
     // Batch-shape mismatches are refused.
     let (x_t, z, times) = batch(&TIMES[..2], N, 1);
-    assert!(ws.upload(&gpu, &x_t, &z, &times).is_err());
-    assert!(GradWorkspace::new(&gpu, &model, &grad, &cfg, &sys, 0, 3, &adam.theta).is_err());
+    assert!(ws.upload(&gpu, &[(&x_t, &z, &times)]).is_err());
+    assert!(GradWorkspace::new(&gpu, &model, &grad, &cfg, &sys, &[(0, 3)], &adam.theta).is_err());
 }
 
 /// Time per training step at C = 32, N = 40 and 200, default model: the previous loop (read θ,
 /// `loss_and_gradient`, upload the gradient, AdamW) against a workspace step (upload,
-/// submit, wait): `cargo test --release --test model_grad_parity -- --ignored --nocapture`.
+/// submit, wait): `cargo test --release --test model_grad -- --ignored --nocapture`.
 #[test]
 #[ignore = "timing"]
 fn train_step_timing() {
@@ -315,9 +327,10 @@ fn train_step_timing() {
             gpu.queue.submit([encoder.finish()]);
             gpu.wait().unwrap();
         };
-        let ws = GradWorkspace::new(&gpu, &model, &grad, &cfg, &sys, n, c, &adam.theta).unwrap();
+        let ws =
+            GradWorkspace::new(&gpu, &model, &grad, &cfg, &sys, &[(n, c)], &adam.theta).unwrap();
         let new_step = || {
-            ws.step(&gpu, &model, &grad, &adam, &x_t, &z, &times)
+            ws.step(&gpu, &model, &grad, &adam, &[(&x_t, &z, &times)])
                 .unwrap();
             gpu.wait().unwrap();
         };
@@ -343,7 +356,7 @@ fn train_step_timing() {
 }
 
 /// Joint batch of two particle counts (N = 12 with 3 configurations, N = 40 with 2) in one
-/// [`JointWorkspace`]: loss and gradient equal the f64 reference of the mean over every
+/// [`GradWorkspace`]: loss and gradient equal the f64 reference of the mean over every
 /// configuration, particle and coordinate, i.e. the single-N means weighted by C_m N_m / Σ C N
 /// (not the plain mean of the two), to 1e-4; and the single-N workspaces' own results,
 /// combined with those weights on the host, agree with the joint one.
@@ -364,7 +377,7 @@ fn joint_batch_of_two_particle_counts_matches_the_weighted_reference() {
         .map(|(m, (n, times))| batch(times, *n, 100 + 10 * m as u64))
         .collect();
     let shape: Vec<(usize, usize)> = parts.iter().map(|(n, t)| (*n, t.len())).collect();
-    let joint = JointWorkspace::new(&gpu, &model, &grad, &cfg, &sys, &shape, &theta).unwrap();
+    let joint = GradWorkspace::new(&gpu, &model, &grad, &cfg, &sys, &shape, &theta).unwrap();
     let views: Vec<BatchRef> = batches
         .iter()
         .map(|(x, z, t)| (&x[..], &z[..], &t[..]))
@@ -431,7 +444,7 @@ fn process_cpu_seconds() -> f64 {
 /// Where a training step's time goes, C = 32, N = 40 and 200, default model: each of the
 /// eight passes submitted alone and waited for (median of 3), the whole step (wall and
 /// process CPU seconds, median of 5), and the host's batch construction with the blended
-/// target: `cargo test --release --test model_grad_parity pass_timing -- --ignored --nocapture`.
+/// target: `cargo test --release --test model_grad pass_timing -- --ignored --nocapture`.
 #[test]
 #[ignore = "timing"]
 fn pass_timing() {
@@ -448,8 +461,9 @@ fn pass_timing() {
         let times: Vec<f64> = (0..c).map(|k| (k as f64 + 0.5) / c as f64).collect();
         let (x_t, z, times) = batch(&times, n, 7);
         let adam = Adam::new(&gpu, &AdamSettings::default(), &theta0, None, None, 0).unwrap();
-        let ws = GradWorkspace::new(&gpu, &model, &grad, &cfg, &sys, n, c, &adam.theta).unwrap();
-        ws.step(&gpu, &model, &grad, &adam, &x_t, &z, &times)
+        let ws =
+            GradWorkspace::new(&gpu, &model, &grad, &cfg, &sys, &[(n, c)], &adam.theta).unwrap();
+        ws.step(&gpu, &model, &grad, &adam, &[(&x_t, &z, &times)])
             .unwrap();
         gpu.wait().unwrap();
         let t0 = std::time::Instant::now();
@@ -479,7 +493,7 @@ fn pass_timing() {
         let (mut wall, mut cpu) = (Vec::new(), Vec::new());
         for _ in 0..5 {
             let (t0, c0) = (std::time::Instant::now(), process_cpu_seconds());
-            ws.step(&gpu, &model, &grad, &adam, &x_t, &z, &times)
+            ws.step(&gpu, &model, &grad, &adam, &[(&x_t, &z, &times)])
                 .unwrap();
             gpu.wait().unwrap();
             wall.push(t0.elapsed().as_secs_f64());
@@ -507,7 +521,7 @@ fn pass_timing() {
                 .map(|p| p.map(|v| v as f32))
                 .collect(),
         };
-        let target = nti_gpu::train::ScoreTarget::default();
+        let target = nti_gpu::scene::ScoreTarget::default();
         let t0 = std::time::Instant::now();
         let ts = nti_gpu::train::TrainingSet::new(&sys, &set, target);
         let t_forces = t0.elapsed().as_secs_f64() / 64.0;

@@ -1,115 +1,52 @@
-//! Stages of a run, each writing its outputs into the output directory and its keys into
-//! `results.json`: reference sampling (`nti-gpu sample`) and the classical baselines
-//! (`nti-gpu baselines`: Widom insertion, which reuses the samples of an earlier sampling
-//! run of the same scene (matched by [`Scene::hash`]) instead of sampling again, and
-//! λ-window TI with MBAR).
+//! The baselines stage (`nti-gpu baselines`, step 3 of `nti-gpu run`): the classical
+//! routes the scene's `baselines` section names, for every N: Widom insertion into the
+//! reference samples (reused from the output directory when they match the scene, sampled
+//! otherwise), λ-window TI with MBAR, and the equations of state. Writes
+//! `free_energy.<N>.widom`, `.lambda_ti`, `.mbar` and `.eos` into results.json.
 
+use super::{
+    fingerprint, results_header, results_header_timed, samples_for, LazyMdKernels, Progress,
+};
 use crate::dataset::SampleSet;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::md::sampler::{run_reference, ReferenceSummary, SampleFiles};
+use crate::md::tail::LjTail;
 use crate::md::widom::{insertion_energies, widom_estimate, Configurations, WidomKernel};
-use crate::md::MdKernels;
-use crate::output::{merge_results, write_atomic};
-use crate::reference::lj::LjParams;
-use crate::reference::tail::LjTail;
-use crate::scene::{Potential, Scene};
+use crate::output::merge_results;
+use crate::scene::{LjParams, Potential, Scene};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
-/// Progress reporting of a stage: `start(label, total)`, `set(done)`, `finish()`.
-pub trait Progress {
-    /// A new bar.
-    fn start(&mut self, label: &str, total: u64);
-    /// Steps done so far.
-    fn set(&mut self, done: u64);
-    /// The bar is complete.
-    fn finish(&mut self);
+/// Fingerprint of the baselines stage's inputs (scene hash and the baselines section).
+pub fn baselines_fingerprint(scene: &Scene) -> String {
+    fingerprint(&[
+        &format!("{:016x}", scene.hash()),
+        &ron::to_string(&scene.baselines).unwrap_or_default(),
+    ])
 }
 
-/// Progress that reports nothing (library use, tests).
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn start(&mut self, _: &str, _: u64) {}
-    fn set(&mut self, _: u64) {}
-    fn finish(&mut self) {}
-}
-
-/// File names of the sampling outputs for N.
-pub fn sample_files(n: u32) -> SampleFiles {
-    SampleFiles {
-        samples: format!("samples_N{n}.ntis"),
-        xyz: format!("samples_N{n}.xyz"),
-        gr: format!("gr_N{n}.csv"),
-    }
-}
-
-/// Samples the reference fluid at one N and writes its files (`.ntis`, extended XYZ of
-/// replica 0, g(r) CSV). Returns the summary and the configurations.
-pub fn sample_one(
-    gpu: &Gpu,
-    kernels: &Arc<MdKernels>,
-    scene: &Scene,
-    n: u32,
-    out_dir: &Path,
-    progress: &mut dyn Progress,
-) -> Result<(ReferenceSummary, SampleSet)> {
-    let steps = scene.sampler.equilibration_steps + scene.sampler.production_steps;
-    progress.start(&format!("sample N={n}"), steps);
-    let outcome = run_reference(gpu, kernels.clone(), scene, n, |d| progress.set(d))?;
-    progress.finish();
-    let mut summary = outcome.summary();
-    let set = outcome.sample_set(gpu, scene)?;
-    let files = sample_files(n);
-    set.write(&out_dir.join(&files.samples))?;
-    write_atomic(&out_dir.join(&files.xyz), set.to_extxyz(0).as_bytes())?;
-    let mut gr = String::from("# g(r) of the reference samples; r at bin centres\nr,g\n");
-    for (r, g) in outcome.gr() {
-        gr.push_str(&format!("{r:.6},{g:.6}\n"));
-    }
-    write_atomic(&out_dir.join(&files.gr), gr.as_bytes())?;
-    summary.files = files;
-    Ok((summary, set))
-}
-
-/// Runs the reference sampler for every N of the scene, writes samples (`.ntis` and
-/// extended XYZ of replica 0), g(r) tables and the `reference` section of `results.json`
-/// into `out_dir`. Returns the JSON that was merged.
-pub fn sample_stage(
+/// Step 3 of `nti-gpu run`: nothing when results.json records a run of the same baselines
+/// on the same samples ("reused"), else [`baselines_stage`] ("ran").
+pub fn baselines_if_needed(
     gpu: &Gpu,
     scene: &Scene,
     out_dir: &Path,
     progress: &mut dyn Progress,
-) -> Result<serde_json::Value> {
-    let stage_start = Instant::now();
-    let kernels = Arc::new(MdKernels::new(gpu)?);
-    let mut reference = serde_json::Map::new();
-    for &n in &scene.system.particles {
-        let (summary, _) = sample_one(gpu, &kernels, scene, n, out_dir, progress)?;
-        reference.insert(
-            n.to_string(),
-            serde_json::to_value(&summary).unwrap_or_default(),
-        );
-        // Write after every N so a stopped run keeps what it finished.
-        merge_results(out_dir, header(gpu, scene, "reference", &reference, None))?;
+) -> Result<&'static str> {
+    let fp = baselines_fingerprint(scene);
+    let recorded = std::fs::read_to_string(out_dir.join("results.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["stages"]["baselines"].as_str().map(str::to_string));
+    if recorded.as_deref() == Some(fp.as_str()) {
+        return Ok("reused");
     }
-    let update = header(
-        gpu,
-        scene,
-        "reference",
-        &reference,
-        Some(("sample", stage_start.elapsed().as_secs_f64())),
-    );
-    merge_results(out_dir, update.clone())?;
-    Ok(update)
-}
-
-/// The samples of an earlier sampling run of this scene at N, if `out_dir` holds them.
-pub fn existing_samples(scene: &Scene, n: u32, out_dir: &Path) -> Option<SampleSet> {
-    let set = SampleSet::read(&out_dir.join(sample_files(n).samples)).ok()?;
-    (set.scene_hash == scene.hash() && set.n == n).then_some(set)
+    baselines_stage(gpu, scene, out_dir, progress)?;
+    merge_results(
+        out_dir,
+        serde_json::json!({ "stages": { "baselines": fp } }),
+    )?;
+    Ok("ran")
 }
 
 /// Runs the baselines the scene's `baselines` section names, for every N: Widom insertion
@@ -133,7 +70,7 @@ pub fn baselines_stage(
                 .into(),
         });
     }
-    let kernels = Arc::new(MdKernels::new(gpu)?);
+    let mut kernels = LazyMdKernels::default();
     let widom_kernel = WidomKernel::new(gpu)?;
     let mut free_energy = serde_json::Map::new();
     let mut reference = serde_json::Map::new();
@@ -141,17 +78,13 @@ pub fn baselines_stage(
     for &n in &s.particles {
         let mut methods = serde_json::Map::new();
         if let Some(widom) = &baselines.widom {
-            let set = match existing_samples(scene, n, out_dir) {
-                Some(set) => set,
-                None => {
-                    let (summary, set) = sample_one(gpu, &kernels, scene, n, out_dir, progress)?;
-                    reference.insert(
-                        n.to_string(),
-                        serde_json::to_value(&summary).unwrap_or_default(),
-                    );
-                    set
-                }
-            };
+            let (set, summary) = samples_for(gpu, &mut kernels, scene, n, out_dir, progress)?;
+            if let Some(summary) = summary {
+                reference.insert(
+                    n.to_string(),
+                    serde_json::to_value(&summary).unwrap_or_default(),
+                );
+            }
             methods.insert(
                 "widom".into(),
                 widom_entry(gpu, &widom_kernel, scene, n, &set, widom.insertions)?,
@@ -159,17 +92,13 @@ pub fn baselines_stage(
         }
         if let Some(settings) = &baselines.lambda_ti {
             let t0 = Instant::now();
-            let legs = match settings.path {
-                crate::scene::LambdaPath::TwoLeg => 2,
-                crate::scene::LambdaPath::SoftCore => 1,
-            };
             progress.start(
                 &format!("lambda-TI N={n}"),
-                legs * (settings.equilibration_steps + settings.production_steps),
+                settings.legs() * (settings.equilibration_steps + settings.production_steps),
             );
             let r = crate::baselines::lambda_ti::lambda_ti(
                 gpu,
-                &kernels,
+                &kernels.get(gpu)?,
                 scene,
                 n,
                 settings,
@@ -235,19 +164,16 @@ pub fn baselines_stage(
             methods.insert("eos".into(), eos_entry(scene, n));
         }
         free_energy.insert(n.to_string(), serde_json::Value::Object(methods));
-        let mut update = header(gpu, scene, "free_energy", &free_energy, None);
+        let mut update = results_header(gpu, scene);
+        update["free_energy"] = serde_json::Value::Object(free_energy.clone());
         if !reference.is_empty() {
             update["reference"] = serde_json::Value::Object(reference.clone());
         }
         merge_free_energy(out_dir, update)?;
     }
-    let mut update = header(
-        gpu,
-        scene,
-        "free_energy",
-        &free_energy,
-        Some(("baselines", stage_start.elapsed().as_secs_f64())),
-    );
+    let mut update =
+        results_header_timed(gpu, scene, "baselines", stage_start.elapsed().as_secs_f64());
+    update["free_energy"] = serde_json::Value::Object(free_energy);
     if !reference.is_empty() {
         update["reference"] = serde_json::Value::Object(reference);
     }
@@ -329,14 +255,8 @@ fn widom_entry(
     // Insert with the truncated potential unshifted: the shift changes no force, so the
     // ensemble is the same, and the analytic tail then completes the full potential.
     let lj = LjParams {
-        epsilon: s.epsilon,
-        sigma: s.sigma,
-        cutoff: match s.potential {
-            Potential::MinimumImage => None,
-            Potential::Truncated { cutoff, .. } => Some(cutoff),
-        },
         shift: false,
-        box_length: s.box_length,
+        ..scene.lj_params()
     };
     let configs = Configurations {
         buffer: &buffer,
@@ -386,125 +306,4 @@ fn merge_free_energy(out_dir: &Path, mut update: serde_json::Value) -> Result<()
         }
     }
     merge_results(out_dir, update)
-}
-
-fn header(
-    gpu: &Gpu,
-    scene: &Scene,
-    section: &str,
-    entries: &serde_json::Map<String, serde_json::Value>,
-    wall: Option<(&str, f64)>,
-) -> serde_json::Value {
-    let mut v = serde_json::json!({
-        "nti_gpu_version": env!("CARGO_PKG_VERSION"),
-        "adapter": gpu.adapter,
-        "scene": scene,
-        "scene_hash": format!("{:016x}", scene.hash()),
-    });
-    v[section] = serde_json::Value::Object(entries.clone());
-    if let Some((stage, w)) = wall {
-        v["wall_time_s"] = serde_json::json!({ stage: w });
-    }
-    v
-}
-
-/// Trains the energy model jointly on every particle count of the scene: reuses the
-/// reference samples of an earlier `sample` run of this scene from `out_dir` or samples
-/// them, runs [`crate::train::train`] (`resume`: continue from `model.ckpt`), and merges
-/// the `training` section into `results.json`.
-pub fn train_stage(
-    gpu: &Gpu,
-    scene: &Scene,
-    out_dir: &Path,
-    resume: bool,
-    progress: &mut dyn Progress,
-) -> Result<serde_json::Value> {
-    let stage_start = Instant::now();
-    let counts = scene.system.particles.clone();
-    if counts.is_empty() {
-        return Err(Error::Model("the scene has no particle count".into()));
-    }
-    let mut reference = serde_json::Map::new();
-    let mut sets = Vec::with_capacity(counts.len());
-    let mut kernels: Option<Arc<MdKernels>> = None;
-    for &n in &counts {
-        let set = match existing_samples(scene, n, out_dir) {
-            Some(set) => set,
-            None => {
-                let k = match &kernels {
-                    Some(k) => k.clone(),
-                    None => kernels.insert(Arc::new(MdKernels::new(gpu)?)).clone(),
-                };
-                let (summary, set) = sample_one(gpu, &k, scene, n, out_dir, progress)?;
-                reference.insert(
-                    n.to_string(),
-                    serde_json::to_value(&summary).unwrap_or_default(),
-                );
-                set
-            }
-        };
-        sets.push(set);
-    }
-    let label = counts
-        .iter()
-        .map(|n| n.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
-    let n = serde_json::json!(counts);
-    let settings = crate::train::training_settings(scene);
-    progress.start(&format!("train N={label}"), settings.steps);
-    let outcome = crate::train::train(gpu, scene, &sets, out_dir, resume, |done, _, _| {
-        progress.set(done)
-    })?;
-    progress.finish();
-    let mut training = serde_json::Map::new();
-    let rate = if outcome.wall_time_s > 0.0 {
-        outcome.steps_this_run as f64 / outcome.wall_time_s
-    } else {
-        0.0
-    };
-    for (k, v) in [
-        ("n", n),
-        (
-            "configs_per_n",
-            serde_json::json!(crate::train::batch_split(&counts, settings.batch)
-                .iter()
-                .map(|&(_, c)| c)
-                .collect::<Vec<_>>()),
-        ),
-        ("target", serde_json::json!(settings.target)),
-        ("steps", serde_json::json!(outcome.steps)),
-        ("steps_this_run", serde_json::json!(outcome.steps_this_run)),
-        ("batch", serde_json::json!(settings.batch)),
-        ("final_loss", serde_json::json!(outcome.final_loss)),
-        (
-            "zero_network_loss",
-            serde_json::json!(outcome.zero_network_loss),
-        ),
-        (
-            "loss_log_file",
-            serde_json::json!(crate::train::LOSS_LOG_FILE),
-        ),
-        (
-            "checkpoint_file",
-            serde_json::json!(crate::train::CHECKPOINT_FILE),
-        ),
-        ("wall_time_s", serde_json::json!(outcome.wall_time_s)),
-        ("steps_per_second", serde_json::json!(rate)),
-    ] {
-        training.insert(k.into(), v);
-    }
-    let mut update = serde_json::json!({
-        "nti_gpu_version": env!("CARGO_PKG_VERSION"),
-        "adapter": gpu.adapter,
-        "scene": scene,
-        "scene_hash": format!("{:016x}", scene.hash()),
-        "training": training,
-        "wall_time_s": { "train": stage_start.elapsed().as_secs_f64() },
-    });
-    if !reference.is_empty() {
-        update["reference"] = serde_json::Value::Object(reference);
-    }
-    merge_results(out_dir, update.clone())?;
-    Ok(update)
 }

@@ -4,10 +4,30 @@
 //! device from its own step counter so that many steps can be recorded in one submission.
 
 use crate::error::Result;
+use crate::gpu::kernel::StructLayout;
 use crate::gpu::kernel::{bind, dispatch, Access::*, BindingSpec, KernelFamily};
 use crate::gpu::Gpu;
+use crate::scene::AdamSettings;
+use crate::struct_layout;
 use bytemuck::{Pod, Zeroable};
-use serde::{Deserialize, Serialize};
+
+/// Host mirrors of this module's WGSL structs, for the layout reflection test.
+pub const STRUCT_LAYOUTS: &[StructLayout] = &[struct_layout!(
+    "adam",
+    "AdamParams",
+    AdamUniform {
+        count,
+        _pad,
+        lr0,
+        decay,
+        decay_steps,
+        lr_min,
+        beta1,
+        beta2,
+        eps,
+        weight_decay,
+    }
+)];
 
 /// Bindings of `shaders/adam.wgsl`.
 pub const ADAM_BINDINGS: &[BindingSpec] = &[
@@ -21,150 +41,6 @@ pub const ADAM_BINDINGS: &[BindingSpec] = &[
 
 /// Every (shader, bindings) pair of this module, for the layout reflection test.
 pub const ALL_LAYOUTS: &[(&str, &[BindingSpec])] = &[("adam", ADAM_BINDINGS)];
-
-/// AdamW hyperparameters and the learning-rate schedule (defaults: the paper's code).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AdamSettings {
-    /// Initial learning rate.
-    #[serde(default = "default_lr")]
-    pub lr: f64,
-    /// Factor applied every `decay_steps` (continuously).
-    #[serde(default = "default_decay")]
-    pub lr_decay: f64,
-    /// Steps per decay factor.
-    #[serde(default = "default_decay_steps")]
-    pub lr_decay_steps: f64,
-    /// Floor of the learning rate.
-    #[serde(default = "default_lr_min")]
-    pub lr_min: f64,
-    /// First-moment decay.
-    #[serde(default = "default_beta1")]
-    pub beta1: f64,
-    /// Second-moment decay.
-    #[serde(default = "default_beta2")]
-    pub beta2: f64,
-    /// Denominator regulariser.
-    #[serde(default = "default_eps")]
-    pub eps: f64,
-    /// Decoupled weight decay.
-    #[serde(default)]
-    pub weight_decay: f64,
-}
-
-fn default_lr() -> f64 {
-    1e-3
-}
-fn default_decay() -> f64 {
-    0.1
-}
-fn default_decay_steps() -> f64 {
-    50_000.0
-}
-fn default_lr_min() -> f64 {
-    1e-5
-}
-fn default_beta1() -> f64 {
-    0.9
-}
-fn default_beta2() -> f64 {
-    0.999
-}
-fn default_eps() -> f64 {
-    1e-8
-}
-
-impl Default for AdamSettings {
-    fn default() -> Self {
-        AdamSettings {
-            lr: default_lr(),
-            lr_decay: default_decay(),
-            lr_decay_steps: default_decay_steps(),
-            lr_min: default_lr_min(),
-            beta1: default_beta1(),
-            beta2: default_beta2(),
-            eps: default_eps(),
-            weight_decay: 0.0,
-        }
-    }
-}
-
-impl AdamSettings {
-    /// Learning rate at update `step` (0-based).
-    pub fn learning_rate(&self, step: u64) -> f64 {
-        (self.lr * self.lr_decay.powf(step as f64 / self.lr_decay_steps)).max(self.lr_min)
-    }
-
-    /// Checks every value; the error names the field (relative to the `training` section).
-    pub fn validate(&self) -> std::result::Result<(), (String, String, String)> {
-        let check = |name: &str, v: f64, ok: bool, range: &str| {
-            if ok && v.is_finite() {
-                Ok(())
-            } else {
-                Err((name.to_string(), v.to_string(), range.to_string()))
-            }
-        };
-        check("lr", self.lr, self.lr > 0.0, "must be > 0")?;
-        check(
-            "lr_decay",
-            self.lr_decay,
-            self.lr_decay > 0.0 && self.lr_decay <= 1.0,
-            "must be in (0, 1]",
-        )?;
-        check(
-            "lr_decay_steps",
-            self.lr_decay_steps,
-            self.lr_decay_steps > 0.0,
-            "must be > 0",
-        )?;
-        check(
-            "lr_min",
-            self.lr_min,
-            self.lr_min >= 0.0 && self.lr_min <= self.lr,
-            "must be in [0, lr]",
-        )?;
-        check(
-            "beta1",
-            self.beta1,
-            (0.0..1.0).contains(&self.beta1),
-            "must be in [0, 1)",
-        )?;
-        check(
-            "beta2",
-            self.beta2,
-            (0.0..1.0).contains(&self.beta2),
-            "must be in [0, 1)",
-        )?;
-        check("eps", self.eps, self.eps > 0.0, "must be > 0")?;
-        check(
-            "weight_decay",
-            self.weight_decay,
-            self.weight_decay >= 0.0,
-            "must be >= 0",
-        )
-    }
-}
-
-/// One AdamW update in f64: the reference of `adam_update` (step is the number of updates
-/// done before this one).
-pub fn adamw_reference(
-    s: &AdamSettings,
-    step: u64,
-    theta: &mut [f64],
-    grad: &[f64],
-    m: &mut [f64],
-    v: &mut [f64],
-) {
-    let lr = s.learning_rate(step);
-    let t = step as f64 + 1.0;
-    for p in 0..theta.len() {
-        m[p] = s.beta1 * m[p] + (1.0 - s.beta1) * grad[p];
-        v[p] = s.beta2 * v[p] + (1.0 - s.beta2) * grad[p] * grad[p];
-        let mhat = m[p] / (1.0 - s.beta1.powf(t));
-        let vhat = v[p] / (1.0 - s.beta2.powf(t));
-        theta[p] -= lr * (mhat / (vhat.sqrt() + s.eps) + s.weight_decay * theta[p]);
-    }
-}
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]

@@ -1,27 +1,28 @@
 //! GPU (f32) energy Ũ, score ∇_x Ũ and time derivative ∂_t Ũ of the energy model
 //! (`shaders/model_energy.wgsl`) against the f64 CPU reference
-//! `reference::energy_model::{energy, score, time_derivative}`, evaluated on f32-rounded
+//! `reference::model_energy::{energy, score, time_derivative}`, evaluated on f32-rounded
 //! positions, parameters and times. Skipped without an adapter.
 
 mod common;
 
-use nti_gpu::model::kernels::{
+use nti_gpu::model::model_energy::{
     combine_time_derivative, energy_score_and_time_derivative, energy_score_and_time_parts,
     TimeParts,
 };
 use nti_gpu::model::{energy_and_score, ModelKernels};
-use nti_gpu::reference::energy_model::{
+use nti_gpu::reference::model_energy::{
     descriptors, energy, mlp_forward, mlp_input_gradient, network_energy, network_time_derivative,
     null_features, schedule, score, soft_energy, soft_energy_da, time_derivative,
-    time_feature_derivatives, ModelConfig, System,
+    time_feature_derivatives,
 };
+use nti_gpu::scene::{ModelConfig, ModelSystem};
 
 const L: f64 = 6.0;
 const N: usize = 40;
 const TIMES: [f64; 3] = [0.05, 0.4, 0.9];
 
-fn system(epsilon: f64) -> System {
-    System {
+fn system(epsilon: f64) -> ModelSystem {
+    ModelSystem {
         box_length: L,
         beta: 1.0 / 1.25,
         epsilon,
@@ -168,9 +169,9 @@ fn sizes_beyond_the_kernel_maxima_are_rejected() {
         hidden: 200,
         ..config(8)
     };
-    let err = nti_gpu::model::kernels::check_sizes(&cfg).unwrap_err();
+    let err = nti_gpu::model::model_energy::check_sizes(&cfg).unwrap_err();
     assert!(err.to_string().contains("hidden"), "{err}");
-    assert!(nti_gpu::model::kernels::check_sizes(&config(8)).is_ok());
+    assert!(nti_gpu::model::model_energy::check_sizes(&config(8)).is_ok());
 }
 
 /// The magnitudes that cancel in ∂_t Ũ (f64 reference): the sum of the absolute values of
@@ -178,7 +179,7 @@ fn sizes_beyond_the_kernel_maxima_are_rejected() {
 /// Σ_i (|g_i·τ'| + |g_∅·τ'|). An error small against this is f32 rounding of the parts.
 fn cancelling_scale(
     cfg: &ModelConfig,
-    sys: &System,
+    sys: &ModelSystem,
     params: &[f64],
     pos: &[[f64; 3]],
     t: f64,
@@ -343,7 +344,7 @@ fn time_derivative_matches_finite_differences_of_the_gpu_energy() {
 
 /// One `energy_and_score` and one `energy_score_and_time_derivative` call for C = 32,
 /// N = 200 after warm-up:
-/// `cargo test --release --test model_parity -- --ignored --nocapture`.
+/// `cargo test --release --test model_energy -- --ignored --nocapture`.
 #[test]
 #[ignore = "timing"]
 fn energy_and_score_timing() {
@@ -396,12 +397,12 @@ fn process_cpu_seconds() -> f64 {
 /// Per-pass cost of the four entries of `shaders/model_energy.wgsl` (default model, C = 32
 /// and 64, N = 40 and 200): each pass submitted alone and waited for, wall and process CPU
 /// ms, median of `NTI_TIMING_REPS` (default 5) repetitions, one line per (C, N, pass):
-/// `NTI_REQUIRE_ADAPTER=1 cargo test --release --test model_parity pass_timing -- --ignored --nocapture`.
+/// `NTI_REQUIRE_ADAPTER=1 cargo test --release --test model_energy pass_timing -- --ignored --nocapture`.
 #[test]
 #[ignore = "timing"]
 fn pass_timing() {
     use nti_gpu::gpu::kernel::dispatch;
-    use nti_gpu::model::kernels::{ModelParams, ModelScratch, WORKGROUP};
+    use nti_gpu::model::model_energy::{ModelParams, ModelScratch, WORKGROUP};
     let Some(gpu) = common::gpu() else {
         return;
     };

@@ -1,5 +1,5 @@
 //! The scene's `integration` section: which particle counts to evaluate, with which
-//! samplers, on which time grid and quadrature.
+//! samplers ([`Estimator`], [`CorrectorSettings`]), on which time grid and quadrature.
 //!
 //! ```ron
 //! integration: (
@@ -15,11 +15,15 @@
 //! )
 //! ```
 
-use crate::error::{Error, Result};
-use crate::reference::denoise::{CorrectorSettings, MAX_CORRECTORS, MAX_POPULATION};
-use crate::ti::estimators::Rule;
-use crate::ti::grid::TimeGrid;
+use crate::error::Result;
+use crate::quadrature::{Rule, TimeGrid};
 use serde::{Deserialize, Serialize};
+
+/// Largest population (C/P) the device's resampling kernel handles.
+pub const MAX_POPULATION: usize = 1024;
+
+/// Largest corrector count per grid point (the sub-step index lives in 24 bits of a tag).
+pub const MAX_CORRECTORS: u32 = 1 << 16;
 
 /// One way of sampling the marginals p_t for the TI integrand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -79,8 +83,8 @@ pub struct IntegrationSettings {
     pub estimators: Vec<Estimator>,
     /// MALA steps per grid point for `Corrected` and `Annealed`.
     pub correctors: u32,
-    /// Target acceptance of the step-size adaptation (one MALA step size for the whole
-    /// batch of trajectories, adapted between grid points).
+    /// Target acceptance of the step-size adaptation (one MALA step size per population,
+    /// adapted between grid points).
     pub target_accept: f64,
     /// Adaptation rate κ: after every grid point ln h += κ (accepted − M · target), with
     /// `accepted` the batch's mean number of accepted proposals out of M.
@@ -172,11 +176,8 @@ impl IntegrationSettings {
     /// Checks every field; errors name the field (`integration.<field>`), the value and the
     /// allowed range. `path` is the scene file's name.
     pub fn validate(&self, path: &str) -> Result<()> {
-        let bad = |field: &str, value: String, message: String| Error::SceneValue {
-            path: path.to_string(),
-            field: format!("integration.{field}"),
-            value,
-            message,
+        let bad = |field: &str, value: String, message: String| {
+            super::bad(path, &format!("integration.{field}"), value, message)
         };
         if self.trajectories < 2 || self.trajectories > 65_535 {
             return Err(bad(
@@ -296,4 +297,25 @@ impl IntegrationSettings {
         }
         Ok(())
     }
+}
+
+/// MALA corrector settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CorrectorSettings {
+    /// Metropolis-adjusted steps per grid point (0: none).
+    pub steps: u32,
+    /// Target acceptance rate of the step-size adaptation.
+    pub target_accept: f64,
+    /// Adaptation rate κ: after each grid point ln h += κ Σ (accepted − target) over one
+    /// trajectory's proposals, averaged over the population.
+    pub adapt_rate: f64,
+    /// Initial step size h.
+    pub h_init: f64,
+    /// Largest step size.
+    pub h_max: f64,
+    /// Populations P the batch is split into (each its own step size and resampling).
+    pub populations: u32,
+    /// Resample a population when its effective sample size falls below this fraction of
+    /// its size (0: never; annealed paths only).
+    pub resample: f64,
 }

@@ -1,6 +1,10 @@
 //! Alchemical pair terms in f64: the reference of `shaders/common/alchemy.wgsl`, for
 //! standard λ-window thermodynamic integration from the full LJ fluid (λ = 0) to the ideal
-//! gas (λ = 1).
+//! gas (λ = 1), and the reduced energies of whole configurations in every λ state
+//! ([`alchemical_energies`], the reference of `shaders/alchemical_energies.wgsl`).
+
+use crate::reference::lj_forces::{minimum_image, norm2};
+use crate::scene::LjParams;
 
 /// Which λ path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -80,16 +84,42 @@ pub fn alchemical_pair(
 /// `shaders/lj_forces.wgsl`. `pairs` holds each particle's half-sum of ∂u/∂λ.
 pub fn alchemical_forces(
     pos: &[[f64; 3]],
-    lj: &super::lj::LjParams,
+    lj: &LjParams,
     path: AlchemicalPath,
     lambda: f64,
-) -> super::lj::ForceResult {
-    super::lj::pair_forces(pos, lj.box_length, |r2| {
+) -> super::lj_forces::ForceResult {
+    super::lj_forces::pair_forces(pos, lj.box_length, |r2| {
         (r2 < lj.cutoff2()).then(|| {
             let [u, f, dudl] = alchemical_pair(path, r2, lambda, lj.sigma, lj.epsilon);
             (u, f, dudl)
         })
     })
+}
+
+/// β U_λ(configuration) for every λ (the reference of `alchemical_energies`).
+pub fn alchemical_energies(
+    config: &[[f64; 3]],
+    lambdas: &[f64],
+    path: AlchemicalPath,
+    lj: &LjParams,
+    beta: f64,
+) -> Vec<f64> {
+    lambdas
+        .iter()
+        .map(|&l| {
+            let mut e = 0.0;
+            for i in 0..config.len() {
+                for j in i + 1..config.len() {
+                    let d = [0, 1, 2].map(|k| config[i][k] - config[j][k]);
+                    let r2 = norm2(minimum_image(d, lj.box_length));
+                    if r2 < lj.cutoff2() {
+                        e += alchemical_pair(path, r2, l, lj.sigma, lj.epsilon)[0];
+                    }
+                }
+            }
+            beta * e
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,278 @@
+//! What one sampler run leaves on disk ([`RawRun`], `ti_N<N>_<estimator>.json`: enough to
+//! recompute every estimate), the estimates made from it ([`summarize`] →
+//! [`EstimatorSummary`]: TI with its quadrature check, the importance-weight normaliser
+//! (AIS, population annealing, sequential Monte Carlo), the importance-weighted TI), and
+//! the choice of the headline estimate of one N ([`headline`]).
+
+use crate::error::Result;
+use crate::quadrature::{halving, weights, Halving};
+use crate::scene::{Estimator, IntegrationSettings};
+use crate::ti::estimators::{
+    ais_estimate, mean_band, population_estimates, ti_estimate, AisEstimate, Estimate,
+};
+use serde::{Deserialize, Serialize};
+
+/// Version of the raw record files; bump when their meaning changes.
+pub const RAW_VERSION: u32 = 4;
+
+/// Bins of the g(r) of generated samples.
+pub const GR_BINS: u32 = 100;
+
+/// What one sampler run left on disk: enough to recompute every estimate.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RawRun {
+    /// [`RAW_VERSION`].
+    pub version: u32,
+    /// Hash of everything that determines the run (settings, model, N, estimator).
+    pub fingerprint: String,
+    /// Particle count.
+    pub n: u32,
+    /// Estimator.
+    pub estimator: Estimator,
+    /// The time grid, ascending.
+    pub grid: Vec<f64>,
+    /// `integrand[c][k]` = ∂_t Ũ of trajectory c at t_k.
+    pub integrand: Vec<Vec<f64>>,
+    /// AIS work per trajectory (meaningful for `Annealed` without resampling only).
+    pub work: Vec<f64>,
+    /// `log_weight[c][k]`: ln w of trajectory c at t_k after any resampling (`Annealed`).
+    #[serde(default)]
+    pub log_weight: Vec<Vec<f64>>,
+    /// `log_norm[p][k]`: population p's ln-normaliser increment at t_k (`Annealed`).
+    #[serde(default)]
+    pub log_norm: Vec<Vec<f64>>,
+    /// Resampling threshold of the run (0: none).
+    #[serde(default)]
+    pub resample: f64,
+    /// Distinct t = 1 ancestors left among the trajectories at t = 0 (C without
+    /// resampling).
+    #[serde(default)]
+    pub families: usize,
+    /// Mean corrector acceptance per grid point (empty without correctors).
+    pub acceptance: Vec<f64>,
+    /// g(r) of the configurations at t = 0, (r, g) at bin centres.
+    pub gr: Vec<(f64, f64)>,
+    /// Smallest pair distance over all configurations at t = 0.
+    pub min_pair_distance: f64,
+    /// Model evaluations per trajectory.
+    pub evaluations: u64,
+    /// Wall time of the sampler run.
+    pub wall_time_s: f64,
+}
+
+/// How an Annealed run's trajectories were grouped and resampled.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct PopulationInfo {
+    /// Populations P.
+    pub populations: usize,
+    /// Resampling threshold (fraction of C/P; 0: never).
+    pub resample: f64,
+    /// Distinct t = 1 ancestors left among the trajectories at t = 0.
+    pub families: usize,
+}
+
+/// The estimates of one (N, estimator).
+#[derive(Clone, Debug, Serialize)]
+pub struct EstimatorSummary {
+    /// Which sampler.
+    pub estimator: Estimator,
+    /// βF_ex by TI over the sampler's integrand.
+    #[serde(rename = "betaF_ex")]
+    pub beta_f_ex: Estimate,
+    /// Quadrature check: the integral on every other grid point.
+    pub quadrature: Halving,
+    /// βF_ex from the importance weights' normaliser: AIS for Annealed (population
+    /// annealing when the run resampled); for the reverse-SDE samplers the sequential Monte
+    /// Carlo estimate with the predictor's ln L/F in the weights. None for forward noise.
+    pub ais: Option<AisEstimate>,
+    /// Importance-weighted TI: TI over the weighted ensemble at every t.
+    pub weighted_ti: Option<Estimate>,
+    /// Populations and resampling of the run.
+    pub populations: Option<PopulationInfo>,
+    /// Mean corrector acceptance over the grid (None without correctors).
+    pub mean_acceptance: Option<f64>,
+    /// Lowest per-grid-point acceptance.
+    pub min_acceptance: Option<f64>,
+    /// Smallest pair distance at t = 0 (σ units of the scene).
+    pub min_pair_distance: f64,
+    /// Trajectories.
+    pub trajectories: usize,
+    /// Model evaluations per trajectory.
+    pub evaluations: u64,
+    /// Trajectory-steps (model evaluations × trajectories) per second of wall time.
+    pub trajectory_steps_per_s: f64,
+    /// Wall time of the sampler run.
+    pub wall_time_s: f64,
+    /// Raw record file.
+    pub file: String,
+}
+
+/// Name of the raw record file of (N, estimator).
+pub fn raw_file(n: u32, estimator: Estimator) -> String {
+    format!("ti_N{n}_{}.json", estimator.key())
+}
+
+/// Name of the integrand table of N.
+pub fn integrand_file(n: u32) -> String {
+    format!("integrand_N{n}.csv")
+}
+
+/// Estimates of one raw run.
+pub fn summarize(
+    raw: &RawRun,
+    settings: &IntegrationSettings,
+    seed: u64,
+) -> Result<EstimatorSummary> {
+    let w = weights(settings.rule, &raw.grid)?;
+    let beta_f_ex = ti_estimate(&raw.integrand, &w, seed)?;
+    let (mean, _) = mean_band(&raw.integrand)?;
+    let mut quadrature = halving(settings.rule, &raw.grid, &mean)?;
+    // halving integrates +⟨∂_t Ũ⟩; report it as βF_ex like the estimate.
+    quadrature.full = -quadrature.full;
+    quadrature.half = -quadrature.half;
+    let c = raw.integrand.len();
+    // Resampling needs two or more populations (the settings refuse fewer).
+    let resampled = raw.resample > 0.0 && raw.log_norm.len() > 1;
+    let mut beta_f_ex = beta_f_ex;
+    let mut weighted_ti = None;
+    let mut populations = None;
+    let ais = match raw.estimator {
+        Estimator::ForwardNoise => None,
+        _ if !raw.log_weight.is_empty() => {
+            let pe = population_estimates(
+                &raw.integrand,
+                &raw.log_weight,
+                &raw.log_norm,
+                &w,
+                resampled,
+            )?;
+            weighted_ti = Some(pe.weighted_ti);
+            populations = Some(PopulationInfo {
+                populations: raw.log_norm.len(),
+                resample: raw.resample,
+                families: raw.families,
+            });
+            if resampled {
+                // Resampled trajectories are not independent: errors by populations.
+                beta_f_ex = pe.plain_ti;
+                Some(AisEstimate {
+                    beta_f: pe.normaliser.mean,
+                    err: pe.normaliser.err,
+                    delta_err: f64::NAN,
+                    ess: pe.ess,
+                    ess_fraction: pe.ess / c as f64,
+                    n: c,
+                })
+            } else {
+                // The final ln w is minus the work, with the predictor's ln L/F where it moved.
+                let work: Vec<f64> = raw.log_weight.iter().map(|row| -row[0]).collect();
+                Some(ais_estimate(&work, seed)?)
+            }
+        }
+        Estimator::Annealed => Some(ais_estimate(&raw.work, seed)?),
+        _ => None,
+    };
+    let acc = (!raw.acceptance.is_empty()).then_some(&raw.acceptance);
+    Ok(EstimatorSummary {
+        estimator: raw.estimator,
+        beta_f_ex,
+        quadrature,
+        ais,
+        weighted_ti,
+        populations,
+        mean_acceptance: acc.map(|a| a.iter().sum::<f64>() / a.len() as f64),
+        min_acceptance: acc.map(|a| a.iter().copied().fold(f64::INFINITY, f64::min)),
+        min_pair_distance: raw.min_pair_distance,
+        trajectories: c,
+        evaluations: raw.evaluations,
+        trajectory_steps_per_s: if raw.wall_time_s > 0.0 {
+            (raw.evaluations as f64 * c as f64) / raw.wall_time_s
+        } else {
+            0.0
+        },
+        wall_time_s: raw.wall_time_s,
+        file: raw_file(raw.n, raw.estimator),
+    })
+}
+
+/// Smallest AIS effective sample size (and fraction of the trajectories) for AIS to be the
+/// headline estimate.
+pub const MIN_AIS_ESS: f64 = 10.0;
+/// See [`MIN_AIS_ESS`].
+pub const MIN_AIS_ESS_FRACTION: f64 = 0.1;
+
+/// The headline estimate of one N: its key (`ais` or an estimator's key) and value.
+#[derive(Clone, Copy, Debug)]
+pub struct Headline {
+    /// `ais`, `corrected`, `annealed`, `reverse_sde` or `forward_noise`.
+    pub key: &'static str,
+    /// βF_ex.
+    pub estimate: Estimate,
+    /// The quadrature's halving error (NaN for AIS, which has no quadrature).
+    pub quadrature_error: f64,
+}
+
+/// The annealed run's AIS (or population-annealing) estimate.
+fn annealed_ais(summaries: &[EstimatorSummary]) -> Option<AisEstimate> {
+    summaries
+        .iter()
+        .find(|s| s.estimator == Estimator::Annealed)
+        .and_then(|s| s.ais)
+}
+
+/// The estimate called `key` among `summaries` (`ais`: the annealed run's AIS).
+pub fn estimate_for(summaries: &[EstimatorSummary], key: &str) -> Option<Headline> {
+    if key == "ais" {
+        let a = annealed_ais(summaries)?;
+        return Some(Headline {
+            key: "ais",
+            estimate: Estimate {
+                mean: a.beta_f,
+                err: a.err,
+                bootstrap_err: a.err,
+                n: a.n,
+            },
+            quadrature_error: f64::NAN,
+        });
+    }
+    if key == "weighted_ti" {
+        let s = summaries
+            .iter()
+            .find(|s| s.estimator == Estimator::Annealed && s.weighted_ti.is_some())?;
+        return Some(Headline {
+            key: "weighted_ti",
+            estimate: s.weighted_ti?,
+            quadrature_error: s.quadrature.error_estimate,
+        });
+    }
+    let s = summaries.iter().find(|s| s.estimator.key() == key)?;
+    Some(Headline {
+        key: s.estimator.key(),
+        estimate: s.beta_f_ex,
+        quadrature_error: s.quadrature.error_estimate,
+    })
+}
+
+/// The headline among the estimates run: annealed importance sampling (or population
+/// annealing) when its effective sample size is at least [`MIN_AIS_ESS`] and
+/// [`MIN_AIS_ESS_FRACTION`] of the trajectories (it is unbiased whatever the samplers' lag;
+/// with fewer effective samples its error bar is not trustworthy), then under the same
+/// condition the importance-weighted TI, else the MALA-corrected TI, the annealed TI, the
+/// reverse SDE, forward noise.
+pub fn headline(summaries: &[EstimatorSummary]) -> Option<Headline> {
+    let ais_ok = annealed_ais(summaries).is_some_and(|a| {
+        a.ess >= MIN_AIS_ESS && a.ess_fraction >= MIN_AIS_ESS_FRACTION && a.err.is_finite()
+    });
+    let order = [
+        "ais",
+        "weighted_ti",
+        "corrected",
+        "annealed",
+        "reverse_sde",
+        "forward_noise",
+    ];
+    order
+        .iter()
+        .filter(|k| !matches!(**k, "ais" | "weighted_ti") || ais_ok)
+        .find_map(|k| estimate_for(summaries, k))
+}

@@ -1,4 +1,4 @@
-// Batched Langevin denoising samplers of neural TI (design note §5): C independent
+// Batched Langevin denoising samplers of neural TI (docs/method.md §5): C independent
 // trajectories of N particles march t from 1 down to 0 over a grid, with the learned energy
 // U~(x, t) evaluated by shaders/model_energy.wgsl into `score` (grad_x U~, u_i) and
 // `time_terms` (pieces of dU~/dt). Mirrors src/reference/denoise.rs (the spec).

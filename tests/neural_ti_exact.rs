@@ -1,4 +1,4 @@
-//! Neural TI against exact answers (issue 4): the device samplers plus the estimators must
+//! Neural TI against exact answers: the device samplers plus the estimators must
 //! reproduce
 //! - βF_ex = 0 when ε = 0 (Ũ(·, 0) = Ũ(·, 1) = 0, any θ: the path in between is the
 //!   network's alone, so this checks the samplers and the quadrature, not the prior);

@@ -112,7 +112,7 @@ fn ais_on_a_gaussian_path_recovers_the_exact_free_energy() {
 }
 
 /// The paper's system through equation-of-state free energies (JZG at T* = 1.25, ε = 0.8 kT,
-/// V = 216 σ³, from ../shared/refs/lj_eos_T1.25.csv; N = 0 and 1 are exactly 0): with the
+/// V = 216 σ³, from tests/data/lj_eos_T1.25.csv; N = 0 and 1 are exactly 0): with the
 /// paper's units the isotherm jumps from vapour to liquid near βμ ≈ −28 (§6 of the method
 /// note), and the spline through the paper's five N reproduces the EOS's βμ_ex.
 #[test]

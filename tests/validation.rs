@@ -1,4 +1,4 @@
-//! Long validation of neural TI (issue 4), not in the default test set:
+//! Long validation of neural TI at paper scale, not in the default test set:
 //!
 //! ```text
 //! NTI_REQUIRE_ADAPTER=1 cargo test --release --test validation -- --ignored --nocapture

@@ -204,34 +204,7 @@ fn run_leg(
     )?;
     let beta = 1.0 / s.temperature;
     let final_pos = out.system.read_positions(gpu)?;
-    let nn = n as usize;
-    let mut windows = Vec::with_capacity(k);
-    for (w, &l) in lambdas.iter().enumerate() {
-        let series: Vec<Vec<f64>> = (0..reps)
-            .map(|r| {
-                out.records[w * reps + r]
-                    .iter()
-                    .map(|rec| beta * rec[3])
-                    .collect()
-            })
-            .collect();
-        let tau = tau_int_replicas(&series);
-        let dudl = block_average(&series, tau);
-        let (mut min_d, mut ratio) = (f64::INFINITY, 0.0);
-        for r in 0..reps {
-            let b = w * reps + r;
-            let (d, q) =
-                pair_distance_stats(&final_pos[b * nn..(b + 1) * nn], nn, s.box_length, s.sigma);
-            min_d = min_d.min(d);
-            ratio += q / reps as f64;
-        }
-        windows.push(WindowResult {
-            lambda: l,
-            dudl,
-            min_pair_distance: min_d,
-            close_pair_ratio: ratio,
-        });
-    }
+    let windows = window_results(&out.records, &final_pos, lambdas, reps, n as usize, scene);
     let integral = Estimate {
         mean: windows
             .iter()
@@ -245,76 +218,15 @@ fn run_leg(
             .sum::<f64>()
             .sqrt(),
     };
-    let discretisation_error =
-        (settings.quadrature == Quadrature::Trapezoid && k >= 5 && k % 2 == 1)
-            .then(|| {
-                let coarse: Vec<(f64, f64)> = windows
-                    .iter()
-                    .step_by(2)
-                    .map(|w| (w.lambda, w.dudl.mean))
-                    .collect();
-                let t2: f64 = coarse
-                    .windows(2)
-                    .map(|p| 0.5 * (p[1].0 - p[0].0) * (p[0].1 + p[1].1))
-                    .sum();
-                (integral.mean - t2).abs() / 3.0
-            })
-            .or_else(|| {
-                embedded.map(|g| {
-                    let gauss: f64 = windows.iter().zip(g).map(|(w, g)| g * w.dudl.mean).sum();
-                    (integral.mean - gauss).abs()
-                })
-            });
-    // MBAR over the windows: reduced energies of every kept frame at every λ, on the device.
-    let (mut mbar_delta_f, mut mbar_min_overlap, mut mbar_warning, mut mbar_overlap) =
-        (None, None, None, None);
+    let discretisation_error = discretisation_error(&windows, integral.mean, settings, embedded);
+    let mut leg_mbar = LegMbar::default();
     if settings.mbar && out.frames > 0 {
         let lj = LjParams {
-            epsilon: s.epsilon,
-            sigma: s.sigma,
-            cutoff: config.lj.cutoff,
             shift: false,
-            box_length: s.box_length,
+            ..config.lj
         };
-        let replicas = k * reps;
         let frames = out.frames as usize;
-        let kernel = AlchemicalEnergies::new(gpu)?;
-        let by_config = kernel.energies(
-            gpu,
-            &out.samples,
-            (frames * replicas) as u32,
-            n,
-            lambdas,
-            path,
-            &lj,
-            beta,
-        )?;
-        // Pool the samples window by window (MBAR's ordering): config c = f * B + b.
-        let u_kn: Vec<Vec<f64>> = by_config
-            .iter()
-            .map(|row| {
-                (0..k)
-                    .flat_map(|w| {
-                        (0..frames)
-                            .flat_map(move |f| (0..reps).map(move |r| f * replicas + w * reps + r))
-                    })
-                    .map(|c| row[c])
-                    .collect()
-            })
-            .collect();
-        let n_k = vec![frames * reps; k];
-        match mbar(&u_kn, &n_k) {
-            Ok(m) => {
-                mbar_delta_f = Some(Estimate {
-                    mean: m.free_energies[k - 1] - m.free_energies[0],
-                    err: m.difference_uncertainty(0, k - 1),
-                });
-                mbar_min_overlap = m.min_neighbour_overlap().map(|(_, v)| v);
-                mbar_warning = m.warn_overlap(DEFAULT_OVERLAP_THRESHOLD);
-                mbar_overlap = Some(m.overlap.clone());
-            }
-            Err(e) => mbar_warning = Some(format!("MBAR failed: {e}")),
-        }
+        leg_mbar = mbar_over_windows(gpu, &out.samples, frames, n, lambdas, reps, path, &lj, beta)?;
     }
     let evaluations = out.steps * config.total() as u64 * n as u64;
     Ok((
@@ -323,13 +235,154 @@ fn run_leg(
             windows,
             integral,
             discretisation_error,
-            mbar_delta_f,
-            mbar_min_overlap,
-            mbar_warning,
-            mbar_overlap,
+            mbar_delta_f: leg_mbar.delta_f,
+            mbar_min_overlap: leg_mbar.min_overlap,
+            mbar_warning: leg_mbar.warning,
+            mbar_overlap: leg_mbar.overlap,
         },
         evaluations,
     ))
+}
+
+/// ⟨∂βU/∂λ⟩ of every window (block-averaged over its replicas' records, which hold βU's
+/// λ-derivative in slot 3) and the collapse diagnostics of its final configurations.
+fn window_results(
+    records: &[Vec<[f64; 5]>],
+    final_pos: &[[f32; 4]],
+    lambdas: &[f64],
+    reps: usize,
+    n: usize,
+    scene: &Scene,
+) -> Vec<WindowResult> {
+    let s = &scene.system;
+    let beta = 1.0 / s.temperature;
+    lambdas
+        .iter()
+        .enumerate()
+        .map(|(w, &l)| {
+            let series: Vec<Vec<f64>> = (0..reps)
+                .map(|r| {
+                    records[w * reps + r]
+                        .iter()
+                        .map(|rec| beta * rec[3])
+                        .collect()
+                })
+                .collect();
+            let tau = tau_int_replicas(&series);
+            let dudl = block_average(&series, tau);
+            let (mut min_d, mut ratio) = (f64::INFINITY, 0.0);
+            for r in 0..reps {
+                let b = w * reps + r;
+                let (d, q) =
+                    pair_distance_stats(&final_pos[b * n..(b + 1) * n], n, s.box_length, s.sigma);
+                min_d = min_d.min(d);
+                ratio += q / reps as f64;
+            }
+            WindowResult {
+                lambda: l,
+                dudl,
+                min_pair_distance: min_d,
+                close_pair_ratio: ratio,
+            }
+        })
+        .collect()
+}
+
+/// The quadrature's discretisation error: the trapezoid rule against itself on every other
+/// window, or the Gauss–Kronrod rule against its embedded Gauss rule (`embedded` weights).
+fn discretisation_error(
+    windows: &[WindowResult],
+    integral: f64,
+    settings: &LambdaTiSettings,
+    embedded: Option<&[f64]>,
+) -> Option<f64> {
+    let k = windows.len();
+    (settings.quadrature == Quadrature::Trapezoid && k >= 5 && k % 2 == 1)
+        .then(|| {
+            let coarse: Vec<(f64, f64)> = windows
+                .iter()
+                .step_by(2)
+                .map(|w| (w.lambda, w.dudl.mean))
+                .collect();
+            let t2: f64 = coarse
+                .windows(2)
+                .map(|p| 0.5 * (p[1].0 - p[0].0) * (p[0].1 + p[1].1))
+                .sum();
+            (integral - t2).abs() / 3.0
+        })
+        .or_else(|| {
+            embedded.map(|g| {
+                let gauss: f64 = windows.iter().zip(g).map(|(w, g)| g * w.dudl.mean).sum();
+                (integral - gauss).abs()
+            })
+        })
+}
+
+/// MBAR over the windows of one leg.
+#[derive(Default)]
+struct LegMbar {
+    delta_f: Option<Estimate>,
+    min_overlap: Option<f64>,
+    warning: Option<String>,
+    overlap: Option<Vec<Vec<f64>>>,
+}
+
+/// MBAR over the windows of a leg: the reduced energies of every kept frame in every λ
+/// state (on the device), pooled window by window, solved on the host.
+#[allow(clippy::too_many_arguments)]
+fn mbar_over_windows(
+    gpu: &Gpu,
+    samples: &wgpu::Buffer,
+    frames: usize,
+    n: u32,
+    lambdas: &[f64],
+    reps: usize,
+    path: AlchemicalPath,
+    lj: &LjParams,
+    beta: f64,
+) -> Result<LegMbar> {
+    let k = lambdas.len();
+    let replicas = k * reps;
+    let kernel = AlchemicalEnergies::new(gpu)?;
+    let by_config = kernel.energies(
+        gpu,
+        samples,
+        (frames * replicas) as u32,
+        n,
+        lambdas,
+        path,
+        lj,
+        beta,
+    )?;
+    // Pool the samples window by window (MBAR's ordering): config c = f * B + b.
+    let u_kn: Vec<Vec<f64>> = by_config
+        .iter()
+        .map(|row| {
+            (0..k)
+                .flat_map(|w| {
+                    (0..frames)
+                        .flat_map(move |f| (0..reps).map(move |r| f * replicas + w * reps + r))
+                })
+                .map(|c| row[c])
+                .collect()
+        })
+        .collect();
+    let n_k = vec![frames * reps; k];
+    Ok(match mbar(&u_kn, &n_k) {
+        Ok(m) => LegMbar {
+            delta_f: Some(Estimate {
+                mean: m.free_energies[k - 1] - m.free_energies[0],
+                err: m.difference_uncertainty(0, k - 1),
+            }),
+            min_overlap: m.min_neighbour_overlap().map(|(_, v)| v),
+            warning: m.warn_overlap(DEFAULT_OVERLAP_THRESHOLD),
+            overlap: Some(m.overlap.clone()),
+        },
+        Err(e) => LegMbar {
+            warning: Some(format!("MBAR failed: {e}")),
+            ..Default::default()
+        },
+    })
 }
 
 fn collapse_diagnosis(legs: &[LegResult]) -> (bool, String) {

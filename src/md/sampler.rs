@@ -192,44 +192,11 @@ pub fn run_reference_with(
     vel: &[[f64; 3]],
     mut on_progress: impl FnMut(u64),
 ) -> Result<SampleOutcome> {
-    let n = config.n;
     let m = &scene.sampler;
     let mut system = MdSystem::new(gpu, kernels, config.clone(), pos, vel)?;
-    let replicas = config.replicas as u64;
-    let equil = m.equilibration_steps;
-    let prod = m.production_steps;
-    let n_records = prod / m.record_every as u64;
-    let frames = prod / m.sample_every as u64;
-    let series_bytes = n_records * replicas * 32;
-    let sample_bytes = frames * replicas * n as u64 * 16;
-    let limit = gpu.limits.max_buffer_size;
-    if series_bytes > limit || sample_bytes > limit {
-        return Err(Error::Device(format!(
-            "recording needs {} MiB of observables and {} MiB of samples but the adapter allows \
-             {} MiB per buffer; raise sampler.record_every / sampler.sample_every or lower production_steps",
-            series_bytes >> 20,
-            sample_bytes >> 20,
-            limit >> 20
-        )));
-    }
-    let series = gpu.storage_zeroed("observable series", series_bytes);
-    let samples = gpu.storage_zeroed("samples", sample_bytes);
+    let rec = Recording::new(gpu, &config, m)?;
     let backup = system.uses_cells().then(|| Backup::new(gpu, &system));
-    let event_after = |step: u64| -> Event {
-        // `step` = number of completed steps.
-        if step <= equil {
-            return Event {
-                record: None,
-                frame: None,
-            };
-        }
-        let p = step - equil;
-        Event {
-            record: (p % m.record_every as u64 == 0).then(|| p / m.record_every as u64 - 1),
-            frame: (p % m.sample_every as u64 == 0).then(|| p / m.sample_every as u64 - 1),
-        }
-    };
-    let total_steps = equil + prod;
+    let total_steps = rec.equil + m.production_steps;
     let mut done = 0u64;
     let mut chunk = 20u64;
     let start = Instant::now();
@@ -241,46 +208,7 @@ pub fn run_reference_with(
         if let Some(b) = &backup {
             b.save(&mut encoder, &system);
         }
-        let mut s = done;
-        while s < end {
-            // Steps until the next event (or chunk end).
-            let mut k = s;
-            let mut ev = Event {
-                record: None,
-                frame: None,
-            };
-            while k < end {
-                k += 1;
-                ev = event_after(k);
-                if ev.record.is_some() || ev.frame.is_some() {
-                    break;
-                }
-            }
-            {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
-                system.record_steps(&mut pass, (k - s) as u32);
-                if ev.record.is_some() {
-                    system.record_reduce(&mut pass);
-                }
-                if ev.frame.is_some() {
-                    system.record_gr(&mut pass);
-                }
-            }
-            if let Some(r) = ev.record {
-                encoder.copy_buffer_to_buffer(
-                    &system.buffers.obs,
-                    0,
-                    &series,
-                    r * replicas * 32,
-                    replicas * 32,
-                );
-            }
-            if let Some(f) = ev.frame {
-                let bytes = replicas * n as u64 * 16;
-                encoder.copy_buffer_to_buffer(&system.buffers.pos, 0, &samples, f * bytes, bytes);
-            }
-            s = k;
-        }
+        rec.record_steps(&mut encoder, &system, done, end);
         gpu.queue.submit([encoder.finish()]);
         let control = system.control(gpu)?;
         if control.status & STATUS_NEIGHBOR_OVERFLOW != 0 {
@@ -310,23 +238,13 @@ pub fn run_reference_with(
     for (t, c) in gr_total.iter_mut().zip(system.read_gr(gpu)?) {
         *t += c as u64;
     }
-    let raw: Vec<[f32; 4]> = gpu.read(&series, 0, 2 * n_records * replicas)?;
-    let records = (0..replicas as usize)
-        .map(|b| {
-            (0..n_records as usize)
-                .map(|r| {
-                    let k = 2 * (r * replicas as usize + b);
-                    obs_record(raw[k], raw[k + 1])
-                })
-                .collect()
-        })
-        .collect();
+    let records = rec.read_records(gpu)?;
     let control = system.control(gpu)?;
     Ok(SampleOutcome {
         records,
         record_every: m.record_every,
-        samples,
-        frames: frames as u32,
+        samples: rec.samples,
+        frames: rec.frames as u32,
         sample_every: m.sample_every,
         gr_hist: gr_total,
         rebuilds: control.rebuilds,
@@ -336,6 +254,146 @@ pub fn run_reference_with(
         config,
         system,
     })
+}
+
+/// Where a reference run keeps its observables and configurations on the device, and when
+/// it records them.
+struct Recording {
+    /// Observables of every record, `n_records × B` pairs of vec4.
+    series: wgpu::Buffer,
+    /// Kept configurations, `frames × B × N` vec4, frame-major.
+    samples: wgpu::Buffer,
+    replicas: u64,
+    n: u64,
+    equil: u64,
+    record_every: u64,
+    sample_every: u64,
+    n_records: u64,
+    frames: u64,
+}
+
+impl Recording {
+    /// Allocates the buffers, refusing sizes beyond the adapter's buffer limit.
+    fn new(gpu: &Gpu, config: &MdConfig, m: &crate::scene::SamplerSettings) -> Result<Self> {
+        let replicas = config.replicas as u64;
+        let n = config.n as u64;
+        let n_records = m.production_steps / m.record_every as u64;
+        let frames = m.production_steps / m.sample_every as u64;
+        let series_bytes = n_records * replicas * 32;
+        let sample_bytes = frames * replicas * n * 16;
+        let limit = gpu.limits.max_buffer_size;
+        if series_bytes > limit || sample_bytes > limit {
+            return Err(Error::Device(format!(
+                "recording needs {} MiB of observables and {} MiB of samples but the adapter \
+                 allows {} MiB per buffer; raise sampler.record_every / sampler.sample_every \
+                 or lower production_steps",
+                series_bytes >> 20,
+                sample_bytes >> 20,
+                limit >> 20
+            )));
+        }
+        Ok(Self {
+            series: gpu.storage_zeroed("observable series", series_bytes),
+            samples: gpu.storage_zeroed("samples", sample_bytes),
+            replicas,
+            n,
+            equil: m.equilibration_steps,
+            record_every: m.record_every as u64,
+            sample_every: m.sample_every as u64,
+            n_records,
+            frames,
+        })
+    }
+
+    /// What happens after `step` completed steps: a record and/or a kept frame (their
+    /// indices) during production, nothing during equilibration.
+    fn event_after(&self, step: u64) -> Event {
+        if step <= self.equil {
+            return Event {
+                record: None,
+                frame: None,
+            };
+        }
+        let p = step - self.equil;
+        Event {
+            record: (p % self.record_every == 0).then(|| p / self.record_every - 1),
+            frame: (p % self.sample_every == 0).then(|| p / self.sample_every - 1),
+        }
+    }
+
+    /// Records steps `done + 1 ..= end` into `encoder`: runs of plain steps up to each
+    /// event, then the event's reduction or g(r) and its copy into the series or samples.
+    fn record_steps(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        system: &MdSystem,
+        done: u64,
+        end: u64,
+    ) {
+        let replicas = self.replicas;
+        let mut s = done;
+        while s < end {
+            // Steps until the next event (or chunk end).
+            let mut k = s;
+            let mut ev = Event {
+                record: None,
+                frame: None,
+            };
+            while k < end {
+                k += 1;
+                ev = self.event_after(k);
+                if ev.record.is_some() || ev.frame.is_some() {
+                    break;
+                }
+            }
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                system.record_steps(&mut pass, (k - s) as u32);
+                if ev.record.is_some() {
+                    system.record_reduce(&mut pass);
+                }
+                if ev.frame.is_some() {
+                    system.record_gr(&mut pass);
+                }
+            }
+            if let Some(r) = ev.record {
+                encoder.copy_buffer_to_buffer(
+                    &system.buffers.obs,
+                    0,
+                    &self.series,
+                    r * replicas * 32,
+                    replicas * 32,
+                );
+            }
+            if let Some(f) = ev.frame {
+                let bytes = replicas * self.n * 16;
+                encoder.copy_buffer_to_buffer(
+                    &system.buffers.pos,
+                    0,
+                    &self.samples,
+                    f * bytes,
+                    bytes,
+                );
+            }
+            s = k;
+        }
+    }
+
+    /// Per replica, per record: the observables read back from the series.
+    fn read_records(&self, gpu: &Gpu) -> Result<Vec<Vec<[f64; 5]>>> {
+        let replicas = self.replicas as usize;
+        let raw: Vec<[f32; 4]> = gpu.read(&self.series, 0, 2 * self.n_records * self.replicas)?;
+        Ok((0..replicas)
+            .map(|b| {
+                (0..self.n_records as usize)
+                    .map(|r| {
+                        let k = 2 * (r * replicas + b);
+                        obs_record(raw[k], raw[k + 1])
+                    })
+                    .collect()
+            })
+            .collect())
+    }
 }
 
 impl SampleOutcome {

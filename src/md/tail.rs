@@ -125,7 +125,7 @@ mod tests {
         (a - b).abs() <= tol
     }
 
-    /// Rows of /work/shared/refs/lj_md_rc2.5.csv (eps = sigma = 1, rc = 2.5, not shifted):
+    /// Rows of tests/data/lj_md_rc2.5.csv (eps = sigma = 1, rc = 2.5, not shifted):
     /// (rho, U_trunc_per_N, P_virial, U_plus_tail, P_plus_tail).
     const MD_ROWS: [(f64, f64, f64, f64, f64); 6] = [
         (0.8, -4.3259, 5.9676, -4.7543, 5.2831),
@@ -154,7 +154,7 @@ mod tests {
 
     #[test]
     fn matches_widom_reference_table() {
-        // /work/shared/refs/lj_muex_T2.0_rc2.5.csv: (rho, mu_trunc, mu_tail, mu_full), 3 decimals.
+        // tests/data/lj_muex_T2.0_rc2.5.csv: (rho, mu_trunc, mu_tail, mu_full), 3 decimals.
         let lj = LjTail::reduced(2.5);
         for (rho, mu_trunc, mu_tail, mu_full) in
             [(0.1, -0.358, -0.107, -0.465), (0.5, -0.021, -0.535, -0.556)]

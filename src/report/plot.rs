@@ -419,6 +419,38 @@ fn font(size: f64) -> TextStyle<'static> {
     (FONT_FAMILY, size).into_font().color(&BLACK)
 }
 
+/// The markers and error bars of point series `s` (number `i`), in pixels (`to_px` maps
+/// data to pixels, already dodged sideways).
+fn draw_points(
+    root: &DrawingArea<Canvas<'_>, plotters::coord::Shift>,
+    s: &Prepared,
+    i: usize,
+    to_px: &dyn Fn(f64, f64) -> (i32, i32),
+) -> std::result::Result<(), PlotError> {
+    let color = rgb(series_color(i));
+    let line_style = color.stroke_width(LINE_WIDTH);
+    for &(x, lo, hi) in &s.bars {
+        let (a, b) = (to_px(x, lo), to_px(x, hi));
+        root.draw(&PathElement::new(vec![a, b], line_style))?;
+        for end in [a, b] {
+            let cap = vec![
+                (end.0 - CAP_HALF_WIDTH, end.1),
+                (end.0 + CAP_HALF_WIDTH, end.1),
+            ];
+            root.draw(&PathElement::new(cap, line_style))?;
+        }
+    }
+    let kind = GlyphKind::Marker(MarkerShape::for_series(i));
+    for &(x, y) in s.segments.iter().flatten() {
+        root.draw(&Glyph {
+            at: to_px(x, y),
+            kind,
+            color,
+        })?;
+    }
+    Ok(())
+}
+
 fn draw(
     fig: &Figure,
     series: &[Prepared],
@@ -503,25 +535,7 @@ fn draw(
                     let p = chart.backend_coord(&(x, y));
                     (p.0 + dx, p.1)
                 };
-                for &(x, lo, hi) in &s.bars {
-                    let (a, b) = (to_px(x, lo), to_px(x, hi));
-                    root.draw(&PathElement::new(vec![a, b], line_style))?;
-                    for end in [a, b] {
-                        let cap = vec![
-                            (end.0 - CAP_HALF_WIDTH, end.1),
-                            (end.0 + CAP_HALF_WIDTH, end.1),
-                        ];
-                        root.draw(&PathElement::new(cap, line_style))?;
-                    }
-                }
-                let kind = GlyphKind::Marker(MarkerShape::for_series(i));
-                for &(x, y) in s.segments.iter().flatten() {
-                    root.draw(&Glyph {
-                        at: to_px(x, y),
-                        kind,
-                        color,
-                    })?;
-                }
+                draw_points(&root, s, i, &to_px)?;
                 // Nothing more to draw; the call carries the legend entry.
                 chart.draw_series(std::iter::empty::<Glyph<(f64, f64)>>())?
             }

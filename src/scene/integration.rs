@@ -25,6 +25,11 @@ pub const MAX_POPULATION: usize = 1024;
 /// Largest corrector count per grid point (the sub-step index lives in 24 bits of a tag).
 pub const MAX_CORRECTORS: u32 = 1 << 16;
 
+/// A value error of field `integration.<field>`.
+fn bad(path: &str, field: &str, value: String, message: String) -> crate::error::Error {
+    super::bad(path, &format!("integration.{field}"), value, message)
+}
+
 /// One way of sampling the marginals p_t for the TI integrand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Estimator {
@@ -176,9 +181,7 @@ impl IntegrationSettings {
     /// Checks every field; errors name the field (`integration.<field>`), the value and the
     /// allowed range. `path` is the scene file's name.
     pub fn validate(&self, path: &str) -> Result<()> {
-        let bad = |field: &str, value: String, message: String| {
-            super::bad(path, &format!("integration.{field}"), value, message)
-        };
+        let bad = |field: &str, value: String, message: String| bad(path, field, value, message);
         if self.trajectories < 2 || self.trajectories > 65_535 {
             return Err(bad(
                 "trajectories",
@@ -209,6 +212,22 @@ impl IntegrationSettings {
                 "name at least one of ReverseSde, Corrected, Annealed, ForwardNoise".into(),
             ));
         }
+        self.validate_correctors(path)?;
+        for (k, &n) in self.particles.iter().enumerate() {
+            if n < 2 {
+                return Err(bad(
+                    &format!("particles[{k}]"),
+                    n.to_string(),
+                    "must be >= 2".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The corrector, step-size and population fields of [`IntegrationSettings::validate`].
+    fn validate_correctors(&self, path: &str) -> Result<()> {
+        let bad = |field: &str, value: String, message: String| bad(path, field, value, message);
         let needs_mala = self
             .estimators
             .iter()
@@ -285,15 +304,6 @@ impl IntegrationSettings {
                     self.trajectories
                 ),
             ));
-        }
-        for (k, &n) in self.particles.iter().enumerate() {
-            if n < 2 {
-                return Err(bad(
-                    &format!("particles[{k}]"),
-                    n.to_string(),
-                    "must be >= 2".into(),
-                ));
-            }
         }
         Ok(())
     }

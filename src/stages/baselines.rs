@@ -91,73 +91,11 @@ pub fn baselines_stage(
             );
         }
         if let Some(settings) = &baselines.lambda_ti {
-            let t0 = Instant::now();
-            progress.start(
-                &format!("lambda-TI N={n}"),
-                settings.legs() * (settings.equilibration_steps + settings.production_steps),
-            );
-            let r = crate::baselines::lambda_ti::lambda_ti(
-                gpu,
-                &kernels.get(gpu)?,
-                scene,
-                n,
-                settings,
-                &mut |d| progress.set(d),
-            )?;
-            progress.finish();
-            let wall = t0.elapsed().as_secs_f64();
-            let mut ti = serde_json::to_value(&r).unwrap_or_default();
-            // A collapsed path gives no number, only the diagnosis.
-            if r.collapse {
-                ti["mean"] = serde_json::Value::Null;
-                ti["err"] = serde_json::Value::Null;
-                ti["betaf_ex_unreliable"] = serde_json::json!(r.betaf_ex);
-            } else {
-                ti["mean"] = serde_json::json!(r.betaf_ex.mean);
-                ti["err"] = serde_json::json!(r.betaf_ex.err);
-            }
-            ti["quantity"] = serde_json::json!(format!("betaF_ex(N = {n})"));
-            ti["cost"] = serde_json::json!({
-                "energy_evaluations": r.energy_evaluations,
-                "wall_time_s": wall,
-            });
+            let (ti, mbar) =
+                lambda_ti_entries(gpu, &kernels.get(gpu)?, scene, n, settings, progress)?;
             methods.insert("lambda_ti".into(), ti);
-            if settings.mbar {
-                let warnings: Vec<String> = r
-                    .legs
-                    .iter()
-                    .filter_map(|l| l.mbar_warning.clone())
-                    .collect();
-                // Poor overlap (or a failed solve): a warning instead of a number.
-                let (mean, err) = match (r.mbar_betaf_span, warnings.is_empty()) {
-                    (Some(m), true) => (serde_json::json!(m.mean), serde_json::json!(m.err)),
-                    _ => (serde_json::Value::Null, serde_json::Value::Null),
-                };
-                let min_overlap = r
-                    .legs
-                    .iter()
-                    .filter_map(|l| l.mbar_min_overlap)
-                    .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.min(b))));
-                methods.insert(
-                    "mbar".into(),
-                    serde_json::json!({
-                        "mean": mean,
-                        "err": err,
-                        "quantity": "betaF difference between the outermost windows of the legs (compare lambda_ti.ti_betaf_span)",
-                        "ti_same_span": r.ti_betaf_span,
-                        "min_overlap": min_overlap,
-                        "warning": if warnings.is_empty() { serde_json::Value::Null } else { serde_json::json!(warnings.join("; ")) },
-                        "cost": {
-                            // Pair terms of every kept frame of every window in every state.
-                            "energy_evaluations": r.legs.len() as u64
-                                * (settings.windows as u64).pow(2)
-                                * settings.replicas_per_window as u64
-                                * (settings.production_steps / settings.sample_every as u64)
-                                * (n as u64 * (n as u64 - 1) / 2),
-                            "wall_time_s": wall,
-                        },
-                    }),
-                );
+            if let Some(mbar) = mbar {
+                methods.insert("mbar".into(), mbar);
             }
         }
         if baselines.eos {
@@ -179,6 +117,79 @@ pub fn baselines_stage(
     }
     merge_free_energy(out_dir, update.clone())?;
     Ok(update)
+}
+
+/// The `lambda_ti` entry of N (λ-window TI on the scene's path) and, when the settings ask
+/// for it, the `mbar` entry over the same windows.
+fn lambda_ti_entries(
+    gpu: &Gpu,
+    kernels: &std::sync::Arc<crate::md::MdKernels>,
+    scene: &Scene,
+    n: u32,
+    settings: &crate::scene::LambdaTiSettings,
+    progress: &mut dyn Progress,
+) -> Result<(serde_json::Value, Option<serde_json::Value>)> {
+    let t0 = Instant::now();
+    progress.start(
+        &format!("lambda-TI N={n}"),
+        settings.legs() * (settings.equilibration_steps + settings.production_steps),
+    );
+    let r = crate::baselines::lambda_ti::lambda_ti(gpu, kernels, scene, n, settings, &mut |d| {
+        progress.set(d)
+    })?;
+    progress.finish();
+    let wall = t0.elapsed().as_secs_f64();
+    let mut ti = serde_json::to_value(&r).unwrap_or_default();
+    // A collapsed path gives no number, only the diagnosis.
+    if r.collapse {
+        ti["mean"] = serde_json::Value::Null;
+        ti["err"] = serde_json::Value::Null;
+        ti["betaf_ex_unreliable"] = serde_json::json!(r.betaf_ex);
+    } else {
+        ti["mean"] = serde_json::json!(r.betaf_ex.mean);
+        ti["err"] = serde_json::json!(r.betaf_ex.err);
+    }
+    ti["quantity"] = serde_json::json!(format!("betaF_ex(N = {n})"));
+    ti["cost"] = serde_json::json!({
+        "energy_evaluations": r.energy_evaluations,
+        "wall_time_s": wall,
+    });
+    if !settings.mbar {
+        return Ok((ti, None));
+    }
+    let warnings: Vec<String> = r
+        .legs
+        .iter()
+        .filter_map(|l| l.mbar_warning.clone())
+        .collect();
+    // Poor overlap (or a failed solve): a warning instead of a number.
+    let (mean, err) = match (r.mbar_betaf_span, warnings.is_empty()) {
+        (Some(m), true) => (serde_json::json!(m.mean), serde_json::json!(m.err)),
+        _ => (serde_json::Value::Null, serde_json::Value::Null),
+    };
+    let min_overlap = r
+        .legs
+        .iter()
+        .filter_map(|l| l.mbar_min_overlap)
+        .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.min(b))));
+    let mbar = serde_json::json!({
+        "mean": mean,
+        "err": err,
+        "quantity": "betaF difference between the outermost windows of the legs (compare lambda_ti.ti_betaf_span)",
+        "ti_same_span": r.ti_betaf_span,
+        "min_overlap": min_overlap,
+        "warning": if warnings.is_empty() { serde_json::Value::Null } else { serde_json::json!(warnings.join("; ")) },
+        "cost": {
+            // Pair terms of every kept frame of every window in every state.
+            "energy_evaluations": r.legs.len() as u64
+                * (settings.windows as u64).pow(2)
+                * settings.replicas_per_window as u64
+                * (settings.production_steps / settings.sample_every as u64)
+                * (n as u64 * (n as u64 - 1) / 2),
+            "wall_time_s": wall,
+        },
+    });
+    Ok((ti, Some(mbar)))
 }
 
 /// Equations of state at the scene's state point: the `free_energy.<N>.eos` entry, with

@@ -303,76 +303,11 @@ pub fn integration_stage(
         per_n.push((n, runs));
     }
 
-    let mut free_energy = serde_json::Map::new();
     let volume = scene.system.box_length.powi(3);
-    for (n, runs) in &per_n {
-        let mut entry = serde_json::Map::new();
-        let summaries: Vec<EstimatorSummary> = runs.iter().map(|(s, _)| s.clone()).collect();
-        for s in &summaries {
-            entry.insert(
-                s.estimator.key().into(),
-                serde_json::to_value(s).unwrap_or_default(),
-            );
-            if let Some(a) = s
-                .ais
-                .as_ref()
-                .filter(|_| s.estimator == Estimator::Annealed)
-            {
-                entry.insert(
-                    "ais".into(),
-                    serde_json::json!({
-                        "betaF_ex": {"mean": a.beta_f, "err": a.err, "delta_err": a.delta_err},
-                        "ess": a.ess,
-                        "ess_fraction": a.ess_fraction,
-                        "trajectories": a.n,
-                        "method": if s.populations.is_some_and(|p| p.resample > 0.0) {
-                            "population annealing"
-                        } else {
-                            "annealed importance sampling"
-                        },
-                    }),
-                );
-            }
-            if let Some(wti) = s
-                .weighted_ti
-                .as_ref()
-                .filter(|_| s.estimator == Estimator::Annealed)
-            {
-                entry.insert(
-                    "weighted_ti".into(),
-                    serde_json::json!({ "betaF_ex": estimate_json(wti) }),
-                );
-            }
-        }
-        if let Some(h) = headline(&summaries) {
-            let mut head = serde_json::json!({
-                "estimator": h.key,
-                "betaF_ex": estimate_json(&h.estimate),
-                "quadrature_error": h.quadrature_error,
-                "rho": *n as f64 / volume,
-            });
-            // βμ_ex(N → N+1) from the same estimate at N + 1.
-            let next = per_n.iter().find(|(m, _)| *m == n + 1).and_then(|(_, r)| {
-                let s1: Vec<EstimatorSummary> = r.iter().map(|(s, _)| s.clone()).collect();
-                estimate_for(&s1, h.key)
-            });
-            if let Some(h1) = next {
-                let (a, b) = (&h.estimate, &h1.estimate);
-                head["betamu_ex"] = serde_json::json!({
-                    "mean": b.mean - a.mean,
-                    "err": (a.err * a.err + b.err * b.err).sqrt(),
-                });
-            }
-            if let Some(fw) = summaries
-                .iter()
-                .find(|s| s.estimator == Estimator::ForwardNoise)
-            {
-                head["forward_noise_gap"] = serde_json::json!(h.estimate.mean - fw.beta_f_ex.mean);
-            }
-            entry.insert("neural_ti".into(), head);
-        }
-        free_energy.insert(n.to_string(), serde_json::Value::Object(entry));
-    }
+    let free_energy: serde_json::Map<String, serde_json::Value> = per_n
+        .iter()
+        .map(|(n, runs)| (n.to_string(), free_energy_entry(*n, runs, &per_n, volume)))
+        .collect();
     let mut json = results_header(gpu, scene);
     json["integration"] = serde_json::json!({
         "settings": settings,
@@ -396,6 +331,83 @@ pub fn integration_stage(
     }
     merge_results(out_dir, json.clone())?;
     Ok(IntegrationOutcome { per_n, json })
+}
+
+/// The `free_energy.<N>` entry of one N: every estimator's summary, the annealed run's AIS
+/// and importance-weighted TI, and the headline (`neural_ti`) with βμ_ex(N → N+1) when N + 1
+/// was evaluated (`per_n`) and the gap to the forward-noised data.
+fn free_energy_entry(
+    n: u32,
+    runs: &[(EstimatorSummary, RawRun)],
+    per_n: &[(u32, Vec<(EstimatorSummary, RawRun)>)],
+    volume: f64,
+) -> serde_json::Value {
+    let mut entry = serde_json::Map::new();
+    let summaries: Vec<EstimatorSummary> = runs.iter().map(|(s, _)| s.clone()).collect();
+    for s in &summaries {
+        entry.insert(
+            s.estimator.key().into(),
+            serde_json::to_value(s).unwrap_or_default(),
+        );
+        if let Some(a) = s
+            .ais
+            .as_ref()
+            .filter(|_| s.estimator == Estimator::Annealed)
+        {
+            entry.insert(
+                "ais".into(),
+                serde_json::json!({
+                    "betaF_ex": {"mean": a.beta_f, "err": a.err, "delta_err": a.delta_err},
+                    "ess": a.ess,
+                    "ess_fraction": a.ess_fraction,
+                    "trajectories": a.n,
+                    "method": if s.populations.is_some_and(|p| p.resample > 0.0) {
+                        "population annealing"
+                    } else {
+                        "annealed importance sampling"
+                    },
+                }),
+            );
+        }
+        if let Some(wti) = s
+            .weighted_ti
+            .as_ref()
+            .filter(|_| s.estimator == Estimator::Annealed)
+        {
+            entry.insert(
+                "weighted_ti".into(),
+                serde_json::json!({ "betaF_ex": estimate_json(wti) }),
+            );
+        }
+    }
+    if let Some(h) = headline(&summaries) {
+        let mut head = serde_json::json!({
+            "estimator": h.key,
+            "betaF_ex": estimate_json(&h.estimate),
+            "quadrature_error": h.quadrature_error,
+            "rho": n as f64 / volume,
+        });
+        // βμ_ex(N → N+1) from the same estimate at N + 1.
+        let next = per_n.iter().find(|(m, _)| *m == n + 1).and_then(|(_, r)| {
+            let s1: Vec<EstimatorSummary> = r.iter().map(|(s, _)| s.clone()).collect();
+            estimate_for(&s1, h.key)
+        });
+        if let Some(h1) = next {
+            let (a, b) = (&h.estimate, &h1.estimate);
+            head["betamu_ex"] = serde_json::json!({
+                "mean": b.mean - a.mean,
+                "err": (a.err * a.err + b.err * b.err).sqrt(),
+            });
+        }
+        if let Some(fw) = summaries
+            .iter()
+            .find(|s| s.estimator == Estimator::ForwardNoise)
+        {
+            head["forward_noise_gap"] = serde_json::json!(h.estimate.mean - fw.beta_f_ex.mean);
+        }
+        entry.insert("neural_ti".into(), head);
+    }
+    serde_json::Value::Object(entry)
 }
 
 /// File of the isotherm table.

@@ -1,4 +1,4 @@
-//! Batched Langevin denoising samplers on the device (`shaders/denoise.wgsl`, design note
+//! Batched Langevin denoising samplers on the device (`shaders/denoise.wgsl`, docs/method.md
 //! §5): C independent trajectories march the time grid from t = 1 (uniform positions, exact
 //! samples of p_1) to t = 0 with the learned energy Ũ_θ, recording at every grid point the TI
 //! integrand ∂_t Ũ, the energies that make up the annealed-importance-sampling work, and the
@@ -363,6 +363,194 @@ fn check(gpu: &Gpu, req: &DenoiseRequest) -> Result<()> {
     Ok(())
 }
 
+/// Buffers of `shaders/denoise.wgsl`, bound by name (binding order in [`DENOISE_BINDINGS`]).
+pub struct DenoiseArgs<'a> {
+    /// [`DenoiseParams`] uniform.
+    pub params: &'a wgpu::Buffer,
+    /// Current positions, C·N vec4.
+    pub pos: &'a wgpu::Buffer,
+    /// Proposed positions, C·N vec4.
+    pub prop: &'a wgpu::Buffer,
+    /// (∇_x Ũ, u_i) at the current positions, C·N vec4.
+    pub score: &'a wgpu::Buffer,
+    /// (∇_x Ũ, u_i) at the proposal, C·N vec4.
+    pub score_p: &'a wgpu::Buffer,
+    /// Pieces of ∂_t Ũ at the current positions, C·N vec4.
+    pub time_terms: &'a wgpu::Buffer,
+    /// Pieces of ∂_t Ũ at the proposal, C·N vec4.
+    pub time_p: &'a wgpu::Buffer,
+    /// MALA step size per population, P f32.
+    pub step_size: &'a wgpu::Buffer,
+    /// Per (grid point, trajectory) records, 3 vec4 each.
+    pub records: &'a wgpu::Buffer,
+    /// Reference configurations of forward-noise paths, C·N vec4 (a placeholder otherwise).
+    pub x0: &'a wgpu::Buffer,
+}
+
+impl DenoiseKernels {
+    /// Bind group for `a`.
+    pub fn bind(&self, gpu: &Gpu, a: &DenoiseArgs) -> wgpu::BindGroup {
+        self.0.bind_group(
+            gpu,
+            &[
+                a.params,
+                a.pos,
+                a.prop,
+                a.score,
+                a.score_p,
+                a.time_terms,
+                a.time_p,
+                a.step_size,
+                a.records,
+                a.x0,
+            ],
+        )
+    }
+}
+
+/// The device buffers of one run.
+struct RunBuffers {
+    params: wgpu::Buffer,
+    times: wgpu::Buffer,
+    pos: wgpu::Buffer,
+    prop: wgpu::Buffer,
+    score: wgpu::Buffer,
+    score_p: wgpu::Buffer,
+    time_terms: wgpu::Buffer,
+    time_p: wgpu::Buffer,
+    step_size: wgpu::Buffer,
+    records: wgpu::Buffer,
+    x0: wgpu::Buffer,
+}
+
+impl RunBuffers {
+    fn new(gpu: &Gpu, req: &DenoiseRequest, uniform: &DenoiseParams, populations: usize) -> Self {
+        let (n, c) = (req.n, req.trajectories);
+        let cn = (c * n) as u64;
+        let vec4 = |label: &str| gpu.storage_zeroed(label, 16 * cn);
+        let x0 = match &req.path {
+            PathKind::ForwardNoise { x0 } => {
+                let x4: Vec<[f32; 4]> = x0
+                    .iter()
+                    .map(|p| [p[0] as f32, p[1] as f32, p[2] as f32, 0.0])
+                    .collect();
+                gpu.storage_from("denoise x0", &x4)
+            }
+            PathKind::Sampler { .. } => gpu.storage_zeroed("denoise x0 (unused)", 16),
+        };
+        Self {
+            params: gpu.uniform_from("denoise params", uniform),
+            times: gpu.storage_zeroed("denoise times", 4 * c as u64),
+            pos: vec4("denoise pos"),
+            prop: vec4("denoise prop"),
+            score: vec4("denoise score"),
+            score_p: vec4("denoise score_p"),
+            time_terms: vec4("denoise time_terms"),
+            time_p: vec4("denoise time_p"),
+            step_size: gpu.storage_zeroed("denoise step_size", 4 * populations as u64),
+            records: gpu.storage_zeroed(
+                "denoise records",
+                RECORD_BYTES * (req.grid.len() * c) as u64,
+            ),
+            x0,
+        }
+    }
+
+    fn args(&self) -> DenoiseArgs<'_> {
+        DenoiseArgs {
+            params: &self.params,
+            pos: &self.pos,
+            prop: &self.prop,
+            score: &self.score,
+            score_p: &self.score_p,
+            time_terms: &self.time_terms,
+            time_p: &self.time_p,
+            step_size: &self.step_size,
+            records: &self.records,
+            x0: &self.x0,
+        }
+    }
+}
+
+/// What a run does at every grid point, fixed for the whole run.
+struct Plan {
+    /// (N, C).
+    shape: (u32, u32),
+    forward_noise: bool,
+    predictor: bool,
+    weighted: bool,
+    resample: bool,
+    correctors: u32,
+    particle_groups: (u32, u32, u32),
+    config_groups: (u32, u32, u32),
+    population_groups: (u32, u32, u32),
+}
+
+/// The bind groups of a run: the sampler's and the model's at the current positions and at
+/// the proposal (each with its time-derivative variant).
+struct Groups {
+    sampler: wgpu::BindGroup,
+    current: (wgpu::BindGroup, wgpu::BindGroup),
+    proposal: (wgpu::BindGroup, wgpu::BindGroup),
+}
+
+/// Records grid point `j` of the march (`last`: t = 0, no predictor move after it).
+fn record_grid_point(
+    pass: &mut wgpu::ComputePass<'_>,
+    kernels: &DenoiseKernels,
+    model: &ModelKernels,
+    groups: &Groups,
+    plan: &Plan,
+    j: usize,
+    last: bool,
+) {
+    let (n, c) = plan.shape;
+    let fam = &kernels.0;
+    let group = &groups.sampler;
+    if j == 0 && !plan.forward_noise {
+        dispatch(pass, fam, "denoise_init", group, plan.particle_groups);
+    }
+    if plan.forward_noise {
+        dispatch(pass, fam, "denoise_noise", group, plan.particle_groups);
+    }
+    model.record_time(pass, &groups.current.0, &groups.current.1, n, c);
+    dispatch(pass, fam, "denoise_record_start", group, plan.config_groups);
+    if plan.weighted && j > 0 {
+        dispatch(pass, fam, "denoise_reweight", group, plan.population_groups);
+        if plan.resample {
+            dispatch(pass, fam, "denoise_stash", group, plan.particle_groups);
+            dispatch(pass, fam, "denoise_gather", group, plan.particle_groups);
+        }
+    }
+    for _ in 0..plan.correctors {
+        dispatch(pass, fam, "denoise_propose", group, plan.particle_groups);
+        model.record_time(pass, &groups.proposal.0, &groups.proposal.1, n, c);
+        dispatch(pass, fam, "denoise_accept", group, plan.config_groups);
+    }
+    if plan.correctors > 0 {
+        dispatch(pass, fam, "denoise_adapt", group, plan.population_groups);
+    }
+    dispatch(pass, fam, "denoise_record_end", group, plan.config_groups);
+    if plan.predictor && !last {
+        dispatch(pass, fam, "denoise_move", group, plan.particle_groups);
+    }
+}
+
+/// The per-grid-point constants of the uniform at grid index `j` (t = `times[j]`,
+/// descending).
+fn set_grid_point(uniform: &mut DenoiseParams, l: f64, times: &[f64], j: usize, predictor: bool) {
+    let t = times[j];
+    uniform.step = j as u32;
+    uniform.s_t = schedule(l, t).0 as f32;
+    let next = times.get(j + 1).filter(|_| predictor);
+    let (drift, noise) = next.map_or((0.0, 0.0), |&t1| predictor_coefficients(l, t, t1));
+    uniform.drift = drift as f32;
+    uniform.noise = noise as f32;
+    uniform.back_var = next.map_or(0.0, |&t1| {
+        (schedule(l, t).0.powi(2) - schedule(l, t1).0.powi(2)) as f32
+    });
+}
+
 /// Runs C trajectories of the request on the device. `progress(done, total)` is called
 /// with grid points completed.
 pub fn run_denoise(
@@ -375,54 +563,19 @@ pub fn run_denoise(
     check(gpu, req)?;
     let start = Instant::now();
     let (n, c) = (req.n, req.trajectories);
-    let cn = (c * n) as u64;
     let points = req.grid.len();
     let l = req.sys.box_length;
     // Descending march: t_j = grid[K − j].
     let times: Vec<f64> = req.grid.iter().rev().copied().collect();
-
-    let model_params = ModelParams::new(req.cfg, req.sys, n as u32, c as u32)?;
-    let model_uniform = gpu.uniform_from("denoise model params", &model_params);
-    let times_buf = gpu.storage_zeroed("denoise times", 4 * c as u64);
-    let theta = gpu.storage_from("denoise theta", req.theta);
-    let scratch = ModelScratch::new(gpu, req.cfg, n, c);
-    let pos = gpu.storage_zeroed("denoise pos", 16 * cn);
-    let prop = gpu.storage_zeroed("denoise prop", 16 * cn);
-    let score = gpu.storage_zeroed("denoise score", 16 * cn);
-    let score_p = gpu.storage_zeroed("denoise score_p", 16 * cn);
-    let time_terms = gpu.storage_zeroed("denoise time_terms", 16 * cn);
-    let time_p = gpu.storage_zeroed("denoise time_p", 16 * cn);
-    let records = gpu.storage_zeroed("denoise records", RECORD_BYTES * (points * c) as u64);
-    let (x0, predictor, corr) = match &req.path {
-        PathKind::ForwardNoise { x0 } => {
-            let x4: Vec<[f32; 4]> = x0
-                .iter()
-                .map(|p| [p[0] as f32, p[1] as f32, p[2] as f32, 0.0])
-                .collect();
-            (gpu.storage_from("denoise x0", &x4), false, None)
-        }
+    let (predictor, corr) = match &req.path {
+        PathKind::ForwardNoise { .. } => (false, None),
         PathKind::Sampler {
             predictor,
             correctors,
-        } => (
-            gpu.storage_zeroed("denoise x0 (unused)", 16),
-            *predictor,
-            (correctors.steps > 0).then_some(*correctors),
-        ),
+        } => (*predictor, (correctors.steps > 0).then_some(*correctors)),
     };
-    let forward_noise = matches!(req.path, PathKind::ForwardNoise { .. });
     let populations = corr.map_or(1, |cs| cs.populations.max(1)) as usize;
     let resample = corr.map_or(0.0, |cs| cs.resample);
-    let weighted = !forward_noise;
-    let step_size = gpu.storage_zeroed("denoise step_size", 4 * populations as u64);
-
-    let model_group = |p: &wgpu::Buffer, s: &wgpu::Buffer, tt: &wgpu::Buffer| {
-        let args = scratch.args(&model_uniform, p, &times_buf, &theta, s);
-        (model.bind(gpu, &args), model.bind_time(gpu, &args, tt))
-    };
-    let (cur_group, cur_time_group) = model_group(&pos, &score, &time_terms);
-    let (prop_group, prop_time_group) = model_group(&prop, &score_p, &time_p);
-
     let mut uniform = DenoiseParams {
         n: n as u32,
         n_configs: c as u32,
@@ -430,6 +583,8 @@ pub fn run_denoise(
         key_hi: req.key[1],
         box_length: l as f32,
         inv_box: (1.0 / l) as f32,
+        populations: populations as u32,
+        resample_threshold: resample as f32,
         ..Default::default()
     };
     if let Some(cs) = &corr {
@@ -438,92 +593,48 @@ pub fn run_denoise(
         uniform.h_max = cs.h_max as f32;
         uniform.h_init = cs.h_init as f32;
     }
-    uniform.populations = populations as u32;
-    uniform.resample_threshold = resample as f32;
-    let params_buf = gpu.uniform_from("denoise params", &uniform);
-    let group = kernels.0.bind_group(
-        gpu,
-        &[
-            &params_buf,
-            &pos,
-            &prop,
-            &score,
-            &score_p,
-            &time_terms,
-            &time_p,
-            &step_size,
-            &records,
-            &x0,
-        ],
+    let forward_noise = matches!(req.path, PathKind::ForwardNoise { .. });
+    let plan = Plan {
+        shape: (n as u32, c as u32),
+        forward_noise,
+        predictor,
+        weighted: !forward_noise,
+        resample: resample > 0.0,
+        correctors: corr.map_or(0, |cs| cs.steps),
+        particle_groups: ((n as u32).div_ceil(WORKGROUP), c as u32, 1),
+        config_groups: (1, c as u32, 1),
+        population_groups: (1, populations as u32, 1),
+    };
+
+    let bufs = RunBuffers::new(gpu, req, &uniform, populations);
+    let model_uniform = gpu.uniform_from(
+        "denoise model params",
+        &ModelParams::new(req.cfg, req.sys, n as u32, c as u32)?,
     );
-    let particle_groups = ((n as u32).div_ceil(WORKGROUP), c as u32, 1);
-    let config_groups = (1, c as u32, 1);
-    let population_groups = (1, populations as u32, 1);
-    let fam = &kernels.0;
-    let correctors = corr.map_or(0, |cs| cs.steps);
+    let theta = gpu.storage_from("denoise theta", req.theta);
+    let scratch = ModelScratch::new(gpu, req.cfg, n, c);
+    let model_group = |p: &wgpu::Buffer, s: &wgpu::Buffer, tt: &wgpu::Buffer| {
+        let args = scratch.args(&model_uniform, p, &bufs.times, &theta, s);
+        (model.bind(gpu, &args), model.bind_time(gpu, &args, tt))
+    };
+    let groups = Groups {
+        sampler: kernels.bind(gpu, &bufs.args()),
+        current: model_group(&bufs.pos, &bufs.score, &bufs.time_terms),
+        proposal: model_group(&bufs.prop, &bufs.score_p, &bufs.time_p),
+    };
 
     let mut in_flight = std::collections::VecDeque::new();
     for (j, &t) in times.iter().enumerate() {
-        uniform.step = j as u32;
-        uniform.s_t = schedule(l, t).0 as f32;
-        let (drift, noise) = if predictor && j + 1 < points {
-            predictor_coefficients(l, t, times[j + 1])
-        } else {
-            (0.0, 0.0)
-        };
-        uniform.drift = drift as f32;
-        uniform.noise = noise as f32;
-        uniform.back_var = if predictor && j + 1 < points {
-            (schedule(l, t).0.powi(2) - schedule(l, times[j + 1]).0.powi(2)) as f32
-        } else {
-            0.0
-        };
+        set_grid_point(&mut uniform, l, &times, j, predictor);
         gpu.queue
-            .write_buffer(&params_buf, 0, bytemuck::bytes_of(&uniform));
+            .write_buffer(&bufs.params, 0, bytemuck::bytes_of(&uniform));
         gpu.queue
-            .write_buffer(&times_buf, 0, bytemuck::cast_slice(&vec![t as f32; c]));
+            .write_buffer(&bufs.times, 0, bytemuck::cast_slice(&vec![t as f32; c]));
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
-            if j == 0 && !forward_noise {
-                dispatch(&mut pass, fam, "denoise_init", &group, particle_groups);
-            }
-            if forward_noise {
-                dispatch(&mut pass, fam, "denoise_noise", &group, particle_groups);
-            }
-            model.record_time(&mut pass, &cur_group, &cur_time_group, n as u32, c as u32);
-            dispatch(
-                &mut pass,
-                fam,
-                "denoise_record_start",
-                &group,
-                config_groups,
-            );
-            if weighted && j > 0 {
-                dispatch(
-                    &mut pass,
-                    fam,
-                    "denoise_reweight",
-                    &group,
-                    population_groups,
-                );
-                if resample > 0.0 {
-                    dispatch(&mut pass, fam, "denoise_stash", &group, particle_groups);
-                    dispatch(&mut pass, fam, "denoise_gather", &group, particle_groups);
-                }
-            }
-            for _ in 0..correctors {
-                dispatch(&mut pass, fam, "denoise_propose", &group, particle_groups);
-                model.record_time(&mut pass, &prop_group, &prop_time_group, n as u32, c as u32);
-                dispatch(&mut pass, fam, "denoise_accept", &group, config_groups);
-            }
-            if correctors > 0 {
-                dispatch(&mut pass, fam, "denoise_adapt", &group, population_groups);
-            }
-            dispatch(&mut pass, fam, "denoise_record_end", &group, config_groups);
-            if predictor && j + 1 < points {
-                dispatch(&mut pass, fam, "denoise_move", &group, particle_groups);
-            }
+            let last = j + 1 == points;
+            record_grid_point(&mut pass, kernels, model, &groups, &plan, j, last);
         }
         in_flight.push_back(gpu.queue.submit([encoder.finish()]));
         if in_flight.len() > PACE {
@@ -537,11 +648,31 @@ pub fn run_denoise(
             progress(j + 1 - PACE, points);
         }
     }
-    let recs: Vec<[f32; 12]> = gpu.read_all(&records)?;
-    let final4: Vec<[f32; 4]> = gpu.read(&pos, 0, cn)?;
+    let recs: Vec<[f32; 12]> = gpu.read_all(&bufs.records)?;
+    let final4: Vec<[f32; 4]> = gpu.read(&bufs.pos, 0, (c * n) as u64)?;
     progress(points, points);
+    let mut out = unpack_records(req, &times, &recs, populations)?;
+    out.proposals = plan.correctors;
+    out.final_positions = final4
+        .iter()
+        .map(|p| [p[0] as f64, p[1] as f64, p[2] as f64])
+        .collect();
+    out.evaluations = (points as u64) * (1 + plan.correctors as u64);
+    out.wall_time_s = start.elapsed().as_secs_f64();
+    Ok(out)
+}
 
-    // Records are [j][c]; outputs are [c][k] with k = K − j.
+/// The per-trajectory, per-grid-point arrays of a run from its device records (`recs[j][c]`
+/// in march order; the outcome is `[c][k]` with k = K − j); fails on a non-finite integrand
+/// or energy. Positions, proposals, evaluations and time are left for the caller.
+fn unpack_records(
+    req: &DenoiseRequest,
+    times: &[f64],
+    recs: &[[f32; 12]],
+    populations: usize,
+) -> Result<DenoiseOutcome> {
+    let c = req.trajectories;
+    let points = times.len();
     let mut integrand = vec![vec![0.0; points]; c];
     let mut u_start = vec![vec![0.0; points]; c];
     let mut u_end = vec![vec![0.0; points]; c];
@@ -594,12 +725,9 @@ pub fn run_denoise(
         log_norm,
         ancestor,
         populations,
-        proposals: correctors,
-        final_positions: final4
-            .iter()
-            .map(|p| [p[0] as f64, p[1] as f64, p[2] as f64])
-            .collect(),
-        evaluations: (points as u64) * (1 + correctors as u64),
-        wall_time_s: start.elapsed().as_secs_f64(),
+        proposals: 0,
+        final_positions: Vec::new(),
+        evaluations: 0,
+        wall_time_s: 0.0,
     })
 }

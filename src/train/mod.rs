@@ -45,7 +45,7 @@ use crate::output::write_atomic;
 use crate::reference::model_energy::{noised_positions, soft_gradient};
 use crate::reference::model_grad::score_matching_target;
 use crate::reference::rng::{gaussian3, key_of, philox4x32_10, uniform_open01};
-use crate::scene::{ModelConfig, ModelSystem, Scene, ScoreTarget};
+use crate::scene::{ModelConfig, ModelSystem, Scene, ScoreTarget, TrainingSettings};
 use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
@@ -300,9 +300,144 @@ pub fn train(
 ) -> Result<TrainOutcome> {
     let start_time = Instant::now();
     let cfg: ModelConfig = scene.model();
+    let settings = scene.training();
+    check_inputs(scene, &cfg, &settings, samples)?;
+    let shape = batch_split(&scene.system.particles, settings.batch);
+    std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+    let sys = scene.model_system();
+    let files = TrainingFiles {
+        checkpoint: out_dir.join(CHECKPOINT_FILE),
+        loss_log: out_dir.join(LOSS_LOG_FILE),
+    };
+    let state = if resume {
+        StartState::resumed(scene, &settings, &files)?
+    } else {
+        StartState::fresh(scene, &cfg)
+    };
+    let start = state.step;
+    let mut loss_log = state.loss_log;
+
+    let model_kernels = ModelKernels::new(gpu)?;
+    let grad_kernels = GradKernels::new(gpu)?;
+    let adam = Adam::new(
+        gpu,
+        &settings.optimizer,
+        &state.theta,
+        state.m.as_deref(),
+        state.v.as_deref(),
+        start as u32,
+    )?;
+    let batches = Batches {
+        sets: samples
+            .iter()
+            .map(|set| TrainingSet::new(&sys, set, settings.target))
+            .collect(),
+        shape: shape.clone(),
+        box_length: sys.box_length,
+        seed: scene.seed,
+        target: settings.target,
+        time_exponent: settings.time_exponent,
+    };
+    // Baseline: θ = 0 (E_θ = 0 leaves only the soft-core prior) on the last step's batch,
+    // the one `final_loss` is measured on, so that the two compare batch for batch.
+    let zero_network_loss = {
+        let zero = gpu.storage_from("zero theta", &vec![0.0f32; cfg.param_count()]);
+        let ws = GradWorkspace::new(
+            gpu,
+            &model_kernels,
+            &grad_kernels,
+            &cfg,
+            &sys,
+            &shape,
+            &zero,
+        )?;
+        ws.upload(gpu, &views(&batches.at(settings.steps.saturating_sub(1))))?;
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        ws.record(&mut encoder, &model_kernels, &grad_kernels);
+        gpu.queue.submit([encoder.finish()]);
+        ws.read_loss(gpu)?
+    };
+
+    // Device-resident step: θ is the optimizer's buffer, the batch is uploaded, the
+    // gradient copied into `adam.grad` and the update recorded in one submission; the loss
+    // is read back only at log and checkpoint steps.
+    let workspace = GradWorkspace::new(
+        gpu,
+        &model_kernels,
+        &grad_kernels,
+        &cfg,
+        &sys,
+        &shape,
+        &adam.theta,
+    )?;
+    let mut final_loss = loss_log.last().map_or(f64::NAN, |r| r.loss);
+    let mut last_saved = start;
+    let mut previous: Option<wgpu::SubmissionIndex> = None;
+    for k in start..settings.steps {
+        let b = batches.at(k);
+        let index = workspace.step(gpu, &model_kernels, &grad_kernels, &adam, &views(&b))?;
+        // At most two steps in flight: the host makes batch k + 1 while the device runs k.
+        if let Some(prev) = previous.replace(index) {
+            gpu.device
+                .poll(wgpu::PollType::Wait {
+                    submission_index: Some(prev),
+                    timeout: None,
+                })
+                .map_err(|e| Error::Device(format!("poll: {e}")))?;
+        }
+        let done = k + 1;
+        let log_now = done % settings.log_every as u64 == 0 || done == settings.steps;
+        let save_now = done % settings.checkpoint_every as u64 == 0 || done == settings.steps;
+        if !(log_now || save_now) {
+            continue;
+        }
+        let loss = workspace.read_loss(gpu)?;
+        final_loss = loss;
+        if !loss.is_finite() {
+            write_loss_log(&files.loss_log, &loss_log)?;
+            return Err(files.diverged(done, format!("loss {loss}"), last_saved));
+        }
+        if log_now {
+            loss_log.push(LossRecord {
+                step: done,
+                loss,
+                lr: settings.optimizer.learning_rate(k),
+            });
+            write_loss_log(&files.loss_log, &loss_log)?;
+            progress(done, settings.steps, loss);
+        }
+        if save_now {
+            let written = write_checkpoint(gpu, scene, &cfg, &adam, &files, done, last_saved);
+            if let Err(e) = written {
+                write_loss_log(&files.loss_log, &loss_log)?;
+                return Err(e);
+            }
+            last_saved = done;
+        }
+    }
+    if start == settings.steps {
+        // Nothing to do; make sure the files exist.
+        write_loss_log(&files.loss_log, &loss_log)?;
+    }
+    Ok(TrainOutcome {
+        steps: settings.steps,
+        final_loss,
+        loss_log,
+        zero_network_loss,
+        wall_time_s: start_time.elapsed().as_secs_f64(),
+        steps_this_run: settings.steps - start,
+    })
+}
+
+/// Refuses settings and sample sets the training cannot run with.
+fn check_inputs(
+    scene: &Scene,
+    cfg: &ModelConfig,
+    settings: &TrainingSettings,
+    samples: &[SampleSet],
+) -> Result<()> {
     cfg.validate()
         .map_err(|e| Error::Model(format!("scene model section: {e}")))?;
-    let settings = scene.training();
     if settings.batch == 0 || settings.log_every == 0 || settings.checkpoint_every == 0 {
         return Err(Error::Model(
             "training.batch, log_every and checkpoint_every must be >= 1".into(),
@@ -351,190 +486,144 @@ pub fn train(
             counts.len()
         )));
     }
-    let shape = batch_split(counts, settings.batch);
-    std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
-    let sys = scene.model_system();
-    let ckpt_path = out_dir.join(CHECKPOINT_FILE);
-    let log_path = out_dir.join(LOSS_LOG_FILE);
-    let p = cfg.param_count();
+    Ok(())
+}
 
-    let (theta0, m0, v0, start, mut loss_log) = if resume {
-        let ck = Checkpoint::read(&ckpt_path)?;
-        ck.check_scene(scene, &ckpt_path)?;
+/// The files a training writes.
+struct TrainingFiles {
+    checkpoint: std::path::PathBuf,
+    loss_log: std::path::PathBuf,
+}
+
+impl TrainingFiles {
+    /// The error of a training that went non-finite by `step`.
+    fn diverged(&self, step: u64, what: String, last_saved: u64) -> Error {
+        Error::Model(format!(
+            "training diverged by step {step}: {what}; the last good checkpoint (step \
+             {last_saved}) is kept in {}",
+            self.checkpoint.display()
+        ))
+    }
+}
+
+/// Where a training starts: θ and the AdamW moments (None: zero), the step and the loss
+/// log so far.
+struct StartState {
+    theta: Vec<f32>,
+    m: Option<Vec<f32>>,
+    v: Option<Vec<f32>>,
+    step: u64,
+    loss_log: Vec<LossRecord>,
+}
+
+impl StartState {
+    /// Step 0 from the seeded initial parameters.
+    fn fresh(scene: &Scene, cfg: &ModelConfig) -> Self {
+        Self {
+            theta: cfg
+                .init_params(scene.seed)
+                .iter()
+                .map(|&x| x as f32)
+                .collect(),
+            m: None,
+            v: None,
+            step: 0,
+            loss_log: Vec::new(),
+        }
+    }
+
+    /// The checkpoint's state, if it fits the scene and is not beyond `settings.steps`.
+    fn resumed(scene: &Scene, settings: &TrainingSettings, files: &TrainingFiles) -> Result<Self> {
+        let ck = Checkpoint::read(&files.checkpoint)?;
+        ck.check_scene(scene, &files.checkpoint)?;
         if ck.step > settings.steps {
             return Err(Error::Format {
-                path: ckpt_path.clone(),
+                path: files.checkpoint.clone(),
                 message: format!(
                     "checkpoint is at step {}, beyond training.steps = {}",
                     ck.step, settings.steps
                 ),
             });
         }
-        let log = read_loss_log(&log_path, ck.step);
-        (ck.params, Some(ck.m), Some(ck.v), ck.step, log)
-    } else {
-        let theta: Vec<f32> = cfg
-            .init_params(scene.seed)
-            .iter()
-            .map(|&x| x as f32)
-            .collect();
-        (theta, None, None, 0, Vec::new())
-    };
+        Ok(Self {
+            loss_log: read_loss_log(&files.loss_log, ck.step),
+            theta: ck.params,
+            m: Some(ck.m),
+            v: Some(ck.v),
+            step: ck.step,
+        })
+    }
+}
 
-    let model_kernels = ModelKernels::new(gpu)?;
-    let grad_kernels = GradKernels::new(gpu)?;
-    let adam = Adam::new(
-        gpu,
-        &settings.optimizer,
-        &theta0,
-        m0.as_deref(),
-        v0.as_deref(),
-        start as u32,
-    )?;
+/// Writes the checkpoint of step `step` unless the optimizer state went non-finite (then
+/// nothing is written and the error names the last good checkpoint).
+fn write_checkpoint(
+    gpu: &Gpu,
+    scene: &Scene,
+    cfg: &ModelConfig,
+    adam: &Adam,
+    files: &TrainingFiles,
+    step: u64,
+    last_saved: u64,
+) -> Result<()> {
+    let snap = adam.read_state(gpu)?;
+    let bad = |v: &[f32]| v.iter().filter(|x| !x.is_finite()).count();
+    let (bt, bm, bv) = (bad(&snap.theta), bad(&snap.m), bad(&snap.v));
+    if bt + bm + bv > 0 {
+        return Err(files.diverged(
+            step,
+            format!("{bt} non-finite parameters, {bm} and {bv} non-finite moments"),
+            last_saved,
+        ));
+    }
+    let settings = scene.training();
+    Checkpoint {
+        scene_hash: scene.hash(),
+        architecture: *cfg,
+        step,
+        seed: scene.seed,
+        optimizer: settings.optimizer,
+        batch: settings.batch,
+        target: settings.target,
+        params: snap.theta,
+        m: snap.m,
+        v: snap.v,
+    }
+    .write(&files.checkpoint)
+}
 
-    let sets: Vec<TrainingSet> = samples
-        .iter()
-        .map(|set| TrainingSet::new(&sys, set, settings.target))
-        .collect();
-    let make_batch = |k: u64| -> Vec<Batch> {
+/// The batches of a training: every step's configurations drawn from the particle counts'
+/// training sets ([`batch_part`] for each part of the [`batch_split`]).
+struct Batches<'a> {
+    sets: Vec<TrainingSet<'a>>,
+    shape: Vec<(usize, usize)>,
+    box_length: f64,
+    seed: u64,
+    target: ScoreTarget,
+    time_exponent: f64,
+}
+
+impl Batches<'_> {
+    /// The parts of step `k`'s batch, in the scene's order of the particle counts.
+    fn at(&self, k: u64) -> Vec<Batch> {
         let mut first = 0;
-        sets.iter()
-            .zip(&shape)
+        self.sets
+            .iter()
+            .zip(&self.shape)
             .map(|(set, &(_, c))| {
                 let b = batch_part(
                     set,
-                    sys.box_length,
-                    scene.seed,
+                    self.box_length,
+                    self.seed,
                     k,
                     first,
                     c as u32,
-                    settings.target,
-                    settings.time_exponent,
+                    self.target,
+                    self.time_exponent,
                 );
                 first += c as u32;
                 b
             })
             .collect()
-    };
-    // Baseline: θ = 0 (E_θ = 0 leaves only the soft-core prior) on the last step's batch,
-    // the one `final_loss` is measured on, so that the two compare batch for batch.
-    let zero_network_loss = {
-        let zero = gpu.storage_from("zero theta", &vec![0.0f32; p]);
-        let ws = GradWorkspace::new(
-            gpu,
-            &model_kernels,
-            &grad_kernels,
-            &cfg,
-            &sys,
-            &shape,
-            &zero,
-        )?;
-        ws.upload(gpu, &views(&make_batch(settings.steps.saturating_sub(1))))?;
-        let mut encoder = gpu.device.create_command_encoder(&Default::default());
-        ws.record(&mut encoder, &model_kernels, &grad_kernels);
-        gpu.queue.submit([encoder.finish()]);
-        ws.read_loss(gpu)?
-    };
-
-    let diverged = |step: u64, what: String, last_saved: u64| -> Error {
-        Error::Model(format!(
-            "training diverged by step {step}: {what}; the last good checkpoint (step \
-             {last_saved}) is kept in {}",
-            ckpt_path.display()
-        ))
-    };
-    // Writes the checkpoint unless the state went non-finite (then nothing is written).
-    let checkpoint = |step: u64, last_saved: u64| -> Result<()> {
-        let snap = adam.read_state(gpu)?;
-        let bad = |v: &[f32]| v.iter().filter(|x| !x.is_finite()).count();
-        let (bt, bm, bv) = (bad(&snap.theta), bad(&snap.m), bad(&snap.v));
-        if bt + bm + bv > 0 {
-            return Err(diverged(
-                step,
-                format!("{bt} non-finite parameters, {bm} and {bv} non-finite moments"),
-                last_saved,
-            ));
-        }
-        Checkpoint {
-            scene_hash: scene.hash(),
-            architecture: cfg,
-            step,
-            seed: scene.seed,
-            optimizer: settings.optimizer,
-            batch: settings.batch,
-            target: settings.target,
-            params: snap.theta,
-            m: snap.m,
-            v: snap.v,
-        }
-        .write(&ckpt_path)
-    };
-
-    // Device-resident step: θ is the optimizer's buffer, the batch is uploaded, the
-    // gradient copied into `adam.grad` and the update recorded in one submission; the loss
-    // is read back only at log and checkpoint steps.
-    let workspace = GradWorkspace::new(
-        gpu,
-        &model_kernels,
-        &grad_kernels,
-        &cfg,
-        &sys,
-        &shape,
-        &adam.theta,
-    )?;
-    let mut final_loss = loss_log.last().map_or(f64::NAN, |r| r.loss);
-    let mut last_saved = start;
-    let mut previous: Option<wgpu::SubmissionIndex> = None;
-    for k in start..settings.steps {
-        let b = make_batch(k);
-        let index = workspace.step(gpu, &model_kernels, &grad_kernels, &adam, &views(&b))?;
-        // At most two steps in flight: the host makes batch k + 1 while the device runs k.
-        if let Some(prev) = previous.replace(index) {
-            gpu.device
-                .poll(wgpu::PollType::Wait {
-                    submission_index: Some(prev),
-                    timeout: None,
-                })
-                .map_err(|e| Error::Device(format!("poll: {e}")))?;
-        }
-        let done = k + 1;
-        let log_now = done % settings.log_every as u64 == 0 || done == settings.steps;
-        let save_now = done % settings.checkpoint_every as u64 == 0 || done == settings.steps;
-        if log_now || save_now {
-            let loss = workspace.read_loss(gpu)?;
-            final_loss = loss;
-            if !loss.is_finite() {
-                write_loss_log(&log_path, &loss_log)?;
-                return Err(diverged(done, format!("loss {loss}"), last_saved));
-            }
-            if log_now {
-                loss_log.push(LossRecord {
-                    step: done,
-                    loss,
-                    lr: settings.optimizer.learning_rate(k),
-                });
-                write_loss_log(&log_path, &loss_log)?;
-                progress(done, settings.steps, loss);
-            }
-            if save_now {
-                if let Err(e) = checkpoint(done, last_saved) {
-                    write_loss_log(&log_path, &loss_log)?;
-                    return Err(e);
-                }
-                last_saved = done;
-            }
-        }
     }
-    if start == settings.steps {
-        // Nothing to do; make sure the files exist.
-        write_loss_log(&log_path, &loss_log)?;
-    }
-    Ok(TrainOutcome {
-        steps: settings.steps,
-        final_loss,
-        loss_log,
-        zero_network_loss,
-        wall_time_s: start_time.elapsed().as_secs_f64(),
-        steps_this_run: settings.steps - start,
-    })
 }

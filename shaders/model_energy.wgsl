@@ -83,7 +83,8 @@ fn null_network(li: u32, t: f32) -> vec2<f32> {
             dz = dz + w * null_da1[u];
         }
         let act = silu3(z);
-        part = part + theta[params.w3 + q] * vec2<f32>(act.x, act.y * dz);
+        let w3 = theta[params.w3 + q];
+        part = part + vec2<f32>(w3 * act.x, w3 * act.y * dz);
     }
     null_part[li] = part;
     workgroupBarrier();

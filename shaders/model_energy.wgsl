@@ -2,12 +2,17 @@
 // score (grad_x U~) for a batch of configurations. Mirrors the CPU reference
 // src/reference/model_energy.rs pass by pass (see its module doc: the spec).
 //
-// Inputs:  params (ModelParams: sizes, parameter offsets, box, LJ, schedule);
-//          pos[c * n + i] (vec4, xyz in the box) for configurations c = 0 .. n_configs - 1;
-//          times[c] (t of configuration c);
+// Inputs:  params (ModelParams: sizes, parameter offsets, packed-weight offsets, box, LJ,
+//          schedule); pos[c * n + i] (vec4, xyz in the box) for configurations
+//          c = 0 .. n_configs - 1; times[c] (t of configuration c);
 //          theta: the flat parameter vector in the layout of ModelConfig::layout
 //          (W1 H x D row-major, b1, W2 H x H row-major, b2, w3, b3).
 // Outputs (per particle p = c * n + i):
+//          `model_pack`: wpack, the MLP's weights repacked as vec4 blocks for the matrix
+//              products (layout in shaders/common/model_common.wgsl); run after every change
+//              of theta, before the other entries;
+//          `model_null`: null_out[c] = (MLP(f_null(t_c)), dMLP(f_null(t_c))/dt, 0, 0), the
+//              network at an isolated particle's features and its slope along t;
 //          `model_descriptors` (pass A + feature step of B):
 //              features[p * dim + d] = f_i (s_i, upper triangle of v_ik . v_il, tau(t)),
 //              moments[p * kv + k] = (v_ik, 0);
@@ -21,18 +26,24 @@
 //              pieces of dU~/dt (summed and combined in f64 on the host):
 //              time_terms[p] = (e_i, (g_i - g_null) . dtau/dt, 1/2 sum_j e_soft(r_ij),
 //                               1/2 sum_j de_soft/da(r_ij)),  a = t.
-//              It is the only entry that uses binding 10 (`time_terms`); the other entries
-//              run with the 10-binding layout MODEL_ENERGY_BINDINGS (a prefix).
-// Dispatch: every entry (ceil(n / 64), n_configs, 1) workgroups of 64 (one invocation per
-//          particle, one configuration per workgroup row), in the order descriptors, mlp,
-//          score (or score_time). Pair passes loop over all j of the configuration (minimum image), staging
-//          positions through workgroup memory in tiles of 64.
-// Maxima (checked on the host by model::kernels): K <= MAX_K, K_v <= MAX_KV, D <= MAX_D,
-//          H <= MAX_H.
+//              It is the only entry that uses binding 12 (`time_terms`); the other entries
+//              run with the 12-binding layout MODEL_ENERGY_BINDINGS (a prefix).
+// Dispatch, in this order: model_pack (ceil(n_pack / 64), 1, 1); model_null
+//          (ceil(n_configs / 64), 1, 1); model_descriptors (ceil(n / 64), n_configs, 1);
+//          model_mlp (ceil(n * n_configs / (64 PPL)), 1, 1): PPL particles per invocation,
+//          the configurations flattened; model_score or model_score_time
+//          (ceil(n / 64), n_configs, 1). Pair passes loop over all j of the configuration
+//          (minimum image), staging positions through workgroup memory in tiles of 64.
+// Compile-time parameter: PPL, particles per invocation of model_mlp (1 by default; CPU
+//          adapters use 8, so that every weight loaded serves eight particles held in
+//          registers).
+// Maxima (checked on the host by ModelConfig::check_kernel_limits): K <= MAX_K,
+//          K_v <= MAX_KV, D <= MAX_D, H <= MAX_H.
 
 #import pbc
 #import model_common
 
+const PPL: u32 = 1u;
 
 @group(0) @binding(0) var<uniform> params: ModelParams;
 @group(0) @binding(1) var<storage, read> pos: array<vec4<f32>>;
@@ -44,55 +55,134 @@
 @group(0) @binding(7) var<storage, read_write> moment_adjoint: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> particle_energy: array<f32>;
 @group(0) @binding(9) var<storage, read_write> score: array<vec4<f32>>;
+@group(0) @binding(10) var<storage, read_write> wpack: array<vec4<f32>>;
+@group(0) @binding(11) var<storage, read_write> null_out: array<vec4<f32>>;
 // Only `model_score_time` touches this binding (see the header).
-@group(0) @binding(10) var<storage, read_write> time_terms: array<vec4<f32>>;
+@group(0) @binding(12) var<storage, read_write> time_terms: array<vec4<f32>>;
 
-var<workgroup> null_a1: array<f32, MAX_H>;
-var<workgroup> null_da1: array<f32, MAX_H>;
-var<workgroup> null_part: array<vec2<f32>, TILE>;
-
-// The null network, cooperatively over the 64 invocations of a workgroup: MLP(f_null(t))
-// (zero descriptors, the time features of t) and its slope along the time features,
-// dMLP(f_null(t))/dt = g_null . dtau/dt, in forward mode (the tangent of the two hidden
-// layers). Layer 1 only sees the time slots; layer 2 is split over the invocations. Call
-// from uniform control flow.
-fn null_network(li: u32, t: f32) -> vec2<f32> {
+// Repacks the MLP's weights from theta into wpack (one vec4 per invocation).
+@compute @workgroup_size(64)
+fn model_pack(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let e = gid.x;
+    if (e >= params.n_pack) {
+        return;
+    }
     let h = params.hidden;
     let dim = params.dim;
+    let h4 = params.h4;
+    let d4 = params.d4;
+    var v = vec4<f32>(0.0);
+    if (e < params.o_w1p) {
+        // W1T[d][qb] = W1[4 qb + k][d].
+        let d = e / h4;
+        let qb = e % h4;
+        for (var k = 0u; k < 4u; k = k + 1u) {
+            let q = 4u * qb + k;
+            if (q < h) {
+                v[k] = theta[params.w1 + q * dim + d];
+            }
+        }
+    } else if (e < params.o_w2t) {
+        // W1P[q][db] = W1[q][4 db + k].
+        let r = e - params.o_w1p;
+        let q = r / d4;
+        let db = r % d4;
+        for (var k = 0u; k < 4u; k = k + 1u) {
+            let d = 4u * db + k;
+            if (q < h && d < dim) {
+                v[k] = theta[params.w1 + q * dim + d];
+            }
+        }
+    } else if (e < params.o_w2p) {
+        // W2T[u][qb] = W2[4 qb + k][u].
+        let r = e - params.o_w2t;
+        let u = r / h4;
+        let qb = r % h4;
+        for (var k = 0u; k < 4u; k = k + 1u) {
+            let q = 4u * qb + k;
+            if (q < h && u < h) {
+                v[k] = theta[params.w2 + q * h + u];
+            }
+        }
+    } else if (e < params.o_bias) {
+        // W2P[q][ub] = W2[q][4 ub + k].
+        let r = e - params.o_w2p;
+        let q = r / h4;
+        let ub = r % h4;
+        for (var k = 0u; k < 4u; k = k + 1u) {
+            let u = 4u * ub + k;
+            if (q < h && u < h) {
+                v[k] = theta[params.w2 + q * h + u];
+            }
+        }
+    } else {
+        // b1, b2, w3 in blocks of four.
+        let r = e - params.o_bias;
+        let which = r / h4;
+        let qb = r % h4;
+        var base = params.b1;
+        if (which == 1u) {
+            base = params.b2;
+        } else if (which == 2u) {
+            base = params.w3;
+        }
+        for (var k = 0u; k < 4u; k = k + 1u) {
+            let q = 4u * qb + k;
+            if (q < h) {
+                v[k] = theta[base + q];
+            }
+        }
+    }
+    wpack[e] = v;
+}
+
+// The null network of configuration c: MLP(f_null(t)) (zero descriptors, the time features
+// of t) and its slope along the time features, dMLP(f_null(t))/dt = g_null . dtau/dt, in
+// forward mode (the tangent of the two hidden layers). Layer 1 only sees the time slots.
+@compute @workgroup_size(64)
+fn model_null(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let c = gid.x;
+    if (c >= params.n_configs) {
+        return;
+    }
+    let t = times[c];
+    let h4 = params.h4;
     let n_time = 2u * params.freqs + 1u;
-    for (var q = li; q < h; q = q + TILE) {
-        var z = theta[params.b1 + q];
-        var dz = 0.0;
+    var a1: array<vec4<f32>, MAX_H4>;
+    var da1: array<vec4<f32>, MAX_H4>;
+    for (var qb = 0u; qb < h4; qb = qb + 1u) {
+        var z = wpack[params.o_bias + qb];
+        var dz = vec4<f32>(0.0);
         for (var u = 0u; u < n_time; u = u + 1u) {
-            let w = theta[params.w1 + q * dim + params.time_offset + u];
-            z = z + w * time_feature(u, t);
-            dz = dz + w * time_feature_slope(u, t);
+            let w = wpack[(params.time_offset + u) * h4 + qb];
+            z = fma(w, vec4<f32>(time_feature(u, t)), z);
+            dz = fma(w, vec4<f32>(time_feature_slope(u, t)), dz);
         }
-        let act = silu3(z);
-        null_a1[q] = act.x;
-        null_da1[q] = act.y * dz;
+        let act = silu4(z);
+        a1[qb] = act.v;
+        da1[qb] = act.s * dz;
     }
-    workgroupBarrier();
-    var part = vec2<f32>(0.0);
-    for (var q = li; q < h; q = q + TILE) {
-        var z = theta[params.b2 + q];
-        var dz = 0.0;
-        for (var u = 0u; u < h; u = u + 1u) {
-            let w = theta[params.w2 + q * h + u];
-            z = z + w * null_a1[u];
-            dz = dz + w * null_da1[u];
+    var y = theta[params.b3];
+    var dy = 0.0;
+    for (var qb = 0u; qb < h4; qb = qb + 1u) {
+        var z = wpack[params.o_bias + h4 + qb];
+        var dz = vec4<f32>(0.0);
+        for (var ub = 0u; ub < h4; ub = ub + 1u) {
+            let base = params.o_w2t + 4u * ub * h4 + qb;
+            let a = a1[ub];
+            let da = da1[ub];
+            for (var k = 0u; k < 4u; k = k + 1u) {
+                let w = wpack[base + k * h4];
+                z = fma(w, vec4<f32>(a[k]), z);
+                dz = fma(w, vec4<f32>(da[k]), dz);
+            }
         }
-        let act = silu3(z);
-        let w3 = theta[params.w3 + q];
-        part = part + vec2<f32>(w3 * act.x, w3 * act.y * dz);
+        let act = silu4(z);
+        let w3 = wpack[params.o_bias + 2u * h4 + qb];
+        y = y + dot(w3, act.v);
+        dy = dy + dot(w3, act.s * dz);
     }
-    null_part[li] = part;
-    workgroupBarrier();
-    var out = vec2<f32>(theta[params.b3], 0.0);
-    for (var q = 0u; q < TILE; q = q + 1u) {
-        out = out + null_part[q];
-    }
-    return out;
+    null_out[c] = vec4<f32>(y, dy, 0.0, 0.0);
 }
 
 // Pass A and the feature step of pass B: one invocation per particle i.
@@ -110,14 +200,10 @@ fn model_descriptors(
     if (live) {
         xi = pos[base + i].xyz;
     }
-    var s: array<f32, MAX_K>;
-    var v: array<vec3<f32>, MAX_KV>;
-    for (var k = 0u; k < params.k_radial; k = k + 1u) {
-        s[k] = 0.0;
-    }
-    for (var k = 0u; k < params.kv; k = k + 1u) {
-        v[k] = vec3<f32>(0.0);
-    }
+    //#repeat k KR
+    var s_@k = 0.0;
+    var v_@k = vec3<f32>(0.0);
+    //#end
     let rc2 = params.r_c * params.r_c;
     let n_tiles = (n + TILE - 1u) / TILE;
     for (var tt = 0u; tt < n_tiles; tt = tt + 1u) {
@@ -135,13 +221,15 @@ fn model_descriptors(
             let d = minimum_image(tile[nb[e]].xyz - xi, params.box_length, params.inv_box);
             let r = sqrt(dot(d, d));
             let fc = envelope(r, params.r_c);
-            for (var k = 0u; k < params.k_radial; k = k + 1u) {
-                let w = basis(k, r, fc, params.delta, params.gamma).x;
-                s[k] = s[k] + w;
-                if (k < params.kv) {
-                    v[k] = v[k] + w * params.inv_sigma * d;
-                }
+            var walk = basis_walk(r, params.delta);
+            let ds = params.inv_sigma * d;
+            //#repeat k KR
+            let w_@k = basis_next(&walk, @ku, fc, params.delta).x;
+            s_@k = s_@k + w_@k;
+            if (@ku < KVEC) {
+                v_@k = v_@k + w_@k * ds;
             }
+            //#end
         }
         workgroupBarrier();
     }
@@ -150,9 +238,13 @@ fn model_descriptors(
     }
     let p = base + i;
     let row = p * params.dim;
-    for (var k = 0u; k < params.k_radial; k = k + 1u) {
-        features[row + k] = s[k];
+    var v: array<vec3<f32>, MAX_KV>;
+    //#repeat k KR
+    features[row + @ku] = s_@k;
+    if (@ku < KVEC) {
+        v[min(@ku, MAX_KV - 1u)] = v_@k;
     }
+    //#end
     var idx = row + params.k_radial;
     for (var k = 0u; k < params.kv; k = k + 1u) {
         moments[p * params.kv + k] = vec4<f32>(v[k], 0.0);
@@ -167,97 +259,146 @@ fn model_descriptors(
     }
 }
 
-// Pass B: MLP forward at f_i and at f_null(t) (`null_network`, once per workgroup), input
-// gradient g_i and moment adjoints.
+// Pass B: MLP forward at f_i, input gradient g_i and moment adjoints, as matrix products
+// over blocks of PPL particles per invocation: every vec4 of weights loaded (from the packed
+// layout) serves the PPL particles, whose activations stay in the invocation's registers.
 @compute @workgroup_size(64)
-fn model_mlp(
-    @builtin(workgroup_id) wg: vec3<u32>,
-    @builtin(local_invocation_index) li: u32,
-) {
-    let c = wg.y;
-    let i = wg.x * TILE + li;
+fn model_mlp(@builtin(global_invocation_id) gid: vec3<u32>) {
     let n = params.n;
-    let h = params.hidden;
+    let total = n * params.n_configs;
     let dim = params.dim;
-    let t = times[c];
-    let y_null = null_network(li, t).x;
-
-    if (i >= n) {
+    let h4 = params.h4;
+    let d4 = params.d4;
+    let p0 = gid.x * PPL;
+    if (p0 >= total) {
         return;
     }
-    let p = c * n + i;
-    let row = p * dim;
-
-    // --- Forward at f_i, keeping the pre-activations. Every matrix-vector product runs four
-    // output rows (or columns) at a time with vec4 accumulators, so each value read from the
-    // private arrays serves four products (rows beyond the matrix are clamped and dropped).
-    var f: array<f32, MAX_D>;
+    //#repeat m PPL
+    let p_@m = min(p0 + @mu, total - 1u);
+    var f_@m: array<f32, MAX_D>;
     for (var d = 0u; d < dim; d = d + 1u) {
-        f[d] = features[row + d];
+        f_@m[d] = features[p_@m * dim + d];
     }
-    var pre1: array<f32, MAX_H>;
-    var a1: array<f32, MAX_H>;
-    for (var q0 = 0u; q0 < h; q0 = q0 + 4u) {
-        var z = cols4(params.b1, q0, h);
+    var a1_@m: array<vec4<f32>, MAX_H4>;
+    var s1_@m: array<vec4<f32>, MAX_H4>;
+    var g2_@m: array<vec4<f32>, MAX_H4>;
+    var y_@m = theta[params.b3];
+    //#end
+
+    // Layer 1: z1 = W1 f + b1, a1 = silu(z1), s1 = silu'(z1).
+    for (var qb = 0u; qb < h4; qb = qb + 1u) {
+        let b = wpack[params.o_bias + qb];
+        //#repeat m PPL
+        var z_@m = b;
+        //#end
         for (var d = 0u; d < dim; d = d + 1u) {
-            z = z + rows4(params.w1, q0, h, dim, d) * f[d];
+            let w = wpack[d * h4 + qb];
+            //#repeat m PPL
+            z_@m = fma(w, vec4<f32>(f_@m[d]), z_@m);
+            //#end
         }
-        for (var e = 0u; e < 4u; e = e + 1u) {
-            let q = q0 + e;
-            if (q < h) {
-                pre1[q] = z[e];
-                a1[q] = silu3(z[e]).x;
-            }
-        }
-    }
-    // adj2[q] = w3[q] sigma'(h2[q]); the forward output y is accumulated alongside.
-    var adj2: array<f32, MAX_H>;
-    var y = theta[params.b3];
-    for (var q0 = 0u; q0 < h; q0 = q0 + 4u) {
-        var z = cols4(params.b2, q0, h);
-        for (var u = 0u; u < h; u = u + 1u) {
-            z = z + rows4(params.w2, q0, h, h, u) * a1[u];
-        }
-        for (var e = 0u; e < 4u; e = e + 1u) {
-            let q = q0 + e;
-            if (q < h) {
-                let act = silu3(z[e]);
-                let w3 = theta[params.w3 + q];
-                y = y + w3 * act.x;
-                adj2[q] = w3 * act.y;
-            }
-        }
-    }
-    particle_energy[p] = y - y_null;
-
-    // --- Reverse: adj1 = (W2^T adj2) . sigma'(h1) (into a1), g = W1^T adj1 (into f).
-    for (var u0 = 0u; u0 < h; u0 = u0 + 4u) {
-        var acc = vec4<f32>(0.0);
-        for (var q = 0u; q < h; q = q + 1u) {
-            acc = acc + cols4(params.w2 + q * h, u0, h) * adj2[q];
-        }
-        for (var e = 0u; e < 4u; e = e + 1u) {
-            let u = u0 + e;
-            if (u < h) {
-                a1[u] = acc[e] * silu3(pre1[u]).y;
-            }
-        }
-    }
-    for (var d0 = 0u; d0 < dim; d0 = d0 + 4u) {
-        var acc = vec4<f32>(0.0);
-        for (var q = 0u; q < h; q = q + 1u) {
-            acc = acc + cols4(params.w1 + q * dim, d0, dim) * a1[q];
-        }
-        for (var e = 0u; e < 4u; e = e + 1u) {
-            let d = d0 + e;
-            if (d < dim) {
-                f[d] = acc[e];
-                input_grad[row + d] = acc[e];
-            }
-        }
+        //#repeat m PPL
+        let act_@m = silu4(z_@m);
+        a1_@m[qb] = act_@m.v;
+        s1_@m[qb] = act_@m.s;
+        //#end
     }
 
-    // --- Moment adjoint: dy/dv_k = sum_l c_kl v_l, c_kl = c_lk = g_{q_kl}, c_kk = 2 g_{q_kk}.
+    // Layer 2 and the output: y = w3 . silu(W2 a1 + b2) + b3, g2 = w3 silu'(z2).
+    for (var qb = 0u; qb < h4; qb = qb + 1u) {
+        let b = wpack[params.o_bias + h4 + qb];
+        let w3 = wpack[params.o_bias + 2u * h4 + qb];
+        //#repeat m PPL
+        var z_@m = b;
+        //#end
+        for (var ub = 0u; ub < h4; ub = ub + 1u) {
+            let base = params.o_w2t + 4u * ub * h4 + qb;
+            let wx = wpack[base];
+            let wy = wpack[base + h4];
+            let wz = wpack[base + 2u * h4];
+            let ww = wpack[base + 3u * h4];
+            //#repeat m PPL
+            let a_@m = a1_@m[ub];
+            z_@m = fma(wx, vec4<f32>(a_@m.x), z_@m);
+            z_@m = fma(wy, vec4<f32>(a_@m.y), z_@m);
+            z_@m = fma(wz, vec4<f32>(a_@m.z), z_@m);
+            z_@m = fma(ww, vec4<f32>(a_@m.w), z_@m);
+            //#end
+        }
+        //#repeat m PPL
+        let act_@m = silu4(z_@m);
+        y_@m = y_@m + dot(w3, act_@m.v);
+        g2_@m[qb] = w3 * act_@m.s;
+        //#end
+    }
+
+    // Reverse: adj1 = (W2^T g2) . s1 (into a1).
+    for (var ub = 0u; ub < h4; ub = ub + 1u) {
+        //#repeat m PPL
+        var g_@m = vec4<f32>(0.0);
+        //#end
+        for (var qb = 0u; qb < h4; qb = qb + 1u) {
+            let base = params.o_w2p + 4u * qb * h4 + ub;
+            let wx = wpack[base];
+            let wy = wpack[base + h4];
+            let wz = wpack[base + 2u * h4];
+            let ww = wpack[base + 3u * h4];
+            //#repeat m PPL
+            let a_@m = g2_@m[qb];
+            g_@m = fma(wx, vec4<f32>(a_@m.x), g_@m);
+            g_@m = fma(wy, vec4<f32>(a_@m.y), g_@m);
+            g_@m = fma(wz, vec4<f32>(a_@m.z), g_@m);
+            g_@m = fma(ww, vec4<f32>(a_@m.w), g_@m);
+            //#end
+        }
+        //#repeat m PPL
+        a1_@m[ub] = g_@m * s1_@m[ub];
+        //#end
+    }
+
+    // g = W1^T adj1 (into f).
+    for (var db = 0u; db < d4; db = db + 1u) {
+        //#repeat m PPL
+        var g_@m = vec4<f32>(0.0);
+        //#end
+        for (var qb = 0u; qb < h4; qb = qb + 1u) {
+            let base = params.o_w1p + 4u * qb * d4 + db;
+            let wx = wpack[base];
+            let wy = wpack[base + d4];
+            let wz = wpack[base + 2u * d4];
+            let ww = wpack[base + 3u * d4];
+            //#repeat m PPL
+            let a_@m = a1_@m[qb];
+            g_@m = fma(wx, vec4<f32>(a_@m.x), g_@m);
+            g_@m = fma(wy, vec4<f32>(a_@m.y), g_@m);
+            g_@m = fma(wz, vec4<f32>(a_@m.z), g_@m);
+            g_@m = fma(ww, vec4<f32>(a_@m.w), g_@m);
+            //#end
+        }
+        //#repeat m PPL
+        f_@m[4u * db] = g_@m.x;
+        f_@m[4u * db + 1u] = g_@m.y;
+        f_@m[4u * db + 2u] = g_@m.z;
+        f_@m[4u * db + 3u] = g_@m.w;
+        //#end
+    }
+
+    //#repeat m PPL
+    if (p0 + @mu < total) {
+        write_mlp_outputs(p0 + @mu, y_@m, &f_@m);
+    }
+    //#end
+}
+
+// The outputs of pass B for particle p: input_grad = g, particle_energy = y - y_null and the
+// moment adjoint dy/dv_k = sum_l c_kl v_l, c_kl = c_lk = g_{q_kl}, c_kk = 2 g_{q_kk}.
+fn write_mlp_outputs(p: u32, y: f32, g: ptr<function, array<f32, MAX_D>>) {
+    let dim = params.dim;
+    let row = p * dim;
+    for (var d = 0u; d < dim; d = d + 1u) {
+        input_grad[row + d] = (*g)[d];
+    }
+    particle_energy[p] = y - null_out[p / params.n].x;
     let kv = params.kv;
     var adj_v: array<vec3<f32>, MAX_KV>;
     for (var k = 0u; k < kv; k = k + 1u) {
@@ -267,7 +408,7 @@ fn model_mlp(
     for (var k = 0u; k < kv; k = k + 1u) {
         let vk = moments[p * kv + k].xyz;
         for (var l = k; l < kv; l = l + 1u) {
-            let cq = f[idx];
+            let cq = (*g)[idx];
             idx = idx + 1u;
             let vl = moments[p * kv + l].xyz;
             adj_v[k] = adj_v[k] + cq * vl;
@@ -298,16 +439,18 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
     let kv = params.kv;
     var xm = vec3<f32>(0.0);
     // Own adjoints: A_m = dy/ds_m (the first K slots of g_m), V_m = dy/dv_m.
-    var a_m: array<f32, MAX_K>;
-    var v_m: array<vec3<f32>, MAX_KV>;
+    //#repeat k KR
+    var am_@k = 0.0;
+    var vm_@k = vec3<f32>(0.0);
+    //#end
     if (live) {
         xm = pos[base + m].xyz;
-        for (var k = 0u; k < params.k_radial; k = k + 1u) {
-            a_m[k] = input_grad[(base + m) * dim + k];
+        //#repeat k KR
+        am_@k = input_grad[(base + m) * dim + @ku];
+        if (@ku < KVEC) {
+            vm_@k = moment_adjoint[(base + m) * kv + @ku].xyz;
         }
-        for (var k = 0u; k < kv; k = k + 1u) {
-            v_m[k] = moment_adjoint[(base + m) * kv + k].xyz;
-        }
+        //#end
     }
     let rc2 = params.r_c * params.r_c;
     let a = t;
@@ -361,15 +504,16 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
             let fc = envelope(r, params.r_c);
             let row_j = (base + j) * dim;
             var radial = 0.0;
-            for (var k = 0u; k < params.k_radial; k = k + 1u) {
-                let w = basis(k, r, fc, params.delta, params.gamma);
-                radial = radial - (input_grad[row_j + k] + a_m[k]) * w.y * inv_r;
-                if (k < kv) {
-                    let delta = moment_adjoint[(base + j) * kv + k].xyz - v_m[k];
-                    let along = w.y * inv_r * dot(d, delta);
-                    out.g_net = out.g_net + params.inv_sigma * (w.x * delta + along * d);
-                }
+            var walk = basis_walk(r, params.delta);
+            //#repeat k KR
+            let w_@k = basis_next(&walk, @ku, fc, params.delta);
+            radial = radial - (input_grad[row_j + @ku] + am_@k) * w_@k.y * inv_r;
+            if (@ku < KVEC) {
+                let delta_@k = moment_adjoint[(base + j) * kv + @ku].xyz - vm_@k;
+                let along_@k = w_@k.y * inv_r * dot(d, delta_@k);
+                out.g_net = out.g_net + params.inv_sigma * (w_@k.x * delta_@k + along_@k * d);
             }
+            //#end
             out.g_net = out.g_net + radial * d;
         }
         workgroupBarrier();
@@ -401,8 +545,7 @@ fn model_score(
 }
 
 // `model_score` plus the pieces of dU~/dt. The slope of the null network along the time
-// features, dMLP(f_null(t))/dt = g_null . dtau/dt, comes from `null_network` (once per
-// workgroup).
+// features, dMLP(f_null(t))/dt = g_null . dtau/dt, comes from `model_null`.
 @compute @workgroup_size(64)
 fn model_score_time(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -413,7 +556,7 @@ fn model_score_time(
     let dim = params.dim;
     let t = times[c];
     let n_time = 2u * params.freqs + 1u;
-    let dy_null = null_network(li, t).y;
+    let dy_null = null_out[c].y;
 
     let sums = pair_pass(c, m, li, t);
     if (m >= params.n) {

@@ -3,7 +3,7 @@
 // reference src/reference/model_grad.rs: `dsm_loss_grad` with passes D (`moment_tangent`,
 // `feature_tangent`) and E (`mlp_tangent_param_gradient`), averaged over the configurations.
 //
-// Runs after the three passes of shaders/model_energy.wgsl on the same batch, whose outputs
+// Runs after the passes of shaders/model_energy.wgsl on the same batch, whose outputs
 // it reads: features (f_i, D floats per particle), moments (v_ik, vec4, K_v per particle)
 // and score (vec4 (grad_x U~, u_i) per particle).
 //
@@ -20,9 +20,10 @@
 //          the moment tangents ds_ik, dv_ik along u, then
 //          work[df_offset + p * D + d] = df_i (ds_i, dq_kl = dv_k . v_l + v_k . dv_l, 0 in
 //          the time slots).
-//   `grad_mlp` (per particle): forward and tangent-forward of the MLP at (f_i, df_i) and the
+//   `grad_mlp` (PPL particles per invocation, the configurations flattened): forward and
+//          tangent-forward of the MLP at (f_i, df_i) (packed weights, `wpack`) and the
 //          reverse pass of the tangent; stores seven H-vectors per particle, slot-major,
-//          work[(slot * cn + p) * H + q]:
+//          work[(slot * cn + p) * Hp + q] (Hp = 4 ceil(H/4), zero beyond H):
 //            0: sc adot2        (-> w3)            3: a1      (right factor of W2)
 //            1: sc bar_h2       (-> b2, W2 . a1)   4: adot1   (right factor of W2)
 //            2: sc bar_hdot2    (-> W2 . adot1)    5: sc bar_h1    (-> b1, W1 . f)
@@ -32,24 +33,27 @@
 //            dW1[q][d] = sum_p slot5[p][q] f_p[d] + slot6[p][q] df_p[d],  db1[q] = sum slot5,
 //            dW2[q][u] = sum_p slot1[p][q] a1_p[u] + slot2[p][q] adot1_p[u], db2 = sum slot1,
 //            dw3[q] = sum_p slot0[p][q], db3 = 0.
-//   `grad_params` (reduction, stage 1, no float atomics): each invocation of workgroup row b
-//          owns a 4 x 4 tile of W1 or W2, or one other output (b1, b2, w3, b3, k = P the
-//          loss), and sums its products over the block of BLOCK particles
-//          b * BLOCK .. (b + 1) * BLOCK - 1 (all configurations flattened),
-//          writing sums[(1 + block_offset + b) * (P + 1) + k]. The loss slot sums
-//          |r_p|^2 inv_c / (3N) (inv_c = 1/C alone).
+//   `grad_weights` (reduction, stage 1, no float atomics): dW1 and dW2 over the block of
+//          BLOCK particles b * BLOCK .. (b + 1) * BLOCK - 1 (all configurations flattened),
+//          tiles of ROWS rows x 8 columns per invocation, writing
+//          sums[(1 + block_offset + b) * (P + 1) + k];
+//   `grad_params` (stage 1 of the other outputs): one invocation per output (b1, b2, w3, b3,
+//          k = P the loss) and block; the loss slot sums |r_p|^2 inv_c / (3N)
+//          (inv_c = 1/C alone).
 //   `grad_reduce` (stage 2): sums[k] = sum over blocks b < total_blocks of
 //          sums[(1 + b) * (P + 1) + k], so sums[0 .. P] = mean over configurations of
 //          grad_theta L_c and sums[P] = mean L_c. Joint batch of several particle counts:
 //          each count's passes write their blocks at their block_offset with
 //          inv_c = N / sum_m C_m N_m, and one grad_reduce over all blocks gives the mean over
 //          every configuration, particle and coordinate.
-// Dispatch: grad_residual, grad_tangent, grad_mlp: (ceil(n / 64), C, 1);
-//           grad_params: (ceil(items / 64), n_blocks = ceil(cn / BLOCK), 1) with
-//           items = ceil(H/4) ceil(D/4) + ceil(H/4)^2 + H + (P + 1 - b2);
+// Dispatch: grad_residual, grad_tangent: (ceil(n / 64), C, 1); grad_mlp:
+//           (ceil(cn / (64 PPL)), 1, 1); grad_weights: (2 ceil(Hp / ROWS), n_blocks, 1) of 8
+//           invocations, n_blocks = ceil(cn / BLOCK); grad_params: (ceil(items / 64),
+//           n_blocks, 1) with items = H + (P + 1 - b2);
 //           grad_reduce: (ceil((P + 1) / 64), 1, 1); in this order, after model_energy.
-// Maxima (checked on the host by ModelConfig::check_kernel_limits): K <= MAX_K, K_v <= MAX_KV, D <= MAX_D,
-//          H <= MAX_H (the same values as model_energy.wgsl).
+// Compile-time parameters: PPL (particles per invocation of grad_mlp) and KR, KVEC, as for
+//          model_energy.wgsl. Maxima (checked on the host by
+//          ModelConfig::check_kernel_limits): K <= MAX_K, K_v <= MAX_KV, D <= MAX_D, H <= MAX_H.
 // Workgroup memory: two tiles of 64 vec4 (2 KiB): `tile` (model_common) and `tile_u`.
 
 #import pbc
@@ -68,7 +72,7 @@ struct GradParams {
 }
 
 const BLOCK: u32 = 64u;
-const TILE_W: u32 = 4u;  // grad_params: 4 x 4 output tiles of W1 and W2
+const PPL: u32 = 1u;     // particles per invocation of grad_mlp (8 on CPU adapters)
 
 @group(0) @binding(0) var<uniform> gp: GradParams;
 @group(0) @binding(1) var<storage, read> pos: array<vec4<f32>>;
@@ -81,12 +85,13 @@ const TILE_W: u32 = 4u;  // grad_params: 4 x 4 output tiles of W1 and W2
 @group(0) @binding(8) var<storage, read_write> resid: array<vec4<f32>>;
 @group(0) @binding(9) var<storage, read_write> work: array<f32>;
 @group(0) @binding(10) var<storage, read_write> sums: array<f32>;
+@group(0) @binding(11) var<storage, read> wpack: array<vec4<f32>>;
 
 var<workgroup> tile_u: array<vec4<f32>, TILE>;
 
 // Index of slot `s`, particle `p`, hidden unit `q` in `work`.
 fn slot(s: u32, p: u32, q: u32) -> u32 {
-    return (s * gp.cn + p) * gp.model.hidden + q;
+    return (s * gp.cn + p) * 4u * gp.model.h4 + q;
 }
 
 // Residual and the fixed displacement field u of the derivation: one invocation per particle.
@@ -123,14 +128,10 @@ fn grad_tangent(
         xi = pos[base + i].xyz;
         ui = resid[base + i].xyz;
     }
-    var ds: array<f32, MAX_K>;
-    var dv: array<vec3<f32>, MAX_KV>;
-    for (var k = 0u; k < gp.model.k_radial; k = k + 1u) {
-        ds[k] = 0.0;
-    }
-    for (var k = 0u; k < kv; k = k + 1u) {
-        dv[k] = vec3<f32>(0.0);
-    }
+    //#repeat k KR
+    var ds_@k = 0.0;
+    var dv_@k = vec3<f32>(0.0);
+    //#end
     let rc2 = gp.model.r_c * gp.model.r_c;
     let n_tiles = (n + TILE - 1u) / TILE;
     for (var tt = 0u; tt < n_tiles; tt = tt + 1u) {
@@ -154,13 +155,14 @@ fn grad_tangent(
             let du = tile_u[q].xyz - ui;
             let d_du = dot(d, du) * inv_r;
             let fc = envelope(r, gp.model.r_c);
-            for (var k = 0u; k < gp.model.k_radial; k = k + 1u) {
-                let w = basis(k, r, fc, gp.model.delta, gp.model.gamma);
-                ds[k] = ds[k] + w.y * d_du;
-                if (k < kv) {
-                    dv[k] = dv[k] + gp.model.inv_sigma * (w.x * du + w.y * d_du * d);
-                }
+            var walk = basis_walk(r, gp.model.delta);
+            //#repeat k KR
+            let w_@k = basis_next(&walk, @ku, fc, gp.model.delta);
+            ds_@k = ds_@k + w_@k.y * d_du;
+            if (@ku < KVEC) {
+                dv_@k = dv_@k + gp.model.inv_sigma * (w_@k.x * du + w_@k.y * d_du * d);
             }
+            //#end
         }
         workgroupBarrier();
     }
@@ -169,9 +171,13 @@ fn grad_tangent(
     }
     let p = base + i;
     let row = gp.df_offset + p * gp.model.dim;
-    for (var k = 0u; k < gp.model.k_radial; k = k + 1u) {
-        work[row + k] = ds[k];
+    var dv: array<vec3<f32>, MAX_KV>;
+    //#repeat k KR
+    work[row + @ku] = ds_@k;
+    if (@ku < KVEC) {
+        dv[min(@ku, MAX_KV - 1u)] = dv_@k;
     }
+    //#end
     var idx = row + gp.model.k_radial;
     for (var k = 0u; k < kv; k = k + 1u) {
         let vk = moments[p * kv + k].xyz;
@@ -186,187 +192,265 @@ fn grad_tangent(
     }
 }
 
-// Pass E, per particle: tangent forward and its reverse pass; stores the seven factors.
-// Every matrix-vector product runs four output rows at a time (vec4 accumulators), so each
-// input value read from the private arrays serves four products.
+// Pass E as matrix products over blocks of PPL particles per invocation (the configurations
+// flattened): tangent forward and its reverse pass; stores the seven factors. Every vec4 of
+// weights loaded (packed layout) serves both the value and the tangent of PPL particles.
 @compute @workgroup_size(64)
-fn grad_mlp(
+fn grad_mlp(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let n = gp.model.n;
+    let total = gp.cn;
+    let dim = gp.model.dim;
+    let h4 = gp.model.h4;
+    let o_bias = gp.model.o_bias;
+    let p0 = gid.x * PPL;
+    if (p0 >= total) {
+        return;
+    }
+    //#repeat m PPL
+    let p_@m = min(p0 + @mu, total - 1u);
+    let t_@m = times[p_@m / n];
+    let sc_@m = t_@m * (1.0 - t_@m) * gp.inv_c;
+    var f_@m: array<f32, MAX_D>;
+    var df_@m: array<f32, MAX_D>;
+    for (var d = 0u; d < dim; d = d + 1u) {
+        f_@m[d] = features[p_@m * dim + d];
+        df_@m[d] = work[gp.df_offset + p_@m * dim + d];
+    }
+    var a1_@m: array<vec4<f32>, MAX_H4>;
+    var ad1_@m: array<vec4<f32>, MAX_H4>;
+    var s1_@m: array<vec4<f32>, MAX_H4>;
+    var cz1_@m: array<vec4<f32>, MAX_H4>;
+    var bhd2_@m: array<vec4<f32>, MAX_H4>;
+    var bh2_@m: array<vec4<f32>, MAX_H4>;
+    //#end
+
+    // Layer 1: h1 = W1 f + b1, hdot1 = W1 df; a1, adot1 = s'(h1) hdot1 (slots 3 and 4).
+    for (var qb = 0u; qb < h4; qb = qb + 1u) {
+        let b = wpack[o_bias + qb];
+        //#repeat m PPL
+        var z_@m = b;
+        var zd_@m = vec4<f32>(0.0);
+        //#end
+        for (var d = 0u; d < dim; d = d + 1u) {
+            let w = wpack[d * h4 + qb];
+            //#repeat m PPL
+            z_@m = fma(w, vec4<f32>(f_@m[d]), z_@m);
+            zd_@m = fma(w, vec4<f32>(df_@m[d]), zd_@m);
+            //#end
+        }
+        //#repeat m PPL
+        let act_@m = silu4(z_@m);
+        a1_@m[qb] = act_@m.v;
+        ad1_@m[qb] = act_@m.s * zd_@m;
+        s1_@m[qb] = act_@m.s;
+        cz1_@m[qb] = act_@m.c * zd_@m;
+        store4(3u, p0 + @mu, qb, act_@m.v);
+        store4(4u, p0 + @mu, qb, act_@m.s * zd_@m);
+        //#end
+    }
+
+    // Layer 2 and the output: tangent adot2 (slot 0), adjoints bar_hdot2 = w3 s'(h2)
+    // (slot 2) and bar_h2 = w3 s''(h2) hdot2 (slot 1), all scaled by sc; the reverse pass is
+    // linear in the adjoints, so slots 5 and 6 come out scaled as well.
+    for (var qb = 0u; qb < h4; qb = qb + 1u) {
+        let b = wpack[o_bias + h4 + qb];
+        let w3 = wpack[o_bias + 2u * h4 + qb];
+        //#repeat m PPL
+        var z_@m = b;
+        var zd_@m = vec4<f32>(0.0);
+        //#end
+        for (var ub = 0u; ub < h4; ub = ub + 1u) {
+            let base = gp.model.o_w2t + 4u * ub * h4 + qb;
+            let wx = wpack[base];
+            let wy = wpack[base + h4];
+            let wz = wpack[base + 2u * h4];
+            let ww = wpack[base + 3u * h4];
+            //#repeat m PPL
+            let a_@m = a1_@m[ub];
+            let ad_@m = ad1_@m[ub];
+            z_@m = fma(wx, vec4<f32>(a_@m.x), z_@m);
+            z_@m = fma(wy, vec4<f32>(a_@m.y), z_@m);
+            z_@m = fma(wz, vec4<f32>(a_@m.z), z_@m);
+            z_@m = fma(ww, vec4<f32>(a_@m.w), z_@m);
+            zd_@m = fma(wx, vec4<f32>(ad_@m.x), zd_@m);
+            zd_@m = fma(wy, vec4<f32>(ad_@m.y), zd_@m);
+            zd_@m = fma(wz, vec4<f32>(ad_@m.z), zd_@m);
+            zd_@m = fma(ww, vec4<f32>(ad_@m.w), zd_@m);
+            //#end
+        }
+        //#repeat m PPL
+        let act_@m = silu4(z_@m);
+        bh2_@m[qb] = sc_@m * (w3 * act_@m.c * zd_@m);
+        bhd2_@m[qb] = sc_@m * (w3 * act_@m.s);
+        store4(0u, p0 + @mu, qb, sc_@m * act_@m.s * zd_@m);
+        store4(1u, p0 + @mu, qb, bh2_@m[qb]);
+        store4(2u, p0 + @mu, qb, bhd2_@m[qb]);
+        //#end
+    }
+    // bar_adot1 = W2^T bar_hdot2, bar_a1 = W2^T bar_h2; then
+    // bar_hdot1 = bar_adot1 s'(h1) (slot 6), bar_h1 = bar_adot1 s''(h1) hdot1 + bar_a1 s'(h1)
+    // (slot 5).
+    for (var ub = 0u; ub < h4; ub = ub + 1u) {
+        //#repeat m PPL
+        var bad_@m = vec4<f32>(0.0);
+        var ba_@m = vec4<f32>(0.0);
+        //#end
+        for (var qb = 0u; qb < h4; qb = qb + 1u) {
+            let base = gp.model.o_w2p + 4u * qb * h4 + ub;
+            let wx = wpack[base];
+            let wy = wpack[base + h4];
+            let wz = wpack[base + 2u * h4];
+            let ww = wpack[base + 3u * h4];
+            //#repeat m PPL
+            let g_@m = bhd2_@m[qb];
+            let gh_@m = bh2_@m[qb];
+            bad_@m = fma(wx, vec4<f32>(g_@m.x), bad_@m);
+            bad_@m = fma(wy, vec4<f32>(g_@m.y), bad_@m);
+            bad_@m = fma(wz, vec4<f32>(g_@m.z), bad_@m);
+            bad_@m = fma(ww, vec4<f32>(g_@m.w), bad_@m);
+            ba_@m = fma(wx, vec4<f32>(gh_@m.x), ba_@m);
+            ba_@m = fma(wy, vec4<f32>(gh_@m.y), ba_@m);
+            ba_@m = fma(wz, vec4<f32>(gh_@m.z), ba_@m);
+            ba_@m = fma(ww, vec4<f32>(gh_@m.w), ba_@m);
+            //#end
+        }
+        //#repeat m PPL
+        store4(5u, p0 + @mu, ub, bad_@m * cz1_@m[ub] + ba_@m * s1_@m[ub]);
+        store4(6u, p0 + @mu, ub, bad_@m * s1_@m[ub]);
+        //#end
+    }
+}
+
+// Stores four hidden units of slot `s` of particle p (skipped beyond the batch).
+fn store4(s: u32, p: u32, qb: u32, v: vec4<f32>) {
+    if (p >= gp.cn) {
+        return;
+    }
+    let k = slot(s, p, 4u * qb);
+    work[k] = v.x;
+    work[k + 1u] = v.y;
+    work[k + 2u] = v.z;
+    work[k + 3u] = v.w;
+}
+
+// Loads four hidden units of slot `s` of particle p.
+fn load4(s: u32, p: u32, qb: u32) -> vec4<f32> {
+    let k = slot(s, p, 4u * qb);
+    return vec4<f32>(work[k], work[k + 1u], work[k + 2u], work[k + 3u]);
+}
+
+// The weight matrices' gradients, reduction stage 1: workgroup (j, b) sums over the block
+// of BLOCK particles b the outer products of rows ROWS j' .. ROWS j' + ROWS - 1 of W1
+// (j = j' < ceil(4 h4 / ROWS)) or of W2 (the next blocks); invocation li owns columns
+// 8 li .. 8 li + 7 (two vec4 per row, 2 ROWS accumulators):
+//   dW1[q][d] += slot5[p][q] f_p[d] + slot6[p][q] df_p[d],
+//   dW2[q][u] += slot1[p][q] a1_p[u] + slot2[p][q] adot1_p[u].
+// The slot values of a row block are the same for every invocation of the workgroup, so
+// each serves eight columns.
+const ROWS: u32 = 16u;
+
+@compute @workgroup_size(8)
+fn grad_weights(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(local_invocation_index) li: u32,
 ) {
-    let c = wg.y;
-    let i = wg.x * TILE + li;
-    if (i >= gp.model.n) {
+    let h = gp.model.hidden;
+    let hp = 4u * gp.model.h4;
+    let row_blocks = (hp + ROWS - 1u) / ROWS;
+    let dim = gp.model.dim;
+    let is_w1 = wg.x < row_blocks;
+    let q0 = ROWS * select(wg.x - row_blocks, wg.x, is_w1);
+    var cols = h;
+    var lefts = vec2<u32>(1u, 2u);
+    var base = gp.model.w2;
+    if (is_w1) {
+        cols = dim;
+        lefts = vec2<u32>(5u, 6u);
+        base = gp.model.w1;
+    }
+    let c0 = 8u * li;
+    let b = wg.y;
+    let p_begin = b * BLOCK;
+    let p_end = min(p_begin + BLOCK, gp.cn);
+    //#repeat r ROWS
+    var lo_@r = vec4<f32>(0.0);
+    var hi_@r = vec4<f32>(0.0);
+    //#end
+    let live = c0 < cols;
+    // Rows beyond the padded width read row hp - 1 (their sums are not written).
+    let rmax = hp - 1u - q0;
+    for (var p = p_begin; p < p_end; p = p + 1u) {
+        var r1lo = vec4<f32>(0.0);
+        var r1hi = vec4<f32>(0.0);
+        var r2lo = vec4<f32>(0.0);
+        var r2hi = vec4<f32>(0.0);
+        if (live) {
+            if (is_w1) {
+                for (var k = 0u; k < 4u; k = k + 1u) {
+                    let d = min(c0 + k, dim - 1u);
+                    let keep = select(0.0, 1.0, c0 + k < dim);
+                    r1lo[k] = keep * features[p * dim + d];
+                    r2lo[k] = keep * work[gp.df_offset + p * dim + d];
+                    let e = min(c0 + 4u + k, dim - 1u);
+                    let keep_e = select(0.0, 1.0, c0 + 4u + k < dim);
+                    r1hi[k] = keep_e * features[p * dim + e];
+                    r2hi[k] = keep_e * work[gp.df_offset + p * dim + e];
+                }
+            } else {
+                r1lo = load4(3u, p, 2u * li);
+                r1hi = load4(3u, p, 2u * li + 1u);
+                r2lo = load4(4u, p, 2u * li);
+                r2hi = load4(4u, p, 2u * li + 1u);
+            }
+        }
+        let l1 = slot(lefts.x, p, q0);
+        let l2 = slot(lefts.y, p, q0);
+        //#repeat r ROWS
+        let x_@r = vec4<f32>(work[l1 + min(@ru, rmax)]);
+        let y_@r = vec4<f32>(work[l2 + min(@ru, rmax)]);
+        lo_@r = fma(x_@r, r1lo, fma(y_@r, r2lo, lo_@r));
+        hi_@r = fma(x_@r, r1hi, fma(y_@r, r2hi, hi_@r));
+        //#end
+    }
+    if (!live) {
         return;
     }
-    let p = c * gp.model.n + i;
-    let h = gp.model.hidden;
-    let dim = gp.model.dim;
-    let t = times[c];
-    let sc = t * (1.0 - t) * gp.inv_c;
-    let frow = p * dim;
-    let dfrow = gp.df_offset + p * dim;
+    let row = (1u + gp.block_offset + b) * (gp.n_params + 1u);
+    //#repeat r ROWS
+    store_weight_sums(row + base, q0 + @ru, cols, c0, lo_@r, hi_@r);
+    //#end
+}
 
-    // Layer 1: h1 = W1 f + b1, hdot1 = W1 df.
-    var f: array<f32, MAX_D>;
-    var df: array<f32, MAX_D>;
-    for (var d = 0u; d < dim; d = d + 1u) {
-        f[d] = features[frow + d];
-        df[d] = work[dfrow + d];
+// Writes the eight sums (lo, hi) of row q, columns c0 .. c0 + 7, of a weight matrix with
+// `cols` columns starting at `at` in sums (rows beyond H and columns beyond `cols` skipped).
+fn store_weight_sums(at: u32, q: u32, cols: u32, c0: u32, lo: vec4<f32>, hi: vec4<f32>) {
+    if (q >= gp.model.hidden) {
+        return;
     }
-    var pre1: array<f32, MAX_H>;
-    var hdot1: array<f32, MAX_H>;
-    var a1: array<f32, MAX_H>;
-    var adot1: array<f32, MAX_H>;
-    for (var q0 = 0u; q0 < h; q0 = q0 + 4u) {
-        var z = cols4(gp.model.b1, q0, h);
-        var zd = vec4<f32>(0.0);
-        for (var d = 0u; d < dim; d = d + 1u) {
-            let w = rows4(gp.model.w1, q0, h, dim, d);
-            z = z + w * f[d];
-            zd = zd + w * df[d];
+    for (var k = 0u; k < 4u; k = k + 1u) {
+        if (c0 + k < cols) {
+            sums[at + q * cols + c0 + k] = lo[k];
         }
-        for (var e = 0u; e < 4u; e = e + 1u) {
-            let q = q0 + e;
-            if (q < h) {
-                let act = silu3(z[e]);
-                pre1[q] = z[e];
-                hdot1[q] = zd[e];
-                a1[q] = act.x;
-                adot1[q] = act.y * zd[e];
-                work[slot(3u, p, q)] = act.x;
-                work[slot(4u, p, q)] = act.y * zd[e];
-            }
-        }
-    }
-
-    // Layer 2 and the output: tangent adot2, adjoints bar_hdot2 = w3 s'(h2),
-    // bar_h2 = w3 s''(h2) hdot2.
-    var bar_hd2: array<f32, MAX_H>;
-    var bar_h2: array<f32, MAX_H>;
-    for (var q0 = 0u; q0 < h; q0 = q0 + 4u) {
-        var z = cols4(gp.model.b2, q0, h);
-        var zd = vec4<f32>(0.0);
-        for (var u = 0u; u < h; u = u + 1u) {
-            let w = rows4(gp.model.w2, q0, h, h, u);
-            z = z + w * a1[u];
-            zd = zd + w * adot1[u];
-        }
-        for (var e = 0u; e < 4u; e = e + 1u) {
-            let q = q0 + e;
-            if (q < h) {
-                let act = silu3(z[e]);
-                let w3 = theta[gp.model.w3 + q];
-                bar_hd2[q] = w3 * act.y;
-                bar_h2[q] = w3 * act.z * zd[e];
-                work[slot(0u, p, q)] = sc * act.y * zd[e];
-                work[slot(1u, p, q)] = sc * bar_h2[q];
-                work[slot(2u, p, q)] = sc * bar_hd2[q];
-            }
-        }
-    }
-
-    // bar_adot1 = W2^T bar_hdot2, bar_a1 = W2^T bar_h2, four columns u at a time; then
-    // bar_hdot1 = bar_adot1 s'(h1), bar_h1 = bar_adot1 s''(h1) hdot1 + bar_a1 s'(h1).
-    for (var u0 = 0u; u0 < h; u0 = u0 + 4u) {
-        var bad = vec4<f32>(0.0);
-        var ba = vec4<f32>(0.0);
-        for (var q = 0u; q < h; q = q + 1u) {
-            let w = cols4(gp.model.w2 + q * h, u0, h);
-            bad = bad + w * bar_hd2[q];
-            ba = ba + w * bar_h2[q];
-        }
-        for (var e = 0u; e < 4u; e = e + 1u) {
-            let u = u0 + e;
-            if (u < h) {
-                let act = silu3(pre1[u]);
-                work[slot(5u, p, u)] = sc * (bad[e] * act.z * hdot1[u] + ba[e] * act.y);
-                work[slot(6u, p, u)] = sc * (bad[e] * act.y);
-            }
+        if (c0 + 4u + k < cols) {
+            sums[at + q * cols + c0 + 4u + k] = hi[k];
         }
     }
 }
 
-// Reduction stage 1 over one block of particles. Work items (one per invocation, in this
-// order): the 4 x 4 tiles of W1 (rows q, columns d) and of W2 (rows q, columns u), each
-// summing sixteen outputs so that every value loaded serves four products; then one item per
-// remaining output: b1 (H), then b2, w3, b3 and the loss (k = b2 .. P).
-fn tile_count(rows: u32, cols: u32) -> u32 {
-    return ((rows + TILE_W - 1u) / TILE_W) * ((cols + TILE_W - 1u) / TILE_W);
-}
-
+// Reduction stage 1 of the other outputs over one block of particles: one item per output,
+// b1 (H) first, then b2, w3, b3 and the loss (k = b2 .. P).
 @compute @workgroup_size(64)
 fn grad_params(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(local_invocation_index) li: u32,
 ) {
-    let item = wg.x * 64u + li;
+    let rest = wg.x * 64u + li;
     let n_out = gp.n_params + 1u;
     let b = wg.y;
     let p0 = b * BLOCK;
     let p1 = min(p0 + BLOCK, gp.cn);
     let h = gp.model.hidden;
-    let dim = gp.model.dim;
     let row = (1u + gp.block_offset + b) * n_out;
-    let n1 = tile_count(h, dim);
-    let n2 = tile_count(h, h);
-    if (item < n1 + n2) {
-        // dW1[q][d] = sum_p slot5[p][q] f_p[d] + slot6[p][q] df_p[d];
-        // dW2[q][u] = sum_p slot1[p][q] a1_p[u] + slot2[p][q] adot1_p[u].
-        let is_w1 = item < n1;
-        var cols = h;
-        var local = item - n1;
-        var left = vec2<u32>(1u, 2u);
-        if (is_w1) {
-            cols = dim;
-            local = item;
-            left = vec2<u32>(5u, 6u);
-        }
-        let col_tiles = (cols + TILE_W - 1u) / TILE_W;
-        let q0 = (local / col_tiles) * TILE_W;
-        let c0 = (local % col_tiles) * TILE_W;
-        var acc: array<f32, 16>;
-        for (var e = 0u; e < 16u; e = e + 1u) {
-            acc[e] = 0.0;
-        }
-        for (var p = p0; p < p1; p = p + 1u) {
-            var la: array<f32, 4>;
-            var lb: array<f32, 4>;
-            var ra: array<f32, 4>;
-            var rb: array<f32, 4>;
-            for (var a = 0u; a < TILE_W; a = a + 1u) {
-                let q = min(q0 + a, h - 1u);
-                la[a] = work[slot(left.x, p, q)];
-                lb[a] = work[slot(left.y, p, q)];
-                let c = min(c0 + a, cols - 1u);
-                if (is_w1) {
-                    ra[a] = features[p * dim + c];
-                    rb[a] = work[gp.df_offset + p * dim + c];
-                } else {
-                    ra[a] = work[slot(3u, p, c)];
-                    rb[a] = work[slot(4u, p, c)];
-                }
-            }
-            for (var a = 0u; a < TILE_W; a = a + 1u) {
-                for (var c = 0u; c < TILE_W; c = c + 1u) {
-                    acc[a * TILE_W + c] = acc[a * TILE_W + c] + la[a] * ra[c] + lb[a] * rb[c];
-                }
-            }
-        }
-        var base = gp.model.w2;
-        if (is_w1) {
-            base = gp.model.w1;
-        }
-        for (var a = 0u; a < TILE_W; a = a + 1u) {
-            for (var c = 0u; c < TILE_W; c = c + 1u) {
-                if (q0 + a < h && c0 + c < cols) {
-                    sums[row + base + (q0 + a) * cols + c0 + c] = acc[a * TILE_W + c];
-                }
-            }
-        }
-        return;
-    }
-    let rest = item - n1 - n2;
     var k = gp.model.b1 + rest;
     if (rest >= h) {
         k = gp.model.b2 + rest - h;

@@ -409,7 +409,7 @@ fn sampler_step_counts_are_what_the_workload_claims() {
     // The device sampler's own account: evaluations per trajectory x trajectories.
     let kernels = (
         DenoiseKernels::new(&gpu).unwrap(),
-        ModelKernels::new(&gpu).unwrap(),
+        ModelKernels::new(&gpu, &nti_gpu::scene::ModelConfig::default()).unwrap(),
     );
     let theta: Vec<f32> = params.iter().map(|&p| p as f32).collect();
     let out = run_denoise(

@@ -108,7 +108,7 @@ fn sampler_paths_match_the_reference_record_by_record() {
     let (cfg, sys, params) = setup();
     let theta: Vec<f32> = params.iter().map(|&p| p as f32).collect();
     let kernels = DenoiseKernels::new(&gpu).unwrap();
-    let model = ModelKernels::new(&gpu).unwrap();
+    let model = ModelKernels::new(&gpu, &cfg).unwrap();
     let key = [0x1234, 0x5678];
     let descending: Vec<f64> = GRID.iter().rev().map(|&t| t as f32 as f64).collect();
     let x0 = common::random_positions(N * C, sys.box_length, 0.0, 3);

@@ -83,7 +83,7 @@ struct Worst {
 /// network part is checked on its own scale.
 fn check(cfg: &ModelConfig, seed: u64, epsilon: f64) -> Option<Vec<Worst>> {
     let gpu = common::gpu()?;
-    let kernels = ModelKernels::new(&gpu).unwrap();
+    let kernels = ModelKernels::new(&gpu, cfg).unwrap();
     let sys = system(epsilon);
     let params = parameters(cfg, seed);
     let pos = positions();
@@ -214,7 +214,7 @@ fn cancelling_scale(
 /// cancelling scale)).
 fn check_time(cfg: &ModelConfig, seed: u64, epsilon: f64) -> Option<f64> {
     let gpu = common::gpu()?;
-    let kernels = ModelKernels::new(&gpu).unwrap();
+    let kernels = ModelKernels::new(&gpu, cfg).unwrap();
     let sys = system(epsilon);
     let params = parameters(cfg, seed);
     let pos = positions();
@@ -311,8 +311,8 @@ fn time_derivative_matches_finite_differences_of_the_gpu_energy() {
     let Some(gpu) = common::gpu() else {
         return;
     };
-    let kernels = ModelKernels::new(&gpu).unwrap();
     let cfg = config(8);
+    let kernels = ModelKernels::new(&gpu, &cfg).unwrap();
     let params = parameters(&cfg, 7);
     let pos = positions();
     let one = &pos[..N];
@@ -351,8 +351,8 @@ fn energy_and_score_timing() {
     let Some(gpu) = common::gpu() else {
         return;
     };
-    let kernels = ModelKernels::new(&gpu).unwrap();
     let cfg = ModelConfig::default();
+    let kernels = ModelKernels::new(&gpu, &cfg).unwrap();
     let sys = system(1.0);
     let params = parameters(&cfg, 1);
     let (c, n) = (32, 200);
@@ -394,7 +394,7 @@ fn process_cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// Per-pass cost of the four entries of `shaders/model_energy.wgsl` (default model, C = 32
+/// Per-pass cost of the entries of `shaders/model_energy.wgsl` (default model, C = 32
 /// and 64, N = 40 and 200): each pass submitted alone and waited for, wall and process CPU
 /// ms, median of `NTI_TIMING_REPS` (default 5) repetitions, one line per (C, N, pass):
 /// `NTI_REQUIRE_ADAPTER=1 cargo test --release --test model_energy pass_timing -- --ignored --nocapture`.
@@ -402,7 +402,7 @@ fn process_cpu_seconds() -> f64 {
 #[ignore = "timing"]
 fn pass_timing() {
     use nti_gpu::gpu::kernel::dispatch;
-    use nti_gpu::model::model_energy::{ModelParams, ModelScratch, WORKGROUP};
+    use nti_gpu::model::model_energy::{ModelParams, ModelScratch};
     let Some(gpu) = common::gpu() else {
         return;
     };
@@ -410,8 +410,8 @@ fn pass_timing() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
-    let kernels = ModelKernels::new(&gpu).unwrap();
     let cfg = ModelConfig::default();
+    let kernels = ModelKernels::new(&gpu, &cfg).unwrap();
     let sys = system(1.0);
     let theta: Vec<f32> = parameters(&cfg, 1).iter().map(|&p| p as f32).collect();
     println!("adapter {}", gpu.adapter.name);
@@ -437,12 +437,13 @@ fn pass_timing() {
         let args = scratch.args(&params_buf, &pos_buf, &times_buf, &theta_buf, &score_buf);
         let group = kernels.bind(&gpu, &args);
         let time_group = kernels.bind_time(&gpu, &args, &time_terms);
-        let groups = ((n as u32).div_ceil(WORKGROUP), c as u32, 1);
         let passes = [
-            ("model_descriptors", &kernels.0, &group),
-            ("model_mlp", &kernels.0, &group),
-            ("model_score", &kernels.0, &group),
-            ("model_score_time", &kernels.1, &time_group),
+            ("model_pack", &kernels.energy, &group),
+            ("model_null", &kernels.energy, &group),
+            ("model_descriptors", &kernels.energy, &group),
+            ("model_mlp", &kernels.energy, &group),
+            ("model_score", &kernels.energy, &group),
+            ("model_score_time", &kernels.time, &time_group),
         ];
         let mut samples = vec![(Vec::new(), Vec::new()); passes.len()];
         for rep in 0..=reps {
@@ -451,7 +452,13 @@ fn pass_timing() {
                 let mut encoder = gpu.device.create_command_encoder(&Default::default());
                 {
                     let mut pass = encoder.begin_compute_pass(&Default::default());
-                    dispatch(&mut pass, family, entry, group, groups);
+                    dispatch(
+                        &mut pass,
+                        family,
+                        entry,
+                        group,
+                        kernels.groups(entry, &uniform),
+                    );
                 }
                 gpu.queue.submit([encoder.finish()]);
                 gpu.wait().unwrap();

@@ -76,8 +76,8 @@ fn batch(times: &[f64], n: usize, seed: u64) -> Batch {
 /// Returns (loss relative error, gradient norm-relative error, worst component / RMS).
 fn check(cfg: &ModelConfig, seed: u64) -> Option<(f64, f64, f64)> {
     let gpu = common::gpu()?;
-    let model = ModelKernels::new(&gpu).unwrap();
-    let grad = GradKernels::new(&gpu).unwrap();
+    let model = ModelKernels::new(&gpu, cfg).unwrap();
+    let grad = GradKernels::new(&gpu, &model).unwrap();
     let sys = system();
     let params = parameters(cfg, seed);
     let (x_t, z, times) = batch(&TIMES, N, 10 * seed);
@@ -170,9 +170,9 @@ fn empty_batch_and_bad_sizes() {
     let Some(gpu) = common::gpu() else {
         return;
     };
-    let model = ModelKernels::new(&gpu).unwrap();
-    let grad = GradKernels::new(&gpu).unwrap();
     let cfg = config(0, 16);
+    let model = ModelKernels::new(&gpu, &cfg).unwrap();
+    let grad = GradKernels::new(&gpu, &model).unwrap();
     let sys = system();
     let params = parameters(&cfg, 1);
     let (loss, g) =
@@ -215,9 +215,9 @@ fn workspace_step_equals_loss_and_gradient_plus_adam_update() {
     let Some(gpu) = common::gpu() else {
         return;
     };
-    let model = ModelKernels::new(&gpu).unwrap();
-    let grad = GradKernels::new(&gpu).unwrap();
     let cfg = config(8, 64);
+    let model = ModelKernels::new(&gpu, &cfg).unwrap();
+    let grad = GradKernels::new(&gpu, &model).unwrap();
     let sys = system();
     let settings = AdamSettings {
         lr: 3e-3,
@@ -296,9 +296,9 @@ fn train_step_timing() {
     let Some(gpu) = common::gpu() else {
         return;
     };
-    let model = ModelKernels::new(&gpu).unwrap();
-    let grad = GradKernels::new(&gpu).unwrap();
     let cfg = ModelConfig::default();
+    let model = ModelKernels::new(&gpu, &cfg).unwrap();
+    let grad = GradKernels::new(&gpu, &model).unwrap();
     let sys = system();
     let p = cfg.param_count();
     let theta0: Vec<f32> = cfg.init_params(1).iter().map(|&x| x as f32).collect();
@@ -363,9 +363,9 @@ fn train_step_timing() {
 #[test]
 fn joint_batch_of_two_particle_counts_matches_the_weighted_reference() {
     let Some(gpu) = common::gpu() else { return };
-    let model = ModelKernels::new(&gpu).unwrap();
-    let grad = GradKernels::new(&gpu).unwrap();
     let cfg = config(4, 32);
+    let model = ModelKernels::new(&gpu, &cfg).unwrap();
+    let grad = GradKernels::new(&gpu, &model).unwrap();
     let sys = system();
     let params = parameters(&cfg, 5);
     let theta32: Vec<f32> = params.iter().map(|&p| p as f32).collect();
@@ -451,9 +451,9 @@ fn pass_timing() {
     let Some(gpu) = common::gpu() else {
         return;
     };
-    let model = ModelKernels::new(&gpu).unwrap();
-    let grad = GradKernels::new(&gpu).unwrap();
     let cfg = ModelConfig::default();
+    let model = ModelKernels::new(&gpu, &cfg).unwrap();
+    let grad = GradKernels::new(&gpu, &model).unwrap();
     let sys = system();
     let theta0: Vec<f32> = cfg.init_params(1).iter().map(|&x| x as f32).collect();
     println!("adapter {}, P = {}", gpu.adapter.name, cfg.param_count());

@@ -60,8 +60,8 @@ fn apply(x: [f64; 3], (p, flip): ([usize; 3], [bool; 3])) -> [f64; 3] {
 #[test]
 fn energy_is_invariant_and_score_is_covariant_under_all_48_cube_symmetries() {
     let Some(g) = gpu() else { return };
-    let kernels = ModelKernels::new(&g).unwrap();
     let (cfg, sys, params) = setup();
+    let kernels = ModelKernels::new(&g, &cfg).unwrap();
     let base = as_f32(&random_positions(N, L, 0.8, 77));
     let syms = cube_symmetries();
     assert_eq!(syms.len(), 48);
@@ -147,9 +147,9 @@ fn apply_vector(v: [f64; 3], (p, flip): ([usize; 3], [bool; 3])) -> [f64; 3] {
 #[test]
 fn boundary_conditions_hold_for_random_parameters() {
     let Some(g) = gpu() else { return };
-    let kernels = ModelKernels::new(&g).unwrap();
     let md = Arc::new(MdKernels::new(&g).unwrap());
     let (cfg, sys, _) = setup();
+    let kernels = ModelKernels::new(&g, &cfg).unwrap();
     for seed in [1u64, 2, 3] {
         let params: Vec<f64> = cfg.init_params(seed).iter().map(|p| 3.0 * p).collect();
         let pos = as_f32(&random_positions(N, L, 0.85, 100 + seed));

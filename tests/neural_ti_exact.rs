@@ -38,7 +38,7 @@ struct Case<'a> {
 fn check(case: &Case) {
     let Some(gpu) = common::gpu() else { return };
     let kernels = DenoiseKernels::new(&gpu).unwrap();
-    let model = ModelKernels::new(&gpu).unwrap();
+    let model = ModelKernels::new(&gpu, &case.cfg).unwrap();
     let grid = TimeGrid::Power { exponent: 2.0 }
         .points(case.steps)
         .unwrap();

@@ -48,6 +48,7 @@ fn bind_group_layouts_match_the_wgsl() {
             .chain(nti_gpu::model::model_grad::ALL_LAYOUTS)
             .chain(nti_gpu::model::adam::ALL_LAYOUTS)
             .chain(nti_gpu::ti::denoise::ALL_LAYOUTS)
+            .chain(nti_gpu::bench::model::ALL_LAYOUTS)
     };
     for (name, bindings) in all_layouts() {
         let problems = check_layout(name, bindings).unwrap();
@@ -138,4 +139,23 @@ fn struct_check_catches_a_mismatch() {
         ..wrong
     };
     assert!(check_struct(&missing).is_err());
+}
+
+#[test]
+fn model_kernels_validate_and_translate_with_every_compile_time_parameter() {
+    use nti_gpu::gpu::shader::compose_with;
+    for name in ["model_energy", "model_grad"] {
+        for (ppl, kr, kvec) in [(1, 16, 8), (8, 16, 8), (8, 6, 0), (3, 64, 16), (16, 2, 2)] {
+            let src = compose_with(name, &[("PPL", ppl), ("KR", kr), ("KVEC", kvec)]).unwrap();
+            assert!(!src.contains("//#repeat") && !src.contains("@m") && !src.contains("@k"));
+            assert!(src.contains(&format!("const PPL: u32 = {ppl}u;")), "{name}");
+            assert!(src.contains(&format!("const KR: u32 = {kr}u;")), "{name}");
+            let (module, info) = validate(name, &src)
+                .unwrap_or_else(|e| panic!("{name} PPL {ppl} KR {kr} KVEC {kvec}: {e}"));
+            naga::back::spv::write_vec(&module, &info, &Default::default(), None)
+                .unwrap_or_else(|e| panic!("{name}: SPIR-V: {e}"));
+            naga::back::msl::write_string(&module, &info, &Default::default(), &Default::default())
+                .unwrap_or_else(|e| panic!("{name}: MSL: {e}"));
+        }
+    }
 }

@@ -180,8 +180,8 @@ fn score_error(s: &Scene, held_out: &SampleSet, params: &[f64], t: f64, configs:
 fn held_out_losses(g: &Gpu, s: &Scene, set: &SampleSet, params: &[f64]) -> Vec<f64> {
     let cfg = s.model.unwrap();
     let sys = s.model_system();
-    let mk = ModelKernels::new(g).unwrap();
-    let gk = GradKernels::new(g).unwrap();
+    let mk = ModelKernels::new(g, &cfg).unwrap();
+    let gk = GradKernels::new(g, &mk).unwrap();
     (0..8u64)
         .map(|k| {
             let (xt, z, t) = batch(set, sys.box_length, s.seed, 1_000_000 + k, 64);
@@ -617,8 +617,8 @@ fn vector_moments_at_high_density() {
         let params: Vec<f64> = ck.params.iter().map(|&x| x as f64).collect();
         let cfg = s.model.unwrap();
         let sys = s.model_system();
-        let mk = ModelKernels::new(&g).unwrap();
-        let gk = GradKernels::new(&g).unwrap();
+        let mk = ModelKernels::new(&g, &cfg).unwrap();
+        let gk = GradKernels::new(&g, &mk).unwrap();
         let mut per_bin = vec![(0.0, 0usize); bins.len() - 1];
         let mut zero_bin = vec![(0.0, 0usize); bins.len() - 1];
         let n = 85usize;

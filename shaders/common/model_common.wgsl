@@ -11,10 +11,24 @@ const MAX_K: u32 = 64u;
 const MAX_KV: u32 = 16u;
 const MAX_D: u32 = 160u;
 const MAX_H: u32 = 128u;
+const MAX_H4: u32 = 32u;
+// Compile-time K and K_v of the model the kernels are built for (ModelKernels::new sets
+// them from the model's configuration): the pair passes keep one register per radial
+// function and vector channel instead of an array.
+const KR: u32 = 16u;
+const KVEC: u32 = 8u;
 const TILE: u32 = 64u;
 const PI: f32 = 3.14159265358979;
 const TAU: f32 = 6.28318530717959;
 
+// Packed MLP weights (`wpack`, written by model_energy's `model_pack` from theta), vec4
+// blocks with h4 = ceil(H/4), d4 = ceil(D/4), zero beyond H or D:
+//   W1T[d][qb] = (W1[4qb..4qb+3][d])      at d * h4 + qb                (d < D)
+//   W1P[q][db] = (W1[q][4db..4db+3])      at o_w1p + q * d4 + db        (q < 4 h4)
+//   W2T[u][qb] = (W2[4qb..4qb+3][u])      at o_w2t + u * h4 + qb        (u < 4 h4)
+//   W2P[q][ub] = (W2[q][4ub..4ub+3])      at o_w2p + q * h4 + ub        (q < 4 h4)
+//   b1, b2, w3 in blocks of four          at o_bias + {0, 1, 2} h4 + qb
+// n_pack = o_bias + 3 h4 vec4 in all.
 struct ModelParams {
     k_radial: u32,     // K
     kv: u32,           // K_v (0: no vector moments)
@@ -30,8 +44,8 @@ struct ModelParams {
     b2: u32,
     w3: u32,
     b3: u32,
-    _pad0: u32,
-    _pad1: u32,
+    h4: u32,           // ceil(H / 4)
+    d4: u32,           // ceil(D / 4)
     r_c: f32,          // descriptor cutoff
     box_length: f32,
     inv_box: f32,
@@ -43,7 +57,11 @@ struct ModelParams {
     soft_rc2: f32,     // prior cutoff^2 (3.4e38: all minimum-image pairs)
     delta: f32,        // radial spacing r_c / (K - 1)
     gamma: f32,        // 1 / (2 delta^2)
-    _pad2: f32,
+    o_w1p: u32,        // offsets into wpack (vec4 units), see above
+    o_w2t: u32,
+    o_w2p: u32,
+    o_bias: u32,
+    n_pack: u32,
 }
 
 // Positions of one tile of 64 particles of a configuration, staged by every pair pass.
@@ -77,6 +95,18 @@ fn silu3(z: f32) -> vec3<f32> {
     return vec3<f32>(z * g, g * (1.0 + z * (1.0 - g)), g * (1.0 - g) * (2.0 + z * (1.0 - 2.0 * g)));
 }
 
+// SiLU of four values: value, slope and curvature (as silu3).
+struct Act4 {
+    v: vec4<f32>,
+    s: vec4<f32>,
+    c: vec4<f32>,
+}
+
+fn silu4(z: vec4<f32>) -> Act4 {
+    let g = 1.0 / (1.0 + exp(-z));
+    return Act4(z * g, g * (1.0 + z * (1.0 - g)), g * (1.0 - g) * (2.0 + z * (1.0 - 2.0 * g)));
+}
+
 // Time feature number `q` (0 .. 2M): t, sin(2 pi t), cos(2 pi t), sin(4 pi t), ...
 fn time_feature(q: u32, t: f32) -> f32 {
     if (q == 0u) {
@@ -104,12 +134,34 @@ fn envelope(r: f32, r_c: f32) -> vec2<f32> {
     return vec2<f32>(0.5 * (cos(x) + 1.0), -0.5 * PI / r_c * sin(x));
 }
 
-// Enveloped radial basis w_k(r) = phi_k(r) f_c(r) and its slope dw_k/dr, given f_c:
-// phi_k(r) = exp(-gamma (r - k delta)^2).
-fn basis(k: u32, r: f32, fc: vec2<f32>, delta: f32, gamma: f32) -> vec2<f32> {
-    let dr = r - f32(k) * delta;
-    let phi = exp(-gamma * dr * dr);
-    let dphi = -2.0 * gamma * dr * phi;
+// The enveloped radial basis w_k(r) = phi_k(r) f_c(r), phi_k(r) = exp(-gamma (r - k delta)^2),
+// walked k = 0, 1, 2, ... in turn: with x = r / delta and gamma = 1 / (2 delta^2),
+// phi_k = exp(-(x - k)^2 / 2) and phi_{k+1} = phi_k exp(x - k - 1/2), so one multiplication
+// per function, restarted from exp every eight functions so that no factor underflows
+// (four exponentials per sixteen functions instead of sixteen).
+struct BasisWalk {
+    phi: f32,    // phi_k
+    ratio: f32,  // phi_{k+1} / phi_k
+    x: f32,      // r / delta
+}
+
+const INV_E: f32 = 0.36787944117144233;
+
+fn basis_walk(r: f32, delta: f32) -> BasisWalk {
+    return BasisWalk(0.0, 0.0, r / delta);
+}
+
+// w_k(r) and its slope dw_k/dr given f_c; call with k = 0, 1, 2, ... in order.
+fn basis_next(b: ptr<function, BasisWalk>, k: u32, fc: vec2<f32>, delta: f32) -> vec2<f32> {
+    let u = (*b).x - f32(k);
+    if ((k & 7u) == 0u) {
+        (*b).phi = exp(-0.5 * u * u);
+        (*b).ratio = exp(u - 0.5);
+    }
+    let phi = (*b).phi;
+    let dphi = -u / delta * phi;
+    (*b).phi = phi * (*b).ratio;
+    (*b).ratio = (*b).ratio * INV_E;
     return vec2<f32>(phi * fc.x, dphi * fc.x + phi * fc.y);
 }
 

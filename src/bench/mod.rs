@@ -28,8 +28,13 @@
 //! - `pipeline-quick` (standard suite): `nti-gpu run assets/scenes/quick.ron`, wall time per
 //!   stage; no CPU figures (`null`).
 //!
+//! - `peak-fma`, `peak-gemm-D64-H64`, `model-passes-N{40,200}-C32` ([`model`]): the
+//!   adapter's measured f32 peak, a model-shaped matrix product, and every pass of a
+//!   training step with FLOP/s and fraction of that peak.
+//!
 //! Version 2 added the Widom, λ-window and training workloads; version 3 the sampler and
-//! pipeline workloads (report schema 2: CPU figures and ratios may be `null`).
+//! pipeline workloads (report schema 2: CPU figures and ratios may be `null`); version 4 the
+//! peak and model-pass workloads.
 //!
 //! Adding a workload kind: write a module with its workload
 //! struct and a `bench_*(gpu, &w, &BenchOptions) -> Result<WorkloadResult>`, add a
@@ -40,6 +45,7 @@
 pub mod compare;
 pub mod cpu_md;
 pub mod md;
+pub mod model;
 pub mod ops;
 pub mod pipeline;
 pub mod sampler;
@@ -48,6 +54,7 @@ pub mod train;
 pub mod widom;
 
 pub use md::Workload;
+pub use model::ModelWorkload;
 pub use pipeline::PipelineWorkload;
 pub use sampler::SamplerWorkload;
 pub use train::TrainWorkload;
@@ -60,7 +67,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 /// Version of the workload definitions; bump when a workload changes.
-pub const SUITE_VERSION: u32 = 3;
+pub const SUITE_VERSION: u32 = 4;
 
 /// Version of the JSON layout of [`BenchReport`] (docs/bench.md); bump when it changes.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -86,6 +93,8 @@ pub enum Task {
     Sampler(SamplerWorkload),
     /// The whole `nti-gpu run` pipeline on a scene.
     Pipeline(PipelineWorkload),
+    /// The adapter's peak and the energy model's passes against it.
+    Model(ModelWorkload),
 }
 
 impl Task {
@@ -97,6 +106,7 @@ impl Task {
             Task::Train(w) => &w.name,
             Task::Sampler(w) => &w.name,
             Task::Pipeline(w) => &w.name,
+            Task::Model(w) => &w.name,
         }
     }
 }
@@ -112,6 +122,12 @@ pub fn suite(name: &str) -> Option<Vec<Task>> {
         _ => return None,
     };
     let mut v: Vec<Task> = Vec::new();
+    v.push(Task::Model(ModelWorkload::peak_fma()));
+    v.push(Task::Model(ModelWorkload::peak_gemm()));
+    v.push(Task::Model(ModelWorkload::passes(40)));
+    if standard {
+        v.push(Task::Model(ModelWorkload::passes(200)));
+    }
     v.push(Task::Md(Workload::paper(1)));
     v.push(Task::Md(Workload::paper(64)));
     if standard {
@@ -450,7 +466,7 @@ impl KernelCache {
         if self.denoise.is_none() {
             self.denoise = Some(std::sync::Arc::new((
                 crate::ti::denoise::DenoiseKernels::new(gpu)?,
-                crate::model::ModelKernels::new(gpu)?,
+                crate::model::ModelKernels::new(gpu, &crate::scene::ModelConfig::default())?,
             )));
         }
         Ok(self.denoise.clone().expect("set above"))
@@ -470,6 +486,7 @@ pub fn run_task(
         Task::Train(w) => train::bench_train(gpu, w, opts)?,
         Task::Sampler(w) => sampler::bench_sampler(gpu, &*cache.denoise(gpu)?, w, opts)?,
         Task::Pipeline(w) => pipeline::bench_pipeline(gpu, w, opts)?,
+        Task::Model(w) => model::bench_model(gpu, w)?,
     };
     Ok(r.with_ratios())
 }

@@ -67,8 +67,8 @@ pub fn bench_train(gpu: &Gpu, w: &TrainWorkload, _opts: &BenchOptions) -> Result
             )
         })
         .collect();
-    let model = ModelKernels::new(gpu)?;
-    let grad = GradKernels::new(gpu)?;
+    let model = ModelKernels::new(gpu, &cfg)?;
+    let grad = GradKernels::new(gpu, &model)?;
     let theta32: Vec<f32> = params.iter().map(|&p| p as f32).collect();
     let adam = Adam::new(gpu, &AdamSettings::default(), &theta32, None, None, 0)?;
     let ws = GradWorkspace::new(

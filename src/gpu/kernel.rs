@@ -57,7 +57,19 @@ impl KernelFamily {
         bindings: &'static [BindingSpec],
         entries: &[&'static str],
     ) -> Result<Self> {
-        let source = shader::composed_and_validated(name)?;
+        Self::with_parameters(gpu, name, bindings, entries, &[])
+    }
+
+    /// [`KernelFamily::new`] with compile-time parameters
+    /// ([`shader::compose_with`]).
+    pub fn with_parameters(
+        gpu: &Gpu,
+        name: &'static str,
+        bindings: &'static [BindingSpec],
+        entries: &[&'static str],
+        params: &[(&str, u32)],
+    ) -> Result<Self> {
+        let source = shader::composed_and_validated(name, params)?;
         let device = &gpu.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {

@@ -1,9 +1,11 @@
 //! Typed wrapper of `shaders/model_energy.wgsl`: the energy, score and time derivative of
-//! Ũ_θ(x, t) for a batch of C configurations of N particles, in three dispatches (one
+//! Ũ_θ(x, t) for a batch of C configurations of N particles, in five dispatches (one
 //! submission):
 //!
 //! | entry | reference pass | writes |
 //! |---|---|---|
+//! | `model_pack` | (layout only) | `wpack`: the MLP's weights as vec4 blocks for the matrix products |
+//! | `model_null` | MLP at f_∅(t) and its t-slope | `null_out` per configuration |
 //! | `model_descriptors` | A + [`assemble_features`](crate::reference::model_energy::assemble_features) | `features` (f_i), `moments` (v_ik) |
 //! | `model_mlp` | B: [`mlp_forward`](crate::reference::model_energy::mlp_forward), [`mlp_input_gradient`](crate::reference::model_energy::mlp_input_gradient), [`moment_adjoint`](crate::reference::model_energy::moment_adjoint) | `input_grad` (g_i), `moment_adjoint`, `particle_energy` (y_i − y_∅) |
 //! | `model_score` | C: [`network_gradient`](crate::reference::model_energy::network_gradient), [`soft_gradient`](crate::reference::model_energy::soft_gradient) + composition | `score` (∇_{x_i} Ũ, u_i), `particle_energy` (u_i) |
@@ -17,11 +19,16 @@
 //! them per configuration in f64 into E_θ, ∂_t E_θ, E_soft, ∂_a E_soft and combines them
 //! exactly as the reference does ([`combine_time_derivative`]).
 //!
-//! Two bind group layouts over the one shader: the first three entries use
-//! [`MODEL_ENERGY_BINDINGS`] (bindings 0–9, [`ModelKernels::bind`]); `model_score_time`
-//! alone also uses binding 10 and runs with [`MODEL_TIME_BINDINGS`] (0–10, a superset;
+//! Two bind group layouts over the one shader: every entry but `model_score_time` uses
+//! [`MODEL_ENERGY_BINDINGS`] (bindings 0–11, [`ModelKernels::bind`]); `model_score_time`
+//! alone also uses binding 12 and runs with [`MODEL_TIME_BINDINGS`] (0–12, a superset;
 //! [`ModelKernels::bind_time`]). [`ModelKernels::record_time`] switches between the two
 //! groups inside one compute pass.
+//!
+//! `model_mlp` computes PPL particles per invocation (the shader's compile-time parameter,
+//! [`ModelKernels::particles_per_invocation`]): 8 on CPU adapters, where every weight
+//! loaded then serves eight particles held in registers, 1 elsewhere; `NTI_MODEL_PPL`
+//! overrides the choice (the parity tests run both).
 //!
 //! The kernels keep per-invocation arrays of compile-time size: K ≤
 //! [`MAX_K`](crate::scene::model::MAX_K), K_v ≤ [`MAX_KV`](crate::scene::model::MAX_KV),
@@ -57,8 +64,8 @@ pub const STRUCT_LAYOUTS: &[StructLayout] = &[struct_layout!(
         b2,
         w3,
         b3,
-        _pad0,
-        _pad1,
+        h4,
+        d4,
         r_c,
         box_length,
         inv_box,
@@ -70,7 +77,11 @@ pub const STRUCT_LAYOUTS: &[StructLayout] = &[struct_layout!(
         soft_rc2,
         delta,
         gamma,
-        _pad2,
+        o_w1p,
+        o_w2t,
+        o_w2p,
+        o_bias,
+        n_pack,
     }
 )];
 
@@ -91,23 +102,40 @@ pub const MODEL_TIME_BINDINGS: &[BindingSpec] = &[
     bind(7, "moment_adjoint", ReadWrite),
     bind(8, "particle_energy", ReadWrite),
     bind(9, "score", ReadWrite),
-    bind(10, "time_terms", ReadWrite),
+    bind(10, "wpack", ReadWrite),
+    bind(11, "null_out", ReadWrite),
+    bind(12, "time_terms", ReadWrite),
 ];
 
-/// Bindings of `shaders/model_energy.wgsl` used by the descriptor, MLP and score entries:
-/// the first ten of [`MODEL_TIME_BINDINGS`].
-pub const MODEL_ENERGY_BINDINGS: &[BindingSpec] = MODEL_TIME_BINDINGS.split_at(10).0;
+/// Bindings of `shaders/model_energy.wgsl` used by every entry but `model_score_time`: the
+/// first twelve of [`MODEL_TIME_BINDINGS`].
+pub const MODEL_ENERGY_BINDINGS: &[BindingSpec] = MODEL_TIME_BINDINGS.split_at(12).0;
 
 /// Every (shader, bindings) pair of this module, for the layout reflection test (the full
 /// layout of the file; [`MODEL_ENERGY_BINDINGS`] is its prefix without `time_terms`).
 pub const ALL_LAYOUTS: &[(&str, &[BindingSpec])] = &[("model_energy", MODEL_TIME_BINDINGS)];
 
 /// Entry points, in dispatch order.
-pub const ENTRIES: [&str; 3] = ["model_descriptors", "model_mlp", "model_score"];
+pub const ENTRIES: [&str; 5] = [
+    "model_pack",
+    "model_null",
+    "model_descriptors",
+    "model_mlp",
+    "model_score",
+];
 
-/// Entry points that also yield the pieces of ∂_t Ũ, in dispatch order: the first two with
-/// the [`MODEL_ENERGY_BINDINGS`] group, the last with the [`MODEL_TIME_BINDINGS`] group.
-pub const TIME_ENTRIES: [&str; 3] = ["model_descriptors", "model_mlp", "model_score_time"];
+/// Entry points that also yield the pieces of ∂_t Ũ, in dispatch order: all but the last
+/// with the [`MODEL_ENERGY_BINDINGS`] group, the last with the [`MODEL_TIME_BINDINGS`] group.
+pub const TIME_ENTRIES: [&str; 5] = [
+    "model_pack",
+    "model_null",
+    "model_descriptors",
+    "model_mlp",
+    "model_score_time",
+];
+
+/// Particles per invocation of `model_mlp` on CPU adapters.
+pub const CPU_PARTICLES_PER_INVOCATION: u32 = 8;
 
 /// Host mirror of WGSL `ModelParams` (keep the field order identical).
 #[repr(C)]
@@ -141,10 +169,10 @@ pub struct ModelParams {
     pub w3: u32,
     /// Offset of b3.
     pub b3: u32,
-    /// Padding.
-    pub _pad0: u32,
-    /// Padding.
-    pub _pad1: u32,
+    /// ⌈H/4⌉.
+    pub h4: u32,
+    /// ⌈D/4⌉.
+    pub d4: u32,
     /// Descriptor cutoff r_c.
     pub r_c: f32,
     /// Box side L.
@@ -167,8 +195,16 @@ pub struct ModelParams {
     pub delta: f32,
     /// Radial width γ = 1/(2Δ²).
     pub gamma: f32,
-    /// Padding.
-    pub _pad2: f32,
+    /// Offset of W1P in the packed weights (vec4 units; W1T starts at 0).
+    pub o_w1p: u32,
+    /// Offset of W2T.
+    pub o_w2t: u32,
+    /// Offset of W2P.
+    pub o_w2p: u32,
+    /// Offset of b1, b2, w3 (three blocks of ⌈H/4⌉).
+    pub o_bias: u32,
+    /// vec4 in the packed weights.
+    pub n_pack: u32,
 }
 
 /// Checks that `cfg` is valid and fits the kernels' compile-time maxima
@@ -183,6 +219,15 @@ impl ModelParams {
     pub fn new(cfg: &ModelConfig, sys: &ModelSystem, n: u32, n_configs: u32) -> Result<Self> {
         check_sizes(cfg)?;
         let lay = cfg.layout();
+        let (h4, d4) = (
+            cfg.hidden.div_ceil(4) as u32,
+            cfg.feature_dim().div_ceil(4) as u32,
+        );
+        let dim = cfg.feature_dim() as u32;
+        let o_w1p = dim * h4;
+        let o_w2t = o_w1p + 4 * h4 * d4;
+        let o_w2p = o_w2t + 4 * h4 * h4;
+        let o_bias = o_w2p + 4 * h4 * h4;
         Ok(Self {
             k_radial: cfg.k_radial as u32,
             kv: cfg.vector_channels as u32,
@@ -198,8 +243,8 @@ impl ModelParams {
             b2: lay.b2 as u32,
             w3: lay.w3 as u32,
             b3: lay.b3 as u32,
-            _pad0: 0,
-            _pad1: 0,
+            h4,
+            d4,
             r_c: cfg.r_c as f32,
             box_length: sys.box_length as f32,
             inv_box: (1.0 / sys.box_length) as f32,
@@ -211,7 +256,11 @@ impl ModelParams {
             soft_rc2: sys.cutoff.map_or(f32::MAX, |rc| (rc * rc) as f32),
             delta: cfg.radial_spacing() as f32,
             gamma: cfg.radial_gamma() as f32,
-            _pad2: 0.0,
+            o_w1p,
+            o_w2t,
+            o_w2p,
+            o_bias,
+            n_pack: o_bias + 3 * h4,
         })
     }
 }
@@ -238,11 +287,15 @@ pub struct ModelArgs<'a> {
     pub particle_energy: &'a wgpu::Buffer,
     /// (∇_{x_i} Ũ, u_i), C·N vec4.
     pub score: &'a wgpu::Buffer,
+    /// Packed MLP weights, [`ModelParams::n_pack`] vec4.
+    pub wpack: &'a wgpu::Buffer,
+    /// Null network value and t-slope per configuration, C vec4.
+    pub null_out: &'a wgpu::Buffer,
 }
 
 impl<'a> ModelArgs<'a> {
-    /// The buffers in binding order (bindings 0..=9).
-    fn buffers(&self) -> [&'a wgpu::Buffer; 10] {
+    /// The buffers in binding order (bindings 0..=11).
+    fn buffers(&self) -> [&'a wgpu::Buffer; 12] {
         [
             self.params,
             self.pos,
@@ -254,6 +307,8 @@ impl<'a> ModelArgs<'a> {
             self.moment_adjoint,
             self.particle_energy,
             self.score,
+            self.wpack,
+            self.null_out,
         ]
     }
 }
@@ -271,6 +326,10 @@ pub struct ModelScratch {
     pub moment_adjoint: wgpu::Buffer,
     /// Per-particle energy, C·N f32.
     pub particle_energy: wgpu::Buffer,
+    /// Packed MLP weights.
+    pub wpack: wgpu::Buffer,
+    /// Null network per configuration, C vec4.
+    pub null_out: wgpu::Buffer,
 }
 
 impl ModelScratch {
@@ -287,6 +346,8 @@ impl ModelScratch {
             input_grad: gpu.storage_zeroed("model input_grad", 4 * cn * d),
             moment_adjoint: gpu.storage_zeroed("model moment_adjoint", 16 * cn * kv),
             particle_energy: gpu.storage_zeroed("model particle_energy", 4 * cn),
+            wpack: gpu.storage_zeroed("model wpack", 16 * packed_vec4(cfg)),
+            null_out: gpu.storage_zeroed("model null_out", 16 * c.max(1) as u64),
         }
     }
 
@@ -310,22 +371,124 @@ impl ModelScratch {
             moment_adjoint: &self.moment_adjoint,
             particle_energy: &self.particle_energy,
             score,
+            wpack: &self.wpack,
+            null_out: &self.null_out,
         }
     }
 }
 
-/// `shaders/model_energy.wgsl`: descriptors, MLP and score of the energy model (field 0,
-/// layout [`MODEL_ENERGY_BINDINGS`], entries [`ENTRIES`]) and the score pass with the pieces
-/// of ∂_t Ũ (field 1, layout [`MODEL_TIME_BINDINGS`], entry `model_score_time`).
-pub struct ModelKernels(pub KernelFamily, pub KernelFamily);
+/// vec4 of the packed MLP weights of `cfg` ([`ModelParams::n_pack`]).
+pub fn packed_vec4(cfg: &ModelConfig) -> u64 {
+    let (h4, d4) = (
+        cfg.hidden.div_ceil(4) as u64,
+        cfg.feature_dim().div_ceil(4) as u64,
+    );
+    cfg.feature_dim() as u64 * h4 + 4 * h4 * d4 + 8 * h4 * h4 + 3 * h4
+}
+
+/// `shaders/model_energy.wgsl`: packing, null network, descriptors, MLP and score of the
+/// energy model (`energy`, layout [`MODEL_ENERGY_BINDINGS`], entries [`ENTRIES`]) and the
+/// score pass with the pieces of ∂_t Ũ (`time`, layout [`MODEL_TIME_BINDINGS`], entry
+/// `model_score_time`).
+pub struct ModelKernels {
+    /// Every entry but `model_score_time`.
+    pub energy: KernelFamily,
+    /// `model_score_time`.
+    pub time: KernelFamily,
+    ppl: u32,
+    /// (K, K_v) the pair passes are compiled for.
+    radial: (usize, usize),
+}
 
 impl ModelKernels {
-    /// Compiles both families.
-    pub fn new(gpu: &Gpu) -> Result<Self> {
-        Ok(Self(
-            KernelFamily::new(gpu, "model_energy", MODEL_ENERGY_BINDINGS, &ENTRIES)?,
-            KernelFamily::new(gpu, "model_energy", MODEL_TIME_BINDINGS, &[TIME_ENTRIES[2]])?,
-        ))
+    /// Compiles both families for model `cfg` (its K and K_v are compile-time constants of
+    /// the pair passes) with `model_mlp` at the adapter's particles per invocation
+    /// ([`CPU_PARTICLES_PER_INVOCATION`] on CPU adapters, 1 elsewhere; `NTI_MODEL_PPL`
+    /// overrides).
+    pub fn new(gpu: &Gpu, cfg: &ModelConfig) -> Result<Self> {
+        let default = if gpu.adapter.device_type == "Cpu" {
+            CPU_PARTICLES_PER_INVOCATION
+        } else {
+            1
+        };
+        let ppl = std::env::var("NTI_MODEL_PPL")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&v: &u32| (1..=16).contains(&v))
+            .unwrap_or(default);
+        Self::with_particles_per_invocation(gpu, cfg, ppl)
+    }
+
+    /// Compiles both families for `cfg` with `ppl` particles per invocation of `model_mlp`
+    /// (1..=16).
+    pub fn with_particles_per_invocation(gpu: &Gpu, cfg: &ModelConfig, ppl: u32) -> Result<Self> {
+        check_sizes(cfg)?;
+        if !(1..=16).contains(&ppl) {
+            return Err(Error::Model(format!(
+                "{ppl} particles per invocation: use 1..=16"
+            )));
+        }
+        let radial = (cfg.k_radial, cfg.vector_channels);
+        let params = [
+            ("PPL", ppl),
+            ("KR", radial.0 as u32),
+            ("KVEC", radial.1 as u32),
+        ];
+        Ok(Self {
+            energy: KernelFamily::with_parameters(
+                gpu,
+                "model_energy",
+                MODEL_ENERGY_BINDINGS,
+                &ENTRIES,
+                &params,
+            )?,
+            time: KernelFamily::with_parameters(
+                gpu,
+                "model_energy",
+                MODEL_TIME_BINDINGS,
+                &[TIME_ENTRIES[4]],
+                &params,
+            )?,
+            ppl,
+            radial,
+        })
+    }
+
+    /// The compile-time parameters of the families, for other kernels built to match
+    /// (`model_grad`).
+    pub fn parameters(&self) -> [(&'static str, u32); 3] {
+        [
+            ("PPL", self.ppl),
+            ("KR", self.radial.0 as u32),
+            ("KVEC", self.radial.1 as u32),
+        ]
+    }
+
+    /// Refuses a model other than the one the kernels were compiled for (K or K_v differ).
+    pub fn check_model(&self, cfg: &ModelConfig) -> Result<()> {
+        if (cfg.k_radial, cfg.vector_channels) != self.radial {
+            return Err(Error::Model(format!(
+                "the model kernels were compiled for K = {}, K_v = {}; this model has K = {}, \
+                 K_v = {}: compile ModelKernels for it",
+                self.radial.0, self.radial.1, cfg.k_radial, cfg.vector_channels
+            )));
+        }
+        Ok(())
+    }
+
+    /// Particles per invocation of `model_mlp`.
+    pub fn particles_per_invocation(&self) -> u32 {
+        self.ppl
+    }
+
+    /// Workgroups of entry `entry` for the batch of `p` (its uniform's host copy).
+    pub fn groups(&self, entry: &str, p: &ModelParams) -> (u32, u32, u32) {
+        match entry {
+            "model_pack" => (p.n_pack.div_ceil(WORKGROUP), 1, 1),
+            "model_null" => (p.n_configs.div_ceil(WORKGROUP), 1, 1),
+            "model_mlp" => ((p.n * p.n_configs).div_ceil(WORKGROUP * self.ppl), 1, 1),
+            _ => (p.n.div_ceil(WORKGROUP), p.n_configs, 1),
+        }
     }
 
     /// Bind group of the time family for `a` and `time_terms` (C·N vec4 f32), for
@@ -338,11 +501,11 @@ impl ModelKernels {
     ) -> wgpu::BindGroup {
         let mut buffers = a.buffers().to_vec();
         buffers.push(time_terms);
-        self.1.bind_group(gpu, &buffers)
+        self.time.bind_group(gpu, &buffers)
     }
 
-    /// Records the three passes of [`TIME_ENTRIES`] (descriptors and MLP with `group` from
-    /// [`ModelKernels::bind`], then `model_score_time` with `time_group` from
+    /// Records the passes of [`TIME_ENTRIES`] for the batch of `p` (all but the last with
+    /// `group` from [`ModelKernels::bind`], then `model_score_time` with `time_group` from
     /// [`ModelKernels::bind_time`] over the same buffers). Afterwards the buffers hold what
     /// [`ModelKernels::record`] leaves, and `time_terms` the pieces of ∂_t Ũ.
     pub fn record_time(
@@ -350,37 +513,29 @@ impl ModelKernels {
         pass: &mut wgpu::ComputePass<'_>,
         group: &wgpu::BindGroup,
         time_group: &wgpu::BindGroup,
-        n: u32,
-        n_configs: u32,
+        p: &ModelParams,
     ) {
-        let groups = (n.div_ceil(WORKGROUP), n_configs, 1);
-        dispatch(pass, &self.0, TIME_ENTRIES[0], group, groups);
-        dispatch(pass, &self.0, TIME_ENTRIES[1], group, groups);
-        dispatch(pass, &self.1, TIME_ENTRIES[2], time_group, groups);
+        for entry in &TIME_ENTRIES[..4] {
+            dispatch(pass, &self.energy, entry, group, self.groups(entry, p));
+        }
+        let last = TIME_ENTRIES[4];
+        dispatch(pass, &self.time, last, time_group, self.groups(last, p));
     }
 
     /// Bind group for `a`.
     pub fn bind(&self, gpu: &Gpu, a: &ModelArgs) -> wgpu::BindGroup {
-        self.0.bind_group(gpu, &a.buffers())
+        self.energy.bind_group(gpu, &a.buffers())
     }
 
-    /// Records the three passes (descriptors, MLP, score) for `n_configs` configurations of
-    /// `n` particles into `pass`.
+    /// Records the passes of [`ENTRIES`] for the batch of `p` into `pass`.
     pub fn record(
         &self,
         pass: &mut wgpu::ComputePass<'_>,
         group: &wgpu::BindGroup,
-        n: u32,
-        n_configs: u32,
+        p: &ModelParams,
     ) {
         for entry in ENTRIES {
-            dispatch(
-                pass,
-                &self.0,
-                entry,
-                group,
-                (n.div_ceil(WORKGROUP), n_configs, 1),
-            );
+            dispatch(pass, &self.energy, entry, group, self.groups(entry, p));
         }
     }
 }
@@ -513,6 +668,7 @@ fn run(
             gpu.limits.max_compute_workgroups_per_dimension
         )));
     }
+    kernels.check_model(cfg)?;
     let uniform = ModelParams::new(cfg, sys, n as u32, c as u32)?;
     let (cn, d, kv) = (
         (c * n) as u64,
@@ -548,8 +704,8 @@ fn run(
     {
         let mut pass = encoder.begin_compute_pass(&Default::default());
         match &time_group {
-            Some(tg) => kernels.record_time(&mut pass, &group, tg, n as u32, c as u32),
-            None => kernels.record(&mut pass, &group, n as u32, c as u32),
+            Some(tg) => kernels.record_time(&mut pass, &group, tg, &uniform),
+            None => kernels.record(&mut pass, &group, &uniform),
         }
     }
     gpu.queue.submit([encoder.finish()]);

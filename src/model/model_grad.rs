@@ -24,7 +24,7 @@ use crate::gpu::kernel::StructLayout;
 use crate::gpu::kernel::{bind, dispatch, Access::*, BindingSpec, KernelFamily};
 use crate::gpu::Gpu;
 use crate::model::adam::Adam;
-use crate::model::model_energy::{check_sizes, ModelArgs, ModelKernels, ModelParams};
+use crate::model::model_energy::{check_sizes, packed_vec4, ModelArgs, ModelKernels, ModelParams};
 use crate::scene::{ModelConfig, ModelSystem};
 use crate::struct_layout;
 use bytemuck::{Pod, Zeroable};
@@ -64,8 +64,8 @@ pub const STRUCT_LAYOUTS: &[StructLayout] = &[
             b2,
             w3,
             b3,
-            _pad0,
-            _pad1,
+            h4,
+            d4,
             r_c,
             box_length,
             inv_box,
@@ -77,7 +77,11 @@ pub const STRUCT_LAYOUTS: &[StructLayout] = &[
             soft_rc2,
             delta,
             gamma,
-            _pad2,
+            o_w1p,
+            o_w2t,
+            o_w2p,
+            o_bias,
+            n_pack,
         }
     ),
 ];
@@ -101,16 +105,18 @@ pub const MODEL_GRAD_BINDINGS: &[BindingSpec] = &[
     bind(8, "resid", ReadWrite),
     bind(9, "work", ReadWrite),
     bind(10, "sums", ReadWrite),
+    bind(11, "wpack", ReadOnly),
 ];
 
 /// Every (shader, bindings) pair of this module, for the layout reflection test.
 pub const ALL_LAYOUTS: &[(&str, &[BindingSpec])] = &[("model_grad", MODEL_GRAD_BINDINGS)];
 
 /// Entry points, in dispatch order.
-pub const ENTRIES: [&str; 5] = [
+pub const ENTRIES: [&str; 6] = [
     "grad_residual",
     "grad_tangent",
     "grad_mlp",
+    "grad_weights",
     "grad_params",
     "grad_reduce",
 ];
@@ -149,7 +155,7 @@ impl GradParams {
         check_sizes(cfg)?;
         let lay = cfg.layout();
         let cn = n as u64 * n_configs as u64;
-        let df_offset = SLOTS * cn * cfg.hidden as u64;
+        let df_offset = SLOTS * cn * 4 * cfg.hidden.div_ceil(4) as u64;
         let work_len = df_offset + cn * cfg.feature_dim() as u64;
         if work_len > u32::MAX as u64 {
             return Err(Error::Model(format!(
@@ -180,12 +186,15 @@ impl GradParams {
         self
     }
 
-    /// Work items of `grad_params` per particle block: the 4 × 4 tiles of W1 and W2, then
-    /// one item per other output (b1, b2, w3, b3, the loss).
+    /// Work items of `grad_params` per particle block: one per output other than W1 and W2
+    /// (b1, b2, w3, b3, the loss).
     pub fn param_items(&self) -> u32 {
-        let (h, d) = (self.model.hidden, self.model.dim);
-        let tiles = |rows: u32, cols: u32| rows.div_ceil(4) * cols.div_ceil(4);
-        tiles(h, d) + tiles(h, h) + h + (self.n_params + 1 - self.model.b2)
+        self.model.hidden + (self.n_params + 1 - self.model.b2)
+    }
+
+    /// Workgroups of `grad_weights` per particle block: row blocks of eight of W1 and W2.
+    pub fn weight_row_blocks(&self) -> u32 {
+        2 * (4 * self.model.h4).div_ceil(16)
     }
 
     /// Bytes of the `work` scratch buffer: (7H + D) f32 per particle.
@@ -224,35 +233,57 @@ pub struct GradArgs<'a> {
     /// Result and partial sums, [`GradParams::sums_bytes`]: `sums[0..P]` = mean ∇_θ L,
     /// `sums[P]` = mean L.
     pub sums: &'a wgpu::Buffer,
+    /// The packed MLP weights written by `model_pack` ([`ModelArgs::wpack`]).
+    pub wpack: &'a wgpu::Buffer,
 }
 
 /// `shaders/model_grad.wgsl`: residual, descriptor tangent, tangent-MLP reverse pass and the
 /// two-stage reduction of ∇_θ L.
-pub struct GradKernels(pub KernelFamily);
+pub struct GradKernels {
+    /// The family.
+    pub family: KernelFamily,
+    ppl: u32,
+}
 
 impl GradKernels {
-    /// Compiles the family.
-    pub fn new(gpu: &Gpu) -> Result<Self> {
-        Ok(Self(KernelFamily::new(
-            gpu,
-            "model_grad",
-            MODEL_GRAD_BINDINGS,
-            &ENTRIES,
-        )?))
+    /// Compiles the family with the compile-time parameters of `model` (particles per
+    /// invocation, K, K_v).
+    pub fn new(gpu: &Gpu, model: &ModelKernels) -> Result<Self> {
+        Ok(Self {
+            family: KernelFamily::with_parameters(
+                gpu,
+                "model_grad",
+                MODEL_GRAD_BINDINGS,
+                &ENTRIES,
+                &model.parameters(),
+            )?,
+            ppl: model.particles_per_invocation(),
+        })
     }
 
     /// Bind group for `a`.
     pub fn bind(&self, gpu: &Gpu, a: &GradArgs) -> wgpu::BindGroup {
-        self.0.bind_group(
+        self.family.bind_group(
             gpu,
             &[
                 a.params, a.pos, a.times, a.theta, a.features, a.moments, a.score, a.noise,
-                a.resid, a.work, a.sums,
+                a.resid, a.work, a.sums, a.wpack,
             ],
         )
     }
 
-    /// Records the five passes for the batch described by `gp` into `pass` (after
+    /// Workgroups of entry `entry` for the batch of `gp`.
+    pub fn groups(&self, entry: &str, gp: &GradParams) -> (u32, u32, u32) {
+        match entry {
+            "grad_mlp" => (gp.cn.div_ceil(WORKGROUP * self.ppl), 1, 1),
+            "grad_weights" => (gp.weight_row_blocks(), gp.n_blocks, 1),
+            "grad_params" => (gp.param_items().div_ceil(WORKGROUP), gp.n_blocks, 1),
+            "grad_reduce" => ((gp.n_params + 1).div_ceil(WORKGROUP), 1, 1),
+            _ => (gp.model.n.div_ceil(WORKGROUP), gp.model.n_configs, 1),
+        }
+    }
+
+    /// Records every pass for the batch described by `gp` into `pass` (after
     /// [`ModelKernels::record`] on the same batch).
     pub fn record(
         &self,
@@ -264,22 +295,15 @@ impl GradKernels {
         self.record_reduce(pass, group, gp);
     }
 
-    /// Records the first four passes (up to the per-block partial sums of `grad_params`).
+    /// Records the passes up to the per-block partial sums (all but `grad_reduce`).
     pub fn record_partial(
         &self,
         pass: &mut wgpu::ComputePass<'_>,
         group: &wgpu::BindGroup,
         gp: &GradParams,
     ) {
-        let per_particle = (gp.model.n.div_ceil(WORKGROUP), gp.model.n_configs, 1);
-        let sizes = [
-            per_particle,
-            per_particle,
-            per_particle,
-            (gp.param_items().div_ceil(WORKGROUP), gp.n_blocks, 1),
-        ];
-        for (entry, groups) in ENTRIES.into_iter().zip(sizes) {
-            dispatch(pass, &self.0, entry, group, groups);
+        for entry in &ENTRIES[..5] {
+            dispatch(pass, &self.family, entry, group, self.groups(entry, gp));
         }
     }
 
@@ -290,8 +314,8 @@ impl GradKernels {
         group: &wgpu::BindGroup,
         gp: &GradParams,
     ) {
-        let outputs = (gp.n_params + 1).div_ceil(WORKGROUP);
-        dispatch(pass, &self.0, ENTRIES[4], group, (outputs, 1, 1));
+        let entry = ENTRIES[5];
+        dispatch(pass, &self.family, entry, group, self.groups(entry, gp));
     }
 }
 
@@ -421,6 +445,8 @@ impl Part {
         let moment_adjoint = gpu.storage_zeroed("model moment_adjoint", 16 * cn * kv);
         let particle_energy = gpu.storage_zeroed("model particle_energy", 4 * cn);
         let score = gpu.storage_zeroed("model score", 16 * cn);
+        let wpack = gpu.storage_zeroed("model wpack", 16 * packed_vec4(cfg));
+        let null_out = gpu.storage_zeroed("model null_out", 16 * c as u64);
         let resid = gpu.storage_zeroed("grad resid", 16 * cn);
         let work = gpu.storage_zeroed("grad work", gp.work_bytes());
         let sums = share.sums;
@@ -437,6 +463,8 @@ impl Part {
                 moment_adjoint: &moment_adjoint,
                 particle_energy: &particle_energy,
                 score: &score,
+                wpack: &wpack,
+                null_out: &null_out,
             },
         );
         let grad_group = grad.bind(
@@ -453,6 +481,7 @@ impl Part {
                 resid: &resid,
                 work: &work,
                 sums,
+                wpack: &wpack,
             },
         );
         Ok(Self {
@@ -473,6 +502,8 @@ impl Part {
                 moment_adjoint,
                 particle_energy,
                 score,
+                wpack,
+                null_out,
                 resid,
                 work,
             ],
@@ -526,6 +557,7 @@ impl GradWorkspace {
                  particle for every particle count, got (N, C) = {shape:?}"
             )));
         }
+        model.check_model(cfg)?;
         let n_params = cfg.param_count();
         if theta.size() < 4 * n_params as u64 {
             return Err(Error::Model(format!(
@@ -603,7 +635,7 @@ impl GradWorkspace {
     ) {
         let mut pass = encoder.begin_compute_pass(&Default::default());
         for part in &self.parts {
-            model.record(&mut pass, &part.model_group, part.n as u32, part.c as u32);
+            model.record(&mut pass, &part.model_group, &part.gp.model);
             grad.record_partial(&mut pass, &part.grad_group, &part.gp);
         }
         let last = &self.parts[self.parts.len() - 1];
@@ -659,7 +691,7 @@ impl GradWorkspace {
         grad: &GradKernels,
         clock: &dyn Fn() -> f64,
     ) -> Result<Vec<(&'static str, f64)>> {
-        use crate::model::model_energy::{ENTRIES as MODEL_ENTRIES, WORKGROUP as MODEL_WORKGROUP};
+        use crate::model::model_energy::ENTRIES as MODEL_ENTRIES;
         let mut out: Vec<(&'static str, f64)> = MODEL_ENTRIES
             .iter()
             .chain(ENTRIES.iter())
@@ -668,25 +700,22 @@ impl GradWorkspace {
         let last = self.parts.len() - 1;
         for (index, part) in self.parts.iter().enumerate() {
             let gp = &part.gp;
-            let per_particle = (gp.model.n.div_ceil(WORKGROUP), gp.model.n_configs, 1);
-            let outputs = (gp.n_params + 1).div_ceil(WORKGROUP);
-            let model_groups = ((part.n as u32).div_ceil(MODEL_WORKGROUP), part.c as u32, 1);
             let passes: Vec<Pass> = MODEL_ENTRIES
                 .iter()
-                .map(|&e| (e, &model.0, &part.model_group, model_groups))
+                .map(|&e| {
+                    (
+                        e,
+                        &model.energy,
+                        &part.model_group,
+                        model.groups(e, &gp.model),
+                    )
+                })
                 .chain(
                     ENTRIES
                         .iter()
-                        .zip([
-                            per_particle,
-                            per_particle,
-                            per_particle,
-                            (gp.param_items().div_ceil(WORKGROUP), gp.n_blocks, 1),
-                            (outputs, 1, 1),
-                        ])
-                        .map(|(&e, groups)| (e, &grad.0, &part.grad_group, groups)),
+                        .map(|&e| (e, &grad.family, &part.grad_group, grad.groups(e, gp))),
                 )
-                .filter(|(e, ..)| *e != ENTRIES[4] || index == last)
+                .filter(|(e, ..)| *e != ENTRIES[5] || index == last)
                 .collect();
             for (entry, family, group, groups) in passes {
                 let start = clock();

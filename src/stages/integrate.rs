@@ -283,7 +283,10 @@ pub fn integration_stage(
     settings.validate("scene")?;
     let ck = load_model(scene, out_dir)?;
     let grid = settings.grid.points(settings.steps as usize)?;
-    let kernels = (DenoiseKernels::new(gpu)?, ModelKernels::new(gpu)?);
+    let kernels = (
+        DenoiseKernels::new(gpu)?,
+        ModelKernels::new(gpu, &scene.model())?,
+    );
     let counts = settings.evaluated_counts(&scene.system.particles);
     let mut per_n = Vec::new();
     let mut ran_any = false;

@@ -474,8 +474,8 @@ impl RunBuffers {
 
 /// What a run does at every grid point, fixed for the whole run.
 struct Plan {
-    /// (N, C).
-    shape: (u32, u32),
+    /// The model passes' batch (N, C and the packed-weight sizes).
+    model: ModelParams,
     forward_noise: bool,
     predictor: bool,
     weighted: bool,
@@ -504,7 +504,6 @@ fn record_grid_point(
     j: usize,
     last: bool,
 ) {
-    let (n, c) = plan.shape;
     let fam = &kernels.0;
     let group = &groups.sampler;
     if j == 0 && !plan.forward_noise {
@@ -513,7 +512,7 @@ fn record_grid_point(
     if plan.forward_noise {
         dispatch(pass, fam, "denoise_noise", group, plan.particle_groups);
     }
-    model.record_time(pass, &groups.current.0, &groups.current.1, n, c);
+    model.record_time(pass, &groups.current.0, &groups.current.1, &plan.model);
     dispatch(pass, fam, "denoise_record_start", group, plan.config_groups);
     if plan.weighted && j > 0 {
         dispatch(pass, fam, "denoise_reweight", group, plan.population_groups);
@@ -524,7 +523,7 @@ fn record_grid_point(
     }
     for _ in 0..plan.correctors {
         dispatch(pass, fam, "denoise_propose", group, plan.particle_groups);
-        model.record_time(pass, &groups.proposal.0, &groups.proposal.1, n, c);
+        model.record_time(pass, &groups.proposal.0, &groups.proposal.1, &plan.model);
         dispatch(pass, fam, "denoise_accept", group, plan.config_groups);
     }
     if plan.correctors > 0 {
@@ -561,6 +560,7 @@ pub fn run_denoise(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<DenoiseOutcome> {
     check(gpu, req)?;
+    model.check_model(req.cfg)?;
     let start = Instant::now();
     let (n, c) = (req.n, req.trajectories);
     let points = req.grid.len();
@@ -594,8 +594,9 @@ pub fn run_denoise(
         uniform.h_init = cs.h_init as f32;
     }
     let forward_noise = matches!(req.path, PathKind::ForwardNoise { .. });
+    let model_params = ModelParams::new(req.cfg, req.sys, n as u32, c as u32)?;
     let plan = Plan {
-        shape: (n as u32, c as u32),
+        model: model_params,
         forward_noise,
         predictor,
         weighted: !forward_noise,
@@ -607,10 +608,7 @@ pub fn run_denoise(
     };
 
     let bufs = RunBuffers::new(gpu, req, &uniform, populations);
-    let model_uniform = gpu.uniform_from(
-        "denoise model params",
-        &ModelParams::new(req.cfg, req.sys, n as u32, c as u32)?,
-    );
+    let model_uniform = gpu.uniform_from("denoise model params", &model_params);
     let theta = gpu.storage_from("denoise theta", req.theta);
     let scratch = ModelScratch::new(gpu, req.cfg, n, c);
     let model_group = |p: &wgpu::Buffer, s: &wgpu::Buffer, tt: &wgpu::Buffer| {

@@ -317,8 +317,8 @@ pub fn train(
     let start = state.step;
     let mut loss_log = state.loss_log;
 
-    let model_kernels = ModelKernels::new(gpu)?;
-    let grad_kernels = GradKernels::new(gpu)?;
+    let model_kernels = ModelKernels::new(gpu, &cfg)?;
+    let grad_kernels = GradKernels::new(gpu, &model_kernels)?;
     let adam = Adam::new(
         gpu,
         &settings.optimizer,

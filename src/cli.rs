@@ -573,6 +573,23 @@ fn print_free_energy(result: &serde_json::Value) {
             );
         }
         if let Some(h) = methods.get("neural_ti") {
+            let v = &h["verdict"];
+            println!(
+                "N = {n}: headline ({}) betaF_ex = {} ± {:.3} (sys): {}",
+                h["estimator"].as_str().unwrap_or("?"),
+                pm(&h["betaF_ex"]),
+                h["err_sys"].as_f64().unwrap_or(f64::NAN),
+                if v["converged"].as_bool() == Some(true) {
+                    "converged"
+                } else {
+                    "NOT CONVERGED"
+                }
+            );
+            for (r, what) in [("reasons", "because"), ("remedies", "to do")] {
+                for line in v[r].as_array().into_iter().flatten() {
+                    println!("    {what}: {}", line.as_str().unwrap_or(""));
+                }
+            }
             if h.get("betamu_ex").is_some() {
                 println!(
                     "N = {n}: neural TI ({}) betamu_ex(N -> N+1) = {}",

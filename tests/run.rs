@@ -185,6 +185,16 @@ fn run_computes_every_estimator_and_resumes() {
     );
     assert!((mu - (f7 - f6)).abs() < 1e-12);
     assert!(out_dir.join("model.ckpt").exists());
+    // Every headline carries a verdict: converged, or the reasons and remedies; the report
+    // and the terminal say the same.
+    let v = &head["verdict"];
+    let reasons = v["reasons"].as_array().unwrap();
+    assert_eq!(v["converged"].as_bool().unwrap(), reasons.is_empty(), "{v}");
+    assert_eq!(reasons.is_empty(), v["remedies"].as_array().unwrap().is_empty(), "{v}");
+    assert!(head["err_sys"].as_f64().unwrap() >= 0.0);
+    let report = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(report.contains("Verdict: **"), "{report}");
+    assert!(first.contains("N = 6: headline (ais)"), "{first}");
 
     // A second run reuses the samples, the finished training and the sampler records.
     let raw = out_dir.join("ti_N6_corrected.json");

@@ -657,6 +657,40 @@ fn header(md: &mut String, inputs: &Inputs) {
     );
 }
 
+/// The verdict of the headline: converged, or the reasons and remedies.
+fn verdict_notes(md: &mut String, fe: &Value) {
+    let Some(v) = fe.get("neural_ti").and_then(|h| h.get("verdict")) else {
+        return;
+    };
+    if v["converged"].as_bool() == Some(true) {
+        let _ = writeln!(
+            md,
+            "\nVerdict: **converged** (the independent estimates agree within 2 σ, the \
+             importance weights have an adequate effective sample size and the quadrature \
+             error is below the statistical one)."
+        );
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "\nVerdict: **not converged** — do not use this number as it is."
+    );
+    let list = |key: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect()
+    };
+    for r in list("reasons") {
+        let _ = writeln!(md, "- because {r};");
+    }
+    for r in list("remedies") {
+        let _ = writeln!(md, "- remedy: {r}.");
+    }
+}
+
 /// One row of the summary table: a label and a cell per N (None: nothing there).
 type Row = (String, Vec<Option<String>>);
 
@@ -673,18 +707,34 @@ fn summary_table(md: &mut String, inputs: &Inputs) {
             .map(|&n| inputs.fe(n).and_then(|fe| f(fe, n)))
             .collect()
     };
-    let mut rows: Vec<Row> = vec![(
-        "**neural TI** (headline)".into(),
-        cells(&|fe, _| {
-            let (m, e) = mean_err(fe, &["neural_ti", "betaF_ex"])?;
-            let est = text(fe, &["neural_ti", "estimator"]).unwrap_or("?");
-            Some(format!(
-                "**{}** ({})",
-                format_pm(m, e),
-                estimator_label(est)
-            ))
-        }),
-    )];
+    let mut rows: Vec<Row> = vec![
+        (
+            "**neural TI** (headline)".into(),
+            cells(&|fe, _| {
+                let (m, e) = mean_err(fe, &["neural_ti", "betaF_ex"])?;
+                let est = text(fe, &["neural_ti", "estimator"]).unwrap_or("?");
+                let sys = num(fe, &["neural_ti", "err_sys"])
+                    .filter(|s| *s > 0.0)
+                    .map_or(String::new(), |s| format!(" ± {} (sys)", format_value(s)));
+                Some(format!(
+                    "**{}**{sys} ({})",
+                    format_pm(m, e),
+                    estimator_label(est)
+                ))
+            }),
+        ),
+        (
+            "verdict".into(),
+            cells(&|fe, _| {
+                let v = fe.get("neural_ti")?.get("verdict")?;
+                Some(if v["converged"].as_bool() == Some(true) {
+                    "converged".into()
+                } else {
+                    "**not converged** (see below)".into()
+                })
+            }),
+        ),
+    ];
     for e in ESTIMATORS {
         rows.push((
             format!("TI, {}", e.label()),
@@ -852,6 +902,7 @@ fn sampler_diagnostics(md: &mut String, inputs: &Inputs, n: u32) {
 }
 
 fn headline_notes(md: &mut String, fe: &Value) {
+    verdict_notes(md, fe);
     if let Some(gap) = num(fe, &["neural_ti", "forward_noise_gap"]) {
         let e1 = num(fe, &["neural_ti", "betaF_ex", "err"]);
         let e2 = num(fe, &["forward_noise", "betaF_ex", "err"]);

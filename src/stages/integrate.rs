@@ -24,8 +24,8 @@ use crate::scene::{Estimator, IntegrationSettings, Scene};
 use crate::ti::denoise::{run_denoise, DenoiseKernels, DenoiseRequest, PathKind};
 use crate::ti::estimators::{mean_band, Estimate};
 use crate::ti::record::{
-    estimate_for, headline, integrand_file, raw_file, summarize, EstimatorSummary, RawRun, GR_BINS,
-    RAW_VERSION,
+    estimate_for, headline, integrand_file, raw_file, summarize, verdict, EstimatorSummary, RawRun,
+    GR_BINS, RAW_VERSION,
 };
 use crate::train::CHECKPOINT_FILE;
 use std::path::Path;
@@ -384,11 +384,14 @@ fn free_energy_entry(
         }
     }
     if let Some(h) = headline(&summaries) {
+        let v = verdict(&summaries, &h);
         let mut head = serde_json::json!({
             "estimator": h.key,
             "betaF_ex": estimate_json(&h.estimate),
             "quadrature_error": h.quadrature_error,
+            "err_sys": v.err_sys,
             "rho": n as f64 / volume,
+            "verdict": v,
         });
         // βμ_ex(N → N+1) from the same estimate at N + 1.
         let next = per_n.iter().find(|(m, _)| *m == n + 1).and_then(|(_, r)| {

@@ -276,3 +276,261 @@ pub fn headline(summaries: &[EstimatorSummary]) -> Option<Headline> {
         .filter(|k| !matches!(**k, "ais" | "weighted_ti") || ais_ok)
         .find_map(|k| estimate_for(summaries, k))
 }
+
+/// Estimates of one N that are exact whatever the model when the samplers are in
+/// equilibrium at every t (TI over MALA-corrected samplers) or whatever their lag (AIS /
+/// population annealing, importance-weighted TI): the cross-checks of a verdict, whose
+/// disagreement means lag or too few effective samples. The reverse SDE alone and
+/// forward-noised data are biased by construction and are not among them.
+pub const EXACT_ESTIMATES: [&str; 4] = ["ais", "weighted_ti", "corrected", "annealed"];
+
+/// Largest disagreement between the headline and another exact estimate, in combined
+/// standard errors (statistical and quadrature errors added in quadrature), for a
+/// `converged` verdict.
+pub const MAX_DISAGREEMENT_SIGMA: f64 = 2.0;
+
+/// Whether the headline of one N can be trusted: `converged` only when the independent
+/// estimates agree within [`MAX_DISAGREEMENT_SIGMA`], the importance weights have an
+/// adequate effective sample size and the quadrature error is below the statistical one;
+/// otherwise the reasons and what to change.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Verdict {
+    /// True when no check failed.
+    pub converged: bool,
+    /// Every failed check, in words with its numbers (empty when converged).
+    pub reasons: Vec<String>,
+    /// What to change in the scene for each failed check.
+    pub remedies: Vec<String>,
+    /// The systematic error the run can estimate for the headline: its quadrature error
+    /// (halving; 0 for AIS, which has none), reported next to the statistical error.
+    pub err_sys: f64,
+    /// Largest |headline − other exact estimate| (kT), NaN when there is no other.
+    pub estimator_spread: f64,
+}
+
+/// The [`Verdict`] of the headline `h` among `summaries` (one N).
+pub fn verdict(summaries: &[EstimatorSummary], h: &Headline) -> Verdict {
+    let mut reasons = Vec::new();
+    let mut remedies = Vec::new();
+    fn remedy(r: &str, remedies: &mut Vec<String>) {
+        if !remedies.iter().any(|x| x == r) {
+            remedies.push(r.to_string());
+        }
+    }
+    let q = |x: f64| if x.is_finite() { x } else { 0.0 };
+    match annealed_ais(summaries) {
+        Some(a) if a.ess < MIN_AIS_ESS || a.ess_fraction < MIN_AIS_ESS_FRACTION => {
+            reasons.push(format!(
+                "the importance weights are degenerate: effective sample size {:.1} of {} \
+                 (need ≥ {MIN_AIS_ESS} and ≥ {:.0} %)",
+                a.ess,
+                a.n,
+                100.0 * MIN_AIS_ESS_FRACTION
+            ));
+            remedy(
+                "more MALA correctors or grid points (integration.correctors, \
+                 integration.steps), or a longer-trained model (training.steps)",
+                &mut remedies,
+            );
+        }
+        Some(_) => {}
+        None => {
+            reasons.push(
+                "no annealed run (AIS / population annealing) to cross-check the headline".into(),
+            );
+            remedy("add Annealed to integration.estimators", &mut remedies);
+        }
+    }
+    let mut spread = f64::NAN;
+    let mut others = 0;
+    for key in EXACT_ESTIMATES.iter().filter(|k| **k != h.key) {
+        let Some(o) = estimate_for(summaries, key) else {
+            continue;
+        };
+        let (a, b) = (&h.estimate, &o.estimate);
+        if !(a.mean.is_finite() && b.mean.is_finite()) {
+            continue;
+        }
+        others += 1;
+        let diff = (a.mean - b.mean).abs();
+        spread = if spread.is_nan() {
+            diff
+        } else {
+            spread.max(diff)
+        };
+        let sigma = (a.err.powi(2)
+            + b.err.powi(2)
+            + q(h.quadrature_error).powi(2)
+            + q(o.quadrature_error).powi(2))
+        .sqrt();
+        if diff > MAX_DISAGREEMENT_SIGMA * sigma {
+            reasons.push(format!(
+                "{} and {} disagree by {diff:.2} kT ({:.1} σ of their combined error {sigma:.2})",
+                h.key,
+                o.key,
+                diff / sigma
+            ));
+            remedy(
+                "train longer (training.steps) or sample closer to equilibrium (more \
+                 integration.correctors, populations with resampling): the samplers lag the \
+                 model's path",
+                &mut remedies,
+            );
+        }
+    }
+    if others == 0 {
+        reasons.push("no second exact estimate to cross-check the headline".into());
+        remedy(
+            "run both Corrected and Annealed (integration.estimators)",
+            &mut remedies,
+        );
+    }
+    let quad = q(h.quadrature_error);
+    if quad > h.estimate.err {
+        reasons.push(format!(
+            "the quadrature error {quad:.3} exceeds the statistical error {:.3}",
+            h.estimate.err
+        ));
+        remedy("a finer time grid (integration.steps)", &mut remedies);
+    }
+    if !h.estimate.err.is_finite() {
+        reasons.push("the headline has no error bar".into());
+        remedy(
+            "more trajectories (integration.trajectories)",
+            &mut remedies,
+        );
+    }
+    Verdict {
+        converged: reasons.is_empty(),
+        reasons,
+        remedies,
+        err_sys: quad,
+        estimator_spread: spread,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn estimate(mean: f64, err: f64) -> Estimate {
+        Estimate {
+            mean,
+            err,
+            bootstrap_err: err,
+            n: 64,
+        }
+    }
+
+    /// A sampler's summary with TI `ti`, quadrature error `quad` and, for Annealed, AIS
+    /// `ais` with effective sample size `ess` of 64.
+    fn summary(
+        e: Estimator,
+        ti: (f64, f64),
+        quad: f64,
+        ais: Option<(f64, f64, f64)>,
+    ) -> EstimatorSummary {
+        EstimatorSummary {
+            estimator: e,
+            beta_f_ex: estimate(ti.0, ti.1),
+            quadrature: Halving {
+                full: -ti.0,
+                half: -ti.0,
+                error_estimate: quad,
+            },
+            ais: ais.map(|(m, err, ess)| AisEstimate {
+                beta_f: m,
+                err,
+                delta_err: f64::NAN,
+                ess,
+                ess_fraction: ess / 64.0,
+                n: 64,
+            }),
+            weighted_ti: ais.map(|(m, err, _)| estimate(m, err)),
+            populations: None,
+            mean_acceptance: Some(0.6),
+            min_acceptance: Some(0.5),
+            min_pair_distance: 0.9,
+            trajectories: 64,
+            evaluations: 100,
+            trajectory_steps_per_s: 1.0,
+            wall_time_s: 1.0,
+            file: String::new(),
+        }
+    }
+
+    #[test]
+    fn consistent_estimates_with_enough_samples_are_converged() {
+        let runs = [
+            summary(Estimator::Corrected, (-22.30, 0.10), 0.02, None),
+            summary(
+                Estimator::Annealed,
+                (-22.45, 0.12),
+                0.03,
+                Some((-22.40, 0.13, 40.0)),
+            ),
+        ];
+        let h = headline(&runs).unwrap();
+        assert_eq!(h.key, "ais");
+        let v = verdict(&runs, &h);
+        assert!(v.converged, "{v:?}");
+        assert!(v.reasons.is_empty() && v.remedies.is_empty());
+        assert_eq!(v.err_sys, 0.0, "AIS has no quadrature error");
+        assert!((v.estimator_spread - 0.10).abs() < 1e-12, "{v:?}");
+    }
+
+    #[test]
+    fn inconsistent_or_degenerate_runs_are_not_converged_and_say_why() {
+        // The quick scene's pattern: AIS with 5.7 effective samples of 32, the annealed TI
+        // 1.8 kT above the corrected one.
+        let runs = [
+            summary(Estimator::Corrected, (-20.59, 0.59), 0.03, None),
+            summary(
+                Estimator::Annealed,
+                (-18.80, 0.60),
+                0.03,
+                Some((-20.45, 0.43, 5.7)),
+            ),
+        ];
+        let h = headline(&runs).unwrap();
+        assert_eq!(h.key, "corrected", "degenerate AIS is not the headline");
+        let v = verdict(&runs, &h);
+        assert!(!v.converged);
+        assert!(
+            v.reasons
+                .iter()
+                .any(|r| r.contains("effective sample size 5.7")),
+            "{v:?}"
+        );
+        assert!(
+            v.reasons
+                .iter()
+                .any(|r| r.contains("corrected and annealed disagree")),
+            "{v:?}"
+        );
+        assert!(
+            v.remedies.iter().any(|r| r.contains("training.steps")),
+            "{v:?}"
+        );
+        assert_eq!(v.err_sys, 0.03);
+        // A quadrature error above the statistical error, and a single sampler.
+        let runs = [summary(Estimator::Corrected, (-20.0, 0.05), 0.2, None)];
+        let v = verdict(&runs, &headline(&runs).unwrap());
+        assert!(!v.converged);
+        assert!(
+            v.reasons.iter().any(|r| r.contains("quadrature error")),
+            "{v:?}"
+        );
+        assert!(
+            v.reasons.iter().any(|r| r.contains("no annealed run")),
+            "{v:?}"
+        );
+        assert!(
+            v.reasons
+                .iter()
+                .any(|r| r.contains("no second exact estimate")),
+            "{v:?}"
+        );
+        assert!(v.estimator_spread.is_nan());
+    }
+}

@@ -272,7 +272,7 @@ pub struct KernelFigure {
 pub struct WorkloadResult {
     /// Stable workload name.
     pub name: String,
-    /// Kind: "md", "widom", "train", "sampler" or "pipeline".
+    /// Kind: "md", "widom", "train", "sampler", "pipeline", "peak" or "model".
     pub kind: String,
     /// Unit of the throughput figures, e.g. "particle-steps/s".
     pub units: String,

@@ -7,6 +7,7 @@ use crate::stages::sample::sample_stage;
 use crate::stages::Progress;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 
 /// Free energies of Lennard-Jones fluids by neural thermodynamic integration, on any GPU.
@@ -231,14 +232,40 @@ impl Progress for Bar {
 
 /// Runs the CLI; returns the process exit code.
 pub fn run() -> i32 {
-    let cli = Cli::parse();
-    match dispatch(cli) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: {e:#}");
+    // Writing to a closed pipe (`nti-gpu info | head -1`) or a full device makes Rust's
+    // print macros panic; such a failure ends the command with a message (where stderr still
+    // takes one) and exit code 1, not a backtrace. Every other panic is reported as before.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_output_failure(info.payload()) {
+            default_hook(info);
+        }
+    }));
+    match std::panic::catch_unwind(|| dispatch(Cli::parse())) {
+        Ok(Ok(())) => 0,
+        Ok(Err(e)) => {
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             1
         }
+        Err(payload) if is_output_failure(payload.as_ref()) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: the output could not be written (closed pipe or full device)"
+            );
+            1
+        }
+        Err(payload) => std::panic::resume_unwind(payload),
     }
+}
+
+/// Whether a panic payload is the print macros' failure to write stdout or stderr.
+fn is_output_failure(payload: &(dyn std::any::Any + Send)) -> bool {
+    let text = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    text.starts_with("failed printing to std")
 }
 
 fn dispatch(cli: Cli) -> Result<()> {

@@ -147,3 +147,38 @@ fn baselines_eos_only_writes_the_equation_of_state_with_tails() {
     assert!(mu_trunc > kn.beta_mu_ex);
     assert!(stdout.contains("equation of state"));
 }
+
+/// Output to a closed pipe (`nti-gpu info | head -0`) or to a full device ends with exit
+/// code 1 and no panic report, not exit code 101 and a backtrace. (`info` enumerates the
+/// adapters before it prints, so the pipe is closed by then.)
+#[test]
+fn closed_pipes_and_full_devices_are_not_panics() {
+    use std::process::Stdio;
+    let args = ["info"];
+    // stdout: a pipe whose reader is gone before anything is written.
+    let mut child = nti()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("closed pipe or full device"), "{err}");
+    // stdout and stderr on a full device.
+    if let (Ok(full), Ok(full_err)) = (
+        std::fs::OpenOptions::new().write(true).open("/dev/full"),
+        std::fs::OpenOptions::new().write(true).open("/dev/full"),
+    ) {
+        let status = nti()
+            .args(args)
+            .stdout(Stdio::from(full))
+            .stderr(Stdio::from(full_err))
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(1));
+    }
+}

@@ -190,7 +190,11 @@ fn run_computes_every_estimator_and_resumes() {
     let v = &head["verdict"];
     let reasons = v["reasons"].as_array().unwrap();
     assert_eq!(v["converged"].as_bool().unwrap(), reasons.is_empty(), "{v}");
-    assert_eq!(reasons.is_empty(), v["remedies"].as_array().unwrap().is_empty(), "{v}");
+    assert_eq!(
+        reasons.is_empty(),
+        v["remedies"].as_array().unwrap().is_empty(),
+        "{v}"
+    );
     assert!(head["err_sys"].as_f64().unwrap() >= 0.0);
     let report = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
     assert!(report.contains("Verdict: **"), "{report}");

@@ -121,17 +121,6 @@ impl Baselines {
                     "must be in 1..=1048576 per configuration",
                 ));
             }
-            if sampler.production_steps < sampler.sample_every as u64 {
-                return Err(bad(
-                    path,
-                    "sampler.sample_every",
-                    sampler.sample_every,
-                    format!(
-                        "Widom needs kept configurations: must be <= production_steps = {}",
-                        sampler.production_steps
-                    ),
-                ));
-            }
         }
         if let Some(t) = &self.lambda_ti {
             t.validate(path, sampler)?;
@@ -163,6 +152,19 @@ impl LambdaTiSettings {
                 "baselines.lambda_ti.windows",
                 t.windows,
                 format!("must be in {min}..=200 per leg"),
+            ));
+        }
+        let windows_replicas = t.windows as u64 * t.replicas_per_window as u64;
+        if windows_replicas > super::system::MAX_REPLICAS as u64 {
+            return Err(bad(
+                path,
+                "baselines.lambda_ti.replicas_per_window",
+                t.replicas_per_window,
+                format!(
+                    "windows x replicas_per_window = {windows_replicas} replicas in one run; at \
+                     most {} fit",
+                    super::system::MAX_REPLICAS
+                ),
             ));
         }
         if t.replicas_per_window == 0 {

@@ -337,6 +337,25 @@ Scene(
     }
 
     #[test]
+    fn what_the_run_would_refuse_is_refused_by_check() {
+        let e = err_of(&GOOD.replace("replicas: 4", "replicas: 65536"));
+        assert!(e.contains("sampler.replicas") && e.contains("65535"), "{e}");
+        let e = err_of(&GOOD.replace("particles: [40]", "particles: [12, 12]"));
+        assert!(
+            e.contains("system.particles[1]") && e.contains("twice"),
+            "{e}"
+        );
+        let e = err_of(&GOOD.replace(
+            "production_steps: 100,",
+            "production_steps: 100, sample_every: 200,",
+        ));
+        assert!(
+            e.contains("sampler.sample_every") && e.contains("production_steps = 100"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn inconsistent_values_name_the_field() {
         let truncated = GOOD.replace(
             "potential: MinimumImage",

@@ -114,6 +114,9 @@ fn default_gr_bins() -> u32 {
 /// The highest number density (in sigma^-3) a scene may ask for; above the LJ solid's density
 /// near the triple point, nothing is a fluid.
 pub const MAX_DENSITY: f64 = 1.2;
+/// Most replicas a scene may ask for: the WebGPU limit on workgroups per dispatch dimension
+/// (the MD kernels run one row of workgroups per replica).
+pub const MAX_REPLICAS: u32 = 65_535;
 /// Largest g(r) bin count (the kernels keep a workgroup-memory histogram of this size).
 pub const MAX_GR_BINS: u32 = 256;
 
@@ -166,6 +169,14 @@ impl System {
             let field = format!("system.particles[{k}]");
             if n < 2 {
                 return Err(bad(path, &field, n, "must be >= 2"));
+            }
+            if self.particles[..k].contains(&n) {
+                return Err(bad(
+                    path,
+                    &field,
+                    n,
+                    "appears twice: list every particle count once",
+                ));
             }
             let rho = self.density(n);
             if rho > MAX_DENSITY {
@@ -224,8 +235,16 @@ impl SamplerSettings {
     /// `max_density`).
     pub fn validate(&self, path: &str, system: &System, max_density: f64) -> Result<()> {
         let m = self;
-        if m.replicas == 0 {
-            return Err(bad(path, "sampler.replicas", 0, "must be >= 1"));
+        if m.replicas == 0 || m.replicas > MAX_REPLICAS {
+            return Err(bad(
+                path,
+                "sampler.replicas",
+                m.replicas,
+                format!(
+                    "must be in 1..={MAX_REPLICAS} (one row of workgroups per replica; 64-256 \
+                     is typical)"
+                ),
+            ));
         }
         positive(path, "sampler.dt", m.dt)?;
         let dt_max = max_stable_dt(system, max_density);
@@ -261,6 +280,18 @@ impl SamplerSettings {
         }
         if m.sample_every == 0 {
             return Err(bad(path, "sampler.sample_every", 0, "must be >= 1"));
+        }
+        if m.production_steps < m.sample_every as u64 {
+            return Err(bad(
+                path,
+                "sampler.sample_every",
+                m.sample_every,
+                format!(
+                    "must be <= production_steps = {}: the run keeps one configuration every \
+                     sample_every steps, and training and Widom need at least one",
+                    m.production_steps
+                ),
+            ));
         }
         if m.production_steps < m.record_every as u64 {
             return Err(bad(

@@ -122,12 +122,6 @@ pub fn suite(name: &str) -> Option<Vec<Task>> {
         _ => return None,
     };
     let mut v: Vec<Task> = Vec::new();
-    v.push(Task::Model(ModelWorkload::peak_fma()));
-    v.push(Task::Model(ModelWorkload::peak_gemm()));
-    v.push(Task::Model(ModelWorkload::passes(40)));
-    if standard {
-        v.push(Task::Model(ModelWorkload::passes(200)));
-    }
     v.push(Task::Md(Workload::paper(1)));
     v.push(Task::Md(Workload::paper(64)));
     if standard {
@@ -155,6 +149,12 @@ pub fn suite(name: &str) -> Option<Vec<Task>> {
     v.push(Task::Sampler(SamplerWorkload::mala(sampler_n)));
     if standard {
         v.push(Task::Pipeline(PipelineWorkload::quick()));
+    }
+    v.push(Task::Model(ModelWorkload::peak_fma()));
+    v.push(Task::Model(ModelWorkload::peak_gemm()));
+    v.push(Task::Model(ModelWorkload::passes(40)));
+    if standard {
+        v.push(Task::Model(ModelWorkload::passes(200)));
     }
     Some(v)
 }
@@ -706,20 +706,27 @@ mod tests {
                 "widom-paper-N200",
                 "train-step-N40-B32",
                 "sampler-rsde-N40-C64",
-                "sampler-mala1-N40-C64"
+                "sampler-mala1-N40-C64",
+                "peak-fma",
+                "peak-gemm-D64-H64",
+                "model-passes-N40-C32"
             ]
         );
         let standard = names("standard");
-        assert_eq!(standard.len(), 14);
+        assert_eq!(standard.len(), 18);
         let full = names("full");
-        assert_eq!(full.len(), 15);
+        assert_eq!(full.len(), 19);
         assert!(full.contains(&"lj-rho0.8-N256000".to_string()));
         assert_eq!(
             standard[11..],
             [
                 "sampler-rsde-N200-C64",
                 "sampler-mala1-N200-C64",
-                "pipeline-quick"
+                "pipeline-quick",
+                "peak-fma",
+                "peak-gemm-D64-H64",
+                "model-passes-N40-C32",
+                "model-passes-N200-C32"
             ]
         );
         assert!(quick

@@ -142,6 +142,20 @@ impl Scene {
         }
         let max_density = self.system.validate(path)?;
         self.sampler.validate(path, &self.system, max_density)?;
+        let widom = self.baselines.as_ref().is_some_and(|b| b.widom.is_some());
+        let m = &self.sampler;
+        if (self.training.is_some() || widom) && m.production_steps < m.sample_every as u64 {
+            return Err(bad(
+                path,
+                "sampler.sample_every",
+                m.sample_every,
+                format!(
+                    "must be <= production_steps = {}: the run keeps one configuration every \
+                     sample_every steps, and training and Widom insertion need at least one",
+                    m.production_steps
+                ),
+            ));
+        }
         if let Some(model) = &self.model {
             self.validate_model(path, model)?;
         }
@@ -345,10 +359,16 @@ Scene(
             e.contains("system.particles[1]") && e.contains("twice"),
             "{e}"
         );
-        let e = err_of(&GOOD.replace(
+        let no_samples = GOOD.replace(
             "production_steps: 100,",
             "production_steps: 100, sample_every: 200,",
-        ));
+        );
+        // Fine for the equations of state alone, refused when training needs samples.
+        Scene::from_str(&no_samples, "t")
+            .unwrap()
+            .validate("t")
+            .unwrap();
+        let e = err_of(&no_samples.replace("    sampler: (", "    training: (),\n    sampler: ("));
         assert!(
             e.contains("sampler.sample_every") && e.contains("production_steps = 100"),
             "{e}"

@@ -60,6 +60,20 @@ const PPL: u32 = 1u;
 // Only `model_score_time` touches this binding (see the header).
 @group(0) @binding(12) var<storage, read_write> time_terms: array<vec4<f32>>;
 
+// Four entries of the row-major matrix at theta[base] (rows x cols): entry k at row
+// r0 + k dr, column c0 + k dc, 0 outside the matrix.
+fn pack4(base: u32, rows: u32, cols: u32, r0: u32, c0: u32, dr: u32, dc: u32) -> vec4<f32> {
+    var v = vec4<f32>(0.0);
+    for (var k = 0u; k < 4u; k = k + 1u) {
+        let r = r0 + k * dr;
+        let c = c0 + k * dc;
+        if (r < rows && c < cols) {
+            v[k] = theta[base + r * cols + c];
+        }
+    }
+    return v;
+}
+
 // Repacks the MLP's weights from theta into wpack (one vec4 per invocation).
 @compute @workgroup_size(64)
 fn model_pack(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -71,67 +85,33 @@ fn model_pack(@builtin(global_invocation_id) gid: vec3<u32>) {
     let dim = params.dim;
     let h4 = params.h4;
     let d4 = params.d4;
-    var v = vec4<f32>(0.0);
+    var v: vec4<f32>;
     if (e < params.o_w1p) {
         // W1T[d][qb] = W1[4 qb + k][d].
-        let d = e / h4;
-        let qb = e % h4;
-        for (var k = 0u; k < 4u; k = k + 1u) {
-            let q = 4u * qb + k;
-            if (q < h) {
-                v[k] = theta[params.w1 + q * dim + d];
-            }
-        }
+        v = pack4(params.w1, h, dim, 4u * (e % h4), e / h4, 1u, 0u);
     } else if (e < params.o_w2t) {
         // W1P[q][db] = W1[q][4 db + k].
         let r = e - params.o_w1p;
-        let q = r / d4;
-        let db = r % d4;
-        for (var k = 0u; k < 4u; k = k + 1u) {
-            let d = 4u * db + k;
-            if (q < h && d < dim) {
-                v[k] = theta[params.w1 + q * dim + d];
-            }
-        }
+        v = pack4(params.w1, h, dim, r / d4, 4u * (r % d4), 0u, 1u);
     } else if (e < params.o_w2p) {
         // W2T[u][qb] = W2[4 qb + k][u].
         let r = e - params.o_w2t;
-        let u = r / h4;
-        let qb = r % h4;
-        for (var k = 0u; k < 4u; k = k + 1u) {
-            let q = 4u * qb + k;
-            if (q < h && u < h) {
-                v[k] = theta[params.w2 + q * h + u];
-            }
-        }
+        v = pack4(params.w2, h, h, 4u * (r % h4), r / h4, 1u, 0u);
     } else if (e < params.o_bias) {
         // W2P[q][ub] = W2[q][4 ub + k].
         let r = e - params.o_w2p;
-        let q = r / h4;
-        let ub = r % h4;
-        for (var k = 0u; k < 4u; k = k + 1u) {
-            let u = 4u * ub + k;
-            if (q < h && u < h) {
-                v[k] = theta[params.w2 + q * h + u];
-            }
-        }
+        v = pack4(params.w2, h, h, r / h4, 4u * (r % h4), 0u, 1u);
     } else {
         // b1, b2, w3 in blocks of four.
         let r = e - params.o_bias;
         let which = r / h4;
-        let qb = r % h4;
         var base = params.b1;
         if (which == 1u) {
             base = params.b2;
         } else if (which == 2u) {
             base = params.w3;
         }
-        for (var k = 0u; k < 4u; k = k + 1u) {
-            let q = 4u * qb + k;
-            if (q < h) {
-                v[k] = theta[base + q];
-            }
-        }
+        v = pack4(base, h, 1u, 4u * (r % h4), 0u, 1u, 0u);
     }
     wpack[e] = v;
 }
@@ -319,10 +299,7 @@ fn model_mlp(@builtin(global_invocation_id) gid: vec3<u32>) {
             let ww = wpack[base + 3u * h4];
             //#repeat m PPL
             let a_@m = a1_@m[ub];
-            z_@m = fma(wx, vec4<f32>(a_@m.x), z_@m);
-            z_@m = fma(wy, vec4<f32>(a_@m.y), z_@m);
-            z_@m = fma(wz, vec4<f32>(a_@m.z), z_@m);
-            z_@m = fma(ww, vec4<f32>(a_@m.w), z_@m);
+            z_@m = fma4(wx, wy, wz, ww, a_@m, z_@m);
             //#end
         }
         //#repeat m PPL
@@ -345,10 +322,7 @@ fn model_mlp(@builtin(global_invocation_id) gid: vec3<u32>) {
             let ww = wpack[base + 3u * h4];
             //#repeat m PPL
             let a_@m = g2_@m[qb];
-            g_@m = fma(wx, vec4<f32>(a_@m.x), g_@m);
-            g_@m = fma(wy, vec4<f32>(a_@m.y), g_@m);
-            g_@m = fma(wz, vec4<f32>(a_@m.z), g_@m);
-            g_@m = fma(ww, vec4<f32>(a_@m.w), g_@m);
+            g_@m = fma4(wx, wy, wz, ww, a_@m, g_@m);
             //#end
         }
         //#repeat m PPL
@@ -369,10 +343,7 @@ fn model_mlp(@builtin(global_invocation_id) gid: vec3<u32>) {
             let ww = wpack[base + 3u * d4];
             //#repeat m PPL
             let a_@m = a1_@m[qb];
-            g_@m = fma(wx, vec4<f32>(a_@m.x), g_@m);
-            g_@m = fma(wy, vec4<f32>(a_@m.y), g_@m);
-            g_@m = fma(wz, vec4<f32>(a_@m.z), g_@m);
-            g_@m = fma(ww, vec4<f32>(a_@m.w), g_@m);
+            g_@m = fma4(wx, wy, wz, ww, a_@m, g_@m);
             //#end
         }
         //#repeat m PPL

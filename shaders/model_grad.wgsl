@@ -268,14 +268,8 @@ fn grad_mlp(@builtin(global_invocation_id) gid: vec3<u32>) {
             //#repeat m PPL
             let a_@m = a1_@m[ub];
             let ad_@m = ad1_@m[ub];
-            z_@m = fma(wx, vec4<f32>(a_@m.x), z_@m);
-            z_@m = fma(wy, vec4<f32>(a_@m.y), z_@m);
-            z_@m = fma(wz, vec4<f32>(a_@m.z), z_@m);
-            z_@m = fma(ww, vec4<f32>(a_@m.w), z_@m);
-            zd_@m = fma(wx, vec4<f32>(ad_@m.x), zd_@m);
-            zd_@m = fma(wy, vec4<f32>(ad_@m.y), zd_@m);
-            zd_@m = fma(wz, vec4<f32>(ad_@m.z), zd_@m);
-            zd_@m = fma(ww, vec4<f32>(ad_@m.w), zd_@m);
+            z_@m = fma4(wx, wy, wz, ww, a_@m, z_@m);
+            zd_@m = fma4(wx, wy, wz, ww, ad_@m, zd_@m);
             //#end
         }
         //#repeat m PPL
@@ -304,14 +298,8 @@ fn grad_mlp(@builtin(global_invocation_id) gid: vec3<u32>) {
             //#repeat m PPL
             let g_@m = bhd2_@m[qb];
             let gh_@m = bh2_@m[qb];
-            bad_@m = fma(wx, vec4<f32>(g_@m.x), bad_@m);
-            bad_@m = fma(wy, vec4<f32>(g_@m.y), bad_@m);
-            bad_@m = fma(wz, vec4<f32>(g_@m.z), bad_@m);
-            bad_@m = fma(ww, vec4<f32>(g_@m.w), bad_@m);
-            ba_@m = fma(wx, vec4<f32>(gh_@m.x), ba_@m);
-            ba_@m = fma(wy, vec4<f32>(gh_@m.y), ba_@m);
-            ba_@m = fma(wz, vec4<f32>(gh_@m.z), ba_@m);
-            ba_@m = fma(ww, vec4<f32>(gh_@m.w), ba_@m);
+            bad_@m = fma4(wx, wy, wz, ww, g_@m, bad_@m);
+            ba_@m = fma4(wx, wy, wz, ww, gh_@m, ba_@m);
             //#end
         }
         //#repeat m PPL

@@ -95,6 +95,12 @@ fn silu3(z: f32) -> vec3<f32> {
     return vec3<f32>(z * g, g * (1.0 + z * (1.0 - g)), g * (1.0 - g) * (2.0 + z * (1.0 - 2.0 * g)));
 }
 
+// acc + W a for four inputs a = (a.x, a.y, a.z, a.w) whose weight columns, over four outputs,
+// are wx, wy, wz, ww (fused multiply-adds in that order).
+fn fma4(wx: vec4<f32>, wy: vec4<f32>, wz: vec4<f32>, ww: vec4<f32>, a: vec4<f32>, acc: vec4<f32>) -> vec4<f32> {
+    return fma(ww, vec4<f32>(a.w), fma(wz, vec4<f32>(a.z), fma(wy, vec4<f32>(a.y), fma(wx, vec4<f32>(a.x), acc))));
+}
+
 // SiLU of four values: value, slope and curvature (as silu3).
 struct Act4 {
     v: vec4<f32>,

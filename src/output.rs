@@ -35,6 +35,59 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
     h
 }
 
+/// The results file at `path` (an empty object when missing). A file that is there but is
+/// not a JSON object is refused with a message, never silently replaced: it may hold the
+/// only record of finished work.
+pub fn read_results(path: &Path) -> Result<serde_json::Value> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(serde_json::json!({})),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(v) if v.is_object() => Ok(v),
+        _ => Err(Error::Format {
+            path: path.to_path_buf(),
+            message: "not a valid results file (JSON object); restore it, or move it away and \
+                      rerun: every stage's results are rebuilt from the files next to it"
+                .into(),
+        }),
+    }
+}
+
+/// Removes from `dir/results.json` every `free_energy.<N>.<method>` entry for which
+/// `keep(N, method)` is false (and any `free_energy.<N>` left empty), atomically: results of
+/// settings no longer in the scene do not outlive a rerun.
+pub fn prune_free_energy(dir: &Path, keep: impl Fn(&str, &str) -> bool) -> Result<()> {
+    let path = dir.join("results.json");
+    let mut current = read_results(&path)?;
+    let Some(fe) = current
+        .get_mut("free_energy")
+        .and_then(|v| v.as_object_mut())
+    else {
+        return Ok(());
+    };
+    let mut changed = false;
+    for (n, methods) in fe.iter_mut() {
+        if let Some(m) = methods.as_object_mut() {
+            let before = m.len();
+            m.retain(|method, _| keep(n, method));
+            changed |= m.len() != before;
+        }
+    }
+    let before = fe.len();
+    fe.retain(|_, methods| methods.as_object().is_none_or(|m| !m.is_empty()));
+    changed |= fe.len() != before;
+    if !changed {
+        return Ok(());
+    }
+    let text = serde_json::to_string_pretty(&current).map_err(|e| Error::Format {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    write_atomic(&path, text.as_bytes())
+}
+
 /// Merges `update`'s top-level keys into `dir/results.json` (created if missing) and
 /// writes it atomically. Keys of `update` replace existing ones; nested objects under
 /// `reference` and `wall_time_s` are merged one level deeper, and `free_energy` two
@@ -42,13 +95,7 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
 /// other.
 pub fn merge_results(dir: &Path, update: serde_json::Value) -> Result<()> {
     let path = dir.join("results.json");
-    let mut current = match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).unwrap_or(serde_json::json!({})),
-        Err(_) => serde_json::json!({}),
-    };
-    if !current.is_object() {
-        current = serde_json::json!({});
-    }
+    let mut current = read_results(&path)?;
     if let (Some(cur), Some(upd)) = (current.as_object_mut(), update.as_object()) {
         for (k, v) in upd {
             match (cur.get_mut(k), v) {

@@ -277,3 +277,98 @@ fn run_gives_the_isotherm_from_several_particle_counts() {
     assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-5);
     assert!(gc["p_n"]["var_n"].as_f64().unwrap() > 0.0);
 }
+
+/// An output directory stays one scene's record: changed settings are redone or refused
+/// before anything is written, results of settings no longer in the scene go, a corrupted
+/// results.json is refused, not replaced.
+#[test]
+fn reruns_with_changed_settings_never_mix_results() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = temp_dir("integrity");
+    let out_dir = dir.join("out");
+    let run = |text: &str| {
+        let path = dir.join("scene.ron");
+        std::fs::write(&path, text).unwrap();
+        nti()
+            .args(["run", path.to_str().unwrap(), "--out"])
+            .arg(&out_dir)
+            .output()
+            .unwrap()
+    };
+    let results = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap()
+    };
+    assert!(run(&scene(STAGES)).status.success());
+    let samples = std::fs::read(out_dir.join("samples_N6.ntis")).unwrap();
+    let first = results();
+    assert!(first["free_energy"]["6"]["corrected"].is_object());
+
+    // Other samples (particle count), other training settings, fewer steps: refused before
+    // any work, nothing overwritten.
+    for (changed, why) in [
+        (
+            scene(STAGES).replace("particles: [6]", "particles: [7]"),
+            "scene hash",
+        ),
+        (scene(STAGES).replace("batch: 8", "batch: 10"), "batch"),
+        (
+            scene(STAGES).replace("steps: 30", "steps: 20"),
+            "more than training.steps",
+        ),
+    ] {
+        let out = run(&changed);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{why}: {err}");
+        assert!(err.contains(why) && err.contains("--out"), "{why}: {err}");
+        assert_eq!(
+            std::fs::read(out_dir.join("samples_N6.ntis")).unwrap(),
+            samples
+        );
+        assert_eq!(results()["scene"], first["scene"], "{why}");
+    }
+
+    // Fewer estimators, more trajectories: the samplers no longer asked for disappear from
+    // results.json and the report.
+    let fewer = scene(&STAGES.replace(
+        "integration: (trajectories: 16,",
+        "integration: (trajectories: 20, estimators: [ReverseSde],",
+    ));
+    let out = run(&fewer);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let now = results();
+    for gone in [
+        "corrected",
+        "annealed",
+        "ais",
+        "weighted_ti",
+        "forward_noise",
+    ] {
+        assert!(now["free_energy"]["6"][gone].is_null(), "{gone}: {now}");
+    }
+    assert_eq!(now["free_energy"]["6"]["reverse_sde"]["trajectories"], 20);
+    assert_eq!(
+        now["free_energy"]["6"]["neural_ti"]["estimator"],
+        "reverse_sde"
+    );
+    let report = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(!report.contains("reverse SDE + MALA"), "{report}");
+
+    // A corrupted results.json is refused and left as it is.
+    let junk = b"\x00\x01 not json at all";
+    std::fs::write(out_dir.join("results.json"), junk).unwrap();
+    let out = run(&fewer);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("results.json") && err.contains("not a valid results file"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(out_dir.join("results.json")).unwrap(), junk);
+}

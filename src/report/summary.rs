@@ -128,10 +128,24 @@ impl<'a> Inputs<'a> {
             .collect();
         counts.sort_unstable();
         counts.dedup();
+        // Only the records results.json names: records of other particle counts or
+        // estimators left by earlier runs are not this run's. Without results.json's free
+        // energies there is nothing to mix them with, and every record is read.
+        let named = |n: u32, e: Estimator| {
+            results
+                .get("free_energy")
+                .and_then(Value::as_object)
+                .is_none_or(|fe| {
+                    fe.get(&n.to_string())
+                        .and_then(|r| r.get(e.key()))
+                        .is_some()
+                })
+        };
         let mut raw = BTreeMap::new();
         for &n in &counts {
             let runs: Vec<RawRun> = ESTIMATORS
                 .iter()
+                .filter(|&&e| named(n, e))
                 .filter_map(|&e| read_raw(dir, n, e, &mut notes))
                 .collect();
             raw.insert(n, runs);

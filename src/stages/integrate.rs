@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::model::checkpoint::Checkpoint;
 use crate::model::ModelKernels;
-use crate::output::{fnv1a64, merge_results, write_atomic};
+use crate::output::{fnv1a64, merge_results, prune_free_energy, write_atomic};
 use crate::reference::lj_forces::{minimum_image, norm2};
 use crate::reference::observables::{gr_histogram, gr_normalize};
 use crate::reference::rng::key_of;
@@ -30,6 +30,17 @@ use crate::ti::record::{
 use crate::train::CHECKPOINT_FILE;
 use std::path::Path;
 use std::time::Instant;
+
+/// The `free_energy.<N>` keys this stage writes (any other stage's keys are left alone).
+pub const INTEGRATION_KEYS: [&str; 7] = [
+    "reverse_sde",
+    "corrected",
+    "annealed",
+    "forward_noise",
+    "ais",
+    "weighted_ti",
+    "neural_ti",
+];
 
 /// Everything the stage computed, for the report and plots.
 #[derive(Clone, Debug, Default)]
@@ -329,10 +340,19 @@ pub fn integration_stage(
     } else {
         settings.particles.clone()
     };
-    if let Some(gc) = grand_canonical(&per_n, &base, scene, out_dir)? {
-        json["grand_canonical"] = gc;
-    }
+    // Null (not absent) when there is none now, so that an earlier run's view goes.
+    json["grand_canonical"] =
+        grand_canonical(&per_n, &base, scene, out_dir)?.unwrap_or(serde_json::Value::Null);
     merge_results(out_dir, json.clone())?;
+    // Neural-TI entries of particle counts or estimators this scene no longer asks for go.
+    let produced = |n: &str, method: &str| {
+        json["free_energy"]
+            .get(n)
+            .is_some_and(|m| m.get(method).is_some())
+    };
+    prune_free_energy(out_dir, |n, method| {
+        !INTEGRATION_KEYS.contains(&method) || produced(n, method)
+    })?;
     Ok(IntegrationOutcome { per_n, json })
 }
 

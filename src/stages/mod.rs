@@ -133,6 +133,8 @@ pub fn run_scene(
     progress: &mut dyn Progress,
 ) -> Result<RunOutcome> {
     std::fs::create_dir_all(out_dir).map_err(|e| crate::Error::io(out_dir, e))?;
+    train::check_existing_model(scene, out_dir)?;
+    crate::output::read_results(&out_dir.join("results.json"))?;
     let mut outcome = RunOutcome::default();
     let mut record = |stage: &str, what: String, start: Instant| {
         outcome

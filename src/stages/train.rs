@@ -84,9 +84,38 @@ pub fn train_stage(
     Ok(update)
 }
 
+/// Refuses, before any work, an output directory whose model another scene trained (other
+/// samples, architecture or training settings, or more steps than the scene asks for), so
+/// that nothing of this run is written next to it.
+pub fn check_existing_model(scene: &Scene, out_dir: &Path) -> Result<()> {
+    let path = out_dir.join(CHECKPOINT_FILE);
+    if scene.training.is_none() || !path.exists() {
+        return Ok(());
+    }
+    let refuse = |why: String| Error::Format {
+        path: path.clone(),
+        message: format!(
+            "{why}: this output directory holds another scene's model; use a new --out, or \
+             delete {} to train this scene's model there",
+            path.display()
+        ),
+    };
+    let ck = Checkpoint::read(&path)?;
+    ck.check_scene(scene, &path)
+        .map_err(|e| refuse(e.to_string()))?;
+    let steps = scene.training().steps;
+    if ck.step > steps {
+        return Err(refuse(format!(
+            "the model is trained for {} steps, more than training.steps = {steps}",
+            ck.step
+        )));
+    }
+    Ok(())
+}
 /// Step 2 of `nti-gpu run`: nothing when `model.ckpt` holds a finished model of this scene
-/// ("reused"), else trains, resuming from a checkpoint when there is one ("resumed",
-/// "ran").
+/// (its settings, exactly `training.steps` steps: "reused"), else trains, resuming from a
+/// checkpoint when there is one ("resumed", "ran"; a checkpoint of other settings or beyond
+/// the scene's steps is refused).
 pub fn train_if_needed(
     gpu: &Gpu,
     scene: &Scene,
@@ -97,7 +126,7 @@ pub fn train_if_needed(
     let resume = path.exists();
     let finished = resume
         && Checkpoint::read(&path).is_ok_and(|ck| {
-            ck.check_scene(scene, &path).is_ok() && ck.step >= scene.training().steps
+            ck.check_scene(scene, &path).is_ok() && ck.step == scene.training().steps
         });
     if finished {
         return Ok("reused");

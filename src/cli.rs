@@ -128,6 +128,15 @@ enum Command {
         #[command(flatten)]
         gpu: AdapterArgs,
     },
+    /// Rewrite report.md and the plots of an output directory from its results.json and
+    /// sampler records (no GPU needed; after a partial or interrupted run, or a new version).
+    Report {
+        /// Scene file (RON).
+        scene: PathBuf,
+        /// Output directory (default: the scene's `output`, or out/<name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Evaluate the Kolafa-Nezbeda and Johnson-Zollweg-Gubbins equations of state of the full
     /// LJ fluid: beta A_ex/N, Z - 1, beta mu_ex, U_ex/N and P (reduced units).
     Eos {
@@ -325,6 +334,26 @@ fn dispatch(cli: Cli) -> Result<()> {
                     .with_context(|| format!("integrating {}", scene.display()))?;
             print_free_energy(&outcome.json);
             println!("wrote {}", dir.join("results.json").display());
+            Ok(())
+        }
+        Command::Report { scene, out } => {
+            let s = Scene::load_validated(&scene)?;
+            let dir = out.unwrap_or_else(|| s.output_dir());
+            if !dir.is_dir() {
+                return Err(crate::error::Error::argument(
+                    "--out",
+                    dir.display(),
+                    "no such output directory: give the directory of an earlier `nti-gpu run`",
+                )
+                .into());
+            }
+            let files = crate::stages::report::report_stage(&s, &dir)
+                .with_context(|| format!("reporting {}", dir.display()))?;
+            println!(
+                "wrote {} and {} plots",
+                files.report.display(),
+                files.plots.len()
+            );
             Ok(())
         }
         Command::Check { scene } => {

@@ -1,4 +1,4 @@
-//! The `nti-gpu` binary: exit codes and messages of `check`, `info` and `sample`.
+//! The `nti-gpu` binary: exit codes and messages of `check`, `info`, `sample` and `report`.
 
 mod common;
 
@@ -146,6 +146,38 @@ fn baselines_eos_only_writes_the_equation_of_state_with_tails() {
         .unwrap();
     assert!(mu_trunc > kn.beta_mu_ex);
     assert!(stdout.contains("equation of state"));
+}
+
+/// `report` needs no GPU: it rewrites report.md from what the directory holds (here
+/// nothing, which the report says), and a missing directory is an error naming `--out`.
+#[test]
+fn report_rewrites_a_directory_and_names_a_missing_one() {
+    let path = temp_scene("report", TINY);
+    let out_dir = path.parent().unwrap().join("report-out");
+    let missing = common::nti()
+        .args(["report", path.to_str().unwrap(), "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        err.contains("`--out`") && err.contains("no such output directory"),
+        "{err}"
+    );
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let stdout = common::nti_ok(&[
+        "report",
+        path.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(stdout.contains("report.md"), "{stdout}");
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(
+        md.contains("# nti-gpu report: tiny") && md.contains("no results.json"),
+        "{md}"
+    );
 }
 
 /// Output to a closed pipe (`nti-gpu info | head -0`) or to a full device ends with exit

@@ -246,6 +246,19 @@ fn full_run_gives_every_figure_and_the_numbers() {
     assert!(!dir.join("integrand_N41.png").exists() && !dir.join("gr_N41.png").exists());
 
     let md = std::fs::read_to_string(&files.report).unwrap();
+    // Where the estimates build up along t: one row per span of the grid, a column per TI.
+    assert!(md.contains(
+        "| t span | TI, reverse SDE | TI, reverse SDE + MALA | spread of the model-path \
+         estimates | acceptance |"
+    ));
+    for span in [
+        "| 0.000–0.020 |",
+        "| 0.020–0.102 |",
+        "| 0.504–0.706 |",
+        "| 0.706–1.000 |",
+    ] {
+        assert!(md.contains(span), "no span row {span}");
+    }
     for expected in [
         "# nti-gpu report: report-test",
         "| method | N = 40 (ρ = 0.1852) | N = 41 (ρ = 0.1898) |",

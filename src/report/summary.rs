@@ -31,6 +31,7 @@ use crate::output::write_atomic;
 use crate::report::plot::{render, Figure, Series, DEFAULT_WIDTH};
 use crate::scene::Estimator;
 use crate::scene::Scene;
+use crate::ti::along_t;
 use crate::ti::estimators::mean_band;
 use crate::ti::record::{integrand_file, raw_file, RawRun};
 use crate::train::LOSS_LOG_FILE;
@@ -913,6 +914,119 @@ fn sampler_diagnostics(md: &mut String, inputs: &Inputs, n: u32) {
         );
     }
     headline_notes(md, fe);
+    along_t_table(md, inputs, n);
+}
+
+/// Where each estimate of N builds up along t ([`along_t`]): one row per span of the time
+/// grid, one column per TI estimate and per importance-weight normaliser, the correctors'
+/// acceptance, and notes naming the spans where the estimators part.
+fn along_t_table(md: &mut String, inputs: &Inputs, n: u32) {
+    let Some(first) = inputs.raw.get(&n).and_then(|r| r.first()) else {
+        return;
+    };
+    let cut = along_t::cuts(&first.grid, &along_t::EDGES);
+    if cut.len() < 2 {
+        return;
+    }
+    // (label, spans, counts among the estimates of the model's own path)
+    type Column = (String, Vec<(f64, f64)>, bool);
+    let mut columns: Vec<Column> = Vec::new();
+    let mut acceptance = None;
+    for run in &inputs.raw[&n] {
+        if run.grid != first.grid {
+            continue;
+        }
+        let own_path = !matches!(
+            run.estimator,
+            Estimator::ReverseSde | Estimator::ForwardNoise
+        );
+        let spans = along_t::ti_spans(run, &cut);
+        if spans.len() == cut.len() - 1 {
+            columns.push((format!("TI, {}", run.estimator.label()), spans, own_path));
+        }
+        if let Some(w) = along_t::weight_spans(run, &cut) {
+            columns.push((format!("weights, {}", run.estimator.label()), w, own_path));
+        }
+        if acceptance.is_none() {
+            acceptance = along_t::acceptance_spans(run, &cut);
+        }
+    }
+    if columns.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "\nWhere βF_ex builds up along t (kT per span; TI by the trapezoid rule on the run's \
+         grid, weights as increments of −ln Z_t of the importance weights):\n"
+    );
+    md.push_str("| t span |");
+    for (label, _, _) in &columns {
+        let _ = write!(md, " {label} |");
+    }
+    md.push_str(" spread of the model-path estimates | acceptance |\n|---|");
+    md.push_str(&"---|".repeat(columns.len() + 2));
+    md.push('\n');
+    let mut widest = (0.0, 0);
+    let mut data_gap = (0.0, 0);
+    for (i, w) in cut.windows(2).enumerate() {
+        let _ = write!(md, "| {:.3}–{:.3} |", first.grid[w[0]], first.grid[w[1]]);
+        for (_, spans, _) in &columns {
+            let _ = write!(md, " {} |", format_pm(spans[i].0, Some(spans[i].1)));
+        }
+        let own: Vec<f64> = columns.iter().filter(|c| c.2).map(|c| c.1[i].0).collect();
+        let spread = own.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+            - own.iter().copied().fold(f64::INFINITY, f64::min);
+        if own.len() > 1 && spread > widest.0 {
+            widest = (spread, i);
+        }
+        let data = columns
+            .iter()
+            .find(|c| c.0.ends_with(Estimator::ForwardNoise.label()));
+        if let (Some(d), false) = (data, own.is_empty()) {
+            let gap = (own.iter().sum::<f64>() / own.len() as f64 - d.1[i].0).abs();
+            if gap > data_gap.0 {
+                data_gap = (gap, i);
+            }
+        }
+        let _ = writeln!(
+            md,
+            " {} | {} |",
+            if own.len() > 1 {
+                format_value(spread)
+            } else {
+                "—".into()
+            },
+            acceptance
+                .as_ref()
+                .map_or("—".into(), |a| format!("{:.2}", a[i]))
+        );
+    }
+    let span = |i: usize| {
+        format!(
+            "t ∈ [{:.3}, {:.3}]",
+            first.grid[cut[i]],
+            first.grid[cut[i + 1]]
+        )
+    };
+    if widest.0 > 0.0 {
+        let _ = writeln!(
+            md,
+            "\nThe estimates of the model's own path part most over {} (spread {}): the \
+             samplers lag the path there; more correctors or grid points in that span are the \
+             first remedy.",
+            span(widest.1),
+            format_value(widest.0)
+        );
+    }
+    if data_gap.0 > 0.0 {
+        let _ = writeln!(
+            md,
+            "\nThe forward-noised data part most from the samplers over {} ({} kT): there the \
+             model's marginals differ most from the data's.",
+            span(data_gap.1),
+            format_value(data_gap.0)
+        );
+    }
 }
 
 fn headline_notes(md: &mut String, fe: &Value) {

@@ -582,6 +582,27 @@ pub struct PopulationEstimates {
     pub units: usize,
 }
 
+/// Global log weights G[c][k] = Σ_{k' ≥ k} log_norm[p][k'] + ln w[c][k] of trajectory c at
+/// grid point k (ascending t), for populations p of C/P consecutive trajectories:
+/// −ln mean_c exp G[c][k] estimates −ln(Z_{t_k}/Z_1). Shapes as [`population_estimates`]
+/// checks them (P divides C, rows of one length).
+pub fn global_log_weights(log_weight: &[Vec<f64>], log_norm: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let c = log_weight.len();
+    let size = c / log_norm.len().max(1);
+    let points = log_weight.first().map_or(0, Vec::len);
+    let mut g = vec![vec![0.0; points]; c];
+    for (p, increments) in log_norm.iter().enumerate() {
+        let mut acc = 0.0;
+        for k in (0..points).rev() {
+            acc += increments[k];
+            for ci in p * size..(p + 1) * size {
+                g[ci][k] = acc + log_weight[ci][k];
+            }
+        }
+    }
+    g
+}
+
 /// [`PopulationEstimates`] of an annealed run: `integrand`, `log_weight` (C × (K + 1),
 /// ascending t, ln w after any resampling), `log_norm` (P × (K + 1), the populations'
 /// ln-normaliser increments), quadrature `weights`; `resampled` makes the populations (of
@@ -610,17 +631,7 @@ pub fn population_estimates(
         ));
     }
     let size = c / pops;
-    // Global log weights G[c][k] = Σ_{k' ≥ k} log_norm[p][k'] + ln w[c][k].
-    let mut g = vec![vec![0.0; points]; c];
-    for (p, increments) in log_norm.iter().enumerate() {
-        let mut acc = 0.0;
-        for k in (0..points).rev() {
-            acc += increments[k];
-            for ci in p * size..(p + 1) * size {
-                g[ci][k] = acc + log_weight[ci][k];
-            }
-        }
-    }
+    let g = global_log_weights(log_weight, log_norm);
     if g.iter()
         .flatten()
         .any(|v| v.is_nan() || *v == f64::INFINITY)

@@ -254,6 +254,10 @@ impl TimeGrid {
     }
 }
 
+/// Edges of the spans of t that diagnostics report on (where βF_ex builds up, the loss at
+/// each span's midpoint): fine near t = 0, where the integrand is steepest.
+pub const SPAN_EDGES: [f64; 7] = [0.0, 0.02, 0.1, 0.3, 0.5, 0.7, 1.0];
+
 /// Gauss–Legendre nodes and weights on [0, 1] (Newton iteration on P_k).
 pub fn gauss_legendre(k: usize) -> (Vec<f64>, Vec<f64>) {
     let mut nodes = vec![0.0; k];

@@ -169,11 +169,14 @@ fn full_dir(name: &str, scene: &Scene) -> PathBuf {
             &serde_json::to_string(&raw(e, offset)).unwrap(),
         );
     }
-    let mut loss = String::from("step,loss,lr\n");
+    // The probe at t = 0.40 still falls by half its distance to 0.5 every 1000 steps; the
+    // one at t = 0.85 is flat.
+    let mut loss = String::from("step,loss,lr,loss_t0.40,loss_t0.85\n");
     for s in (0..=2000).step_by(100) {
         loss.push_str(&format!(
-            "{s},{:e},1e-3\n",
-            0.3 + 2.0 * (-(s as f64) / 300.0).exp()
+            "{s},{:e},1e-3,{:e},1\n",
+            0.3 + 2.0 * (-(s as f64) / 300.0).exp(),
+            0.5 + 0.5 * 0.5f64.powf(s as f64 / 1000.0)
         ));
     }
     write(&dir, "train_loss.csv", &loss);
@@ -259,6 +262,9 @@ fn full_run_gives_every_figure_and_the_numbers() {
     ] {
         assert!(md.contains(span), "no span row {span}");
     }
+    // Over the last quarter (steps 1500 → 2000): 0.5 + 0.5·2^−1.5 = 0.6768 → 0.625, −7.7 %.
+    assert!(md.contains("| 0.40 | 0.6250 | 1500 | -7.7 % |"), "{md}");
+    assert!(md.contains("| 0.85 | 1.000 | 1500 | +0.0 % |"), "{md}");
     for expected in [
         "# nti-gpu report: report-test",
         "| method | N = 40 (ρ = 0.1852) | N = 41 (ρ = 0.1898) |",

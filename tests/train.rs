@@ -268,6 +268,18 @@ fn training_learns_the_loss_and_the_small_t_score() {
     assert!(e_fit < 0.5 * e_init, "{e_fit} vs {e_init}");
     let csv = std::fs::read_to_string(dir.join(LOSS_LOG_FILE)).unwrap();
     assert_eq!(csv.lines().count(), (steps / 10) as usize + 1);
+    // The loss at the probe times, measured at every log step.
+    assert_eq!(
+        csv.lines().next().unwrap(),
+        "step,loss,lr,loss_t0.01,loss_t0.06,loss_t0.20,loss_t0.40,loss_t0.60,loss_t0.85"
+    );
+    for line in csv.lines().skip(1) {
+        assert!(
+            line.split(',')
+                .all(|v| v.parse::<f64>().is_ok_and(f64::is_finite)),
+            "{line}"
+        );
+    }
 }
 
 /// 20 steps, then a second call resuming to 40, against one uninterrupted 40-step run:

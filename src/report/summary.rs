@@ -397,6 +397,17 @@ fn loss_plot(inputs: &Inputs) -> Option<Plot> {
     let mut fig = Figure::new("Training loss", "optimizer step", "denoising loss")
         .log_y()
         .with_series(Series::line("loss", step.iter().copied().zip(loss)));
+    for (name, values) in probe_columns(&csv) {
+        let points: Vec<(f64, f64)> = step
+            .iter()
+            .copied()
+            .zip(values)
+            .filter(|p| p.1.is_finite() && p.1 > 0.0)
+            .collect();
+        if !points.is_empty() {
+            fig = fig.with_series(Series::line(format!("t = {name}"), points));
+        }
+    }
     if let Some(zero) = num(&inputs.results, &["training", "zero_network_loss"]) {
         let (a, b) = (step[0], step[step.len() - 1]);
         fig = fig.with_series(Series::line("zero network", [(a, zero), (b, zero)]).dashed());
@@ -405,8 +416,8 @@ fn loss_plot(inputs: &Inputs) -> Option<Plot> {
         "training_loss.png".into(),
         fig,
         "the denoising score-matching loss of each logged batch (log scale) against the \
-         optimizer step; it should fall well below the dashed loss of the zero network and \
-         level off.",
+         optimizer step, and the loss at fixed times t on fixed probe batches; it should fall \
+         well below the dashed loss of the zero network and level off at every t.",
     ))
 }
 
@@ -1168,6 +1179,62 @@ fn reference_diagnostics(md: &mut String, inputs: &Inputs, n: u32) {
     );
 }
 
+/// The probe-loss columns of the loss log (`loss_t<t>`): (t as written, values).
+fn probe_columns(csv: &(Vec<String>, Vec<Vec<f64>>)) -> Vec<(String, Vec<f64>)> {
+    csv.0
+        .iter()
+        .filter_map(|h| {
+            let t = h.strip_prefix("loss_t")?;
+            Some((t.to_string(), column(csv, h)?))
+        })
+        .collect()
+}
+
+/// The loss at each probe time at the last logged step, and its change over the last
+/// quarter of the logged steps: a loss still falling there says that span of t would gain
+/// from more training.
+fn probe_table(md: &mut String, inputs: &Inputs) {
+    let Some(csv) = read_csv(&inputs.dir.join(LOSS_LOG_FILE)) else {
+        return;
+    };
+    let Some(step) = column(&csv, "step") else {
+        return;
+    };
+    let rows: Vec<(String, f64, f64, f64)> = probe_columns(&csv)
+        .into_iter()
+        .filter_map(|(t, v)| {
+            let finite: Vec<(f64, f64)> = step
+                .iter()
+                .copied()
+                .zip(v)
+                .filter(|p| p.1.is_finite())
+                .collect();
+            if finite.len() < 4 {
+                return None;
+            }
+            let last = finite[finite.len() - 1];
+            let earlier = finite[finite.len() - 1 - finite.len() / 4];
+            Some((t, earlier.0, last.1, (last.1 - earlier.1) / earlier.1))
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    md.push_str(
+        "\nLoss at fixed times t (the same probe configurations and noise at every log step; \
+         losses at different t are not comparable with each other, their trend is):\n\n\
+         | t | loss at the last step | change since step | change |\n|---|---|---|---|\n",
+    );
+    for (t, since, last, change) in rows {
+        let _ = writeln!(
+            md,
+            "| {t} | {} | {since:.0} | {:+.1} % |",
+            format_value(last),
+            100.0 * change
+        );
+    }
+}
+
 fn training_diagnostics(md: &mut String, inputs: &Inputs) {
     let Some(t) = inputs.results.get("training") else {
         return;
@@ -1189,6 +1256,7 @@ fn training_diagnostics(md: &mut String, inputs: &Inputs) {
         num(t, &["steps_per_second"]).map_or("—".into(), |r| format!("{r:.1}")),
         num(t, &["wall_time_s"]).map_or("—".into(), format_seconds),
     );
+    probe_table(md, inputs);
 }
 
 fn run_info(md: &mut String, inputs: &Inputs) {

@@ -18,8 +18,7 @@
 use crate::ti::estimators::global_log_weights;
 use crate::ti::record::RawRun;
 
-/// Nominal span edges in t: fine near t = 0 where the integrand is steepest.
-pub const EDGES: [f64; 7] = [0.0, 0.02, 0.1, 0.3, 0.5, 0.7, 1.0];
+pub use crate::quadrature::SPAN_EDGES as EDGES;
 
 /// Grid indices nearest to `edges` on the ascending `grid`, strictly increasing, from 0 to
 /// the last point (empty for a grid of fewer than two points).

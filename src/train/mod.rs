@@ -42,6 +42,7 @@ use crate::model::checkpoint::Checkpoint;
 use crate::model::model_grad::{BatchRef, GradKernels, GradWorkspace};
 use crate::model::ModelKernels;
 use crate::output::write_atomic;
+use crate::quadrature::SPAN_EDGES;
 use crate::reference::model_energy::{noised_positions, soft_gradient};
 use crate::reference::model_grad::score_matching_target;
 use crate::reference::rng::{gaussian3, key_of, philox4x32_10, uniform_open01};
@@ -64,6 +65,29 @@ pub struct LossRecord {
     pub loss: f64,
     /// Learning rate of the update.
     pub lr: f64,
+    /// The loss at each of [`PROBE_TIMES`] after this row's update, on fixed probe batches
+    /// (NaN where not measured).
+    pub by_t: [f64; PROBE_COUNT],
+}
+
+/// Number of probe times.
+pub const PROBE_COUNT: usize = SPAN_EDGES.len() - 1;
+
+/// The probe times: the midpoints of the spans of [`SPAN_EDGES`], so that the loss in a
+/// span of t can be set beside that span's contribution to βF_ex in the report.
+pub const PROBE_TIMES: [f64; PROBE_COUNT] = {
+    let mut t = [0.0; PROBE_COUNT];
+    let mut i = 0;
+    while i < PROBE_COUNT {
+        t[i] = 0.5 * (SPAN_EDGES[i] + SPAN_EDGES[i + 1]);
+        i += 1;
+    }
+    t
+};
+
+/// Column name of the loss at probe time `t` in the loss log.
+pub fn probe_column(t: f64) -> String {
+    format!("loss_t{t:.2}")
 }
 
 /// What a training run did.
@@ -130,6 +154,17 @@ pub struct Batch {
     pub times: Vec<f64>,
 }
 
+impl Batch {
+    fn with_capacity(configurations: usize, n: usize) -> Self {
+        Batch {
+            x_t: Vec::with_capacity(configurations * n),
+            noise: Vec::with_capacity(configurations * n),
+            target: Vec::with_capacity(configurations * n),
+            times: Vec::with_capacity(configurations),
+        }
+    }
+}
+
 /// Philox key of the training streams.
 pub fn train_key(seed: u64) -> [u32; 2] {
     key_of(seed ^ 0x7472_6169_6e69_6e67) // "training"
@@ -181,12 +216,7 @@ pub fn batch_part(
     let key = train_key(seed);
     let n = samples.n as usize;
     let total = samples.configurations() as u64;
-    let mut b = Batch {
-        x_t: Vec::with_capacity(count as usize * n),
-        noise: Vec::with_capacity(count as usize * n),
-        target: Vec::with_capacity(count as usize * n),
-        times: Vec::with_capacity(count as usize),
-    };
+    let mut b = Batch::with_capacity(count as usize, n);
     for j in first..first + count {
         let bits = philox4x32_10([k as u32, j, 3, 0], key);
         let index = ((bits[0] as u64 * total) >> 32) as usize;
@@ -196,29 +226,74 @@ pub fn batch_part(
         } else {
             v.powf(time_exponent)
         };
-        let x0: Vec<[f64; 3]> = samples.positions[index * n..(index + 1) * n]
-            .iter()
-            .map(|p| p.map(|v| v as f64))
-            .collect();
         let z: Vec<[f64; 3]> = (0..n as u32)
             .map(|i| gaussian3(philox4x32_10([k as u32, j, 4, i], key)))
             .collect();
-        b.x_t.extend(noised_positions(box_length, &x0, &z, t));
-        let w = target.weight(t);
-        if w > 0.0 {
-            let g: Vec<[f64; 3]> = set.grad_u[index * n..(index + 1) * n]
-                .iter()
-                .map(|p| p.map(|v| v as f64))
-                .collect();
-            b.target
-                .extend(score_matching_target(box_length, &g, &z, t, w));
-        } else {
-            b.target.extend_from_slice(&z);
-        }
-        b.noise.extend(z);
-        b.times.push(t);
+        push_configuration(&mut b, set, box_length, index, z, t, target);
     }
     b
+}
+
+/// Configurations `first .. first + count` of the probe batch `probe`, all at time `t`:
+/// configuration j uses Philox counters (probe, j, 5, 0) (sample index) and (probe, j, 6, i)
+/// (noise), streams of their own, so the same configurations and noise are met at every
+/// evaluation and the loss's change between evaluations is the model's alone.
+#[allow(clippy::too_many_arguments)]
+pub fn probe_part(
+    set: &TrainingSet,
+    box_length: f64,
+    seed: u64,
+    probe: u32,
+    first: u32,
+    count: u32,
+    target: ScoreTarget,
+    t: f64,
+) -> Batch {
+    let key = train_key(seed);
+    let n = set.samples.n as usize;
+    let total = set.samples.configurations() as u64;
+    let mut b = Batch::with_capacity(count as usize, n);
+    for j in first..first + count {
+        let bits = philox4x32_10([probe, j, 5, 0], key);
+        let index = ((bits[0] as u64 * total) >> 32) as usize;
+        let z: Vec<[f64; 3]> = (0..n as u32)
+            .map(|i| gaussian3(philox4x32_10([probe, j, 6, i], key)))
+            .collect();
+        push_configuration(&mut b, set, box_length, index, z, t, target);
+    }
+    b
+}
+
+/// Appends reference configuration `index` of `set`, noised by `z` to time `t`, with its
+/// regression target.
+fn push_configuration(
+    b: &mut Batch,
+    set: &TrainingSet,
+    box_length: f64,
+    index: usize,
+    z: Vec<[f64; 3]>,
+    t: f64,
+    target: ScoreTarget,
+) {
+    let n = set.samples.n as usize;
+    let x0: Vec<[f64; 3]> = set.samples.positions[index * n..(index + 1) * n]
+        .iter()
+        .map(|p| p.map(|v| v as f64))
+        .collect();
+    b.x_t.extend(noised_positions(box_length, &x0, &z, t));
+    let w = target.weight(t);
+    if w > 0.0 {
+        let g: Vec<[f64; 3]> = set.grad_u[index * n..(index + 1) * n]
+            .iter()
+            .map(|p| p.map(|v| v as f64))
+            .collect();
+        b.target
+            .extend(score_matching_target(box_length, &g, &z, t, w));
+    } else {
+        b.target.extend_from_slice(&z);
+    }
+    b.noise.extend(z);
+    b.times.push(t);
 }
 
 /// How a step's `batch` configurations are split over the particle counts: equal numbers
@@ -247,10 +322,19 @@ fn views(b: &[Batch]) -> Vec<BatchRef<'_>> {
 }
 
 fn write_loss_log(path: &Path, log: &[LossRecord]) -> Result<()> {
-    let mut text = String::from("step,loss,lr\n");
+    let mut text = String::from("step,loss,lr");
+    for t in PROBE_TIMES {
+        text.push(',');
+        text.push_str(&probe_column(t));
+    }
+    text.push('\n');
     for r in log {
         // Shortest round-trip form: a resumed run reads back exactly what it wrote.
-        text.push_str(&format!("{},{:e},{:e}\n", r.step, r.loss, r.lr));
+        text.push_str(&format!("{},{:e},{:e}", r.step, r.loss, r.lr));
+        for l in r.by_t {
+            text.push_str(&format!(",{l:e}"));
+        }
+        text.push('\n');
     }
     write_atomic(path, text.as_bytes())
 }
@@ -266,7 +350,17 @@ fn read_loss_log(path: &Path, up_to: u64) -> Vec<LossRecord> {
             let step = it.next()?.trim().parse().ok()?;
             let loss = it.next()?.trim().parse().ok()?;
             let lr = it.next()?.trim().parse().ok()?;
-            Some(LossRecord { step, loss, lr })
+            // Logs written before the probe columns existed: NaN.
+            let mut by_t = [f64::NAN; PROBE_COUNT];
+            for (slot, v) in by_t.iter_mut().zip(it) {
+                *slot = v.trim().parse().unwrap_or(f64::NAN);
+            }
+            Some(LossRecord {
+                step,
+                loss,
+                lr,
+                by_t,
+            })
         })
         .filter(|r| r.step <= up_to)
         .collect()
@@ -398,10 +492,12 @@ pub fn train(
             return Err(files.diverged(done, format!("loss {loss}"), last_saved));
         }
         if log_now {
+            let by_t = probe_losses(gpu, &workspace, &model_kernels, &grad_kernels, &batches)?;
             loss_log.push(LossRecord {
                 step: done,
                 loss,
                 lr: settings.optimizer.learning_rate(k),
+                by_t,
             });
             write_loss_log(&files.loss_log, &loss_log)?;
             progress(done, settings.steps, loss);
@@ -427,6 +523,27 @@ pub fn train(
         wall_time_s: start_time.elapsed().as_secs_f64(),
         steps_this_run: settings.steps - start,
     })
+}
+
+/// The loss of the current θ at each of [`PROBE_TIMES`], on the fixed probe batches of
+/// [`Batches::probe`], evaluated in the training workspace (every buffer a step reads is
+/// rewritten by the next step's upload and passes, so the training is unchanged).
+fn probe_losses(
+    gpu: &Gpu,
+    workspace: &GradWorkspace,
+    model: &ModelKernels,
+    grad: &GradKernels,
+    batches: &Batches,
+) -> Result<[f64; PROBE_COUNT]> {
+    let mut out = [f64::NAN; PROBE_COUNT];
+    for (i, slot) in out.iter_mut().enumerate() {
+        workspace.upload(gpu, &views(&batches.probe(i as u32, PROBE_TIMES[i])))?;
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        workspace.record(&mut encoder, model, grad);
+        gpu.queue.submit([encoder.finish()]);
+        *slot = workspace.read_loss(gpu)?;
+    }
+    Ok(out)
 }
 
 /// Refuses settings and sample sets the training cannot run with.
@@ -620,6 +737,29 @@ impl Batches<'_> {
                     c as u32,
                     self.target,
                     self.time_exponent,
+                );
+                first += c as u32;
+                b
+            })
+            .collect()
+    }
+
+    /// The parts of probe batch `probe`, every configuration at time `t` ([`probe_part`]).
+    fn probe(&self, probe: u32, t: f64) -> Vec<Batch> {
+        let mut first = 0;
+        self.sets
+            .iter()
+            .zip(&self.shape)
+            .map(|(set, &(_, c))| {
+                let b = probe_part(
+                    set,
+                    self.box_length,
+                    self.seed,
+                    probe,
+                    first,
+                    c as u32,
+                    self.target,
+                    t,
                 );
                 first += c as u32;
                 b

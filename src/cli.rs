@@ -2,6 +2,7 @@
 //! `integrate`, `eos`, `bench`.
 
 use crate::gpu::{describe_adapter, enumerate_adapters, parse_backends, Gpu, GpuOptions};
+use crate::output::DirLock;
 use crate::scene::Scene;
 use crate::stages::sample::sample_stage;
 use crate::stages::Progress;
@@ -303,7 +304,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             json,
         } => eos(temperature, density, json),
         Command::Baselines { scene, out, gpu } => {
-            let (s, dir, gpu) = open_run(&scene, out, &gpu)?;
+            let (s, dir, gpu, _lock) = open_run(&scene, out, &gpu)?;
             let result = crate::stages::baselines::baselines_stage(&gpu, &s, &dir, &mut Bar::new())
                 .with_context(|| format!("baselines of {}", scene.display()))?;
             print_free_energy(&result);
@@ -317,7 +318,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             gpu,
         } => train(&scene, out, resume, &gpu),
         Command::Run { scene, out, gpu } => {
-            let (s, dir, gpu) = open_run(&scene, out, &gpu)?;
+            let (s, dir, gpu, _lock) = open_run(&scene, out, &gpu)?;
             let outcome = crate::stages::run_scene(&gpu, &s, &dir, &mut Bar::new())
                 .with_context(|| format!("running {}", scene.display()))?;
             for (stage, what, secs) in &outcome.stages {
@@ -328,7 +329,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Integrate { scene, out, gpu } => {
-            let (s, dir, gpu) = open_run(&scene, out, &gpu)?;
+            let (s, dir, gpu, _lock) = open_run(&scene, out, &gpu)?;
             let outcome =
                 crate::stages::integrate::integration_stage(&gpu, &s, &dir, &mut Bar::new())
                     .with_context(|| format!("integrating {}", scene.display()))?;
@@ -375,7 +376,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Sample { scene, out, gpu } => {
-            let (s, dir, gpu) = open_run(&scene, out, &gpu)?;
+            let (s, dir, gpu, _lock) = open_run(&scene, out, &gpu)?;
             let result = sample_stage(&gpu, &s, &dir, false, &mut Bar::new())
                 .with_context(|| format!("sampling {}", scene.display()))?;
             print_reference(&result.json);
@@ -385,20 +386,23 @@ fn dispatch(cli: Cli) -> Result<()> {
     }
 }
 
-/// Loads and validates a scene, resolves the output directory and opens the device.
+/// Loads and validates a scene, resolves the output directory, takes its lock (held until
+/// the returned [`DirLock`] is dropped) and opens the device.
 fn open_run(
     scene: &std::path::Path,
     out: Option<PathBuf>,
     gpu: &AdapterArgs,
-) -> Result<(Scene, PathBuf, Gpu)> {
+) -> Result<(Scene, PathBuf, Gpu, DirLock)> {
     let s = Scene::load_validated(scene)?;
     let dir = out.unwrap_or_else(|| s.output_dir());
+    let command: Vec<String> = std::env::args().collect();
+    let lock = DirLock::acquire(&dir, &command.join(" "))?;
     let gpu = Gpu::new(&gpu.options())?;
     eprintln!(
         "adapter: {} ({}, {})",
         gpu.adapter.name, gpu.adapter.backend, gpu.adapter.driver_info
     );
-    Ok((s, dir, gpu))
+    Ok((s, dir, gpu, lock))
 }
 
 fn train(
@@ -407,7 +411,16 @@ fn train(
     resume: bool,
     gpu: &AdapterArgs,
 ) -> Result<()> {
-    let (s, dir, gpu) = open_run(scene, out, gpu)?;
+    let (s, dir, gpu, _lock) = open_run(scene, out, gpu)?;
+    let checkpoint = dir.join(crate::train::CHECKPOINT_FILE);
+    if resume && !checkpoint.exists() {
+        return Err(crate::error::Error::argument(
+            "--resume",
+            checkpoint.display(),
+            "no checkpoint to resume from; leave out --resume to start a new training",
+        )
+        .into());
+    }
     let result = crate::stages::train::train_stage(&gpu, &s, &dir, resume, &mut Bar::new())
         .with_context(|| format!("training {}", scene.display()))?;
     let t = &result["training"];
@@ -445,6 +458,25 @@ fn bench(
         target_seconds: seconds,
     };
     opts.tasks()?; // unknown suite or workload: fail before creating a device
+    if let Some(path) = &json {
+        // Where the report cannot be written, say so before the benchmark runs.
+        anyhow::ensure!(
+            !path.is_dir(),
+            "--json {}: is a directory; give a file name, e.g. {}",
+            path.display(),
+            path.join("bench.json").display()
+        );
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        anyhow::ensure!(
+            parent.is_dir(),
+            "--json {}: the directory {} does not exist",
+            path.display(),
+            parent.display()
+        );
+    }
     let gpu = Gpu::new(&GpuOptions {
         timestamps: true,
         ..args.options()
@@ -491,6 +523,35 @@ fn eos(temperature: f64, density: f64, json: bool) -> Result<()> {
         kolafa_nezbeda(temperature, density),
         johnson(temperature, density),
     );
+    // The fits' range: the simulation data both equations were fitted to.
+    const FITTED: &str = "T* 0.7-6 (to 10 for Kolafa-Nezbeda) and rho* <= 1.25";
+    let values = |p: &crate::baselines::eos::EosPoint| {
+        [
+            p.beta_a_ex_per_particle,
+            p.z_minus_1,
+            p.beta_mu_ex,
+            p.u_per_particle,
+            p.pressure,
+        ]
+    };
+    anyhow::ensure!(
+        values(&kn)
+            .iter()
+            .chain(&values(&jzg))
+            .all(|v| v.is_finite() && v.abs() < 1e6),
+        "T* = {}, rho* = {} is far outside the range the equations of \
+         state were fitted to ({FITTED}): they give no finite or meaningful value there",
+        short(temperature),
+        short(density)
+    );
+    if !(0.7..=10.0).contains(&temperature) || density > 1.25 {
+        eprintln!(
+            "note: T* = {}, rho* = {} is outside the range the equations were fitted to \
+             ({FITTED}): the values are extrapolations",
+            short(temperature),
+            short(density)
+        );
+    }
     if json {
         let out = serde_json::json!({
             "temperature": temperature,
@@ -501,7 +562,11 @@ fn eos(temperature: f64, density: f64, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
-    println!("full LJ fluid, T* = {temperature}, rho* = {density} (reduced units)");
+    println!(
+        "full LJ fluid, T* = {}, rho* = {} (reduced units)",
+        short(temperature),
+        short(density)
+    );
     println!(
         "{:<28} {:>12} {:>12} {:>12} {:>12} {:>12}",
         "equation of state", "betaA_ex/N", "Z-1", "betamu_ex", "U_ex/N", "P"
@@ -516,6 +581,15 @@ fn eos(temperature: f64, density: f64, json: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// A number as written by a person: plain, or in exponent form when very small or large.
+fn short(x: f64) -> String {
+    if x != 0.0 && !(1e-4..1e6).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
 }
 
 fn info(args: &AdapterArgs) -> Result<()> {

@@ -54,17 +54,31 @@ pub enum Error {
     /// The device reported a problem through its status word (NaN, overflow, ...).
     #[error("simulation failed: {0}")]
     Simulation(String),
-    /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    /// A file could not be read or written. (The OS error is part of the message, not a
+    /// separate cause, so that an error chain prints it once.)
+    #[error("{path}: {cause}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The energy model's sizes or inputs do not fit the GPU kernels (see `model::kernels`).
     #[error("energy model: {0}")]
     Model(String),
+    /// Another process holds the output directory's lock.
+    #[error(
+        "output directory {dir} is in use by another nti-gpu ({holder}); wait for it to \
+         finish or use another --out (if no nti-gpu is running on it, remove {lock})"
+    )]
+    Locked {
+        /// The output directory.
+        dir: PathBuf,
+        /// Who holds it, from the lock file.
+        holder: String,
+        /// The lock file.
+        lock: PathBuf,
+    },
     /// A data file is malformed or of an unsupported version.
     #[error("{path}: {message}")]
     Format {
@@ -117,7 +131,7 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 }

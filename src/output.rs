@@ -1,11 +1,92 @@
 //! Output files: atomic writes (write to a temporary file in the same directory, then
 //! rename) so that nothing already computed is lost or half-written if a run is stopped,
 //! merging of `results.json` so that every stage adds its keys to the same file, and the
-//! stable hash ([`fnv1a64`]) that fingerprints what made each file.
+//! stable hash ([`fnv1a64`]) that fingerprints what made each file, and the lock
+//! ([`DirLock`]) that keeps two runs out of one directory.
 
 use crate::error::{Error, Result};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Name of the lock file in an output directory.
+pub const LOCK_FILE: &str = ".nti-gpu.lock";
+
+/// An output directory held by this process until dropped: the lock file `LOCK_FILE` says
+/// which process holds it, with which command, since when.
+#[derive(Debug)]
+pub struct DirLock {
+    path: PathBuf,
+}
+
+impl DirLock {
+    /// Creates `dir` if needed and takes its lock for `command`. A lock held by a live
+    /// process is an [`Error::Locked`] that names it; one left by a process that no longer
+    /// exists (stopped by a signal; checked where `/proc` exists) is taken over with a
+    /// note on stderr. A directory that cannot be created or written is an error here,
+    /// before any work.
+    pub fn acquire(dir: &Path, command: &str) -> Result<DirLock> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let path = dir.join(LOCK_FILE);
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let me = format!(
+            "pid {}\ncommand {command}\nstarted {started} (seconds since 1970)\n",
+            std::process::id()
+        );
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    f.write_all(me.as_bytes())
+                        .and_then(|_| f.sync_all())
+                        .map_err(|e| Error::io(&path, e))?;
+                    return Ok(DirLock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                    let pid = holder
+                        .lines()
+                        .find_map(|l| l.strip_prefix("pid ")?.trim().parse::<u32>().ok());
+                    if let Some(pid) = pid.filter(|&p| process_is_gone(p)) {
+                        eprintln!(
+                            "note: {} was left by process {pid}, which no longer runs; taking \
+                             the directory over",
+                            path.display()
+                        );
+                        std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+                        continue;
+                    }
+                    return Err(Error::Locked {
+                        dir: dir.to_path_buf(),
+                        holder: holder.trim().replace('\n', ", "),
+                        lock: path,
+                    });
+                }
+                Err(e) => return Err(Error::io(&path, e)),
+            }
+        }
+        Err(Error::Locked {
+            dir: dir.to_path_buf(),
+            holder: "another process took it over at the same time".into(),
+            lock: path,
+        })
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Whether process `pid` is known not to exist (only where `/proc` lists the processes).
+fn process_is_gone(pid: u32) -> bool {
+    Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists()
+}
 
 /// Writes `bytes` to `path` atomically (temporary file + fsync + rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {

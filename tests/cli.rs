@@ -58,6 +58,18 @@ fn check_accepts_bundled_scenes() {
     }
 }
 
+/// An OS error is printed once, not once per link of the error chain.
+#[test]
+fn os_errors_are_printed_once() {
+    let out = nti()
+        .args(["check", "/no/such/scene.ron"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("(os error 2)").count(), 1, "{err}");
+}
+
 #[test]
 fn check_rejects_bad_scene_naming_the_field() {
     let path = temp_scene("bad", &TINY.replace("replicas: 2", "replicas: 0"));
@@ -103,6 +115,13 @@ fn unknown_backend_and_adapter_are_clear_errors() {
         err.contains("no GPU adapter found matching `no-such-gpu-xyz`"),
         "{err}"
     );
+    // Where adapters exist, the hint lists them instead of advising a driver install.
+    if common::gpu().is_some() {
+        assert!(
+            err.contains("The adapters seen are: ") && !err.contains("install Mesa"),
+            "{err}"
+        );
+    }
 }
 
 #[test]
@@ -146,6 +165,98 @@ fn baselines_eos_only_writes_the_equation_of_state_with_tails() {
         .unwrap();
     assert!(mu_trunc > kn.beta_mu_ex);
     assert!(stdout.contains("equation of state"));
+}
+
+/// A second run on a directory in use is refused before any work, naming the holder; a
+/// lock left by a process that no longer runs is taken over; the lock is gone afterwards.
+#[test]
+fn a_directory_in_use_is_refused_and_a_stale_lock_taken_over() {
+    let path = temp_scene("lock", TINY);
+    let out_dir = path.parent().unwrap().join("locked-out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let lock = out_dir.join(nti_gpu::output::LOCK_FILE);
+    // Held by this (live) test process.
+    std::fs::write(
+        &lock,
+        format!("pid {}\ncommand nti-gpu run x\n", std::process::id()),
+    )
+    .unwrap();
+    let out = common::nti()
+        .args(["sample", path.to_str().unwrap(), "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is in use by another nti-gpu")
+            && err.contains(&format!("pid {}", std::process::id()))
+            && err.contains("nti-gpu run x"),
+        "{err}"
+    );
+    assert!(!out_dir.join("results.json").exists(), "work was done");
+    // Left by a process that is gone (pid beyond Linux's pid_max).
+    if !std::path::Path::new("/proc/self").exists() || common::gpu().is_none() {
+        return;
+    }
+    std::fs::write(&lock, "pid 2147483646\ncommand nti-gpu run x\n").unwrap();
+    let out = common::nti()
+        .args(["sample", path.to_str().unwrap(), "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("no longer runs; taking the directory over"),
+        "{err}"
+    );
+    assert!(out_dir.join("results.json").exists());
+    assert!(!lock.exists(), "the lock outlived the run");
+}
+
+/// `train --resume` without a checkpoint fails at once, before sampling anything.
+#[test]
+fn resuming_without_a_checkpoint_fails_before_any_work() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let path = temp_scene("resume", TINY);
+    let out_dir = path.parent().unwrap().join("resume-out");
+    let out = common::nti()
+        .args(["train", path.to_str().unwrap(), "--resume", "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`--resume`") && err.contains("no checkpoint to resume from"),
+        "{err}"
+    );
+    assert!(
+        !out_dir.join("results.json").exists(),
+        "sampled before failing"
+    );
+}
+
+/// `bench --json` at a directory or in a missing one fails before benchmarking.
+#[test]
+fn bench_json_paths_are_checked_first() {
+    let dir = std::env::temp_dir();
+    for (path, expected) in [
+        (dir.clone(), "is a directory"),
+        (dir.join("no-such-dir-nti").join("b.json"), "does not exist"),
+    ] {
+        let out = common::nti()
+            .args(["bench", "--suite", "quick", "--json"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected) && !err.contains("adapter"), "{err}");
+    }
 }
 
 /// `report` needs no GPU: it rewrites report.md from what the directory holds (here

@@ -96,3 +96,26 @@ fn bad_input_names_the_flag() {
         assert!(err.contains(flag), "{args:?}: {err}");
     }
 }
+
+/// States where the equations diverge are refused (not printed as NaN or 1e17 with exit 0);
+/// states outside the fitted range but where they are finite get a note.
+#[test]
+fn states_outside_the_fitted_range_are_refused_or_noted() {
+    for args in [
+        ["--temperature", "1e-300", "--density", "0.5"],
+        ["--temperature", "1", "--density", "100"],
+    ] {
+        let out = nti().arg("eos").args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("far outside the range"), "{args:?}: {err}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("NaN"));
+    }
+    let out = nti()
+        .args(["eos", "--temperature", "0.5", "--density", "0.9"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the values are extrapolations"), "{err}");
+}

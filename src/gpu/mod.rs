@@ -181,6 +181,10 @@ impl Gpu {
             None => wgpu::Backends::all(),
         };
         let mut adapters = enumerate_adapters(Some(backends));
+        // The names of every adapter seen, for the hint when the filter leaves none.
+        let mut seen: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+        seen.sort();
+        seen.dedup();
         let filter = options.adapter.as_ref().map(|s| s.to_ascii_lowercase());
         if let Some(f) = &filter {
             adapters.retain(|a| a.get_info().name.to_ascii_lowercase().contains(f.as_str()));
@@ -196,7 +200,15 @@ impl Gpu {
             }
             Error::NoAdapter {
                 filter: what,
-                hint: no_adapter_hint(),
+                hint: if seen.is_empty() {
+                    no_adapter_hint()
+                } else {
+                    format!(
+                        "The adapters seen are: {}; `--adapter` matches a part of one of \
+                         these names (case-insensitive).",
+                        seen.join(", ")
+                    )
+                },
             }
         })?;
         Self::create(adapter, options.timestamps)

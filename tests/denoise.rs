@@ -6,13 +6,15 @@ mod common;
 
 use nti_gpu::model::ModelKernels;
 use nti_gpu::reference::denoise::{ais_work, run_batch, PointRecord};
-use nti_gpu::scene::CorrectorSettings;
+use nti_gpu::scene::{CorrectorSettings, CorrectorSpan};
 use nti_gpu::scene::{ModelConfig, ModelSystem};
 use nti_gpu::ti::denoise::{run_denoise, DenoiseKernels, DenoiseOutcome, DenoiseRequest, PathKind};
 
 const N: usize = 6;
 const C: usize = 4;
 const GRID: [f64; 6] = [0.0, 0.05, 0.15, 0.35, 0.7, 1.0];
+/// A span of t holding two interior grid points (0.15, 0.35), its ends away from the grid.
+const SPAN: (f64, f64) = (0.1, 0.5);
 
 fn setup() -> (ModelConfig, ModelSystem, Vec<f64>) {
     let cfg = ModelConfig {
@@ -48,6 +50,7 @@ fn corrector(steps: u32, populations: u32, resample: f64) -> CorrectorSettings {
         h_max: 0.02,
         populations,
         resample,
+        span: None,
     }
 }
 
@@ -121,9 +124,24 @@ fn sampler_paths_match_the_reference_record_by_record() {
         ("annealed MALA, resampled", false, 2, 2, 1.0, None),
         ("reverse SDE + MALA, resampled", true, 2, 2, 1.0, None),
         ("forward noise", false, 0, 1, 0.0, Some(x0.clone())),
+        (
+            "annealed MALA, 5 correctors in a span",
+            false,
+            1,
+            2,
+            1.0,
+            None,
+        ),
     ];
     for (what, predictor, steps, pops, resample, x0) in cases {
-        let settings = corrector(steps, pops, resample);
+        let mut settings = corrector(steps, pops, resample);
+        if what.ends_with("in a span") {
+            settings.span = Some(CorrectorSpan {
+                from: SPAN.0,
+                to: SPAN.1,
+                correctors: 5,
+            });
+        }
         let path = match &x0 {
             Some(x) => PathKind::ForwardNoise { x0: x.clone() },
             None => PathKind::Sampler {
@@ -162,6 +180,17 @@ fn sampler_paths_match_the_reference_record_by_record() {
             x0.as_deref(),
         );
         compare(&out, &reference, what);
+        // Proposals and evaluations follow the span.
+        let want: Vec<u32> = GRID
+            .iter()
+            .map(|&t| settings.steps_at(t as f32 as f64))
+            .collect();
+        assert_eq!(out.proposals, want, "{what}");
+        let evaluations: u64 = want.iter().map(|&m| 1 + m as u64).sum();
+        assert_eq!(out.evaluations, evaluations, "{what}");
+        if settings.span.is_some() {
+            assert!(want.contains(&5) && want.contains(&1), "{want:?}");
+        }
         if resample > 0.0 {
             // Resampling happened and moved some state to another slot.
             let moved = (0..C)

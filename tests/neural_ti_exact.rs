@@ -52,6 +52,7 @@ fn check(case: &Case) {
         h_max: 1e-3 * l * l,
         populations: 1,
         resample: 0.0,
+        span: None,
     };
     let runs = [
         (true, "corrected TI", 1, 0.0),

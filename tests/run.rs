@@ -96,6 +96,20 @@ fn check_refuses_bad_integration_fields() {
             "trajectories: 32, populations: 4, resample: 1.5",
             "integration.resample",
         ),
+        // More correctors over a span of t: a real span, at least one corrector.
+        (
+            "corrector_span: (from: 0.7, to: 0.1, correctors: 8)",
+            "integration.corrector_span",
+        ),
+        (
+            "corrector_span: (from: 0.1, to: 0.7, correctors: 0)",
+            "integration.corrector_span.correctors",
+        ),
+        (
+            "correctors: 0, estimators: [ReverseSde], \
+             corrector_span: (from: 0.1, to: 0.7, correctors: 8)",
+            "integration.corrector_span",
+        ),
     ] {
         let (ok, err) = check(
             &scene(&format!("training: (), integration: ({fields}),")),
@@ -107,6 +121,11 @@ fn check_refuses_bad_integration_fields() {
     let (ok, err) = check(
         &scene("training: (), integration: (trajectories: 32, populations: 4, resample: 0.5),"),
         "populations-ok",
+    );
+    assert!(ok, "{err}");
+    let (ok, err) = check(
+        &scene("training: (), integration: (corrector_span: (from: 0.1, to: 0.7, correctors: 8)),"),
+        "span-ok",
     );
     assert!(ok, "{err}");
 }

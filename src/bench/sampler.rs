@@ -215,7 +215,8 @@ pub fn bench_sampler(
             .flatten()
             .map(|&a| a as u64)
             .sum::<u64>();
-        proposals += out.proposals as u64 * (out.grid.len() * out.integrand.len()) as u64;
+        proposals +=
+            out.proposals.iter().map(|&m| m as u64).sum::<u64>() * out.integrand.len() as u64;
     }
     let secs = Spread::of(secs);
     let steps = w.steps_per_run() as f64;

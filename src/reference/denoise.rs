@@ -203,17 +203,17 @@ pub fn accept_uniform(key: [u32; 2], c: u32, step: u32, sub: u32) -> f64 {
 }
 
 /// The shared step size after a grid point at which `trajectories` trajectories accepted
-/// `accepted` of their `settings.steps` proposals each in total:
+/// `accepted` of their `proposals` proposals each in total:
 /// ln h += κ (accepted / C − M a*), capped at h_max.
 pub fn adapt_shared_step_size(
     h: f64,
     accepted: u64,
     trajectories: usize,
+    proposals: u32,
     settings: &CorrectorSettings,
 ) -> f64 {
     let mean_accepted = accepted as f64 / trajectories as f64;
-    let change =
-        settings.adapt_rate * (mean_accepted - settings.target_accept * settings.steps as f64);
+    let change = settings.adapt_rate * (mean_accepted - settings.target_accept * proposals as f64);
     (h * change.exp()).min(settings.h_max)
 }
 
@@ -367,6 +367,7 @@ pub fn run_batch(
             }
         }
         // Correctors, records.
+        let steps = correctors.steps_at(t);
         let mut accepted = vec![0u64; pops];
         for (b, &c) in cs.iter().enumerate() {
             let hb = h[b / size];
@@ -374,7 +375,7 @@ pub fn run_batch(
             let (mut u, mut g) = std::mem::take(&mut state[b]);
             let mut rec = recs[b];
             if x0.is_none() {
-                for sub in 0..correctors.steps {
+                for sub in 0..steps {
                     let y = mala_proposal(key, c, j as u32, sub, &x, &g, hb, l);
                     let u_y = energy(cfg, sys, params, &y, t);
                     let g_y = score(cfg, sys, params, &y, t);
@@ -392,9 +393,9 @@ pub fn run_batch(
             xs[b] = x;
             state[b] = (u, g);
         }
-        if correctors.steps > 0 && x0.is_none() {
+        if steps > 0 && x0.is_none() {
             for (p, hp) in h.iter_mut().enumerate() {
-                *hp = adapt_shared_step_size(*hp, accepted[p], size, correctors);
+                *hp = adapt_shared_step_size(*hp, accepted[p], size, steps, correctors);
             }
         }
         if predictor && x0.is_none() && j + 1 < times.len() {
@@ -506,6 +507,7 @@ mod tests {
             h_max: 0.05,
             populations: 1,
             resample: 0.0,
+            span: None,
         };
         let rec = run_batch(
             &cfg,

@@ -108,6 +108,22 @@ pub struct IntegrationSettings {
     /// its importance weights falls below this fraction of its size (population annealing;
     /// `Corrected` weights include the predictor's ln L/F); 0 never resamples.
     pub resample: f64,
+    /// MALA-corrected samplers: another number of correctors over one span of t, where the
+    /// samplers lag the path most (the report's table of where βF_ex builds up along t
+    /// shows it; in a dense liquid t ≈ 0.1–0.7).
+    pub corrector_span: Option<CorrectorSpan>,
+}
+
+/// `correctors` MALA steps per grid point at the grid points with `from` ≤ t ≤ `to`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectorSpan {
+    /// Start of the span in t.
+    pub from: f64,
+    /// End of the span in t.
+    pub to: f64,
+    /// MALA steps per grid point inside the span.
+    pub correctors: u32,
 }
 
 impl Default for IntegrationSettings {
@@ -132,6 +148,7 @@ impl Default for IntegrationSettings {
             max_step_fraction: 3e-3,
             populations: 1,
             resample: 0.0,
+            corrector_span: None,
         }
     }
 }
@@ -175,6 +192,7 @@ impl IntegrationSettings {
             h_max,
             populations: if resampling { self.populations } else { 1 },
             resample: if resampling { self.resample } else { 0.0 },
+            span: self.corrector_span.filter(|_| with_correctors),
         }
     }
 
@@ -305,6 +323,36 @@ impl IntegrationSettings {
                 ),
             ));
         }
+        if let Some(span) = self.corrector_span {
+            if !(span.from.is_finite()
+                && span.to.is_finite()
+                && 0.0 <= span.from
+                && span.from < span.to
+                && span.to <= 1.0)
+            {
+                return Err(bad(
+                    "integration.corrector_span",
+                    format!("(from: {}, to: {})", span.from, span.to),
+                    "need 0 <= from < to <= 1 (a span of the diffusion time t)".into(),
+                ));
+            }
+            if span.correctors == 0 || span.correctors > MAX_CORRECTORS {
+                return Err(bad(
+                    "integration.corrector_span.correctors",
+                    span.correctors.to_string(),
+                    format!("must be in 1..={MAX_CORRECTORS}"),
+                ));
+            }
+            if self.correctors == 0 {
+                return Err(bad(
+                    "integration.corrector_span",
+                    "set".into(),
+                    "applies to the MALA-corrected samplers, which need integration.correctors \
+                     >= 1 outside the span"
+                        .into(),
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -328,4 +376,16 @@ pub struct CorrectorSettings {
     /// Resample a population when its effective sample size falls below this fraction of
     /// its size (0: never; annealed paths only).
     pub resample: f64,
+    /// Another number of steps over one span of t (only where `steps` > 0).
+    pub span: Option<CorrectorSpan>,
+}
+
+impl CorrectorSettings {
+    /// Metropolis-adjusted steps at time `t`: the span's inside it, else `steps`.
+    pub fn steps_at(&self, t: f64) -> u32 {
+        match self.span {
+            Some(s) if self.steps > 0 && s.from <= t && t <= s.to => s.correctors,
+            _ => self.steps,
+        }
+    }
 }

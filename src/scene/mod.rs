@@ -23,7 +23,7 @@ pub mod system;
 pub mod training;
 
 pub use baselines::{Baselines, LambdaPath, LambdaTiSettings, Quadrature, WidomSettings};
-pub use integration::{CorrectorSettings, Estimator, IntegrationSettings};
+pub use integration::{CorrectorSettings, CorrectorSpan, Estimator, IntegrationSettings};
 pub use model::{ModelConfig, ModelSystem};
 pub use system::{
     max_stable_dt, LjParams, NeighborMode, Potential, SamplerSettings, System, MAX_DENSITY,

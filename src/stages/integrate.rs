@@ -205,7 +205,7 @@ fn run_one(
     progress.finish();
     let (gr, min_pair_distance) = generated_gr(&out.final_positions, n as usize, l);
     let (work, families) = (out.ais_work(), out.families());
-    let acceptance = if out.proposals > 0 {
+    let acceptance = if out.proposals.iter().any(|&m| m > 0) {
         out.acceptance()
     } else {
         Vec::new()

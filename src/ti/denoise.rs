@@ -227,11 +227,11 @@ pub struct DenoiseOutcome {
     pub ancestor: Vec<Vec<u32>>,
     /// Populations P (trajectory c belongs to population c / (C/P)).
     pub populations: usize,
-    /// Corrector proposals per trajectory and grid point.
-    pub proposals: u32,
+    /// `proposals[k]`: corrector proposals per trajectory at t_k.
+    pub proposals: Vec<u32>,
     /// Positions at t = 0, C·N (configuration-major).
     pub final_positions: Vec<[f64; 3]>,
-    /// Model evaluations per trajectory (grid points × (1 + correctors)).
+    /// Model evaluations per trajectory (Σ over grid points of 1 + correctors).
     pub evaluations: u64,
     /// Wall time of the run.
     pub wall_time_s: f64,
@@ -275,7 +275,7 @@ impl DenoiseOutcome {
         (0..k_count)
             .map(|k| {
                 let total: u64 = self.accepted.iter().map(|a| a[k] as u64).sum();
-                total as f64 / (c * self.proposals as f64)
+                total as f64 / (c * self.proposals.get(k).copied().unwrap_or(0) as f64)
             })
             .collect()
     }
@@ -480,7 +480,8 @@ struct Plan {
     predictor: bool,
     weighted: bool,
     resample: bool,
-    correctors: u32,
+    /// Corrector steps at each grid point, in march order (t = 1 first).
+    correctors: Vec<u32>,
     particle_groups: (u32, u32, u32),
     config_groups: (u32, u32, u32),
     population_groups: (u32, u32, u32),
@@ -521,12 +522,12 @@ fn record_grid_point(
             dispatch(pass, fam, "denoise_gather", group, plan.particle_groups);
         }
     }
-    for _ in 0..plan.correctors {
+    for _ in 0..plan.correctors[j] {
         dispatch(pass, fam, "denoise_propose", group, plan.particle_groups);
         model.record_time(pass, &groups.proposal.0, &groups.proposal.1, &plan.model);
         dispatch(pass, fam, "denoise_accept", group, plan.config_groups);
     }
-    if plan.correctors > 0 {
+    if plan.correctors[j] > 0 {
         dispatch(pass, fam, "denoise_adapt", group, plan.population_groups);
     }
     dispatch(pass, fam, "denoise_record_end", group, plan.config_groups);
@@ -601,7 +602,10 @@ pub fn run_denoise(
         predictor,
         weighted: !forward_noise,
         resample: resample > 0.0,
-        correctors: corr.map_or(0, |cs| cs.steps),
+        correctors: times
+            .iter()
+            .map(|&t| corr.map_or(0, |cs| cs.steps_at(t)))
+            .collect(),
         particle_groups: ((n as u32).div_ceil(WORKGROUP), c as u32, 1),
         config_groups: (1, c as u32, 1),
         population_groups: (1, populations as u32, 1),
@@ -650,12 +654,13 @@ pub fn run_denoise(
     let final4: Vec<[f32; 4]> = gpu.read(&bufs.pos, 0, (c * n) as u64)?;
     progress(points, points);
     let mut out = unpack_records(req, &times, &recs, populations)?;
-    out.proposals = plan.correctors;
+    // Ascending in t, like every per-point array of the outcome.
+    out.proposals = plan.correctors.iter().rev().copied().collect();
     out.final_positions = final4
         .iter()
         .map(|p| [p[0] as f64, p[1] as f64, p[2] as f64])
         .collect();
-    out.evaluations = (points as u64) * (1 + plan.correctors as u64);
+    out.evaluations = plan.correctors.iter().map(|&m| 1 + m as u64).sum();
     out.wall_time_s = start.elapsed().as_secs_f64();
     Ok(out)
 }
@@ -723,7 +728,7 @@ fn unpack_records(
         log_norm,
         ancestor,
         populations,
-        proposals: 0,
+        proposals: Vec::new(),
         final_positions: Vec::new(),
         evaluations: 0,
         wall_time_s: 0.0,

@@ -1,11 +1,11 @@
 //! Reference samples on disk: the versioned binary `.ntis` format and an extended-XYZ export.
 //!
-//! # `.ntis` format, version 1 (all little-endian)
+//! # `.ntis` format, version 2 (all little-endian)
 //!
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 8 | magic `b"NTISAMP\0"` |
-//! | 8 | 4 | u32 version = 1 |
+//! | 8 | 4 | u32 version = 2 (1: the same without the checksum) |
 //! | 12 | 4 | u32 header size in bytes = 80 (data starts here) |
 //! | 16 | 8 | u64 scene hash ([`crate::scene::Scene::hash`]: seed, system and sampler sections) |
 //! | 24 | 4 | u32 N, particles per configuration |
@@ -17,11 +17,12 @@
 //! | 56 | 8 | f64 epsilon |
 //! | 64 | 8 | f64 sigma |
 //! | 72 | 4 | u32 steps between frames |
-//! | 76 | 4 | u32 reserved (0) |
+//! | 76 | 4 | u32 checksum: FNV-1a 64 of the whole file with this field zeroed, its two halves XORed |
 //! | 80 | F·B·N·12 | positions, f32 x y z, frame-major, then replica, then particle, wrapped into [0, L) |
 //!
 //! Consecutive frames of a replica are `sample_every` MD steps apart; replicas are
-//! independent.
+//! independent. Reading refuses a file whose checksum does not match (version 2) and
+//! positions that are not finite or lie outside the box, naming the file.
 
 use crate::error::{Error, Result};
 use crate::output::write_atomic;
@@ -30,11 +31,24 @@ use std::path::Path;
 /// Magic bytes of `.ntis` files.
 pub const MAGIC: &[u8; 8] = b"NTISAMP\0";
 /// Current format version.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
+/// Offset of the checksum field.
+const CHECKSUM_AT: usize = 76;
 /// Header size of version 1.
 pub const HEADER_BYTES: usize = 80;
 /// dtype code of f32 xyz.
 pub const DTYPE_F32_XYZ: u32 = 1;
+
+/// The checksum of a `.ntis` byte image: FNV-1a 64 over the bytes with the checksum field
+/// read as zero, folded to 32 bits.
+fn checksum(bytes: &[u8]) -> u32 {
+    let mut zeroed = bytes.to_vec();
+    if zeroed.len() >= CHECKSUM_AT + 4 {
+        zeroed[CHECKSUM_AT..CHECKSUM_AT + 4].fill(0);
+    }
+    let h = crate::output::fnv1a64(&zeroed);
+    (h ^ (h >> 32)) as u32
+}
 
 /// A set of configurations and its provenance.
 #[derive(Clone, Debug, PartialEq)]
@@ -95,6 +109,8 @@ impl SampleSet {
                 out.extend_from_slice(&c.to_le_bytes());
             }
         }
+        let sum = checksum(&out);
+        out[CHECKSUM_AT..CHECKSUM_AT + 4].copy_from_slice(&sum.to_le_bytes());
         out
     }
 
@@ -111,9 +127,9 @@ impl SampleSet {
         let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().expect("8 bytes"));
         let f64_at = |o: usize| f64::from_bits(u64_at(o));
         let version = u32_at(8);
-        if version != VERSION {
+        if version != VERSION && version != 1 {
             return Err(bad(format!(
-                "sample file version {version}; this nti-gpu reads version {VERSION}"
+                "sample file version {version}; this nti-gpu reads versions 1 and {VERSION}"
             )));
         }
         let header = u32_at(12) as usize;
@@ -128,7 +144,14 @@ impl SampleSet {
                 bytes.len()
             )));
         }
-        let positions = bytes[header..]
+        if version >= 2 && checksum(bytes) != u32_at(CHECKSUM_AT) {
+            return Err(bad(
+                "checksum mismatch: the file was altered or damaged after it was written; \
+                 remove it to sample again"
+                    .into(),
+            ));
+        }
+        let positions: Vec<[f32; 3]> = bytes[header..]
             .chunks_exact(12)
             .map(|c| {
                 let f =
@@ -136,6 +159,20 @@ impl SampleSet {
                 [f(0), f(1), f(2)]
             })
             .collect();
+        // Wrapped into [0, L) when written; f32 rounding may reach L itself.
+        let l = f64_at(40);
+        if let Some(i) = positions.iter().position(|p| {
+            p.iter()
+                .any(|&v| !(v.is_finite() && (0.0..=l).contains(&(v as f64))))
+        }) {
+            return Err(bad(format!(
+                "position {i} (configuration {}, particle {}) = {:?} is not finite or lies \
+                 outside the box [0, {l}]; remove the file to sample again",
+                i / n.max(1) as usize,
+                i % n.max(1) as usize,
+                positions[i]
+            )));
+        }
         Ok(SampleSet {
             scene_hash: u64_at(16),
             n,
@@ -195,7 +232,7 @@ mod tests {
             epsilon: 0.8,
             sigma: 1.0,
             sample_every: 100,
-            positions: (0..12).map(|k| [k as f32, 0.5, 1.5]).collect(),
+            positions: (0..12).map(|k| [k as f32 * 0.5, 0.5, 1.5]).collect(),
         }
     }
 
@@ -204,7 +241,39 @@ mod tests {
         let s = set();
         let back = SampleSet::from_bytes(&s.to_bytes(), Path::new("x")).unwrap();
         assert_eq!(s, back);
-        assert_eq!(back.configuration(1, 0)[0][0], 6.0);
+        assert_eq!(back.configuration(1, 0)[0][0], 3.0);
+    }
+
+    #[test]
+    fn rejects_altered_files_and_positions_outside_the_box() {
+        let bytes = set().to_bytes();
+        // One bit of one position flipped, then one header field: the checksum catches both.
+        for at in [HEADER_BYTES + 13, 72] {
+            let mut b = bytes.clone();
+            b[at] ^= 1;
+            let e = SampleSet::from_bytes(&b, Path::new("s.ntis")).unwrap_err();
+            assert!(
+                e.to_string().contains("s.ntis") && e.to_string().contains("checksum"),
+                "{e}"
+            );
+        }
+        // A consistent file (checksum rewritten) with a position outside the box or NaN.
+        for bad in [1e6f32, f32::NAN, -0.5] {
+            let mut s = set();
+            s.positions[4][1] = bad;
+            let e = SampleSet::from_bytes(&s.to_bytes(), Path::new("s.ntis")).unwrap_err();
+            let m = e.to_string();
+            assert!(
+                m.contains("position 4 (configuration 1, particle 1)"),
+                "{m}"
+            );
+            assert!(m.contains("outside the box"), "{m}");
+        }
+        // Version 1 files (no checksum) are still read.
+        let mut v1 = bytes.clone();
+        v1[8] = 1;
+        v1[CHECKSUM_AT..CHECKSUM_AT + 4].fill(0);
+        assert_eq!(SampleSet::from_bytes(&v1, Path::new("x")).unwrap(), set());
     }
 
     #[test]
@@ -218,10 +287,10 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("magic"), "{e}");
-        let mut v2 = bytes.clone();
-        v2[8] = 2;
-        let e = SampleSet::from_bytes(&v2, Path::new("x")).unwrap_err();
-        assert!(e.to_string().contains("version 2"), "{e}");
+        let mut v3 = bytes.clone();
+        v3[8] = 3;
+        let e = SampleSet::from_bytes(&v3, Path::new("x")).unwrap_err();
+        assert!(e.to_string().contains("version 3"), "{e}");
     }
 
     #[test]
@@ -231,6 +300,6 @@ mod tests {
         assert_eq!(lines.len(), 2 * (2 + 3));
         assert_eq!(lines[0], "3");
         assert!(lines[1].contains("Lattice=\"6 0.0 0.0 0.0 6 0.0 0.0 0.0 6\""));
-        assert!(lines[2].starts_with("Ar 3.000000"));
+        assert!(lines[2].starts_with("Ar 1.500000"));
     }
 }

@@ -140,6 +140,7 @@ fn raw(estimator: Estimator, offset: f64) -> RawRun {
         min_pair_distance: 0.9,
         evaluations: 303,
         wall_time_s: 10.0,
+        checksum: String::new(),
     }
 }
 
@@ -423,6 +424,13 @@ fn bad_or_odd_inputs_are_notes_or_clear_errors_never_panics() {
         &serde_json::to_string(&wrong).unwrap(),
     );
     write(&dir, &raw_file(40, Estimator::Corrected), "{ not json");
+    // A record edited after it was written (one digit of one value).
+    let edited = raw(Estimator::ReverseSde, 30.0)
+        .to_json()
+        .unwrap()
+        .replacen("\"min_pair_distance\":0.9", "\"min_pair_distance\":0.8", 1);
+    assert!(edited.contains("\"min_pair_distance\":0.8"));
+    write(&dir, &raw_file(40, Estimator::ReverseSde), &edited);
     write(&dir, "train_loss.csv", "step,loss,lr\n");
     write(&dir, "gr_N40.csv", "# g\nr,g\n1.0,2.0\n");
     let files = write_report(&scene, &dir).unwrap();
@@ -439,7 +447,8 @@ fn bad_or_odd_inputs_are_notes_or_clear_errors_never_panics() {
         "integrand jumps by 800 kT",
         "**warning**: results.json was written for scene hash `00000000deadbeef`",
         "ti_N40_annealed.json holds N = 41 / annealed instead: ignored",
-        "ti_N40_corrected.json could not be read",
+        "not read: ti_N40_corrected.json: not a sampler record",
+        "not read: ti_N40_reverse_sde.json: checksum mismatch",
     ] {
         assert!(md.contains(expected), "report.md lacks {expected:?}:\n{md}");
     }

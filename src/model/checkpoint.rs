@@ -9,11 +9,12 @@
 //! | 8 | magic `b"NTICKPT\0"` |
 //! | 4 | u32 version = 2 |
 //! | 4 | u32 length H of the header |
-//! | H | UTF-8 JSON header: `scene_hash` (16 hex digits), `architecture` (the model configuration), `step`, `seed`, `optimizer` (AdamW settings), `batch` (configurations per step, over all particle counts), `target` (the regression target, [`ScoreTarget`]), `param_count` P, `payload_fnv1a64` (16 hex digits) |
+//! | H | UTF-8 JSON header: `scene_hash` (16 hex digits), `architecture` (the model configuration), `step`, `seed`, `optimizer` (AdamW settings), `batch` (configurations per step, over all particle counts), `target` (the regression target, [`ScoreTarget`]), `param_count` P, `payload_fnv1a64` (16 hex digits), `header_fnv1a64` (16 hex digits: the header's JSON with this field null) |
 //! | 12 P | f32 parameters, then f32 first moments, then f32 second moments |
 //!
 //! Version 1 (before `batch` and `target`) is refused with a message to start a new
-//! training. Loading checks the magic, the version, the lengths and the payload checksum, so a
+//! training. Loading checks the magic, the version, the lengths, the header's checksum
+//! (`header_fnv1a64`, in files written since it exists) and the payload checksum, so a
 //! truncated or corrupted file is a clear error; [`Checkpoint::check_architecture`] refuses
 //! a checkpoint made for another model, [`Checkpoint::check_scene`] one made for another
 //! scene (other training data or training settings).
@@ -54,7 +55,7 @@ pub struct Checkpoint {
     pub v: Vec<f32>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Header {
     scene_hash: String,
@@ -66,6 +67,20 @@ struct Header {
     target: ScoreTarget,
     param_count: u64,
     payload_fnv1a64: String,
+    /// FNV-1a 64 of this header's JSON with this field null (absent in older files, which
+    /// are read without the check).
+    #[serde(default)]
+    header_fnv1a64: Option<String>,
+}
+
+impl Header {
+    /// The header's checksum: FNV-1a 64 of its JSON with `header_fnv1a64` null.
+    fn checksum(&self) -> Result<String> {
+        let mut h = self.clone();
+        h.header_fnv1a64 = None;
+        let json = serde_json::to_vec(&h).map_err(|e| Error::Model(e.to_string()))?;
+        Ok(format!("{:016x}", fnv1a64(&json)))
+    }
 }
 
 fn payload(c: &Checkpoint) -> Vec<u8> {
@@ -92,6 +107,11 @@ impl Checkpoint {
             target: self.target,
             param_count: self.params.len() as u64,
             payload_fnv1a64: format!("{:016x}", fnv1a64(&body)),
+            header_fnv1a64: None,
+        };
+        let header = Header {
+            header_fnv1a64: Some(header.checksum()?),
+            ..header
         };
         let json = serde_json::to_vec(&header).map_err(|e| Error::Format {
             path: "checkpoint".into(),
@@ -119,8 +139,8 @@ impl Checkpoint {
         if version != VERSION {
             return Err(bad(format!(
                 "checkpoint version {version}; this nti-gpu reads version {VERSION} (version 1 \
-                 lacks the batch and target of the training): start a new training without \
-                 --resume"
+                 lacks the batch and target of the training): start a new training (remove \
+                 the checkpoint or use another output directory)"
             )));
         }
         let h = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes")) as usize;
@@ -129,6 +149,15 @@ impl Checkpoint {
         }
         let header: Header = serde_json::from_slice(&bytes[16..16 + h])
             .map_err(|e| bad(format!("corrupted header: {e}")))?;
+        if let Some(sum) = &header.header_fnv1a64 {
+            if *sum != header.checksum()? {
+                return Err(bad(
+                    "header checksum mismatch: the file was altered after it was written; \
+                     remove it to start a new training"
+                        .into(),
+                ));
+            }
+        }
         let p = header.param_count as usize;
         let body = &bytes[16 + h..];
         if body.len() != 12 * p {
@@ -275,6 +304,41 @@ mod tests {
         assert_eq!(back, c);
         back.check_architecture(&c.architecture, &path).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The header (e.g. the step) is under a checksum too; files without one are still read.
+    #[test]
+    fn an_edited_header_is_refused() {
+        let bytes = sample().to_bytes().unwrap();
+        // One digit of the step, in place: the layout stays consistent, only the checksum
+        // can tell.
+        let needle = b"\"step\":1234";
+        let at = bytes
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .unwrap();
+        let mut edited = bytes.clone();
+        edited[at + needle.len() - 1] = b'5';
+        let e = Checkpoint::from_bytes(&edited, Path::new("x.ckpt"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("x.ckpt") && e.contains("header checksum mismatch"),
+            "{e}"
+        );
+        // A file written before the header checksum existed: read unchecked.
+        let h = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+        let mut header: serde_json::Value = serde_json::from_slice(&bytes[16..16 + h]).unwrap();
+        header.as_object_mut().unwrap().remove("header_fnv1a64");
+        let json = serde_json::to_vec(&header).unwrap();
+        let mut old = bytes[..12].to_vec();
+        old.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        old.extend_from_slice(&json);
+        old.extend_from_slice(&bytes[16 + h..]);
+        assert_eq!(
+            Checkpoint::from_bytes(&old, Path::new("x")).unwrap(),
+            sample()
+        );
     }
 
     #[test]

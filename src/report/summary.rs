@@ -184,7 +184,7 @@ impl<'a> Inputs<'a> {
 fn read_raw(dir: &Path, n: u32, e: Estimator, notes: &mut Vec<String>) -> Option<RawRun> {
     let file = raw_file(n, e);
     let text = std::fs::read_to_string(dir.join(&file)).ok()?;
-    match serde_json::from_str::<RawRun>(&text) {
+    match RawRun::from_json(&text, Path::new(&file)) {
         Ok(r) if r.n == n && r.estimator == e => Some(r),
         Ok(r) => {
             notes.push(format!(
@@ -195,7 +195,7 @@ fn read_raw(dir: &Path, n: u32, e: Estimator, notes: &mut Vec<String>) -> Option
             None
         }
         Err(err) => {
-            notes.push(format!("{file} could not be read ({err}): ignored"));
+            notes.push(format!("not read: {err}"));
             None
         }
     }

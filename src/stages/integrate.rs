@@ -150,10 +150,14 @@ fn run_one(
     let file = out_dir.join(raw_file(n, estimator));
     let fp = record_fingerprint(settings, ck, scene, n, estimator);
     if let Ok(text) = std::fs::read_to_string(&file) {
-        if let Ok(raw) = serde_json::from_str::<RawRun>(&text) {
-            if raw.version == RAW_VERSION && raw.fingerprint == fp {
-                return Ok((Some(raw), false));
-            }
+        // A record of other settings is redone; one of these settings that was altered or
+        // damaged is refused rather than silently used or replaced.
+        let parsed = serde_json::from_str::<RawRun>(&text);
+        if parsed
+            .as_ref()
+            .is_ok_and(|r| r.version == RAW_VERSION && r.fingerprint == fp)
+        {
+            return Ok((Some(RawRun::from_json(&text, &file)?), false));
         }
     }
     let sys = scene.model_system();
@@ -233,8 +237,9 @@ fn run_one(
         min_pair_distance,
         evaluations: out.evaluations,
         wall_time_s: out.wall_time_s,
+        checksum: String::new(),
     };
-    let text = serde_json::to_string(&raw).map_err(|e| Error::Format {
+    let text = raw.to_json().map_err(|e| Error::Format {
         path: file.clone(),
         message: e.to_string(),
     })?;

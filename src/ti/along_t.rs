@@ -173,6 +173,7 @@ mod tests {
             min_pair_distance: 0.0,
             evaluations: 0,
             wall_time_s: 0.0,
+            checksum: String::new(),
         }
     }
 

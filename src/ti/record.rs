@@ -4,13 +4,15 @@
 //! (AIS, population annealing, sequential Monte Carlo), the importance-weighted TI), and
 //! the choice of the headline estimate of one N ([`headline`]).
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::output::fnv1a64;
 use crate::quadrature::{halving, weights, Halving};
 use crate::scene::{Estimator, IntegrationSettings};
 use crate::ti::estimators::{
     ais_estimate, mean_band, population_estimates, ti_estimate, AisEstimate, Estimate,
 };
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// Version of the raw record files; bump when their meaning changes.
 pub const RAW_VERSION: u32 = 4;
@@ -58,6 +60,66 @@ pub struct RawRun {
     pub evaluations: u64,
     /// Wall time of the sampler run.
     pub wall_time_s: f64,
+    /// FNV-1a 64 (16 hex digits) of the record's JSON with this field empty: a record
+    /// altered after it was written is refused ([`RawRun::from_json`]). Empty in records
+    /// written before the field existed, which are read unchecked.
+    #[serde(default)]
+    pub checksum: String,
+}
+
+impl RawRun {
+    /// The record as JSON, with its checksum.
+    pub fn to_json(&self) -> Result<String> {
+        let mut r = self.clone();
+        r.checksum = String::new();
+        let text = serde_json::to_string(&r).map_err(|e| Error::Model(e.to_string()))?;
+        r.checksum = format!("{:016x}", fnv1a64(text.as_bytes()));
+        serde_json::to_string(&r).map_err(|e| Error::Model(e.to_string()))
+    }
+
+    /// Parses a record, checks its checksum and the shapes of its arrays; errors name
+    /// `path` and say how to proceed.
+    pub fn from_json(text: &str, path: &Path) -> Result<RawRun> {
+        let bad = |message: String| Error::Format {
+            path: path.to_path_buf(),
+            message: format!("{message}; remove the file to run this sampler again"),
+        };
+        let raw: RawRun =
+            serde_json::from_str(text).map_err(|e| bad(format!("not a sampler record ({e})")))?;
+        if !raw.checksum.is_empty() {
+            let mut r = raw.clone();
+            r.checksum = String::new();
+            let again = serde_json::to_string(&r).map_err(|e| bad(e.to_string()))?;
+            if format!("{:016x}", fnv1a64(again.as_bytes())) != raw.checksum {
+                return Err(bad(
+                    "checksum mismatch: the record was altered after it was written".into(),
+                ));
+            }
+        }
+        let k = raw.grid.len();
+        let c = raw.integrand.len();
+        let rows_ok = |rows: &[Vec<f64>], count: usize| {
+            rows.len() == count && rows.iter().all(|r| r.len() == k)
+        };
+        let shape_ok = k >= 2
+            && c >= 1
+            && rows_ok(&raw.integrand, c)
+            && (raw.log_weight.is_empty() || rows_ok(&raw.log_weight, c))
+            && (raw.log_norm.is_empty()
+                || (c % raw.log_norm.len() == 0 && rows_ok(&raw.log_norm, raw.log_norm.len())))
+            && (raw.acceptance.is_empty() || raw.acceptance.len() == k);
+        if !shape_ok {
+            return Err(bad(format!(
+                "arrays of inconsistent shapes: {k} grid points, {c} trajectories, integrand \
+                 rows of {:?} points, {} log-weight rows, {} population rows, {} acceptances",
+                raw.integrand.iter().map(Vec::len).collect::<Vec<_>>(),
+                raw.log_weight.len(),
+                raw.log_norm.len(),
+                raw.acceptance.len()
+            )));
+        }
+        Ok(raw)
+    }
 }
 
 /// How an Annealed run's trajectories were grouped and resampled.
@@ -412,6 +474,77 @@ pub fn verdict(summaries: &[EstimatorSummary], h: &Headline) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record() -> RawRun {
+        RawRun {
+            version: RAW_VERSION,
+            fingerprint: "0123456789abcdef".into(),
+            n: 3,
+            estimator: Estimator::Annealed,
+            grid: vec![0.0, 0.25, 1.0],
+            integrand: vec![vec![-1.5, 0.25, 2.0]; 4],
+            work: vec![0.5; 4],
+            log_weight: vec![vec![-0.125, 0.0, 0.0]; 4],
+            log_norm: vec![vec![0.0, 0.5, 0.0]; 2],
+            resample: 1.0,
+            families: 2,
+            acceptance: vec![0.5, 0.625, 1.0],
+            gr: vec![(0.5, 0.0), (1.0, 1.25)],
+            min_pair_distance: 0.875,
+            evaluations: 9,
+            wall_time_s: 1.5,
+            checksum: String::new(),
+        }
+    }
+
+    #[test]
+    fn records_round_trip_and_altered_or_misshapen_ones_are_refused() {
+        let path = Path::new("ti_N3_annealed.json");
+        let text = record().to_json().unwrap();
+        let back = RawRun::from_json(&text, path).unwrap();
+        assert_eq!(back.checksum.len(), 16);
+        assert_eq!(back.integrand, record().integrand);
+        assert_eq!(back.to_json().unwrap(), text);
+        // One value changed: the checksum no longer matches.
+        let edited = text.replacen("0.875", "0.876", 1);
+        let e = RawRun::from_json(&edited, path).unwrap_err().to_string();
+        assert!(
+            e.contains("ti_N3_annealed.json") && e.contains("checksum"),
+            "{e}"
+        );
+        // Records without a checksum (older files) are read, shapes checked.
+        let mut r = record();
+        assert!(RawRun::from_json(&serde_json::to_string(&r).unwrap(), path).is_ok());
+        r.integrand[2].pop();
+        let e = RawRun::from_json(&serde_json::to_string(&r).unwrap(), path)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("ti_N3_annealed.json") && e.contains("inconsistent shapes"),
+            "{e}"
+        );
+        let mut r = record();
+        r.log_norm.push(vec![0.0; 3]); // 3 populations do not divide 4 trajectories
+        assert!(RawRun::from_json(&serde_json::to_string(&r).unwrap(), path).is_err());
+        let mut r = record();
+        r.acceptance.pop();
+        assert!(RawRun::from_json(&r.to_json().unwrap(), path).is_err());
+        assert!(RawRun::from_json("{}", path).is_err());
+        // Values whose shortest decimal form a fast float parser may round differently: the
+        // checksum of an untouched record must still match.
+        let mut r = record();
+        (r.integrand, r.log_weight, r.log_norm) = (vec![vec![0.0; 3]; 400], vec![], vec![]);
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        for row in &mut r.integrand {
+            for v in row.iter_mut() {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                *v = f64::from_bits((x >> 2) | 0x3000_0000_0000_0000)
+                    * if x & 1 == 0 { 1.0 } else { -1.0 };
+            }
+        }
+        r.wall_time_s = 0.1 + 0.2;
+        RawRun::from_json(&r.to_json().unwrap(), path).unwrap();
+    }
 
     fn estimate(mean: f64, err: f64) -> Estimate {
         Estimate {

@@ -137,8 +137,13 @@ impl SampleSet {
         if dtype != DTYPE_F32_XYZ {
             return Err(bad(format!("unknown dtype code {dtype}")));
         }
-        let count = frames as usize * replicas as usize * n as usize;
-        if header < HEADER_BYTES || bytes.len() != header + 12 * count {
+        let count = (frames as usize)
+            .checked_mul(replicas as usize)
+            .and_then(|c| c.checked_mul(n as usize));
+        let size = count
+            .and_then(|c| c.checked_mul(12))
+            .and_then(|b| b.checked_add(header));
+        if header < HEADER_BYTES || size != Some(bytes.len()) {
             return Err(bad(format!(
                 "size {} does not match header (N = {n}, B = {replicas}, F = {frames})",
                 bytes.len()

@@ -160,12 +160,12 @@ impl Checkpoint {
         }
         let p = header.param_count as usize;
         let body = &bytes[16 + h..];
-        if body.len() != 12 * p {
+        if p.checked_mul(12) != Some(body.len()) {
             return Err(bad(format!(
                 "payload is {} bytes, the header says {} parameters ({} bytes): truncated or corrupted",
                 body.len(),
                 p,
-                12 * p
+                12u128 * p as u128
             )));
         }
         if format!("{:016x}", fnv1a64(body)) != header.payload_fnv1a64 {

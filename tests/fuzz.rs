@@ -106,7 +106,7 @@ fn mutate(rng: &mut Rng, input: &[u8], text: bool) -> Vec<u8> {
 /// Feeds `iterations()` mutants of every corpus entry to `read` (true: the reader accepted
 /// it); a panic fails the test with the mutant written to a temporary file for the corpus.
 fn fuzz(target: &str, corpus: &[Vec<u8>], text: bool, read: impl Fn(&[u8]) -> bool) {
-    let mut rng = Rng(seed() ^ target.len() as u64 * 0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng(seed() ^ (target.len() as u64 * 0x9e37_79b9_7f4a_7c15));
     // The corpus itself is valid: every entry reads.
     for (i, input) in corpus.iter().enumerate() {
         assert!(read(input), "{target}: corpus entry {i} does not read");

@@ -169,6 +169,38 @@ pub fn prune_free_energy(dir: &Path, keep: impl Fn(&str, &str) -> bool) -> Resul
     write_atomic(&path, text.as_bytes())
 }
 
+/// Removes the per-N entries (`reference.<N>`, `free_energy.<N>`) of `dir/results.json`
+/// whose N is not in `keep`; returns the counts removed (nothing written when none).
+pub fn retain_counts(dir: &Path, keep: &[u32]) -> Result<Vec<u32>> {
+    let path = dir.join("results.json");
+    let mut current = read_results(&path)?;
+    let mut removed = Vec::new();
+    for section in ["reference", "free_energy"] {
+        if let Some(map) = current.get_mut(section).and_then(|v| v.as_object_mut()) {
+            map.retain(|n, _| {
+                let known = n.parse::<u32>().is_ok_and(|n| keep.contains(&n));
+                if !known {
+                    if let Ok(n) = n.parse::<u32>() {
+                        removed.push(n);
+                    }
+                }
+                known
+            });
+        }
+    }
+    removed.sort_unstable();
+    removed.dedup();
+    if removed.is_empty() {
+        return Ok(removed);
+    }
+    let text = serde_json::to_string_pretty(&current).map_err(|e| Error::Format {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    write_atomic(&path, text.as_bytes())?;
+    Ok(removed)
+}
+
 /// Merges `update`'s top-level keys into `dir/results.json` (created if missing) and
 /// writes it atomically. Keys of `update` replace existing ones; nested objects under
 /// `reference` and `wall_time_s` are merged one level deeper, and `free_energy` two

@@ -215,6 +215,51 @@ fn a_directory_in_use_is_refused_and_a_stale_lock_taken_over() {
     assert!(!lock.exists(), "the lock outlived the run");
 }
 
+/// Rerunning a directory with another system forgets the other scene's particle counts:
+/// results.json and the report hold only this scene's N.
+#[test]
+fn another_scene_in_the_same_directory_leaves_no_stale_counts() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let a = temp_scene(
+        "stale-a",
+        r#"Scene(name: "stale", seed: 1,
+    system: (box_length: 4.0, temperature: 1.0, epsilon: 0.8, particles: [12],
+             potential: MinimumImage),
+    sampler: (replicas: 4, dt: 0.005, equilibration_steps: 50, production_steps: 200,
+              record_every: 10, sample_every: 50),
+    baselines: (widom: (insertions: 10), eos: true),
+)"#,
+    );
+    let b = a.with_file_name("b.ron");
+    let text = std::fs::read_to_string(&a).unwrap();
+    std::fs::write(&b, text.replace("particles: [12]", "particles: [14]")).unwrap();
+    let out_dir = a.parent().unwrap().join("stale-out");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    run_to_results("run", &a, &out_dir);
+    let run_b = common::nti()
+        .args(["run", b.to_str().unwrap(), "--out"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(run_b.status.success());
+    let err = String::from_utf8_lossy(&run_b.stderr);
+    assert!(
+        err.contains("results of another scene") && err.contains("N = [12]"),
+        "{err}"
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    for section in ["reference", "free_energy"] {
+        let keys: Vec<&String> = results[section].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["14"], "{section}");
+    }
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(!md.contains("N = 12") && md.contains("N = 14"), "{md}");
+}
+
 /// `train --resume` without a checkpoint fails at once, before sampling anything.
 #[test]
 fn resuming_without_a_checkpoint_fails_before_any_work() {

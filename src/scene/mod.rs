@@ -91,6 +91,17 @@ pub(crate) fn positive(path: &str, field: &str, v: f64) -> Result<()> {
     }
 }
 
+/// `text` cut to at most `max` characters (with the count of those left out): a parser
+/// message quoting a huge token stays readable.
+fn shorten(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(max).collect();
+    format!("{head}… ({} more characters)", count - max)
+}
+
 impl Scene {
     /// Parses a scene from RON text; `path` is used in messages.
     pub fn from_str(text: &str, path: &str) -> Result<Scene> {
@@ -101,7 +112,7 @@ impl Scene {
             path: path.to_string(),
             line: e.span.start.line,
             col: e.span.start.col,
-            message: e.code.to_string(),
+            message: shorten(&e.code.to_string(), 400),
         })?;
         Ok(scene)
     }
@@ -279,6 +290,21 @@ impl Scene {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_token_does_not_flood_the_message() {
+        let text = format!(
+            "Scene(name: \"t\", seed: 1, system: (box_length: 6.0, particles: [4], \
+             potential: Foo{}))",
+            "y".repeat(100_000)
+        );
+        let e = Scene::from_str(&text, "big.ron").unwrap_err().to_string();
+        assert!(e.len() < 1000, "{} characters", e.len());
+        assert!(
+            e.contains("big.ron:1:") && e.contains("more characters)"),
+            "{e}"
+        );
+    }
 
     const GOOD: &str = r#"
 Scene(

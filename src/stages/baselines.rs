@@ -58,6 +58,7 @@ pub fn baselines_stage(
     out_dir: &Path,
     progress: &mut dyn Progress,
 ) -> Result<serde_json::Value> {
+    super::forget_other_scene(scene, out_dir)?;
     let stage_start = Instant::now();
     let baselines = scene.baselines.clone().unwrap_or_default();
     if baselines.widom.is_none() && baselines.lambda_ti.is_none() && !baselines.eos {

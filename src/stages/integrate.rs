@@ -294,6 +294,7 @@ pub fn integration_stage(
     out_dir: &Path,
     progress: &mut dyn Progress,
 ) -> Result<IntegrationOutcome> {
+    super::forget_other_scene(scene, out_dir)?;
     let stage_start = Instant::now();
     let settings = scene.integration();
     settings.validate("scene")?;

@@ -126,6 +126,36 @@ pub struct RunOutcome {
 }
 
 /// Runs every stage of `scene` into `out_dir` (see the module doc).
+/// Forgets the per-N results of another scene: when results.json was written for another
+/// scene hash (seed, system or sampler changed), its entries of particle counts this scene
+/// neither samples nor evaluates are removed, with a note on stderr (the counts it shares
+/// are redone by the stages, whose inputs changed, and overwritten). Every stage calls it
+/// first, so that results.json stays one scene's record.
+pub fn forget_other_scene(scene: &Scene, out_dir: &Path) -> Result<()> {
+    let path = out_dir.join("results.json");
+    if !path.exists() {
+        return Ok(());
+    }
+    let results = crate::output::read_results(&path)?;
+    let hash = format!("{:016x}", scene.hash());
+    if results.get("scene_hash").and_then(|h| h.as_str()) == Some(hash.as_str()) {
+        return Ok(());
+    }
+    let mut keep = scene.system.particles.clone();
+    if let Some(i) = &scene.integration {
+        keep.extend(i.evaluated_counts(&scene.system.particles));
+    }
+    let removed = crate::output::retain_counts(out_dir, &keep)?;
+    if !removed.is_empty() {
+        eprintln!(
+            "note: {} held results of another scene (seed, system or sampler changed) for N = \
+             {removed:?}, which this scene does not have: removed",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 pub fn run_scene(
     gpu: &Gpu,
     scene: &Scene,

@@ -77,6 +77,7 @@ pub fn sample_stage(
     reuse: bool,
     progress: &mut dyn Progress,
 ) -> Result<SampleOutcome> {
+    super::forget_other_scene(scene, out_dir)?;
     let stage_start = Instant::now();
     let mut kernels = LazyMdKernels::default();
     let mut reference = serde_json::Map::new();

@@ -23,6 +23,7 @@ pub fn train_stage(
     resume: bool,
     progress: &mut dyn Progress,
 ) -> Result<serde_json::Value> {
+    super::forget_other_scene(scene, out_dir)?;
     let stage_start = Instant::now();
     let counts = scene.system.particles.clone();
     if counts.is_empty() {

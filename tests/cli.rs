@@ -31,6 +31,13 @@ fn run_to_results(
     (stdout, results)
 }
 
+/// Runs `nti-gpu <args> --out <out_dir>`, asserts exit code 1 and returns stderr.
+fn fails_with_out(args: &[&str], out_dir: &std::path::Path) -> String {
+    let out = nti().args(args).arg("--out").arg(out_dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{args:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 const TINY: &str = r#"Scene(
     name: "tiny", seed: 1,
     system: (box_length: 6.0, temperature: 1.0, epsilon: 0.8, particles: [10],
@@ -181,13 +188,7 @@ fn a_directory_in_use_is_refused_and_a_stale_lock_taken_over() {
         format!("pid {}\ncommand nti-gpu run x\n", std::process::id()),
     )
     .unwrap();
-    let out = common::nti()
-        .args(["sample", path.to_str().unwrap(), "--out"])
-        .arg(&out_dir)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = fails_with_out(&["sample", path.to_str().unwrap()], &out_dir);
     assert!(
         err.contains("is in use by another nti-gpu")
             && err.contains(&format!("pid {}", std::process::id()))
@@ -268,13 +269,7 @@ fn resuming_without_a_checkpoint_fails_before_any_work() {
     }
     let path = temp_scene("resume", TINY);
     let out_dir = path.parent().unwrap().join("resume-out");
-    let out = common::nti()
-        .args(["train", path.to_str().unwrap(), "--resume", "--out"])
-        .arg(&out_dir)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = fails_with_out(&["train", path.to_str().unwrap(), "--resume"], &out_dir);
     assert!(
         err.contains("`--resume`") && err.contains("no checkpoint to resume from"),
         "{err}"
@@ -310,13 +305,7 @@ fn bench_json_paths_are_checked_first() {
 fn report_rewrites_a_directory_and_names_a_missing_one() {
     let path = temp_scene("report", TINY);
     let out_dir = path.parent().unwrap().join("report-out");
-    let missing = common::nti()
-        .args(["report", path.to_str().unwrap(), "--out"])
-        .arg(&out_dir)
-        .output()
-        .unwrap();
-    assert_eq!(missing.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&missing.stderr);
+    let err = fails_with_out(&["report", path.to_str().unwrap()], &out_dir);
     assert!(
         err.contains("`--out`") && err.contains("no such output directory"),
         "{err}"

@@ -721,49 +721,34 @@ struct Batches<'a> {
 }
 
 impl Batches<'_> {
-    /// The parts of step `k`'s batch, in the scene's order of the particle counts.
-    fn at(&self, k: u64) -> Vec<Batch> {
+    /// One part per particle count, in the scene's order: `make(set, first, count)` with
+    /// `first` the part's first configuration index in the whole batch.
+    fn parts(&self, make: impl Fn(&TrainingSet, u32, u32) -> Batch) -> Vec<Batch> {
         let mut first = 0;
         self.sets
             .iter()
             .zip(&self.shape)
             .map(|(set, &(_, c))| {
-                let b = batch_part(
-                    set,
-                    self.box_length,
-                    self.seed,
-                    k,
-                    first,
-                    c as u32,
-                    self.target,
-                    self.time_exponent,
-                );
+                let b = make(set, first, c as u32);
                 first += c as u32;
                 b
             })
             .collect()
     }
 
+    /// The parts of step `k`'s batch ([`batch_part`]).
+    fn at(&self, k: u64) -> Vec<Batch> {
+        self.parts(|set, first, count| {
+            let (l, seed, target) = (self.box_length, self.seed, self.target);
+            batch_part(set, l, seed, k, first, count, target, self.time_exponent)
+        })
+    }
+
     /// The parts of probe batch `probe`, every configuration at time `t` ([`probe_part`]).
     fn probe(&self, probe: u32, t: f64) -> Vec<Batch> {
-        let mut first = 0;
-        self.sets
-            .iter()
-            .zip(&self.shape)
-            .map(|(set, &(_, c))| {
-                let b = probe_part(
-                    set,
-                    self.box_length,
-                    self.seed,
-                    probe,
-                    first,
-                    c as u32,
-                    self.target,
-                    t,
-                );
-                first += c as u32;
-                b
-            })
-            .collect()
+        self.parts(|set, first, count| {
+            let (l, seed, target) = (self.box_length, self.seed, self.target);
+            probe_part(set, l, seed, probe, first, count, target, t)
+        })
     }
 }

@@ -1023,8 +1023,8 @@ fn along_t_table(md: &mut String, inputs: &Inputs, n: u32) {
         let _ = writeln!(
             md,
             "\nThe estimates of the model's own path part most over {} (spread {}): the \
-             samplers lag the path there; more correctors or grid points in that span are the \
-             first remedy.",
+             samplers lag the path there; more correctors in that span \
+             (integration.corrector_span) are the first remedy.",
             span(widest.1),
             format_value(widest.0)
         );

@@ -433,9 +433,10 @@ pub fn verdict(summaries: &[EstimatorSummary], h: &Headline) -> Verdict {
                 diff / sigma
             ));
             remedy(
-                "train longer (training.steps) or sample closer to equilibrium (more \
-                 integration.correctors, populations with resampling): the samplers lag the \
-                 model's path",
+                "sample closer to equilibrium: more MALA correctors in the span of t where \
+                 the report shows the estimators parting (integration.corrector_span, or \
+                 integration.correctors everywhere), populations with resampling; the \
+                 samplers lag the model's path (at dense states longer training did not help)",
                 &mut remedies,
             );
         }

@@ -42,11 +42,12 @@ pub const DTYPE_F32_XYZ: u32 = 1;
 /// The checksum of a `.ntis` byte image: FNV-1a 64 over the bytes with the checksum field
 /// read as zero, folded to 32 bits.
 fn checksum(bytes: &[u8]) -> u32 {
-    let mut zeroed = bytes.to_vec();
-    if zeroed.len() >= CHECKSUM_AT + 4 {
-        zeroed[CHECKSUM_AT..CHECKSUM_AT + 4].fill(0);
-    }
-    let h = crate::output::fnv1a64(&zeroed);
+    let end = CHECKSUM_AT + 4;
+    let h = if bytes.len() >= end {
+        crate::output::fnv1a64_parts(&[&bytes[..CHECKSUM_AT], &[0; 4], &bytes[end..]])
+    } else {
+        crate::output::fnv1a64(bytes)
+    };
     (h ^ (h >> 32)) as u32
 }
 

@@ -106,10 +106,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
+/// Writes a results.json value atomically, pretty-printed.
+fn write_results(path: &Path, value: &serde_json::Value) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Format {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    write_atomic(path, text.as_bytes())
+}
+
 /// FNV-1a 64-bit hash.
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    fnv1a64_parts(&[bytes])
+}
+
+/// FNV-1a 64-bit hash of the concatenation of `parts` (without building it).
+pub fn fnv1a64_parts(parts: &[&[u8]]) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;
-    for &b in bytes {
+    for &b in parts.iter().flat_map(|p| p.iter()) {
         h ^= b as u64;
         h = h.wrapping_mul(0x100000001b3);
     }
@@ -162,11 +176,7 @@ pub fn prune_free_energy(dir: &Path, keep: impl Fn(&str, &str) -> bool) -> Resul
     if !changed {
         return Ok(());
     }
-    let text = serde_json::to_string_pretty(&current).map_err(|e| Error::Format {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    write_atomic(&path, text.as_bytes())
+    write_results(&path, &current)
 }
 
 /// Removes the per-N entries (`reference.<N>`, `free_energy.<N>`) of `dir/results.json`
@@ -193,11 +203,7 @@ pub fn retain_counts(dir: &Path, keep: &[u32]) -> Result<Vec<u32>> {
     if removed.is_empty() {
         return Ok(removed);
     }
-    let text = serde_json::to_string_pretty(&current).map_err(|e| Error::Format {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    write_atomic(&path, text.as_bytes())?;
+    write_results(&path, &current)?;
     Ok(removed)
 }
 
@@ -238,11 +244,7 @@ pub fn merge_results(dir: &Path, update: serde_json::Value) -> Result<()> {
             }
         }
     }
-    let text = serde_json::to_string_pretty(&current).map_err(|e| Error::Format {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    write_atomic(&path, text.as_bytes())
+    write_results(&path, &current)
 }
 
 #[cfg(test)]

@@ -939,24 +939,22 @@ fn along_t_table(md: &mut String, inputs: &Inputs, n: u32) {
     if cut.len() < 2 {
         return;
     }
-    // (label, spans, counts among the estimates of the model's own path)
-    type Column = (String, Vec<(f64, f64)>, bool);
+    // (label, spans, the sampler that made them)
+    type Column = (String, Vec<(f64, f64)>, Estimator);
+    let own_path = |e: Estimator| !matches!(e, Estimator::ReverseSde | Estimator::ForwardNoise);
     let mut columns: Vec<Column> = Vec::new();
     let mut acceptance = None;
     for run in &inputs.raw[&n] {
         if run.grid != first.grid {
             continue;
         }
-        let own_path = !matches!(
-            run.estimator,
-            Estimator::ReverseSde | Estimator::ForwardNoise
-        );
+        let e = run.estimator;
         let spans = along_t::ti_spans(run, &cut);
         if spans.len() == cut.len() - 1 {
-            columns.push((format!("TI, {}", run.estimator.label()), spans, own_path));
+            columns.push((format!("TI, {}", e.label()), spans, e));
         }
         if let Some(w) = along_t::weight_spans(run, &cut) {
-            columns.push((format!("weights, {}", run.estimator.label()), w, own_path));
+            columns.push((format!("weights, {}", e.label()), w, e));
         }
         if acceptance.is_none() {
             acceptance = along_t::acceptance_spans(run, &cut);
@@ -984,15 +982,17 @@ fn along_t_table(md: &mut String, inputs: &Inputs, n: u32) {
         for (_, spans, _) in &columns {
             let _ = write!(md, " {} |", format_pm(spans[i].0, Some(spans[i].1)));
         }
-        let own: Vec<f64> = columns.iter().filter(|c| c.2).map(|c| c.1[i].0).collect();
+        let own: Vec<f64> = columns
+            .iter()
+            .filter(|c| own_path(c.2))
+            .map(|c| c.1[i].0)
+            .collect();
         let spread = own.iter().copied().fold(f64::NEG_INFINITY, f64::max)
             - own.iter().copied().fold(f64::INFINITY, f64::min);
         if own.len() > 1 && spread > widest.0 {
             widest = (spread, i);
         }
-        let data = columns
-            .iter()
-            .find(|c| c.0.ends_with(Estimator::ForwardNoise.label()));
+        let data = columns.iter().find(|c| c.2 == Estimator::ForwardNoise);
         if let (Some(d), false) = (data, own.is_empty()) {
             let gap = (own.iter().sum::<f64>() / own.len() as f64 - d.1[i].0).abs();
             if gap > data_gap.0 {

@@ -152,12 +152,10 @@ fn run_one(
     if let Ok(text) = std::fs::read_to_string(&file) {
         // A record of other settings is redone; one of these settings that was altered or
         // damaged is refused rather than silently used or replaced.
-        let parsed = serde_json::from_str::<RawRun>(&text);
-        if parsed
-            .as_ref()
-            .is_ok_and(|r| r.version == RAW_VERSION && r.fingerprint == fp)
-        {
-            return Ok((Some(RawRun::from_json(&text, &file)?), false));
+        if let Ok(raw) = serde_json::from_str::<RawRun>(&text) {
+            if raw.version == RAW_VERSION && raw.fingerprint == fp {
+                return Ok((Some(raw.checked(&file)?), false));
+            }
         }
     }
     let sys = scene.model_system();

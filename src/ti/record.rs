@@ -86,6 +86,17 @@ impl RawRun {
         };
         let raw: RawRun =
             serde_json::from_str(text).map_err(|e| bad(format!("not a sampler record ({e})")))?;
+        raw.checked(path)
+    }
+
+    /// This parsed record if its checksum matches and its arrays have consistent shapes
+    /// (see [`RawRun::from_json`]); errors name `path`.
+    pub fn checked(self, path: &Path) -> Result<RawRun> {
+        let raw = self;
+        let bad = |message: String| Error::Format {
+            path: path.to_path_buf(),
+            message: format!("{message}; remove the file to run this sampler again"),
+        };
         if !raw.checksum.is_empty() {
             let mut r = raw.clone();
             r.checksum = String::new();

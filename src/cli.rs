@@ -4,6 +4,7 @@
 use crate::gpu::{describe_adapter, enumerate_adapters, parse_backends, Gpu, GpuOptions};
 use crate::output::DirLock;
 use crate::scene::Scene;
+use crate::stages::limits::check_device_limits;
 use crate::stages::sample::sample_stage;
 use crate::stages::Progress;
 use anyhow::{Context, Result};
@@ -51,6 +52,11 @@ enum Command {
     Check {
         /// Scene file (RON).
         scene: PathBuf,
+        /// Without --adapter or --backend the scene's buffers and dispatches are checked
+        /// against WebGPU's default limits, which every adapter offers; with either,
+        /// against that adapter's.
+        #[command(flatten)]
+        gpu: AdapterArgs,
     },
     /// Sample the reference LJ fluid (batched Langevin MD on the GPU).
     Sample {
@@ -357,8 +363,20 @@ fn dispatch(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Check { scene } => {
+        Command::Check { scene, gpu } => {
             let s = Scene::load_validated(&scene)?;
+            let path = scene.display().to_string();
+            if gpu.adapter.is_some() || gpu.backend.is_some() {
+                let gpu = Gpu::new(&gpu.options())?;
+                let against = format!("the limits of {}", gpu.adapter.name);
+                check_device_limits(&s, &path, &gpu.limits, &against, "")?;
+            } else {
+                let hint = format!(
+                    ", or check against your adapter's limits: `nti-gpu check {path} --adapter NAME`"
+                );
+                let defaults = wgpu::Limits::default();
+                check_device_limits(&s, &path, &defaults, "WebGPU's default limits", &hint)?;
+            }
             println!(
                 "{}: ok ({} particle count(s) {:?}, {} replicas, {} + {} steps, pair search: {})",
                 scene.display(),
@@ -402,6 +420,8 @@ fn open_run(
         "adapter: {} ({}, {})",
         gpu.adapter.name, gpu.adapter.backend, gpu.adapter.driver_info
     );
+    let against = format!("the limits of {}", gpu.adapter.name);
+    check_device_limits(&s, &scene.display().to_string(), &gpu.limits, &against, "")?;
     Ok((s, dir, gpu, lock))
 }
 

@@ -359,3 +359,41 @@ fn closed_pipes_and_full_devices_are_not_panics() {
         assert_eq!(status.code(), Some(1));
     }
 }
+
+/// A scene whose buffers or dispatches exceed the device's limits is refused by `check`
+/// (against WebGPU's defaults, naming the field) and by `run` before any work, where wgpu
+/// would otherwise panic mid-run.
+#[test]
+fn scenes_beyond_the_device_limits_are_refused_before_any_work() {
+    let big = TINY
+        .replace("replicas: 2", "replicas: 30000")
+        .replace("particles: [10]", "particles: [200]")
+        .replace("sample_every: 50", "sample_every: 100");
+    let path = temp_scene("limits", &big);
+    let out = nti()
+        .args(["check", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("`sampler.replicas` = 30000")
+            && err.contains("93750 workgroups")
+            && err.contains("WebGPU's default limits")
+            && err.contains("--adapter NAME"),
+        "{err}"
+    );
+    if common::gpu().is_none() {
+        return;
+    }
+    let out_dir = path.parent().unwrap().join("limits-out");
+    let err = fails_with_out(&["run", path.to_str().unwrap()], &out_dir);
+    assert!(
+        err.contains("`sampler.replicas` = 30000") && err.contains("93750 workgroups"),
+        "{err}"
+    );
+    assert!(
+        !out_dir.join("results.json").exists() && !out_dir.join("samples_N200.ntis").exists(),
+        "worked before refusing"
+    );
+}

@@ -16,10 +16,11 @@
 
 use crate::baselines::mbar::{mbar, DEFAULT_OVERLAP_THRESHOLD};
 use crate::error::{Error, Result};
+use crate::gpu::footprint::Footprint;
 use crate::gpu::Gpu;
 use crate::md::alchemical_energies::AlchemicalEnergies;
 use crate::md::init::initial_state;
-use crate::md::sampler::{md_config, run_reference_with};
+use crate::md::sampler::{md_config, reference_footprint, run_reference_with};
 use crate::md::system::Alchemy;
 use crate::md::MdKernels;
 use crate::quadrature::{gauss_kronrod15, gauss_legendre};
@@ -153,6 +154,25 @@ fn pair_distance_stats(pos: &[[f32; 4]], n: usize, l: f64, sigma: f64) -> (f64, 
     (min_r2.sqrt(), close as f64 / ideal)
 }
 
+/// The scene of one leg's batched run: every window's replicas, the leg's MD lengths.
+fn leg_scene(scene: &Scene, settings: &LambdaTiSettings, windows: usize) -> Scene {
+    let mut leg = scene.clone();
+    leg.sampler.replicas = (windows * settings.replicas_per_window as usize) as u32;
+    leg.sampler.equilibration_steps = settings.equilibration_steps;
+    leg.sampler.production_steps = settings.production_steps;
+    leg.sampler.sample_every = settings.sample_every;
+    leg.sampler.record_every = leg.sampler.record_every.min(settings.sample_every);
+    leg
+}
+
+/// What each leg's batched run at `n` particles asks of the device.
+pub fn leg_footprint(scene: &Scene, n: u32, settings: &LambdaTiSettings) -> Footprint {
+    let windows = leg_grid(settings.windows as usize, settings.quadrature, false)
+        .0
+        .len();
+    reference_footprint(&leg_scene(scene, settings, windows), n)
+}
+
 /// Runs one leg: all windows × replicas in one batched run; returns windows and samples
 /// (frame-major positions) for MBAR.
 #[allow(clippy::too_many_arguments)]
@@ -170,12 +190,7 @@ fn run_leg(
 ) -> Result<(LegResult, u64)> {
     let reps = settings.replicas_per_window as usize;
     let k = lambdas.len();
-    let mut leg_scene = scene.clone();
-    leg_scene.sampler.replicas = (k * reps) as u32;
-    leg_scene.sampler.equilibration_steps = settings.equilibration_steps;
-    leg_scene.sampler.production_steps = settings.production_steps;
-    leg_scene.sampler.sample_every = settings.sample_every;
-    leg_scene.sampler.record_every = leg_scene.sampler.record_every.min(settings.sample_every);
+    let leg_scene = leg_scene(scene, settings, k);
     let mut config = md_config(&leg_scene, n);
     config.alchemy = Some(Alchemy {
         path,

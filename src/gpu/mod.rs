@@ -6,6 +6,7 @@
 //! install instead of panicking.
 
 pub mod buffers;
+pub mod footprint;
 pub mod kernel;
 pub mod shader;
 

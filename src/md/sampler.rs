@@ -14,6 +14,7 @@ use super::system::{obs_record, status_error, MdConfig, MdSystem, PairSearch};
 use super::MdKernels;
 use crate::dataset::SampleSet;
 use crate::error::{Error, Result};
+use crate::gpu::footprint::Footprint;
 use crate::gpu::Gpu;
 use crate::md::tail::LjTail;
 use crate::reference::observables::gr_normalize;
@@ -62,6 +63,15 @@ pub fn md_config(scene: &Scene, n: u32) -> MdConfig {
         neighbor_capacity: None,
         alchemy: None,
     }
+}
+
+/// What the reference run of `scene` at `n` particles asks of the device: the replicas'
+/// buffers and dispatches and the production run's recording.
+pub fn reference_footprint(scene: &Scene, n: u32) -> Footprint {
+    let config = md_config(scene, n);
+    config
+        .footprint()
+        .with(Recording::footprint(&config, &scene.sampler))
 }
 
 /// Raw output of one sampling run.
@@ -273,25 +283,37 @@ struct Recording {
 }
 
 impl Recording {
+    /// The observable series and the kept samples of a production run: copy-only buffers.
+    pub fn footprint(config: &MdConfig, m: &crate::scene::SamplerSettings) -> Footprint {
+        let (series_bytes, sample_bytes) = Self::sizes(config, m);
+        Footprint::default()
+            .buffer("observable series", series_bytes)
+            .buffer("samples", sample_bytes)
+    }
+
+    fn sizes(config: &MdConfig, m: &crate::scene::SamplerSettings) -> (u64, u64) {
+        let replicas = config.replicas as u64;
+        let n_records = m.production_steps / m.record_every as u64;
+        let frames = m.production_steps / m.sample_every as u64;
+        (
+            n_records * replicas * 32,
+            frames * replicas * config.n as u64 * 16,
+        )
+    }
+
     /// Allocates the buffers, refusing sizes beyond the adapter's buffer limit.
     fn new(gpu: &Gpu, config: &MdConfig, m: &crate::scene::SamplerSettings) -> Result<Self> {
+        if let Some(e) = Self::footprint(config, m).excess(&gpu.limits) {
+            return Err(Error::Device(format!(
+                "{e}; raise sampler.record_every / sampler.sample_every or lower \
+                 sampler.production_steps"
+            )));
+        }
+        let (series_bytes, sample_bytes) = Self::sizes(config, m);
         let replicas = config.replicas as u64;
         let n = config.n as u64;
         let n_records = m.production_steps / m.record_every as u64;
         let frames = m.production_steps / m.sample_every as u64;
-        let series_bytes = n_records * replicas * 32;
-        let sample_bytes = frames * replicas * n * 16;
-        let limit = gpu.limits.max_buffer_size;
-        if series_bytes > limit || sample_bytes > limit {
-            return Err(Error::Device(format!(
-                "recording needs {} MiB of observables and {} MiB of samples but the adapter \
-                 allows {} MiB per buffer; raise sampler.record_every / sampler.sample_every \
-                 or lower production_steps",
-                series_bytes >> 20,
-                sample_bytes >> 20,
-                limit >> 20
-            )));
-        }
         Ok(Self {
             series: gpu.storage_zeroed("observable series", series_bytes),
             samples: gpu.storage_zeroed("samples", sample_bytes),

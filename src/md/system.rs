@@ -8,6 +8,7 @@
 use super::params::{Control, SimParams, STATUS_NEIGHBOR_OVERFLOW, STATUS_NOT_FINITE};
 use super::{CellArgs, IntegrateArgs, LjArgs, MdKernels, ObservableArgs, StepControlArgs};
 use crate::error::{Error, Result};
+use crate::gpu::footprint::Footprint;
 use crate::gpu::kernel::dispatch;
 use crate::gpu::Gpu;
 use crate::reference::alchemical_energies::AlchemicalPath;
@@ -93,6 +94,19 @@ impl MdConfig {
             _ => 0,
         }
     }
+    /// What a batch of these replicas asks of the device (its largest buffers and
+    /// dispatches), checked by [`MdSystem::new`] before anything is allocated.
+    pub fn footprint(&self) -> Footprint {
+        let total = self.total() as u64;
+        let cells = self.cells_side() as u64;
+        Footprint::default()
+            .binding("neighbors", 4 * total * self.initial_max_neighbors() as u64)
+            .binding("pos", 16 * total)
+            .binding("cell_start", 4 * (cells.pow(3) * self.replicas as u64 + 1))
+            .workgroups("per-particle kernels", groups_for(self.total()) as u64)
+            .workgroups("per-replica kernels", self.replicas as u64)
+    }
+
     /// Initial neighbour-list capacity: the mean count within r_c + skin at a dense-liquid
     /// density (1.0 sigma^-3, or the actual one if higher) times 1.3, rounded up to 32.
     pub fn initial_max_neighbors(&self) -> u32 {
@@ -268,6 +282,11 @@ impl MdSystem {
             Some(a) => a.lambdas.iter().map(|&l| l as f32).collect(),
             None => vec![0.0; config.replicas as usize],
         };
+        if let Some(e) = config.footprint().excess(&gpu.limits) {
+            return Err(Error::Device(format!(
+                "{e}; use fewer replicas or particles"
+            )));
+        }
         let buffers = Self::allocate(gpu, &params, &pos4, &vel4, &lambdas)?;
         let groups = Self::bind_all(gpu, &kernels, &buffers);
         let mut system = MdSystem {
@@ -281,22 +300,6 @@ impl MdSystem {
         Ok(system)
     }
 
-    fn check_size(gpu: &Gpu, label: &str, bytes: u64) -> Result<()> {
-        let limit = gpu
-            .limits
-            .max_storage_buffer_binding_size
-            .min(gpu.limits.max_buffer_size);
-        if bytes > limit {
-            return Err(Error::Device(format!(
-                "buffer `{label}` needs {} MiB but the adapter allows {} MiB per storage buffer; \
-                 use fewer replicas or particles",
-                bytes >> 20,
-                limit >> 20
-            )));
-        }
-        Ok(())
-    }
-
     fn allocate(
         gpu: &Gpu,
         p: &SimParams,
@@ -307,8 +310,6 @@ impl MdSystem {
         let total = p.total as u64;
         let cells = p.total_cells as u64;
         let nbr_bytes = 4 * total * p.max_neighbors as u64;
-        Self::check_size(gpu, "neighbors", nbr_bytes)?;
-        Self::check_size(gpu, "pos", 16 * total)?;
         let control = Control {
             rebuild: 1,
             ..Default::default()
@@ -589,7 +590,14 @@ impl MdSystem {
     pub fn grow_neighbor_list(&mut self, gpu: &Gpu) -> Result<()> {
         let new_max = (self.params.max_neighbors * 3 / 2).div_ceil(32) * 32;
         let bytes = 4 * self.params.total as u64 * new_max as u64;
-        Self::check_size(gpu, "neighbors", bytes)?;
+        if let Some(e) = Footprint::default()
+            .binding("neighbors", bytes)
+            .excess(&gpu.limits)
+        {
+            return Err(Error::Device(format!(
+                "{e}; use fewer replicas or particles"
+            )));
+        }
         self.params.max_neighbors = new_max;
         self.buffers.neighbors = gpu.storage_zeroed("neighbors", bytes);
         gpu.queue

@@ -36,6 +36,7 @@
 //! ([`check_sizes`] says so clearly).
 
 use crate::error::{Error, Result};
+use crate::gpu::footprint::Footprint;
 use crate::gpu::kernel::StructLayout;
 use crate::gpu::kernel::{bind, dispatch, Access::*, BindingSpec, KernelFamily};
 use crate::gpu::Gpu;
@@ -330,6 +331,22 @@ pub struct ModelScratch {
     pub wpack: wgpu::Buffer,
     /// Null network per configuration, C vec4.
     pub null_out: wgpu::Buffer,
+}
+
+/// What the model's passes over `c` configurations of `n` particles ask of the device:
+/// the per-particle scratch (features, moments and their adjoints) and the per-
+/// configuration dispatches.
+pub fn scratch_footprint(cfg: &ModelConfig, n: usize, c: usize) -> Footprint {
+    let (cn, d, kv) = (
+        (c * n) as u64,
+        cfg.feature_dim() as u64,
+        cfg.vector_channels as u64,
+    );
+    Footprint::default()
+        .binding("model features", 4 * cn * d)
+        .binding("model moments", 16 * cn * kv)
+        .binding("model positions", 16 * cn)
+        .workgroups("per-configuration model passes", c as u64)
 }
 
 impl ModelScratch {
@@ -662,25 +679,11 @@ fn run(
             cfg.param_count()
         )));
     }
-    if c as u64 > gpu.limits.max_compute_workgroups_per_dimension as u64 {
-        return Err(Error::Model(format!(
-            "{c} configurations exceed the device's {} workgroups per dimension; split the batch",
-            gpu.limits.max_compute_workgroups_per_dimension
-        )));
-    }
     kernels.check_model(cfg)?;
     let uniform = ModelParams::new(cfg, sys, n as u32, c as u32)?;
-    let (cn, d, kv) = (
-        (c * n) as u64,
-        cfg.feature_dim() as u64,
-        cfg.vector_channels as u64,
-    );
-    let largest = (4 * cn * d).max(16 * cn * kv).max(4 * params.len() as u64);
-    let limit = gpu.limits.max_storage_buffer_binding_size;
-    if largest > limit {
-        return Err(Error::Model(format!(
-            "a buffer of {largest} bytes exceeds the device's binding limit {limit}; split the batch"
-        )));
+    let footprint = scratch_footprint(cfg, n, c).binding("model theta", 4 * params.len() as u64);
+    if let Some(e) = footprint.excess(&gpu.limits) {
+        return Err(Error::Model(format!("{e}; split the batch")));
     }
     let pos4: Vec<[f32; 4]> = positions
         .iter()
@@ -693,6 +696,7 @@ fn run(
     let times_buf = gpu.storage_from("model times", &times32);
     let theta_buf = gpu.storage_from("model theta", &theta);
     let scratch = ModelScratch::new(gpu, cfg, n, c);
+    let cn = (c * n) as u64;
     let score = gpu.storage_zeroed("model score", 16 * cn);
     let args = scratch.args(&params_buf, &pos_buf, &times_buf, &theta_buf, &score);
     let group = kernels.bind(gpu, &args);

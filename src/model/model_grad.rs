@@ -20,11 +20,14 @@
 //! counts, combined into the gradient of their joint mean loss.
 
 use crate::error::{Error, Result};
+use crate::gpu::footprint::Footprint;
 use crate::gpu::kernel::StructLayout;
 use crate::gpu::kernel::{bind, dispatch, Access::*, BindingSpec, KernelFamily};
 use crate::gpu::Gpu;
 use crate::model::adam::Adam;
-use crate::model::model_energy::{check_sizes, packed_vec4, ModelArgs, ModelKernels, ModelParams};
+use crate::model::model_energy::{
+    check_sizes, packed_vec4, scratch_footprint, ModelArgs, ModelKernels, ModelParams,
+};
 use crate::scene::{ModelConfig, ModelSystem};
 use crate::struct_layout;
 use bytemuck::{Pod, Zeroable};
@@ -372,29 +375,12 @@ impl Part {
             share.block_offset,
             share.total_blocks,
         );
-        let max_groups = gpu.limits.max_compute_workgroups_per_dimension as u64;
-        if c as u64 > max_groups || gp.n_blocks as u64 > max_groups {
-            return Err(Error::Model(format!(
-                "{c} configurations of {n} particles exceed the device's {max_groups} workgroups \
-                 per dimension; split the batch"
-            )));
-        }
         let uniform = ModelParams::new(cfg, sys, n as u32, c as u32)?;
         let (cn, d, kv) = (
             (c * n) as u64,
             cfg.feature_dim() as u64,
             cfg.vector_channels as u64,
         );
-        let largest = (4 * cn * d)
-            .max(16 * cn * kv)
-            .max(gp.work_bytes())
-            .max(gp.sums_bytes());
-        let limit = gpu.limits.max_storage_buffer_binding_size;
-        if largest > limit {
-            return Err(Error::Model(format!(
-                "a buffer of {largest} bytes exceeds the device's binding limit {limit}; split the batch"
-            )));
-        }
         let params_buf = gpu.uniform_from("model params", &uniform);
         let grad_params_buf = gpu.uniform_from("grad params", &gp);
         let pos = gpu.storage_zeroed("model pos", 16 * cn);
@@ -533,12 +519,8 @@ impl GradWorkspace {
         let total_blocks: u32 = blocks.iter().sum();
         let coordinates: usize = shape.iter().map(|&(n, c)| n * c).sum();
         let sums_bytes = 4 * (1 + total_blocks as u64) * (n_params as u64 + 1);
-        let limit = gpu.limits.max_storage_buffer_binding_size;
-        if sums_bytes > limit {
-            return Err(Error::Model(format!(
-                "the batch's partial sums need {sums_bytes} bytes, more than the device's \
-                 binding limit {limit}; lower training.batch"
-            )));
+        if let Some(e) = Self::footprint(cfg, sys, shape)?.excess(&gpu.limits) {
+            return Err(Error::Model(format!("{e}; lower training.batch")));
         }
         let sums = gpu.storage_zeroed("grad sums", sums_bytes);
         let mut parts = Vec::with_capacity(shape.len());
@@ -558,6 +540,27 @@ impl GradWorkspace {
             sums,
             n_params,
         })
+    }
+
+    /// What a workspace for `shape` = [(N_m, C_m), …] asks of the device: every part's
+    /// model scratch, gradient work and dispatches, and the shared partial sums.
+    pub fn footprint(
+        cfg: &ModelConfig,
+        sys: &ModelSystem,
+        shape: &[(usize, usize)],
+    ) -> Result<Footprint> {
+        let mut footprint = Footprint::default();
+        let mut total_blocks = 0u64;
+        for &(n, c) in shape {
+            let gp = GradParams::new(cfg, sys, n as u32, c as u32)?;
+            total_blocks += gp.n_blocks as u64;
+            footprint = footprint
+                .with(scratch_footprint(cfg, n, c))
+                .binding("grad work", gp.work_bytes())
+                .workgroups("gradient blocks", gp.n_blocks as u64);
+        }
+        let sums = 4 * (1 + total_blocks) * (cfg.param_count() as u64 + 1);
+        Ok(footprint.binding("grad sums", sums))
     }
 
     /// (N_m, C_m) of every part, in order.

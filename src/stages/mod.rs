@@ -21,6 +21,7 @@
 
 pub mod baselines;
 pub mod integrate;
+pub mod limits;
 pub mod report;
 pub mod sample;
 pub mod train;

@@ -17,11 +17,12 @@
 //! report progress.
 
 use crate::error::{Error, Result};
+use crate::gpu::footprint::Footprint;
 use crate::gpu::kernel::StructLayout;
 use crate::gpu::kernel::{bind, dispatch, Access::*, BindingSpec, KernelFamily};
 use crate::gpu::Gpu;
 use crate::model::model_energy::{
-    combine_time_derivative, ModelKernels, ModelParams, ModelScratch, TimeParts,
+    combine_time_derivative, scratch_footprint, ModelKernels, ModelParams, ModelScratch, TimeParts,
 };
 use crate::reference::denoise::predictor_coefficients;
 use crate::reference::model_energy::schedule;
@@ -281,6 +282,20 @@ impl DenoiseOutcome {
     }
 }
 
+/// What a run of `trajectories` trajectories of `n` particles over `grid_points` grid
+/// points asks of the device: the model's scratch and the per-grid-point records.
+pub fn footprint(
+    cfg: &ModelConfig,
+    n: usize,
+    trajectories: usize,
+    grid_points: usize,
+) -> Footprint {
+    scratch_footprint(cfg, n, trajectories).binding(
+        "sampler records",
+        RECORD_BYTES * (grid_points * trajectories) as u64,
+    )
+}
+
 /// Checks the request's sizes against the device and the kernels.
 fn check(gpu: &Gpu, req: &DenoiseRequest) -> Result<()> {
     let bad = |m: String| Err(Error::Model(m));
@@ -298,21 +313,9 @@ fn check(gpu: &Gpu, req: &DenoiseRequest) -> Result<()> {
             req.cfg.param_count()
         ));
     }
-    let max_groups = gpu.limits.max_compute_workgroups_per_dimension as usize;
-    if req.trajectories > max_groups {
+    if let Some(e) = footprint(req.cfg, req.n, req.trajectories, g.len()).excess(&gpu.limits) {
         return bad(format!(
-            "{} trajectories exceed the device's {max_groups} workgroups per dimension",
-            req.trajectories
-        ));
-    }
-    let records = RECORD_BYTES * (g.len() * req.trajectories) as u64;
-    let features = 4 * (req.n * req.trajectories * req.cfg.feature_dim()) as u64;
-    let limit = gpu.limits.max_storage_buffer_binding_size;
-    if records.max(features) > limit {
-        return bad(format!(
-            "a sampler buffer of {} bytes exceeds the device's binding limit {limit}: use fewer \
-             trajectories or grid points per run",
-            records.max(features)
+            "{e}: use fewer trajectories, particles or grid points per run"
         ));
     }
     match &req.path {

@@ -155,7 +155,7 @@ mod tests {
     #[test]
     fn excess_names_the_worst_demand_and_only_demands_beyond_a_limit() {
         let limits = wgpu::Limits::default();
-        let binding = limits.max_storage_buffer_binding_size as u64;
+        let binding = limits.max_storage_buffer_binding_size;
         let fits = Footprint::default()
             .binding("a", binding)
             .buffer("b", limits.max_buffer_size)

@@ -379,6 +379,30 @@ fn reruns_with_changed_settings_never_mix_results() {
     let report = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
     assert!(!report.contains("reverse SDE + MALA"), "{report}");
 
+    // Another integration seed on the same model: an independent replicate of the samplers,
+    // the samples and the model reused as they are; the same seed again reuses the records.
+    let model = std::fs::read(out_dir.join("model.ckpt")).unwrap();
+    let reseeded = fewer.replace(
+        "estimators: [ReverseSde],",
+        "estimators: [ReverseSde], seed: 5,",
+    );
+    let estimate = |r: &serde_json::Value| r["free_energy"]["6"]["reverse_sde"]["betaF_ex"].clone();
+    let out = run(&reseeded);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let replicate = estimate(&results());
+    assert_ne!(replicate, estimate(&now));
+    assert_eq!(std::fs::read(out_dir.join("model.ckpt")).unwrap(), model);
+    assert_eq!(
+        std::fs::read(out_dir.join("samples_N6.ntis")).unwrap(),
+        samples
+    );
+    assert!(run(&reseeded).status.success());
+    assert_eq!(estimate(&results()), replicate);
+
     // A corrupted results.json is refused and left as it is.
     let junk = b"\x00\x01 not json at all";
     std::fs::write(out_dir.join("results.json"), junk).unwrap();

@@ -112,6 +112,11 @@ pub struct IntegrationSettings {
     /// samplers lag the path most (the report's table of where βF_ex builds up along t
     /// shows it; in a dense liquid t ≈ 0.1–0.7).
     pub corrector_span: Option<CorrectorSpan>,
+    /// Seed of the samplers' random streams (default: the scene's `seed`). The same model
+    /// integrated with another seed is an independent replicate of every estimate: its
+    /// scatter checks the error bars.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 /// `correctors` MALA steps per grid point at the grid points with `from` ≤ t ≤ `to`.
@@ -149,6 +154,7 @@ impl Default for IntegrationSettings {
             populations: 1,
             resample: 0.0,
             corrector_span: None,
+            seed: None,
         }
     }
 }

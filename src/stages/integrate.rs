@@ -191,7 +191,7 @@ fn run_one(
         trajectories: c,
         grid,
         path,
-        key: key_of(scene.seed ^ stream),
+        key: key_of(settings.seed.unwrap_or(scene.seed) ^ stream),
     };
     // Paths with importance weights (every sampler; the reverse SDE's through ln L/F of
     // its moves), and their resampling threshold.
@@ -313,7 +313,7 @@ pub fn integration_stage(
             )?;
             ran_any |= ran;
             if let Some(raw) = raw {
-                let summary = summarize(&raw, &settings, scene.seed)?;
+                let summary = summarize(&raw, &settings, settings.seed.unwrap_or(scene.seed))?;
                 runs.push((summary, raw));
             }
         }

@@ -276,6 +276,7 @@ fn full_run_gives_every_figure_and_the_numbers() {
         "| TI, forward-noised data | −23.83 ± 0.99 | — |",
         "| AIS, annealed MALA | −19.60 ± 0.87 (ESS 1.9 of 64) | — |",
         "| λ-TI | −19.43 ± 0.12 | — |",
+        "| neural TI − λ-TI | 0.32 ± 0.41 (0.8 σ) | — |",
         "| MBAR, windows' span | −12.346 ± 0.046 (TI same span −12.333 ± 0.050) | — |",
         "| EOS (Kolafa–Nezbeda, full LJ) | −20.12 ± 0.35 | — |",
         "| βμ_ex, neural TI (N → N+1) | −0.43 ± 0.56 | — |",

@@ -779,6 +779,7 @@ fn summary_table(md: &mut String, inputs: &Inputs) {
     ));
     rows.push(("AIS, annealed MALA".into(), cells(&ais_cell)));
     rows.push(("λ-TI".into(), cells(&lambda_ti_cell)));
+    rows.push(("neural TI − λ-TI".into(), cells(&headline_minus_lambda_ti)));
     rows.push(("MBAR, windows' span".into(), cells(&mbar_cell)));
     rows.push((
         "EOS (Kolafa–Nezbeda, full LJ)".into(),
@@ -841,6 +842,23 @@ fn lambda_ti_cell(fe: &Value, _: u32) -> Option<String> {
             "no value (collapse, see diagnostics)".into()
         }
         None => "no value".into(),
+    })
+}
+
+/// The headline's difference from the λ-window TI of the same run, in kT and in combined
+/// standard errors (the headline's systematic error added): the independent check at the
+/// states where Widom insertion fails.
+fn headline_minus_lambda_ti(fe: &Value, _: u32) -> Option<String> {
+    let (h, he) = mean_err(fe, &["neural_ti", "betaF_ex"])?;
+    let (l, le) = mean_err(fe.get("lambda_ti")?, &[])?;
+    let stat = he?.hypot(le?);
+    let sys = num(fe, &["neural_ti", "err_sys"]).unwrap_or(0.0);
+    let z = (h - l).abs() / (stat + sys);
+    let d = format_pm(h - l, Some(stat));
+    Some(if z > 2.0 {
+        format!("**{d}** ({z:.1} σ: disagree)")
+    } else {
+        format!("{d} ({z:.1} σ)")
     })
 }
 

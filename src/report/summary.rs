@@ -532,15 +532,29 @@ fn free_energy_plot(inputs: &Inputs) -> Option<Plot> {
 }
 
 fn chemical_potential_plot(inputs: &Inputs) -> Option<Plot> {
+    let widom = |converged: bool| {
+        per_density(inputs, move |fe, _| {
+            let w = fe.get("widom")?;
+            (w["converged"].as_bool().unwrap_or(true) == converged)
+                .then(|| mean_err(w, &[]))
+                .flatten()
+        })
+    };
     let series: Vec<DensitySeries> = vec![
         (
-            "neural TI (N → N+1)".into(),
+            "neural TI, βF_ex(N+1) − βF_ex(N)".into(),
             per_density(inputs, |fe, _| mean_err(fe, &["neural_ti", "betamu_ex"])),
         ),
         (
-            "Widom".into(),
-            per_density(inputs, |fe, _| mean_err(fe, &["widom"])),
+            "neural TI, spline of βF_ex(N)".into(),
+            spline_betamu(inputs),
         ),
+        (
+            "λ-TI, finite differences".into(),
+            lambda_ti_differences(inputs),
+        ),
+        ("Widom".into(), widom(true)),
+        ("Widom, not converged".into(), widom(false)),
         (
             "EOS (Kolafa–Nezbeda)".into(),
             per_density(inputs, |fe, _| eos_betamu(fe)),
@@ -550,9 +564,51 @@ fn chemical_potential_plot(inputs: &Inputs) -> Option<Plot> {
     Some(Plot::single(
         "chemical_potential.png".into(),
         fig,
-        "βμ_ex against density: neural TI as βF_ex(N+1) − βF_ex(N), Widom insertion into the \
-         reference samples and the equation of state, with 1σ error bars.",
+        "βμ_ex against density with 1σ error bars: neural TI as βF_ex(N+1) − βF_ex(N) where \
+         N + 1 was evaluated and from the spline of the headline βF_ex(N) (at N, unseen counts \
+         included), the λ-window TI's [βF_ex(N₂) − βF_ex(N₁)] / (N₂ − N₁) between neighbouring \
+         counts (at the mean density), Widom insertion into the reference samples (separate \
+         markers where too few insertions carry the weight) and the equation of state.",
     ))
+}
+
+/// βμ_ex(N → N+1) from the spline of the headline βF_ex(N) (`grand_canonical` in
+/// results.json), at ρ = N/L³.
+fn spline_betamu(inputs: &Inputs) -> Vec<(f64, f64, Option<f64>)> {
+    inputs.results["grand_canonical"]["betamu_ex_spline"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let n = p["n"].as_u64()? as u32;
+            Some((inputs.rho(n), p["mean"].as_f64()?, p["err"].as_f64()))
+        })
+        .collect()
+}
+
+/// [βF_ex(N₂) − βF_ex(N₁)] / (N₂ − N₁) of the λ-window TI between neighbouring counts with
+/// a value, at the mean density, the errors added in quadrature.
+fn lambda_ti_differences(inputs: &Inputs) -> Vec<(f64, f64, Option<f64>)> {
+    let values: Vec<(u32, f64, f64)> = inputs
+        .fe_counts()
+        .into_iter()
+        .filter_map(|n| {
+            let (m, e) = mean_err(inputs.fe(n)?.get("lambda_ti")?, &[])?;
+            Some((n, m, e.unwrap_or(0.0)))
+        })
+        .collect();
+    values
+        .windows(2)
+        .map(|w| {
+            let ((n1, f1, e1), (n2, f2, e2)) = (w[0], w[1]);
+            let dn = f64::from(n2 - n1);
+            (
+                0.5 * (inputs.rho(n1) + inputs.rho(n2)),
+                (f2 - f1) / dn,
+                Some(e1.hypot(e2) / dn),
+            )
+        })
+        .collect()
 }
 
 /// βμ_ex of the equation of state (Kolafa–Nezbeda), err = |KN − JZG|.
@@ -1339,5 +1395,61 @@ mod tests {
         assert_eq!(format_seconds(38.29), "38.3 s");
         assert_eq!(format_seconds(262.7), "4 min 22 s");
         assert_eq!(format_seconds(3725.0), "1 h 02 min");
+    }
+
+    #[test]
+    fn chemical_potential_figure_has_the_spline_the_lambda_ti_differences_and_widom_split() {
+        let scene = Scene::from_str(
+            r#"Scene(name: "mu", seed: 1,
+                system: (box_length: 6.0, temperature: 1.0, epsilon: 0.8,
+                         particles: [120, 160, 200], potential: MinimumImage),
+                sampler: (replicas: 4, dt: 0.005, equilibration_steps: 10,
+                          production_steps: 10))"#,
+            "mu.ron",
+        )
+        .unwrap();
+        let results = serde_json::json!({
+            "free_energy": {
+                "120": {"lambda_ti": {"mean": -160.0, "err": 0.3},
+                        "widom": {"mean": -2.08, "err": 0.01, "converged": true}},
+                "160": {"lambda_ti": {"mean": -228.0, "err": 0.4}},
+                "200": {"lambda_ti": {"mean": -202.0, "err": 0.0},
+                        "widom": {"mean": 3.5, "err": 0.3, "converged": false}},
+            },
+            "grand_canonical": {"betamu_ex_spline": [{"n": 120, "mean": -2.1, "err": 0.05}]},
+        });
+        let inputs = Inputs {
+            scene: &scene,
+            dir: PathBuf::new(),
+            results,
+            counts: vec![120, 160, 200],
+            raw: BTreeMap::new(),
+            notes: Vec::new(),
+        };
+        let v = 216.0;
+        let d = lambda_ti_differences(&inputs);
+        assert_eq!(d.len(), 2);
+        assert!((d[0].0 - 140.0 / v).abs() < 1e-12 && (d[0].1 + 68.0 / 40.0).abs() < 1e-12);
+        assert!((d[0].2.unwrap() - 0.5 / 40.0).abs() < 1e-12);
+        assert!((d[1].1 - 26.0 / 40.0).abs() < 1e-12);
+        assert_eq!(spline_betamu(&inputs), vec![(120.0 / v, -2.1, Some(0.05))]);
+        let plot = chemical_potential_plot(&inputs).unwrap();
+        let labels: Vec<(&str, usize)> = plot.panels[0]
+            .series
+            .iter()
+            .map(|s| match &s.kind {
+                crate::report::plot::SeriesKind::Points { x, .. } => (s.label.as_str(), x.len()),
+                _ => (s.label.as_str(), 0),
+            })
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("neural TI, spline of βF_ex(N)", 1),
+                ("λ-TI, finite differences", 2),
+                ("Widom", 1),
+                ("Widom, not converged", 1),
+            ]
+        );
     }
 }

@@ -16,10 +16,9 @@
 //!   tests/data/lj_paper_system_N40.json.
 //!
 //! The table is printed and written to `$NTI_COVERAGE_OUT/coverage.json` (default
-//! `target/coverage`); outputs are resumed when present. The test fails when an estimator
-//! misses the targets (≥ 60 % within 1σ and ≥ 90 % within 2σ, counting the reported
-//! systematic error where the estimator has one). About half an hour on a 2-core software
-//! adapter.
+//! `target/coverage`); outputs are resumed when present. The test fails when the headline
+//! or the corrected TI misses the targets (≥ 60 % within 1σ and ≥ 90 % within 2σ, counting
+//! the reported systematic error). About half an hour on a 2-core software adapter.
 
 mod common;
 
@@ -43,7 +42,7 @@ fn scene(name: &str, n: u32, training_steps: u32) -> Scene {
     sampler: (replicas: 64, dt: 0.005, friction: 1.0, equilibration_steps: 4000,
               production_steps: 6000, record_every: 10, sample_every: 500),
     training: (steps: {training_steps}, batch: 32, log_every: 100, checkpoint_every: 500),
-    integration: (trajectories: 32, steps: 100, correctors: 2,
+    integration: (trajectories: 32, steps: 100, correctors: 2, chemical_potential: false,
                   estimators: [ReverseSde, Corrected, Annealed, ForwardNoise],
                   populations: 4, resample: 1.0),
 )"#
@@ -52,6 +51,13 @@ fn scene(name: &str, n: u32, training_steps: u32) -> Scene {
     s.validate(name).unwrap();
     s
 }
+
+/// The estimates whose coverage the study asserts: the headline the report gives and the
+/// corrected TI it is taken from. The others are measured and printed: the reverse SDE,
+/// the annealed TI and forward noise are biased by construction (no correctors, lag,
+/// model error), and population annealing is biased high in −ln Z while few weights carry
+/// it (benches/RESULTS.md has their numbers).
+const ASSERTED: [&str; 2] = ["headline", "corrected"];
 
 /// One estimate of one replicate: (mean, statistical error, systematic error).
 type Replicate = (f64, f64, f64);
@@ -214,7 +220,8 @@ fn error_bars_cover_known_answers() {
                 100.0 * c.within_1sigma_with_sys,
                 100.0 * c.within_2sigma_with_sys
             );
-            if c.within_1sigma_with_sys < 0.6 || c.within_2sigma_with_sys < 0.9 {
+            let asserted = ASSERTED.contains(name);
+            if asserted && (c.within_1sigma_with_sys < 0.6 || c.within_2sigma_with_sys < 0.9) {
                 failures.push(format!(
                     "{case} {name}: {:.0} % within 1σ, {:.0} % within 2σ (bias {:.3}, err/scatter {:.2})",
                     100.0 * c.within_1sigma_with_sys,

@@ -189,16 +189,16 @@ fn run_computes_every_estimator_and_resumes() {
     // Forward noise needs reference samples: there are some at N = 6 only.
     assert!(results["free_energy"]["6"]["forward_noise"]["betaF_ex"]["mean"].is_number());
     assert!(results["free_energy"]["7"]["forward_noise"].is_null());
-    // Resampled every grid point, the population-annealing weights stay even: the headline
-    // is its normaliser (`ais`), and βμ_ex comes from the same estimate at N + 1.
+    // The headline is the MALA-corrected TI, and βμ_ex comes from the same estimate at
+    // N + 1.
     let head = &results["free_energy"]["6"]["neural_ti"];
-    assert_eq!(head["estimator"], "ais");
+    assert_eq!(head["estimator"], "corrected");
     let mu = head["betamu_ex"]["mean"].as_f64().unwrap();
     let (f6, f7) = (
-        results["free_energy"]["6"]["ais"]["betaF_ex"]["mean"]
+        results["free_energy"]["6"]["corrected"]["betaF_ex"]["mean"]
             .as_f64()
             .unwrap(),
-        results["free_energy"]["7"]["ais"]["betaF_ex"]["mean"]
+        results["free_energy"]["7"]["corrected"]["betaF_ex"]["mean"]
             .as_f64()
             .unwrap(),
     );
@@ -217,7 +217,7 @@ fn run_computes_every_estimator_and_resumes() {
     assert!(head["err_sys"].as_f64().unwrap() >= 0.0);
     let report = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
     assert!(report.contains("Verdict: **"), "{report}");
-    assert!(first.contains("N = 6: headline (ais)"), "{first}");
+    assert!(first.contains("N = 6: headline (corrected)"), "{first}");
 
     // A second run reuses the samples, the finished training and the sampler records.
     let raw = out_dir.join("ti_N6_corrected.json");

@@ -326,20 +326,26 @@ pub fn estimate_for(summaries: &[EstimatorSummary], key: &str) -> Option<Headlin
     })
 }
 
-/// The headline among the estimates run: annealed importance sampling (or population
-/// annealing) when its effective sample size is at least [`MIN_AIS_ESS`] and
-/// [`MIN_AIS_ESS_FRACTION`] of the trajectories (it is unbiased whatever the samplers' lag;
-/// with fewer effective samples its error bar is not trustworthy), then under the same
-/// condition the importance-weighted TI, else the MALA-corrected TI, the annealed TI, the
-/// reverse SDE, forward noise.
+/// The headline among the estimates run: the MALA-corrected TI when it ran, then annealed
+/// importance sampling (or population annealing) when its effective sample size is at
+/// least [`MIN_AIS_ESS`] and [`MIN_AIS_ESS_FRACTION`] of the trajectories, under the same
+/// condition the importance-weighted TI, else the annealed TI, the reverse SDE, forward
+/// noise.
+///
+/// Why the corrected TI first: over 30 independent replicates of the N = 40 paper system
+/// its error bar covered the reference in 73 % (1σ) and 93 % (2σ) of runs, while the
+/// population-annealing estimate, unbiased in Z but biased high in −ln Z when a few
+/// weights dominate, covered it in 47 % and 63 % (bias +0.6 kT at ESS ≈ 10 of 32); at the
+/// dense N = 200 state with enough correctors the corrected TI matched the λ-window TI and
+/// AIS was 4 kT high (benches/RESULTS.md). The others stay as the verdict's cross-checks.
 pub fn headline(summaries: &[EstimatorSummary]) -> Option<Headline> {
     let ais_ok = annealed_ais(summaries).is_some_and(|a| {
         a.ess >= MIN_AIS_ESS && a.ess_fraction >= MIN_AIS_ESS_FRACTION && a.err.is_finite()
     });
     let order = [
+        "corrected",
         "ais",
         "weighted_ti",
-        "corrected",
         "annealed",
         "reverse_sde",
         "forward_noise",
@@ -616,12 +622,17 @@ mod tests {
             ),
         ];
         let h = headline(&runs).unwrap();
-        assert_eq!(h.key, "ais");
+        assert_eq!(h.key, "corrected");
         let v = verdict(&runs, &h);
         assert!(v.converged, "{v:?}");
         assert!(v.reasons.is_empty() && v.remedies.is_empty());
-        assert_eq!(v.err_sys, 0.0, "AIS has no quadrature error");
-        assert!((v.estimator_spread - 0.10).abs() < 1e-12, "{v:?}");
+        assert_eq!(v.err_sys, 0.02, "the corrected TI's quadrature error");
+        assert!((v.estimator_spread - 0.15).abs() < 1e-12, "{v:?}");
+        // Without the corrected TI, AIS with enough effective samples leads; it has no
+        // quadrature error.
+        let h = headline(&runs[1..]).unwrap();
+        assert_eq!(h.key, "ais");
+        assert_eq!(verdict(&runs[1..], &h).err_sys, 0.0);
     }
 
     #[test]

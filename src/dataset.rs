@@ -34,7 +34,7 @@ pub const MAGIC: &[u8; 8] = b"NTISAMP\0";
 pub const VERSION: u32 = 2;
 /// Offset of the checksum field.
 const CHECKSUM_AT: usize = 76;
-/// Header size of version 1.
+/// Header size (versions 1 and 2).
 pub const HEADER_BYTES: usize = 80;
 /// dtype code of f32 xyz.
 pub const DTYPE_F32_XYZ: u32 = 1;

@@ -403,6 +403,19 @@ fn reruns_with_changed_settings_never_mix_results() {
     assert!(run(&reseeded).status.success());
     assert_eq!(estimate(&results()), replicate);
 
+    // A damaged sample file is refused, named, and left as it is (never sampled over).
+    let ntis = out_dir.join("samples_N6.ntis");
+    let mut damaged = samples.clone();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0x40;
+    std::fs::write(&ntis, &damaged).unwrap();
+    let out = run(&reseeded);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("samples_N6.ntis"), "{err}");
+    assert_eq!(std::fs::read(&ntis).unwrap(), damaged);
+    std::fs::write(&ntis, &samples).unwrap();
+
     // A corrupted results.json is refused and left as it is.
     let junk = b"\x00\x01 not json at all";
     std::fs::write(out_dir.join("results.json"), junk).unwrap();

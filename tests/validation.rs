@@ -11,7 +11,7 @@
 //! independent Monte Carlo + λ-TI reference (tests/data/lj_paper_system_N40.json) within the
 //! combined 2σ error, with error bars of at most 0.3 kT; the unweighted TI of the reverse SDE
 //! with MALA correctors (`corrected`) is printed, not asserted (it lags: see
-//! benches/RESULTS.md). Hours on a 2-core software adapter, minutes on a real GPU. Skipped
+//! benches/RESULTS.md). About 50 minutes on a 2-core software adapter. Skipped
 //! without an adapter.
 
 mod common;

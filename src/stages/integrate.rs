@@ -162,7 +162,7 @@ fn run_one(
     let c = settings.trajectories as usize;
     let l = scene.system.box_length;
     let path = match estimator {
-        Estimator::ForwardNoise => match super::sample::existing_samples(scene, n, out_dir) {
+        Estimator::ForwardNoise => match super::sample::existing_samples(scene, n, out_dir)? {
             Some(set) => PathKind::ForwardNoise {
                 x0: spread_configurations(&set, c),
             },

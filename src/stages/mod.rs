@@ -110,7 +110,7 @@ pub fn samples_for(
     out_dir: &Path,
     progress: &mut dyn Progress,
 ) -> Result<(SampleSet, Option<ReferenceSummary>)> {
-    if let Some(set) = sample::existing_samples(scene, n, out_dir) {
+    if let Some(set) = sample::existing_samples(scene, n, out_dir)? {
         return Ok((set, None));
     }
     let (summary, set) = sample::sample_one(gpu, &kernels.get(gpu)?, scene, n, out_dir, progress)?;

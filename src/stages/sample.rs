@@ -23,10 +23,16 @@ pub fn sample_files(n: u32) -> SampleFiles {
     }
 }
 
-/// The samples of an earlier sampling run of this scene at N, if `out_dir` holds them.
-pub fn existing_samples(scene: &Scene, n: u32, out_dir: &Path) -> Option<SampleSet> {
-    let set = SampleSet::read(&out_dir.join(sample_files(n).samples)).ok()?;
-    (set.scene_hash == scene.hash() && set.n == n).then_some(set)
+/// The samples of an earlier sampling run of this scene at N, if `out_dir` holds them
+/// (`None` without a file or for another scene's). A file that fails its checks (checksum,
+/// size, positions) is an error naming it, never silently sampled over.
+pub fn existing_samples(scene: &Scene, n: u32, out_dir: &Path) -> Result<Option<SampleSet>> {
+    let path = out_dir.join(sample_files(n).samples);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let set = SampleSet::read(&path)?;
+    Ok((set.scene_hash == scene.hash() && set.n == n).then_some(set))
 }
 
 /// Samples the reference fluid at one N and writes its files (`.ntis`, extended XYZ of
@@ -83,7 +89,7 @@ pub fn sample_stage(
     let mut reference = serde_json::Map::new();
     let mut sampled = Vec::new();
     for &n in &scene.system.particles {
-        if reuse && existing_samples(scene, n, out_dir).is_some() {
+        if reuse && existing_samples(scene, n, out_dir)?.is_some() {
             continue;
         }
         let (summary, _) = sample_one(gpu, &kernels.get(gpu)?, scene, n, out_dir, progress)?;

@@ -214,6 +214,22 @@ fn full_run_gives_every_figure_and_the_numbers() {
     let dir = full_dir("full", &scene);
     let files = write_report(&scene, &dir).unwrap();
     assert_eq!(files.report, dir.join(REPORT_FILE));
+    // The tidy table: one plain header row, nine fields a row, every number of the run.
+    let csv = std::fs::read_to_string(&files.summary).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("n,rho,quantity,method,mean,err,err_sys,verdict,wall_s")
+    );
+    assert!(lines.all(|l| l.split(',').count() == 9), "{csv}");
+    for row in [
+        ",betaF_ex,corrected,-19.116764,0.3952092,",
+        ",betaF_ex,lambda_ti,-19.4321,0.1187,,,",
+        ",betamu_ex,widom,-0.52871,0.01234,,converged,",
+        ",betaF_ex,neural_ti,-19.548,0.41,",
+    ] {
+        assert!(csv.contains(row), "{row}: {csv}");
+    }
     assert_eq!(
         names(&files.plots),
         [
@@ -362,7 +378,8 @@ fn only_results_json_gives_a_report_and_the_density_figures() {
             "chemical_potential.png",
             "free_energy.png",
             "report.md",
-            "results.json"
+            "results.json",
+            "summary.csv"
         ]
     );
     std::fs::remove_dir_all(&dir).unwrap();

@@ -57,6 +57,8 @@ const STAGES: [&str; 4] = ["sample", "train", "baselines", "integrate"];
 pub struct ReportFiles {
     /// `out_dir/report.md`.
     pub report: PathBuf,
+    /// `out_dir/summary.csv` ([`SUMMARY_FILE`]).
+    pub summary: PathBuf,
     /// The PNG figures written, in the order the report lists them.
     pub plots: Vec<PathBuf>,
 }
@@ -82,10 +84,169 @@ pub fn write_report(scene: &Scene, out_dir: &Path) -> Result<ReportFiles> {
     let text = markdown(&inputs, &plots, &notes);
     let report = out_dir.join(REPORT_FILE);
     write_atomic(&report, text.as_bytes())?;
+    let summary = out_dir.join(SUMMARY_FILE);
+    write_atomic(&summary, summary_csv(&inputs).as_bytes())?;
     Ok(ReportFiles {
         report,
+        summary,
         plots: plots.iter().map(|p| out_dir.join(&p.file)).collect(),
     })
+}
+
+/// The tidy table of every number the run produced, one row per N × quantity × method.
+pub const SUMMARY_FILE: &str = "summary.csv";
+
+/// `summary.csv`: columns `n, rho, quantity, method, mean, err, err_sys, verdict, wall_s`
+/// (`quantity` betaF_ex or betamu_ex; `method` the results.json key: the neural-TI samplers,
+/// `ais`, `weighted_ti`, the headline `neural_ti`, `lambda_ti`, `mbar`, `widom`,
+/// `eos_kolafa_nezbeda`, `neural_ti_spline`; empty cells where a column does not apply).
+fn summary_csv(inputs: &Inputs) -> String {
+    let mut out = String::from("n,rho,quantity,method,mean,err,err_sys,verdict,wall_s\n");
+    let cell = |x: Option<f64>| {
+        x.filter(|v| v.is_finite())
+            .map_or(String::new(), |v| format!("{v}"))
+    };
+    let mut row = |n: u32,
+                   quantity: &str,
+                   method: &str,
+                   value: Option<(f64, Option<f64>)>,
+                   sys: Option<f64>,
+                   verdict: &str,
+                   wall: Option<f64>| {
+        if let Some((mean, err)) = value.filter(|(m, _)| m.is_finite()) {
+            let _ = writeln!(
+                out,
+                "{n},{},{quantity},{method},{mean},{},{},{verdict},{}",
+                inputs.rho(n),
+                cell(err),
+                cell(sys),
+                cell(wall)
+            );
+        }
+    };
+    let spline: BTreeMap<u32, (f64, Option<f64>)> = inputs.results["grand_canonical"]
+        ["betamu_ex_spline"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            Some((
+                p["n"].as_u64()? as u32,
+                (p["mean"].as_f64()?, p["err"].as_f64()),
+            ))
+        })
+        .collect();
+    for n in inputs.fe_counts() {
+        let Some(fe) = inputs.fe(n) else { continue };
+        let wall = |key: &str| num(fe, &[key, "wall_time_s"]);
+        for e in ESTIMATORS {
+            let q = num(fe, &[e.key(), "quadrature", "error_estimate"]);
+            let v = mean_err(fe, &[e.key(), "betaF_ex"]);
+            row(n, "betaF_ex", e.key(), v, q, "", wall(e.key()));
+        }
+        row(
+            n,
+            "betaF_ex",
+            "ais",
+            mean_err(fe, &["ais", "betaF_ex"]),
+            None,
+            "",
+            None,
+        );
+        row(
+            n,
+            "betaF_ex",
+            "weighted_ti",
+            mean_err(fe, &["weighted_ti", "betaF_ex"]),
+            None,
+            "",
+            None,
+        );
+        let verdict = match fe["neural_ti"]["verdict"]["converged"].as_bool() {
+            Some(true) => "converged",
+            Some(false) => "not converged",
+            None => "",
+        };
+        let sys = num(fe, &["neural_ti", "err_sys"]);
+        row(
+            n,
+            "betaF_ex",
+            "neural_ti",
+            mean_err(fe, &["neural_ti", "betaF_ex"]),
+            sys,
+            verdict,
+            None,
+        );
+        row(
+            n,
+            "betamu_ex",
+            "neural_ti",
+            mean_err(fe, &["neural_ti", "betamu_ex"]),
+            None,
+            verdict,
+            None,
+        );
+        row(
+            n,
+            "betamu_ex",
+            "neural_ti_spline",
+            spline.get(&n).copied(),
+            None,
+            "",
+            None,
+        );
+        let lt_wall = num(fe, &["lambda_ti", "cost", "wall_time_s"]);
+        if let Some(l) = fe.get("lambda_ti") {
+            row(
+                n,
+                "betaF_ex",
+                "lambda_ti",
+                mean_err(l, &[]),
+                None,
+                "",
+                lt_wall,
+            );
+        }
+        if let Some(m) = fe.get("mbar") {
+            row(n, "betaF_ex", "mbar", mean_err(m, &[]), None, "", None);
+        }
+        if let Some(w) = fe.get("widom") {
+            let converged = match w["converged"].as_bool() {
+                Some(true) => "converged",
+                Some(false) => "not converged",
+                None => "",
+            };
+            let wall = num(w, &["cost", "wall_time_s"]);
+            row(
+                n,
+                "betamu_ex",
+                "widom",
+                mean_err(w, &[]),
+                None,
+                converged,
+                wall,
+            );
+        }
+        row(
+            n,
+            "betaF_ex",
+            "eos_kolafa_nezbeda",
+            mean_err(fe, &["eos"]),
+            None,
+            "",
+            None,
+        );
+        row(
+            n,
+            "betamu_ex",
+            "eos_kolafa_nezbeda",
+            eos_betamu(fe),
+            None,
+            "",
+            None,
+        );
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------

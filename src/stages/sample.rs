@@ -54,7 +54,7 @@ pub fn sample_one(
     let files = sample_files(n);
     set.write(&out_dir.join(&files.samples))?;
     write_atomic(&out_dir.join(&files.xyz), set.to_extxyz(0).as_bytes())?;
-    let mut gr = String::from("# g(r) of the reference samples; r at bin centres\nr,g\n");
+    let mut gr = String::from("r,g\n");
     for (r, g) in outcome.gr() {
         gr.push_str(&format!("{r:.6},{g:.6}\n"));
     }

@@ -130,6 +130,11 @@ pub fn fnv1a64_parts(parts: &[&[u8]]) -> u64 {
     h
 }
 
+/// Version of results.json's layout, written as its `schema_version` (files without one are
+/// version 1, the same layout). A file of a later version is refused rather than merged
+/// into.
+pub const RESULTS_SCHEMA_VERSION: u64 = 1;
+
 /// The results file at `path` (an empty object when missing). A file that is there but is
 /// not a JSON object is refused with a message, never silently replaced: it may hold the
 /// only record of finished work.
@@ -140,6 +145,16 @@ pub fn read_results(path: &Path) -> Result<serde_json::Value> {
         Err(e) => return Err(Error::io(path, e)),
     };
     match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(v) if v["schema_version"].as_u64().unwrap_or(1) > RESULTS_SCHEMA_VERSION => {
+            Err(Error::Format {
+                path: path.to_path_buf(),
+                message: format!(
+                    "written by a newer nti-gpu (results schema {}, this one reads up to {}); \
+                     use that version, or another output directory",
+                    v["schema_version"], RESULTS_SCHEMA_VERSION
+                ),
+            })
+        }
         Ok(v) if v.is_object() => Ok(v),
         _ => Err(Error::Format {
             path: path.to_path_buf(),
@@ -250,6 +265,21 @@ pub fn merge_results(dir: &Path, update: serde_json::Value) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn results_of_a_newer_schema_are_refused_and_older_ones_read() {
+        let dir = std::env::temp_dir().join(format!("nti-schema-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("results.json");
+        std::fs::write(&path, r#"{"schema_version": 99, "free_energy": {}}"#).unwrap();
+        let e = read_results(&path).unwrap_err().to_string();
+        assert!(e.contains("newer nti-gpu") && e.contains("99"), "{e}");
+        for older in [r#"{"free_energy": {}}"#, r#"{"schema_version": 1}"#] {
+            std::fs::write(&path, older).unwrap();
+            assert!(read_results(&path).unwrap().is_object());
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn merge_keeps_other_entries() {

@@ -215,6 +215,9 @@ fn run_computes_every_estimator_and_resumes() {
         "{v}"
     );
     assert!(head["err_sys"].as_f64().unwrap() >= 0.0);
+    // Every results.json says its layout version and the commit that wrote it.
+    assert_eq!(results["schema_version"], 1);
+    assert!(results["commit"].as_str().is_some_and(|c| !c.is_empty()));
     let report = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
     assert!(report.contains("Verdict: **"), "{report}");
     assert!(first.contains("N = 6: headline (corrected)"), "{first}");
@@ -267,9 +270,10 @@ fn run_gives_the_isotherm_from_several_particle_counts() {
     // Nodes: the exact N = 0, 1 and the three evaluated counts.
     assert_eq!(gc["nodes"].as_array().unwrap().len(), 5, "{gc}");
     let table = std::fs::read_to_string(out_dir.join("isotherm.csv")).unwrap();
+    assert!(table.starts_with("beta_mu,mean_n,var_n,density,edge_probability\n"));
     let rows: Vec<Vec<f64>> = table
         .lines()
-        .skip(2)
+        .skip(1)
         .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
         .collect();
     assert_eq!(rows.len(), 201);
@@ -287,9 +291,10 @@ fn run_gives_the_isotherm_from_several_particle_counts() {
     assert!(out_dir.join("isotherm.png").exists());
     // p(N) at the largest fluctuation: normalised over the spline's range 0..=8.
     let pn = std::fs::read_to_string(out_dir.join("pn.csv")).unwrap();
+    assert!(pn.starts_with("n,p\n"));
     let p: Vec<f64> = pn
         .lines()
-        .skip(2)
+        .skip(1)
         .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
         .collect();
     assert_eq!(p.len(), 9);

@@ -60,7 +60,9 @@ impl Progress for NoProgress {
 /// run and its hash.
 pub fn results_header(gpu: &Gpu, scene: &Scene) -> serde_json::Value {
     serde_json::json!({
+        "schema_version": crate::output::RESULTS_SCHEMA_VERSION,
         "nti_gpu_version": env!("CARGO_PKG_VERSION"),
+        "commit": crate::bench::git_commit(),
         "adapter": gpu.adapter,
         "scene": scene,
         "scene_hash": format!("{:016x}", scene.hash()),

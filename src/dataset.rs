@@ -204,19 +204,36 @@ impl SampleSet {
         Self::from_bytes(&bytes, path)
     }
 
-    /// Extended XYZ text of the frames of replica `replica` (readable by OVITO and ASE;
-    /// particles are written as species `Ar`).
-    pub fn to_extxyz(&self, replica: u32) -> String {
+    /// Extended XYZ text of the kept configurations, replica by replica and frame by frame,
+    /// at most `max_positions` particle lines (whole configurations; every configuration when
+    /// they fit). Readable by OVITO and ASE; particles are written as species `Ar`, and the
+    /// comment line states the units: lengths in σ (`length_unit=sigma`, which ASE would
+    /// otherwise take for Å), with σ, ε and kT, the replica, frame and MD step.
+    pub fn to_extxyz(&self, max_positions: usize) -> String {
         let l = self.box_length;
         let mut s = String::new();
-        for f in 0..self.frames {
-            s.push_str(&format!("{}\n", self.n));
-            s.push_str(&format!(
-                "Lattice=\"{l} 0.0 0.0 0.0 {l} 0.0 0.0 0.0 {l}\" Properties=species:S:1:pos:R:3 pbc=\"T T T\" frame={f} replica={replica} step={}\n",
-                (f + 1) as u64 * self.sample_every as u64
-            ));
-            for p in self.configuration(f, replica) {
-                s.push_str(&format!("Ar {:.6} {:.6} {:.6}\n", p[0], p[1], p[2]));
+        let per_config = (self.n as usize).max(1);
+        let budget = (max_positions / per_config).max(1);
+        let mut written = 0;
+        'all: for replica in 0..self.replicas {
+            for f in 0..self.frames {
+                if written == budget {
+                    break 'all;
+                }
+                written += 1;
+                s.push_str(&format!("{}\n", self.n));
+                s.push_str(&format!(
+                    "Lattice=\"{l} 0.0 0.0 0.0 {l} 0.0 0.0 0.0 {l}\" Properties=species:S:1:pos:R:3 \
+                     pbc=\"T T T\" length_unit=sigma sigma={} epsilon={} kT={} replica={replica} \
+                     frame={f} step={}\n",
+                    self.sigma,
+                    self.epsilon,
+                    self.temperature,
+                    (f + 1) as u64 * self.sample_every as u64
+                ));
+                for p in self.configuration(f, replica) {
+                    s.push_str(&format!("Ar {:.6} {:.6} {:.6}\n", p[0], p[1], p[2]));
+                }
             }
         }
         s
@@ -300,12 +317,29 @@ mod tests {
     }
 
     #[test]
-    fn extxyz_has_lattice_and_counts() {
-        let text = set().to_extxyz(1);
+    fn extxyz_has_every_configuration_the_lattice_and_the_units() {
+        let set = set();
+        let text = set.to_extxyz(1_000_000);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 2 * (2 + 3));
+        // 2 replicas × 2 frames, each a count line, a comment line and 3 particles.
+        assert_eq!(lines.len(), 4 * (2 + 3));
         assert_eq!(lines[0], "3");
         assert!(lines[1].contains("Lattice=\"6 0.0 0.0 0.0 6 0.0 0.0 0.0 6\""));
-        assert!(lines[2].starts_with("Ar 1.500000"));
+        assert!(lines[1].contains("length_unit=sigma sigma=1 epsilon=0.8 kT=1"));
+        assert!(lines[1].contains("replica=0 frame=0"));
+        let first = set.configuration(0, 0)[0];
+        assert_eq!(
+            lines[2],
+            format!("Ar {:.6} {:.6} {:.6}", first[0], first[1], first[2])
+        );
+        assert!(lines[16].contains("replica=1 frame=1"));
+        let last = set.configuration(1, 1)[2];
+        assert_eq!(
+            lines[19],
+            format!("Ar {:.6} {:.6} {:.6}", last[0], last[1], last[2])
+        );
+        // A cap keeps whole configurations, at least one.
+        assert_eq!(set.to_extxyz(7).lines().count(), 2 * (2 + 3));
+        assert_eq!(set.to_extxyz(1).lines().count(), 2 + 3);
     }
 }

@@ -23,6 +23,10 @@ pub fn sample_files(n: u32) -> SampleFiles {
     }
 }
 
+/// Most particle lines the extended XYZ holds (about 40 MB): every kept configuration of
+/// a typical run; beyond, whole configurations replica by replica up to this many.
+pub const XYZ_MAX_POSITIONS: usize = 1_000_000;
+
 /// The samples of an earlier sampling run of this scene at N, if `out_dir` holds them
 /// (`None` without a file or for another scene's). A file that fails its checks (checksum,
 /// size, positions) is an error naming it, never silently sampled over.
@@ -53,7 +57,10 @@ pub fn sample_one(
     let set = outcome.sample_set(gpu, scene)?;
     let files = sample_files(n);
     set.write(&out_dir.join(&files.samples))?;
-    write_atomic(&out_dir.join(&files.xyz), set.to_extxyz(0).as_bytes())?;
+    write_atomic(
+        &out_dir.join(&files.xyz),
+        set.to_extxyz(XYZ_MAX_POSITIONS).as_bytes(),
+    )?;
     let mut gr = String::from("r,g\n");
     for (r, g) in outcome.gr() {
         gr.push_str(&format!("{r:.6},{g:.6}\n"));

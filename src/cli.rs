@@ -102,8 +102,12 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Continue from the checkpoint `model.ckpt` in the output directory.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "force")]
         resume: bool,
+        /// Train from step 0 even where the output directory holds a model (this scene's or
+        /// another's), replacing it as the new checkpoints are written.
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         gpu: AdapterArgs,
     },
@@ -115,6 +119,11 @@ enum Command {
         /// Output directory (default: the scene's `output`, or out/<name>).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Where the output directory holds another scene's model (other samples, model or
+        /// training settings) or an altered sampler record, redo that stage instead of
+        /// refusing; each file is replaced when its new version is complete.
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         gpu: AdapterArgs,
     },
@@ -126,6 +135,10 @@ enum Command {
         /// Output directory (default: the scene's `output`, or out/<name>).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Run again the samplers whose records in the output directory were altered or
+        /// damaged, instead of refusing them.
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         gpu: AdapterArgs,
     },
@@ -315,11 +328,17 @@ fn dispatch(cli: Cli) -> Result<()> {
             scene,
             out,
             resume,
+            force,
             gpu,
-        } => train(&scene, out, resume, &gpu),
-        Command::Run { scene, out, gpu } => {
+        } => train(&scene, out, resume, force, &gpu),
+        Command::Run {
+            scene,
+            out,
+            force,
+            gpu,
+        } => {
             let (s, dir, gpu, _lock) = open_run(&scene, out, &gpu)?;
-            let outcome = crate::stages::run_scene(&gpu, &s, &dir, &mut Bar::new())
+            let outcome = crate::stages::run_scene(&gpu, &s, &dir, force, &mut Bar::new())
                 .with_context(|| format!("running {}", scene.display()))?;
             for (stage, what, secs) in &outcome.stages {
                 println!("{stage:>10}: {what} ({secs:.1} s)");
@@ -328,10 +347,15 @@ fn dispatch(cli: Cli) -> Result<()> {
             println!("wrote {}", dir.join("results.json").display());
             Ok(())
         }
-        Command::Integrate { scene, out, gpu } => {
+        Command::Integrate {
+            scene,
+            out,
+            force,
+            gpu,
+        } => {
             let (s, dir, gpu, _lock) = open_run(&scene, out, &gpu)?;
             let outcome =
-                crate::stages::integrate::integration_stage(&gpu, &s, &dir, &mut Bar::new())
+                crate::stages::integrate::integration_stage(&gpu, &s, &dir, force, &mut Bar::new())
                     .with_context(|| format!("integrating {}", scene.display()))?;
             print_free_energy(&outcome.json);
             println!("wrote {}", dir.join("results.json").display());
@@ -409,6 +433,7 @@ fn train(
     scene: &std::path::Path,
     out: Option<PathBuf>,
     resume: bool,
+    force: bool,
     gpu: &AdapterArgs,
 ) -> Result<()> {
     let (s, dir, gpu, _lock) = open_run(scene, out, gpu)?;
@@ -421,6 +446,7 @@ fn train(
         )
         .into());
     }
+    crate::stages::train::check_train_start(&s, &dir, resume, force)?;
     let result = crate::stages::train::train_stage(&gpu, &s, &dir, resume, &mut Bar::new())
         .with_context(|| format!("training {}", scene.display()))?;
     let t = &result["training"];

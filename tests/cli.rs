@@ -110,12 +110,18 @@ fn check_rejects_bad_scene_naming_the_field() {
 #[test]
 fn unknown_backend_and_adapter_are_clear_errors() {
     let path = temp_scene("backend", TINY);
+    // The backends are a closed list: clap refuses another name and lists the choices.
     let out = nti()
         .args(["sample", path.to_str().unwrap(), "--backend", "glide"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend `glide`"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid value 'glide' for '--backend")
+            && err.contains("[possible values: vulkan, metal, dx12, gl]"),
+        "{err}"
+    );
     let out = nti()
         .args([
             "sample",
@@ -138,6 +144,122 @@ fn unknown_backend_and_adapter_are_clear_errors() {
             "{err}"
         );
     }
+}
+
+/// `--help` lists the commands in the order of a workflow, then the tools.
+#[test]
+fn help_lists_the_commands_in_workflow_order() {
+    let help = common::nti_ok(&["--help"]);
+    let order = [
+        "check",
+        "sample",
+        "train",
+        "baselines",
+        "integrate",
+        "run",
+        "report",
+        "eos",
+        "bench",
+        "info",
+    ];
+    let at: Vec<usize> = order
+        .iter()
+        .map(|c| {
+            help.find(&format!("\n  {c} "))
+                .unwrap_or_else(|| panic!("{c}: {help}"))
+        })
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{help}");
+}
+
+/// `-o` is `--out` on every command that writes an output directory.
+#[test]
+fn o_is_short_for_out_everywhere() {
+    for command in ["sample", "train", "baselines", "integrate", "run", "report"] {
+        let help = common::nti_ok(&[command, "--help"]);
+        assert!(help.contains("-o, --out <DIR>"), "{command}: {help}");
+    }
+}
+
+/// `--seed` replaces the scene's seed, and results.json records the scene as run.
+#[test]
+fn seed_overrides_the_scene_seed_and_is_recorded() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let path = temp_scene("seed", TINY);
+    let out_dir = fresh_out(&path, "seed-out");
+    let stdout = common::nti_ok(&[
+        "sample",
+        path.to_str().unwrap(),
+        "-o",
+        out_dir.to_str().unwrap(),
+        "--seed",
+        "9",
+    ]);
+    assert!(stdout.contains("results.json"), "{stdout}");
+    let results = results_in(&out_dir);
+    assert_eq!(results["scene"]["seed"], 9);
+    let mut scene = nti_gpu::scene::Scene::load(&path).unwrap();
+    assert_eq!(scene.seed, 1);
+    scene.seed = 9;
+    assert_eq!(results["scene_hash"], format!("{:016x}", scene.hash()));
+    let set = nti_gpu::dataset::SampleSet::read(&out_dir.join("samples_N10.ntis")).unwrap();
+    assert_eq!(set.scene_hash, scene.hash());
+}
+
+/// `--json` means JSON on stdout wherever it is offered: `info`, `eos` and `bench` (whose
+/// table then goes to stderr); `bench --json-out FILE` writes the same report to a file.
+#[test]
+fn json_means_json_on_stdout() {
+    let eos = common::nti_ok(&["eos", "--temperature", "2", "--density", "0.5", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&eos).unwrap();
+    assert_eq!(v["temperature"], 2.0);
+    if common::gpu().is_none() {
+        return;
+    }
+    let info = common::nti_ok(&["info", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&info).unwrap();
+    let adapters = v["adapters"].as_array().unwrap();
+    assert!(!adapters.is_empty(), "{v}");
+    for a in adapters {
+        assert!(
+            a["name"].is_string() && a["limits"]["max_buffer_size"].is_number(),
+            "{a}"
+        );
+        assert!(
+            a["optional_features"]["TIMESTAMP_QUERY"].is_boolean(),
+            "{a}"
+        );
+    }
+    assert!(v["default_choice"]["name"].is_string(), "{v}");
+
+    let file = std::env::temp_dir().join(format!("nti-cli-{}-bench.json", std::process::id()));
+    let out = nti()
+        .args([
+            "bench",
+            "--only",
+            "paper-N200-B1",
+            "--seconds",
+            "0.05",
+            "--json",
+            "--json-out",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(printed, written);
+    assert_eq!(printed["workloads"][0]["name"], "paper-N200-B1");
+    assert!(
+        err.contains("paper-N200-B1") && err.contains("total"),
+        "{err}"
+    );
+    std::fs::remove_file(&file).ok();
 }
 
 #[test]
@@ -289,7 +411,7 @@ fn resuming_without_a_checkpoint_fails_before_any_work() {
     );
 }
 
-/// `bench --json` at a directory or in a missing one fails before benchmarking.
+/// `bench --json-out` at a directory or in a missing one fails before benchmarking.
 #[test]
 fn bench_json_paths_are_checked_first() {
     let dir = std::env::temp_dir();
@@ -298,13 +420,16 @@ fn bench_json_paths_are_checked_first() {
         (dir.join("no-such-dir-nti").join("b.json"), "does not exist"),
     ] {
         let out = common::nti()
-            .args(["bench", "--suite", "quick", "--json"])
+            .args(["bench", "--suite", "quick", "--json-out"])
             .arg(&path)
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(1));
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(expected) && !err.contains("adapter"), "{err}");
+        assert!(
+            err.contains("--json-out") && err.contains(expected) && !err.contains("adapter"),
+            "{err}"
+        );
     }
 }
 

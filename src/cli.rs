@@ -1,14 +1,16 @@
 //! The `nti-gpu` command line: `info`, `check`, `run`, `sample`, `baselines`, `train`,
 //! `integrate`, `eos`, `bench`.
 
-use crate::gpu::{describe_adapter, enumerate_adapters, parse_backends, Gpu, GpuOptions};
+use crate::gpu::{
+    adapter_json, describe_adapter, enumerate_adapters, parse_backends, Gpu, GpuOptions,
+};
 use crate::output::DirLock;
 use crate::scene::Scene;
 use crate::stages::limits::check_device_limits;
 use crate::stages::sample::sample_stage;
 use crate::stages::Progress;
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -20,34 +22,101 @@ pub struct Cli {
     command: Command,
 }
 
+/// A backend wgpu can use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    /// Vulkan (Linux, Windows, Android; Mesa lavapipe without a GPU).
+    #[value(alias = "vk")]
+    Vulkan,
+    /// Metal (macOS, iOS).
+    #[value(alias = "mtl")]
+    Metal,
+    /// Direct3D 12 (Windows).
+    #[value(alias = "d3d12")]
+    Dx12,
+    /// OpenGL / OpenGL ES.
+    #[value(aliases = ["gles", "opengl"])]
+    Gl,
+    /// Every backend (as without --backend).
+    #[value(hide = true)]
+    All,
+}
+
+impl Backend {
+    /// The name [`parse_backends`] reads.
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Vulkan => "vulkan",
+            Backend::Metal => "metal",
+            Backend::Dx12 => "dx12",
+            Backend::Gl => "gl",
+            Backend::All => "all",
+        }
+    }
+}
+
 /// Adapter selection shared by every command that uses the GPU.
 #[derive(Args, Debug, Clone, Default)]
 pub struct AdapterArgs {
     /// Use the adapter whose name contains this (case-insensitive), e.g. "llvmpipe", "nvidia".
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_name = "NAME")]
     adapter: Option<String>,
-    /// Use this backend: vulkan, metal, dx12 or gl.
-    #[arg(long, global = true)]
-    backend: Option<String>,
+    /// Use this backend (a comma-separated list for several).
+    #[arg(long, global = true, value_enum, value_delimiter = ',')]
+    backend: Vec<Backend>,
 }
 
 impl AdapterArgs {
+    /// The backends as [`GpuOptions::backend`] takes them (None: every backend).
+    fn backend_names(&self) -> Option<String> {
+        (!self.backend.is_empty()).then(|| {
+            self.backend
+                .iter()
+                .map(|b| b.name())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    }
+
     fn options(&self) -> GpuOptions {
         GpuOptions {
             adapter: self.adapter.clone(),
-            backend: self.backend.clone(),
+            backend: self.backend_names(),
             ..Default::default()
         }
     }
 }
 
+/// The scene a command runs, where its outputs go and the seed it runs with.
+#[derive(Args, Debug, Clone)]
+struct SceneArgs {
+    /// Scene file (RON).
+    scene: PathBuf,
+    /// Output directory (default: the scene's `output`, or out/<name>).
+    #[arg(short, long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Seed of every random stream in place of the scene's `seed` (results.json records
+    /// the scene with this seed).
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+impl SceneArgs {
+    /// The validated scene with the seed override applied, and the output directory.
+    fn load(&self) -> Result<(Scene, PathBuf)> {
+        let mut s = Scene::load_validated(&self.scene)?;
+        if let Some(seed) = self.seed {
+            s.seed = seed;
+        }
+        let dir = self.out.clone().unwrap_or_else(|| s.output_dir());
+        Ok((s, dir))
+    }
+}
+
+// Subcommands are listed in the order of a workflow: check a scene, its stages one by one
+// or all at once (`run`), the report, then the tools.
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// List every adapter wgpu can see, with backend, type, driver, limits and features.
-    Info {
-        #[command(flatten)]
-        gpu: AdapterArgs,
-    },
     /// Validate a scene file without running anything.
     Check {
         /// Scene file (RON).
@@ -60,22 +129,90 @@ enum Command {
     },
     /// Sample the reference LJ fluid (batched Langevin MD on the GPU).
     Sample {
-        /// Scene file (RON).
-        scene: PathBuf,
-        /// Output directory (default: the scene's `output`, or out/<name>).
-        #[arg(long)]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        run: SceneArgs,
         #[command(flatten)]
         gpu: AdapterArgs,
+    },
+    /// Train the energy model by denoising score matching on the reference samples of the
+    /// scene's particle counts (reused from an earlier `sample` run, sampled otherwise).
+    Train {
+        #[command(flatten)]
+        run: SceneArgs,
+        /// Continue from the checkpoint `model.ckpt` in the output directory.
+        #[arg(long, conflicts_with = "force")]
+        resume: bool,
+        /// Train from step 0 even where the output directory holds a model (this scene's or
+        /// another's), replacing it as the new checkpoints are written.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        gpu: AdapterArgs,
+    },
+    /// Compute the classical baselines the scene names (Widom insertion, ...) next to the
+    /// reference samples, reusing those of an earlier `sample` run of the same scene.
+    Baselines {
+        #[command(flatten)]
+        run: SceneArgs,
+        #[command(flatten)]
+        gpu: AdapterArgs,
+    },
+    /// Neural TI with the trained model of the output directory: the scene's `integration`
+    /// section (samplers, grid, particle counts); reuses matching sampler records.
+    Integrate {
+        #[command(flatten)]
+        run: SceneArgs,
+        /// Run again the samplers whose records in the output directory were altered or
+        /// damaged, instead of refusing them.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        gpu: AdapterArgs,
+    },
+    /// Run everything the scene asks for, in order, resuming from what the output directory
+    /// holds: reference sampling, training, baselines, neural TI, report and plots.
+    Run {
+        #[command(flatten)]
+        run: SceneArgs,
+        /// Where the output directory holds another scene's model (other samples, model or
+        /// training settings) or an altered sampler record, redo that stage instead of
+        /// refusing; each file is replaced when its new version is complete.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        gpu: AdapterArgs,
+    },
+    /// Rewrite report.md and the plots of an output directory from its results.json and
+    /// sampler records (no GPU needed; after a partial or interrupted run, or a new version).
+    Report {
+        #[command(flatten)]
+        run: SceneArgs,
+    },
+    /// Evaluate the Kolafa-Nezbeda and Johnson-Zollweg-Gubbins equations of state of the full
+    /// LJ fluid: beta A_ex/N, Z - 1, beta mu_ex, U_ex/N and P (reduced units).
+    Eos {
+        /// Reduced temperature T* = kT/epsilon (> 0).
+        #[arg(long, allow_negative_numbers = true)]
+        temperature: f64,
+        /// Reduced number density rho* = N sigma^3 / V (>= 0).
+        #[arg(long, allow_negative_numbers = true)]
+        density: f64,
+        /// Print JSON to stdout instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Benchmark the kernels on this machine's GPU against the CPU reference.
     Bench {
         /// Workload suite: quick (< 2 min on a 2-core software adapter), standard or full (adds the N = 256 000 fluid).
         #[arg(long, default_value = "quick")]
         suite: String,
+        /// Print the report as JSON to stdout (schema: docs/bench.md); the table goes to
+        /// stderr.
+        #[arg(long, conflicts_with = "compare")]
+        json: bool,
         /// Also write the report as JSON to this file (schema: docs/bench.md).
-        #[arg(long)]
-        json: Option<PathBuf>,
+        #[arg(long, value_name = "FILE", conflicts_with = "compare")]
+        json_out: Option<PathBuf>,
         /// Run only these workloads of the suite (comma-separated names).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
@@ -88,74 +225,13 @@ enum Command {
         #[command(flatten)]
         gpu: AdapterArgs,
     },
-    /// Compute the classical baselines the scene names (Widom insertion, ...) next to the
-    /// reference samples, reusing those of an earlier `sample` run of the same scene.
-    Baselines {
-        /// Scene file (RON).
-        scene: PathBuf,
-        /// Output directory (default: the scene's `output`, or out/<name>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[command(flatten)]
-        gpu: AdapterArgs,
-    },
-    /// Train the energy model by denoising score matching on the reference samples of the
-    /// scene's first particle count (reused from an earlier `sample` run, sampled otherwise).
-    Train {
-        /// Scene file (RON).
-        scene: PathBuf,
-        /// Output directory (default: the scene's `output`, or out/<name>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Continue from the checkpoint `model.ckpt` in the output directory.
-        #[arg(long)]
-        resume: bool,
-        #[command(flatten)]
-        gpu: AdapterArgs,
-    },
-    /// Run everything the scene asks for, in order, resuming from what the output directory
-    /// holds: reference sampling, training, baselines, neural TI, report and plots.
-    Run {
-        /// Scene file (RON).
-        scene: PathBuf,
-        /// Output directory (default: the scene's `output`, or out/<name>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[command(flatten)]
-        gpu: AdapterArgs,
-    },
-    /// Neural TI with the trained model of the output directory: the scene's `integration`
-    /// section (samplers, grid, particle counts); reuses matching sampler records.
-    Integrate {
-        /// Scene file (RON).
-        scene: PathBuf,
-        /// Output directory (default: the scene's `output`, or out/<name>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[command(flatten)]
-        gpu: AdapterArgs,
-    },
-    /// Rewrite report.md and the plots of an output directory from its results.json and
-    /// sampler records (no GPU needed; after a partial or interrupted run, or a new version).
-    Report {
-        /// Scene file (RON).
-        scene: PathBuf,
-        /// Output directory (default: the scene's `output`, or out/<name>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
-    /// Evaluate the Kolafa-Nezbeda and Johnson-Zollweg-Gubbins equations of state of the full
-    /// LJ fluid: beta A_ex/N, Z - 1, beta mu_ex, U_ex/N and P (reduced units).
-    Eos {
-        /// Reduced temperature T* = kT/epsilon (> 0).
-        #[arg(long, allow_negative_numbers = true)]
-        temperature: f64,
-        /// Reduced number density rho* = N sigma^3 / V (>= 0).
-        #[arg(long, allow_negative_numbers = true)]
-        density: f64,
-        /// Print JSON instead of a table.
+    /// List every adapter wgpu can see, with backend, type, driver, limits and features.
+    Info {
+        /// Print JSON to stdout instead of text.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        gpu: AdapterArgs,
     },
 }
 
@@ -286,10 +362,11 @@ fn is_output_failure(payload: &(dyn std::any::Any + Send)) -> bool {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Info { gpu } => info(&gpu),
+        Command::Info { json, gpu } => info(&gpu, json),
         Command::Bench {
             suite,
             json,
+            json_out,
             only,
             seconds,
             compare,
@@ -302,50 +379,51 @@ fn dispatch(cli: Cli) -> Result<()> {
                 );
                 Ok(())
             }
-            None => bench(&suite, only, seconds, json, &gpu),
+            None => bench(&suite, only, seconds, json, json_out, &gpu),
         },
         Command::Eos {
             temperature,
             density,
             json,
         } => eos(temperature, density, json),
-        Command::Baselines { scene, out, gpu } => {
-            let (s, dir, gpu, _lock) = open_run(&scene, out, &gpu)?;
+        Command::Baselines { run, gpu } => {
+            let (s, dir, gpu, _lock) = open_run(&run, &gpu)?;
             let result = crate::stages::baselines::baselines_stage(&gpu, &s, &dir, &mut Bar::new())
-                .with_context(|| format!("baselines of {}", scene.display()))?;
+                .with_context(|| format!("baselines of {}", run.scene.display()))?;
             print_free_energy(&result);
             println!("wrote {}", dir.join("results.json").display());
             Ok(())
         }
         Command::Train {
-            scene,
-            out,
+            run,
             resume,
+            force,
             gpu,
-        } => train(&scene, out, resume, &gpu),
-        Command::Run { scene, out, gpu } => {
-            let (s, dir, gpu, _lock) = open_run(&scene, out, &gpu)?;
-            let outcome = crate::stages::run_scene(&gpu, &s, &dir, &mut Bar::new())
-                .with_context(|| format!("running {}", scene.display()))?;
+        } => train(&run, resume, force, &gpu),
+        Command::Run { run, force, gpu } => {
+            let (s, dir, gpu, _lock) = open_run(&run, &gpu)?;
+            let outcome = crate::stages::run_scene(&gpu, &s, &dir, force, &mut Bar::new())
+                .with_context(|| format!("running {}", run.scene.display()))?;
             for (stage, what, secs) in &outcome.stages {
                 println!("{stage:>10}: {what} ({secs:.1} s)");
             }
-            print_free_energy(&results_of(&dir));
+            let results = results_of(&dir);
+            print_decorrelation_warnings(&results);
+            print_free_energy(&results);
             println!("wrote {}", dir.join("results.json").display());
             Ok(())
         }
-        Command::Integrate { scene, out, gpu } => {
-            let (s, dir, gpu, _lock) = open_run(&scene, out, &gpu)?;
+        Command::Integrate { run, force, gpu } => {
+            let (s, dir, gpu, _lock) = open_run(&run, &gpu)?;
             let outcome =
-                crate::stages::integrate::integration_stage(&gpu, &s, &dir, &mut Bar::new())
-                    .with_context(|| format!("integrating {}", scene.display()))?;
+                crate::stages::integrate::integration_stage(&gpu, &s, &dir, force, &mut Bar::new())
+                    .with_context(|| format!("integrating {}", run.scene.display()))?;
             print_free_energy(&outcome.json);
             println!("wrote {}", dir.join("results.json").display());
             Ok(())
         }
-        Command::Report { scene, out } => {
-            let s = Scene::load_validated(&scene)?;
-            let dir = out.unwrap_or_else(|| s.output_dir());
+        Command::Report { run } => {
+            let (s, dir) = run.load()?;
             if !dir.is_dir() {
                 return Err(crate::error::Error::argument(
                     "--out",
@@ -366,7 +444,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Check { scene, gpu } => {
             let s = Scene::load_validated(&scene)?;
             let path = scene.display().to_string();
-            if gpu.adapter.is_some() || gpu.backend.is_some() {
+            if gpu.adapter.is_some() || !gpu.backend.is_empty() {
                 let gpu = Gpu::new(&gpu.options())?;
                 let against = format!("the limits of {}", gpu.adapter.name);
                 check_device_limits(&s, &path, &gpu.limits, &against, "")?;
@@ -393,10 +471,10 @@ fn dispatch(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Sample { scene, out, gpu } => {
-            let (s, dir, gpu, _lock) = open_run(&scene, out, &gpu)?;
+        Command::Sample { run, gpu } => {
+            let (s, dir, gpu, _lock) = open_run(&run, &gpu)?;
             let result = sample_stage(&gpu, &s, &dir, false, &mut Bar::new())
-                .with_context(|| format!("sampling {}", scene.display()))?;
+                .with_context(|| format!("sampling {}", run.scene.display()))?;
             print_reference(&result.json);
             println!("wrote {}", dir.join("results.json").display());
             Ok(())
@@ -404,15 +482,10 @@ fn dispatch(cli: Cli) -> Result<()> {
     }
 }
 
-/// Loads and validates a scene, resolves the output directory, takes its lock (held until
-/// the returned [`DirLock`] is dropped) and opens the device.
-fn open_run(
-    scene: &std::path::Path,
-    out: Option<PathBuf>,
-    gpu: &AdapterArgs,
-) -> Result<(Scene, PathBuf, Gpu, DirLock)> {
-    let s = Scene::load_validated(scene)?;
-    let dir = out.unwrap_or_else(|| s.output_dir());
+/// Loads and validates a scene (with the seed override), resolves the output directory,
+/// takes its lock (held until the returned [`DirLock`] is dropped) and opens the device.
+fn open_run(run: &SceneArgs, gpu: &AdapterArgs) -> Result<(Scene, PathBuf, Gpu, DirLock)> {
+    let (s, dir) = run.load()?;
     let command: Vec<String> = std::env::args().collect();
     let lock = DirLock::acquire(&dir, &command.join(" "))?;
     let gpu = Gpu::new(&gpu.options())?;
@@ -421,17 +494,18 @@ fn open_run(
         gpu.adapter.name, gpu.adapter.backend, gpu.adapter.driver_info
     );
     let against = format!("the limits of {}", gpu.adapter.name);
-    check_device_limits(&s, &scene.display().to_string(), &gpu.limits, &against, "")?;
+    check_device_limits(
+        &s,
+        &run.scene.display().to_string(),
+        &gpu.limits,
+        &against,
+        "",
+    )?;
     Ok((s, dir, gpu, lock))
 }
 
-fn train(
-    scene: &std::path::Path,
-    out: Option<PathBuf>,
-    resume: bool,
-    gpu: &AdapterArgs,
-) -> Result<()> {
-    let (s, dir, gpu, _lock) = open_run(scene, out, gpu)?;
+fn train(run: &SceneArgs, resume: bool, force: bool, gpu: &AdapterArgs) -> Result<()> {
+    let (s, dir, gpu, _lock) = open_run(run, gpu)?;
     let checkpoint = dir.join(crate::train::CHECKPOINT_FILE);
     if resume && !checkpoint.exists() {
         return Err(crate::error::Error::argument(
@@ -441,8 +515,9 @@ fn train(
         )
         .into());
     }
+    crate::stages::train::check_train_start(&s, &dir, resume, force)?;
     let result = crate::stages::train::train_stage(&gpu, &s, &dir, resume, &mut Bar::new())
-        .with_context(|| format!("training {}", scene.display()))?;
+        .with_context(|| format!("training {}", run.scene.display()))?;
     let t = &result["training"];
     println!(
         "N = {}: {} steps, loss {:.5} (zero network {:.5}), {:.2} steps/s",
@@ -465,7 +540,8 @@ fn bench(
     suite: &str,
     only: Vec<String>,
     seconds: f64,
-    json: Option<PathBuf>,
+    json: bool,
+    json_out: Option<PathBuf>,
     args: &AdapterArgs,
 ) -> Result<()> {
     anyhow::ensure!(
@@ -478,11 +554,11 @@ fn bench(
         target_seconds: seconds,
     };
     opts.tasks()?; // unknown suite or workload: fail before creating a device
-    if let Some(path) = &json {
+    if let Some(path) = &json_out {
         // Where the report cannot be written, say so before the benchmark runs.
         anyhow::ensure!(
             !path.is_dir(),
-            "--json {}: is a directory; give a file name, e.g. {}",
+            "--json-out {}: is a directory; give a file name, e.g. {}",
             path.display(),
             path.join("bench.json").display()
         );
@@ -492,7 +568,7 @@ fn bench(
             .unwrap_or(std::path::Path::new("."));
         anyhow::ensure!(
             parent.is_dir(),
-            "--json {}: the directory {} does not exist",
+            "--json-out {}: the directory {} does not exist",
             path.display(),
             parent.display()
         );
@@ -501,7 +577,15 @@ fn bench(
         timestamps: true,
         ..args.options()
     })?;
-    println!(
+    // With --json, stdout carries the JSON report alone and the table goes to stderr.
+    let say = |line: &str| {
+        if json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    say(&format!(
         "nti-gpu {} (commit {}), adapter: {} ({}, {}, {}), timestamp queries: {}",
         env!("CARGO_PKG_VERSION"),
         crate::bench::git_commit(),
@@ -514,16 +598,18 @@ fn bench(
         } else {
             "no"
         }
-    );
-    println!("GPU: median [min - max] of repeats, wall clock; tstamp: device time; CPU: nti-gpu's f64 reference on the same workload");
-    println!("{}", crate::bench::table_header());
-    let report =
-        crate::bench::run_suite(&gpu, &opts, |r| println!("{}", crate::bench::table_row(r)))?;
-    print!("{}", crate::bench::report_footer(&report));
-    if let Some(path) = json {
-        let text = serde_json::to_string_pretty(&report)?;
+    ));
+    say("GPU: median [min - max] of repeats, wall clock; tstamp: device time; CPU: nti-gpu's f64 reference on the same workload");
+    say(&crate::bench::table_header());
+    let report = crate::bench::run_suite(&gpu, &opts, |r| say(&crate::bench::table_row(r)))?;
+    say(crate::bench::report_footer(&report).trim_end_matches('\n'));
+    let text = serde_json::to_string_pretty(&report)?;
+    if let Some(path) = json_out {
         crate::output::write_atomic(&path, text.as_bytes())?;
-        println!("wrote {}", path.display());
+        say(&format!("wrote {}", path.display()));
+    }
+    if json {
+        println!("{text}");
     }
     Ok(())
 }
@@ -612,9 +698,9 @@ fn short(x: f64) -> String {
     }
 }
 
-fn info(args: &AdapterArgs) -> Result<()> {
-    let backends = match &args.backend {
-        Some(b) => Some(parse_backends(b)?),
+fn info(args: &AdapterArgs, json: bool) -> Result<()> {
+    let backends = match args.backend_names() {
+        Some(b) => Some(parse_backends(&b)?),
         None => None,
     };
     let mut adapters = enumerate_adapters(backends);
@@ -626,10 +712,26 @@ fn info(args: &AdapterArgs) -> Result<()> {
         // Reuse the library's error with its installation hint.
         Gpu::new(&args.options())?;
     }
+    let choice = Gpu::new(&args.options());
+    if json {
+        let out = serde_json::json!({
+            "adapters": adapters.iter().map(adapter_json).collect::<Vec<_>>(),
+            "default_choice": match &choice {
+                Ok(g) => serde_json::to_value(&g.adapter)?,
+                Err(_) => serde_json::Value::Null,
+            },
+            "error": match &choice {
+                Ok(_) => serde_json::Value::Null,
+                Err(e) => serde_json::json!(e.to_string()),
+            },
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
     for (k, a) in adapters.iter().enumerate() {
         print!("[{k}] {}", describe_adapter(a));
     }
-    match Gpu::new(&args.options()) {
+    match choice {
         Ok(g) => println!("default choice: {} ({})", g.adapter.name, g.adapter.backend),
         Err(e) => println!("no usable adapter: {e}"),
     }
@@ -662,13 +764,8 @@ fn print_reference(result: &serde_json::Value) {
             r["tau_int"].as_f64().unwrap_or(f64::NAN),
             r["samples"]
         );
-        let spacing = r["sample_spacing_over_tau"].as_f64().unwrap_or(f64::NAN);
-        if spacing < 2.0 {
-            println!(
-                "{:>6} warning: kept configurations are only {spacing:.1} tau_int apart; \
-                 raise sampler.sample_every for decorrelated samples",
-                ""
-            );
+        if let Some(w) = decorrelation_warning(r) {
+            println!("{:>6} {w}", "");
         }
         if let Some(t) = r.get("tail_corrected") {
             println!(
@@ -679,6 +776,26 @@ fn print_reference(result: &serde_json::Value) {
                 pm(&t["pressure"]),
                 t["chemical_potential_tail"].as_f64().unwrap_or(f64::NAN)
             );
+        }
+    }
+}
+
+/// The warning for reference samples kept closer than two autocorrelation times apart.
+fn decorrelation_warning(reference: &serde_json::Value) -> Option<String> {
+    let spacing = reference["sample_spacing_over_tau"].as_f64()?;
+    (spacing < 2.0).then(|| {
+        format!(
+            "warning: kept configurations are only {spacing:.1} tau_int apart; raise \
+             sampler.sample_every for decorrelated samples"
+        )
+    })
+}
+
+/// [`decorrelation_warning`] of every particle count of results.json, one line each.
+fn print_decorrelation_warnings(results: &serde_json::Value) {
+    for (n, r) in results["reference"].as_object().into_iter().flatten() {
+        if let Some(w) = decorrelation_warning(r) {
+            println!("N = {n}: reference samples: {w}");
         }
     }
 }

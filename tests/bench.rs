@@ -284,7 +284,7 @@ fn json_report_validates_against_the_schema() {
             "--seconds",
             "0.2",
         ])
-        .arg("--json")
+        .arg("--json-out")
         .arg(&file)
         .output()
         .unwrap();

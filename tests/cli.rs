@@ -19,16 +19,25 @@ fn run_to_results(
     scene: &std::path::Path,
     out_dir: &std::path::Path,
 ) -> (String, serde_json::Value) {
-    let stdout = common::nti_ok(&[
+    run_to_results_with(command, scene, out_dir, &[])
+}
+
+/// [`run_to_results`] with further arguments after the output directory.
+fn run_to_results_with(
+    command: &str,
+    scene: &std::path::Path,
+    out_dir: &std::path::Path,
+    extra: &[&str],
+) -> (String, serde_json::Value) {
+    let mut args = vec![
         command,
         scene.to_str().unwrap(),
         "--out",
         out_dir.to_str().unwrap(),
-    ]);
-    let results =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
-            .unwrap();
-    (stdout, results)
+    ];
+    args.extend_from_slice(extra);
+    let stdout = common::nti_ok(&args);
+    (stdout, results_in(out_dir))
 }
 
 /// Runs `nti-gpu <args> --out <out_dir>`, asserts exit code 1 and returns stderr.
@@ -101,12 +110,18 @@ fn check_rejects_bad_scene_naming_the_field() {
 #[test]
 fn unknown_backend_and_adapter_are_clear_errors() {
     let path = temp_scene("backend", TINY);
+    // The backends are a closed list: clap refuses another name and lists the choices.
     let out = nti()
         .args(["sample", path.to_str().unwrap(), "--backend", "glide"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend `glide`"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid value 'glide' for '--backend")
+            && err.contains("[possible values: vulkan, metal, dx12, gl]"),
+        "{err}"
+    );
     let out = nti()
         .args([
             "sample",
@@ -129,6 +144,122 @@ fn unknown_backend_and_adapter_are_clear_errors() {
             "{err}"
         );
     }
+}
+
+/// `--help` lists the commands in the order of a workflow, then the tools.
+#[test]
+fn help_lists_the_commands_in_workflow_order() {
+    let help = common::nti_ok(&["--help"]);
+    let order = [
+        "check",
+        "sample",
+        "train",
+        "baselines",
+        "integrate",
+        "run",
+        "report",
+        "eos",
+        "bench",
+        "info",
+    ];
+    let at: Vec<usize> = order
+        .iter()
+        .map(|c| {
+            help.find(&format!("\n  {c} "))
+                .unwrap_or_else(|| panic!("{c}: {help}"))
+        })
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{help}");
+}
+
+/// `-o` is `--out` on every command that writes an output directory.
+#[test]
+fn o_is_short_for_out_everywhere() {
+    for command in ["sample", "train", "baselines", "integrate", "run", "report"] {
+        let help = common::nti_ok(&[command, "--help"]);
+        assert!(help.contains("-o, --out <DIR>"), "{command}: {help}");
+    }
+}
+
+/// `--seed` replaces the scene's seed, and results.json records the scene as run.
+#[test]
+fn seed_overrides_the_scene_seed_and_is_recorded() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let path = temp_scene("seed", TINY);
+    let out_dir = fresh_out(&path, "seed-out");
+    let stdout = common::nti_ok(&[
+        "sample",
+        path.to_str().unwrap(),
+        "-o",
+        out_dir.to_str().unwrap(),
+        "--seed",
+        "9",
+    ]);
+    assert!(stdout.contains("results.json"), "{stdout}");
+    let results = results_in(&out_dir);
+    assert_eq!(results["scene"]["seed"], 9);
+    let mut scene = nti_gpu::scene::Scene::load(&path).unwrap();
+    assert_eq!(scene.seed, 1);
+    scene.seed = 9;
+    assert_eq!(results["scene_hash"], format!("{:016x}", scene.hash()));
+    let set = nti_gpu::dataset::SampleSet::read(&out_dir.join("samples_N10.ntis")).unwrap();
+    assert_eq!(set.scene_hash, scene.hash());
+}
+
+/// `--json` means JSON on stdout wherever it is offered: `info`, `eos` and `bench` (whose
+/// table then goes to stderr); `bench --json-out FILE` writes the same report to a file.
+#[test]
+fn json_means_json_on_stdout() {
+    let eos = common::nti_ok(&["eos", "--temperature", "2", "--density", "0.5", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&eos).unwrap();
+    assert_eq!(v["temperature"], 2.0);
+    if common::gpu().is_none() {
+        return;
+    }
+    let info = common::nti_ok(&["info", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&info).unwrap();
+    let adapters = v["adapters"].as_array().unwrap();
+    assert!(!adapters.is_empty(), "{v}");
+    for a in adapters {
+        assert!(
+            a["name"].is_string() && a["limits"]["max_buffer_size"].is_number(),
+            "{a}"
+        );
+        assert!(
+            a["optional_features"]["TIMESTAMP_QUERY"].is_boolean(),
+            "{a}"
+        );
+    }
+    assert!(v["default_choice"]["name"].is_string(), "{v}");
+
+    let file = std::env::temp_dir().join(format!("nti-cli-{}-bench.json", std::process::id()));
+    let out = nti()
+        .args([
+            "bench",
+            "--only",
+            "paper-N200-B1",
+            "--seconds",
+            "0.05",
+            "--json",
+            "--json-out",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(printed, written);
+    assert_eq!(printed["workloads"][0]["name"], "paper-N200-B1");
+    assert!(
+        err.contains("paper-N200-B1") && err.contains("total"),
+        "{err}"
+    );
+    std::fs::remove_file(&file).ok();
 }
 
 #[test]
@@ -280,7 +411,7 @@ fn resuming_without_a_checkpoint_fails_before_any_work() {
     );
 }
 
-/// `bench --json` at a directory or in a missing one fails before benchmarking.
+/// `bench --json-out` at a directory or in a missing one fails before benchmarking.
 #[test]
 fn bench_json_paths_are_checked_first() {
     let dir = std::env::temp_dir();
@@ -289,13 +420,16 @@ fn bench_json_paths_are_checked_first() {
         (dir.join("no-such-dir-nti").join("b.json"), "does not exist"),
     ] {
         let out = common::nti()
-            .args(["bench", "--suite", "quick", "--json"])
+            .args(["bench", "--suite", "quick", "--json-out"])
             .arg(&path)
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(1));
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(expected) && !err.contains("adapter"), "{err}");
+        assert!(
+            err.contains("--json-out") && err.contains(expected) && !err.contains("adapter"),
+            "{err}"
+        );
     }
 }
 
@@ -396,4 +530,152 @@ fn scenes_beyond_the_device_limits_are_refused_before_any_work() {
         !out_dir.join("results.json").exists() && !out_dir.join("samples_N200.ntis").exists(),
         "worked before refusing"
     );
+}
+
+/// A scene with every stage, small enough for a second of work.
+const STAGED: &str = r#"Scene(
+    name: "staged", seed: 3,
+    system: (box_length: 4.0, temperature: 1.0, epsilon: 0.8, particles: [6],
+             potential: MinimumImage),
+    sampler: (replicas: 4, dt: 0.005, equilibration_steps: 200, production_steps: 400,
+              record_every: 10, sample_every: 100),
+    model: (k_radial: 6, vector_channels: 2, time_frequencies: 1, hidden: 16),
+    training: (steps: 30, batch: 8, log_every: 10, checkpoint_every: 10),
+    integration: (trajectories: 16, steps: 8, correctors: 1, estimators: [Corrected],
+                  chemical_potential: false),
+)"#;
+
+/// A fresh output directory next to `scene`.
+fn fresh_out(scene: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let dir = scene.parent().unwrap().join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn results_in(out_dir: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap()).unwrap()
+}
+
+/// `train` never replaces a model silently: without `--resume` or `--force` a model in the
+/// output directory (this scene's or another's) is refused, naming the file and the ways
+/// on; `--resume` continues it, `--force` trains from step 0 in its place.
+#[test]
+fn train_refuses_to_replace_a_model_unless_resumed_or_forced() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let path = temp_scene("train-twice", STAGED);
+    let out_dir = fresh_out(&path, "train-twice-out");
+    let scene = path.to_str().unwrap();
+    let ckpt = out_dir.join("model.ckpt");
+    run_to_results("train", &path, &out_dir);
+    let model = std::fs::read(&ckpt).unwrap();
+
+    let err = fails_with_out(&["train", scene], &out_dir);
+    for needle in [
+        "model.ckpt",
+        "finished model",
+        "--resume",
+        "--force",
+        "--out",
+    ] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    assert_eq!(
+        std::fs::read(&ckpt).unwrap(),
+        model,
+        "refused, yet replaced"
+    );
+
+    let (_, results) = run_to_results_with("train", &path, &out_dir, &["--resume"]);
+    assert_eq!(results["training"]["steps_this_run"], 0);
+    assert_eq!(std::fs::read(&ckpt).unwrap(), model);
+    let (_, results) = run_to_results_with("train", &path, &out_dir, &["--force"]);
+    assert_eq!(results["training"]["steps_this_run"], 30);
+
+    // Another scene's model (other batch): refused with --force and --out as the ways on,
+    // trained over with --force.
+    let other = path.with_file_name("other.ron");
+    std::fs::write(&other, STAGED.replace("batch: 8", "batch: 10")).unwrap();
+    let model = std::fs::read(&ckpt).unwrap();
+    let err = fails_with_out(&["train", other.to_str().unwrap()], &out_dir);
+    for needle in ["batch 8", "another scene's model", "--force", "--out"] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    assert_eq!(std::fs::read(&ckpt).unwrap(), model);
+    let (_, results) = run_to_results_with("train", &other, &out_dir, &["--force"]);
+    assert_eq!(results["training"]["batch"], 10);
+    assert_eq!(results["training"]["steps_this_run"], 30);
+
+    // Continuing and starting over at once is a usage error.
+    let out = nti()
+        .args(["train", scene, "--resume", "--force"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot be used with"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// What `run` and `integrate` refuse (another scene's model, an altered sampler record)
+/// they redo with `--force`; the refusals name `--force` and a new `--out`.
+#[test]
+fn run_and_integrate_redo_with_force_what_they_refuse() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let path = temp_scene("force", STAGED);
+    let out_dir = fresh_out(&path, "force-out");
+    let scene = path.to_str().unwrap();
+    run_to_results("run", &path, &out_dir);
+
+    // An altered sampler record.
+    let record = out_dir.join("ti_N6_corrected.json");
+    let mut raw: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    raw["wall_time_s"] = serde_json::json!(1234.5);
+    let altered = raw.to_string();
+    std::fs::write(&record, &altered).unwrap();
+    let err = fails_with_out(&["integrate", scene], &out_dir);
+    for needle in [
+        "ti_N6_corrected.json",
+        "checksum mismatch",
+        "--force",
+        "--out",
+    ] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    assert_eq!(std::fs::read_to_string(&record).unwrap(), altered);
+    run_to_results_with("integrate", &path, &out_dir, &["--force"]);
+    let text = std::fs::read_to_string(&record).unwrap();
+    nti_gpu::ti::record::RawRun::from_json(&text, &record).unwrap();
+
+    // Another scene's model (other batch): `integrate` and `run` refuse before any work,
+    // `run --force` trains this scene's model in its place and redoes the integration.
+    let other = path.with_file_name("other.ron");
+    std::fs::write(&other, STAGED.replace("batch: 8", "batch: 10")).unwrap();
+    let other = other.to_str().unwrap();
+    let model = std::fs::read(out_dir.join("model.ckpt")).unwrap();
+    let err = fails_with_out(&["integrate", other], &out_dir);
+    for needle in ["batch 8", "train --force", "--out"] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    let err = fails_with_out(&["run", other], &out_dir);
+    for needle in ["batch 8", "another scene's model", "--force", "--out"] {
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+    assert_eq!(std::fs::read(out_dir.join("model.ckpt")).unwrap(), model);
+    let (stdout, results) =
+        run_to_results_with("run", std::path::Path::new(other), &out_dir, &["--force"]);
+    assert!(stdout.contains("train: ran anew"), "{stdout}");
+    assert_eq!(results["training"]["batch"], 10);
+    let ck = nti_gpu::model::checkpoint::Checkpoint::read(&out_dir.join("model.ckpt")).unwrap();
+    assert_eq!((ck.batch, ck.step), (10, 30));
+    assert_eq!(results["integration"]["model_step"], 30);
+    // Rerun: nothing refused, nothing redone.
+    let (stdout, _) = run_to_results("run", std::path::Path::new(other), &out_dir);
+    assert!(stdout.contains("train: reused"), "{stdout}");
 }

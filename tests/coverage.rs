@@ -170,14 +170,14 @@ fn error_bars_cover_known_answers() {
         let base = scene(case, n, steps);
         let out = root.join(case);
         let t0 = std::time::Instant::now();
-        nti_gpu::stages::run_scene(&gpu, &base, &out, &mut NoProgress).unwrap();
+        nti_gpu::stages::run_scene(&gpu, &base, &out, false, &mut NoProgress).unwrap();
         let mut by_estimator: Vec<(&'static str, Vec<Replicate>)> = Vec::new();
         for seed in 0..seeds {
             let mut s = base.clone();
             let mut settings = s.integration();
             settings.seed = Some(1000 + seed);
             s.integration = Some(settings);
-            let outcome = integration_stage(&gpu, &s, &out, &mut NoProgress).unwrap();
+            let outcome = integration_stage(&gpu, &s, &out, false, &mut NoProgress).unwrap();
             let (_, runs) = &outcome.per_n[0];
             let summaries: Vec<EstimatorSummary> = runs.iter().map(|(s, _)| s.clone()).collect();
             for (name, r) in estimates(&summaries) {

@@ -44,7 +44,7 @@ fn paper_system_free_energies_match_the_independent_reference() {
         .unwrap_or_else(|_| {
             PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/validate_n40"))
         });
-    let outcome = nti_gpu::stages::run_scene(&gpu, &scene, &out, &mut NoProgress).unwrap();
+    let outcome = nti_gpu::stages::run_scene(&gpu, &scene, &out, false, &mut NoProgress).unwrap();
     for (stage, what, secs) in &outcome.stages {
         eprintln!("{stage:>10}: {what} ({secs:.0} s)");
     }

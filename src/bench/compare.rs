@@ -15,7 +15,7 @@ pub fn compare_files(a: &Path, b: &Path) -> Result<String> {
         let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
         serde_json::from_str(&text).map_err(|e| Error::Format {
             path: p.into(),
-            message: format!("not a JSON benchmark report (nti-gpu bench --json): {e}"),
+            message: format!("not a JSON benchmark report (nti-gpu bench --json-out FILE): {e}"),
         })
     };
     compare_values(
@@ -113,7 +113,7 @@ fn workloads<'a>(r: &'a Value, label: &str) -> Result<Vec<(&'a str, &'a Value)>>
         .and_then(Value::as_array)
         .ok_or_else(|| Error::Format {
             path: label.into(),
-            message: "no `workloads` array: not a report of `nti-gpu bench --json` \
+            message: "no `workloads` array: not a report of `nti-gpu bench --json-out FILE` \
                       (schema version 1 or later)"
                 .into(),
         })?;

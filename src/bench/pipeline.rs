@@ -53,7 +53,8 @@ pub fn bench_pipeline(
     }
     gpu.wait()?;
     let t = Instant::now();
-    let outcome = crate::stages::run_scene(gpu, &scene, &dir, &mut crate::stages::NoProgress);
+    let outcome =
+        crate::stages::run_scene(gpu, &scene, &dir, false, &mut crate::stages::NoProgress);
     let total = t.elapsed().as_secs_f64();
     std::fs::remove_dir_all(&dir).ok();
     let outcome = outcome?;

@@ -128,6 +128,39 @@ pub fn enumerate_adapters(backends: Option<wgpu::Backends>) -> Vec<wgpu::Adapter
     pollster::block_on(instance.enumerate_adapters(backends.unwrap_or(wgpu::Backends::all())))
 }
 
+/// The optional features `nti-gpu info` reports (none is required).
+const OPTIONAL_FEATURES: [(&str, wgpu::Features); 4] = [
+    ("TIMESTAMP_QUERY", wgpu::Features::TIMESTAMP_QUERY),
+    ("SHADER_F64", wgpu::Features::SHADER_F64),
+    ("SUBGROUP", wgpu::Features::SUBGROUP),
+    ("SHADER_F16", wgpu::Features::SHADER_F16),
+];
+
+/// What [`describe_adapter`] says, as JSON for `nti-gpu info --json`: the identity of
+/// [`AdapterSummary`] with the device id, the limits nti-gpu depends on (bytes and counts)
+/// and whether each optional feature is offered.
+pub fn adapter_json(adapter: &wgpu::Adapter) -> serde_json::Value {
+    let info = adapter.get_info();
+    let l = adapter.limits();
+    let f = adapter.features();
+    let mut v = serde_json::to_value(AdapterSummary::from_info(&info)).unwrap_or_default();
+    v["device"] = serde_json::json!(info.device);
+    v["limits"] = serde_json::json!({
+        "max_storage_buffer_binding_size": l.max_storage_buffer_binding_size,
+        "max_buffer_size": l.max_buffer_size,
+        "max_storage_buffers_per_shader_stage": l.max_storage_buffers_per_shader_stage,
+        "max_compute_workgroup_storage_size": l.max_compute_workgroup_storage_size,
+        "max_compute_invocations_per_workgroup": l.max_compute_invocations_per_workgroup,
+        "max_compute_workgroups_per_dimension": l.max_compute_workgroups_per_dimension,
+    });
+    v["optional_features"] = OPTIONAL_FEATURES
+        .iter()
+        .map(|(n, flag)| (n.to_string(), serde_json::json!(f.contains(*flag))))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    v
+}
+
 /// Limits and features of an adapter relevant to nti-gpu, for `nti-gpu info`.
 pub fn describe_adapter(adapter: &wgpu::Adapter) -> String {
     let info = adapter.get_info();
@@ -154,13 +187,7 @@ pub fn describe_adapter(adapter: &wgpu::Adapter) -> String {
         l.max_compute_invocations_per_workgroup,
         l.max_compute_workgroups_per_dimension,
     ));
-    let optional = [
-        ("TIMESTAMP_QUERY", wgpu::Features::TIMESTAMP_QUERY),
-        ("SHADER_F64", wgpu::Features::SHADER_F64),
-        ("SUBGROUP", wgpu::Features::SUBGROUP),
-        ("SHADER_F16", wgpu::Features::SHADER_F16),
-    ];
-    let names: Vec<String> = optional
+    let names: Vec<String> = OPTIONAL_FEATURES
         .iter()
         .map(|(n, flag)| format!("{n}:{}", if f.contains(*flag) { "yes" } else { "no" }))
         .collect();

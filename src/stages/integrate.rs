@@ -61,7 +61,16 @@ pub fn load_model(scene: &Scene, out_dir: &Path) -> Result<Checkpoint> {
         )));
     }
     let ck = Checkpoint::read(&path)?;
-    ck.check_scene(scene, &path)?;
+    ck.check_scene(scene, &path).map_err(|e| match e {
+        Error::Format { path, message } => Error::Format {
+            path,
+            message: format!(
+                "{message}; train this scene's model in its place with `nti-gpu train --force` \
+                 (or `nti-gpu run --force`), or use a new --out"
+            ),
+        },
+        e => e,
+    })?;
     let wanted = scene.training().steps;
     if ck.step < wanted {
         return Err(Error::Model(format!(
@@ -133,7 +142,8 @@ fn generated_gr(pos: &[[f64; 3]], n: usize, box_length: f64) -> (Vec<(f64, f64)>
 }
 
 /// Runs (or reloads) one (N, estimator), and whether it ran. `None` when the estimator
-/// cannot run at this N (forward noise without reference samples).
+/// cannot run at this N (forward noise without reference samples). A record of these
+/// settings that was altered or damaged is refused, or with `force` run again.
 #[allow(clippy::too_many_arguments)]
 fn run_one(
     gpu: &Gpu,
@@ -145,16 +155,30 @@ fn run_one(
     n: u32,
     estimator: Estimator,
     grid: &[f64],
+    force: bool,
     progress: &mut dyn Progress,
 ) -> Result<(Option<RawRun>, bool)> {
     let file = out_dir.join(raw_file(n, estimator));
     let fp = record_fingerprint(settings, ck, scene, n, estimator);
     if let Ok(text) = std::fs::read_to_string(&file) {
         // A record of other settings is redone; one of these settings that was altered or
-        // damaged is refused rather than silently used or replaced.
+        // damaged is refused rather than silently used or replaced (redone with `force`).
         if let Ok(raw) = serde_json::from_str::<RawRun>(&text) {
             if raw.version == RAW_VERSION && raw.fingerprint == fp {
-                return Ok((Some(raw.checked(&file)?), false));
+                match raw.checked(&file) {
+                    Ok(raw) => return Ok((Some(raw), false)),
+                    Err(_) if force => {}
+                    Err(Error::Format { path, message }) => {
+                        return Err(Error::Format {
+                            path,
+                            message: format!(
+                                "{message}, rerun with --force to run it again in its \
+                                 place, or use a new --out"
+                            ),
+                        })
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         }
     }
@@ -285,11 +309,13 @@ fn estimate_json(e: &Estimate) -> serde_json::Value {
 }
 
 /// Runs the integration stage: every N of [`IntegrationSettings::evaluated_counts`] with
-/// every estimator, reusing raw records on disk. Merges `free_energy` into results.json.
+/// every estimator, reusing raw records on disk (an altered one is refused, or with `force`
+/// run again). Merges `free_energy` into results.json.
 pub fn integration_stage(
     gpu: &Gpu,
     scene: &Scene,
     out_dir: &Path,
+    force: bool,
     progress: &mut dyn Progress,
 ) -> Result<IntegrationOutcome> {
     super::forget_other_scene(scene, out_dir)?;
@@ -309,7 +335,7 @@ pub fn integration_stage(
         let mut runs = Vec::new();
         for &e in &settings.estimators {
             let (raw, ran) = run_one(
-                gpu, &kernels, scene, &settings, &ck, out_dir, n, e, &grid, progress,
+                gpu, &kernels, scene, &settings, &ck, out_dir, n, e, &grid, force, progress,
             )?;
             ran_any |= ran;
             if let Some(raw) = raw {

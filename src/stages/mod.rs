@@ -128,7 +128,6 @@ pub struct RunOutcome {
     pub integration: Option<integrate::IntegrationOutcome>,
 }
 
-/// Runs every stage of `scene` into `out_dir` (see the module doc).
 /// Forgets the per-N results of another scene: when results.json was written for another
 /// scene hash (seed, system or sampler changed), its entries of particle counts this scene
 /// neither samples nor evaluates are removed, with a note on stderr (the counts it shares
@@ -159,14 +158,21 @@ pub fn forget_other_scene(scene: &Scene, out_dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Runs every stage of `scene` into `out_dir` (see the module doc). A model of other settings
+/// in `out_dir` is refused before any work, an altered sampler record when the integration
+/// reaches it; with `force` both are redone instead (each file replaced when its new version
+/// is complete).
 pub fn run_scene(
     gpu: &Gpu,
     scene: &Scene,
     out_dir: &Path,
+    force: bool,
     progress: &mut dyn Progress,
 ) -> Result<RunOutcome> {
     std::fs::create_dir_all(out_dir).map_err(|e| crate::Error::io(out_dir, e))?;
-    train::check_existing_model(scene, out_dir)?;
+    if !force {
+        train::check_existing_model(scene, out_dir)?;
+    }
     crate::output::read_results(&out_dir.join("results.json"))?;
     let mut outcome = RunOutcome::default();
     let mut record = |stage: &str, what: String, start: Instant| {
@@ -186,7 +192,7 @@ pub fn run_scene(
 
     if scene.training.is_some() {
         let start = Instant::now();
-        let what = train::train_if_needed(gpu, scene, out_dir, progress)?;
+        let what = train::train_if_needed(gpu, scene, out_dir, force, progress)?;
         record("train", what.into(), start);
     }
 
@@ -199,7 +205,9 @@ pub fn run_scene(
     let mut integration = None;
     if scene.integration.is_some() {
         let start = Instant::now();
-        integration = Some(integrate::integration_stage(gpu, scene, out_dir, progress)?);
+        integration = Some(integrate::integration_stage(
+            gpu, scene, out_dir, force, progress,
+        )?);
         record("integrate", "ran".into(), start);
     }
 

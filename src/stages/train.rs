@@ -85,9 +85,19 @@ pub fn train_stage(
     Ok(update)
 }
 
+/// The text of an error without the file name it already carries (for messages that name
+/// the file themselves).
+fn message_of(e: Error) -> String {
+    match e {
+        Error::Format { message, .. } => message,
+        e => e.to_string(),
+    }
+}
+
 /// Refuses, before any work, an output directory whose model another scene trained (other
-/// samples, architecture or training settings, or more steps than the scene asks for), so
-/// that nothing of this run is written next to it.
+/// samples, architecture or training settings, more steps than the scene asks for, or a
+/// damaged file), so that nothing of this run is written next to it. The message names the
+/// ways on: `--force` (train this scene's model in its place) or a new `--out`.
 pub fn check_existing_model(scene: &Scene, out_dir: &Path) -> Result<()> {
     let path = out_dir.join(CHECKPOINT_FILE);
     if scene.training.is_none() || !path.exists() {
@@ -96,14 +106,13 @@ pub fn check_existing_model(scene: &Scene, out_dir: &Path) -> Result<()> {
     let refuse = |why: String| Error::Format {
         path: path.clone(),
         message: format!(
-            "{why}: this output directory holds another scene's model; use a new --out, or \
-             delete {} to train this scene's model there",
-            path.display()
+            "{why}: this output directory holds another scene's model; rerun with --force to \
+             train this scene's model in its place, or use a new --out"
         ),
     };
-    let ck = Checkpoint::read(&path)?;
+    let ck = Checkpoint::read(&path).map_err(|e| refuse(message_of(e)))?;
     ck.check_scene(scene, &path)
-        .map_err(|e| refuse(e.to_string()))?;
+        .map_err(|e| refuse(message_of(e)))?;
     let steps = scene.training().steps;
     if ck.step > steps {
         return Err(refuse(format!(
@@ -113,25 +122,73 @@ pub fn check_existing_model(scene: &Scene, out_dir: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// What `nti-gpu train` may do with the output directory, before any work: without
+/// `resume` or `force`, a checkpoint already there is refused (a new training would replace
+/// it), naming the ways on: `--resume` to continue it, `--force` to train from step 0 in
+/// its place, or a new `--out`. With `resume`, the checkpoint must be this scene's (see
+/// [`check_existing_model`]). With `force`, anything goes: the stage trains anew and its
+/// checkpoints replace the old one as they are written.
+pub fn check_train_start(scene: &Scene, out_dir: &Path, resume: bool, force: bool) -> Result<()> {
+    let path = out_dir.join(CHECKPOINT_FILE);
+    if force || !path.exists() {
+        return Ok(());
+    }
+    check_existing_model(scene, out_dir)?;
+    if resume {
+        return Ok(());
+    }
+    let step = Checkpoint::read(&path).map_or(0, |ck| ck.step);
+    let steps = scene.training().steps;
+    let (state, resume) = if step == steps {
+        (
+            format!("a finished model of this scene ({step} steps)"),
+            "--resume to keep it (nothing is left to train)",
+        )
+    } else {
+        (
+            format!("this scene's model at step {step} of training.steps = {steps}"),
+            "--resume to continue it",
+        )
+    };
+    Err(Error::Format {
+        path,
+        message: format!(
+            "holds {state}; a new training would replace it: use {resume}, --force to train \
+             a new one from step 0 in its place, or a new --out"
+        ),
+    })
+}
+
 /// Step 2 of `nti-gpu run`: nothing when `model.ckpt` holds a finished model of this scene
 /// (its settings, exactly `training.steps` steps: "reused"), else trains, resuming from a
-/// checkpoint when there is one ("resumed", "ran"; a checkpoint of other settings or beyond
-/// the scene's steps is refused).
+/// checkpoint when there is one ("resumed", "ran"). A checkpoint of other settings, beyond
+/// the scene's steps or damaged is refused, or with `force` trained over from step 0
+/// ("ran anew").
 pub fn train_if_needed(
     gpu: &Gpu,
     scene: &Scene,
     out_dir: &Path,
+    force: bool,
     progress: &mut dyn Progress,
 ) -> Result<&'static str> {
     let path = out_dir.join(CHECKPOINT_FILE);
-    let resume = path.exists();
-    let finished = resume
-        && Checkpoint::read(&path).is_ok_and(|ck| {
-            ck.check_scene(scene, &path).is_ok() && ck.step == scene.training().steps
-        });
-    if finished {
+    let exists = path.exists();
+    let usable = Checkpoint::read(&path)
+        .ok()
+        .filter(|ck| ck.check_scene(scene, &path).is_ok() && ck.step <= scene.training().steps);
+    if usable
+        .as_ref()
+        .is_some_and(|ck| ck.step == scene.training().steps)
+    {
         return Ok("reused");
     }
+    // Without `force` an unusable checkpoint goes to the resume, which refuses it.
+    let resume = if force { usable.is_some() } else { exists };
     train_stage(gpu, scene, out_dir, resume, progress)?;
-    Ok(if resume { "resumed" } else { "ran" })
+    Ok(match (resume, exists) {
+        (true, _) => "resumed",
+        (false, true) => "ran anew (--force: another scene's model replaced)",
+        (false, false) => "ran",
+    })
 }

@@ -117,7 +117,9 @@ impl SceneArgs {
 // or all at once (`run`), the report, then the tools.
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Validate a scene file without running anything.
+    /// Validate a scene file without running anything: every field, and every stage's
+    /// buffers and dispatches against WebGPU's default limits (with --adapter or --backend,
+    /// against that adapter's).
     Check {
         /// Scene file (RON).
         scene: PathBuf,

@@ -150,7 +150,11 @@ fn sample_stage_writes_results_samples_and_gr() {
             .iter()
             .all(|p| p.iter().all(|&x| (0.0..6.0).contains(&x))));
         let xyz = std::fs::read_to_string(dir.join(format!("samples_N{n}.xyz"))).unwrap();
-        assert_eq!(xyz.lines().count(), 4 * (2 + n.parse::<usize>().unwrap()));
+        // Every kept configuration: 4 frames of each of the 4 replicas.
+        assert_eq!(
+            xyz.lines().count(),
+            4 * 4 * (2 + n.parse::<usize>().unwrap())
+        );
         assert!(dir.join(format!("gr_N{n}.csv")).exists());
     }
     assert!(results["adapter"]["name"].is_string());

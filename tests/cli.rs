@@ -641,3 +641,39 @@ fn run_and_integrate_redo_with_force_what_they_refuse() {
     let (stdout, _) = run_to_results("run", std::path::Path::new(other), &out_dir);
     assert!(stdout.contains("train: reused"), "{stdout}");
 }
+
+/// `run` repeats the warning of `sample` about reference samples kept too close together,
+/// and both print the stage's progress as plain lines where stderr is no terminal.
+#[test]
+fn run_warns_of_correlated_samples_like_sample() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let path = temp_scene(
+        "correlated",
+        &TINY.replace("sample_every: 50", "sample_every: 2"),
+    );
+    let out_dir = fresh_out(&path, "correlated-out");
+    let warning = "kept configurations are only";
+    let out = nti()
+        .args(["sample", path.to_str().unwrap(), "-o"])
+        .arg(&out_dir)
+        .env("TERM", "dumb")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains(warning), "{stdout}");
+    assert!(
+        stderr.contains("sample N=10: 120 steps") && stderr.contains("sample N=10: done in "),
+        "{stderr}"
+    );
+    let (stdout, _) = run_to_results("run", &path, &out_dir);
+    assert!(
+        stdout.contains(&format!("N = 10: reference samples: warning: {warning}")),
+        "{stdout}"
+    );
+}

@@ -561,7 +561,7 @@ fn train_refuses_to_replace_a_model_unless_resumed_or_forced() {
     std::fs::write(&other, STAGED.replace("batch: 8", "batch: 10")).unwrap();
     let model = std::fs::read(&ckpt).unwrap();
     let err = fails_with_out(&["train", other.to_str().unwrap()], &out_dir);
-    for needle in ["batch 8", "another scene's model", "--force", "--out"] {
+    for needle in ["batch 8", "is not this scene's", "--force", "--out"] {
         assert!(err.contains(needle), "{needle}: {err}");
     }
     assert_eq!(std::fs::read(&ckpt).unwrap(), model);
@@ -626,7 +626,7 @@ fn run_and_integrate_redo_with_force_what_they_refuse() {
         assert!(err.contains(needle), "{needle}: {err}");
     }
     let err = fails_with_out(&["run", other], &out_dir);
-    for needle in ["batch 8", "another scene's model", "--force", "--out"] {
+    for needle in ["batch 8", "is not this scene's", "--force", "--out"] {
         assert!(err.contains(needle), "{needle}: {err}");
     }
     assert_eq!(std::fs::read(out_dir.join("model.ckpt")).unwrap(), model);

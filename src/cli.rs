@@ -1,5 +1,5 @@
-//! The `nti-gpu` command line: `info`, `check`, `run`, `sample`, `baselines`, `train`,
-//! `integrate`, `eos`, `bench`.
+//! The `nti-gpu` command line: `check`, `sample`, `train`, `baselines`, `integrate`, `run`,
+//! `report`, `eos`, `bench`, `info`; the progress of the stages on stderr in [`progress`].
 
 use crate::gpu::{
     adapter_json, describe_adapter, enumerate_adapters, parse_backends, Gpu, GpuOptions,
@@ -8,11 +8,13 @@ use crate::output::DirLock;
 use crate::scene::Scene;
 use crate::stages::limits::check_device_limits;
 use crate::stages::sample::sample_stage;
-use crate::stages::Progress;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
+
+mod progress;
+use progress::Bar;
 
 /// Free energies of Lennard-Jones fluids by neural thermodynamic integration, on any GPU.
 #[derive(Parser, Debug)]
@@ -237,93 +239,6 @@ enum Command {
     },
 }
 
-/// Progress bar on a terminal; on a pipe or log file (where indicatif draws nothing), one
-/// line per tenth of the stage with the rate and the time left.
-#[derive(Default)]
-struct Bar(Option<indicatif::ProgressBar>, Option<LogProgress>);
-
-struct LogProgress {
-    label: String,
-    total: u64,
-    start: std::time::Instant,
-    next_tenth: u64,
-    /// Steps already done when the first report came (a resumed stage).
-    base: Option<u64>,
-}
-
-impl Bar {
-    fn new() -> Self {
-        Self::default()
-    }
-}
-
-impl Progress for Bar {
-    fn start(&mut self, label: &str, total: u64) {
-        use std::io::IsTerminal;
-        if !std::io::stderr().is_terminal() {
-            eprintln!("{label}: {total} steps");
-            self.1 = Some(LogProgress {
-                label: label.to_string(),
-                total,
-                start: std::time::Instant::now(),
-                next_tenth: 1,
-                base: None,
-            });
-            return;
-        }
-        let bar = indicatif::ProgressBar::new(total);
-        let style = indicatif::ProgressStyle::with_template(
-            "{prefix:>14} [{bar:32}] {pos}/{len} steps  {per_sec}  ETA {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> ");
-        bar.set_style(style);
-        bar.set_prefix(label.to_string());
-        self.0 = Some(bar);
-    }
-    fn set(&mut self, done: u64) {
-        if let Some(b) = &self.0 {
-            b.set_position(done);
-        }
-        if let Some(l) = &mut self.1 {
-            if l.base.is_none() && done > 0 && done * 10 >= l.total {
-                // The first report is already past a tenth (a resumed stage, or a short
-                // one): measure the rate from here on.
-                l.base = Some(done);
-                l.start = std::time::Instant::now();
-                l.next_tenth = done * 10 / l.total.max(1) + 1;
-                eprintln!("{}: {done}/{}", l.label, l.total);
-                return;
-            }
-            if l.total > 0 && done * 10 >= l.next_tenth * l.total {
-                let secs = l.start.elapsed().as_secs_f64();
-                let base = *l.base.get_or_insert(0);
-                let rate = done.saturating_sub(base) as f64 / secs.max(1e-9);
-                let left = (l.total.saturating_sub(done)) as f64 / rate.max(1e-9);
-                eprintln!(
-                    "{}: {done}/{} ({:.0} %), {rate:.1} steps/s, {left:.0} s left",
-                    l.label,
-                    l.total,
-                    100.0 * done as f64 / l.total as f64
-                );
-                l.next_tenth = done * 10 / l.total + 1;
-            }
-        }
-    }
-    fn finish(&mut self) {
-        if let Some(b) = self.0.take() {
-            b.finish();
-        }
-        if let Some(l) = self.1.take() {
-            eprintln!(
-                "{}: done in {:.1} s",
-                l.label,
-                l.start.elapsed().as_secs_f64()
-            );
-        }
-    }
-}
-
 /// Runs the CLI; returns the process exit code.
 pub fn run() -> i32 {
     // Writing to a closed pipe (`nti-gpu info | head -1`) or a full device makes Rust's
@@ -407,7 +322,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             let outcome = crate::stages::run_scene(&gpu, &s, &dir, force, &mut Bar::new())
                 .with_context(|| format!("running {}", run.scene.display()))?;
             for (stage, what, secs) in &outcome.stages {
-                println!("{stage:>10}: {what} ({secs:.1} s)");
+                println!("{stage:>10}: {what} ({})", progress::duration_text(*secs));
             }
             let results = results_of(&dir);
             print_decorrelation_warnings(&results);
@@ -522,12 +437,12 @@ fn train(run: &SceneArgs, resume: bool, force: bool, gpu: &AdapterArgs) -> Resul
         .with_context(|| format!("training {}", run.scene.display()))?;
     let t = &result["training"];
     println!(
-        "N = {}: {} steps, loss {:.5} (zero network {:.5}), {:.2} steps/s",
+        "N = {}: {} steps, loss {:.5} (zero network {:.5}), {} steps/s",
         t["n"],
         t["steps"],
         t["final_loss"].as_f64().unwrap_or(f64::NAN),
         t["zero_network_loss"].as_f64().unwrap_or(f64::NAN),
-        t["steps_per_second"].as_f64().unwrap_or(f64::NAN)
+        progress::significant(t["steps_per_second"].as_f64().unwrap_or(f64::NAN), 3)
     );
     println!(
         "wrote {}, {} and {}",

@@ -599,7 +599,7 @@ fn train_refuses_to_replace_a_model_unless_resumed_or_forced() {
     std::fs::write(&other, STAGED.replace("batch: 8", "batch: 10")).unwrap();
     let model = std::fs::read(&ckpt).unwrap();
     let err = fails_with_out(&["train", other.to_str().unwrap()], &out_dir);
-    for needle in ["batch 8", "another scene's model", "--force", "--out"] {
+    for needle in ["batch 8", "is not this scene's", "--force", "--out"] {
         assert!(err.contains(needle), "{needle}: {err}");
     }
     assert_eq!(std::fs::read(&ckpt).unwrap(), model);
@@ -664,7 +664,7 @@ fn run_and_integrate_redo_with_force_what_they_refuse() {
         assert!(err.contains(needle), "{needle}: {err}");
     }
     let err = fails_with_out(&["run", other], &out_dir);
-    for needle in ["batch 8", "another scene's model", "--force", "--out"] {
+    for needle in ["batch 8", "is not this scene's", "--force", "--out"] {
         assert!(err.contains(needle), "{needle}: {err}");
     }
     assert_eq!(std::fs::read(out_dir.join("model.ckpt")).unwrap(), model);
@@ -678,4 +678,40 @@ fn run_and_integrate_redo_with_force_what_they_refuse() {
     // Rerun: nothing refused, nothing redone.
     let (stdout, _) = run_to_results("run", std::path::Path::new(other), &out_dir);
     assert!(stdout.contains("train: reused"), "{stdout}");
+}
+
+/// `run` repeats the warning of `sample` about reference samples kept too close together,
+/// and both print the stage's progress as plain lines where stderr is no terminal.
+#[test]
+fn run_warns_of_correlated_samples_like_sample() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let path = temp_scene(
+        "correlated",
+        &TINY.replace("sample_every: 50", "sample_every: 2"),
+    );
+    let out_dir = fresh_out(&path, "correlated-out");
+    let warning = "kept configurations are only";
+    let out = nti()
+        .args(["sample", path.to_str().unwrap(), "-o"])
+        .arg(&out_dir)
+        .env("TERM", "dumb")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains(warning), "{stdout}");
+    assert!(
+        stderr.contains("sample N=10: 120 steps") && stderr.contains("sample N=10: done in "),
+        "{stderr}"
+    );
+    let (stdout, _) = run_to_results("run", &path, &out_dir);
+    assert!(
+        stdout.contains(&format!("N = 10: reference samples: warning: {warning}")),
+        "{stdout}"
+    );
 }

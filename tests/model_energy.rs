@@ -41,10 +41,10 @@ fn config(vector_channels: usize) -> ModelConfig {
     }
 }
 
-/// Glorot parameters scaled up (and biases made non-zero) so the network matters, rounded
-/// to f32 as the device stores them.
+/// Glorot parameters ([`common::fixture_params`]) scaled up (and biases made non-zero) so
+/// the network matters, rounded to f32 as the device stores them.
 fn parameters(cfg: &ModelConfig, seed: u64) -> Vec<f64> {
-    cfg.init_params(seed)
+    common::fixture_params(cfg, seed)
         .iter()
         .enumerate()
         .map(|(k, &p)| {

@@ -192,8 +192,7 @@ fn small_model() -> ModelConfig {
 fn zero_coupling_gives_zero_for_a_random_network() {
     let cfg = small_model();
     // A random network that makes a real path: E_θ of order a few kT per particle.
-    let theta: Vec<f32> = cfg
-        .init_params(3)
+    let theta: Vec<f32> = common::fixture_params(&cfg, 3)
         .iter()
         .map(|&p| (0.5 * p) as f32)
         .collect();

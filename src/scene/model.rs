@@ -4,8 +4,6 @@
 //! system as the model sees it. The model itself is specified in
 //! [`crate::reference::model_energy`] (docs/method.md §3).
 
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 /// Largest K (radial basis functions) the GPU kernels support.
@@ -191,16 +189,17 @@ impl ModelConfig {
     }
 
     /// Deterministic initial parameters: weights uniform in ±sqrt(6/(fan_in + fan_out))
-    /// (Glorot), biases zero, drawn in layout order from `StdRng::seed_from_u64(seed)`.
+    /// (Glorot), biases zero, drawn in layout order from
+    /// [`PhiloxStream::new`](crate::reference::rng::PhiloxStream::new)`(seed)`.
     pub fn init_params(&self, seed: u64) -> Vec<f64> {
         let (d, h) = (self.feature_dim(), self.hidden);
         let lay = self.layout();
-        let mut rng = StdRng::seed_from_u64(seed);
+        let mut rng = crate::reference::rng::PhiloxStream::new(seed);
         let mut params = vec![0.0; lay.len];
         let mut fill = |block: &mut [f64], fan_in: usize, fan_out: usize| {
             let a = (6.0 / (fan_in + fan_out) as f64).sqrt();
             for w in block {
-                *w = rng.random_range(-a..a);
+                *w = a * (2.0 * rng.uniform() - 1.0);
             }
         };
         fill(&mut params[lay.w1..lay.b1], d, h);

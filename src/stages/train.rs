@@ -106,8 +106,8 @@ pub fn check_existing_model(scene: &Scene, out_dir: &Path) -> Result<()> {
     let refuse = |why: String| Error::Format {
         path: path.clone(),
         message: format!(
-            "{why}: this output directory holds another scene's model; rerun with --force to \
-             train this scene's model in its place, or use a new --out"
+            "{why}: the model in this output directory is not this scene's; rerun with \
+             --force to train this scene's model in its place, or use a new --out"
         ),
     };
     let ck = Checkpoint::read(&path).map_err(|e| refuse(message_of(e)))?;
@@ -188,7 +188,7 @@ pub fn train_if_needed(
     train_stage(gpu, scene, out_dir, resume, progress)?;
     Ok(match (resume, exists) {
         (true, _) => "resumed",
-        (false, true) => "ran anew (--force: another scene's model replaced)",
+        (false, true) => "ran anew (--force)",
         (false, false) => "ran",
     })
 }

@@ -51,6 +51,28 @@ pub fn random_positions(n: usize, box_length: f64, min_dist: f64, seed: u64) -> 
     out
 }
 
+/// Glorot-uniform parameters in the layout of `cfg` (weights uniform in
+/// ±sqrt(6/(fan_in + fan_out)), biases zero) drawn from rand's `StdRng`: a fixed fixture of
+/// the kernel tests, the draws their f32 tolerances were set with, independent of the
+/// generator of `ModelConfig::init_params`.
+pub fn fixture_params(cfg: &nti_gpu::scene::ModelConfig, seed: u64) -> Vec<f64> {
+    use rand::{Rng, SeedableRng};
+    let (d, h) = (cfg.feature_dim(), cfg.hidden);
+    let lay = cfg.layout();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut params = vec![0.0; lay.len];
+    let mut fill = |block: &mut [f64], fan_in: usize, fan_out: usize| {
+        let a = (6.0 / (fan_in + fan_out) as f64).sqrt();
+        for w in block {
+            *w = rng.random_range(-a..a);
+        }
+    };
+    fill(&mut params[lay.w1..lay.b1], d, h);
+    fill(&mut params[lay.w2..lay.b2], h, h);
+    fill(&mut params[lay.w3..lay.b3], h, 1);
+    params
+}
+
 /// Positions rounded to f32, as the device stores them, back in f64.
 pub fn as_f32(pos: &[[f64; 3]]) -> Vec<[f64; 3]> {
     pos.iter().map(|p| p.map(|v| v as f32 as f64)).collect()

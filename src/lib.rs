@@ -17,6 +17,7 @@ pub mod output;
 pub mod quadrature;
 pub mod reference;
 pub mod report;
+pub mod results;
 pub mod scene;
 pub mod stages;
 pub mod stats;

@@ -172,7 +172,7 @@ fn run_computes_every_estimator_and_resumes() {
         // reverse SDE (no correctors) does not.
         for v in [
             &fe["weighted_ti"]["betaF_ex"],
-            &fe["corrected"]["weighted_ti"],
+            &fe["corrected"]["weighted_ti"]["betaF_ex"],
         ] {
             assert!(v["mean"].as_f64().is_some_and(f64::is_finite), "{fe}");
             assert!(v["err"].as_f64().is_some_and(f64::is_finite), "{fe}");

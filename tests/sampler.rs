@@ -153,9 +153,9 @@ fn sample_stage_writes_results_samples_and_gr() {
         assert_eq!(xyz.lines().count(), 4 * (2 + n.parse::<usize>().unwrap()));
         assert!(dir.join(format!("gr_N{n}.csv")).exists());
     }
-    assert!(results["adapter"]["name"].is_string());
-    assert!(results["adapter"]["backend"].is_string());
-    assert!(results["adapter"]["driver"].is_string());
+    assert!(results["provenance"]["adapter"]["name"].is_string());
+    assert!(results["provenance"]["adapter"]["backend"].is_string());
+    assert!(results["provenance"]["adapter"]["driver"].is_string());
     assert!(results
         .get("reference")
         .and_then(|r| r.get("20"))

@@ -112,10 +112,12 @@ pub struct LegResult {
     pub mbar_overlap: Option<Vec<Vec<f64>>>,
 }
 
-/// Whole λ-TI result (`results.json` entries `free_energy.<N>.lambda_ti` and `.mbar`).
+/// Whole λ-TI result (`results.json` entries `free_energy.<N>.lambda_ti` and `.mbar`;
+/// `betaf_ex` is the entry's `mean`/`err`, `energy_evaluations` its `cost`).
 #[derive(Clone, Debug, Serialize)]
 pub struct LambdaTiResult {
     /// βF_ex = −Σ legs ∫⟨∂βU/∂λ⟩dλ.
+    #[serde(skip)]
     pub betaf_ex: Estimate,
     /// The legs.
     pub legs: Vec<LegResult>,
@@ -126,10 +128,13 @@ pub struct LambdaTiResult {
     /// MBAR βF_ex over the same windows (sum over legs of −Δf; endpoints λ = 0 and 1 are
     /// reached only by trapezoid grids, so with Gauss nodes this is the difference between
     /// the outermost windows and is reported for cross-checking the TI of the same span).
+    #[serde(rename = "mbar_betaF_span")]
     pub mbar_betaf_span: Option<Estimate>,
     /// TI over the same span as `mbar_betaf_span` (trapezoid between outermost windows).
+    #[serde(rename = "ti_betaF_span")]
     pub ti_betaf_span: Option<Estimate>,
     /// Energy evaluations (pair terms) spent in MD, approximately.
+    #[serde(skip)]
     pub energy_evaluations: u64,
 }
 

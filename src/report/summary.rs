@@ -109,17 +109,12 @@ impl<'a> Inputs<'a> {
     fn read(scene: &'a Scene, dir: &Path) -> Result<Self> {
         let mut notes = Vec::new();
         let path = dir.join("results.json");
-        let results = match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| Error::Format {
-                path: path.clone(),
-                message: format!(
-                    "not valid JSON ({e}); rerun `nti-gpu run` to rewrite it, or remove it"
-                ),
-            })?,
-            Err(_) => {
-                notes.push("no results.json in the output directory: no numbers to report".into());
-                serde_json::json!({})
-            }
+        // Older schemas are upgraded on reading (crate::results::upgrade).
+        let results = if path.exists() {
+            crate::output::read_results(&path)?
+        } else {
+            notes.push("no results.json in the output directory: no numbers to report".into());
+            serde_json::json!({})
         };
         let mut counts: Vec<u32> = ["free_energy", "reference"]
             .iter()
@@ -903,11 +898,10 @@ fn sampler_diagnostics(md: &mut String, inputs: &Inputs, n: u32) {
             _ => "—".into(),
         };
         let (m, err) = mean_err(s, &["betaF_ex"]).unwrap_or((f64::NAN, None));
-        let weighted = mean_err(s, &["weighted_ti"]).map_or("—".into(), |(m, e)| format_pm(m, e));
-        let normaliser = match (num(s, &["ais", "beta_f"]), num(s, &["ais", "ess"])) {
-            (Some(f), Some(ess)) => {
-                format!("{} ({ess:.1})", format_pm(f, num(s, &["ais", "err"])))
-            }
+        let weighted = mean_err(s, &["weighted_ti", "betaF_ex"])
+            .map_or("—".into(), |(m, e)| format_pm(m, e));
+        let normaliser = match (mean_err(s, &["ais", "betaF_ex"]), num(s, &["ais", "ess"])) {
+            (Some((f, e)), Some(ess)) => format!("{} ({ess:.1})", format_pm(f, e)),
             _ => "—".into(),
         };
         let _ = writeln!(
@@ -1115,7 +1109,7 @@ fn baseline_diagnostics(md: &mut String, inputs: &Inputs, n: u32) {
         if let Some(d) = text(l, &["diagnosis"]).filter(|d| !d.is_empty()) {
             let _ = write!(line, ". {d}");
         }
-        if let Some(raw) = mean_err(l, &["betaf_ex_unreliable"]) {
+        if let Some(raw) = mean_err(l, &["betaF_ex_unreliable"]) {
             let _ = write!(line, " (unreliable raw sum {})", format_pm(raw.0, raw.1));
         }
         lines.push(line);
@@ -1150,7 +1144,16 @@ fn baseline_diagnostics(md: &mut String, inputs: &Inputs, n: u32) {
         lines.push(line);
     }
     if let Some(note) = text(fe, &["eos", "note"]) {
-        lines.push(format!("EOS: {note}"));
+        let mut line = format!("EOS: {note}");
+        if let Some(u) = num(fe, &["eos", "long_range_outside_box", "betaU"]) {
+            let _ = write!(
+                line,
+                ". Pair energy beyond this box (first-order part of the finite-size gap, not in \
+                 the EOS error): βU = {} kT",
+                format_value(u)
+            );
+        }
+        lines.push(line);
     }
     if lines.is_empty() {
         return;
@@ -1271,14 +1274,16 @@ fn run_info(md: &mut String, inputs: &Inputs) {
              `{hash}`: its numbers may come from other samples"
         );
     }
-    if let Some(v) = text(r, &["nti_gpu_version"]) {
+    if let Some(v) = text(r, &["provenance", "version"]) {
         let _ = writeln!(
             md,
-            "- written by nti-gpu {v}; report by nti-gpu {}",
-            env!("CARGO_PKG_VERSION")
+            "- written by nti-gpu {v} (commit {}); report by nti-gpu {} (commit {})",
+            text(r, &["provenance", "commit"]).unwrap_or("unknown"),
+            env!("CARGO_PKG_VERSION"),
+            crate::bench::git_commit()
         );
     }
-    if let Some(a) = r.get("adapter") {
+    if let Some(a) = get(r, &["provenance", "adapter"]).filter(|a| a.is_object()) {
         let _ = writeln!(
             md,
             "- adapter: {} ({}, {}; driver {} {})",

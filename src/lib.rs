@@ -10,6 +10,7 @@ pub mod bench;
 pub mod cli;
 pub mod dataset;
 pub mod error;
+pub mod export;
 pub mod gpu;
 pub mod md;
 pub mod model;

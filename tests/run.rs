@@ -267,9 +267,14 @@ fn run_gives_the_isotherm_from_several_particle_counts() {
     // Nodes: the exact N = 0, 1 and the three evaluated counts.
     assert_eq!(gc["nodes"].as_array().unwrap().len(), 5, "{gc}");
     let table = std::fs::read_to_string(out_dir.join("isotherm.csv")).unwrap();
+    // One plain header row, then numbers.
+    assert_eq!(
+        table.lines().next(),
+        Some("betamu,mean_n,var_n,density,edge_probability")
+    );
     let rows: Vec<Vec<f64>> = table
         .lines()
-        .skip(2)
+        .skip(1)
         .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
         .collect();
     assert_eq!(rows.len(), 201);
@@ -287,9 +292,10 @@ fn run_gives_the_isotherm_from_several_particle_counts() {
     assert!(out_dir.join("isotherm.png").exists());
     // p(N) at the largest fluctuation: normalised over the spline's range 0..=8.
     let pn = std::fs::read_to_string(out_dir.join("pn.csv")).unwrap();
+    assert_eq!(pn.lines().next(), Some("n,p"));
     let p: Vec<f64> = pn
         .lines()
-        .skip(2)
+        .skip(1)
         .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
         .collect();
     assert_eq!(p.len(), 9);

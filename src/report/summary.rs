@@ -82,6 +82,9 @@ pub fn write_report(scene: &Scene, out_dir: &Path) -> Result<ReportFiles> {
     let text = markdown(&inputs, &plots, &notes);
     let report = out_dir.join(REPORT_FILE);
     write_atomic(&report, text.as_bytes())?;
+    if inputs.results.get("free_energy").is_some() {
+        crate::export::write_summary(out_dir, &inputs.results)?;
+    }
     Ok(ReportFiles {
         report,
         plots: plots.iter().map(|p| out_dir.join(&p.file)).collect(),

@@ -91,8 +91,15 @@ pub fn baselines_stage(
             );
         }
         if let Some(settings) = &baselines.lambda_ti {
-            let (ti, mbar) =
-                lambda_ti_entries(gpu, &kernels.get(gpu)?, scene, n, settings, progress)?;
+            let (ti, mbar) = lambda_ti_entries(
+                gpu,
+                &kernels.get(gpu)?,
+                scene,
+                n,
+                settings,
+                out_dir,
+                progress,
+            )?;
             methods.insert("lambda_ti".into(), ti);
             if let Some(mbar) = mbar {
                 methods.insert("mbar".into(), mbar);
@@ -120,13 +127,15 @@ pub fn baselines_stage(
 }
 
 /// The `lambda_ti` entry of N (λ-window TI on the scene's path) and, when the settings ask
-/// for it, the `mbar` entry over the same windows.
+/// for it, the `mbar` entry over the same windows; each leg's interop files (reduced
+/// energies, β∂U/∂λ, states: [`crate::export::write_leg_files`]) go into `out_dir`.
 fn lambda_ti_entries(
     gpu: &Gpu,
     kernels: &std::sync::Arc<crate::md::MdKernels>,
     scene: &Scene,
     n: u32,
     settings: &crate::scene::LambdaTiSettings,
+    out_dir: &Path,
     progress: &mut dyn Progress,
 ) -> Result<(serde_json::Value, Option<serde_json::Value>)> {
     let t0 = Instant::now();
@@ -134,10 +143,14 @@ fn lambda_ti_entries(
         &format!("lambda-TI N={n}"),
         settings.legs() * (settings.equilibration_steps + settings.production_steps),
     );
-    let r = crate::baselines::lambda_ti::lambda_ti(gpu, kernels, scene, n, settings, &mut |d| {
-        progress.set(d)
-    })?;
+    let mut r =
+        crate::baselines::lambda_ti::lambda_ti(gpu, kernels, scene, n, settings, &mut |d| {
+            progress.set(d)
+        })?;
     progress.finish();
+    for leg in &mut r.legs {
+        leg.files = Some(crate::export::write_leg_files(out_dir, n, leg)?);
+    }
     let wall = t0.elapsed().as_secs_f64();
     let mut ti = serde_json::to_value(&r).unwrap_or_default();
     // A collapsed path gives no number, only the diagnosis.

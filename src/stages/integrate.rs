@@ -257,9 +257,8 @@ fn write_integrand_table(
         .iter()
         .map(|(_, r)| mean_band(&r.integrand))
         .collect::<Result<_>>()?;
-    let mut text = format!(
-        "# <dU~/dt>(t) at N = {n}: mean over trajectories and its standard error, per estimator\nt"
-    );
+    // One plain header row (docs/results.md describes the columns).
+    let mut text = String::from("t");
     for (s, r) in runs {
         text.push_str(&format!(",{k}_mean,{k}_se", k = s.estimator.key()));
         if !r.acceptance.is_empty() {
@@ -506,9 +505,7 @@ fn grand_canonical(
         .collect();
     let volume = scene.system.box_length.powi(3);
     let iso = isotherm(&curve, &units, &grid, volume)?;
-    let mut text = String::from(
-        "# grand-canonical isotherm from the neural-TI betaF_ex(N) spline; paper units V = 1, h = 1e-4, m = 1, kT = 1\nbeta_mu,mean_n,var_n,density,edge_probability\n",
-    );
+    let mut text = String::from("betamu,mean_n,var_n,density,edge_probability\n");
     for p in &iso {
         text.push_str(&format!(
             "{:.6},{:.6},{:.6},{:.6},{:.3e}\n",
@@ -523,9 +520,7 @@ fn grand_canonical(
         .map(|p| p.beta_mu)
         .unwrap_or(centre);
     let dist = particle_number_distribution(&curve, &units, widest)?;
-    let mut pn = format!(
-        "# p(N) at beta_mu = {widest:.6} (largest Var N on the isotherm grid), paper units\nn,p\n"
-    );
+    let mut pn = String::from("n,p\n");
     for (n, p) in dist.n.iter().zip(&dist.p) {
         pn.push_str(&format!("{n},{p:.6e}\n"));
     }

@@ -11,7 +11,11 @@
   agrees with this program's MBAR free energies in results.json within TOLERANCE, and the
   dH/dl table's per-state means agree with the states table.
 
-Usage: check_interop.py OUTPUT_DIR   (needs numpy, pandas, ase, pymbar >= 4)
+- alchemlyb, when installed, reads the same tables as its u_nk and dHdl frames: its MBAR
+  agrees with ours, its TI with ours over the same span.
+
+Usage: check_interop.py OUTPUT_DIR   (needs numpy, pandas, ase, pymbar >= 4; alchemlyb
+optional)
 Exits 0 when every check passes; prints one line per check and a closing count.
 """
 
@@ -157,6 +161,45 @@ def check_mbar(out, results):
     return legs
 
 
+def check_alchemlyb(out, results):
+    """The same tables through alchemlyb, when it is installed: its MBAR on u_nk gives our
+    f_{K-1} - f_0, its trapezoid TI on dHdl (summed over the legs) our ti_betaF_span within a
+    tenth of its error (ours block-averages each window's records)."""
+    try:
+        from alchemlyb.estimators import MBAR, TI
+    except ImportError:
+        print("skipped: alchemlyb is not installed (pip install alchemlyb)")
+        return
+    for n, methods in results.get("free_energy", {}).items():
+        lti = methods.get("lambda_ti", {})
+        ti_sum = 0.0
+        legs = [leg for leg in lti.get("legs", []) if leg.get("files")]
+        for leg in legs:
+            files = leg["files"]
+            dhdl = pd.read_csv(out / files["dhdl"], index_col=[0, 1])
+            dhdl.attrs = {"temperature": 1.0, "energy_unit": "kT"}
+            ti_sum += TI().fit(dhdl).delta_f_.iloc[0, -1]
+            if not files.get("u_nk") or leg.get("mbar_delta_f") is None:
+                continue
+            u_nk = pd.read_csv(out / files["u_nk"], index_col=[0, 1])
+            u_nk.columns = u_nk.columns.astype(float)
+            u_nk.attrs = {"temperature": 1.0, "energy_unit": "kT"}
+            fit = MBAR(method="robust", relative_tolerance=1e-12).fit(u_nk)
+            theirs = fit.delta_f_.iloc[0, -1]
+            ours = leg["mbar_delta_f"]["mean"]
+            check(
+                abs(theirs - ours) <= TOLERANCE,
+                f"N = {n} {leg['path']}: alchemlyb MBAR {theirs:.8f}, nti-gpu {ours:.8f}",
+            )
+        span = lti.get("ti_betaF_span")
+        if legs and span:
+            check(
+                abs(-ti_sum - span["mean"]) <= 0.1 * span["err"],
+                f"N = {n}: alchemlyb TI over the legs {-ti_sum:.4f}, nti-gpu ti_betaF_span "
+                f"{span['mean']:.4f} +- {span['err']:.4f}",
+            )
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -168,6 +211,7 @@ def main():
     check_extxyz(out, results)
     legs = check_mbar(out, results)
     print(f"lambda legs compared with pymbar: {legs}")
+    check_alchemlyb(out, results)
     print(f"check_interop: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 

@@ -173,3 +173,14 @@ fn exported_tables_are_what_the_numbers_were_computed_from() {
     assert!(headers.iter().all(|h| h.contains("length_unit=sigma")));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The bundled scene that `scripts/check_interop.py` is run on is a valid scene with every
+/// baseline, MBAR included.
+#[test]
+fn the_interop_scene_is_valid_and_has_every_baseline() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/scenes/interop.ron");
+    let scene = Scene::from_str(&std::fs::read_to_string(path).unwrap(), path).unwrap();
+    scene.validate(path).unwrap();
+    let b = scene.baselines.expect("baselines");
+    assert!(b.widom.is_some() && b.eos && b.lambda_ti.is_some_and(|l| l.mbar));
+}

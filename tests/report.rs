@@ -361,9 +361,20 @@ fn only_results_json_gives_a_report_and_the_density_figures() {
             "chemical_potential.png",
             "free_energy.png",
             "report.md",
-            "results.json"
+            "results.json",
+            "summary.csv"
         ]
     );
+    // summary.csv: one row per N × method with results.json's numbers (the fixture is of
+    // schema 1: upgraded on reading).
+    let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
+    for row in [
+        "40,1.8518518518518517e-1,lambda_ti,betaF_ex,-1.94321e1,1.187e-1,",
+        "40,1.8518518518518517e-1,neural_ti,betamu_ex,-4.31234e-1,5.623e-1,",
+        "41,1.8981481481481483e-1,corrected,betaF_ex,-1.9548e1,4.1e-1,",
+    ] {
+        assert!(summary.contains(row), "{row} missing:\n{summary}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -579,30 +579,28 @@ fn eos(temperature: f64, density: f64, json: bool) -> Result<()> {
         let out = serde_json::json!({
             "temperature": temperature,
             "density": density,
-            "kolafa_nezbeda": kn,
-            "johnson": jzg,
+            "kolafa_nezbeda": kn.labelled(temperature),
+            "johnson": jzg.labelled(temperature),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     println!(
-        "full LJ fluid, T* = {}, rho* = {} (reduced units)",
+        "full LJ fluid, T* = kT/eps = {}, rho* = N sigma^3/V = {}; U_ex/N and P in kT \
+         units and in eps units",
         short(temperature),
         short(density)
     );
-    println!(
-        "{:<28} {:>12} {:>12} {:>12} {:>12} {:>12}",
-        "equation of state", "betaA_ex/N", "Z-1", "betamu_ex", "U_ex/N", "P"
+    print!(
+        "{}",
+        crate::baselines::eos::EosPoint::table(
+            temperature,
+            &[
+                ("Kolafa-Nezbeda 1994", kn),
+                ("Johnson-Zollweg-Gubbins 1993", jzg)
+            ]
+        )
     );
-    for (name, p) in [
-        ("Kolafa-Nezbeda 1994", kn),
-        ("Johnson-Zollweg-Gubbins 1993", jzg),
-    ] {
-        println!(
-            "{:<28} {:>12.6} {:>12.6} {:>12.6} {:>12.6} {:>12.6}",
-            name, p.beta_a_ex_per_particle, p.z_minus_1, p.beta_mu_ex, p.u_per_particle, p.pressure
-        );
-    }
     Ok(())
 }
 

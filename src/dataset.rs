@@ -204,41 +204,67 @@ impl SampleSet {
         Self::from_bytes(&bytes, path)
     }
 
-    /// Extended XYZ text of the kept configurations, replica by replica and frame by frame,
-    /// at most `max_positions` particle lines (whole configurations; every configuration when
-    /// they fit). Readable by OVITO and ASE; particles are written as species `Ar`, and the
-    /// comment line states the units: lengths in σ (`length_unit=sigma`, which ASE would
-    /// otherwise take for Å), with σ, ε and kT, the replica, frame and MD step.
-    pub fn to_extxyz(&self, max_positions: usize) -> String {
-        let l = self.box_length;
+    /// Extended XYZ text of the frames of replica `replica` (readable by OVITO and ASE;
+    /// particles are written as species `Ar`).
+    pub fn to_extxyz(&self, replica: u32) -> String {
         let mut s = String::new();
-        let per_config = (self.n as usize).max(1);
-        let budget = (max_positions / per_config).max(1);
-        let mut written = 0;
-        'all: for replica in 0..self.replicas {
-            for f in 0..self.frames {
-                if written == budget {
-                    break 'all;
-                }
-                written += 1;
-                s.push_str(&format!("{}\n", self.n));
-                s.push_str(&format!(
-                    "Lattice=\"{l} 0.0 0.0 0.0 {l} 0.0 0.0 0.0 {l}\" Properties=species:S:1:pos:R:3 \
-                     pbc=\"T T T\" length_unit=sigma sigma={} epsilon={} kT={} replica={replica} \
-                     frame={f} step={}\n",
-                    self.sigma,
-                    self.epsilon,
-                    self.temperature,
-                    (f + 1) as u64 * self.sample_every as u64
-                ));
-                for p in self.configuration(f, replica) {
-                    s.push_str(&format!("Ar {:.6} {:.6} {:.6}\n", p[0], p[1], p[2]));
-                }
-            }
+        for f in 0..self.frames {
+            self.push_extxyz_frame(&mut s, f, replica);
         }
         s
     }
+
+    /// Extended XYZ of the kept configurations for other tools: every frame of every
+    /// replica (frame by frame, replicas in order) when that is at most
+    /// [`EXTXYZ_MAX_PARTICLE_LINES`] particle lines, otherwise every replica of the last
+    /// frame only. Returns the text and whether every frame is in it.
+    pub fn to_extxyz_all(&self) -> (String, bool) {
+        let all =
+            self.frames as u64 * self.replicas as u64 * self.n as u64 <= EXTXYZ_MAX_PARTICLE_LINES;
+        let first = if all {
+            0
+        } else {
+            self.frames.saturating_sub(1)
+        };
+        let mut s = String::new();
+        for f in first..self.frames {
+            for r in 0..self.replicas {
+                self.push_extxyz_frame(&mut s, f, r);
+            }
+        }
+        (s, all)
+    }
+
+    /// One configuration in extended XYZ: lengths in units of σ (positions and lattice
+    /// divided by the scene's σ, stated as `length_unit=sigma`; ASE reads the numbers as
+    /// ångström), the production step of the frame.
+    fn push_extxyz_frame(&self, s: &mut String, frame: u32, replica: u32) {
+        use std::fmt::Write as _;
+        let sigma = self.sigma;
+        let l = self.box_length / sigma;
+        let _ = writeln!(s, "{}", self.n);
+        let _ = writeln!(
+            s,
+            "Lattice=\"{l} 0.0 0.0 0.0 {l} 0.0 0.0 0.0 {l}\" Properties=species:S:1:pos:R:3 pbc=\"T T T\" frame={frame} replica={replica} step={} length_unit=sigma sigma={sigma} kT={} epsilon={}",
+            (frame + 1) as u64 * self.sample_every as u64,
+            self.temperature,
+            self.epsilon,
+        );
+        for p in self.configuration(frame, replica) {
+            let _ = writeln!(
+                s,
+                "Ar {:.6} {:.6} {:.6}",
+                p[0] as f64 / sigma,
+                p[1] as f64 / sigma,
+                p[2] as f64 / sigma
+            );
+        }
+    }
 }
+
+/// Most particle lines (frames × replicas × N) of the extended XYZ of every kept
+/// configuration (about 30 MB); larger sample sets get every replica of their last frame.
+pub const EXTXYZ_MAX_PARTICLE_LINES: u64 = 1_000_000;
 
 #[cfg(test)]
 mod tests {
@@ -317,29 +343,39 @@ mod tests {
     }
 
     #[test]
-    fn extxyz_has_every_configuration_the_lattice_and_the_units() {
+    fn extxyz_of_every_configuration_states_its_length_unit() {
         let set = set();
-        let text = set.to_extxyz(1_000_000);
+        let (text, all) = set.to_extxyz_all();
+        assert!(all);
         let lines: Vec<&str> = text.lines().collect();
-        // 2 replicas × 2 frames, each a count line, a comment line and 3 particles.
+        // 2 frames × 2 replicas of 3 particles.
         assert_eq!(lines.len(), 4 * (2 + 3));
-        assert_eq!(lines[0], "3");
-        assert!(lines[1].contains("Lattice=\"6 0.0 0.0 0.0 6 0.0 0.0 0.0 6\""));
-        assert!(lines[1].contains("length_unit=sigma sigma=1 epsilon=0.8 kT=1"));
-        assert!(lines[1].contains("replica=0 frame=0"));
-        let first = set.configuration(0, 0)[0];
-        assert_eq!(
-            lines[2],
-            format!("Ar {:.6} {:.6} {:.6}", first[0], first[1], first[2])
-        );
-        assert!(lines[16].contains("replica=1 frame=1"));
-        let last = set.configuration(1, 1)[2];
-        assert_eq!(
-            lines[19],
-            format!("Ar {:.6} {:.6} {:.6}", last[0], last[1], last[2])
-        );
-        // A cap keeps whole configurations, at least one.
-        assert_eq!(set.to_extxyz(7).lines().count(), 2 * (2 + 3));
-        assert_eq!(set.to_extxyz(1).lines().count(), 2 + 3);
+        assert!(lines[1].contains("frame=0 replica=0") && lines[1].contains("length_unit=sigma"));
+        assert!(lines[6].contains("frame=0 replica=1"), "{}", lines[6]);
+        assert!(lines[16].contains("frame=1 replica=1"), "{}", lines[16]);
+        // Lengths in σ: halving σ doubles every number.
+        let half = SampleSet {
+            sigma: 0.5,
+            ..set.clone()
+        };
+        let (t2, _) = half.to_extxyz_all();
+        let l2: Vec<&str> = t2.lines().collect();
+        assert!(l2[1].contains("Lattice=\"12 0.0 0.0 0.0 12"), "{}", l2[1]);
+        let x = |l: &str| l.split_whitespace().nth(1).unwrap().parse::<f64>().unwrap();
+        assert!((x(l2[2]) - 2.0 * x(lines[2])).abs() < 1e-5);
+    }
+
+    #[test]
+    fn a_large_set_keeps_every_replica_of_its_last_frame() {
+        let mut big = set();
+        big.n = 1000;
+        big.replicas = 100;
+        big.frames = 11;
+        big.positions = vec![[1.0, 2.0, 3.0]; 11 * 100 * 1000];
+        let (text, all) = big.to_extxyz_all();
+        assert!(!all);
+        let headers: Vec<&str> = text.lines().filter(|l| l.starts_with("Lattice")).collect();
+        assert_eq!(headers.len(), 100);
+        assert!(headers.iter().all(|h| h.contains("frame=10 ")));
     }
 }

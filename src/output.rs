@@ -130,14 +130,11 @@ pub fn fnv1a64_parts(parts: &[&[u8]]) -> u64 {
     h
 }
 
-/// Version of results.json's layout, written as its `schema_version` (files without one are
-/// version 1, the same layout). A file of a later version is refused rather than merged
-/// into.
-pub const RESULTS_SCHEMA_VERSION: u64 = 1;
-
-/// The results file at `path` (an empty object when missing). A file that is there but is
-/// not a JSON object is refused with a message, never silently replaced: it may hold the
-/// only record of finished work.
+/// The results file at `path` (an empty object when missing), in the current schema: a file
+/// of an older schema is upgraded on reading ([`crate::results::upgrade`]; the file itself
+/// is rewritten in the new schema by the next stage that merges into it). A file that is
+/// there but is not a JSON object, or is of a newer schema, is refused with a message, never
+/// silently replaced: it may hold the only record of finished work.
 pub fn read_results(path: &Path) -> Result<serde_json::Value> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
@@ -145,17 +142,10 @@ pub fn read_results(path: &Path) -> Result<serde_json::Value> {
         Err(e) => return Err(Error::io(path, e)),
     };
     match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(v) if v["schema_version"].as_u64().unwrap_or(1) > RESULTS_SCHEMA_VERSION => {
-            Err(Error::Format {
-                path: path.to_path_buf(),
-                message: format!(
-                    "written by a newer nti-gpu (results schema {}, this one reads up to {}); \
-                     use that version, or another output directory",
-                    v["schema_version"], RESULTS_SCHEMA_VERSION
-                ),
-            })
-        }
-        Ok(v) if v.is_object() => Ok(v),
+        Ok(v) if v.is_object() => crate::results::upgrade(v).map_err(|message| Error::Format {
+            path: path.to_path_buf(),
+            message,
+        }),
         _ => Err(Error::Format {
             path: path.to_path_buf(),
             message: "not a valid results file (JSON object); restore it, or move it away and \

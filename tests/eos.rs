@@ -40,16 +40,18 @@ fn json_output_has_the_documented_keys_and_matches_the_table() {
     let d = v["density"].as_f64().unwrap();
     assert!((d - rho.parse::<f64>().unwrap()).abs() < 5e-7);
     for eos in ["kolafa_nezbeda", "johnson"] {
-        for key in [
-            "betaA_ex_per_particle",
-            "z_minus_1",
-            "betamu_ex",
-            "u_per_particle",
-            "pressure",
-        ] {
+        for key in ["betaA_ex_per_particle", "z_minus_1", "betamu_ex"] {
             assert!(v[eos][key].as_f64().is_some(), "{eos}.{key} missing: {v}");
         }
         let p = &v[eos];
+        // Energies and pressures in both units, labelled: the kT value is the ε value / T*.
+        for (key, kt, eps) in [
+            ("u_ex_per_particle", "kT", "epsilon"),
+            ("pressure", "kT_per_sigma3", "epsilon_per_sigma3"),
+        ] {
+            let (a, b) = (p[key][kt].as_f64().unwrap(), p[key][eps].as_f64().unwrap());
+            assert!((a - b / 1.25).abs() < 1e-12, "{eos}.{key}: {a} vs {b}");
+        }
         let mu = p["betaA_ex_per_particle"].as_f64().unwrap() + p["z_minus_1"].as_f64().unwrap();
         assert!((mu - p["betamu_ex"].as_f64().unwrap()).abs() < 1e-12);
     }
@@ -78,6 +80,31 @@ fn table_output_lists_both_equations() {
         "{text}"
     );
     assert!(text.contains("betamu_ex"), "{text}");
+    for unit in [
+        "U_ex/N [kT]",
+        "U_ex/N [eps]",
+        "P [kT/sigma^3]",
+        "P [eps/sigma^3]",
+    ] {
+        assert!(text.contains(unit), "{unit} missing: {text}");
+    }
+}
+
+/// Kolafa–Nezbeda's published check value P(T* = 1.3, ρ* = 0.2) = 0.121479 ε/σ³, printed in
+/// both units: 0.121479 / 1.3 = 0.0934454 kT/σ³.
+#[test]
+fn pressure_is_printed_in_kt_and_epsilon_units() {
+    let stdout = common::nti_ok(&["eos", "--temperature", "1.3", "--density", "0.2", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let p = &v["kolafa_nezbeda"]["pressure"];
+    assert!(
+        (p["epsilon_per_sigma3"].as_f64().unwrap() - 0.121479).abs() < 5e-7,
+        "{p}"
+    );
+    assert!(
+        (p["kT_per_sigma3"].as_f64().unwrap() - 0.121479 / 1.3).abs() < 5e-7,
+        "{p}"
+    );
 }
 
 #[test]

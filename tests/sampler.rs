@@ -149,17 +149,39 @@ fn sample_stage_writes_results_samples_and_gr() {
             .positions
             .iter()
             .all(|p| p.iter().all(|&x| (0.0..6.0).contains(&x))));
+        // Every kept configuration: 4 frames of 4 replicas.
         let xyz = std::fs::read_to_string(dir.join(format!("samples_N{n}.xyz"))).unwrap();
-        // Every kept configuration: 4 frames of each of the 4 replicas.
-        assert_eq!(
-            xyz.lines().count(),
-            4 * 4 * (2 + n.parse::<usize>().unwrap())
-        );
+        assert_eq!(xyz.lines().count(), 16 * (2 + n.parse::<usize>().unwrap()));
         assert!(dir.join(format!("gr_N{n}.csv")).exists());
+        // The thermo log: one row per record of the production phase (400 / 10), from
+        // step 110 (after 100 equilibration steps), time = step × dt; its mean U/N and T
+        // over the rows are the summary's (the same records; the block average drops a few
+        // leading records, so within its error).
+        assert_eq!(r["files"]["thermo"], format!("thermo_N{n}.csv"));
+        let thermo = std::fs::read_to_string(dir.join(format!("thermo_N{n}.csv"))).unwrap();
+        let mut lines = thermo.lines();
+        assert_eq!(
+            lines.next(),
+            Some("step,time,u_per_particle,u_per_particle_sem,pressure,pressure_sem,temperature,temperature_sem")
+        );
+        let rows: Vec<Vec<f64>> = lines
+            .map(|l| l.split(',').map(|c| c.parse().unwrap()).collect())
+            .collect();
+        assert_eq!(rows.len(), 40);
+        assert_eq!((rows[0][0], rows[39][0]), (110.0, 500.0));
+        assert!((rows[0][1] - 110.0 * 0.005).abs() < 1e-12);
+        let mean = |c: usize| rows.iter().map(|r| r[c]).sum::<f64>() / rows.len() as f64;
+        for (c, key) in [(2, "potential_energy_per_particle"), (6, "temperature")] {
+            let (m, e) = (
+                r[key]["mean"].as_f64().unwrap(),
+                r[key]["err"].as_f64().unwrap(),
+            );
+            assert!((mean(c) - m).abs() < e, "{key}: {} vs {m} ± {e}", mean(c));
+        }
     }
-    assert!(results["adapter"]["name"].is_string());
-    assert!(results["adapter"]["backend"].is_string());
-    assert!(results["adapter"]["driver"].is_string());
+    assert!(results["provenance"]["adapter"]["name"].is_string());
+    assert!(results["provenance"]["adapter"]["backend"].is_string());
+    assert!(results["provenance"]["adapter"]["driver"].is_string());
     assert!(results
         .get("reference")
         .and_then(|r| r.get("20"))

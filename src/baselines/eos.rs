@@ -53,6 +53,59 @@ pub struct EosPoint {
     pub pressure: f64,
 }
 
+impl EosPoint {
+    /// The point as nti-gpu writes it (results.json, `nti-gpu eos --json`), at reduced
+    /// temperature `t_star` = kT/ε: the dimensionless `betaA_ex_per_particle`, `z_minus_1`,
+    /// `betamu_ex`, and the energy and pressure with their unit in the key,
+    /// `u_ex_per_particle` {`kT`, `epsilon`} and `pressure` {`kT_per_sigma3`,
+    /// `epsilon_per_sigma3`} (in kT: the ε value over T*).
+    pub fn labelled(&self, t_star: f64) -> serde_json::Value {
+        serde_json::json!({
+            "betaA_ex_per_particle": self.beta_a_ex_per_particle,
+            "z_minus_1": self.z_minus_1,
+            "betamu_ex": self.beta_mu_ex,
+            "u_ex_per_particle": {
+                "kT": self.u_per_particle / t_star,
+                "epsilon": self.u_per_particle,
+            },
+            "pressure": {
+                "kT_per_sigma3": self.pressure / t_star,
+                "epsilon_per_sigma3": self.pressure,
+            },
+        })
+    }
+
+    /// The table of `nti-gpu eos`: one row per equation, energies and pressures in both kT
+    /// and ε units, each column labelled with its unit.
+    pub fn table(t_star: f64, rows: &[(&str, EosPoint)]) -> String {
+        let mut out = format!(
+            "{:<28} {:>12} {:>12} {:>12} {:>13} {:>13} {:>15} {:>15}\n",
+            "equation of state",
+            "betaA_ex/N",
+            "Z-1",
+            "betamu_ex",
+            "U_ex/N [kT]",
+            "U_ex/N [eps]",
+            "P [kT/sigma^3]",
+            "P [eps/sigma^3]"
+        );
+        for (name, p) in rows {
+            out.push_str(&format!(
+                "{:<28} {:>12.6} {:>12.6} {:>12.6} {:>13.6} {:>13.6} {:>15.6} {:>15.6}\n",
+                name,
+                p.beta_a_ex_per_particle,
+                p.z_minus_1,
+                p.beta_mu_ex,
+                p.u_per_particle / t_star,
+                p.u_per_particle,
+                p.pressure / t_star,
+                p.pressure
+            ));
+        }
+        out
+    }
+}
+
 /// A state point that no equation of state can evaluate.
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
 pub enum EosError {

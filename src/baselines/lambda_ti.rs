@@ -111,12 +111,44 @@ pub struct LegResult {
     pub mbar_warning: Option<String>,
     /// MBAR overlap matrix `O[i][j]` between the leg's windows.
     pub mbar_overlap: Option<Vec<Vec<f64>>>,
+    /// MBAR reduced free energy of every window relative to the first, βf_k − βf_0.
+    pub mbar_f_k: Option<Vec<f64>>,
+    /// Standard error of each `mbar_f_k`.
+    pub mbar_f_k_err: Option<Vec<f64>>,
+    /// The interop files of the leg (`crate::export::write_leg_files`), once written.
+    pub files: Option<crate::export::LegFiles>,
+    /// Per-sample data behind the numbers, for those files (not in results.json).
+    #[serde(skip)]
+    pub series: LegSeries,
 }
 
-/// Whole λ-TI result (`results.json` entries `free_energy.<N>.lambda_ti` and `.mbar`).
+/// Per-sample data of one leg: what MBAR and TI were computed from.
+#[derive(Clone, Debug, Default)]
+pub struct LegSeries {
+    /// λ of each window (state).
+    pub lambdas: Vec<f64>,
+    /// Replicas per window.
+    pub replicas_per_window: usize,
+    /// MD time of each kept frame (production steps from the start of the run × dt).
+    pub frame_times: Vec<f64>,
+    /// Reduced energies βU_k(x_n): one row per state k, one column per sample n, samples
+    /// pooled window by window (window, then frame, then replica). Empty without MBAR.
+    pub u_kn: Vec<Vec<f64>>,
+    /// Samples per state (`u_kn`'s N_k).
+    pub n_k: Vec<usize>,
+    /// MD time of each observable record.
+    pub record_times: Vec<f64>,
+    /// β∂U/∂λ of every record: one row per replica (window w, replica r at row
+    /// w · replicas_per_window + r), one column per record.
+    pub dudl: Vec<Vec<f64>>,
+}
+
+/// Whole λ-TI result (`results.json` entries `free_energy.<N>.lambda_ti` and `.mbar`;
+/// `betaf_ex` is the entry's `mean`/`err`, `energy_evaluations` its `cost`).
 #[derive(Clone, Debug, Serialize)]
 pub struct LambdaTiResult {
     /// βF_ex = −Σ legs ∫⟨∂βU/∂λ⟩dλ.
+    #[serde(skip)]
     pub betaf_ex: Estimate,
     /// The legs.
     pub legs: Vec<LegResult>,
@@ -127,10 +159,13 @@ pub struct LambdaTiResult {
     /// MBAR βF_ex over the same windows (sum over legs of −Δf; endpoints λ = 0 and 1 are
     /// reached only by trapezoid grids, so with Gauss nodes this is the difference between
     /// the outermost windows and is reported for cross-checking the TI of the same span).
+    #[serde(rename = "mbar_betaF_span")]
     pub mbar_betaf_span: Option<Estimate>,
     /// TI over the same span as `mbar_betaf_span` (trapezoid between outermost windows).
+    #[serde(rename = "ti_betaF_span")]
     pub ti_betaf_span: Option<Estimate>,
     /// Energy evaluations (pair terms) spent in MD, approximately.
+    #[serde(skip)]
     pub energy_evaluations: u64,
 }
 
@@ -243,6 +278,27 @@ fn run_leg(
         let frames = out.frames as usize;
         leg_mbar = mbar_over_windows(gpu, &out.samples, frames, n, lambdas, reps, path, &lj, beta)?;
     }
+    let dt = leg_scene.sampler.dt;
+    let equil = settings.equilibration_steps as f64;
+    let record_every = out.record_every as f64;
+    let records = out.records.first().map_or(0, Vec::len);
+    let series = LegSeries {
+        lambdas: lambdas.to_vec(),
+        replicas_per_window: reps,
+        frame_times: (0..out.frames)
+            .map(|f| (equil + (f + 1) as f64 * out.sample_every as f64) * dt)
+            .collect(),
+        u_kn: std::mem::take(&mut leg_mbar.u_kn),
+        n_k: std::mem::take(&mut leg_mbar.n_k),
+        record_times: (0..records)
+            .map(|i| (equil + (i + 1) as f64 * record_every) * dt)
+            .collect(),
+        dudl: out
+            .records
+            .iter()
+            .map(|r| r.iter().map(|rec| beta * rec[3]).collect())
+            .collect(),
+    };
     let evaluations = out.steps * config.total() as u64 * n as u64;
     Ok((
         LegResult {
@@ -254,6 +310,10 @@ fn run_leg(
             mbar_min_overlap: leg_mbar.min_overlap,
             mbar_warning: leg_mbar.warning,
             mbar_overlap: leg_mbar.overlap,
+            mbar_f_k: leg_mbar.f_k,
+            mbar_f_k_err: leg_mbar.f_k_err,
+            files: None,
+            series,
         },
         evaluations,
     ))
@@ -340,6 +400,10 @@ struct LegMbar {
     min_overlap: Option<f64>,
     warning: Option<String>,
     overlap: Option<Vec<Vec<f64>>>,
+    f_k: Option<Vec<f64>>,
+    f_k_err: Option<Vec<f64>>,
+    u_kn: Vec<Vec<f64>>,
+    n_k: Vec<usize>,
 }
 
 /// MBAR over the windows of a leg: the reduced energies of every kept frame in every λ
@@ -383,7 +447,8 @@ fn mbar_over_windows(
         })
         .collect();
     let n_k = vec![frames * reps; k];
-    Ok(match mbar(&u_kn, &n_k) {
+    let solved = mbar(&u_kn, &n_k);
+    Ok(match solved {
         Ok(m) => LegMbar {
             delta_f: Some(Estimate {
                 mean: m.free_energies[k - 1] - m.free_energies[0],
@@ -392,9 +457,20 @@ fn mbar_over_windows(
             min_overlap: m.min_neighbour_overlap().map(|(_, v)| v),
             warning: m.warn_overlap(DEFAULT_OVERLAP_THRESHOLD),
             overlap: Some(m.overlap.clone()),
+            f_k: Some(
+                m.free_energies
+                    .iter()
+                    .map(|f| f - m.free_energies[0])
+                    .collect(),
+            ),
+            f_k_err: Some((0..k).map(|j| m.difference_uncertainty(0, j)).collect()),
+            u_kn,
+            n_k,
         },
         Err(e) => LegMbar {
             warning: Some(format!("MBAR failed: {e}")),
+            u_kn,
+            n_k,
             ..Default::default()
         },
     })

@@ -233,39 +233,22 @@ pub fn two_body_beta_f_ex(
     cell_integral(box_length, beta_u, breakpoints, rel_tol, PANEL_POINTS)
 }
 
-/// [`two_body_beta_f_ex`] with `points` Gauss–Legendre points per panel.
-fn cell_integral(
-    box_length: f64,
-    beta_u: impl Fn(f64) -> f64,
+/// ∫ over the cube [−h, h]³ outside the ball |r| < h of a radial function, given as
+/// `radial(r)` = r² f(r), by the cube's 48-fold symmetry (module documentation), to about
+/// `tol` absolute.
+fn corners(
+    quad: &Adaptive,
+    radial: &dyn Fn(f64) -> f64,
+    half: f64,
     breakpoints: &[f64],
-    rel_tol: f64,
-    points: usize,
-) -> Result<TwoBody> {
-    if !(box_length.is_finite() && box_length > 0.0) {
-        return Err(Error::argument(
-            "box_length",
-            box_length,
-            "must be finite and > 0",
-        ));
-    }
-    if !(rel_tol.is_finite() && (1e-14..1.0).contains(&rel_tol)) {
-        return Err(Error::argument("rel_tol", rel_tol, "must be in [1e-14, 1)"));
-    }
-    let volume = box_length.powi(3);
-    let half = 0.5 * box_length;
-    let tol = rel_tol * volume;
-    let quad = Adaptive::new(points);
-    let mayer = |r: f64| (-beta_u(r)).exp_m1();
-    let radial = |r: f64| r * r * mayer(r);
-
-    let ball = 4.0 * PI * quad.integrate(&radial, 0.0, half, breakpoints, tol / (8.0 * PI))?;
-
+    tol: f64,
+) -> Result<f64> {
     // G(θ): radial integral from the sphere to the face, errors caught by `failure`.
     let inner_tol = tol / (16.0 * PI);
     let failure = std::cell::RefCell::new(None);
     let g = |theta: f64| -> f64 {
         let face = half / theta.cos();
-        match quad.integrate(&radial, half, face, breakpoints, inner_tol) {
+        match quad.integrate(radial, half, face, breakpoints, inner_tol) {
             Ok(v) => v,
             Err(e) => {
                 failure.borrow_mut().get_or_insert(e);
@@ -298,7 +281,94 @@ fn cell_integral(
     if let Some(e) = failure.into_inner() {
         return Err(e);
     }
-    let corner = 48.0 * corner_result?;
+    Ok(48.0 * corner_result?)
+}
+
+/// ∫ f(|r|) d³r over the periodic cube of side `box_length` centred on the origin, outside
+/// the ball |r| < L/2 inscribed in it (the corners the minimum image reaches beyond L/2),
+/// split at `breakpoints` (radii where f is not smooth), to about `abs_tol`.
+pub fn cube_corners_integral(
+    box_length: f64,
+    f: impl Fn(f64) -> f64,
+    breakpoints: &[f64],
+    abs_tol: f64,
+) -> Result<f64> {
+    if !(box_length.is_finite() && box_length > 0.0) {
+        return Err(Error::argument(
+            "box_length",
+            box_length,
+            "must be finite and > 0",
+        ));
+    }
+    if !(abs_tol.is_finite() && abs_tol > 0.0) {
+        return Err(Error::argument(
+            "abs_tol",
+            abs_tol,
+            "must be finite and > 0",
+        ));
+    }
+    let radial = |r: f64| r * r * f(r);
+    corners(
+        &Adaptive::new(PANEL_POINTS),
+        &radial,
+        0.5 * box_length,
+        breakpoints,
+        abs_tol,
+    )
+}
+
+/// The Lennard-Jones pair energy that a minimum-image box without cutoff leaves out,
+/// per particle, to first order (pair correlation g = 1 beyond the box):
+/// (ρ/2) ∫_{outside the cube} u(r) d³r, with u = 4ε[(σ/r)^12 − (σ/r)^6] and ρ = N/L³, the
+/// cube of side L centred on the particle. The ball beyond L/2 is analytic,
+/// 16πεσ³[(σ/R)^9/9 − (σ/R)^3/3] with R = L/2, less the cube's corners
+/// ([`cube_corners_integral`]). In the energy unit of `epsilon`; negative (attraction).
+pub fn lj_energy_outside_box_per_particle(
+    box_length: f64,
+    n: u32,
+    epsilon: f64,
+    sigma: f64,
+) -> Result<f64> {
+    let half = 0.5 * box_length;
+    let u = |r: f64| 4.0 * epsilon * ((sigma / r).powi(12) - (sigma / r).powi(6));
+    let beyond_ball = 16.0
+        * PI
+        * epsilon
+        * sigma.powi(3)
+        * ((sigma / half).powi(9) / 9.0 - (sigma / half).powi(3) / 3.0);
+    let corner = cube_corners_integral(box_length, u, &[], 1e-12 * box_length.powi(3))?;
+    let rho = n as f64 / box_length.powi(3);
+    Ok(0.5 * rho * (beyond_ball - corner))
+}
+
+/// [`two_body_beta_f_ex`] with `points` Gauss–Legendre points per panel.
+fn cell_integral(
+    box_length: f64,
+    beta_u: impl Fn(f64) -> f64,
+    breakpoints: &[f64],
+    rel_tol: f64,
+    points: usize,
+) -> Result<TwoBody> {
+    if !(box_length.is_finite() && box_length > 0.0) {
+        return Err(Error::argument(
+            "box_length",
+            box_length,
+            "must be finite and > 0",
+        ));
+    }
+    if !(rel_tol.is_finite() && (1e-14..1.0).contains(&rel_tol)) {
+        return Err(Error::argument("rel_tol", rel_tol, "must be in [1e-14, 1)"));
+    }
+    let volume = box_length.powi(3);
+    let half = 0.5 * box_length;
+    let tol = rel_tol * volume;
+    let quad = Adaptive::new(points);
+    let mayer = |r: f64| (-beta_u(r)).exp_m1();
+    let radial = |r: f64| r * r * mayer(r);
+
+    let ball = 4.0 * PI * quad.integrate(&radial, 0.0, half, breakpoints, tol / (8.0 * PI))?;
+
+    let corner = corners(&quad, &radial, half, breakpoints, tol)?;
 
     let integral = (volume + ball + corner).max(0.0);
     Ok(TwoBody {
@@ -441,6 +511,50 @@ mod tests {
         };
         let a = lj_two_body_beta_f_ex(6.0, &all).unwrap();
         assert!((a.integral - full.integral).abs() < 1e-11 * full.integral);
+    }
+
+    #[test]
+    fn cube_corners_of_a_constant_are_the_cube_less_the_ball() {
+        let l = 6.0;
+        let c = cube_corners_integral(l, |_| 1.0, &[], 1e-12).unwrap();
+        let exact = l * l * l - 4.0 / 3.0 * PI * (0.5 * l).powi(3);
+        assert!((c - exact).abs() < 1e-9, "{c} vs {exact}");
+    }
+
+    #[test]
+    fn lj_energy_outside_the_box_matches_a_grid_sum() {
+        // Midpoint sum of u over the cube outside the inscribed ball on a 240^3 grid, against
+        // the quadrature (independent: no symmetry, no analytic part).
+        let (l, eps, sigma, n) = (6.0, 0.8, 1.0, 120);
+        let u = |r: f64| 4.0 * eps * ((sigma / r).powi(12) - (sigma / r).powi(6));
+        let m = 240;
+        let h = l / m as f64;
+        let mut corner = 0.0;
+        for i in 0..m {
+            for j in 0..m {
+                for k in 0..m {
+                    let p = [i, j, k].map(|a| -0.5 * l + (a as f64 + 0.5) * h);
+                    let r = (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt();
+                    if r > 0.5 * l {
+                        corner += u(r) * h * h * h;
+                    }
+                }
+            }
+        }
+        let quad = cube_corners_integral(l, u, &[], 1e-12).unwrap();
+        assert!(
+            (quad - corner).abs() < 2e-3 * corner.abs(),
+            "{quad} vs {corner}"
+        );
+        // Per particle at rho = 120/216: (rho/2)(beyond-ball - corners), about -0.0826 kT.
+        let e = lj_energy_outside_box_per_particle(l, n, eps, sigma).unwrap();
+        let beyond = 16.0 * PI * eps * (3f64.powi(-9) / 9.0 - 3f64.powi(-3) / 3.0);
+        let rho = n as f64 / 216.0;
+        assert!(
+            (e - 0.5 * rho * (beyond - corner)).abs() < 1e-3 * e.abs(),
+            "{e}"
+        );
+        assert!((-0.0835..-0.0815).contains(&e), "{e}");
     }
 
     #[test]

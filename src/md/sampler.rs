@@ -445,6 +445,49 @@ impl SampleOutcome {
             .collect()
     }
 
+    /// The thermo log of the run (`thermo_N<N>.csv`): one row per observable record of the
+    /// production phase, `step,time,u_per_particle,u_per_particle_sem,pressure,pressure_sem,
+    /// temperature,temperature_sem`, each the mean over the replicas at that step and its
+    /// standard error over them (empty with one replica); `step` counts MD steps from the
+    /// start (equilibration included), `time` = step × dt. The observables are those of
+    /// [`SampleOutcome::summary`] (simulated potential, virial pressure, half-step kinetic
+    /// temperature).
+    pub fn thermo_csv(&self, equilibration_steps: u64) -> String {
+        use std::fmt::Write as _;
+        let c = &self.config;
+        let n = c.n as f64;
+        let volume = c.lj.box_length.powi(3);
+        let observables = |r: &[f64; 5]| {
+            [
+                r[0] / n,
+                (2.0 * r[2] + r[1]) / (3.0 * volume),
+                2.0 * r[2] / (3.0 * n),
+            ]
+        };
+        let mut text = String::from(
+            "step,time,u_per_particle,u_per_particle_sem,pressure,pressure_sem,temperature,temperature_sem\n",
+        );
+        let records = self.records.iter().map(Vec::len).min().unwrap_or(0);
+        let b = self.records.len() as f64;
+        for i in 0..records {
+            let step = equilibration_steps + (i as u64 + 1) * self.record_every as u64;
+            let _ = write!(text, "{step},{:e}", step as f64 * c.dt);
+            for q in 0..3 {
+                let values: Vec<f64> = self.records.iter().map(|r| observables(&r[i])[q]).collect();
+                let mean = values.iter().sum::<f64>() / b;
+                let sem = if values.len() > 1 {
+                    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (b - 1.0);
+                    format!("{:e}", (var / b).sqrt())
+                } else {
+                    String::new()
+                };
+                let _ = write!(text, ",{mean:e},{sem}");
+            }
+            text.push('\n');
+        }
+        text
+    }
+
     /// g(r) at bin centres.
     pub fn gr(&self) -> Vec<(f64, f64)> {
         let c = &self.config;
@@ -546,10 +589,13 @@ pub struct TailCorrected {
 pub struct SampleFiles {
     /// `.ntis` configurations.
     pub samples: String,
-    /// Extended XYZ of replica 0.
+    /// Extended XYZ of the kept configurations (every frame of every replica, or every
+    /// replica of the last frame when that would be too large: `SampleSet::to_extxyz_all`).
     pub xyz: String,
     /// g(r) table.
     pub gr: String,
+    /// Thermo log (U/N, P, T against MD time; [`SampleOutcome::thermo_csv`]).
+    pub thermo: String,
 }
 
 /// `results.json` entry `reference.<N>`. Errors are 1-sigma from block averaging over

@@ -191,10 +191,12 @@ pub fn insertion_energies(
     Ok(out)
 }
 
-/// Widom estimate with its diagnostics (`results.json` entry `free_energy.<N>.widom`).
+/// Widom estimate with its diagnostics (`results.json` entry `free_energy.<N>.widom`, where
+/// `betamu_ex` is the entry's `mean`/`err` and `energy_evaluations` its `cost`).
 #[derive(Clone, Debug, Serialize)]
 pub struct WidomEstimate {
     /// βμ_ex(N → N+1) of the simulated potential plus the tail correction (if any).
+    #[serde(skip)]
     pub betamu_ex: Estimate,
     /// βμ_ex of the simulated (truncated) potential alone.
     pub betamu_ex_simulated: Estimate,
@@ -217,6 +219,7 @@ pub struct WidomEstimate {
     /// Running estimate: (insertions used, βμ_ex) after each tenth of the configurations.
     pub running: Vec<(u64, f64)>,
     /// Pair-energy evaluations spent (insertions × N).
+    #[serde(skip)]
     pub energy_evaluations: u64,
 }
 

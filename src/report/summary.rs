@@ -57,7 +57,7 @@ const STAGES: [&str; 4] = ["sample", "train", "baselines", "integrate"];
 pub struct ReportFiles {
     /// `out_dir/report.md`.
     pub report: PathBuf,
-    /// `out_dir/summary.csv` ([`SUMMARY_FILE`]).
+    /// `out_dir/summary.csv` ([`crate::export::SUMMARY_FILE`]).
     pub summary: PathBuf,
     /// The PNG figures written, in the order the report lists them.
     pub plots: Vec<PathBuf>,
@@ -84,169 +84,13 @@ pub fn write_report(scene: &Scene, out_dir: &Path) -> Result<ReportFiles> {
     let text = markdown(&inputs, &plots, &notes);
     let report = out_dir.join(REPORT_FILE);
     write_atomic(&report, text.as_bytes())?;
-    let summary = out_dir.join(SUMMARY_FILE);
-    write_atomic(&summary, summary_csv(&inputs).as_bytes())?;
+    let summary = out_dir.join(crate::export::SUMMARY_FILE);
+    crate::export::write_summary(out_dir, &inputs.results)?;
     Ok(ReportFiles {
         report,
         summary,
         plots: plots.iter().map(|p| out_dir.join(&p.file)).collect(),
     })
-}
-
-/// The tidy table of every number the run produced, one row per N × quantity × method.
-pub const SUMMARY_FILE: &str = "summary.csv";
-
-/// `summary.csv`: columns `n, rho, quantity, method, mean, err, err_sys, verdict, wall_s`
-/// (`quantity` betaF_ex or betamu_ex; `method` the results.json key: the neural-TI samplers,
-/// `ais`, `weighted_ti`, the headline `neural_ti`, `lambda_ti`, `mbar`, `widom`,
-/// `eos_kolafa_nezbeda`, `neural_ti_spline`; empty cells where a column does not apply).
-fn summary_csv(inputs: &Inputs) -> String {
-    let mut out = String::from("n,rho,quantity,method,mean,err,err_sys,verdict,wall_s\n");
-    let cell = |x: Option<f64>| {
-        x.filter(|v| v.is_finite())
-            .map_or(String::new(), |v| format!("{v}"))
-    };
-    let mut row = |n: u32,
-                   quantity: &str,
-                   method: &str,
-                   value: Option<(f64, Option<f64>)>,
-                   sys: Option<f64>,
-                   verdict: &str,
-                   wall: Option<f64>| {
-        if let Some((mean, err)) = value.filter(|(m, _)| m.is_finite()) {
-            let _ = writeln!(
-                out,
-                "{n},{},{quantity},{method},{mean},{},{},{verdict},{}",
-                inputs.rho(n),
-                cell(err),
-                cell(sys),
-                cell(wall)
-            );
-        }
-    };
-    let spline: BTreeMap<u32, (f64, Option<f64>)> = inputs.results["grand_canonical"]
-        ["betamu_ex_spline"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| {
-            Some((
-                p["n"].as_u64()? as u32,
-                (p["mean"].as_f64()?, p["err"].as_f64()),
-            ))
-        })
-        .collect();
-    for n in inputs.fe_counts() {
-        let Some(fe) = inputs.fe(n) else { continue };
-        let wall = |key: &str| num(fe, &[key, "wall_time_s"]);
-        for e in ESTIMATORS {
-            let q = num(fe, &[e.key(), "quadrature", "error_estimate"]);
-            let v = mean_err(fe, &[e.key(), "betaF_ex"]);
-            row(n, "betaF_ex", e.key(), v, q, "", wall(e.key()));
-        }
-        row(
-            n,
-            "betaF_ex",
-            "ais",
-            mean_err(fe, &["ais", "betaF_ex"]),
-            None,
-            "",
-            None,
-        );
-        row(
-            n,
-            "betaF_ex",
-            "weighted_ti",
-            mean_err(fe, &["weighted_ti", "betaF_ex"]),
-            None,
-            "",
-            None,
-        );
-        let verdict = match fe["neural_ti"]["verdict"]["converged"].as_bool() {
-            Some(true) => "converged",
-            Some(false) => "not converged",
-            None => "",
-        };
-        let sys = num(fe, &["neural_ti", "err_sys"]);
-        row(
-            n,
-            "betaF_ex",
-            "neural_ti",
-            mean_err(fe, &["neural_ti", "betaF_ex"]),
-            sys,
-            verdict,
-            None,
-        );
-        row(
-            n,
-            "betamu_ex",
-            "neural_ti",
-            mean_err(fe, &["neural_ti", "betamu_ex"]),
-            None,
-            verdict,
-            None,
-        );
-        row(
-            n,
-            "betamu_ex",
-            "neural_ti_spline",
-            spline.get(&n).copied(),
-            None,
-            "",
-            None,
-        );
-        let lt_wall = num(fe, &["lambda_ti", "cost", "wall_time_s"]);
-        if let Some(l) = fe.get("lambda_ti") {
-            row(
-                n,
-                "betaF_ex",
-                "lambda_ti",
-                mean_err(l, &[]),
-                None,
-                "",
-                lt_wall,
-            );
-        }
-        if let Some(m) = fe.get("mbar") {
-            row(n, "betaF_ex", "mbar", mean_err(m, &[]), None, "", None);
-        }
-        if let Some(w) = fe.get("widom") {
-            let converged = match w["converged"].as_bool() {
-                Some(true) => "converged",
-                Some(false) => "not converged",
-                None => "",
-            };
-            let wall = num(w, &["cost", "wall_time_s"]);
-            row(
-                n,
-                "betamu_ex",
-                "widom",
-                mean_err(w, &[]),
-                None,
-                converged,
-                wall,
-            );
-        }
-        row(
-            n,
-            "betaF_ex",
-            "eos_kolafa_nezbeda",
-            mean_err(fe, &["eos"]),
-            None,
-            "",
-            None,
-        );
-        row(
-            n,
-            "betamu_ex",
-            "eos_kolafa_nezbeda",
-            eos_betamu(fe),
-            None,
-            "",
-            None,
-        );
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------
@@ -270,17 +114,12 @@ impl<'a> Inputs<'a> {
     fn read(scene: &'a Scene, dir: &Path) -> Result<Self> {
         let mut notes = Vec::new();
         let path = dir.join("results.json");
-        let results = match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| Error::Format {
-                path: path.clone(),
-                message: format!(
-                    "not valid JSON ({e}); rerun `nti-gpu run` to rewrite it, or remove it"
-                ),
-            })?,
-            Err(_) => {
-                notes.push("no results.json in the output directory: no numbers to report".into());
-                serde_json::json!({})
-            }
+        // Older schemas are upgraded on reading (crate::results::upgrade).
+        let results = if path.exists() {
+            crate::output::read_results(&path)?
+        } else {
+            notes.push("no results.json in the output directory: no numbers to report".into());
+            serde_json::json!({})
         };
         let mut counts: Vec<u32> = ["free_energy", "reference"]
             .iter()
@@ -1138,11 +977,10 @@ fn sampler_diagnostics(md: &mut String, inputs: &Inputs, n: u32) {
             _ => "—".into(),
         };
         let (m, err) = mean_err(s, &["betaF_ex"]).unwrap_or((f64::NAN, None));
-        let weighted = mean_err(s, &["weighted_ti"]).map_or("—".into(), |(m, e)| format_pm(m, e));
-        let normaliser = match (num(s, &["ais", "beta_f"]), num(s, &["ais", "ess"])) {
-            (Some(f), Some(ess)) => {
-                format!("{} ({ess:.1})", format_pm(f, num(s, &["ais", "err"])))
-            }
+        let weighted = mean_err(s, &["weighted_ti", "betaF_ex"])
+            .map_or("—".into(), |(m, e)| format_pm(m, e));
+        let normaliser = match (mean_err(s, &["ais", "betaF_ex"]), num(s, &["ais", "ess"])) {
+            (Some((f, e)), Some(ess)) => format!("{} ({ess:.1})", format_pm(f, e)),
             _ => "—".into(),
         };
         let _ = writeln!(
@@ -1350,7 +1188,7 @@ fn baseline_diagnostics(md: &mut String, inputs: &Inputs, n: u32) {
         if let Some(d) = text(l, &["diagnosis"]).filter(|d| !d.is_empty()) {
             let _ = write!(line, ". {d}");
         }
-        if let Some(raw) = mean_err(l, &["betaf_ex_unreliable"]) {
+        if let Some(raw) = mean_err(l, &["betaF_ex_unreliable"]) {
             let _ = write!(line, " (unreliable raw sum {})", format_pm(raw.0, raw.1));
         }
         lines.push(line);
@@ -1385,7 +1223,16 @@ fn baseline_diagnostics(md: &mut String, inputs: &Inputs, n: u32) {
         lines.push(line);
     }
     if let Some(note) = text(fe, &["eos", "note"]) {
-        lines.push(format!("EOS: {note}"));
+        let mut line = format!("EOS: {note}");
+        if let Some(u) = num(fe, &["eos", "long_range_outside_box", "betaU"]) {
+            let _ = write!(
+                line,
+                ". Pair energy beyond this box (first-order part of the finite-size gap, not in \
+                 the EOS error): βU = {} kT",
+                format_value(u)
+            );
+        }
+        lines.push(line);
     }
     if lines.is_empty() {
         return;
@@ -1506,14 +1353,16 @@ fn run_info(md: &mut String, inputs: &Inputs) {
              `{hash}`: its numbers may come from other samples"
         );
     }
-    if let Some(v) = text(r, &["nti_gpu_version"]) {
+    if let Some(v) = text(r, &["provenance", "version"]) {
         let _ = writeln!(
             md,
-            "- written by nti-gpu {v}; report by nti-gpu {}",
-            env!("CARGO_PKG_VERSION")
+            "- written by nti-gpu {v} (commit {}); report by nti-gpu {} (commit {})",
+            text(r, &["provenance", "commit"]).unwrap_or("unknown"),
+            env!("CARGO_PKG_VERSION"),
+            crate::bench::git_commit()
         );
     }
-    if let Some(a) = r.get("adapter") {
+    if let Some(a) = get(r, &["provenance", "adapter"]).filter(|a| a.is_object()) {
         let _ = writeln!(
             md,
             "- adapter: {} ({}, {}; driver {} {})",

@@ -34,9 +34,8 @@ pub fn baselines_if_needed(
     progress: &mut dyn Progress,
 ) -> Result<&'static str> {
     let fp = baselines_fingerprint(scene);
-    let recorded = std::fs::read_to_string(out_dir.join("results.json"))
+    let recorded = crate::output::read_results(&out_dir.join("results.json"))
         .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
         .and_then(|v| v["stages"]["baselines"].as_str().map(str::to_string));
     if recorded.as_deref() == Some(fp.as_str()) {
         return Ok("reused");
@@ -92,8 +91,15 @@ pub fn baselines_stage(
             );
         }
         if let Some(settings) = &baselines.lambda_ti {
-            let (ti, mbar) =
-                lambda_ti_entries(gpu, &kernels.get(gpu)?, scene, n, settings, progress)?;
+            let (ti, mbar) = lambda_ti_entries(
+                gpu,
+                &kernels.get(gpu)?,
+                scene,
+                n,
+                settings,
+                out_dir,
+                progress,
+            )?;
             methods.insert("lambda_ti".into(), ti);
             if let Some(mbar) = mbar {
                 methods.insert("mbar".into(), mbar);
@@ -121,13 +127,15 @@ pub fn baselines_stage(
 }
 
 /// The `lambda_ti` entry of N (λ-window TI on the scene's path) and, when the settings ask
-/// for it, the `mbar` entry over the same windows.
+/// for it, the `mbar` entry over the same windows; each leg's interop files (reduced
+/// energies, β∂U/∂λ, states: [`crate::export::write_leg_files`]) go into `out_dir`.
 fn lambda_ti_entries(
     gpu: &Gpu,
     kernels: &std::sync::Arc<crate::md::MdKernels>,
     scene: &Scene,
     n: u32,
     settings: &crate::scene::LambdaTiSettings,
+    out_dir: &Path,
     progress: &mut dyn Progress,
 ) -> Result<(serde_json::Value, Option<serde_json::Value>)> {
     let t0 = Instant::now();
@@ -135,17 +143,21 @@ fn lambda_ti_entries(
         &format!("lambda-TI N={n}"),
         settings.legs() * (settings.equilibration_steps + settings.production_steps),
     );
-    let r = crate::baselines::lambda_ti::lambda_ti(gpu, kernels, scene, n, settings, &mut |d| {
-        progress.set(d)
-    })?;
+    let mut r =
+        crate::baselines::lambda_ti::lambda_ti(gpu, kernels, scene, n, settings, &mut |d| {
+            progress.set(d)
+        })?;
     progress.finish();
+    for leg in &mut r.legs {
+        leg.files = Some(crate::export::write_leg_files(out_dir, n, leg)?);
+    }
     let wall = t0.elapsed().as_secs_f64();
     let mut ti = serde_json::to_value(&r).unwrap_or_default();
     // A collapsed path gives no number, only the diagnosis.
     if r.collapse {
         ti["mean"] = serde_json::Value::Null;
         ti["err"] = serde_json::Value::Null;
-        ti["betaf_ex_unreliable"] = serde_json::json!(r.betaf_ex);
+        ti["betaF_ex_unreliable"] = serde_json::json!(r.betaf_ex);
     } else {
         ti["mean"] = serde_json::json!(r.betaf_ex.mean);
         ti["err"] = serde_json::json!(r.betaf_ex.err);
@@ -176,7 +188,7 @@ fn lambda_ti_entries(
     let mbar = serde_json::json!({
         "mean": mean,
         "err": err,
-        "quantity": "betaF difference between the outermost windows of the legs (compare lambda_ti.ti_betaf_span)",
+        "quantity": "betaF difference between the outermost windows of the legs (compare lambda_ti.ti_betaF_span)",
         "ti_same_span": r.ti_betaf_span,
         "min_overlap": min_overlap,
         "warning": if warnings.is_empty() { serde_json::Value::Null } else { serde_json::json!(warnings.join("; ")) },
@@ -208,11 +220,23 @@ fn eos_entry(scene: &Scene, n: u32) -> serde_json::Value {
         "quantity": format!("betaF_ex(N = {n}) of the full LJ fluid (Kolafa-Nezbeda); err = |KN - JZG|"),
         "temperature_reduced": t_star,
         "density_reduced": rho,
-        "kolafa_nezbeda": kn,
-        "johnson": jzg,
+        "kolafa_nezbeda": kn.labelled(t_star),
+        "johnson": jzg.labelled(t_star),
         "note": match s.potential {
-            Potential::MinimumImage => "the equations describe the full LJ fluid in the thermodynamic limit; the minimum-image box without cutoff differs by a few percent, and inside the binodal they give the homogeneous (loop) branch",
-            Potential::Truncated { .. } => "full LJ potential: compare with tail-corrected values",
+            Potential::MinimumImage => "the equations describe the infinite LJ fluid; this finite minimum-image box without cutoff leaves out every pair beyond its cube and has its own finite-size effects, a gap of one to tens of kT in betaF_ex that err (|KN - JZG|, the spread of the two fits) does not include: compare with long_range_outside_box, and inside the binodal the equations give the homogeneous (loop) branch",
+            Potential::Truncated { .. } => "full LJ potential of the infinite fluid: compare with tail-corrected values (finite-size effects are not in err = |KN - JZG|)",
+        },
+        // First-order size of the gap: the pair energy beyond the box's cube (g = 1).
+        "long_range_outside_box": match s.potential {
+            Potential::MinimumImage => crate::baselines::two_body::lj_energy_outside_box_per_particle(
+                s.box_length, n, s.epsilon, s.sigma,
+            )
+            .ok()
+            .map(|e| serde_json::json!({
+                "betaU": n as f64 * e / s.temperature,
+                "quantity": "beta times the LJ pair energy of the N particles with everything beyond the minimum-image cube, pair correlation 1 there: the first-order part of betaF_ex(EOS) - betaF_ex(box)",
+            })),
+            Potential::Truncated { .. } => None,
         },
         "cost": { "energy_evaluations": 0, "wall_time_s": t0.elapsed().as_secs_f64() },
         // The same with the standard tails removed: what a simulation truncated at r_c
@@ -293,26 +317,23 @@ fn widom_entry(
     Ok(entry)
 }
 
-/// Merges, keeping other methods' entries under `free_energy.<N>`.
+/// Merges, keeping other methods' entries under `free_energy.<N>` (an unreadable
+/// results.json stops here, naming the file, rather than being replaced).
 fn merge_free_energy(out_dir: &Path, mut update: serde_json::Value) -> Result<()> {
-    let path = out_dir.join("results.json");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        if let Ok(old) = serde_json::from_str::<serde_json::Value>(&text) {
-            if let (Some(old_fe), Some(new_fe)) = (
-                old.get("free_energy").and_then(|v| v.as_object()),
-                update
-                    .get_mut("free_energy")
-                    .and_then(|v| v.as_object_mut()),
+    let old = crate::output::read_results(&out_dir.join("results.json"))?;
+    if let (Some(old_fe), Some(new_fe)) = (
+        old.get("free_energy").and_then(|v| v.as_object()),
+        update
+            .get_mut("free_energy")
+            .and_then(|v| v.as_object_mut()),
+    ) {
+        for (n, methods) in new_fe.iter_mut() {
+            if let (Some(old_methods), Some(new_methods)) = (
+                old_fe.get(n).and_then(|v| v.as_object()),
+                methods.as_object_mut(),
             ) {
-                for (n, methods) in new_fe.iter_mut() {
-                    if let (Some(old_methods), Some(new_methods)) = (
-                        old_fe.get(n).and_then(|v| v.as_object()),
-                        methods.as_object_mut(),
-                    ) {
-                        for (k, v) in old_methods {
-                            new_methods.entry(k.clone()).or_insert_with(|| v.clone());
-                        }
-                    }
+                for (k, v) in old_methods {
+                    new_methods.entry(k.clone()).or_insert_with(|| v.clone());
                 }
             }
         }

@@ -407,20 +407,13 @@ fn free_energy_entry(
             .as_ref()
             .filter(|_| s.estimator == Estimator::Annealed)
         {
-            entry.insert(
-                "ais".into(),
-                serde_json::json!({
-                    "betaF_ex": {"mean": a.beta_f, "err": a.err, "delta_err": a.delta_err},
-                    "ess": a.ess,
-                    "ess_fraction": a.ess_fraction,
-                    "trajectories": a.n,
-                    "method": if s.populations.is_some_and(|p| p.resample > 0.0) {
-                        "population annealing"
-                    } else {
-                        "annealed importance sampling"
-                    },
-                }),
-            );
+            let mut ais = crate::ti::record::ais_json(a);
+            ais["method"] = serde_json::json!(if s.populations.is_some_and(|p| p.resample > 0.0) {
+                "population annealing"
+            } else {
+                "annealed importance sampling"
+            });
+            entry.insert("ais".into(), ais);
         }
         if let Some(wti) = s
             .weighted_ti
@@ -539,7 +532,7 @@ fn grand_canonical(
         .collect();
     let volume = scene.system.box_length.powi(3);
     let iso = isotherm(&curve, &units, &grid, volume)?;
-    let mut text = String::from("beta_mu,mean_n,var_n,density,edge_probability\n");
+    let mut text = String::from("betamu,mean_n,var_n,density,edge_probability\n");
     for p in &iso {
         text.push_str(&format!(
             "{:.6},{:.6},{:.6},{:.6},{:.3e}\n",
@@ -571,14 +564,14 @@ fn grand_canonical(
         })
         .collect();
     Ok(Some(serde_json::json!({
-        "units": units,
+        "ideal_gas_units": units,
         "nodes": points,
         "spline": "not-a-knot cubic through the headline betaF_ex and the exact N = 0, 1",
         "betamu_ex_spline": spline_mu,
         "isotherm_file": ISOTHERM_FILE,
         "isotherm_plot": "isotherm.png",
         "p_n": {
-            "beta_mu": dist.beta_mu,
+            "betamu": dist.beta_mu,
             "mean_n": dist.mean_n,
             "var_n": dist.var_n,
             "edge_probability": dist.edge_probability,

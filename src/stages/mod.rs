@@ -56,17 +56,11 @@ impl Progress for NoProgress {
     fn finish(&mut self) {}
 }
 
-/// The keys every stage writes into results.json: the version, the adapter, the scene as
-/// run and its hash.
+/// The keys every stage writes into results.json ([`crate::results::header`]): the schema
+/// version, provenance (version, commit, adapter), units, the scene as run with its
+/// defaults filled in, and its hash.
 pub fn results_header(gpu: &Gpu, scene: &Scene) -> serde_json::Value {
-    serde_json::json!({
-        "schema_version": crate::output::RESULTS_SCHEMA_VERSION,
-        "nti_gpu_version": env!("CARGO_PKG_VERSION"),
-        "commit": crate::bench::git_commit(),
-        "adapter": gpu.adapter,
-        "scene": scene,
-        "scene_hash": format!("{:016x}", scene.hash()),
-    })
+    crate::results::header(&gpu.adapter, scene)
 }
 
 /// [`results_header`] with one stage's wall time (`wall_time_s.<stage>`).

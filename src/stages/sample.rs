@@ -1,6 +1,6 @@
 //! The sampling stage (`nti-gpu sample`, step 1 of `nti-gpu run`): the reference fluid at
-//! every N of the scene, its files (`samples_N<N>.ntis`, extended XYZ of replica 0, g(r)
-//! table) and the `reference` section of results.json.
+//! every N of the scene, its files (`samples_N<N>.ntis`, extended XYZ of the kept
+//! configurations, g(r) table, thermo log) and the `reference` section of results.json.
 
 use super::{results_header, results_header_timed, LazyMdKernels, Progress};
 use crate::dataset::SampleSet;
@@ -20,6 +20,7 @@ pub fn sample_files(n: u32) -> SampleFiles {
         samples: format!("samples_N{n}.ntis"),
         xyz: format!("samples_N{n}.xyz"),
         gr: format!("gr_N{n}.csv"),
+        thermo: format!("thermo_N{n}.csv"),
     }
 }
 
@@ -39,8 +40,9 @@ pub fn existing_samples(scene: &Scene, n: u32, out_dir: &Path) -> Result<Option<
     Ok((set.scene_hash == scene.hash() && set.n == n).then_some(set))
 }
 
-/// Samples the reference fluid at one N and writes its files (`.ntis`, extended XYZ of
-/// replica 0, g(r) CSV). Returns the summary and the configurations.
+/// Samples the reference fluid at one N and writes its files (`.ntis`, extended XYZ of the
+/// kept configurations, g(r) CSV, thermo log CSV). Returns the summary and the
+/// configurations.
 pub fn sample_one(
     gpu: &Gpu,
     kernels: &Arc<MdKernels>,
@@ -57,10 +59,9 @@ pub fn sample_one(
     let set = outcome.sample_set(gpu, scene)?;
     let files = sample_files(n);
     set.write(&out_dir.join(&files.samples))?;
-    write_atomic(
-        &out_dir.join(&files.xyz),
-        set.to_extxyz(XYZ_MAX_POSITIONS).as_bytes(),
-    )?;
+    write_atomic(&out_dir.join(&files.xyz), set.to_extxyz_all().0.as_bytes())?;
+    let thermo = outcome.thermo_csv(scene.sampler.equilibration_steps);
+    write_atomic(&out_dir.join(&files.thermo), thermo.as_bytes())?;
     let mut gr = String::from("r,g\n");
     for (r, g) in outcome.gr() {
         gr.push_str(&format!("{r:.6},{g:.6}\n"));

@@ -40,6 +40,7 @@ pub struct FreeEnergyPoint {
     /// Particle number N.
     pub n: usize,
     /// βF_ex(N) = −ln(Z_N / V^N).
+    #[serde(rename = "betaF_ex", alias = "beta_f_ex")]
     pub beta_f_ex: f64,
     /// One-sigma standard error of `beta_f_ex` (0 for an exact value such as N = 0, 1).
     pub err: f64,

@@ -144,10 +144,11 @@ pub struct PopulationInfo {
     pub families: usize,
 }
 
-/// The estimates of one (N, estimator).
+/// The estimates of one (N, estimator): results.json's `free_energy.<N>.<estimator key>`.
 #[derive(Clone, Debug, Serialize)]
 pub struct EstimatorSummary {
-    /// Which sampler.
+    /// Which sampler (written as its key, `annealed`).
+    #[serde(serialize_with = "estimator_key")]
     pub estimator: Estimator,
     /// βF_ex by TI over the sampler's integrand.
     #[serde(rename = "betaF_ex")]
@@ -157,8 +158,11 @@ pub struct EstimatorSummary {
     /// βF_ex from the importance weights' normaliser: AIS for Annealed (population
     /// annealing when the run resampled); for the reverse-SDE samplers the sequential Monte
     /// Carlo estimate with the predictor's ln L/F in the weights. None for forward noise.
+    #[serde(serialize_with = "ais_entry")]
     pub ais: Option<AisEstimate>,
-    /// Importance-weighted TI: TI over the weighted ensemble at every t.
+    /// Importance-weighted TI: TI over the weighted ensemble at every t (written as
+    /// `{betaF_ex: {...}}`).
+    #[serde(serialize_with = "weighted_ti_entry")]
     pub weighted_ti: Option<Estimate>,
     /// Populations and resampling of the run.
     pub populations: Option<PopulationInfo>,
@@ -178,6 +182,41 @@ pub struct EstimatorSummary {
     pub wall_time_s: f64,
     /// Raw record file.
     pub file: String,
+}
+
+fn estimator_key<S: serde::Serializer>(
+    e: &Estimator,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(e.key())
+}
+
+/// An AIS estimate as results.json writes it: `betaF_ex` {`mean`, `err`, `delta_err`},
+/// `ess`, `ess_fraction`, `trajectories` (the shape of `free_energy.<N>.ais`, less its
+/// `method`).
+pub fn ais_json(a: &AisEstimate) -> serde_json::Value {
+    serde_json::json!({
+        "betaF_ex": {"mean": a.beta_f, "err": a.err, "delta_err": a.delta_err},
+        "ess": a.ess,
+        "ess_fraction": a.ess_fraction,
+        "trajectories": a.n,
+    })
+}
+
+fn ais_entry<S: serde::Serializer>(
+    a: &Option<AisEstimate>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    a.as_ref().map(ais_json).serialize(s)
+}
+
+fn weighted_ti_entry<S: serde::Serializer>(
+    w: &Option<Estimate>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    w.as_ref()
+        .map(|w| serde_json::json!({ "betaF_ex": w }))
+        .serialize(s)
 }
 
 /// Name of the raw record file of (N, estimator).

@@ -71,8 +71,26 @@ def check_csvs(out):
 
 def check_summary(out, results):
     df = pd.read_csv(out / "summary.csv")
-    expected = {"N", "rho", "method", "quantity", "mean", "err", "err_sys", "verdict", "wall_s"}
+    expected = {"N", "rho", "method", "quantity", "mean", "err", "err_sys", "verdict", "wall_s",
+                "deviation_sigma"}
     check(set(df.columns) == expected, f"summary.csv columns {list(df.columns)}")
+    # Rows of an N and quantity the scene gives a known value for carry their deviation in
+    # combined standard errors (the systematic error added to the scale).
+    for ref in results.get("scene", {}).get("reference", []):
+        for quantity in ("betaF_ex", "betamu_ex"):
+            known = ref.get(quantity)
+            if known is None:
+                continue
+            rows = df[(df["N"] == ref["n"]) & (df["quantity"] == quantity)
+                      & (df["method"] != "reference") & df["mean"].notna()]
+            check(len(rows) >= 1, f"summary.csv has estimates of {quantity} at N = {ref['n']}")
+            for _, row in rows.iterrows():
+                scale = np.hypot(row["err"], known["err"]) + (
+                    0.0 if pd.isna(row["err_sys"]) else row["err_sys"])
+                z = (row["mean"] - known["mean"]) / scale
+                check(abs(row["deviation_sigma"] - z) <= 1e-9 * max(1.0, abs(z)),
+                      f"summary.csv {row['method']} at N = {ref['n']}: deviation "
+                      f"{row['deviation_sigma']:.4f} sigma from the scene's reference ({z:.4f})")
     for n, methods in results.get("free_energy", {}).items():
         for method in methods:
             rows = df[(df["N"] == int(n)) & (df["method"] == method)]

@@ -26,7 +26,8 @@ use std::path::Path;
 pub const SUMMARY_FILE: &str = "summary.csv";
 
 /// The column names of `summary.csv`.
-pub const SUMMARY_COLUMNS: &str = "N,rho,method,quantity,mean,err,err_sys,verdict,wall_s";
+pub const SUMMARY_COLUMNS: &str =
+    "N,rho,method,quantity,mean,err,err_sys,verdict,wall_s,deviation_sigma";
 
 /// The interop files of one λ leg (names relative to the output directory).
 #[derive(Clone, Debug, Default, Serialize)]
@@ -207,17 +208,31 @@ pub fn summary_csv(results: &Value) -> String {
         .flatten()
         .filter_map(|p| Some((p["n"].as_u64()? as u32, p)))
         .collect();
+    // The scene's known values (`reference`), which every row of the same N and quantity
+    // is compared with.
+    let known: Vec<crate::scene::ReferenceValue> =
+        serde_json::from_value(results["scene"]["reference"].clone()).unwrap_or_default();
     for (n, methods) in counts {
         let rho = box_length.map_or(String::new(), |l| num(n as f64 / (l * l * l)));
+        let known_n = known.iter().find(|r| r.n == n);
         let mut row = |method: &str,
                        quantity: &str,
                        value: &Value,
                        err_sys: String,
                        verdict: &str,
                        wall: String| {
+            let deviation = known_n
+                .and_then(|r| r.get(quantity))
+                .zip(value["mean"].as_f64())
+                .and_then(|(k, mean)| {
+                    let err = value["err"].as_f64().unwrap_or(0.0);
+                    let sys = err_sys.parse().unwrap_or(0.0);
+                    crate::scene::reference::deviation_sigma(mean, err, sys, k)
+                })
+                .map_or(String::new(), num);
             let _ = writeln!(
                 text,
-                "{n},{rho},{method},{quantity},{},{},{err_sys},{},{wall}",
+                "{n},{rho},{method},{quantity},{},{},{err_sys},{},{wall},{deviation}",
                 at(value, &["mean"]),
                 at(value, &["err"]),
                 field(verdict),
@@ -362,6 +377,19 @@ pub fn summary_csv(results: &Value) -> String {
                 "",
                 at(e, &["cost", "wall_time_s"]),
             );
+        }
+        for (quantity, k) in known_n
+            .into_iter()
+            .flat_map(|r| [("betaF_ex", r.beta_f_ex), ("betamu_ex", r.betamu_ex)])
+        {
+            if let Some(k) = k {
+                let _ = writeln!(
+                    text,
+                    "{n},{rho},reference,{quantity},{},{},,,,",
+                    num(k.mean),
+                    num(k.err),
+                );
+            }
         }
     }
     text

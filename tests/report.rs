@@ -214,11 +214,12 @@ fn full_run_gives_every_figure_and_the_numbers() {
     let dir = full_dir("full", &scene);
     let files = write_report(&scene, &dir).unwrap();
     assert_eq!(files.report, dir.join(REPORT_FILE));
-    // The tidy table: one plain header row, nine fields a row, every number of the run.
+    // The tidy table: one plain header row, as many fields a row, every number of the run.
     let csv = std::fs::read_to_string(&files.summary).unwrap();
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some(nti_gpu::export::SUMMARY_COLUMNS));
-    assert!(lines.all(|l| l.split(',').count() == 9), "{csv}");
+    let columns = nti_gpu::export::SUMMARY_COLUMNS.split(',').count();
+    assert!(lines.all(|l| l.split(',').count() == columns), "{csv}");
     for row in [
         ",corrected,betaF_ex,-19.116764,0.3952092,",
         ",lambda_ti,betaF_ex,-19.4321,0.1187,",
@@ -482,5 +483,64 @@ fn bad_or_odd_inputs_are_notes_or_clear_errors_never_panics() {
     let e = write_report(&scene, &dir).unwrap_err();
     assert!(matches!(e, nti_gpu::Error::Format { .. }), "{e:?}");
     assert!(e.to_string().contains("results.json"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The scene's known values: a row of them and of the headline's deviation in the report,
+/// and every estimate's deviation in combined standard errors in summary.csv.
+#[test]
+fn known_values_of_the_scene_are_compared_with_every_estimate() {
+    let text = r#"Scene(
+    name: "report-test", seed: 7,
+    system: (box_length: 6.0, temperature: 1.0, epsilon: 0.8, particles: [40, 41],
+             potential: MinimumImage),
+    sampler: (replicas: 4, dt: 0.005, equilibration_steps: 100, production_steps: 400,
+              record_every: 10, sample_every: 100),
+    reference: [(n: 40, betaF_ex: (mean: -19.9, err: 0.3), source: "a longer run")],
+)"#;
+    let scene = Scene::from_str(text, "t").unwrap();
+    scene.validate("t").unwrap();
+    let dir = full_dir("known", &scene);
+    let files = write_report(&scene, &dir).unwrap();
+    let report = std::fs::read_to_string(&files.report).unwrap();
+    assert!(
+        report.contains("| known value (scene's `reference`) | −19.90 ± 0.30 |")
+            || report.contains("| known value (scene's `reference`) | -19.90 ± 0.30 |")
+            || report.contains("| known value (scene's `reference`) | −19.9 ± 0.3 |"),
+        "{report}"
+    );
+    assert!(report.contains("| neural TI − known value |"), "{report}");
+    // λ-TI −19.4321 ± 0.1187 against −19.9 ± 0.3: +0.47 ± 0.32, 1.5 σ.
+    assert!(
+        report.contains("| λ-TI − known value | 0.47 ± 0.32 (1.5 σ) |"),
+        "{report}"
+    );
+    assert!(report.contains("N = 40: a longer run"), "{report}");
+    let csv = std::fs::read_to_string(&files.summary).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let mut compared = 0;
+    let mut reference_rows = 0;
+    for line in lines {
+        let c: Vec<&str> = line.split(',').collect();
+        let (n, method, quantity) = (c[col("N")], c[col("method")], c[col("quantity")]);
+        let dev = c[col("deviation_sigma")];
+        if method == "reference" {
+            reference_rows += 1;
+            assert_eq!((n, quantity, c[col("mean")]), ("40", "betaF_ex", "-19.9"));
+            assert!(dev.is_empty());
+        } else if n == "40" && quantity == "betaF_ex" && !c[col("mean")].is_empty() {
+            let f = |name: &str| c[col(name)].parse::<f64>().unwrap_or(0.0);
+            let z = (f("mean") + 19.9) / (f("err").hypot(0.3) + f("err_sys"));
+            let got: f64 = dev.parse().unwrap();
+            assert!((got - z).abs() < 1e-9, "{line}: {got} vs {z}");
+            compared += 1;
+        } else {
+            assert!(dev.is_empty(), "{line}");
+        }
+    }
+    assert_eq!(reference_rows, 1, "{csv}");
+    assert!(compared >= 3, "{csv}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

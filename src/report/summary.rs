@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::output::write_atomic;
 use crate::report::plot::{render, Figure, Series, DEFAULT_WIDTH};
 use crate::scene::Estimator;
-use crate::scene::Scene;
+use crate::scene::{KnownValue, Scene};
 use crate::ti::along_t;
 use crate::ti::estimators::mean_band;
 use crate::ti::record::{integrand_file, raw_file, RawRun};
@@ -836,6 +836,33 @@ fn summary_table(md: &mut String, inputs: &Inputs) {
     rows.push(("AIS, annealed MALA".into(), cells(&ais_cell)));
     rows.push(("λ-TI".into(), cells(&lambda_ti_cell)));
     rows.push(("neural TI − λ-TI".into(), cells(&headline_minus_lambda_ti)));
+    let known = |n: u32, quantity: &str| {
+        inputs
+            .scene
+            .reference
+            .iter()
+            .find(|r| r.n == n)
+            .and_then(|r| r.get(quantity))
+    };
+    rows.push((
+        "known value (scene's `reference`)".into(),
+        cells(&|_, n| known(n, "betaF_ex").map(|k| format_pm(k.mean, Some(k.err)))),
+    ));
+    rows.push((
+        "neural TI − known value".into(),
+        cells(&|fe, n| {
+            let (h, he) = mean_err(fe, &["neural_ti", "betaF_ex"])?;
+            let sys = num(fe, &["neural_ti", "err_sys"]).unwrap_or(0.0);
+            deviation_cell(h, he.unwrap_or(0.0), sys, known(n, "betaF_ex")?)
+        }),
+    ));
+    rows.push((
+        "λ-TI − known value".into(),
+        cells(&|fe, n| {
+            let (l, le) = mean_err(fe.get("lambda_ti")?, &[])?;
+            deviation_cell(l, le.unwrap_or(0.0), 0.0, known(n, "betaF_ex")?)
+        }),
+    ));
     rows.push(("MBAR, windows' span".into(), cells(&mbar_cell)));
     rows.push((
         "EOS (Kolafa–Nezbeda, full LJ)".into(),
@@ -846,6 +873,24 @@ fn summary_table(md: &mut String, inputs: &Inputs) {
         cells(&|fe, _| mean_err(fe, &["neural_ti", "betamu_ex"]).map(|(m, e)| format_pm(m, e))),
     ));
     rows.push(("βμ_ex, Widom".into(), cells(&widom_cell)));
+    rows.push((
+        "βμ_ex, known value (scene's `reference`)".into(),
+        cells(&|_, n| known(n, "betamu_ex").map(|k| format_pm(k.mean, Some(k.err)))),
+    ));
+    rows.push((
+        "βμ_ex, neural TI − known value".into(),
+        cells(&|fe, n| {
+            let (h, he) = mean_err(fe, &["neural_ti", "betamu_ex"])?;
+            deviation_cell(h, he.unwrap_or(0.0), 0.0, known(n, "betamu_ex")?)
+        }),
+    ));
+    rows.push((
+        "βμ_ex, Widom − known value".into(),
+        cells(&|fe, n| {
+            let (w, we) = mean_err(fe.get("widom")?, &[])?;
+            deviation_cell(w, we.unwrap_or(0.0), 0.0, known(n, "betamu_ex")?)
+        }),
+    ));
     rows.push((
         "βμ_ex, EOS (Kolafa–Nezbeda)".into(),
         cells(&|fe, _| eos_betamu(fe).map(|(m, e)| format_pm(m, e))),
@@ -863,6 +908,22 @@ fn summary_table(md: &mut String, inputs: &Inputs) {
             let _ = write!(md, " {} |", c.as_deref().unwrap_or("—"));
         }
         md.push('\n');
+    }
+    let sources: Vec<String> = inputs
+        .scene
+        .reference
+        .iter()
+        .filter(|r| counts.contains(&r.n) && !r.source.is_empty())
+        .map(|r| format!("N = {}: {}", r.n, r.source))
+        .collect();
+    if !sources.is_empty() {
+        let _ = writeln!(
+            md,
+            "
+Known values from the scene (deviations in combined standard errors, the \
+             headline's systematic error added): {}.",
+            sources.join("; ")
+        );
     }
 }
 
@@ -915,6 +976,18 @@ fn headline_minus_lambda_ti(fe: &Value, _: u32) -> Option<String> {
         format!("**{d}** ({z:.1} σ: disagree)")
     } else {
         format!("{d} ({z:.1} σ)")
+    })
+}
+
+/// An estimate's difference from a known value, in kT and in combined standard errors
+/// (`sys`, the estimate's systematic error, added), flagged beyond 2σ.
+fn deviation_cell(mean: f64, err: f64, sys: f64, known: KnownValue) -> Option<String> {
+    let z = crate::scene::reference::deviation_sigma(mean, err, sys, known)?;
+    let d = format_pm(mean - known.mean, Some(err.hypot(known.err)));
+    Some(if z.abs() > 2.0 {
+        format!("**{d}** ({:.1} σ: disagree)", z.abs())
+    } else {
+        format!("{d} ({:.1} σ)", z.abs())
     })
 }
 

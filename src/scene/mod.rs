@@ -19,12 +19,14 @@
 pub mod baselines;
 pub mod integration;
 pub mod model;
+pub mod reference;
 pub mod system;
 pub mod training;
 
 pub use baselines::{Baselines, LambdaPath, LambdaTiSettings, Quadrature, WidomSettings};
 pub use integration::{CorrectorSettings, CorrectorSpan, Estimator, IntegrationSettings};
 pub use model::{ModelConfig, ModelSystem};
+pub use reference::{KnownValue, ReferenceValue};
 pub use system::{
     max_stable_dt, LjParams, NeighborMode, Potential, SamplerSettings, System, MAX_DENSITY,
     MAX_GR_BINS,
@@ -65,6 +67,10 @@ pub struct Scene {
     /// (needs `training`).
     #[serde(default)]
     pub integration: Option<IntegrationSettings>,
+    /// Values known from elsewhere that the report and summary.csv compare every estimate
+    /// with (deviation in combined standard errors); they change no computation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reference: Vec<ReferenceValue>,
 }
 
 /// A semantic error of scene file `path`: the field, its value and what is allowed.
@@ -179,6 +185,7 @@ impl Scene {
         if let Some(b) = &self.baselines {
             b.validate(path, &self.sampler)?;
         }
+        reference::validate(path, &self.reference)?;
         Ok(())
     }
 

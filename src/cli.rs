@@ -115,6 +115,33 @@ impl SceneArgs {
     }
 }
 
+/// The scene an output directory was run with, from its results.json (every default filled
+/// in; older schemas upgraded on reading).
+fn scene_of_output_dir(dir: &std::path::Path) -> Result<Scene> {
+    let path = dir.join("results.json");
+    if !path.is_file() {
+        return Err(crate::error::Error::argument(
+            "DIR",
+            dir.display(),
+            "has no results.json: give the directory of an earlier `nti-gpu run`, or the scene \
+             file with --out DIR",
+        )
+        .into());
+    }
+    let results = crate::output::read_results(&path)?;
+    let scene: Scene = serde_json::from_value(results["scene"].clone()).map_err(|e| {
+        crate::error::Error::Format {
+            path: path.clone(),
+            message: format!(
+                "its `scene` is not a scene this version reads ({e}); report it with the \
+                 scene file: nti-gpu report SCENE --out DIR"
+            ),
+        }
+    })?;
+    scene.validate(&path.display().to_string())?;
+    Ok(scene)
+}
+
 // Subcommands are listed in the order of a workflow: check a scene, its stages one by one
 // or all at once (`run`), the report, then the tools.
 #[derive(Subcommand, Debug)]
@@ -189,8 +216,17 @@ enum Command {
     /// Rewrite report.md and the plots of an output directory from its results.json and
     /// sampler records (no GPU needed; after a partial or interrupted run, or a new version).
     Report {
-        #[command(flatten)]
-        run: SceneArgs,
+        /// Output directory of an earlier run (its results.json holds the scene as run), or
+        /// the scene file (RON) whose output directory to report.
+        #[arg(value_name = "DIR|SCENE")]
+        target: PathBuf,
+        /// Output directory, with a scene file (default: the scene's `output`, or
+        /// out/<name>).
+        #[arg(short, long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// With a scene file: its seed in place of the scene's `seed`.
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Evaluate the Kolafa-Nezbeda and Johnson-Zollweg-Gubbins equations of state of the full
     /// LJ fluid: beta A_ex/N, Z - 1, beta mu_ex, U_ex/N and P (reduced units).
@@ -339,8 +375,26 @@ fn dispatch(cli: Cli) -> Result<()> {
             println!("wrote {}", dir.join("results.json").display());
             Ok(())
         }
-        Command::Report { run } => {
-            let (s, dir) = run.load()?;
+        Command::Report { target, out, seed } => {
+            let (s, dir) = if target.is_dir() {
+                if out.is_some() || seed.is_some() {
+                    return Err(crate::error::Error::argument(
+                        "--out/--seed",
+                        target.display(),
+                        "a directory is reported in place with the scene it was run with: \
+                         leave out --out and --seed, or give the scene file instead",
+                    )
+                    .into());
+                }
+                (scene_of_output_dir(&target)?, target)
+            } else {
+                SceneArgs {
+                    scene: target,
+                    out,
+                    seed,
+                }
+                .load()?
+            };
             if !dir.is_dir() {
                 return Err(crate::error::Error::argument(
                     "--out",

@@ -459,6 +459,41 @@ fn report_rewrites_a_directory_and_names_a_missing_one() {
     );
 }
 
+/// `report DIR` reports an output directory with the scene its results.json records (a
+/// directory without one, or with --out, is refused naming the argument).
+#[test]
+fn report_of_a_directory_uses_the_scene_it_was_run_with() {
+    let path = temp_scene("report-dir", TINY);
+    let out_dir = path.parent().unwrap().join("report-dir-out");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    run_to_results("sample", &path, &out_dir);
+    std::fs::remove_file(out_dir.join("report.md")).ok();
+    // The scene file is gone: the directory alone is enough.
+    std::fs::remove_file(&path).unwrap();
+    let stdout = common::nti_ok(&["report", out_dir.to_str().unwrap()]);
+    assert!(stdout.contains("report.md"), "{stdout}");
+    let md = std::fs::read_to_string(out_dir.join("report.md")).unwrap();
+    assert!(md.contains("# nti-gpu report: tiny"), "{md}");
+    let out = nti()
+        .args(["report", out_dir.to_str().unwrap(), "--out", "elsewhere"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--out/--seed"));
+    let empty = path.parent().unwrap().join("report-dir-empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = nti()
+        .args(["report", empty.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`DIR`") && err.contains("no results.json"),
+        "{err}"
+    );
+}
+
 /// Output to a closed pipe (`nti-gpu info | head -0`) or to a full device ends with exit
 /// code 1 and no panic report, not exit code 101 and a backtrace. (`info` enumerates the
 /// adapters before it prints, so the pipe is closed by then.)

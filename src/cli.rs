@@ -115,6 +115,23 @@ impl SceneArgs {
     }
 }
 
+/// Subcommands of `nti-gpu sweep`.
+#[derive(Subcommand, Debug)]
+enum SweepCommand {
+    /// Write (or complete) the row project in DIR for the sweep file: workflow.toml and a
+    /// directory per state point with its scene.ron and value.json. Rerunning adds new
+    /// points and never touches points already started.
+    Init {
+        /// Sweep file (RON): a base scene and axes over its fields.
+        sweep: PathBuf,
+        /// Project directory to write.
+        dir: PathBuf,
+        /// The command row runs for each action (default: this nti-gpu binary's path).
+        #[arg(long, value_name = "PATH")]
+        program: Option<String>,
+    },
+}
+
 /// The scene an output directory was run with, from its results.json (every default filled
 /// in; older schemas upgraded on reading).
 fn scene_of_output_dir(dir: &std::path::Path) -> Result<Scene> {
@@ -228,6 +245,18 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Many state points: `sweep init SWEEP DIR` writes a row project (workflow.toml and
+    /// one workspace directory per point) for `row submit` on a cluster or locally.
+    Sweep {
+        #[command(subcommand)]
+        command: SweepCommand,
+    },
+    /// Merge every finished point of a sweep project into collected.csv / collected.json
+    /// and figures of beta mu_ex and beta F_ex/N against density; list the unfinished ones.
+    Collect {
+        /// The project directory (`nti-gpu sweep init`'s DIR).
+        dir: PathBuf,
+    },
     /// Evaluate the Kolafa-Nezbeda and Johnson-Zollweg-Gubbins equations of state of the full
     /// LJ fluid: beta A_ex/N, Z - 1, beta mu_ex, U_ex/N and P (reduced units).
     Eos {
@@ -339,6 +368,55 @@ fn dispatch(cli: Cli) -> Result<()> {
             density,
             json,
         } => eos(temperature, density, json),
+        Command::Sweep {
+            command:
+                SweepCommand::Init {
+                    sweep,
+                    dir,
+                    program,
+                },
+        } => {
+            let program = match program {
+                Some(p) => p,
+                None => std::env::current_exe()
+                    .context("the path of this nti-gpu binary (give --program)")?
+                    .display()
+                    .to_string(),
+            };
+            let o = crate::sweep::init(&sweep, &dir, &program)
+                .with_context(|| format!("sweep {}", sweep.display()))?;
+            for (what, list) in [
+                ("added", &o.added),
+                ("unchanged", &o.unchanged),
+                ("updated (not started; the base scene changed)", &o.updated),
+                ("kept as run (started with an older scene)", &o.kept),
+                ("not points of this sweep (left alone)", &o.foreign),
+            ] {
+                if !list.is_empty() {
+                    println!("{what}: {}", list.join(" "));
+                }
+            }
+            println!(
+                "wrote {}: submit with `cd {} && row submit` (`--cluster none` runs here), then \
+                 `nti-gpu collect {}`",
+                dir.join(crate::sweep::WORKFLOW_FILE).display(),
+                dir.display(),
+                dir.display()
+            );
+            Ok(())
+        }
+        Command::Collect { dir } => {
+            let c = crate::sweep::collect::collect(&dir)
+                .with_context(|| format!("collecting {}", dir.display()))?;
+            println!("{} finished point(s), {} row(s)", c.finished.len(), c.rows);
+            for (p, why) in &c.unfinished {
+                println!("unfinished: {p}: {why}");
+            }
+            for f in &c.files {
+                println!("wrote {}", f.display());
+            }
+            Ok(())
+        }
         Command::Baselines { run, gpu } => {
             let (s, dir, gpu, _lock) = open_run(&run, &gpu)?;
             let result = crate::stages::baselines::baselines_stage(&gpu, &s, &dir, &mut Bar::new())

@@ -22,6 +22,7 @@ pub mod results;
 pub mod scene;
 pub mod stages;
 pub mod stats;
+pub mod sweep;
 pub mod ti;
 pub mod train;
 

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Drives a small sweep through row, the workflow engine the cluster workflow is written
+# for: `nti-gpu sweep init` of assets/sweeps/interop_temperatures.ron (2 temperatures × 2
+# particle counts), `row submit --cluster none` (row's local runner), `row show status`,
+# then `nti-gpu collect`, and checks that every point finished and the table has the four
+# points with their axis values. Then prints the Slurm job script row generates for the
+# same project against an example Slurm cluster definition (`--dry-run`; no Slurm here).
+#
+# Usage: scripts/check-sweep.sh   (installs row 1.1.0 into .tools/ with cargo when absent)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+
+if ! command -v row >/dev/null || [ "$(row --version)" != "row 1.1.0" ]; then
+    if [ ! -x .tools/bin/row ]; then
+        echo "check-sweep: installing row 1.1.0 into .tools/ (cargo install)"
+        cargo install row --version 1.1.0 --locked --root .tools --quiet
+    fi
+    export PATH="$root/.tools/bin:$PATH"
+fi
+cargo build --release --quiet
+nti="$root/target/release/nti-gpu"
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+"$nti" sweep init assets/sweeps/interop_temperatures.ron "$work/proj"
+(
+    cd "$work/proj"
+    row submit --cluster none --yes
+    row show status
+    status="$(row show status)"
+    echo "$status" | grep -Eq '^run +4 +0 +0 +0' || {
+        echo "check-sweep: row does not report 4 completed points" >&2
+        exit 1
+    }
+)
+"$nti" collect "$work/proj" | tee "$work/collect.txt"
+grep -q "^4 finished point(s)" "$work/collect.txt"
+! grep -q "^unfinished" "$work/collect.txt"
+python3 - "$work/proj/collected.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+points = {(r["system.epsilon"], r["system.particles"]) for r in rows}
+want = {(e, p) for e in ("0.8", "0.6666666666666666") for p in ("[40]", "[80]")}
+assert points == want, points
+for r in rows:
+    assert r["system.particles"] == "[%s]" % r["N"], r
+    assert abs(float(r["T_star"]) - 1 / float(r["system.epsilon"])) < 1e-12, r
+print("check-sweep: collected.csv has the 4 points with their axis values (%d rows)" % len(rows))
+PY
+
+# The Slurm job scripts row would submit (one GPU per point) for an example cluster.
+mkdir -p "$work/home/.config/row"
+cat > "$work/home/.config/row/clusters.toml" <<'TOML'
+[[cluster]]
+name = "example-slurm"
+identify.always = false
+scheduler = "slurm"
+[[cluster.partition]]
+name = "gpu"
+minimum_gpus_per_job = 1
+TOML
+"$nti" sweep init assets/sweeps/interop_temperatures.ron "$work/slurm" >/dev/null
+(
+    cd "$work/slurm"
+    HOME="$work/home" row submit --cluster example-slurm --dry-run > "$work/sbatch.txt"
+)
+head -20 "$work/sbatch.txt"
+test "$(grep -c '^#SBATCH --gpus-per-task=1' "$work/sbatch.txt")" -eq 4
+echo "check-sweep: passed"

@@ -1,0 +1,606 @@
+//! Many state points: a sweep file (a base scene and axes over its fields) becomes a `row`
+//! project — `workflow.toml` and one workspace directory per state point with its
+//! `scene.ron` and `value.json` — that row submits to a cluster's scheduler or runs
+//! locally; [`collect`] merges the finished points into one table and figures.
+//!
+//! ```ron
+//! Sweep(
+//!     scene: "../scenes/quick.ron",          // the base scene, relative to this file
+//!     combine: Product,                      // every combination (Zip: the i-th values)
+//!     axes: [
+//!         (field: "system.temperature", values: [1.0, 1.25]),
+//!         (field: "system.particles", values: [[40], [80]]),
+//!     ],
+//!     actions: Run,                          // one `run` per point (Stages: sample,
+//!                                            // train, baselines, integrate)
+//!     walltime: "01:00:00",                  // per point and action
+//! )
+//! ```
+//!
+//! An axis value is set into the base scene's fields as serde sees them (the scene as it is
+//! written into results.json), so any field can be swept whose value is a number, a
+//! string, a boolean or a list of them; the point's scene is then validated like any
+//! scene, and a bad value is reported with the axis and the field it set. The base scene's
+//! known values (`reference`) describe one state: points of a sweep over `system.*` fields
+//! leave them out.
+
+pub mod collect;
+
+use crate::error::{Error, Result};
+use crate::output::write_atomic;
+use crate::scene::Scene;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// File name of a point's axis values (row's `value_file`).
+pub const VALUE_FILE: &str = "value.json";
+/// File name of a point's scene.
+pub const SCENE_FILE: &str = "scene.ron";
+/// The row project's workflow file.
+pub const WORKFLOW_FILE: &str = "workflow.toml";
+/// The row project's workspace directory (one directory per point).
+pub const WORKSPACE_DIR: &str = "workspace";
+
+/// How the axes combine into state points.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Combine {
+    /// Every combination of the axes' values (the first axis varies slowest).
+    #[default]
+    Product,
+    /// The i-th value of every axis together (all axes have the same length).
+    Zip,
+}
+
+/// The row actions written for each point.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Actions {
+    /// One action `run`: the whole scene, resumable (`nti-gpu run`).
+    #[default]
+    Run,
+    /// One action per stage: `sample`, `train`, `baselines`, `integrate` (each after the
+    /// one before it), for stages of different resources or walltimes.
+    Stages,
+}
+
+/// One axis: a scene field by its dotted path and the values it takes.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Axis {
+    /// Dotted path of the field in the scene, e.g. `system.temperature`, `seed`,
+    /// `integration.trajectories`.
+    pub field: String,
+    /// The values (numbers, strings, booleans or lists of them).
+    pub values: Vec<ron::Value>,
+}
+
+/// A sweep file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sweep {
+    /// The base scene file, relative to the sweep file.
+    pub scene: PathBuf,
+    /// How the axes combine.
+    #[serde(default)]
+    pub combine: Combine,
+    /// The axes.
+    pub axes: Vec<Axis>,
+    /// The row actions.
+    #[serde(default)]
+    pub actions: Actions,
+    /// Walltime of one action on one point, `HH:MM:SS` (default 01:00:00).
+    #[serde(default)]
+    pub walltime: Option<String>,
+}
+
+/// One state point: its directory name, axis values and scene.
+#[derive(Clone, Debug)]
+pub struct Point {
+    /// Name of its directory in the workspace.
+    pub directory: String,
+    /// `{field: value}` of every axis.
+    pub values: serde_json::Map<String, Value>,
+    /// The base scene with the values set, validated.
+    pub scene: Scene,
+}
+
+/// What [`init`] did to each point.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InitOutcome {
+    /// Points created.
+    pub added: Vec<String>,
+    /// Points already there with the same scene.
+    pub unchanged: Vec<String>,
+    /// Points not started yet whose scene was rewritten (the base scene changed).
+    pub updated: Vec<String>,
+    /// Points already started (a results.json) whose scene differs from the sweep's now:
+    /// left as they are.
+    pub kept: Vec<String>,
+    /// Workspace directories that are not points of this sweep (left alone).
+    pub foreign: Vec<String>,
+}
+
+fn sweep_error(path: &str, field: &str, value: impl ToString, message: impl Into<String>) -> Error {
+    Error::SceneValue {
+        path: path.to_string(),
+        field: field.to_string(),
+        value: value.to_string(),
+        message: message.into(),
+    }
+}
+
+impl Sweep {
+    /// Parses a sweep file's text; `path` is used in messages (syntax errors with
+    /// line:column).
+    pub fn from_str(text: &str, path: &str) -> Result<Sweep> {
+        let options = ron::Options::default()
+            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+        options.from_str(text).map_err(|e| Error::SceneSyntax {
+            path: path.to_string(),
+            line: e.span.start.line,
+            col: e.span.start.col,
+            message: e.code.to_string(),
+        })
+    }
+
+    /// Reads a sweep file and its base scene and builds every state point, each validated:
+    /// the first bad one is an error naming the axis, the field and the value.
+    pub fn load_points(path: &Path) -> Result<(Sweep, Vec<Point>)> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let shown = path.display().to_string();
+        let sweep = Sweep::from_str(&text, &shown)?;
+        let base_path = path.parent().unwrap_or(Path::new(".")).join(&sweep.scene);
+        if !base_path.is_file() {
+            return Err(sweep_error(
+                &shown,
+                "scene",
+                sweep.scene.display(),
+                format!(
+                    "no scene file at {} (the path is relative to the sweep file)",
+                    base_path.display()
+                ),
+            ));
+        }
+        let base = Scene::load_validated(&base_path)?;
+        let points = sweep.points(&base, &shown)?;
+        Ok((sweep, points))
+    }
+
+    /// Every state point of the sweep over `base`.
+    pub fn points(&self, base: &Scene, path: &str) -> Result<Vec<Point>> {
+        if self.axes.is_empty() {
+            return Err(sweep_error(
+                path,
+                "axes",
+                "[]",
+                "give at least one axis: (field: \"system.temperature\", values: [1.0, 1.25])",
+            ));
+        }
+        let mut axes = Vec::new();
+        for (i, a) in self.axes.iter().enumerate() {
+            if a.values.is_empty() {
+                return Err(sweep_error(
+                    path,
+                    &format!("axes[{i}].values"),
+                    "[]",
+                    "give at least one value",
+                ));
+            }
+            if self.axes[..i].iter().any(|b| b.field == a.field) {
+                return Err(sweep_error(
+                    path,
+                    &format!("axes[{i}].field"),
+                    &a.field,
+                    "this field already has an axis: merge the two",
+                ));
+            }
+            let values = a
+                .values
+                .iter()
+                .map(|v| {
+                    v.clone().into_rust::<Value>().map_err(|e| {
+                        sweep_error(
+                            path,
+                            &format!("axes[{i}].values"),
+                            format!("{v:?}"),
+                            format!("not a number, string, boolean or list of them ({e})"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<Value>>>()?;
+            axes.push((a.field.as_str(), values));
+        }
+        let combos: Vec<Vec<usize>> = match self.combine {
+            Combine::Product => {
+                let mut combos = vec![vec![]];
+                for (_, values) in &axes {
+                    combos = combos
+                        .into_iter()
+                        .flat_map(|c| {
+                            (0..values.len()).map(move |j| {
+                                let mut c = c.clone();
+                                c.push(j);
+                                c
+                            })
+                        })
+                        .collect();
+                }
+                combos
+            }
+            Combine::Zip => {
+                let len = axes[0].1.len();
+                if let Some((i, _)) = axes.iter().enumerate().find(|(_, a)| a.1.len() != len) {
+                    return Err(sweep_error(
+                        path,
+                        &format!("axes[{i}].values"),
+                        axes[i].1.len(),
+                        format!("combine: Zip needs every axis to have {len} values, as axes[0]"),
+                    ));
+                }
+                (0..len).map(|j| vec![j; axes.len()]).collect()
+            }
+        };
+        let base_json = serde_json::to_value(base).map_err(|e| Error::Format {
+            path: PathBuf::from(path),
+            message: format!("the base scene does not serialize: {e}"),
+        })?;
+        let mut points: Vec<Point> = Vec::new();
+        for combo in combos {
+            let mut scene_json = base_json.clone();
+            let mut values = serde_json::Map::new();
+            for (i, (&j, (field, vals))) in combo.iter().zip(&axes).enumerate() {
+                set_field(&mut scene_json, field, vals[j].clone())
+                    .map_err(|m| sweep_error(path, &format!("axes[{i}].field"), field, m))?;
+                values.insert((*field).to_string(), vals[j].clone());
+            }
+            let directory = directory_name(&values);
+            let mut scene: Scene = serde_json::from_value(scene_json).map_err(|e| {
+                sweep_error(
+                    path,
+                    "axes",
+                    Value::Object(values.clone()),
+                    format!("this point is not a valid scene: {e}"),
+                )
+            })?;
+            scene.name = format!("{}-{directory}", base.name);
+            scene.output = None;
+            // Known values belong to one state: a sweep over the system leaves the base
+            // scene's out (an axis over `reference` sets them per point).
+            if values.keys().any(|f| f.starts_with("system."))
+                && !values.keys().any(|f| f.starts_with("reference"))
+            {
+                scene.reference.clear();
+            }
+            scene
+                .validate(&format!("{path} (point {directory})"))
+                .map_err(|e| {
+                    sweep_error(
+                        path,
+                        "axes",
+                        Value::Object(values.clone()),
+                        format!("this point's scene is invalid: {e}"),
+                    )
+                })?;
+            if points.iter().any(|p| p.directory == directory) {
+                return Err(sweep_error(
+                    path,
+                    "axes",
+                    Value::Object(values),
+                    "this point occurs twice: remove the repeated value",
+                ));
+            }
+            points.push(Point {
+                directory,
+                values,
+                scene,
+            });
+        }
+        Ok(points)
+    }
+
+    /// row's `workflow.toml` for these points, running `program` (the nti-gpu binary).
+    pub fn workflow_toml(&self, program: &str) -> String {
+        let walltime = self.walltime.as_deref().unwrap_or("01:00:00");
+        let mut t = String::from(
+            "# Written by `nti-gpu sweep init`: one directory per state point in workspace/,\n\
+             # each with its scene.ron and value.json (the axis values, for row's conditions).\n\
+             # Submit with `row submit` (`--cluster none` runs locally), follow with\n\
+             # `row show status`, merge with `nti-gpu collect <this directory>`.\n\n\
+             [workspace]\npath = \"workspace\"\nvalue_file = \"value.json\"\n\n\
+             [default.action.resources]\nprocesses.per_directory = 1\ngpus_per_process = 1\n",
+        );
+        t.push_str(&format!(
+            "walltime.per_directory = \"{walltime}\"\n\n[default.action.group]\nmaximum_size = 1\n"
+        ));
+        let stage = |name: &str, command: &str, previous: Option<&str>| {
+            let mut a = format!(
+                "\n[[action]]\nname = \"{name}\"\ncommand = {}\nproducts = [\"{name}.done\"]\n",
+                toml_string(&format!(
+                    "{quoted_program} {command} workspace/{{directory}}/scene.ron --out \
+                     workspace/{{directory}} && touch workspace/{{directory}}/{name}.done",
+                    quoted_program = shell_quote(program)
+                ))
+            );
+            if let Some(p) = previous {
+                a.push_str(&format!("previous_actions = [\"{p}\"]\n"));
+            }
+            a
+        };
+        match self.actions {
+            Actions::Run => t.push_str(&stage("run", "run", None)),
+            Actions::Stages => {
+                t.push_str(&stage("sample", "sample", None));
+                t.push_str(&stage("train", "train", Some("sample")));
+                t.push_str(&stage("baselines", "baselines", Some("train")));
+                t.push_str(&stage("integrate", "run", Some("baselines")));
+            }
+        }
+        t
+    }
+}
+
+/// Sets the dotted `field` of a scene's JSON to `value`. Sections must exist in the base
+/// scene (an absent optional section is named); the field itself may be absent (an
+/// optional field), serde then checks it exists.
+fn set_field(scene: &mut Value, field: &str, value: Value) -> std::result::Result<(), String> {
+    let parts: Vec<&str> = field.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err("a dotted path of scene fields, e.g. system.temperature".into());
+    }
+    let mut node = scene;
+    for (k, part) in parts.iter().enumerate() {
+        let Some(obj) = node.as_object_mut() else {
+            return Err(format!(
+                "`{}` is not a section with fields",
+                parts[..k].join(".")
+            ));
+        };
+        if k + 1 == parts.len() {
+            obj.insert((*part).to_string(), value);
+            return Ok(());
+        }
+        let next = obj.entry((*part).to_string()).or_insert(Value::Null);
+        if next.is_null() {
+            return Err(format!(
+                "the base scene has no `{}` section: add one there (its defaults are fine) to \
+                 sweep a field of it",
+                parts[..=k].join(".")
+            ));
+        }
+        node = next;
+    }
+    Ok(())
+}
+
+/// The directory name of a point: `<last field segment>-<value>` per axis, joined by `_`
+/// (characters other than letters, digits, `.`, `+` and `-` replaced), or `point-<hash>`
+/// when that would be longer than 100 characters.
+pub fn directory_name(values: &serde_json::Map<String, Value>) -> String {
+    let mut parts = Vec::new();
+    for (field, v) in values {
+        let key = field.rsplit('.').next().unwrap_or(field);
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Array(a) => a
+                .iter()
+                .map(|x| x.to_string().trim_matches('"').to_string())
+                .collect::<Vec<_>>()
+                .join("+"),
+            other => other.to_string(),
+        };
+        parts.push(format!("{key}-{text}"));
+    }
+    let name: String = parts
+        .join("_")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-' | '_') {
+                c
+            } else {
+                '~'
+            }
+        })
+        .collect();
+    if name.len() <= 100 {
+        name
+    } else {
+        let text = Value::Object(values.clone()).to_string();
+        format!("point-{:016x}", crate::output::fnv1a64(text.as_bytes()))
+    }
+}
+
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '+'))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The scene text of a point: pretty RON that [`Scene::from_str`] reads back.
+pub fn scene_text(point: &Point) -> Result<String> {
+    let config = ron::ser::PrettyConfig::new()
+        .extensions(ron::extensions::Extensions::IMPLICIT_SOME)
+        .struct_names(true);
+    let body = ron::ser::to_string_pretty(&point.scene, config).map_err(|e| Error::Format {
+        path: PathBuf::from(SCENE_FILE),
+        message: format!(
+            "the scene of point {} does not serialize: {e}",
+            point.directory
+        ),
+    })?;
+    let values = Value::Object(point.values.clone());
+    Ok(format!(
+        "// State point {} of a sweep (`nti-gpu sweep init`): {values}\n{body}\n",
+        point.directory
+    ))
+}
+
+/// Writes (or completes) the row project in `dir` for the sweep file at `sweep_path`:
+/// `workflow.toml` and a workspace directory per point. Idempotent: points already there
+/// with the same scene are left untouched, points already started are never rewritten,
+/// new points are added. `program` is the command row runs (the nti-gpu binary).
+pub fn init(sweep_path: &Path, dir: &Path, program: &str) -> Result<InitOutcome> {
+    let (sweep, points) = Sweep::load_points(sweep_path)?;
+    let workspace = dir.join(WORKSPACE_DIR);
+    std::fs::create_dir_all(&workspace).map_err(|e| Error::io(&workspace, e))?;
+    write_atomic(
+        &dir.join(WORKFLOW_FILE),
+        sweep.workflow_toml(program).as_bytes(),
+    )?;
+    let mut outcome = InitOutcome::default();
+    for p in &points {
+        let pdir = workspace.join(&p.directory);
+        let text = scene_text(p)?;
+        let values = serde_json::to_string_pretty(&Value::Object(p.values.clone()))
+            .unwrap_or_default()
+            + "\n";
+        let old = std::fs::read_to_string(pdir.join(SCENE_FILE)).ok();
+        match old {
+            None => {
+                write_atomic(&pdir.join(VALUE_FILE), values.as_bytes())?;
+                write_atomic(&pdir.join(SCENE_FILE), text.as_bytes())?;
+                outcome.added.push(p.directory.clone());
+            }
+            Some(old) if old == text => outcome.unchanged.push(p.directory.clone()),
+            Some(_) if pdir.join("results.json").exists() => outcome.kept.push(p.directory.clone()),
+            Some(_) => {
+                write_atomic(&pdir.join(VALUE_FILE), values.as_bytes())?;
+                write_atomic(&pdir.join(SCENE_FILE), text.as_bytes())?;
+                outcome.updated.push(p.directory.clone());
+            }
+        }
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&workspace)
+        .map_err(|e| Error::io(&workspace, e))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| points.iter().all(|p| &p.directory != n))
+        .collect();
+    names.sort();
+    outcome.foreign = names;
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"Scene(
+    name: "base", seed: 1,
+    system: (box_length: 6.0, temperature: 1.0, epsilon: 0.8, particles: [10],
+             potential: MinimumImage),
+    sampler: (replicas: 2, dt: 0.005, equilibration_steps: 20, production_steps: 100,
+              record_every: 10, sample_every: 50),
+)"#;
+
+    fn base() -> Scene {
+        Scene::from_str(BASE, "base.ron").unwrap()
+    }
+
+    #[test]
+    fn product_and_zip_make_the_points_with_their_values() {
+        let sweep = Sweep::from_str(
+            r#"Sweep(scene: "b.ron", axes: [
+                (field: "system.temperature", values: [1.0, 1.25]),
+                (field: "system.particles", values: [[10], [12]]),
+                (field: "seed", values: [3]),
+            ])"#,
+            "s.ron",
+        )
+        .unwrap();
+        let points = sweep.points(&base(), "s.ron").unwrap();
+        assert_eq!(points.len(), 4);
+        let p = &points[1];
+        assert_eq!(p.scene.system.temperature, 1.0);
+        assert_eq!(p.scene.system.particles, vec![12]);
+        assert_eq!(p.scene.seed, 3);
+        assert_eq!(p.directory, "seed-3_particles-12_temperature-1.0");
+        assert_eq!(p.values["system.particles"], serde_json::json!([12]));
+        // The point's scene text reads back as the same scene.
+        let again = Scene::from_str(&scene_text(p).unwrap(), "p").unwrap();
+        assert_eq!(
+            serde_json::to_value(&again).unwrap(),
+            serde_json::to_value(&p.scene).unwrap()
+        );
+        let zip = Sweep {
+            combine: Combine::Zip,
+            ..sweep.clone()
+        };
+        let e = zip.points(&base(), "s.ron").unwrap_err().to_string();
+        assert!(e.contains("axes[2].values") && e.contains("Zip"), "{e}");
+    }
+
+    #[test]
+    fn bad_axes_name_the_axis_and_the_field() {
+        let cases = [
+            (
+                r#"(field: "system.temprature", values: [1.0])"#,
+                "temprature",
+            ),
+            (
+                r#"(field: "integration.steps", values: [10])"#,
+                "no `integration` section",
+            ),
+            (
+                r#"(field: "system.temperature", values: [-1.0])"#,
+                "temperature",
+            ),
+            (r#"(field: "system.particles", values: ["many"])"#, "axes"),
+        ];
+        for (axis, needle) in cases {
+            let text = format!("Sweep(scene: \"b.ron\", axes: [{axis}])");
+            let sweep = Sweep::from_str(&text, "s.ron").unwrap();
+            let e = sweep.points(&base(), "s.ron").unwrap_err().to_string();
+            assert!(e.contains(needle), "{axis}: {e}");
+        }
+        let e = Sweep::from_str("Sweep(scene: \"b.ron\",\n  axes: [(feld: 1)])", "s.ron")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("s.ron:2:"), "{e}");
+    }
+
+    #[test]
+    fn workflow_has_the_actions_their_order_and_products() {
+        let mut sweep = Sweep::from_str(r#"Sweep(scene: "b.ron", axes: [])"#, "s.ron").unwrap();
+        let run = sweep.workflow_toml("/opt/nti gpu/nti-gpu");
+        assert!(run.contains("name = \"run\""), "{run}");
+        assert!(run.contains("'/opt/nti gpu/nti-gpu' run workspace/{directory}/scene.ron"));
+        assert!(run.contains("products = [\"run.done\"]"));
+        assert!(run.contains("walltime.per_directory = \"01:00:00\""));
+        sweep.actions = Actions::Stages;
+        sweep.walltime = Some("02:30:00".into());
+        let stages = sweep.workflow_toml("nti-gpu");
+        for (a, prev) in [
+            ("train", "sample"),
+            ("baselines", "train"),
+            ("integrate", "baselines"),
+        ] {
+            assert!(
+                stages.contains(&format!(
+                    "name = \"{a}\"\ncommand = \"nti-gpu {} workspace/{{directory}}/scene.ron",
+                    if a == "integrate" { "run" } else { a }
+                )),
+                "{stages}"
+            );
+            assert!(stages.contains(&format!("previous_actions = [\"{prev}\"]")));
+        }
+        assert!(stages.contains("\"02:30:00\""));
+    }
+}

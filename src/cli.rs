@@ -129,6 +129,9 @@ enum SweepCommand {
         /// The command row runs for each action (default: this nti-gpu binary's path).
         #[arg(long, value_name = "PATH")]
         program: Option<String>,
+        /// GPUs per point in place of the sweep file's `gpus` (0 for CPU-only nodes).
+        #[arg(long, value_name = "N")]
+        gpus: Option<u32>,
     },
 }
 
@@ -374,6 +377,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                     sweep,
                     dir,
                     program,
+                    gpus,
                 },
         } => {
             let program = match program {
@@ -383,7 +387,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                     .display()
                     .to_string(),
             };
-            let o = crate::sweep::init(&sweep, &dir, &program)
+            let o = crate::sweep::init(&sweep, &dir, &program, gpus)
                 .with_context(|| format!("sweep {}", sweep.display()))?;
             for (what, list) in [
                 ("added", &o.added),

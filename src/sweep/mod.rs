@@ -14,6 +14,7 @@
 //!     actions: Run,                          // one `run` per point (Stages: sample,
 //!                                            // train, baselines, integrate)
 //!     walltime: "01:00:00",                  // per point and action
+//!     gpus: 1,                               // per point (0: CPU nodes)
 //! )
 //! ```
 //!
@@ -91,6 +92,10 @@ pub struct Sweep {
     /// Walltime of one action on one point, `HH:MM:SS` (default 01:00:00).
     #[serde(default)]
     pub walltime: Option<String>,
+    /// GPUs per point (default 1; 0 where the nodes have none and the software adapter
+    /// runs on their CPUs).
+    #[serde(default)]
+    pub gpus: Option<u32>,
 }
 
 /// One state point: its directory name, axis values and scene.
@@ -160,6 +165,23 @@ impl Sweep {
                     base_path.display()
                 ),
             ));
+        }
+        if let Some(w) = &sweep.walltime {
+            let parts: Vec<&str> = w.split(':').collect();
+            let ok = parts.len() == 3
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                && parts[1].len() == 2
+                && parts[2].len() == 2;
+            if !ok {
+                return Err(sweep_error(
+                    &shown,
+                    "walltime",
+                    format!("{w:?}"),
+                    "must be HH:MM:SS, e.g. \"01:30:00\"",
+                ));
+            }
         }
         let base = Scene::load_validated(&base_path)?;
         let points = sweep.points(&base, &shown)?;
@@ -307,8 +329,12 @@ impl Sweep {
              # Submit with `row submit` (`--cluster none` runs locally), follow with\n\
              # `row show status`, merge with `nti-gpu collect <this directory>`.\n\n\
              [workspace]\npath = \"workspace\"\nvalue_file = \"value.json\"\n\n\
-             [default.action.resources]\nprocesses.per_directory = 1\ngpus_per_process = 1\n",
+             [default.action.resources]\nprocesses.per_directory = 1\n",
         );
+        let gpus = self.gpus.unwrap_or(1);
+        if gpus > 0 {
+            t.push_str(&format!("gpus_per_process = {gpus}\n"));
+        }
         t.push_str(&format!(
             "walltime.per_directory = \"{walltime}\"\n\n[default.action.group]\nmaximum_size = 1\n"
         ));
@@ -454,9 +480,18 @@ pub fn scene_text(point: &Point) -> Result<String> {
 /// Writes (or completes) the row project in `dir` for the sweep file at `sweep_path`:
 /// `workflow.toml` and a workspace directory per point. Idempotent: points already there
 /// with the same scene are left untouched, points already started are never rewritten,
-/// new points are added. `program` is the command row runs (the nti-gpu binary).
-pub fn init(sweep_path: &Path, dir: &Path, program: &str) -> Result<InitOutcome> {
-    let (sweep, points) = Sweep::load_points(sweep_path)?;
+/// new points are added. `program` is the command row runs (the nti-gpu binary); `gpus`
+/// overrides the sweep file's GPUs per point.
+pub fn init(
+    sweep_path: &Path,
+    dir: &Path,
+    program: &str,
+    gpus: Option<u32>,
+) -> Result<InitOutcome> {
+    let (mut sweep, points) = Sweep::load_points(sweep_path)?;
+    if gpus.is_some() {
+        sweep.gpus = gpus;
+    }
     let workspace = dir.join(WORKSPACE_DIR);
     std::fs::create_dir_all(&workspace).map_err(|e| Error::io(&workspace, e))?;
     write_atomic(
@@ -577,6 +612,25 @@ mod tests {
     }
 
     #[test]
+    fn a_walltime_not_in_hours_minutes_seconds_is_named() {
+        let dir = std::env::temp_dir().join(format!("nti-sweep-wt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("b.ron"), BASE).unwrap();
+        for (w, ok) in [("01:30:00", true), ("90", false), ("1:3:00", false)] {
+            let text = format!(
+                "Sweep(scene: \"b.ron\", walltime: \"{w}\", axes: [(field: \"seed\", values: [1])])"
+            );
+            std::fs::write(dir.join("s.ron"), text).unwrap();
+            let r = Sweep::load_points(&dir.join("s.ron"));
+            assert_eq!(r.is_ok(), ok, "{w}");
+            if let Err(e) = r {
+                assert!(e.to_string().contains("walltime"), "{e}");
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn workflow_has_the_actions_their_order_and_products() {
         let mut sweep = Sweep::from_str(r#"Sweep(scene: "b.ron", axes: [])"#, "s.ron").unwrap();
         let run = sweep.workflow_toml("/opt/nti gpu/nti-gpu");
@@ -602,5 +656,8 @@ mod tests {
             assert!(stages.contains(&format!("previous_actions = [\"{prev}\"]")));
         }
         assert!(stages.contains("\"02:30:00\""));
+        assert!(stages.contains("gpus_per_process = 1"));
+        sweep.gpus = Some(0);
+        assert!(!sweep.workflow_toml("nti-gpu").contains("gpus_per_process"));
     }
 }

@@ -473,18 +473,24 @@ fn single_point_ranges_are_padded_around_the_data() {
     ));
     let (_, frame) = render_with_frame(&fig).unwrap();
     let (lo, hi) = frame.x_range();
-    assert!((lo - 0.18).abs() < 1e-12 && (hi - 0.22).abs() < 1e-12, "{lo}..{hi}");
+    assert!(
+        (lo - 0.18).abs() < 1e-12 && (hi - 0.22).abs() < 1e-12,
+        "{lo}..{hi}"
+    );
     assert!(frame.x_ticks().len() >= 3, "{:?}", frame.x_ticks());
     // At zero: ±1.
     let zero = Figure::new("zero", "x", "y").with_series(Series::line("l", vec![(0.0, 3.0)]));
     let (_, frame) = render_with_frame(&zero).unwrap();
     assert_eq!(frame.x_range(), (-1.0, 1.0));
     // A horizontal line alone still has a vertical range around its value.
-    let flat = Figure::new("flat", "x", "y")
-        .with_series(Series::line("l", vec![(0.0, 5.0), (1.0, 5.0)]));
+    let flat =
+        Figure::new("flat", "x", "y").with_series(Series::line("l", vec![(0.0, 5.0), (1.0, 5.0)]));
     let (_, frame) = render_with_frame(&flat).unwrap();
     let (lo, hi) = frame.y_range();
-    assert!((lo - 4.5).abs() < 1e-12 && (hi - 5.5).abs() < 1e-12, "{lo}..{hi}");
+    assert!(
+        (lo - 4.5).abs() < 1e-12 && (hi - 5.5).abs() < 1e-12,
+        "{lo}..{hi}"
+    );
 }
 
 #[test]
@@ -507,18 +513,34 @@ fn dodged_markers_at_the_ends_stay_inside_the_plot() {
     let (x_lo, _) = frame.pixel(0.185, -20.0).unwrap();
     let (x_hi, _) = frame.pixel(0.19, -11.5).unwrap();
     // Marker radius 5: the whole marker is inside the axes, with a few pixels to spare.
-    assert!(x_lo as i32 - dodge - 6 > left as i32, "{x_lo} − {dodge} vs {left}");
-    assert!(x_hi as i32 + dodge + 6 < right as i32, "{x_hi} + {dodge} vs {right}");
+    assert!(
+        x_lo as i32 - dodge - 6 > left as i32,
+        "{x_lo} − {dodge} vs {left}"
+    );
+    assert!(
+        x_hi as i32 + dodge + 6 < right as i32,
+        "{x_hi} + {dodge} vs {right}"
+    );
     // And the leftmost series' marker is drawn there.
     let (_, y) = frame.pixel(0.185, -20.0).unwrap();
-    assert!(color_near(&img, ((x_lo as i32 - dodge) as u32, y), 2, series_color(0), 0));
+    assert!(color_near(
+        &img,
+        ((x_lo as i32 - dodge) as u32, y),
+        2,
+        series_color(0),
+        0
+    ));
 }
 
 #[test]
 fn horizontal_lines_span_the_plot_and_widen_only_the_y_range() {
     let fig = Figure::new("acc", "t", "accepted")
         .with_series(Series::line("a", vec![(0.0, 0.2), (1.0, 0.4)]))
-        .with_series(Series::hline("target 0.57", 0.57).dashed().color([200, 30, 30]));
+        .with_series(
+            Series::hline("target 0.57", 0.57)
+                .dashed()
+                .color([200, 30, 30]),
+        );
     let (img, frame) = render_with_frame(&fig).unwrap();
     let (lo, hi) = frame.y_range();
     assert!(lo < 0.2 && hi > 0.57, "{lo}..{hi}");
@@ -531,7 +553,10 @@ fn horizontal_lines_span_the_plot_and_widen_only_the_y_range() {
         .count();
     let width = (right - left) as usize;
     // Dashed 9 on, 6 off: about 60 % of the row (the legend covers a little).
-    assert!(on_row > width / 2 && on_row < width * 9 / 10, "{on_row} of {width}");
+    assert!(
+        on_row > width / 2 && on_row < width * 9 / 10,
+        "{on_row} of {width}"
+    );
 }
 
 #[test]
@@ -545,7 +570,11 @@ fn bars_and_heatmap_cells_are_filled_with_their_colours() {
     let shade = series_color(0).map(|c| (f64::from(c) * 0.45 + 255.0 * 0.55).round() as u8);
     // Off the grid lines (which show through the translucent fill).
     let inside = frame.pixel(-0.43, 1.3).unwrap();
-    assert!(color_near(&img, inside, 3, shade, 2), "{:?}", img.get_pixel(inside.0, inside.1));
+    assert!(
+        color_near(&img, inside, 3, shade, 2),
+        "{:?}",
+        img.get_pixel(inside.0, inside.1)
+    );
     // The empty bin and the space above a bar are background.
     for (x, y) in [(-1.5, 1.0), (-2.5, 3.0)] {
         let p = frame.pixel(x, y).unwrap();
@@ -554,7 +583,11 @@ fn bars_and_heatmap_cells_are_filled_with_their_colours() {
     let (lo, hi) = frame.y_range();
     assert!(lo < 0.0 && hi > 5.0, "bars start at 0: {lo}..{hi}");
 
-    let values = vec![vec![0.8, 0.2, 0.0], vec![0.2, 0.6, 0.2], vec![0.0, 0.2, 0.8]];
+    let values = vec![
+        vec![0.8, 0.2, 0.0],
+        vec![0.2, 0.6, 0.2],
+        vec![0.0, 0.2, 0.8],
+    ];
     let heat = Figure::new("overlap", "j", "i")
         .size(700, 700)
         .with_series(Series::heatmap(values.clone()));
@@ -579,8 +612,8 @@ fn bars_and_heatmap_cells_are_filled_with_their_colours() {
 #[test]
 fn faint_series_and_widths_are_drawn_as_asked() {
     let steps: Vec<(f64, f64)> = (0..200).map(|i| (i as f64, 1.0 + (i % 7) as f64)).collect();
-    let faint = Figure::new("loss", "step", "loss")
-        .with_series(Series::line("raw", steps.clone()).faint());
+    let faint =
+        Figure::new("loss", "step", "loss").with_series(Series::line("raw", steps.clone()).faint());
     let img = render(&faint).unwrap();
     // See-through: no pixel has the full colour, but lighter shades of it are there.
     assert_eq!(count_color(&img, series_color(0), 0), 0);
@@ -599,7 +632,10 @@ fn faint_series_and_widths_are_drawn_as_asked() {
         count_color(&thin, series_color(0), 0),
         count_color(&thick, series_color(0), 0),
     );
-    assert!(b as f64 > 1.6 * a as f64, "width 4: {b} pixels, width 2: {a}");
+    assert!(
+        b as f64 > 1.6 * a as f64,
+        "width 4: {b} pixels, width 2: {a}"
+    );
 }
 
 /// The elements of an SVG document by name, after parsing it as XML (a parse error fails).
@@ -654,7 +690,13 @@ fn svg_is_the_same_figure_with_text_as_text_elements() {
         .collect();
     let expected = 3 + frame.x_ticks().len() + frame.y_ticks().len() + fig.series.len();
     assert_eq!(texts.len(), expected, "{texts:?}");
-    for t in ["Excess free energy per particle", "ρσ³", "βF_ex / N", "λ-TI", "equation of state"] {
+    for t in [
+        "Excess free energy per particle",
+        "ρσ³",
+        "βF_ex / N",
+        "λ-TI",
+        "equation of state",
+    ] {
         assert!(texts.contains(&t), "no <text> {t}: {texts:?}");
     }
     for (_, label) in frame.x_ticks() {
@@ -687,7 +729,11 @@ fn stacked_panels_and_write_figure_give_png_and_svg() {
     assert_eq!(img.dimensions(), (DEFAULT_WIDTH, 700));
     // The second panel's frame lies in the lower 300 rows and its left 700 columns.
     let (l, t, r, b) = frames[1].plot_area();
-    assert!(t > 400 && b < 700 && r < 700 && l < r, "{:?}", frames[1].plot_area());
+    assert!(
+        t > 400 && b < 700 && r < 700 && l < r,
+        "{:?}",
+        frames[1].plot_area()
+    );
     let (_, t0, _, b0) = frames[0].plot_area();
     assert!(b0 < 400 && t0 < b0);
     let dir = std::env::temp_dir().join(format!("nti-plot-svg-{}", std::process::id()));

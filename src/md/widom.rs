@@ -315,7 +315,9 @@ pub fn widom_estimate(
     if err.is_nan() || err > MAX_ERROR {
         problems.push(format!("statistical error {err:.3} kT > {MAX_ERROR}"));
     }
-    let tenths: Vec<usize> = (1..=10).map(|tenth| (configs * tenth / 10).max(1)).collect();
+    let tenths: Vec<usize> = (1..=10)
+        .map(|tenth| (configs * tenth / 10).max(1))
+        .collect();
     let running = tenths
         .iter()
         .map(|&c| ((c * ins) as u64, -log_mean_exp(&du[..c * ins], shift)))

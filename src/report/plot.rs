@@ -237,14 +237,15 @@ impl Figure {
                             .unwrap_or_default()
                     )
                 }),
-                SeriesKind::Bars { edges, heights } => (edges.len() != heights.len() + 1)
-                    .then(|| {
+                SeriesKind::Bars { edges, heights } => {
+                    (edges.len() != heights.len() + 1).then(|| {
                         format!(
                             "{} edges for {} bars (one more edge than bars needed)",
                             edges.len(),
                             heights.len()
                         )
-                    }),
+                    })
+                }
                 SeriesKind::Heatmap(rows) => rows
                     .iter()
                     .any(|r| r.len() != rows[0].len())
@@ -352,7 +353,11 @@ pub fn band_fill_color(index: usize) -> [u8; 3] {
 /// white to dark blue.
 pub fn heat_color(f: f64) -> [u8; 3] {
     const DARK: [f64; 3] = [8.0, 48.0, 107.0];
-    let f = if f.is_finite() { f.clamp(0.0, 1.0) } else { 0.0 };
+    let f = if f.is_finite() {
+        f.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     DARK.map(|d| (255.0 + (d - 255.0) * f).round() as u8)
 }
 
@@ -517,7 +522,11 @@ fn prepare_panels(
         first.error("the bundled font assets/fonts/DejaVuSans.ttf could not be parsed")
     })?;
     let ready = panels.iter().map(prepare).collect::<Result<Vec<_>>>()?;
-    let w = panels.iter().map(|f| f.width).max().unwrap_or(DEFAULT_WIDTH);
+    let w = panels
+        .iter()
+        .map(|f| f.width)
+        .max()
+        .unwrap_or(DEFAULT_WIDTH);
     let h: u32 = panels.iter().map(|f| f.height).sum();
     if h > MAX_SIDE {
         return Err(first.error(format!(
@@ -1289,10 +1298,7 @@ impl Prepared {
         let lines = self.segments.iter().flatten().copied();
         let bands = self.band_polygons.iter().flatten().copied();
         let bars = self.bars.iter().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)]);
-        let cells = self
-            .cells
-            .iter()
-            .flat_map(|c| [(c.x0, c.y0), (c.x1, c.y1)]);
+        let cells = self.cells.iter().flat_map(|c| [(c.x0, c.y0), (c.x1, c.y1)]);
         for (x, y) in lines.chain(bands).chain(bars).chain(cells) {
             if x.is_finite() && y.is_finite() {
                 xs.push(x);

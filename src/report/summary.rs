@@ -36,7 +36,9 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::output::write_atomic;
-use crate::report::plot::{series_color, write_figure, Figure, Series, DEFAULT_HEIGHT, DEFAULT_WIDTH};
+use crate::report::plot::{
+    series_color, write_figure, Figure, Series, DEFAULT_HEIGHT, DEFAULT_WIDTH,
+};
 use crate::scene::Estimator;
 use crate::scene::Scene;
 use crate::ti::along_t;
@@ -426,7 +428,10 @@ fn running_mean(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
         .map(|i| {
             let from = (i + 1).saturating_sub(window);
             let w = &points[from..=i];
-            (points[i].0, w.iter().map(|p| p.1).sum::<f64>() / w.len() as f64)
+            (
+                points[i].0,
+                w.iter().map(|p| p.1).sum::<f64>() / w.len() as f64,
+            )
         })
         .collect()
 }
@@ -464,7 +469,9 @@ fn loss_plot(inputs: &Inputs) -> Option<Plot> {
                 .color(series_color(0))
                 .width(3),
         );
-        said.push(format!("its running mean over {window} logged steps (thick)"));
+        said.push(format!(
+            "its running mean over {window} logged steps (thick)"
+        ));
     }
     let mut probes = Vec::new();
     for (name, values) in probe_columns(&csv) {
@@ -744,8 +751,7 @@ fn ti_running_plot(inputs: &Inputs, n: u32) -> Option<Plot> {
         let Ok(w) = crate::quadrature::weights(rule, &run.grid) else {
             continue;
         };
-        let Ok(integrals) = crate::ti::estimators::trajectory_integrals(&run.integrand, &w)
-        else {
+        let Ok(integrals) = crate::ti::estimators::trajectory_integrals(&run.integrand, &w) else {
             continue;
         };
         if integrals.len() < 2 {
@@ -930,7 +936,8 @@ fn weights_plot(inputs: &Inputs, n: u32) -> Option<Plot> {
         .size(DEFAULT_WIDTH, WEIGHTS_PANEL_HEIGHT);
         for (i, (label, _, e)) in runs.iter().enumerate() {
             if let Some(e) = e {
-                ess = ess.with_series(Series::line(label.clone(), e.clone()).color(series_color(i)));
+                ess =
+                    ess.with_series(Series::line(label.clone(), e.clone()).color(series_color(i)));
             }
         }
         let floor = crate::ti::record::MIN_AIS_ESS_FRACTION;
@@ -1057,18 +1064,14 @@ fn thermo_plot(inputs: &Inputs, n: u32) -> Option<Plot> {
             .into_iter()
             .map(|e| if e.is_finite() { e } else { 0.0 })
             .collect();
-        let mut fig = Figure::new(
-            format!("Reference run, N = {n}: {title}"),
-            "MD time",
-            unit,
-        )
-        .size(DEFAULT_WIDTH, THERMO_PANEL_HEIGHT)
-        .with_series(Series::band(
-            "mean over replicas ± standard error",
-            time.clone(),
-            y,
-            sem,
-        ));
+        let mut fig = Figure::new(format!("Reference run, N = {n}: {title}"), "MD time", unit)
+            .size(DEFAULT_WIDTH, THERMO_PANEL_HEIGHT)
+            .with_series(Series::band(
+                "mean over replicas ± standard error",
+                time.clone(),
+                y,
+                sem,
+            ));
         if key == "temperature" {
             let kt = inputs.scene.system.temperature;
             fig = fig.with_series(

@@ -87,7 +87,15 @@ pub fn baselines_stage(
             }
             methods.insert(
                 "widom".into(),
-                widom_entry(gpu, &widom_kernel, scene, n, &set, widom.insertions, out_dir)?,
+                widom_entry(
+                    gpu,
+                    &widom_kernel,
+                    scene,
+                    n,
+                    &set,
+                    widom.insertions,
+                    out_dir,
+                )?,
             );
         }
         if let Some(settings) = &baselines.lambda_ti {

@@ -37,11 +37,7 @@ pub const WIDOM_RUNNING_COLUMNS: &str = "insertions,configurations,betamu_ex,err
 /// final value) and its standard error.
 pub fn widom_running_csv(est: &crate::md::widom::WidomEstimate) -> String {
     let mut text = format!("{WIDOM_RUNNING_COLUMNS}\n");
-    let per_config = if est.configurations > 0 {
-        est.insertions / est.configurations
-    } else {
-        0
-    };
+    let per_config = est.insertions.checked_div(est.configurations).unwrap_or(0);
     for (i, &(insertions, mu)) in est.running.iter().enumerate() {
         let configurations = insertions.checked_div(per_config).unwrap_or(0);
         let err = est.running_err.get(i).copied().unwrap_or(f64::NAN);

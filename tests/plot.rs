@@ -638,10 +638,13 @@ fn faint_series_and_widths_are_drawn_as_asked() {
     );
 }
 
+/// An SVG element: its name, attributes and text content.
+type SvgElement = (String, Vec<(String, String)>, String);
+
 /// The elements of an SVG document by name, after parsing it as XML (a parse error fails).
-fn svg_elements(svg: &str) -> Vec<(String, Vec<(String, String)>, String)> {
+fn svg_elements(svg: &str) -> Vec<SvgElement> {
     use xml::reader::{EventReader, XmlEvent};
-    let mut out: Vec<(String, Vec<(String, String)>, String)> = Vec::new();
+    let mut out: Vec<SvgElement> = Vec::new();
     let mut open: Vec<usize> = Vec::new();
     for event in EventReader::from_str(svg) {
         match event.expect("the SVG is well-formed XML") {

@@ -674,6 +674,9 @@ fn free_energy_plot(inputs: &Inputs) -> Option<Plot> {
     Some(Plot::single("free_energy.png".into(), fig, caption))
 }
 
+/// Points of a series against density: (ρ, value, error).
+type DensityPoints = Vec<(f64, f64, Option<f64>)>;
+
 fn chemical_potential_plot(inputs: &Inputs) -> Option<Plot> {
     let widom = |converged: bool| {
         per_density(inputs, move |fe, _| {
@@ -684,7 +687,7 @@ fn chemical_potential_plot(inputs: &Inputs) -> Option<Plot> {
         })
     };
     // (label, points, what the caption says of it)
-    let candidates: Vec<(&str, Vec<(f64, f64, Option<f64>)>, &str)> = vec![
+    let candidates: Vec<(&str, DensityPoints, &str)> = vec![
         (
             "neural TI, βF_ex(N+1) − βF_ex(N)",
             per_density(inputs, |fe, _| mean_err(fe, &["neural_ti", "betamu_ex"])),

@@ -7,6 +7,8 @@
 //!   is also pymbar's `u_kn` transposed), the per-record β∂U/∂λ in alchemlyb's `dHdl`
 //!   layout (`*_dhdl.csv`), and the states with their sample counts N_k and this program's
 //!   MBAR free energies (`*_states.csv`);
+//! - Widom's running estimate of each N (`widom_N<N>_running.csv`, [`widom_running_csv`]):
+//!   βμ_ex and its error after each tenth of the reference configurations;
 //! - the thermo log of each reference run (`thermo_N<N>.csv`, written by the sampling stage
 //!   with [`crate::md::sampler::SampleOutcome::thermo_csv`]) and the extended XYZ of its kept
 //!   configurations ([`crate::dataset::SampleSet::to_extxyz_all`]).
@@ -21,6 +23,33 @@ use serde::Serialize;
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::Path;
+
+/// File name of Widom's running estimate at N.
+pub fn widom_running_file(n: u32) -> String {
+    format!("widom_N{n}_running.csv")
+}
+
+/// The column names of `widom_N<N>_running.csv`.
+pub const WIDOM_RUNNING_COLUMNS: &str = "insertions,configurations,betamu_ex,err";
+
+/// Widom's running estimate as a table: one row per tenth of the configurations, with the
+/// insertions and configurations used, βμ_ex of them (the analytic tail added, as in the
+/// final value) and its standard error.
+pub fn widom_running_csv(est: &crate::md::widom::WidomEstimate) -> String {
+    let mut text = format!("{WIDOM_RUNNING_COLUMNS}\n");
+    let per_config = est.insertions.checked_div(est.configurations).unwrap_or(0);
+    for (i, &(insertions, mu)) in est.running.iter().enumerate() {
+        let configurations = insertions.checked_div(per_config).unwrap_or(0);
+        let err = est.running_err.get(i).copied().unwrap_or(f64::NAN);
+        let _ = writeln!(
+            text,
+            "{insertions},{configurations},{},{}",
+            num(mu + est.betamu_tail),
+            num(err)
+        );
+    }
+    text
+}
 
 /// File name of the per-method summary table.
 pub const SUMMARY_FILE: &str = "summary.csv";

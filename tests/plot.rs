@@ -1,5 +1,6 @@
-//! The PNG figures of `nti-gpu run`, rendered from synthetic data: each of the four figure
-//! kinds the pipeline writes, asserted on pixels. No GPU and no system fonts needed.
+//! The figures of `nti-gpu run`, rendered from synthetic data: each kind of series the
+//! pipeline draws, asserted on pixels (PNG) and on elements (SVG). No GPU and no system fonts
+//! needed.
 //!
 //! Set NTI_PLOT_DIR=some/dir to also keep the four PNGs for looking at.
 
@@ -7,8 +8,9 @@ use std::path::PathBuf;
 
 use image::RgbImage;
 use nti_gpu::report::plot::{
-    band_fill_color, dodge_px, render, render_with_frame, series_color, write_png, Figure, Series,
-    DEFAULT_HEIGHT, DEFAULT_WIDTH, POINT_DODGE_PX,
+    band_fill_color, dodge_px, heat_color, render, render_panels, render_svg, render_with_frame,
+    series_color, write_figure, write_png, Figure, Series, DEFAULT_HEIGHT, DEFAULT_WIDTH,
+    POINT_DODGE_PX,
 };
 use nti_gpu::Error;
 
@@ -458,4 +460,303 @@ fn extreme_finite_values_do_not_panic() {
         lo < 1.0 && hi > 1.0 + 1e-14 && frame.y_ticks().len() >= 3,
         "{lo}..{hi}"
     );
+}
+
+#[test]
+fn single_point_ranges_are_padded_around_the_data() {
+    // One density: ±10 % around it, not −0.3 … 0.7.
+    let fig = Figure::new("one", "ρ", "βμ").with_series(Series::points(
+        "p",
+        vec![0.2],
+        vec![-1.1],
+        Some(vec![0.01]),
+    ));
+    let (_, frame) = render_with_frame(&fig).unwrap();
+    let (lo, hi) = frame.x_range();
+    assert!(
+        (lo - 0.18).abs() < 1e-12 && (hi - 0.22).abs() < 1e-12,
+        "{lo}..{hi}"
+    );
+    assert!(frame.x_ticks().len() >= 3, "{:?}", frame.x_ticks());
+    // At zero: ±1.
+    let zero = Figure::new("zero", "x", "y").with_series(Series::line("l", vec![(0.0, 3.0)]));
+    let (_, frame) = render_with_frame(&zero).unwrap();
+    assert_eq!(frame.x_range(), (-1.0, 1.0));
+    // A horizontal line alone still has a vertical range around its value.
+    let flat =
+        Figure::new("flat", "x", "y").with_series(Series::line("l", vec![(0.0, 5.0), (1.0, 5.0)]));
+    let (_, frame) = render_with_frame(&flat).unwrap();
+    let (lo, hi) = frame.y_range();
+    assert!(
+        (lo - 4.5).abs() < 1e-12 && (hi - 5.5).abs() < 1e-12,
+        "{lo}..{hi}"
+    );
+}
+
+#[test]
+fn dodged_markers_at_the_ends_stay_inside_the_plot() {
+    // Nine methods at two close densities: the outermost markers are shifted 32 px sideways.
+    let mut fig = Figure::new("many", "ρ", "βF");
+    for k in 0..9 {
+        let y = -20.0 + k as f64;
+        fig = fig.with_series(Series::points(
+            format!("m{k}"),
+            vec![0.185, 0.19],
+            vec![y, y + 0.5],
+            Some(vec![0.3, 0.3]),
+        ));
+    }
+    let (img, frame) = render_with_frame(&fig).unwrap();
+    let (left, _, right, _) = frame.plot_area();
+    let dodge = dodge_px(8, 9);
+    assert_eq!(dodge, 4 * POINT_DODGE_PX);
+    let (x_lo, _) = frame.pixel(0.185, -20.0).unwrap();
+    let (x_hi, _) = frame.pixel(0.19, -11.5).unwrap();
+    // Marker radius 5: the whole marker is inside the axes, with a few pixels to spare.
+    assert!(
+        x_lo as i32 - dodge - 6 > left as i32,
+        "{x_lo} − {dodge} vs {left}"
+    );
+    assert!(
+        x_hi as i32 + dodge + 6 < right as i32,
+        "{x_hi} + {dodge} vs {right}"
+    );
+    // And the leftmost series' marker is drawn there.
+    let (_, y) = frame.pixel(0.185, -20.0).unwrap();
+    assert!(color_near(
+        &img,
+        ((x_lo as i32 - dodge) as u32, y),
+        2,
+        series_color(0),
+        0
+    ));
+}
+
+#[test]
+fn horizontal_lines_span_the_plot_and_widen_only_the_y_range() {
+    let fig = Figure::new("acc", "t", "accepted")
+        .with_series(Series::line("a", vec![(0.0, 0.2), (1.0, 0.4)]))
+        .with_series(
+            Series::hline("target 0.57", 0.57)
+                .dashed()
+                .color([200, 30, 30]),
+        );
+    let (img, frame) = render_with_frame(&fig).unwrap();
+    let (lo, hi) = frame.y_range();
+    assert!(lo < 0.2 && hi > 0.57, "{lo}..{hi}");
+    let (xlo, xhi) = frame.x_range();
+    assert!(xlo > -0.1 && xhi < 1.1, "{xlo}..{xhi}");
+    let (left, _, right, _) = frame.plot_area();
+    let (_, row) = frame.pixel(0.5, 0.57).unwrap();
+    let on_row = (left..=right)
+        .filter(|&x| color_near(&img, (x, row), 1, [200, 30, 30], 0))
+        .count();
+    let width = (right - left) as usize;
+    // Dashed 9 on, 6 off: about 60 % of the row (the legend covers a little).
+    assert!(
+        on_row > width / 2 && on_row < width * 9 / 10,
+        "{on_row} of {width}"
+    );
+}
+
+#[test]
+fn bars_and_heatmap_cells_are_filled_with_their_colours() {
+    let hist = Figure::new("hist", "ln w", "count").with_series(Series::bars(
+        "annealed",
+        vec![-3.0, -2.0, -1.0, 0.0],
+        vec![2.0, 0.0, 5.0],
+    ));
+    let (img, frame) = render_with_frame(&hist).unwrap();
+    let shade = series_color(0).map(|c| (f64::from(c) * 0.45 + 255.0 * 0.55).round() as u8);
+    // Off the grid lines (which show through the translucent fill).
+    let inside = frame.pixel(-0.43, 1.3).unwrap();
+    assert!(
+        color_near(&img, inside, 3, shade, 2),
+        "{:?}",
+        img.get_pixel(inside.0, inside.1)
+    );
+    // The empty bin and the space above a bar are background.
+    for (x, y) in [(-1.5, 1.0), (-2.5, 3.0)] {
+        let p = frame.pixel(x, y).unwrap();
+        assert!(!color_near(&img, p, 0, shade, 2), "({x}, {y})");
+    }
+    let (lo, hi) = frame.y_range();
+    assert!(lo < 0.0 && hi > 5.0, "bars start at 0: {lo}..{hi}");
+
+    let values = vec![
+        vec![0.8, 0.2, 0.0],
+        vec![0.2, 0.6, 0.2],
+        vec![0.0, 0.2, 0.8],
+    ];
+    let heat = Figure::new("overlap", "j", "i")
+        .size(700, 700)
+        .with_series(Series::heatmap(values.clone()));
+    let (img, frame) = render_with_frame(&heat).unwrap();
+    for (i, row) in values.iter().enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            // A quarter of the way into the cell, clear of the value written at its centre.
+            let p = frame.pixel(j as f64 - 0.3, i as f64 - 0.3).unwrap();
+            let want = heat_color(v / 0.8);
+            assert!(
+                color_near(&img, p, 0, want, 1),
+                "cell ({i}, {j}): {:?} not {want:?}",
+                img.get_pixel(p.0, p.1)
+            );
+        }
+    }
+    // The darkest cells carry their value in white.
+    let centre = frame.pixel(0.0, 0.0).unwrap();
+    assert!(color_near(&img, centre, 12, [255, 255, 255], 40));
+}
+
+#[test]
+fn faint_series_and_widths_are_drawn_as_asked() {
+    let steps: Vec<(f64, f64)> = (0..200).map(|i| (i as f64, 1.0 + (i % 7) as f64)).collect();
+    let faint =
+        Figure::new("loss", "step", "loss").with_series(Series::line("raw", steps.clone()).faint());
+    let img = render(&faint).unwrap();
+    // See-through: no pixel has the full colour, but lighter shades of it are there.
+    assert_eq!(count_color(&img, series_color(0), 0), 0);
+    let light = series_color(0).map(|c| (f64::from(c) * 0.35 + 255.0 * 0.65).round() as u8);
+    assert!(count_color(&img, light, 3) > 200);
+    let thin = render(
+        &Figure::new("w", "x", "y").with_series(Series::line("l", vec![(0.0, 0.0), (1.0, 0.0)])),
+    )
+    .unwrap();
+    let thick = render(
+        &Figure::new("w", "x", "y")
+            .with_series(Series::line("l", vec![(0.0, 0.0), (1.0, 0.0)]).width(4)),
+    )
+    .unwrap();
+    let (a, b) = (
+        count_color(&thin, series_color(0), 0),
+        count_color(&thick, series_color(0), 0),
+    );
+    assert!(
+        b as f64 > 1.6 * a as f64,
+        "width 4: {b} pixels, width 2: {a}"
+    );
+}
+
+/// An SVG element: its name, attributes and text content.
+type SvgElement = (String, Vec<(String, String)>, String);
+
+/// The elements of an SVG document by name, after parsing it as XML (a parse error fails).
+fn svg_elements(svg: &str) -> Vec<SvgElement> {
+    use xml::reader::{EventReader, XmlEvent};
+    let mut out: Vec<SvgElement> = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    for event in EventReader::from_str(svg) {
+        match event.expect("the SVG is well-formed XML") {
+            XmlEvent::StartElement {
+                name, attributes, ..
+            } => {
+                let attrs = attributes
+                    .into_iter()
+                    .map(|a| (a.name.local_name, a.value))
+                    .collect();
+                open.push(out.len());
+                out.push((name.local_name, attrs, String::new()));
+            }
+            XmlEvent::Characters(t) => {
+                if let Some(&k) = open.last() {
+                    out[k].2.push_str(t.trim());
+                }
+            }
+            XmlEvent::EndElement { .. } => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn svg_is_the_same_figure_with_text_as_text_elements() {
+    let fig = density_figure();
+    let svg = render_svg(&fig).unwrap();
+    let elements = svg_elements(&svg);
+    assert_eq!(elements[0].0, "svg");
+    let attr = |e: &(String, Vec<(String, String)>, String), k: &str| {
+        e.1.iter().find(|a| a.0 == k).map(|a| a.1.clone())
+    };
+    assert_eq!(attr(&elements[0], "width").as_deref(), Some("900"));
+    assert_eq!(attr(&elements[0], "height").as_deref(), Some("600"));
+    // Every text of the figure is a <text>: title, two axis labels, every tick label, every
+    // legend entry, and nothing else.
+    let (_, frame) = render_with_frame(&fig).unwrap();
+    let texts: Vec<&str> = elements
+        .iter()
+        .filter(|e| e.0 == "text")
+        .map(|e| e.2.as_str())
+        .collect();
+    let expected = 3 + frame.x_ticks().len() + frame.y_ticks().len() + fig.series.len();
+    assert_eq!(texts.len(), expected, "{texts:?}");
+    for t in [
+        "Excess free energy per particle",
+        "ρσ³",
+        "βF_ex / N",
+        "λ-TI",
+        "equation of state",
+    ] {
+        assert!(texts.contains(&t), "no <text> {t}: {texts:?}");
+    }
+    for (_, label) in frame.x_ticks() {
+        assert!(texts.contains(&label.as_str()), "tick {label}");
+    }
+    // No raster image inside, and markers as vector shapes: a circle per point of the first
+    // series (and its legend entry).
+    assert!(!elements.iter().any(|e| e.0 == "image"));
+    let circles = elements.iter().filter(|e| e.0 == "circle").count();
+    assert_eq!(circles, 5 + 1);
+    // The dashed equation of state: many short pieces of its colour.
+    let eos_colour = format!(
+        "#{:02X}{:02X}{:02X}",
+        series_color(3)[0],
+        series_color(3)[1],
+        series_color(3)[2]
+    );
+    let eos_paths = elements
+        .iter()
+        .filter(|e| e.0 == "polyline" && attr(e, "stroke").as_deref() == Some(eos_colour.as_str()))
+        .count();
+    assert!(eos_paths > 10, "{eos_paths} dashes");
+}
+
+#[test]
+fn stacked_panels_and_write_figure_give_png_and_svg() {
+    let top = integrand_figure().size(DEFAULT_WIDTH, 400);
+    let bottom = loss_figure().size(700, 300);
+    let (img, frames) = render_panels(&[top.clone(), bottom.clone()]).unwrap();
+    assert_eq!(img.dimensions(), (DEFAULT_WIDTH, 700));
+    // The second panel's frame lies in the lower 300 rows and its left 700 columns.
+    let (l, t, r, b) = frames[1].plot_area();
+    assert!(
+        t > 400 && b < 700 && r < 700 && l < r,
+        "{:?}",
+        frames[1].plot_area()
+    );
+    let (_, t0, _, b0) = frames[0].plot_area();
+    assert!(b0 < 400 && t0 < b0);
+    let dir = std::env::temp_dir().join(format!("nti-plot-svg-{}", std::process::id()));
+    let png = dir.join("stack.png");
+    let svg = write_figure(&[top, bottom], &png).unwrap();
+    assert_eq!(svg, dir.join("stack.svg"));
+    let decoded = image::open(&png).unwrap().to_rgb8();
+    assert_eq!(decoded, img);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let elements = svg_elements(&text);
+    let titles: Vec<&str> = elements
+        .iter()
+        .filter(|e| e.0 == "text")
+        .map(|e| e.2.as_str())
+        .filter(|t| t.contains("TI integrand") || t.contains("Training loss"))
+        .collect();
+    assert_eq!(titles, ["TI integrand, N = 40", "Training loss"]);
+    // A figure that cannot be drawn writes neither file.
+    let bad = dir.join("bad.png");
+    assert!(write_figure(&[Figure::new("empty", "x", "y")], &bad).is_err());
+    assert!(!bad.exists() && !dir.join("bad.svg").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -236,9 +236,24 @@ fn full_run_gives_every_figure_and_the_numbers() {
             "gr_N40.png",
             "acceptance_N40.png",
             "free_energy.png",
-            "chemical_potential.png"
+            "chemical_potential.png",
+            "ti_running_N40.png"
         ]
     );
+    // Every figure also as SVG, the same stems in the same order, each well-formed XML
+    // with its text as <text> elements.
+    assert_eq!(files.svgs.len(), files.plots.len());
+    for (png, svg) in files.plots.iter().zip(&files.svgs) {
+        assert_eq!(png.with_extension("svg"), *svg);
+        let text = std::fs::read_to_string(svg).unwrap();
+        let mut texts = 0;
+        for event in xml::reader::EventReader::new(text.as_bytes()) {
+            if let xml::reader::XmlEvent::StartElement { name, .. } = event.unwrap() {
+                texts += usize::from(name.local_name == "text");
+            }
+        }
+        assert!(texts >= 3, "{}: {texts} text elements", svg.display());
+    }
     // Two stacked panels for the integrand, one for the rest.
     let integrand_png = png(&dir.join("integrand_N40.png"));
     assert_eq!(integrand_png.dimensions(), (900, 900));
@@ -252,14 +267,18 @@ fn full_run_gives_every_figure_and_the_numbers() {
             assert!(c > 200, "series {s} has {c} pixels in rows {rows:?}");
         }
     }
-    // g(r): the reference (series 0) and the two samplers.
+    // g(r): the two samplers (series 0 and 1) and the reference on top, in its own colour.
     let gr = png(&dir.join("gr_N40.png"));
-    for s in 0..3 {
+    for s in 0..2 {
         assert!(
             count_color(&gr, series_color(s), 0..600) > 100,
             "g(r) series {s}"
         );
     }
+    assert!(
+        count_color(&gr, nti_gpu::report::summary::REFERENCE_COLOR, 0..600) > 100,
+        "g(r) reference"
+    );
     // No figure for N = 41: it has no records.
     assert!(!dir.join("integrand_N41.png").exists() && !dir.join("gr_N41.png").exists());
 
@@ -326,7 +345,7 @@ fn full_run_gives_every_figure_and_the_numbers() {
     let pos = |s: &str| md.find(s).unwrap();
     assert!(pos("## Results") < pos("## Diagnostics") && pos("## Diagnostics") < pos("## Figures"));
     // Every link has its sentence; no temporary files left behind.
-    assert_eq!(md.matches("![").count(), 6);
+    assert_eq!(md.matches("![").count(), files.plots.len());
     let leftovers: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -374,7 +393,9 @@ fn only_results_json_gives_a_report_and_the_density_figures() {
         written,
         [
             "chemical_potential.png",
+            "chemical_potential.svg",
             "free_energy.png",
+            "free_energy.svg",
             "report.md",
             "results.json",
             "summary.csv"

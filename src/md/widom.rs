@@ -216,8 +216,15 @@ pub struct WidomEstimate {
     pub converged: bool,
     /// Why not, in words (empty when converged).
     pub diagnosis: String,
-    /// Running estimate: (insertions used, βμ_ex) after each tenth of the configurations.
+    /// Running estimate: (insertions used, βμ_ex) after each tenth of the configurations
+    /// (of the simulated potential, without `betamu_tail`).
     pub running: Vec<(u64, f64)>,
+    /// Standard error of each running estimate: the standard error of the mean weight of
+    /// the configurations used, widened by the statistical inefficiency that the block
+    /// average of all configurations finds, relative to that mean (not in results.json;
+    /// written to `widom_N<N>_running.csv`).
+    #[serde(skip)]
+    pub running_err: Vec<f64>,
     /// Pair-energy evaluations spent (insertions × N).
     #[serde(skip)]
     pub energy_evaluations: u64,
@@ -308,10 +315,40 @@ pub fn widom_estimate(
     if err.is_nan() || err > MAX_ERROR {
         problems.push(format!("statistical error {err:.3} kT > {MAX_ERROR}"));
     }
-    let running = (1..=10)
-        .map(|tenth| {
-            let c = (configs * tenth / 10).max(1);
-            ((c * ins) as u64, -log_mean_exp(&du[..c * ins], shift))
+    let tenths: Vec<usize> = (1..=10)
+        .map(|tenth| (configs * tenth / 10).max(1))
+        .collect();
+    let running = tenths
+        .iter()
+        .map(|&c| ((c * ins) as u64, -log_mean_exp(&du[..c * ins], shift)))
+        .collect();
+    // (mean, naive standard error) of the per-configuration mean weights of the first c.
+    let naive = |c: usize| {
+        let w = &per_config[..c];
+        let m = w.iter().sum::<f64>() / c as f64;
+        if c < 2 {
+            return (m, f64::NAN);
+        }
+        let var = w.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (c as f64 - 1.0);
+        (m, (var / c as f64).sqrt())
+    };
+    let widen = {
+        let (_, all) = naive(configs);
+        if all > 0.0 && mean_w.err.is_finite() {
+            (mean_w.err / all).max(1.0)
+        } else {
+            1.0
+        }
+    };
+    let running_err = tenths
+        .iter()
+        .map(|&c| {
+            let (m, se) = naive(c);
+            if m > 0.0 {
+                se * widen / m
+            } else {
+                f64::INFINITY
+            }
         })
         .collect();
     let converged = problems.is_empty();
@@ -334,6 +371,7 @@ pub fn widom_estimate(
             format!("Widom insertion has not converged: {}", problems.join("; "))
         },
         running,
+        running_err,
         energy_evaluations: du.len() as u64 * n as u64,
     }
 }

@@ -1,5 +1,7 @@
-//! The drawing surface of the plots: plotters' in-memory RGB bitmap backend, with text laid
-//! out and rasterised here by `ab_glyph` from the bundled DejaVu Sans.
+//! The drawing surfaces of the plots: plotters' in-memory RGB bitmap backend, with text laid
+//! out and rasterised here by `ab_glyph` from the bundled DejaVu Sans, and plotters' SVG
+//! backend, whose text stays `<text>` elements but is measured with the same font, so that
+//! both lay a figure out alike.
 //!
 //! Why not plotters' own text path: its `ab_glyph` font backend (0.3.7) ignores each glyph's
 //! left side bearing, so letters drift ("TI" drawn as overlapping "Tl", "=" shifted left), and
@@ -10,7 +12,7 @@
 use std::sync::OnceLock;
 
 use ab_glyph::{point, Font, FontRef, PxScale, ScaleFont};
-use plotters::prelude::{BitMapBackend, DrawingBackend};
+use plotters::prelude::{BitMapBackend, DrawingBackend, SVGBackend};
 use plotters_backend::text_anchor::{HPos, VPos};
 use plotters_backend::{
     BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingErrorKind,
@@ -26,13 +28,16 @@ pub(crate) fn font() -> Option<&'static FontRef<'static>> {
         .as_ref()
 }
 
-/// A plotters backend drawing into an RGB buffer, with its own text rendering.
-pub(crate) struct Canvas<'a> {
-    inner: BitMapBackend<'a>,
+/// A plotters backend that measures text with the bundled font: over an RGB buffer it also
+/// draws the text (pixel by pixel), over SVG it hands the text on as `<text>`.
+pub(crate) struct Canvas<B> {
+    inner: B,
     font: &'static FontRef<'static>,
+    /// Rasterise text here (bitmaps) rather than pass it to the inner backend (SVG).
+    raster_text: bool,
 }
 
-impl<'a> Canvas<'a> {
+impl<'a> Canvas<BitMapBackend<'a>> {
     /// A canvas over `buf` (RGB, `size.0 * size.1 * 3` bytes).
     pub(crate) fn new(
         buf: &'a mut [u8],
@@ -42,6 +47,23 @@ impl<'a> Canvas<'a> {
         Canvas {
             inner: BitMapBackend::with_buffer(buf, size),
             font,
+            raster_text: true,
+        }
+    }
+}
+
+impl<'a> Canvas<SVGBackend<'a>> {
+    /// A canvas writing an SVG document of `size` pixels into `buf` (complete once the
+    /// drawing is presented or the canvas dropped).
+    pub(crate) fn svg(
+        buf: &'a mut String,
+        size: (u32, u32),
+        font: &'static FontRef<'static>,
+    ) -> Self {
+        Canvas {
+            inner: SVGBackend::with_string(buf, size),
+            font,
+            raster_text: false,
         }
     }
 }
@@ -75,8 +97,8 @@ fn layout(font: &FontRef<'static>, size: f64, text: &str) -> Layout {
     }
 }
 
-impl<'a> DrawingBackend for Canvas<'a> {
-    type ErrorType = <BitMapBackend<'a> as DrawingBackend>::ErrorType;
+impl<B: DrawingBackend> DrawingBackend for Canvas<B> {
+    type ErrorType = B::ErrorType;
 
     fn get_size(&self) -> (u32, u32) {
         self.inner.get_size()
@@ -171,6 +193,9 @@ impl<'a> DrawingBackend for Canvas<'a> {
         if color.alpha == 0.0 || text.is_empty() {
             return Ok(());
         }
+        if !self.raster_text {
+            return self.inner.draw_text(text, style, pos);
+        }
         let l = layout(self.font, style.size(), text);
         let anchor = style.anchor();
         // Offset of the layout's top-left corner from the anchor, before rotation.
@@ -194,8 +219,10 @@ impl<'a> DrawingBackend for Canvas<'a> {
             let mut pixels = Vec::new();
             outline.draw(|x, y, coverage| {
                 if coverage > 0.0 {
-                    let gx = (bounds.min.x + x as f32 + dx).round() as i32;
-                    let gy = (bounds.min.y + y as f32 + dy).round() as i32;
+                    // floor(v + 0.5), not round(): round() sends −0.5 and 0.5 to −1 and 1,
+                    // which leaves a blank row or column through a glyph straddling 0.
+                    let gx = (bounds.min.x + x as f32 + dx + 0.5).floor() as i32;
+                    let gy = (bounds.min.y + y as f32 + dy + 0.5).floor() as i32;
                     pixels.push((gx, gy, coverage));
                 }
             });
@@ -284,6 +311,21 @@ mod tests {
             (scaled.h_advance(t) + scaled.kern(t, l) + scaled.h_advance(l)).ceil() as u32
         );
         assert_eq!(h, (scaled.ascent() - scaled.descent()).ceil() as u32);
+    }
+
+    #[test]
+    fn vertically_centred_text_has_no_blank_row() {
+        // A centred anchor puts the glyph origin at a half pixel: every row from the top of
+        // "8" to its bottom is inked (no gap where the offsets straddle zero).
+        for size in [14.0, 15.0, 16.0, 18.0] {
+            let centred = style(size).pos(plotters_backend::text_anchor::Pos::new(
+                HPos::Right,
+                VPos::Center,
+            ));
+            let (_, rows) = ink("0.50", &centred, (150, 40));
+            let span = (rows[rows.len() - 1] - rows[0] + 1) as usize;
+            assert_eq!(rows.len(), span, "size {size}: rows {rows:?}");
+        }
     }
 
     #[test]

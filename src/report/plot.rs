@@ -1,11 +1,16 @@
-//! PNG figures for `nti-gpu run`: one generic [`Figure`] of [`Series`] (lines, lines with a
-//! shaded error band, markers with vertical error bars) covers every plot the pipeline writes:
-//! the TI integrand ⟨∂_t Ũ⟩(t) per estimator, the training loss (log y), g(r) of generated
-//! against reference samples, and βF_ex / βμ_ex against density for several methods.
+//! Figures for `nti-gpu run`, as PNG and SVG: one generic [`Figure`] of [`Series`] (lines,
+//! lines with a shaded error band, markers with vertical error bars, horizontal reference
+//! lines, histogram bars, matrix heatmaps) covers every plot the pipeline writes: the TI
+//! integrand ⟨∂_t Ũ⟩(t) per estimator, the training loss (log y), g(r) of generated against
+//! reference samples, βF_ex / βμ_ex against density for several methods, convergence and
+//! weight diagnostics, the MBAR overlap matrix.
 //!
-//! Drawing is done by the `plotters` crate into an in-memory RGB buffer; the PNG is encoded by
-//! the `image` crate and written atomically. Text uses DejaVu Sans, bundled in `assets/fonts/`
-//! and drawn by `ab_glyph` (see `canvas`), so rendering needs no system fonts (no fontconfig).
+//! Drawing is done by the `plotters` crate through one code path for every backend: into an
+//! in-memory RGB buffer (PNG, encoded by the `image` crate) or into SVG text (plotters'
+//! `svg_backend`), both written atomically. In the PNG, text uses DejaVu Sans, bundled in
+//! `assets/fonts/` and drawn by `ab_glyph` (see `canvas`), so rendering needs no system fonts
+//! (no fontconfig); in the SVG every text is a `<text>` element, laid out with the same font
+//! metrics, and the viewer's sans-serif font draws it.
 //!
 //! Axis ranges come from the data (error bars and bands included). Non-finite values, and
 //! non-positive ones on a log axis, are skipped: a line is broken there, a point is dropped.
@@ -28,6 +33,7 @@ use image::RgbImage;
 use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, Ranged, ValueFormatter};
 use plotters::element::{Drawable, PointCollection};
 use plotters::prelude::*;
+use plotters_backend::text_anchor::{HPos, Pos, VPos};
 use plotters_backend::{BackendCoord, DrawingErrorKind};
 
 use super::canvas::Canvas;
@@ -59,12 +65,14 @@ pub const PALETTE: [[u8; 3]; 10] = [
     [23, 190, 207],
 ];
 
-/// Family named in text styles; every text is drawn in the bundled font (see [`Canvas`]).
-const FONT_FAMILY: &str = "sans-serif";
+/// Family named in text styles: the PNG draws every text in the bundled DejaVu Sans (see
+/// [`Canvas`]); an SVG viewer uses the first of these it has.
+const FONT_FAMILY: &str = "DejaVu Sans, Verdana, sans-serif";
 /// Horizontal distance in pixels between the markers of successive point series at the same
 /// x, so that several methods' values at one density do not hide each other.
 pub const POINT_DODGE_PX: i32 = 8;
-const LINE_WIDTH: u32 = 2;
+/// Default line width in pixels.
+pub const LINE_WIDTH: u32 = 2;
 const MARKER_RADIUS: i32 = 5;
 const CAP_HALF_WIDTH: i32 = 4;
 
@@ -96,8 +104,14 @@ pub struct Series {
     pub label: String,
     /// What to draw.
     pub kind: SeriesKind,
-    /// Draw the line (of a `Line` or `Band`) dashed, e.g. for a reference curve.
+    /// Draw the line (of a `Line`, `Band` or `HLine`) dashed, e.g. for a reference curve.
     pub dashed: bool,
+    /// Colour; `None`: the palette's colour of the series' index ([`series_color`]).
+    pub color: Option<[u8; 3]>,
+    /// Line width in pixels; `None`: [`LINE_WIDTH`].
+    pub width: Option<u32>,
+    /// Opacity of the series' lines and markers over what is below them (1: opaque).
+    pub opacity: f64,
 }
 
 /// The shape of a [`Series`].
@@ -116,7 +130,8 @@ pub enum SeriesKind {
     },
     /// Markers at `(x[i], y[i])`, with vertical error bars `y[i] ± err[i]` when given. With
     /// several point series in a figure, each is shifted sideways by a few pixels
-    /// ([`dodge_px`]) so that values at a shared x stay visible.
+    /// ([`dodge_px`]) so that values at a shared x stay visible; the horizontal axis leaves
+    /// room for the shifted markers at its ends.
     Points {
         /// Abscissae.
         x: Vec<f64>,
@@ -125,6 +140,21 @@ pub enum SeriesKind {
         /// Half-lengths of the error bars (sign ignored), one per point.
         err: Option<Vec<f64>>,
     },
+    /// A horizontal line at this y across the whole plot (a target, a reference value); it
+    /// widens the vertical axis to include y, not the horizontal one.
+    HLine(f64),
+    /// Histogram bars: bar `i` covers `[edges[i], edges[i + 1]]` from 0 to `heights[i]`,
+    /// shaded and outlined.
+    Bars {
+        /// Bin edges, ascending (one more than the heights).
+        edges: Vec<f64>,
+        /// Bar heights.
+        heights: Vec<f64>,
+    },
+    /// A matrix as coloured cells: `values[i][j]` at column j (x = j) and row i (y = i),
+    /// white at 0 to dark blue at the largest value, the value written in each cell that is
+    /// large enough to hold it. Meant for linear axes; a heatmap has no legend entry.
+    Heatmap(Vec<Vec<f64>>),
 }
 
 impl Figure {
@@ -191,7 +221,7 @@ impl Figure {
         }
         for s in &self.series {
             let mismatch = match &s.kind {
-                SeriesKind::Line(_) => None,
+                SeriesKind::Line(_) | SeriesKind::HLine(_) => None,
                 SeriesKind::Band { x, y, err } => (x.len() != y.len() || x.len() != err.len())
                     .then(|| format!("x, y, err have {}, {}, {}", x.len(), y.len(), err.len())),
                 SeriesKind::Points { x, y, err } => (x.len() != y.len()
@@ -207,6 +237,19 @@ impl Figure {
                             .unwrap_or_default()
                     )
                 }),
+                SeriesKind::Bars { edges, heights } => {
+                    (edges.len() != heights.len() + 1).then(|| {
+                        format!(
+                            "{} edges for {} bars (one more edge than bars needed)",
+                            edges.len(),
+                            heights.len()
+                        )
+                    })
+                }
+                SeriesKind::Heatmap(rows) => rows
+                    .iter()
+                    .any(|r| r.len() != rows[0].len())
+                    .then(|| "rows of different lengths".to_string()),
             };
             if let Some(m) = mismatch {
                 return Err(self.error(format!(
@@ -219,23 +262,29 @@ impl Figure {
     }
 }
 
+/// Opacity of a faint series ([`Series::faint`]).
+pub const FAINT_OPACITY: f64 = 0.35;
+
 impl Series {
-    /// A solid line through `points`.
-    pub fn line(label: impl Into<String>, points: impl IntoIterator<Item = (f64, f64)>) -> Self {
+    fn with_kind(label: impl Into<String>, kind: SeriesKind) -> Self {
         Series {
             label: label.into(),
-            kind: SeriesKind::Line(points.into_iter().collect()),
+            kind,
             dashed: false,
+            color: None,
+            width: None,
+            opacity: 1.0,
         }
+    }
+
+    /// A solid line through `points`.
+    pub fn line(label: impl Into<String>, points: impl IntoIterator<Item = (f64, f64)>) -> Self {
+        Self::with_kind(label, SeriesKind::Line(points.into_iter().collect()))
     }
 
     /// A line through `(x, y)` with the band `y ± err` shaded.
     pub fn band(label: impl Into<String>, x: Vec<f64>, y: Vec<f64>, err: Vec<f64>) -> Self {
-        Series {
-            label: label.into(),
-            kind: SeriesKind::Band { x, y, err },
-            dashed: false,
-        }
+        Self::with_kind(label, SeriesKind::Band { x, y, err })
     }
 
     /// Markers at `(x, y)`, with vertical error bars `± err` if given.
@@ -245,16 +294,47 @@ impl Series {
         y: Vec<f64>,
         err: Option<Vec<f64>>,
     ) -> Self {
-        Series {
-            label: label.into(),
-            kind: SeriesKind::Points { x, y, err },
-            dashed: false,
-        }
+        Self::with_kind(label, SeriesKind::Points { x, y, err })
+    }
+
+    /// A horizontal line at `y` across the plot.
+    pub fn hline(label: impl Into<String>, y: f64) -> Self {
+        Self::with_kind(label, SeriesKind::HLine(y))
+    }
+
+    /// Histogram bars over `edges` (one more than `heights`).
+    pub fn bars(label: impl Into<String>, edges: Vec<f64>, heights: Vec<f64>) -> Self {
+        Self::with_kind(label, SeriesKind::Bars { edges, heights })
+    }
+
+    /// The matrix `values` as coloured cells (row i at y = i, column j at x = j).
+    pub fn heatmap(values: Vec<Vec<f64>>) -> Self {
+        Self::with_kind("", SeriesKind::Heatmap(values))
     }
 
     /// Draws the line dashed.
     pub fn dashed(mut self) -> Self {
         self.dashed = true;
+        self
+    }
+
+    /// Draws the series in colour `rgb` instead of its palette colour.
+    pub fn color(mut self, rgb: [u8; 3]) -> Self {
+        self.color = Some(rgb);
+        self
+    }
+
+    /// Draws the lines `px` pixels wide.
+    pub fn width(mut self, px: u32) -> Self {
+        self.width = Some(px.max(1));
+        self
+    }
+
+    /// Draws the series thin and see-through ([`FAINT_OPACITY`]), as the raw data under a
+    /// smoothed curve.
+    pub fn faint(mut self) -> Self {
+        self.opacity = FAINT_OPACITY;
+        self.width = Some(1);
         self
     }
 }
@@ -269,9 +349,58 @@ pub fn band_fill_color(index: usize) -> [u8; 3] {
     series_color(index).map(|c| (f64::from(c) * BAND_ALPHA + 255.0 * (1.0 - BAND_ALPHA)) as u8)
 }
 
+/// The colour of a heatmap cell whose value is the fraction `f` (0..=1) of the largest:
+/// white to dark blue.
+pub fn heat_color(f: f64) -> [u8; 3] {
+    const DARK: [f64; 3] = [8.0, 48.0, 107.0];
+    let f = if f.is_finite() {
+        f.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    DARK.map(|d| (255.0 + (d - 255.0) * f).round() as u8)
+}
+
 /// Renders the figure into an RGB image of `fig.width` × `fig.height` pixels.
 pub fn render(fig: &Figure) -> Result<RgbImage> {
     render_with_frame(fig).map(|(image, _)| image)
+}
+
+/// Renders the figure like [`render`] and also returns the [`Frame`] mapping data to pixels.
+pub fn render_with_frame(fig: &Figure) -> Result<(RgbImage, Frame)> {
+    let (image, mut frames) = render_panels(std::slice::from_ref(fig))?;
+    Ok((image, frames.remove(0)))
+}
+
+/// Renders the figure as an SVG document of `fig.width` × `fig.height` pixels: the same
+/// drawing as [`render`], every line a vector path and every text a `<text>` element.
+pub fn render_svg(fig: &Figure) -> Result<String> {
+    render_panels_svg(std::slice::from_ref(fig))
+}
+
+/// Renders the panels stacked from top to bottom into one image as wide as the widest and
+/// as high as all together, with the [`Frame`] of each (in the whole image's pixels).
+pub fn render_panels(panels: &[Figure]) -> Result<(RgbImage, Vec<Frame>)> {
+    let (ready, (w, h), font) = prepare_panels(panels)?;
+    let mut buf = vec![255u8; w as usize * h as usize * 3];
+    let frames = {
+        let root = Canvas::new(&mut buf, (w, h), font).into_drawing_area();
+        draw_panels(panels, &ready, root)?
+    };
+    let image = RgbImage::from_raw(w, h, buf)
+        .ok_or_else(|| panels[0].error("internal error: pixel buffer size mismatch"))?;
+    Ok((image, frames))
+}
+
+/// The SVG of [`render_panels`]' stack.
+pub fn render_panels_svg(panels: &[Figure]) -> Result<String> {
+    let (ready, size, font) = prepare_panels(panels)?;
+    let mut svg = String::new();
+    {
+        let root = Canvas::svg(&mut svg, size, font).into_drawing_area();
+        draw_panels(panels, &ready, root)?;
+    }
+    Ok(svg)
 }
 
 /// Renders the figure to PNG and writes it to `path` atomically (temporary file, then rename),
@@ -280,6 +409,28 @@ pub fn write_png(fig: &Figure, path: &Path) -> Result<()> {
     let bytes = encode_png(&render(fig)?)
         .map_err(|e| fig.error(format!("PNG encoding for {} failed: {e}", path.display())))?;
     crate::output::write_atomic(path, &bytes)
+}
+
+/// Renders the figure to SVG and writes it to `path` atomically.
+pub fn write_svg(fig: &Figure, path: &Path) -> Result<()> {
+    crate::output::write_atomic(path, render_svg(fig)?.as_bytes())
+}
+
+/// Writes the stacked panels as `png_path` (PNG) and, with the same stem, as SVG; returns
+/// the SVG's path. Nothing is written when the figure cannot be drawn.
+pub fn write_figure(panels: &[Figure], png_path: &Path) -> Result<std::path::PathBuf> {
+    let (image, _) = render_panels(panels)?;
+    let svg = render_panels_svg(panels)?;
+    let bytes = encode_png(&image).map_err(|e| {
+        panels[0].error(format!(
+            "PNG encoding for {} failed: {e}",
+            png_path.display()
+        ))
+    })?;
+    let svg_path = png_path.with_extension("svg");
+    crate::output::write_atomic(png_path, &bytes)?;
+    crate::output::write_atomic(&svg_path, svg.as_bytes())?;
+    Ok(svg_path)
 }
 
 fn encode_png(image: &RgbImage) -> image::ImageResult<Vec<u8>> {
@@ -350,21 +501,53 @@ impl Frame {
     }
 }
 
-/// Renders the figure like [`render`] and also returns the [`Frame`] mapping data to pixels.
-pub fn render_with_frame(fig: &Figure) -> Result<(RgbImage, Frame)> {
-    fig.validate()?;
+/// A figure ready to draw: its series in axis coordinates and its axes.
+struct Ready {
+    series: Vec<Prepared>,
+    x: Axis,
+    y: Axis,
+}
+
+/// Checks and prepares every panel; returns them with the size of the stack and the font.
+fn prepare_panels(
+    panels: &[Figure],
+) -> Result<(Vec<Ready>, (u32, u32), &'static ab_glyph::FontRef<'static>)> {
+    let Some(first) = panels.first() else {
+        return Err(Error::Plot {
+            title: String::new(),
+            message: "a figure needs at least one panel".into(),
+        });
+    };
     let font = super::canvas::font().ok_or_else(|| {
-        fig.error("the bundled font assets/fonts/DejaVuSans.ttf could not be parsed")
+        first.error("the bundled font assets/fonts/DejaVuSans.ttf could not be parsed")
     })?;
+    let ready = panels.iter().map(prepare).collect::<Result<Vec<_>>>()?;
+    let w = panels
+        .iter()
+        .map(|f| f.width)
+        .max()
+        .unwrap_or(DEFAULT_WIDTH);
+    let h: u32 = panels.iter().map(|f| f.height).sum();
+    if h > MAX_SIDE {
+        return Err(first.error(format!(
+            "the stacked panels are {h} pixels high, more than {MAX_SIDE}"
+        )));
+    }
+    Ok((ready, (w, h), font))
+}
+
+/// Checks the figure and computes its series in axis coordinates and its axes.
+fn prepare(fig: &Figure) -> Result<Ready> {
+    fig.validate()?;
     let x_scale = Scale { log: fig.log_x };
     let y_scale = Scale { log: fig.log_y };
-    let prepared: Vec<Prepared> = fig
+    let mut prepared: Vec<Prepared> = fig
         .series
         .iter()
         .map(|s| Prepared::new(s, x_scale, y_scale))
         .collect();
     let (xs, ys) = extents(&prepared);
-    if xs.is_empty() {
+    if xs.is_empty() || ys.is_empty() {
         return Err(fig.error(format!(
             "no finite data to plot in {} series (every value is NaN or infinite{}); \
              check the inputs",
@@ -377,8 +560,17 @@ pub fn render_with_frame(fig: &Figure) -> Result<(RgbImage, Frame)> {
             }
         )));
     }
-    let x_axis = Axis::new(x_scale, &xs, (fig.width / 110).max(3) as usize);
-    let y_axis = Axis::new(y_scale, &ys, (fig.height / 75).max(3) as usize);
+    // Room at both ends of x for markers shifted sideways (and their own radius): as a
+    // fraction of the plot area's approximate width.
+    let n_points = prepared.iter().filter(|s| s.shape == Shape::Points).count();
+    let x_pad = if n_points > 0 {
+        let px = MARKER_RADIUS + 4 + dodge_px(n_points - 1, n_points).abs();
+        f64::from(px) / (0.8 * f64::from(fig.width))
+    } else {
+        0.0
+    };
+    let x_axis = Axis::new(x_scale, &xs, (fig.width / 110).max(3) as usize, x_pad);
+    let y_axis = Axis::new(y_scale, &ys, (fig.height / 75).max(3) as usize, 0.0);
     for (name, a) in [("x", &x_axis), ("y", &y_axis)] {
         let span = a.hi - a.lo;
         if !(span.is_finite() && span > 0.0 && a.ticks.len() <= 1000) {
@@ -389,27 +581,49 @@ pub fn render_with_frame(fig: &Figure) -> Result<(RgbImage, Frame)> {
             )));
         }
     }
-    let mut prepared = prepared;
     for p in &mut prepared {
         p.clamp_band_lows(y_axis.lo);
     }
-
-    let (w, h) = (fig.width, fig.height);
-    let mut buf = vec![255u8; w as usize * h as usize * 3];
-    let frame = draw(
-        fig,
-        &prepared,
-        &x_axis,
-        &y_axis,
-        Canvas::new(&mut buf, (w, h), font),
-    )
-    .map_err(|e| fig.error(format!("drawing failed: {e}")))?;
-    let image = RgbImage::from_raw(w, h, buf)
-        .ok_or_else(|| fig.error("internal error: pixel buffer size mismatch"))?;
-    Ok((image, frame))
+    Ok(Ready {
+        series: prepared,
+        x: x_axis,
+        y: y_axis,
+    })
 }
 
 type PlotError = Box<dyn std::error::Error>;
+
+/// Draws the prepared panels stacked on `root` and presents it.
+fn draw_panels<DB: DrawingBackend>(
+    panels: &[Figure],
+    ready: &[Ready],
+    root: DrawingArea<DB, plotters::coord::Shift>,
+) -> Result<Vec<Frame>>
+where
+    DB::ErrorType: 'static,
+{
+    let fail = |i: usize, e: PlotError| panels[i].error(format!("drawing failed: {e}"));
+    root.fill(&WHITE).map_err(|e| fail(0, e.into()))?;
+    let mut areas = Vec::with_capacity(panels.len());
+    let mut rest = root.clone();
+    for fig in &panels[..panels.len() - 1] {
+        let (top, bottom) = rest.split_vertically(fig.height as i32);
+        areas.push(top);
+        rest = bottom;
+    }
+    areas.push(rest);
+    let mut frames = Vec::with_capacity(panels.len());
+    for (i, (fig, area)) in panels.iter().zip(areas).enumerate() {
+        let area = if fig.width < area.dim_in_pixel().0 {
+            area.split_horizontally(fig.width as i32).0
+        } else {
+            area
+        };
+        frames.push(draw(fig, &ready[i], &area).map_err(|e| fail(i, e))?);
+    }
+    root.present().map_err(|e| fail(0, e.into()))?;
+    Ok(frames)
+}
 
 fn rgb(c: [u8; 3]) -> RGBColor {
     RGBColor(c[0], c[1], c[2])
@@ -419,51 +633,41 @@ fn font(size: f64) -> TextStyle<'static> {
     (FONT_FAMILY, size).into_font().color(&BLACK)
 }
 
-/// The markers and error bars of point series `s` (number `i`), in pixels (`to_px` maps
-/// data to pixels, already dodged sideways).
-fn draw_points(
-    root: &DrawingArea<Canvas<'_>, plotters::coord::Shift>,
-    s: &Prepared,
-    i: usize,
-    to_px: &dyn Fn(f64, f64) -> (i32, i32),
-) -> std::result::Result<(), PlotError> {
-    let color = rgb(series_color(i));
-    let line_style = color.stroke_width(LINE_WIDTH);
-    for &(x, lo, hi) in &s.bars {
-        let (a, b) = (to_px(x, lo), to_px(x, hi));
-        root.draw(&PathElement::new(vec![a, b], line_style))?;
-        for end in [a, b] {
-            let cap = vec![
-                (end.0 - CAP_HALF_WIDTH, end.1),
-                (end.0 + CAP_HALF_WIDTH, end.1),
-            ];
-            root.draw(&PathElement::new(cap, line_style))?;
-        }
-    }
-    let kind = GlyphKind::Marker(MarkerShape::for_series(i));
-    for &(x, y) in s.segments.iter().flatten() {
-        root.draw(&Glyph {
-            at: to_px(x, y),
-            kind,
-            color,
-        })?;
-    }
-    Ok(())
+/// How series number `i` is drawn: colour, opacity, line width.
+#[derive(Debug, Clone, Copy)]
+struct Look {
+    color: RGBColor,
+    opacity: f64,
+    width: u32,
 }
 
-fn draw(
+impl Look {
+    fn of(s: &Series, i: usize) -> Self {
+        Look {
+            color: rgb(s.color.unwrap_or_else(|| series_color(i))),
+            opacity: s.opacity.clamp(0.0, 1.0),
+            width: s.width.unwrap_or(LINE_WIDTH),
+        }
+    }
+
+    fn stroke(self) -> ShapeStyle {
+        self.color.mix(self.opacity).stroke_width(self.width)
+    }
+}
+
+fn draw<DB: DrawingBackend>(
     fig: &Figure,
-    series: &[Prepared],
-    x_axis: &Axis,
-    y_axis: &Axis,
-    canvas: Canvas<'_>,
-) -> std::result::Result<Frame, PlotError> {
-    let root = canvas.into_drawing_area();
-    root.fill(&WHITE)?;
+    ready: &Ready,
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+) -> std::result::Result<Frame, PlotError>
+where
+    DB::ErrorType: 'static,
+{
+    let (series, x_axis, y_axis) = (&ready.series, &ready.x, &ready.y);
     let tick_px = 15.0;
     let y_tick_chars = y_axis.ticks.iter().map(|(_, l)| l.chars().count()).max();
     let y_area = (y_tick_chars.unwrap_or(3) as f64 * tick_px * 0.62 + 42.0) as u32;
-    let mut builder = ChartBuilder::on(&root);
+    let mut builder = ChartBuilder::on(root);
     builder
         .margin_top(12)
         .margin_right(24)
@@ -486,11 +690,58 @@ fn draw(
         .axis_style(BLACK)
         .draw()?;
 
-    // Band fills first, so that no fill covers another series' line or markers.
+    // Areas first (heatmap cells, band fills, bars), so that no fill covers another
+    // series' line or markers.
     for (i, s) in series.iter().enumerate() {
-        let fill = rgb(series_color(i)).mix(BAND_ALPHA).filled();
-        for poly in &s.band_polygons {
-            chart.draw_series(std::iter::once(Polygon::new(poly.clone(), fill)))?;
+        let look = Look::of(&fig.series[i], i);
+        match s.shape {
+            Shape::Heatmap => {
+                for c in &s.cells {
+                    let fill = rgb(heat_color(c.value / s.cell_max)).filled();
+                    chart.draw_series(std::iter::once(Rectangle::new(
+                        [(c.x0, c.y0), (c.x1, c.y1)],
+                        fill,
+                    )))?;
+                }
+            }
+            Shape::Bars => {
+                for c in &s.cells {
+                    let y0 = c.bottom.unwrap_or(y_axis.lo);
+                    let corners = [(c.x0, y0), (c.x1, c.y1)];
+                    let fill = look.color.mix(0.45 * look.opacity).filled();
+                    chart.draw_series(std::iter::once(Rectangle::new(corners, fill)))?;
+                    let edge = look.color.mix(look.opacity).stroke_width(1);
+                    chart.draw_series(std::iter::once(Rectangle::new(corners, edge)))?;
+                }
+            }
+            _ => {
+                let fill = look.color.mix(BAND_ALPHA).filled();
+                for poly in &s.band_polygons {
+                    chart.draw_series(std::iter::once(Polygon::new(poly.clone(), fill)))?;
+                }
+            }
+        }
+    }
+    // The values of heatmap cells large enough to hold them.
+    for s in series.iter().filter(|s| s.shape == Shape::Heatmap) {
+        for c in &s.cells {
+            let (a, b) = (
+                chart.backend_coord(&(c.x0, c.y0)),
+                chart.backend_coord(&(c.x1, c.y1)),
+            );
+            if (b.0 - a.0).abs() < 38 || (b.1 - a.1).abs() < 18 {
+                continue;
+            }
+            let dark = c.value / s.cell_max > 0.55;
+            let style = font(13.0)
+                .pos(Pos::new(HPos::Center, VPos::Center))
+                .color(if dark { &WHITE } else { &BLACK });
+            let at = (0.5 * (c.x0 + c.x1), 0.5 * (c.y0 + c.y1));
+            chart.draw_series(std::iter::once(Text::new(
+                format!("{:.2}", c.value),
+                at,
+                style,
+            )))?;
         }
     }
 
@@ -505,12 +756,13 @@ fn draw(
         .collect();
     let mut any_label = false;
     for (i, s) in series.iter().enumerate() {
-        let color = rgb(series_color(i));
-        let line_style = color.stroke_width(LINE_WIDTH);
+        let look = Look::of(&fig.series[i], i);
+        let line_style = look.stroke();
         let anno = match s.shape {
-            Shape::Line | Shape::Band => {
+            Shape::Line | Shape::Band | Shape::HLine => {
                 let mut last = None;
-                for seg in &s.segments {
+                let hline = s.hline.map(|y| vec![(x_axis.lo, y), (x_axis.hi, y)]);
+                for seg in s.segments.iter().chain(hline.as_ref()) {
                     let a = if s.dashed {
                         chart.draw_series(DashedLineSeries::new(
                             seg.iter().copied(),
@@ -529,25 +781,35 @@ fn draw(
                 }
             }
             Shape::Points => {
-                // Drawn in pixels, shifted sideways so that series sharing x values stay apart.
+                // Shifted sideways in pixels, so that series sharing x values stay apart.
                 let dx = dodge_px(points_rank[i], n_points);
-                let to_px = |x: f64, y: f64| {
-                    let p = chart.backend_coord(&(x, y));
-                    (p.0 + dx, p.1)
-                };
-                draw_points(&root, s, i, &to_px)?;
-                // Nothing more to draw; the call carries the legend entry.
-                chart.draw_series(std::iter::empty::<Glyph<(f64, f64)>>())?
+                chart.draw_series(s.bars.iter().map(|&(x, lo, hi)| ErrorBar {
+                    ends: [(x, lo), (x, hi)],
+                    dx,
+                    style: look.stroke(),
+                }))?;
+                let kind = GlyphKind::Marker(MarkerShape::for_series(i));
+                chart.draw_series(s.segments.iter().flatten().map(|&at| Glyph {
+                    at,
+                    dx,
+                    kind,
+                    look,
+                }))?
+            }
+            Shape::Bars | Shape::Heatmap => {
+                // Drawn above; the call carries the legend entry.
+                chart.draw_series(std::iter::empty::<PathElement<(f64, f64)>>())?
             }
         };
-        if s.label.is_empty() {
+        if s.label.is_empty() || s.shape == Shape::Heatmap {
             continue;
         }
         any_label = true;
         anno.label(s.label.as_str());
         let kind = match s.shape {
             Shape::Points => GlyphKind::Marker(MarkerShape::for_series(i)),
-            Shape::Line | Shape::Band => GlyphKind::LineSample {
+            Shape::Bars => GlyphKind::BoxSample,
+            Shape::Line | Shape::Band | Shape::HLine | Shape::Heatmap => GlyphKind::LineSample {
                 dashed: s.dashed,
                 band: s.shape == Shape::Band,
             },
@@ -555,8 +817,9 @@ fn draw(
         let offset = if s.shape == Shape::Points { 13 } else { 0 };
         anno.legend(move |(x, y)| Glyph {
             at: (x + offset, y),
+            dx: 0,
             kind,
-            color,
+            look,
         });
     }
 
@@ -571,7 +834,6 @@ fn draw(
             .legend_area_size(34)
             .draw()?;
     }
-    root.present()?;
 
     Ok(Frame {
         x: x_axis.clone(),
@@ -613,11 +875,51 @@ impl MarkerShape {
     }
 }
 
-/// A marker or a legend sample, drawn in pixels around one anchor point.
+/// A vertical error bar with caps from `ends[0]` to `ends[1]`, shifted `dx` pixels sideways.
+struct ErrorBar {
+    ends: [(f64, f64); 2],
+    dx: i32,
+    style: ShapeStyle,
+}
+
+impl<'a> PointCollection<'a, (f64, f64)> for &'a ErrorBar {
+    type Point = &'a (f64, f64);
+    type IntoIter = std::slice::Iter<'a, (f64, f64)>;
+    fn point_iter(self) -> Self::IntoIter {
+        self.ends.iter()
+    }
+}
+
+impl<DB: DrawingBackend> Drawable<DB> for ErrorBar {
+    fn draw<I: Iterator<Item = BackendCoord>>(
+        &self,
+        mut pos: I,
+        backend: &mut DB,
+        _parent_dim: (u32, u32),
+    ) -> std::result::Result<(), DrawingErrorKind<DB::ErrorType>> {
+        let (Some(a), Some(b)) = (pos.next(), pos.next()) else {
+            return Ok(());
+        };
+        let (a, b) = ((a.0 + self.dx, a.1), (b.0 + self.dx, b.1));
+        backend.draw_line(a, b, &self.style)?;
+        for end in [a, b] {
+            backend.draw_line(
+                (end.0 - CAP_HALF_WIDTH, end.1),
+                (end.0 + CAP_HALF_WIDTH, end.1),
+                &self.style,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A marker or a legend sample, drawn in pixels around one anchor point (shifted `dx`
+/// pixels sideways).
 struct Glyph<C> {
     at: C,
+    dx: i32,
     kind: GlyphKind,
-    color: RGBColor,
+    look: Look,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -626,6 +928,8 @@ enum GlyphKind {
     Marker(MarkerShape),
     /// A 26-pixel line sample starting at the anchor, over a shaded box for a band.
     LineSample { dashed: bool, band: bool },
+    /// A shaded, outlined box (histogram bars).
+    BoxSample,
 }
 
 impl<'a, C> PointCollection<'a, C> for &'a Glyph<C> {
@@ -646,7 +950,13 @@ impl<C, DB: DrawingBackend> Drawable<DB> for Glyph<C> {
         let Some((x, y)) = pos.next() else {
             return Ok(());
         };
-        let fill = self.color.filled();
+        let x = x + self.dx;
+        let Look {
+            color,
+            opacity,
+            width,
+        } = self.look;
+        let fill = color.mix(opacity).filled();
         let r = MARKER_RADIUS;
         let poly = |pts: &[(i32, i32)]| {
             pts.iter()
@@ -670,12 +980,17 @@ impl<C, DB: DrawingBackend> Drawable<DB> for Glyph<C> {
             GlyphKind::Marker(MarkerShape::InvertedTriangle) => {
                 backend.fill_polygon(poly(&[(0, r + 1), (r, -r + 1), (-r, -r + 1)]), &fill)
             }
+            GlyphKind::BoxSample => {
+                let shade = color.mix(0.45 * opacity).filled();
+                backend.draw_rect((x, y - 7), (x + 26, y + 7), &shade, true)?;
+                backend.draw_rect((x, y - 7), (x + 26, y + 7), &color.mix(opacity), false)
+            }
             GlyphKind::LineSample { dashed, band } => {
                 if band {
-                    let shade = self.color.mix(BAND_ALPHA).filled();
+                    let shade = color.mix(BAND_ALPHA).filled();
                     backend.draw_rect((x, y - 7), (x + 26, y + 7), &shade, true)?;
                 }
-                let stroke = self.color.stroke_width(LINE_WIDTH);
+                let stroke = color.mix(opacity).stroke_width(width);
                 let gap = if dashed { 3 } else { 0 };
                 for (a, b) in [(0, 9 - gap), (9, 18 - gap), (18, 26)] {
                     backend.draw_line((x + a, y), (x + b, y), &stroke)?;
@@ -730,6 +1045,13 @@ fn legend_position(
             }
         }
     };
+    // Samples along a straight piece, so that a long one counts too.
+    let count_segment = |a: (f64, f64), b: (f64, f64), count: &mut dyn FnMut(f64, f64)| {
+        for k in 0..16 {
+            let f = f64::from(k) / 16.0;
+            count(a.0 + f * (b.0 - a.0), a.1 + f * (b.1 - a.1));
+        }
+    };
     for s in series {
         for poly in &s.band_polygons {
             for p in poly {
@@ -741,20 +1063,22 @@ fn legend_position(
                 count(x, lo + (hi - lo) * f64::from(k) / 8.0);
             }
         }
+        for c in &s.cells {
+            let y0 = c.bottom.unwrap_or(y_axis.lo);
+            for (fx, fy) in [(0.25, 0.25), (0.75, 0.25), (0.25, 0.75), (0.75, 0.75)] {
+                count(c.x0 + fx * (c.x1 - c.x0), y0 + fy * (c.y1 - y0));
+            }
+        }
+        if let Some(y) = s.hline {
+            count_segment((x_axis.lo, y), (x_axis.hi, y), &mut count);
+        }
         for seg in &s.segments {
             if s.shape == Shape::Points {
                 seg.iter().for_each(|p| count(p.0, p.1));
                 continue;
             }
-            // Sample along each segment, so that a long straight piece counts too.
             for w in seg.windows(2) {
-                for k in 0..16 {
-                    let f = f64::from(k) / 16.0;
-                    count(
-                        w[0].0 + f * (w[1].0 - w[0].0),
-                        w[0].1 + f * (w[1].1 - w[0].1),
-                    );
-                }
+                count_segment(w[0], w[1], &mut count);
             }
             if let Some(p) = seg.last() {
                 count(p.0, p.1);
@@ -797,6 +1121,21 @@ enum Shape {
     Line,
     Band,
     Points,
+    HLine,
+    Bars,
+    Heatmap,
+}
+
+/// A rectangle of a histogram or heatmap, in axis coordinates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Cell {
+    x0: f64,
+    x1: f64,
+    y0: f64,
+    y1: f64,
+    /// A bar's lower end; `None` where it is below a log axis (the axis' lower end).
+    bottom: Option<f64>,
+    value: f64,
 }
 
 /// A series in axis coordinates, split where values cannot be drawn.
@@ -814,6 +1153,12 @@ struct Prepared {
     /// Band or bar lower ends that were not positive on a log y axis: (polygon or bar index,
     /// vertex index) to set to the axis' lower end once it is known.
     log_lows: Vec<(usize, usize)>,
+    /// The y of a horizontal line.
+    hline: Option<f64>,
+    /// Histogram bars or heatmap cells.
+    cells: Vec<Cell>,
+    /// The largest heatmap value (the darkest colour), positive.
+    cell_max: f64,
 }
 
 impl Prepared {
@@ -826,6 +1171,9 @@ impl Prepared {
             band_polygons: Vec::new(),
             bars: Vec::new(),
             log_lows: Vec::new(),
+            hline: None,
+            cells: Vec::new(),
+            cell_max: 1.0,
         };
         match &s.kind {
             SeriesKind::Line(pts) => {
@@ -891,19 +1239,73 @@ impl Prepared {
                 }
                 p.segments = vec![pts];
             }
+            SeriesKind::HLine(y) => {
+                p.shape = Shape::HLine;
+                p.hline = ys.to_axis(*y);
+            }
+            SeriesKind::Bars { edges, heights } => {
+                p.shape = Shape::Bars;
+                for (w, &h) in edges.windows(2).zip(heights) {
+                    let (Some(x0), Some(x1), Some(y1)) =
+                        (xs.to_axis(w[0]), xs.to_axis(w[1]), ys.to_axis(h))
+                    else {
+                        continue;
+                    };
+                    let bottom = ys.to_axis(0.0);
+                    p.cells.push(Cell {
+                        x0,
+                        x1,
+                        y0: bottom.unwrap_or(y1),
+                        y1,
+                        bottom,
+                        value: h,
+                    });
+                }
+            }
+            SeriesKind::Heatmap(rows) => {
+                p.shape = Shape::Heatmap;
+                for (i, row) in rows.iter().enumerate() {
+                    for (j, &v) in row.iter().enumerate() {
+                        let (x, y) = (j as f64, i as f64);
+                        let (Some(x0), Some(x1), Some(y0), Some(y1), true) = (
+                            xs.to_axis(x - 0.5),
+                            xs.to_axis(x + 0.5),
+                            ys.to_axis(y - 0.5),
+                            ys.to_axis(y + 0.5),
+                            v.is_finite(),
+                        ) else {
+                            continue;
+                        };
+                        p.cells.push(Cell {
+                            x0,
+                            x1,
+                            y0,
+                            y1,
+                            bottom: Some(y0),
+                            value: v,
+                        });
+                    }
+                }
+                let max = p.cells.iter().map(|c| c.value).fold(0.0, f64::max);
+                p.cell_max = if max > 0.0 { max } else { 1.0 };
+            }
         }
         p
     }
 
-    /// Every finite axis coordinate, for the axis ranges.
-    fn extent_points(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+    /// Every finite axis coordinate, for the axis ranges: x values into `xs`, y into `ys`.
+    fn extents(&self, xs: &mut Vec<f64>, ys: &mut Vec<f64>) {
         let lines = self.segments.iter().flatten().copied();
         let bands = self.band_polygons.iter().flatten().copied();
         let bars = self.bars.iter().flat_map(|&(x, lo, hi)| [(x, lo), (x, hi)]);
-        lines
-            .chain(bands)
-            .chain(bars)
-            .filter(|p| p.0.is_finite() && p.1.is_finite())
+        let cells = self.cells.iter().flat_map(|c| [(c.x0, c.y0), (c.x1, c.y1)]);
+        for (x, y) in lines.chain(bands).chain(bars).chain(cells) {
+            if x.is_finite() && y.is_finite() {
+                xs.push(x);
+                ys.push(y);
+            }
+        }
+        ys.extend(self.hline.filter(|y| y.is_finite()));
     }
 
     /// Sets the lower ends that were below a log axis to the axis' lower end.
@@ -913,6 +1315,11 @@ impl Prepared {
                 self.bars[i].1 = y_lo;
             } else {
                 self.band_polygons[k][i].1 = y_lo;
+            }
+        }
+        for c in &mut self.cells {
+            if c.bottom.is_none() {
+                c.y0 = y_lo;
             }
         }
     }
@@ -937,7 +1344,11 @@ fn split_runs<T>(items: impl Iterator<Item = Option<T>>) -> Vec<Vec<T>> {
 
 /// All finite x and y axis coordinates of the figure.
 fn extents(series: &[Prepared]) -> (Vec<f64>, Vec<f64>) {
-    series.iter().flat_map(|s| s.extent_points()).unzip()
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for s in series {
+        s.extents(&mut xs, &mut ys);
+    }
+    (xs, ys)
 }
 
 /// One axis: its range and labelled ticks, all in axis coordinates (log10 on a log axis).
@@ -955,21 +1366,38 @@ struct Axis {
 /// Fraction of the data span added on each side of an axis.
 const PAD: f64 = 0.03;
 
+/// The axis range (axis coordinates) around data from `min` to `max`: [`PAD`] of the span
+/// added at each end, or more so that the fraction `room` (below 0.3) of the whole length
+/// stays free at each end. A degenerate range (one value, or a span below 1e-9 of the
+/// values) gets ±10 % of the value around its middle (±1 around 0; half a decade on a log
+/// axis), so that a single point sits in the middle of a readable axis.
+fn padded_range(scale: Scale, min: f64, max: f64, room: f64) -> (f64, f64) {
+    let span = max - min;
+    let scale_of = min.abs().max(max.abs());
+    if span > 1e-9 * scale_of && span > 0.0 {
+        let f = room.clamp(0.0, 0.3);
+        let pad = span * PAD.max(f / (1.0 - 2.0 * f));
+        return (min - pad, max + pad);
+    }
+    let mid = 0.5 * (min + max);
+    if scale.log {
+        (mid - 0.5, mid + 0.5)
+    } else if mid == 0.0 {
+        (-1.0, 1.0)
+    } else {
+        let half = 0.1 * mid.abs();
+        (mid - half, mid + half)
+    }
+}
+
 impl Axis {
     /// An axis covering `values` (finite axis coordinates, not empty) with about
-    /// `target_ticks` labelled ticks.
-    fn new(scale: Scale, values: &[f64], target_ticks: usize) -> Self {
+    /// `target_ticks` labelled ticks, and at least the fraction `room` of its length free at
+    /// each end (room for markers drawn beside the data).
+    fn new(scale: Scale, values: &[f64], target_ticks: usize, room: f64) -> Self {
         let min = values.iter().copied().fold(f64::INFINITY, f64::min);
         let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let (lo, hi) = if max > min {
-            let pad = PAD * (max - min);
-            (min - pad, max + pad)
-        } else if scale.log {
-            (min - 0.5, max + 0.5)
-        } else {
-            let half = (min.abs() * 0.1).max(0.5);
-            (min - half, max + half)
-        };
+        let (lo, hi) = padded_range(scale, min, max, room);
         let (ticks, minor) = if scale.log {
             log_ticks(lo, hi, target_ticks)
         } else {
@@ -1322,8 +1750,8 @@ mod tests {
             .collect();
         let (xs, ys) = extents(&p);
         let (xa, ya) = (
-            Axis::new(Scale { log: false }, &xs, 8),
-            Axis::new(Scale { log: false }, &ys, 8),
+            Axis::new(Scale { log: false }, &xs, 8, 0.0),
+            Axis::new(Scale { log: false }, &ys, 8, 0.0),
         );
         assert_eq!(
             legend_position(&fig, &p, &xa, &ya),

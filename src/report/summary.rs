@@ -1,19 +1,28 @@
-//! The human-readable report of `nti-gpu run`: `report.md` and its PNG figures, rebuilt
-//! from what a run left in its output directory (`results.json`, the sampler records
-//! `ti_N<N>_<estimator>.json` or the tables `integrand_N<N>.csv`, `train_loss.csv`, the
-//! reference `gr_N<N>.csv`). Nothing is recomputed on the device; a piece that is missing
-//! is left out of the report (and said so), never an error.
+//! The human-readable report of `nti-gpu run`: `report.md` and its figures (each a PNG and an
+//! SVG of the same stem), rebuilt from what a run left in its output directory
+//! (`results.json`, the sampler records `ti_N<N>_<estimator>.json` or the tables
+//! `integrand_N<N>.csv`, `train_loss.csv`, the reference run's `gr_N<N>.csv` and
+//! `thermo_N<N>.csv`, Widom's `widom_N<N>_running.csv`). Nothing is recomputed on the device;
+//! a piece that is missing is left out of the report (and said so), never an error.
 //!
-//! Figures (one small function each):
+//! Figures (one small function each; every caption says only what its figure draws):
 //! - `integrand_N<N>.png`: ⟨∂_t Ũ⟩(t) of every estimator with its standard-error band, on
 //!   the whole of [0, 1] (upper panel) and zoomed to t ≤ [`ZOOM_T`] (lower panel), where the
 //!   integrand is steepest;
-//! - `training_loss.png`: the denoising loss against the optimizer step (log y), with the
-//!   loss of the zero network for scale;
-//! - `gr_N<N>.png`: g(r) of the generated samples at t = 0 of each sampler against the
-//!   reference samples' g(r);
+//! - `training_loss.png`: the denoising loss of every logged batch (faint) with its running
+//!   mean, the probe losses at fixed t and the loss of the zero network, against the
+//!   optimizer step (log y);
+//! - `gr_N<N>.png`: g(r) of the generated samples at t = 0 of each sampler, with the
+//!   reference samples' g(r) on top;
+//! - `acceptance_N<N>.png`: the correctors' acceptance along t and its target;
 //! - `free_energy.png` and `chemical_potential.png`: βF_ex and βμ_ex against density ρ = N/L³
-//!   for every method, with error bars.
+//!   for every method (the headline included), with error bars;
+//! - `ti_running_N<N>.png`: βF_ex against the number of trajectories used, per sampler;
+//! - `widom_running_N<N>.png`: Widom's βμ_ex against the number of insertions;
+//! - `weights_N<N>.png`: the histogram of the final importance log-weights (AIS, population
+//!   annealing) and their effective sample size along t;
+//! - `overlap_N<N>_<leg>.png`: the MBAR overlap matrix of each λ leg;
+//! - `thermo_N<N>.png`: U/N, P and T of the reference run against MD time.
 //!
 //! `report.md` starts with the table a person reads first (βF_ex ± 1σ per method and N, βμ_ex,
 //! wall time per stage), then the diagnostics, then the figures with one sentence each on how
@@ -23,12 +32,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use image::{GenericImage, ImageEncoder, RgbImage};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::output::write_atomic;
-use crate::report::plot::{render, Figure, Series, DEFAULT_WIDTH};
+use crate::report::plot::{
+    series_color, write_figure, Figure, Series, DEFAULT_HEIGHT, DEFAULT_WIDTH,
+};
 use crate::scene::Estimator;
 use crate::scene::{KnownValue, Scene};
 use crate::ti::along_t;
@@ -49,6 +59,10 @@ pub const ESTIMATORS: [Estimator; 4] = [
 ];
 /// Height in pixels of each panel of the integrand figure (two panels, stacked).
 pub const INTEGRAND_PANEL_HEIGHT: u32 = 450;
+/// Height in pixels of each panel of the importance-weight figure.
+pub const WEIGHTS_PANEL_HEIGHT: u32 = 420;
+/// Height in pixels of each panel of the reference run's thermo figure.
+pub const THERMO_PANEL_HEIGHT: u32 = 320;
 /// The stages of `nti-gpu run` in order, as keyed in `results.json`'s `wall_time_s`.
 const STAGES: [&str; 4] = ["sample", "train", "baselines", "integrate"];
 
@@ -61,6 +75,8 @@ pub struct ReportFiles {
     pub summary: PathBuf,
     /// The PNG figures written, in the order the report lists them.
     pub plots: Vec<PathBuf>,
+    /// The same figures as SVG (same stems), in the same order.
+    pub svgs: Vec<PathBuf>,
 }
 
 /// Writes `report.md` and the PNG figures into `out_dir` from the files a run left there
@@ -70,10 +86,14 @@ pub struct ReportFiles {
 pub fn write_report(scene: &Scene, out_dir: &Path) -> Result<ReportFiles> {
     let inputs = Inputs::read(scene, out_dir)?;
     let mut plots = Vec::new();
+    let mut svgs = Vec::new();
     let mut notes = inputs.notes.clone();
     for figure in figures(&inputs) {
         match figure.write(out_dir) {
-            Ok(()) => plots.push(figure),
+            Ok(svg) => {
+                plots.push(figure);
+                svgs.push(svg);
+            }
             Err(Error::Plot { title, message }) => notes.push(format!(
                 "figure `{}` ({title}) not drawn: {message}",
                 figure.file
@@ -90,6 +110,7 @@ pub fn write_report(scene: &Scene, out_dir: &Path) -> Result<ReportFiles> {
         report,
         summary,
         plots: plots.iter().map(|p| out_dir.join(&p.file)).collect(),
+        svgs,
     })
 }
 
@@ -223,7 +244,8 @@ fn mean_err(v: &Value, path: &[&str]) -> Option<(f64, Option<f64>)> {
 }
 
 /// Reads a CSV of numbers: comment lines (`#`) skipped, the first other line is the header.
-/// Returns the column names and the rows that parse completely.
+/// Returns the column names and the rows that parse completely; an empty cell is a missing
+/// value (NaN).
 fn read_csv(path: &Path) -> Option<(Vec<String>, Vec<Vec<f64>>)> {
     let text = std::fs::read_to_string(path).ok()?;
     let mut lines = text
@@ -238,7 +260,10 @@ fn read_csv(path: &Path) -> Option<(Vec<String>, Vec<Vec<f64>>)> {
     let rows = lines
         .filter_map(|l| {
             l.split(',')
-                .map(|s| s.trim().parse::<f64>().ok())
+                .map(|s| match s.trim() {
+                    "" => Some(f64::NAN),
+                    s => s.parse::<f64>().ok(),
+                })
                 .collect::<Option<Vec<f64>>>()
         })
         .filter(|r| r.len() == header.len())
@@ -271,29 +296,10 @@ impl Plot {
         }
     }
 
-    /// Renders the panels, stacks them and writes the PNG atomically.
-    fn write(&self, dir: &Path) -> Result<()> {
-        let images: Vec<RgbImage> = self.panels.iter().map(render).collect::<Result<_>>()?;
-        let width = images.iter().map(|i| i.width()).max().unwrap_or(0);
-        let height = images.iter().map(|i| i.height()).sum();
-        let mut out = RgbImage::from_pixel(width, height, image::Rgb([255, 255, 255]));
-        let mut y = 0;
-        for img in &images {
-            out.copy_from(img, 0, y).map_err(|e| self.error(e))?;
-            y += img.height();
-        }
-        let mut bytes = Vec::new();
-        image::codecs::png::PngEncoder::new(&mut bytes)
-            .write_image(out.as_raw(), width, height, image::ExtendedColorType::Rgb8)
-            .map_err(|e| self.error(e))?;
-        write_atomic(&dir.join(&self.file), &bytes)
-    }
-
-    fn error(&self, e: impl std::fmt::Display) -> Error {
-        Error::Plot {
-            title: self.file.clone(),
-            message: e.to_string(),
-        }
+    /// Renders the panels, stacks them and writes the PNG and the SVG (same stem)
+    /// atomically; returns the SVG's path.
+    fn write(&self, dir: &Path) -> Result<PathBuf> {
+        write_figure(&self.panels, &dir.join(&self.file))
     }
 }
 
@@ -312,8 +318,20 @@ fn figures(inputs: &Inputs) -> Vec<Plot> {
     }
     plots.extend(free_energy_plot(inputs));
     plots.extend(chemical_potential_plot(inputs));
+    for &n in &inputs.counts {
+        plots.extend(ti_running_plot(inputs, n));
+        plots.extend(widom_running_plot(inputs, n));
+        plots.extend(weights_plot(inputs, n));
+        plots.extend(overlap_plots(inputs, n));
+        plots.extend(thermo_plot(inputs, n));
+    }
     plots
 }
+
+/// Colour of reference curves and values drawn over the palette's series: near black.
+pub const REFERENCE_COLOR: [u8; 3] = [20, 20, 20];
+/// Colour of target lines (the correctors' acceptance target, thresholds).
+pub const TARGET_COLOR: [u8; 3] = [200, 30, 30];
 
 /// ⟨∂_t Ũ⟩(t) with its standard error per estimator at N: from the records, else the CSV.
 /// An estimator's integrand curve: (estimator, t, mean, standard error).
@@ -346,6 +364,15 @@ fn integrand_bands(inputs: &Inputs, n: u32) -> Vec<Band> {
         .collect()
 }
 
+/// "a", "a and b", "a, b and c".
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 fn integrand_plot(inputs: &Inputs, n: u32) -> Option<Plot> {
     let bands = integrand_bands(inputs, n);
     if bands.is_empty() {
@@ -372,13 +399,19 @@ fn integrand_plot(inputs: &Inputs, n: u32) -> Option<Plot> {
             ZOOM_T,
         ));
     }
+    let names: Vec<String> = bands.iter().map(|b| b.0.label().to_string()).collect();
+    let parting = if bands.len() > 1 {
+        "; where curves part the estimators disagree"
+    } else {
+        ""
+    };
     Some(Plot {
         file: format!("integrand_N{n}.png"),
         panels,
         caption: format!(
-            "the mean of ∂_t Ũ over trajectories at each time t with its standard-error band{}; \
-             βF_ex is minus the area under a curve, so where curves part the estimators \
-             disagree.",
+            "the mean of ∂_t Ũ over trajectories at each time t with its standard-error band \
+             ({}){}; βF_ex is minus the area under a curve{parting}.",
+            and_list(&names),
             if zoom {
                 format!(", whole path above and t ≤ {ZOOM_T} (where it is steepest) below")
             } else {
@@ -388,15 +421,59 @@ fn integrand_plot(inputs: &Inputs, n: u32) -> Option<Plot> {
     })
 }
 
+/// Points of a running mean over the last `window` values (fewer at the start).
+fn running_mean(points: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
+    let window = window.max(1);
+    (0..points.len())
+        .map(|i| {
+            let from = (i + 1).saturating_sub(window);
+            let w = &points[from..=i];
+            (
+                points[i].0,
+                w.iter().map(|p| p.1).sum::<f64>() / w.len() as f64,
+            )
+        })
+        .collect()
+}
+
 fn loss_plot(inputs: &Inputs) -> Option<Plot> {
     let csv = read_csv(&inputs.dir.join(LOSS_LOG_FILE))?;
     let (step, loss) = (column(&csv, "step")?, column(&csv, "loss")?);
-    if step.is_empty() {
+    let raw: Vec<(f64, f64)> = step
+        .iter()
+        .copied()
+        .zip(loss)
+        .filter(|p| p.0.is_finite() && p.1.is_finite() && p.1 > 0.0)
+        .collect();
+    if raw.is_empty() {
         return None;
     }
+    // The logged losses are each one batch's: the running mean over about a tenth of them
+    // (at least 3) shows the trend through their scatter.
+    let window = (raw.len() / 10).clamp(3, 50);
+    let smooth = running_mean(&raw, window);
     let mut fig = Figure::new("Training loss", "optimizer step", "denoising loss")
         .log_y()
-        .with_series(Series::line("loss", step.iter().copied().zip(loss)));
+        .with_series(
+            Series::line("loss of the logged batch", raw.iter().copied())
+                .faint()
+                .color(series_color(0)),
+        );
+    let mut said = vec![format!(
+        "the denoising score-matching loss of the batch at each of the {} logged steps (faint)",
+        raw.len()
+    )];
+    if raw.len() >= window {
+        fig = fig.with_series(
+            Series::line(format!("running mean of {window}"), smooth)
+                .color(series_color(0))
+                .width(3),
+        );
+        said.push(format!(
+            "its running mean over {window} logged steps (thick)"
+        ));
+    }
+    let mut probes = Vec::new();
     for (name, values) in probe_columns(&csv) {
         let points: Vec<(f64, f64)> = step
             .iter()
@@ -406,19 +483,35 @@ fn loss_plot(inputs: &Inputs) -> Option<Plot> {
             .collect();
         if !points.is_empty() {
             fig = fig.with_series(Series::line(format!("t = {name}"), points));
+            probes.push(name);
         }
     }
-    if let Some(zero) = num(&inputs.results, &["training", "zero_network_loss"]) {
-        let (a, b) = (step[0], step[step.len() - 1]);
-        fig = fig.with_series(Series::line("zero network", [(a, zero), (b, zero)]).dashed());
+    if !probes.is_empty() {
+        said.push(format!(
+            "the loss on fixed probe batches at t = {}",
+            and_list(&probes)
+        ));
     }
-    Some(Plot::single(
-        "training_loss.png".into(),
-        fig,
-        "the denoising score-matching loss of each logged batch (log scale) against the \
-         optimizer step, and the loss at fixed times t on fixed probe batches; it should fall \
-         well below the dashed loss of the zero network and level off at every t.",
-    ))
+    let zero = num(&inputs.results, &["training", "zero_network_loss"]).filter(|z| *z > 0.0);
+    if let Some(zero) = zero {
+        fig = fig.with_series(
+            Series::hline("zero network", zero)
+                .dashed()
+                .color(REFERENCE_COLOR),
+        );
+        said.push("the loss of the zero network on the last batch (dashed)".into());
+    }
+    let mut caption = format!(
+        "{} against the optimizer step, on a log scale; ",
+        and_list(&said)
+    );
+    caption.push_str(if zero.is_some() {
+        "training has learnt where the loss lies below the zero network's, and has \
+         converged where the curves level off."
+    } else {
+        "training has converged where the curves level off."
+    });
+    Some(Plot::single("training_loss.png".into(), fig, caption))
 }
 
 fn gr_plot(inputs: &Inputs, n: u32) -> Option<Plot> {
@@ -429,22 +522,42 @@ fn gr_plot(inputs: &Inputs, n: u32) -> Option<Plot> {
         return None;
     }
     let mut fig = Figure::new(format!("g(r) at t = 0, N = {n}"), "r (σ)", "g(r)");
-    if let Some((r, g)) = reference {
-        fig = fig.with_series(Series::line("reference samples", r.into_iter().zip(g)).dashed());
-    }
+    let names: Vec<String> = generated
+        .iter()
+        .map(|r| r.estimator.label().to_string())
+        .collect();
     for raw in generated {
         fig = fig.with_series(Series::line(raw.estimator.label(), raw.gr.iter().copied()));
     }
-    Some(Plot::single(
-        format!("gr_N{n}.png"),
-        fig,
-        "the radial distribution function of the configurations each sampler generated at \
-         t = 0 against that of the reference samples (dashed); a sampler whose peak or \
-         core edge differs samples the wrong fluid.",
-    ))
+    // The reference last, on top of the samplers' noisier curves, thick and dashed.
+    let with_reference = reference.is_some();
+    if let Some((r, g)) = reference {
+        fig = fig.with_series(
+            Series::line("reference samples", r.into_iter().zip(g))
+                .dashed()
+                .width(3)
+                .color(REFERENCE_COLOR),
+        );
+    }
+    let caption = if with_reference {
+        format!(
+            "the radial distribution function of the configurations each sampler generated at \
+             t = 0 ({}) against that of the reference samples (thick dashed, on top); a \
+             sampler whose peak or core edge differs samples the wrong fluid.",
+            and_list(&names)
+        )
+    } else {
+        format!(
+            "the radial distribution function of the configurations each sampler generated at \
+             t = 0 ({}); the reference samples' g(r) (gr_N{n}.csv) is missing.",
+            and_list(&names)
+        )
+    };
+    Some(Plot::single(format!("gr_N{n}.png"), fig, caption))
 }
 
-/// The MALA correctors' acceptance rate against t at N, per estimator that ran them.
+/// The MALA correctors' acceptance rate against t at N, per estimator that ran them, with
+/// the step-size controller's target.
 fn acceptance_plot(inputs: &Inputs, n: u32) -> Option<Plot> {
     let runs: Vec<&RawRun> = inputs.raw[&n]
         .iter()
@@ -464,28 +577,44 @@ fn acceptance_plot(inputs: &Inputs, n: u32) -> Option<Plot> {
             raw.grid.iter().copied().zip(raw.acceptance.iter().copied()),
         ));
     }
+    let target = inputs.scene.integration().target_accept;
+    fig = fig.with_series(
+        Series::hline(format!("target {target}"), target)
+            .dashed()
+            .color(TARGET_COLOR),
+    );
     Some(Plot::single(
         format!("acceptance_N{n}.png"),
         fig,
-        "the fraction of corrector proposals accepted at each t (the step size adapts per \
-         trajectory towards the target); a dip marks where the model's p_t is hardest to \
-         sample, and where the corrected estimate depends most on enough corrector steps.",
+        format!(
+            "the fraction of corrector proposals accepted at each t, and the target {target} \
+             (dashed) the step size adapts towards, per population between grid points; a dip \
+             below the target marks where the model's p_t is hardest to sample, and where the \
+             estimates depend most on enough corrector steps."
+        ),
     ))
 }
 
 /// One series of a density figure: label and, per N, (ρ, value, error).
 type DensitySeries = (String, Vec<(f64, f64, Option<f64>)>);
 
-/// A figure of one quantity against ρ, or None when no method has a finite value.
-fn density_figure(title: &str, y_label: &str, series: Vec<DensitySeries>) -> Option<Figure> {
+/// A figure of one quantity against ρ, or None when no method has a finite value; with the
+/// labels of the series drawn.
+fn density_figure(
+    title: &str,
+    y_label: &str,
+    series: Vec<DensitySeries>,
+) -> Option<(Figure, Vec<String>)> {
     let mut fig = Figure::new(title, "ρ = N/L³ (σ⁻³)", y_label);
+    let mut drawn = Vec::new();
     for (label, pts) in series.into_iter().filter(|(_, p)| !p.is_empty()) {
         let x = pts.iter().map(|p| p.0).collect();
         let y = pts.iter().map(|p| p.1).collect();
         let err = pts.iter().map(|p| p.2.unwrap_or(0.0)).collect();
+        drawn.push(label.clone());
         fig = fig.with_series(Series::points(label, x, y, Some(err)));
     }
-    (!fig.series.is_empty()).then_some(fig)
+    (!fig.series.is_empty()).then_some((fig, drawn))
 }
 
 /// (ρ, mean, err) for every N where `value` finds a number.
@@ -503,17 +632,22 @@ fn per_density(
         .collect()
 }
 
+/// Labels of the free-energy figure's methods, in drawing order.
+pub const HEADLINE_LABEL: &str = "neural TI (headline)";
+
 fn free_energy_plot(inputs: &Inputs) -> Option<Plot> {
-    let mut series: Vec<DensitySeries> = ESTIMATORS
-        .iter()
-        .map(|e| {
-            let pts = per_density(inputs, |fe, _| mean_err(fe, &[e.key(), "betaF_ex"]));
-            (format!("TI, {}", e.label()), pts)
-        })
-        .collect();
+    let mut series: Vec<DensitySeries> = vec![(
+        HEADLINE_LABEL.into(),
+        per_density(inputs, |fe, _| mean_err(fe, &["neural_ti", "betaF_ex"])),
+    )];
+    series.extend(ESTIMATORS.iter().map(|e| {
+        let pts = per_density(inputs, |fe, _| mean_err(fe, &[e.key(), "betaF_ex"]));
+        (format!("TI, {}", e.label()), pts)
+    }));
     for (label, path) in [
+        ("importance-weighted TI", &["weighted_ti", "betaF_ex"][..]),
         ("AIS", &["ais", "betaF_ex"][..]),
-        ("λ-TI", &["lambda_ti"][..]),
+        ("λ-TI (reference)", &["lambda_ti"][..]),
         ("EOS (Kolafa–Nezbeda)", &["eos"][..]),
     ] {
         series.push((
@@ -521,15 +655,27 @@ fn free_energy_plot(inputs: &Inputs) -> Option<Plot> {
             per_density(inputs, |fe, _| mean_err(fe, path)),
         ));
     }
-    let fig = density_figure("Excess free energy", "βF_ex", series)?;
-    Some(Plot::single(
-        "free_energy.png".into(),
-        fig,
-        "βF_ex of the whole box against density for every method, with 1σ error bars \
-         (markers of different methods at one density are shifted sideways a little); \
-         methods that agree overlap within their bars.",
-    ))
+    let (fig, drawn) = density_figure("Excess free energy", "βF_ex", series)?;
+    let several = drawn.len() > 1;
+    let caption = format!(
+        "βF_ex of the whole box against density with 1σ error bars: {}{}{}",
+        and_list(&drawn),
+        if several {
+            " (markers of different methods at one density are shifted sideways a little)"
+        } else {
+            ""
+        },
+        if several {
+            "; methods that agree overlap within their bars."
+        } else {
+            "."
+        }
+    );
+    Some(Plot::single("free_energy.png".into(), fig, caption))
 }
+
+/// Points of a series against density: (ρ, value, error).
+type DensityPoints = Vec<(f64, f64, Option<f64>)>;
 
 fn chemical_potential_plot(inputs: &Inputs) -> Option<Plot> {
     let widom = |converged: bool| {
@@ -540,36 +686,425 @@ fn chemical_potential_plot(inputs: &Inputs) -> Option<Plot> {
                 .flatten()
         })
     };
-    let series: Vec<DensitySeries> = vec![
+    // (label, points, what the caption says of it)
+    let candidates: Vec<(&str, DensityPoints, &str)> = vec![
         (
-            "neural TI, βF_ex(N+1) − βF_ex(N)".into(),
+            "neural TI, βF_ex(N+1) − βF_ex(N)",
             per_density(inputs, |fe, _| mean_err(fe, &["neural_ti", "betamu_ex"])),
+            "neural TI as βF_ex(N+1) − βF_ex(N) where N + 1 was evaluated",
         ),
         (
-            "neural TI, spline of βF_ex(N)".into(),
+            "neural TI, spline of βF_ex(N)",
             spline_betamu(inputs),
+            "neural TI from the spline of the headline βF_ex(N) (at N, unseen counts included)",
         ),
         (
-            "λ-TI, finite differences".into(),
+            "λ-TI, finite differences",
             lambda_ti_differences(inputs),
+            "the λ-window TI's [βF_ex(N₂) − βF_ex(N₁)] / (N₂ − N₁) between neighbouring counts \
+             (at the mean density)",
         ),
-        ("Widom".into(), widom(true)),
-        ("Widom, not converged".into(), widom(false)),
         (
-            "EOS (Kolafa–Nezbeda)".into(),
+            "Widom",
+            widom(true),
+            "Widom insertion into the reference samples",
+        ),
+        (
+            "Widom, not converged",
+            widom(false),
+            "Widom insertion where too few insertions carry the weight (separate markers)",
+        ),
+        (
+            "EOS (Kolafa–Nezbeda)",
             per_density(inputs, |fe, _| eos_betamu(fe)),
+            "the equation of state (error: Kolafa–Nezbeda against Johnson)",
         ),
     ];
-    let fig = density_figure("Excess chemical potential", "βμ_ex", series)?;
+    let said: Vec<String> = candidates
+        .iter()
+        .filter(|c| !c.1.is_empty())
+        .map(|c| c.2.to_string())
+        .collect();
+    let series: Vec<DensitySeries> = candidates
+        .into_iter()
+        .map(|(label, pts, _)| (label.to_string(), pts))
+        .collect();
+    let (fig, _) = density_figure("Excess chemical potential", "βμ_ex", series)?;
     Some(Plot::single(
         "chemical_potential.png".into(),
         fig,
-        "βμ_ex against density with 1σ error bars: neural TI as βF_ex(N+1) − βF_ex(N) where \
-         N + 1 was evaluated and from the spline of the headline βF_ex(N) (at N, unseen counts \
-         included), the λ-window TI's [βF_ex(N₂) − βF_ex(N₁)] / (N₂ − N₁) between neighbouring \
-         counts (at the mean density), Widom insertion into the reference samples (separate \
-         markers where too few insertions carry the weight) and the equation of state.",
+        format!(
+            "βμ_ex against density with 1σ error bars: {}.",
+            and_list(&said)
+        ),
     ))
+}
+
+/// βF_ex against the number of trajectories used, per sampler record of N: the mean of the
+/// first k per-trajectory estimates −Σ_k w_k y_ck with its standard error.
+fn ti_running_plot(inputs: &Inputs, n: u32) -> Option<Plot> {
+    let rule = inputs.scene.integration().rule;
+    let mut fig = Figure::new(
+        format!("Running TI estimate, N = {n}"),
+        "trajectories used",
+        "βF_ex",
+    );
+    let mut names = Vec::new();
+    for run in &inputs.raw[&n] {
+        let Ok(w) = crate::quadrature::weights(rule, &run.grid) else {
+            continue;
+        };
+        let Ok(integrals) = crate::ti::estimators::trajectory_integrals(&run.integrand, &w) else {
+            continue;
+        };
+        if integrals.len() < 2 {
+            continue;
+        }
+        let (mut x, mut y, mut err) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut s, mut s2) = (0.0, 0.0);
+        for (k, &i) in integrals.iter().enumerate() {
+            let f = -i;
+            s += f;
+            s2 += f * f;
+            let c = (k + 1) as f64;
+            if k == 0 {
+                continue;
+            }
+            let mean = s / c;
+            let var = ((s2 - c * mean * mean) / (c - 1.0)).max(0.0);
+            x.push(c);
+            y.push(mean);
+            err.push((var / c).sqrt());
+        }
+        names.push(run.estimator.label().to_string());
+        fig = fig.with_series(Series::band(
+            format!("TI, {}", run.estimator.label()),
+            x,
+            y,
+            err,
+        ));
+    }
+    if names.is_empty() {
+        return None;
+    }
+    Some(Plot::single(
+        format!("ti_running_N{n}.png"),
+        fig,
+        format!(
+            "βF_ex from the first k trajectories against k, with the standard-error band, for \
+             {}: a curve still drifting at the right end has not converged, and the band \
+             narrows as 1/√k while the trajectories are independent.",
+            and_list(&names)
+        ),
+    ))
+}
+
+/// Widom's βμ_ex against the number of insertions: from `widom_N<N>_running.csv` (with its
+/// error band), else from results.json's `running` (without).
+fn widom_running_plot(inputs: &Inputs, n: u32) -> Option<Plot> {
+    let file = crate::export::widom_running_file(n);
+    let from_csv = read_csv(&inputs.dir.join(&file)).and_then(|csv| {
+        let x = column(&csv, "insertions")?;
+        let y = column(&csv, "betamu_ex")?;
+        let e = column(&csv, "err")?;
+        (!x.is_empty()).then_some((x, y, e))
+    });
+    let mut fig = Figure::new(
+        format!("Running Widom estimate, N = {n}"),
+        "insertions used",
+        "βμ_ex",
+    );
+    let band = from_csv.is_some();
+    if let Some((x, y, e)) = from_csv {
+        fig = fig.with_series(Series::band("Widom", x, y, e));
+    } else {
+        let w = inputs.fe(n)?.get("widom")?;
+        let tail = num(w, &["betamu_tail"]).unwrap_or(0.0);
+        let points: Vec<(f64, f64)> = w["running"]
+            .as_array()?
+            .iter()
+            .filter_map(|p| Some((p.get(0)?.as_f64()?, p.get(1)?.as_f64()? + tail)))
+            .collect();
+        if points.is_empty() {
+            return None;
+        }
+        fig = fig.with_series(Series::line("Widom", points));
+    }
+    Some(Plot::single(
+        format!("widom_running_N{n}.png"),
+        fig,
+        format!(
+            "βμ_ex from the insertions into the first tenths of the reference configurations \
+             against the insertions used{}; jumps when a rare favourable insertion enters mean \
+             the average is carried by few insertions.",
+            if band {
+                ", with the standard-error band"
+            } else {
+                ""
+            }
+        ),
+    ))
+}
+
+/// The final importance log-weights of the runs with weights at N, relative to the largest:
+/// (label, ln w − max ln w per trajectory, ESS fraction along t when the weights are known
+/// at every grid point).
+type WeightRun = (String, Vec<f64>, Option<Vec<(f64, f64)>>);
+
+fn weight_runs(inputs: &Inputs, n: u32) -> Vec<WeightRun> {
+    let mut out = Vec::new();
+    for run in &inputs.raw[&n] {
+        let c = run.integrand.len();
+        let points = run.grid.len();
+        let pops = run.log_norm.len();
+        let full = c > 0
+            && run.log_weight.len() == c
+            && pops > 0
+            && c % pops == 0
+            && run.log_weight.iter().all(|r| r.len() == points)
+            && run.log_norm.iter().all(|r| r.len() == points);
+        let (finals, ess) = if full {
+            let g = crate::ti::estimators::global_log_weights(&run.log_weight, &run.log_norm);
+            let ess: Vec<(f64, f64)> = (0..points)
+                .map(|k| {
+                    let m = g.iter().map(|r| r[k]).fold(f64::NEG_INFINITY, f64::max);
+                    let (s, s2) = g.iter().fold((0.0, 0.0), |(s, s2), r| {
+                        let e = (r[k] - m).exp();
+                        (s + e, s2 + e * e)
+                    });
+                    (run.grid[k], s * s / s2 / c as f64)
+                })
+                .collect();
+            (g.iter().map(|r| r[0]).collect::<Vec<f64>>(), Some(ess))
+        } else if run.estimator == Estimator::Annealed && run.work.len() == c && c > 0 {
+            (run.work.iter().map(|w| -w).collect(), None)
+        } else {
+            continue;
+        };
+        let max = finals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if !max.is_finite() {
+            continue;
+        }
+        let rel = finals.iter().map(|g| g - max).collect();
+        out.push((run.estimator.label().to_string(), rel, ess));
+    }
+    out
+}
+
+/// Histogram counts of `values` over `bins` equal bins spanning `[lo, hi]`.
+fn histogram(values: &[f64], lo: f64, hi: f64, bins: usize) -> (Vec<f64>, Vec<f64>) {
+    let width = (hi - lo) / bins as f64;
+    let edges = (0..=bins).map(|i| lo + width * i as f64).collect();
+    let mut counts = vec![0.0; bins];
+    for &v in values.iter().filter(|v| v.is_finite()) {
+        let i = (((v - lo) / width) as usize).min(bins - 1);
+        counts[i] += 1.0;
+    }
+    (edges, counts)
+}
+
+/// AIS / population annealing at N: the histogram of the final log-weights and the
+/// effective sample size of the weights along t.
+fn weights_plot(inputs: &Inputs, n: u32) -> Option<Plot> {
+    let runs = weight_runs(inputs, n);
+    if runs.is_empty() {
+        return None;
+    }
+    let all: Vec<f64> = runs
+        .iter()
+        .flat_map(|r| r.1.iter().copied())
+        .filter(|v| v.is_finite())
+        .collect();
+    let lo = all.iter().copied().fold(0.0, f64::min);
+    let lo = if lo < 0.0 { lo } else { -1.0 };
+    let bins = ((all.len() as f64).sqrt().round() as usize).clamp(5, 40);
+    let mut hist = Figure::new(
+        format!("Final importance log-weights, N = {n}"),
+        "ln w − max ln w at t = 0 (kT)",
+        "trajectories",
+    )
+    .size(DEFAULT_WIDTH, WEIGHTS_PANEL_HEIGHT);
+    for (label, rel, _) in &runs {
+        let (edges, counts) = histogram(rel, lo, 0.0, bins);
+        hist = hist.with_series(Series::bars(label.clone(), edges, counts));
+    }
+    let mut panels = vec![hist];
+    let with_ess: Vec<&WeightRun> = runs.iter().filter(|r| r.2.is_some()).collect();
+    if !with_ess.is_empty() {
+        let mut ess = Figure::new(
+            format!("Effective sample size of the weights along t, N = {n}"),
+            "t",
+            "ESS / trajectories",
+        )
+        .size(DEFAULT_WIDTH, WEIGHTS_PANEL_HEIGHT);
+        for (i, (label, _, e)) in runs.iter().enumerate() {
+            if let Some(e) = e {
+                ess =
+                    ess.with_series(Series::line(label.clone(), e.clone()).color(series_color(i)));
+            }
+        }
+        let floor = crate::ti::record::MIN_AIS_ESS_FRACTION;
+        ess = ess.with_series(
+            Series::hline(format!("{:.0} %", 100.0 * floor), floor)
+                .dashed()
+                .color(TARGET_COLOR),
+        );
+        panels.push(ess);
+    }
+    let names: Vec<String> = runs.iter().map(|r| r.0.clone()).collect();
+    let mut caption = format!(
+        "the final importance log-weights (minus the work) of the trajectories of {}, relative \
+         to the largest: a wide spread means few trajectories carry the exponential average",
+        and_list(&names)
+    );
+    if panels.len() > 1 {
+        let floor = 100.0 * crate::ti::record::MIN_AIS_ESS_FRACTION;
+        let _ = write!(
+            caption,
+            "; below, the effective sample size (Σw)²/Σw² of the weights at each t as a \
+             fraction of the trajectories, with the {floor:.0} % the headline asks of AIS \
+             (dashed); it falls from t = 1 towards t = 0 and, with resampling, recovers after \
+             each resampling step"
+        );
+    }
+    caption.push('.');
+    Some(Plot {
+        file: format!("weights_N{n}.png"),
+        panels,
+        caption,
+    })
+}
+
+/// The MBAR overlap matrix of every λ leg of N that has one.
+fn overlap_plots(inputs: &Inputs, n: u32) -> Vec<Plot> {
+    let Some(legs) = inputs
+        .fe(n)
+        .and_then(|fe| get(fe, &["lambda_ti", "legs"]))
+        .and_then(Value::as_array)
+    else {
+        return Vec::new();
+    };
+    legs.iter()
+        .enumerate()
+        .filter_map(|(k, leg)| {
+            let rows: Vec<Vec<f64>> = leg
+                .get("mbar_overlap")?
+                .as_array()?
+                .iter()
+                .map(|r| {
+                    r.as_array()
+                        .map(|r| r.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect())
+                })
+                .collect::<Option<_>>()?;
+            if rows.is_empty() || rows.iter().any(|r| r.len() != rows.len()) {
+                return None;
+            }
+            let key = leg
+                .get("path")
+                .and_then(|p| {
+                    serde_json::from_value::<crate::reference::alchemical_energies::AlchemicalPath>(
+                        p.clone(),
+                    )
+                    .ok()
+                })
+                .map_or_else(|| format!("leg{k}"), |p| crate::export::path_key(p).into());
+            let lambdas: Vec<String> = leg
+                .get("windows")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|w| w.get("lambda").and_then(Value::as_f64))
+                .map(|l| format!("{l:.2}"))
+                .collect();
+            let states = rows.len();
+            let side = (DEFAULT_HEIGHT + 100).max(DEFAULT_WIDTH.min(60 * states as u32 + 200));
+            let fig = Figure::new(
+                format!("MBAR overlap, N = {n}, leg {key}"),
+                "state j (window, ascending λ)",
+                "state i (window, ascending λ)",
+            )
+            .size(side, side)
+            .with_series(Series::heatmap(rows));
+            let min = num(leg, &["mbar_min_overlap"]).map_or(String::new(), |m| {
+                format!("; the smallest neighbour overlap is {}", format_value(m))
+            });
+            let lam = if lambdas.len() == states {
+                format!(" (λ = {})", lambdas.join(", "))
+            } else {
+                String::new()
+            };
+            Some(Plot::single(
+                format!("overlap_N{n}_{key}.png"),
+                fig,
+                format!(
+                    "the MBAR overlap matrix O_ij of the {states} windows of leg {key}{lam}, \
+                     white 0 to dark the largest value: the probability that a sample of \
+                     window i is attributed to window j; MBAR is reliable when the cells next \
+                     to the diagonal are well above 0.03{min}."
+                ),
+            ))
+        })
+        .collect()
+}
+
+/// The reference run's U/N, P and T against MD time, from `thermo_N<N>.csv`.
+fn thermo_plot(inputs: &Inputs, n: u32) -> Option<Plot> {
+    let csv = read_csv(&inputs.dir.join(format!("thermo_N{n}.csv")))?;
+    let time = column(&csv, "time")?;
+    if time.len() < 2 {
+        return None;
+    }
+    let mut panels = Vec::new();
+    let mut drawn = Vec::new();
+    for (key, title, unit) in [
+        ("u_per_particle", "potential energy per particle", "U/N"),
+        ("pressure", "pressure", "P"),
+        ("temperature", "kinetic temperature", "T"),
+    ] {
+        let Some(y) = column(&csv, key) else { continue };
+        let sem = column(&csv, &format!("{key}_sem")).unwrap_or_else(|| vec![0.0; y.len()]);
+        let sem: Vec<f64> = sem
+            .into_iter()
+            .map(|e| if e.is_finite() { e } else { 0.0 })
+            .collect();
+        let mut fig = Figure::new(format!("Reference run, N = {n}: {title}"), "MD time", unit)
+            .size(DEFAULT_WIDTH, THERMO_PANEL_HEIGHT)
+            .with_series(Series::band(
+                "mean over replicas ± standard error",
+                time.clone(),
+                y,
+                sem,
+            ));
+        if key == "temperature" {
+            let kt = inputs.scene.system.temperature;
+            fig = fig.with_series(
+                Series::hline(format!("thermostat kT = {kt}"), kt)
+                    .dashed()
+                    .color(REFERENCE_COLOR),
+            );
+        }
+        panels.push(fig);
+        drawn.push(unit.to_string());
+    }
+    if panels.is_empty() {
+        return None;
+    }
+    let thermostat = drawn.iter().any(|d| d == "T");
+    Some(Plot {
+        file: format!("thermo_N{n}.png"),
+        panels,
+        caption: format!(
+            "{} of the reference run's production phase against MD time, the mean over the \
+             replicas with its standard-error band{}; a drift means the run was not yet in \
+             equilibrium.",
+            and_list(&drawn),
+            if thermostat {
+                ", and the thermostat's kT (dashed)"
+            } else {
+                ""
+            }
+        ),
+    })
 }
 
 /// βμ_ex(N → N+1) from the spline of the headline βF_ex(N) (`grand_canonical` in
@@ -689,6 +1224,26 @@ fn format_seconds(s: f64) -> String {
 
 fn opt_value(x: Option<f64>) -> String {
     x.map_or_else(|| "—".into(), format_value)
+}
+
+/// A count (a JSON integer) or a list of counts ("40, 41": joint training on several N),
+/// or "—".
+fn count_list(v: &Value, path: &[&str]) -> String {
+    match get(v, path) {
+        Some(Value::Array(items)) => {
+            let counts: Vec<String> = items
+                .iter()
+                .filter_map(Value::as_u64)
+                .map(|c| c.to_string())
+                .collect();
+            if counts.is_empty() || counts.len() != items.len() {
+                "—".into()
+            } else {
+                counts.join(", ")
+            }
+        }
+        _ => opt_count(v, path),
+    }
 }
 
 /// A count (a JSON integer), or "—".
@@ -1403,7 +1958,7 @@ fn training_diagnostics(md: &mut String, inputs: &Inputs) {
         md,
         "\n### Training\n\nN = {}, {} steps of batch {}: final loss {} vs zero-network loss \
          {}{ratio}; {} steps/s, {}.",
-        opt_count(t, &["n"]),
+        count_list(t, &["n"]),
         opt_count(t, &["steps"]),
         opt_count(t, &["batch"]),
         opt_value(fin),
@@ -1452,10 +2007,17 @@ fn plot_list(md: &mut String, plots: &[Plot]) {
     if plots.is_empty() {
         return;
     }
-    md.push_str("\n## Figures\n");
+    md.push_str(
+        "\n## Figures\n\nEach figure is also written as SVG next to its PNG (same name, \
+         `.svg`), for print and for editing.\n",
+    );
     for p in plots {
         let stem = p.file.trim_end_matches(".png");
-        let _ = writeln!(md, "\n![{stem}]({})\n\n`{}`: {}", p.file, p.file, p.caption);
+        let _ = writeln!(
+            md,
+            "\n![{stem}]({})\n\n`{}` ([SVG]({stem}.svg)): {}",
+            p.file, p.file, p.caption
+        );
     }
 }
 

@@ -87,7 +87,15 @@ pub fn baselines_stage(
             }
             methods.insert(
                 "widom".into(),
-                widom_entry(gpu, &widom_kernel, scene, n, &set, widom.insertions)?,
+                widom_entry(
+                    gpu,
+                    &widom_kernel,
+                    scene,
+                    n,
+                    &set,
+                    widom.insertions,
+                    out_dir,
+                )?,
             );
         }
         if let Some(settings) = &baselines.lambda_ti {
@@ -270,7 +278,8 @@ fn eos_entry(scene: &Scene, n: u32) -> serde_json::Value {
     })
 }
 
-/// Widom insertion into a sample set; the `free_energy.<N>.widom` entry.
+/// Widom insertion into a sample set; the `free_energy.<N>.widom` entry. Its running
+/// estimate with errors goes to `out_dir/widom_N<N>_running.csv`.
 fn widom_entry(
     gpu: &Gpu,
     kernel: &WidomKernel,
@@ -278,6 +287,7 @@ fn widom_entry(
     n: u32,
     set: &SampleSet,
     insertions: u32,
+    out_dir: &Path,
 ) -> Result<serde_json::Value> {
     let s = &scene.system;
     let beta = 1.0 / s.temperature;
@@ -306,6 +316,10 @@ fn widom_entry(
         beta * LjTail::new(s.epsilon, s.sigma, rc).chemical_potential(rho)
     });
     let est = widom_estimate(&du, n, set.replicas, set.frames, insertions, tail);
+    crate::output::write_atomic(
+        &out_dir.join(crate::export::widom_running_file(n)),
+        crate::export::widom_running_csv(&est).as_bytes(),
+    )?;
     let mut entry = serde_json::to_value(&est).unwrap_or_default();
     entry["mean"] = serde_json::json!(est.betamu_ex.mean);
     entry["err"] = serde_json::json!(est.betamu_ex.err);

@@ -548,14 +548,14 @@ mod tests {
             lines,
             vec![
                 SUMMARY_COLUMNS,
-                "8,1,corrected,betaF_ex,-3,0.5,0.03,,7",
-                "8,1,neural_ti,betaF_ex,-3,0.5,0.03,converged,7",
-                "8,1,neural_ti,betamu_ex,-0.25,0.5,,converged,7",
-                "8,1,neural_ti_spline,betamu_ex,-0.375,0.0625,,,",
-                "8,1,lambda_ti,betaF_ex,,,,collapse,9",
-                "8,1,mbar,betaF_span,,,,poor_overlap,9",
-                "8,1,eos,betaF_ex,-3.25,0.125,,,0",
-                "16,2,widom,betamu_ex,-0.5,0.01,0,not_converged,2",
+                "8,1,corrected,betaF_ex,-3,0.5,0.03,,7,",
+                "8,1,neural_ti,betaF_ex,-3,0.5,0.03,converged,7,",
+                "8,1,neural_ti,betamu_ex,-0.25,0.5,,converged,7,",
+                "8,1,neural_ti_spline,betamu_ex,-0.375,0.0625,,,,",
+                "8,1,lambda_ti,betaF_ex,,,,collapse,9,",
+                "8,1,mbar,betaF_span,,,,poor_overlap,9,",
+                "8,1,eos,betaF_ex,-3.25,0.125,,,0,",
+                "16,2,widom,betamu_ex,-0.5,0.01,0,not_converged,2,",
             ]
         );
     }

@@ -112,7 +112,15 @@ fn a_two_by_two_sweep_is_initialised_run_and_collected() {
         serde_json::from_str(&std::fs::read_to_string(proj.join("collected.json")).unwrap())
             .unwrap();
     assert_eq!(json["points"].as_array().unwrap().len(), 4);
-    assert!(proj.join("collected_betamu.png").is_file());
+    // One colour per temperature (two here), shared by the points and the EOS line.
+    let img = image::open(proj.join("collected_betamu.png"))
+        .unwrap()
+        .to_rgb8();
+    for t in 0..2 {
+        let c = nti_gpu::report::plot::series_color(t);
+        let n = img.pixels().filter(|p| p.0 == c).count();
+        assert!(n > 200, "temperature {t}: {n} pixels");
+    }
 
     // Rerunning init with a changed base scene and a new temperature: the four points
     // already run are kept as they are, two new ones are added.

@@ -11,7 +11,7 @@ use super::{VALUE_FILE, WORKSPACE_DIR};
 use crate::error::{Error, Result};
 use crate::export::{summary_csv, SUMMARY_COLUMNS};
 use crate::output::{read_results, write_atomic, LOCK_FILE};
-use crate::report::plot::{write_png, Figure, Series};
+use crate::report::plot::{series_color, write_png, Figure, Series};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -397,6 +397,10 @@ fn figures(dir: &Path, rows: &[Value]) -> Result<Vec<PathBuf>> {
         let mut fig = Figure::new(title, "ρσ³", y);
         let mut any = false;
         let mut temps: Vec<f64> = Vec::new();
+        // One colour per temperature, shared by its points and its EOS line.
+        let mut keys: Vec<&str> = groups.keys().map(|k| k.0.as_str()).collect();
+        keys.dedup();
+        let colour = |t: &str| series_color(keys.iter().position(|k| *k == t).unwrap_or(0));
         for ((t, method, q), pts) in &groups {
             if q != quantity || !methods.contains(&method.as_str()) {
                 continue;
@@ -404,12 +408,15 @@ fn figures(dir: &Path, rows: &[Value]) -> Result<Vec<PathBuf>> {
             let mut pts = pts.clone();
             pts.sort_by(|a, b| a.0.total_cmp(&b.0));
             let label = format!("T* = {t}, {method}");
-            fig = fig.with_series(Series::points(
-                label,
-                pts.iter().map(|p| p.0).collect(),
-                pts.iter().map(|p| p.1).collect(),
-                Some(pts.iter().map(|p| p.2).collect()),
-            ));
+            fig = fig.with_series(
+                Series::points(
+                    label,
+                    pts.iter().map(|p| p.0).collect(),
+                    pts.iter().map(|p| p.1).collect(),
+                    Some(pts.iter().map(|p| p.2).collect()),
+                )
+                .color(colour(t)),
+            );
             any = true;
             if let Ok(tv) = t.parse::<f64>() {
                 if !temps.contains(&tv) {
@@ -426,6 +433,7 @@ fn figures(dir: &Path, rows: &[Value]) -> Result<Vec<PathBuf>> {
             .iter()
             .fold((f64::INFINITY, 0.0f64), |(a, b), &r| (a.min(r), b.max(r)));
         for t in temps {
+            let rgb = colour(&format!("{t}"));
             let line: Vec<(f64, f64)> = (0..=40)
                 .map(|i| lo + (hi - lo) * i as f64 / 40.0)
                 .filter(|&rho| crate::baselines::eos::validate_state(t, rho).is_ok())
@@ -441,7 +449,9 @@ fn figures(dir: &Path, rows: &[Value]) -> Result<Vec<PathBuf>> {
                 .collect();
             if line.len() > 1 {
                 fig = fig.with_series(
-                    Series::line(format!("T* = {t}, EOS (Kolafa–Nezbeda)"), line).dashed(),
+                    Series::line(format!("T* = {t}, EOS (Kolafa–Nezbeda)"), line)
+                        .dashed()
+                        .color(rgb),
                 );
             }
         }

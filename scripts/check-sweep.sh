@@ -36,7 +36,10 @@ trap 'rm -rf "$work"' EXIT
 )
 "$nti" collect "$work/proj" | tee "$work/collect.txt"
 grep -q "^4 finished point(s)" "$work/collect.txt"
-! grep -q "^unfinished" "$work/collect.txt"
+if grep -q "^unfinished" "$work/collect.txt"; then
+    echo "check-sweep: collect lists unfinished points" >&2
+    exit 1
+fi
 python3 - "$work/proj/collected.csv" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))

@@ -132,6 +132,11 @@ enum SweepCommand {
         /// GPUs per point in place of the sweep file's `gpus` (0 for CPU-only nodes).
         #[arg(long, value_name = "N")]
         gpus: Option<u32>,
+        /// A bench report of the cluster's adapter (`nti-gpu bench --json-out FILE`): the
+        /// walltime becomes twice the longest point's expected time, unless the sweep file
+        /// gives one.
+        #[arg(long, value_name = "FILE")]
+        bench: Option<PathBuf>,
     },
 }
 
@@ -378,6 +383,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                     dir,
                     program,
                     gpus,
+                    bench,
                 },
         } => {
             let program = match program {
@@ -387,7 +393,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                     .display()
                     .to_string(),
             };
-            let o = crate::sweep::init(&sweep, &dir, &program, gpus)
+            let o = crate::sweep::init(&sweep, &dir, &program, gpus, bench.as_deref())
                 .with_context(|| format!("sweep {}", sweep.display()))?;
             for (what, list) in [
                 ("added", &o.added),
@@ -399,6 +405,13 @@ fn dispatch(cli: Cli) -> Result<()> {
                 if !list.is_empty() {
                     println!("{what}: {}", list.join(" "));
                 }
+            }
+            if let Some((secs, point, wall)) = &o.estimate {
+                println!(
+                    "expected: {} for the longest point ({point}) on the benchmarked adapter; \
+                     walltime {wall}",
+                    crate::cli::progress::duration_text(*secs)
+                );
             }
             println!(
                 "wrote {}: submit with `cd {} && row submit` (`--cluster none` runs here), then \

@@ -26,6 +26,7 @@
 //! leave them out.
 
 pub mod collect;
+pub mod estimate;
 
 use crate::error::{Error, Result};
 use crate::output::write_atomic;
@@ -110,7 +111,7 @@ pub struct Point {
 }
 
 /// What [`init`] did to each point.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct InitOutcome {
     /// Points created.
     pub added: Vec<String>,
@@ -123,6 +124,9 @@ pub struct InitOutcome {
     pub kept: Vec<String>,
     /// Workspace directories that are not points of this sweep (left alone).
     pub foreign: Vec<String>,
+    /// With a bench report: the longest point's expected seconds and its name, and the
+    /// walltime written (the sweep file's own `walltime` wins).
+    pub estimate: Option<(f64, String, String)>,
 }
 
 fn sweep_error(path: &str, field: &str, value: impl ToString, message: impl Into<String>) -> Error {
@@ -481,16 +485,41 @@ pub fn scene_text(point: &Point) -> Result<String> {
 /// `workflow.toml` and a workspace directory per point. Idempotent: points already there
 /// with the same scene are left untouched, points already started are never rewritten,
 /// new points are added. `program` is the command row runs (the nti-gpu binary); `gpus`
-/// overrides the sweep file's GPUs per point.
+/// overrides the sweep file's GPUs per point; with `bench` (an `nti-gpu bench` report of
+/// the cluster's adapter) the walltime, unless the sweep file gives one, is twice the
+/// longest point's expected time ([`estimate`]).
 pub fn init(
     sweep_path: &Path,
     dir: &Path,
     program: &str,
     gpus: Option<u32>,
+    bench: Option<&Path>,
 ) -> Result<InitOutcome> {
     let (mut sweep, points) = Sweep::load_points(sweep_path)?;
     if gpus.is_some() {
         sweep.gpus = gpus;
+    }
+    let mut estimate = None;
+    if let Some(path) = bench {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let report: Value = serde_json::from_str(&text).map_err(|e| Error::Format {
+            path: path.to_path_buf(),
+            message: format!("not a bench report ({e}): write one with nti-gpu bench --json-out"),
+        })?;
+        let rates = estimate::Rates::from_bench(&report, path)?;
+        let mut longest = (0.0, String::new());
+        for p in &points {
+            let secs = rates.estimate(&p.scene)?.total();
+            if secs >= longest.0 {
+                longest = (secs, p.directory.clone());
+            }
+        }
+        let wall = sweep
+            .walltime
+            .clone()
+            .unwrap_or_else(|| estimate::walltime(longest.0));
+        sweep.walltime = Some(wall.clone());
+        estimate = Some((longest.0, longest.1, wall));
     }
     let workspace = dir.join(WORKSPACE_DIR);
     std::fs::create_dir_all(&workspace).map_err(|e| Error::io(&workspace, e))?;
@@ -530,6 +559,7 @@ pub fn init(
         .collect();
     names.sort();
     outcome.foreign = names;
+    outcome.estimate = estimate;
     Ok(outcome)
 }
 
@@ -626,6 +656,48 @@ mod tests {
             if let Err(e) = r {
                 assert!(e.to_string().contains("walltime"), "{e}");
             }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_bench_report_sets_the_walltime_unless_the_sweep_gives_one() {
+        let dir = std::env::temp_dir().join(format!("nti-sweep-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("b.ron"), BASE).unwrap();
+        // A slow adapter: 10 replicas × 10 particles × 120 steps at 1 particle-step/s (N
+        // scaled from 20 to 10): 6000 s, so a walltime of twice that, 3 h 20 min.
+        let bench = serde_json::json!({"workloads": [
+            {"name": "paper-N20-B1", "gpu": {"median": 1.0}},
+            {"name": "train-step-N20-B32", "gpu": {"median": 1.0}},
+            {"name": "sampler-mala1-N20-C64", "gpu": {"median": 1.0}},
+        ]});
+        std::fs::write(dir.join("bench.json"), bench.to_string()).unwrap();
+        let base = BASE.replace("replicas: 2", "replicas: 10");
+        std::fs::write(dir.join("b.ron"), base).unwrap();
+        for (walltime, expected) in [("", "03:20:00"), ("walltime: \"00:45:00\",", "00:45:00")] {
+            std::fs::write(
+                dir.join("s.ron"),
+                format!(
+                    "Sweep(scene: \"b.ron\", {walltime} axes: [(field: \"seed\", values: [1])])"
+                ),
+            )
+            .unwrap();
+            let proj = dir.join("proj");
+            let _ = std::fs::remove_dir_all(&proj);
+            let o = init(
+                &dir.join("s.ron"),
+                &proj,
+                "nti-gpu",
+                None,
+                Some(&dir.join("bench.json")),
+            )
+            .unwrap();
+            let (secs, _, wall) = o.estimate.unwrap();
+            assert!((secs - 6000.0).abs() < 1e-9, "{secs}");
+            assert_eq!(wall, expected);
+            let toml = std::fs::read_to_string(proj.join(WORKFLOW_FILE)).unwrap();
+            assert!(toml.contains(&format!("walltime.per_directory = \"{expected}\"")));
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

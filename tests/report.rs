@@ -565,3 +565,102 @@ fn known_values_of_the_scene_are_compared_with_every_estimate() {
     assert!(compared >= 3, "{csv}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn diagnostic_figures_appear_where_their_data_are() {
+    let scene = scene();
+    let dir = full_dir("diagnostics", &scene);
+    // An annealed record with importance weights (two populations), the reference run's
+    // thermo log, Widom's running table and an MBAR overlap matrix on the λ leg.
+    let mut annealed = raw(Estimator::Annealed, 10.0);
+    let points = annealed.grid.len();
+    annealed.log_weight = (0..16)
+        .map(|c| {
+            annealed
+                .grid
+                .iter()
+                .map(|t| -(1.0 - t) * 0.3 * c as f64)
+                .collect()
+        })
+        .collect();
+    annealed.log_norm = vec![vec![0.0; points]; 2];
+    write(
+        &dir,
+        &raw_file(40, Estimator::Annealed),
+        &serde_json::to_string(&annealed).unwrap(),
+    );
+    let mut thermo = String::from(
+        "step,time,u_per_particle,u_per_particle_sem,pressure,pressure_sem,temperature,\
+         temperature_sem\n",
+    );
+    for k in 1..=40 {
+        let wobble = (k as f64 * 0.7).sin();
+        thermo.push_str(&format!(
+            "{},{},{},0.01,{},0.005,{},0.02\n",
+            100 + 10 * k,
+            0.05 * (100 + 10 * k) as f64,
+            -1.2 + 0.02 * wobble,
+            0.06 + 0.01 * wobble,
+            1.0 + 0.03 * wobble
+        ));
+    }
+    write(&dir, "thermo_N40.csv", &thermo);
+    write(
+        &dir,
+        "widom_N40_running.csv",
+        "insertions,configurations,betamu_ex,err\n6400,25,-0.50,0.05\n12800,50,-0.53,0.03\n\
+         64000,256,-0.52871,0.01234\n",
+    );
+    let mut r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    r["free_energy"]["40"]["lambda_ti"]["legs"][0]["path"] = json!("SoftCore");
+    r["free_energy"]["40"]["lambda_ti"]["legs"][0]["mbar_overlap"] =
+        json!([[0.6, 0.3, 0.1], [0.3, 0.4, 0.3], [0.1, 0.3, 0.6]]);
+    r["free_energy"]["40"]["annealed"] = r["free_energy"]["40"]["corrected"].clone();
+    r["free_energy"]["40"]["annealed"]["estimator"] = json!("annealed");
+    r["training"]["n"] = json!([40, 41]);
+    write(&dir, "results.json", &r.to_string());
+
+    let files = write_report(&scene, &dir).unwrap();
+    let written = names(&files.plots);
+    for f in [
+        "acceptance_N40.png",
+        "ti_running_N40.png",
+        "widom_running_N40.png",
+        "weights_N40.png",
+        "overlap_N40_soft_core.png",
+        "thermo_N40.png",
+    ] {
+        assert!(written.contains(&f.to_string()), "{f} not in {written:?}");
+    }
+    let size = |f: &str| png(&dir.join(f)).dimensions();
+    assert_eq!(size("weights_N40.png"), (900, 840));
+    assert_eq!(size("thermo_N40.png"), (900, 960));
+    assert_eq!(size("overlap_N40_soft_core.png"), (700, 700));
+    // The acceptance target and the thermostat line in their colours.
+    use nti_gpu::report::summary::{REFERENCE_COLOR, TARGET_COLOR};
+    assert!(count_color(&png(&dir.join("acceptance_N40.png")), TARGET_COLOR, 0..600) > 300);
+    assert!(count_color(&png(&dir.join("thermo_N40.png")), REFERENCE_COLOR, 640..960) > 300);
+    // The histogram of the annealed run's weights (the only record with weights): bars
+    // outlined in its colour above, its ESS line below.
+    let weights = png(&dir.join("weights_N40.png"));
+    assert!(count_color(&weights, series_color(0), 0..420) > 50);
+    assert!(count_color(&weights, series_color(0), 420..840) > 300);
+    // Each figure's SVG is there, parses, and report.md links both.
+    let md = std::fs::read_to_string(&files.report).unwrap();
+    assert!(md.contains("N = 40, 41, 2000 steps"), "{md}");
+    for (png_path, svg) in files.plots.iter().zip(&files.svgs) {
+        let stem = png_path.file_stem().unwrap().to_string_lossy();
+        assert!(md.contains(&format!("![{stem}]({stem}.png)")), "{stem}");
+        assert!(md.contains(&format!("([SVG]({stem}.svg))")), "{stem}");
+        let text = std::fs::read_to_string(svg).unwrap();
+        let events = xml::reader::EventReader::new(text.as_bytes());
+        let texts = events
+            .into_iter()
+            .map(|e| e.unwrap())
+            .filter(|e| matches!(e, xml::reader::XmlEvent::StartElement { name, .. } if name.local_name == "text"))
+            .count();
+        assert!(texts >= 5, "{stem}: {texts}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -97,6 +97,42 @@ fn estimator_on_known_answers() {
     );
 }
 
+#[test]
+fn running_estimate_has_errors_ending_at_the_final_one() {
+    // 40 configurations (4 replicas × 10 frames) of 100 insertions with energies varying
+    // from configuration to configuration: the running errors shrink and the last is the
+    // final error (the same data, the same widening by the block average).
+    let du: Vec<f32> = (0..40 * 100)
+        .map(|k| {
+            let c = k / 100;
+            (0.5 + 0.3 * ((c * 7 % 11) as f32 / 11.0) + 0.01 * (k % 13) as f32).max(0.0)
+        })
+        .collect();
+    let est = widom_estimate(&du, 10, 4, 10, 100, 0.25);
+    assert_eq!(est.running.len(), 10);
+    assert_eq!(est.running_err.len(), 10);
+    assert_eq!(est.running[9].0, 4000);
+    assert!((est.running[9].1 + 0.25 - est.betamu_ex.mean).abs() < 1e-6);
+    let last = est.running_err[9];
+    assert!(
+        (last - est.betamu_ex.err).abs() < 0.05 * est.betamu_ex.err,
+        "{last} vs {}",
+        est.betamu_ex.err
+    );
+    assert!(est.running_err[1] > last, "{:?}", est.running_err);
+    // The table: one plain header row, then insertions, configurations, βμ_ex with the
+    // tail, err.
+    let table = nti_gpu::export::widom_running_csv(&est);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines[0], nti_gpu::export::WIDOM_RUNNING_COLUMNS);
+    assert_eq!(lines.len(), 11);
+    let last_row: Vec<f64> = lines[10].split(',').map(|v| v.parse().unwrap()).collect();
+    assert_eq!(&last_row[..2], &[4000.0, 40.0]);
+    assert!((last_row[2] - est.betamu_ex.mean).abs() < 1e-12);
+    assert_eq!(last_row[3], last);
+    assert!(lines[1].starts_with("400,4,"), "{}", lines[1]);
+}
+
 fn scene(text: &str) -> Scene {
     let s = Scene::from_str(text, "t").unwrap();
     s.validate("t").unwrap();

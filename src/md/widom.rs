@@ -220,8 +220,9 @@ pub struct WidomEstimate {
     /// (of the simulated potential, without `betamu_tail`).
     pub running: Vec<(u64, f64)>,
     /// Standard error of each running estimate: the standard error of the mean weight of
-    /// the configurations used, widened by the statistical inefficiency that the block
-    /// average of all configurations finds, relative to that mean (not in results.json;
+    /// the configurations used, scaled by the ratio of the block-average error of all
+    /// configurations to their plain standard error (so that the last equals `err`),
+    /// relative to that mean (not in results.json;
     /// written to `widom_N<N>_running.csv`).
     #[serde(skip)]
     pub running_err: Vec<f64>,
@@ -332,10 +333,10 @@ pub fn widom_estimate(
         let var = w.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (c as f64 - 1.0);
         (m, (var / c as f64).sqrt())
     };
-    let widen = {
+    let scale = {
         let (_, all) = naive(configs);
         if all > 0.0 && mean_w.err.is_finite() {
-            (mean_w.err / all).max(1.0)
+            mean_w.err / all
         } else {
             1.0
         }
@@ -345,7 +346,7 @@ pub fn widom_estimate(
         .map(|&c| {
             let (m, se) = naive(c);
             if m > 0.0 {
-                se * widen / m
+                se * scale / m
             } else {
                 f64::INFINITY
             }

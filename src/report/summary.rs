@@ -2024,6 +2024,428 @@ fn plot_list(md: &mut String, plots: &[Plot]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::plot::{render_panels, render_with_frame, SeriesKind};
+
+    /// A scene of N = 40 and 41 in a box of 6σ, with the correctors' target 0.6.
+    fn scene40() -> Scene {
+        Scene::from_str(
+            r#"Scene(name: "fig", seed: 1,
+                system: (box_length: 6.0, temperature: 1.0, epsilon: 0.8,
+                         particles: [40, 41], potential: MinimumImage),
+                integration: (target_accept: 0.6),
+                sampler: (replicas: 4, dt: 0.005, equilibration_steps: 10,
+                          production_steps: 10))"#,
+            "fig.ron",
+        )
+        .unwrap()
+    }
+
+    fn inputs<'a>(scene: &'a Scene, dir: &Path, results: Value, raw: Vec<RawRun>) -> Inputs<'a> {
+        let mut by_n = BTreeMap::new();
+        by_n.insert(40, raw);
+        by_n.insert(41, Vec::new());
+        Inputs {
+            scene,
+            dir: dir.to_path_buf(),
+            results,
+            counts: vec![40, 41],
+            raw: by_n,
+            notes: Vec::new(),
+        }
+    }
+
+    /// A sampler record at N = 40 of 8 trajectories on a 21-point grid: trajectory c's
+    /// integrand is the constant −(20 + c), so its βF_ex is 20 + c; log-weights −c/2 at
+    /// t = 0, 0 at t = 1, in one population.
+    fn record(estimator: Estimator) -> RawRun {
+        let grid: Vec<f64> = (0..=20).map(|k| f64::from(k) / 20.0).collect();
+        let c = 8;
+        RawRun {
+            version: 4,
+            fingerprint: String::new(),
+            n: 40,
+            estimator,
+            grid: grid.clone(),
+            integrand: (0..c)
+                .map(|i| vec![-(20.0 + f64::from(i)); grid.len()])
+                .collect(),
+            work: vec![0.0; c as usize],
+            log_weight: (0..c)
+                .map(|i| {
+                    grid.iter()
+                        .map(|t| -(1.0 - t) * f64::from(i) / 2.0)
+                        .collect()
+                })
+                .collect(),
+            log_norm: vec![vec![0.0; grid.len()]],
+            resample: 0.0,
+            families: c as usize,
+            acceptance: vec![0.5; grid.len()],
+            gr: vec![(1.0, 1.0), (2.0, 1.0)],
+            min_pair_distance: 0.9,
+            evaluations: 21,
+            wall_time_s: 1.0,
+            checksum: String::new(),
+        }
+    }
+
+    fn tmp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("nti-summary-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn labels(fig: &Figure) -> Vec<&str> {
+        fig.series.iter().map(|s| s.label.as_str()).collect()
+    }
+
+    #[test]
+    fn training_line_lists_every_count_of_a_joint_training() {
+        let scene = scene40();
+        for (n, expect) in [
+            (
+                serde_json::json!([40, 41, 120]),
+                "N = 40, 41, 120, 10 steps",
+            ),
+            (serde_json::json!(40), "N = 40, 10 steps"),
+            (serde_json::json!(null), "N = —, 10 steps"),
+        ] {
+            let results = serde_json::json!({"training": {"n": n, "steps": 10, "batch": 4}});
+            let inputs = inputs(&scene, Path::new("/nonexistent"), results, Vec::new());
+            let mut md = String::new();
+            training_diagnostics(&mut md, &inputs);
+            assert!(md.contains(expect), "{md}");
+        }
+    }
+
+    #[test]
+    fn density_figures_of_one_density_are_centred_on_it() {
+        let scene = scene40();
+        let results = serde_json::json!({"free_energy": {"40": {
+            "neural_ti": {"estimator": "corrected", "betaF_ex": {"mean": -21.0, "err": 0.5},
+                          "betamu_ex": {"mean": -0.2, "err": 0.7}},
+            "widom": {"mean": -1.08, "err": 0.01, "converged": true}}}});
+        let inputs = inputs(&scene, Path::new("/nonexistent"), results, Vec::new());
+        let rho = 40.0 / 216.0;
+        for plot in [
+            chemical_potential_plot(&inputs).unwrap(),
+            free_energy_plot(&inputs).unwrap(),
+        ] {
+            let (_, frame) = render_with_frame(&plot.panels[0]).unwrap();
+            let (lo, hi) = frame.x_range();
+            assert!(
+                (lo - 0.9 * rho).abs() < 1e-9 && (hi - 1.1 * rho).abs() < 1e-9,
+                "{}: {lo}..{hi}",
+                plot.file
+            );
+        }
+    }
+
+    #[test]
+    fn free_energy_figure_draws_the_headline_and_the_weighted_ti_inside_the_axes() {
+        let scene = scene40();
+        let entry = |m: f64| {
+            serde_json::json!({
+                "neural_ti": {"estimator": "corrected", "betaF_ex": {"mean": m, "err": 0.5}},
+                "reverse_sde": {"betaF_ex": {"mean": m + 4.0, "err": 2.0}},
+                "corrected": {"betaF_ex": {"mean": m, "err": 0.5}},
+                "annealed": {"betaF_ex": {"mean": m + 1.5, "err": 0.6}},
+                "forward_noise": {"betaF_ex": {"mean": m - 5.0, "err": 1.0}},
+                "weighted_ti": {"betaF_ex": {"mean": m + 0.3, "err": 0.8}},
+                "ais": {"betaF_ex": {"mean": m + 0.6, "err": 0.6}},
+                "lambda_ti": {"mean": m - 0.4, "err": 0.1},
+                "eos": {"mean": m - 2.0, "err": 0.2},
+            })
+        };
+        let results = serde_json::json!({"free_energy": {"40": entry(-21.0), "41": entry(-21.3)}});
+        let inputs = inputs(&scene, Path::new("/nonexistent"), results, Vec::new());
+        let plot = free_energy_plot(&inputs).unwrap();
+        let fig = &plot.panels[0];
+        assert_eq!(
+            labels(fig),
+            [
+                HEADLINE_LABEL,
+                "TI, reverse SDE",
+                "TI, reverse SDE + MALA",
+                "TI, annealed MALA",
+                "TI, forward-noised data",
+                "importance-weighted TI",
+                "AIS",
+                "λ-TI (reference)",
+                "EOS (Kolafa–Nezbeda)"
+            ]
+        );
+        // The outermost markers (shifted 32 px sideways) and their radius lie inside the axes.
+        let (img, frame) = render_with_frame(fig).unwrap();
+        let (left, _, right, _) = frame.plot_area();
+        let shift = crate::report::plot::dodge_px(0, 9);
+        let (x, y) = frame.pixel(40.0 / 216.0, -21.0).unwrap();
+        let first = (x as i32 + shift) as u32;
+        assert!(first > left + 6, "{first} vs {left}");
+        assert_eq!(img.get_pixel(first, y).0, series_color(0));
+        let (x, _) = frame.pixel(41.0 / 216.0, -23.3).unwrap();
+        assert!(((x as i32 - shift) as u32) + 6 < right);
+        for name in [
+            "neural TI (headline)",
+            "importance-weighted TI",
+            "λ-TI (reference)",
+        ] {
+            assert!(plot.caption.contains(name), "{}", plot.caption);
+        }
+    }
+
+    #[test]
+    fn captions_name_only_what_is_drawn() {
+        let scene = scene40();
+        let dir = tmp("captions");
+        std::fs::write(
+            dir.join(LOSS_LOG_FILE),
+            "step,loss,lr\n10,1.0,1e-3\n20,0.8,1e-3\n",
+        )
+        .unwrap();
+        let results = serde_json::json!({"free_energy": {"40": {
+            "corrected": {"betaF_ex": {"mean": -21.0, "err": 0.5}},
+            "widom": {"mean": -1.08, "err": 0.01, "converged": true}}}});
+        let inputs = inputs(&scene, &dir, results, Vec::new());
+        let fe = free_energy_plot(&inputs).unwrap();
+        assert_eq!(labels(&fe.panels[0]), ["TI, reverse SDE + MALA"]);
+        assert!(
+            !fe.caption.contains("EOS") && !fe.caption.contains("shifted"),
+            "{}",
+            fe.caption
+        );
+        let mu = chemical_potential_plot(&inputs).unwrap();
+        assert!(
+            mu.caption.contains("Widom") && !mu.caption.contains("equation of state"),
+            "{}",
+            mu.caption
+        );
+        assert!(!mu.caption.contains("neural TI"), "{}", mu.caption);
+        // Two logged points: no running mean, no probes, no zero network in the words.
+        let loss = loss_plot(&inputs).unwrap();
+        assert_eq!(loss.panels[0].series.len(), 1);
+        assert!(loss.panels[0].log_y && loss.caption.contains("log scale"));
+        for absent in ["zero network", "running mean", "probe", "should"] {
+            assert!(!loss.caption.contains(absent), "{absent}: {}", loss.caption);
+        }
+        // With the zero network's loss: its line, and the caption names it.
+        let mut with_zero = inputs;
+        with_zero.results = serde_json::json!({"training": {"zero_network_loss": 2.5}});
+        let loss = loss_plot(&with_zero).unwrap();
+        assert!(loss.caption.contains("zero network"), "{}", loss.caption);
+        assert_eq!(
+            loss.panels[0].series.last().unwrap().kind,
+            SeriesKind::HLine(2.5)
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn loss_figure_draws_every_logged_batch_faintly_and_its_running_mean() {
+        let scene = scene40();
+        let dir = tmp("loss");
+        let mut csv = String::from("step,loss,lr,loss_t0.40\n");
+        for k in 1..=40 {
+            let _ = writeln!(csv, "{},{},1e-3,0.5", 25 * k, 1.0 + f64::from(k % 4));
+        }
+        std::fs::write(dir.join(LOSS_LOG_FILE), csv).unwrap();
+        let inputs = inputs(&scene, &dir, serde_json::json!({}), Vec::new());
+        let plot = loss_plot(&inputs).unwrap();
+        let fig = &plot.panels[0];
+        let SeriesKind::Line(raw) = &fig.series[0].kind else {
+            panic!("{:?}", fig.series[0])
+        };
+        assert_eq!(raw.len(), 40);
+        assert!(fig.series[0].opacity < 0.5);
+        let SeriesKind::Line(mean) = &fig.series[1].kind else {
+            panic!("{:?}", fig.series[1])
+        };
+        // Window 4 (a tenth of 40): the loss cycles 2, 3, 4, 1 → mean 2.5 from the fourth.
+        assert_eq!(fig.series[1].label, "running mean of 4");
+        assert!(
+            mean[3..].iter().all(|p| (p.1 - 2.5).abs() < 1e-12),
+            "{mean:?}"
+        );
+        assert_eq!(fig.series[1].width, Some(3));
+        assert_eq!(fig.series[2].label, "t = 0.40");
+        // The thick mean is drawn in the full colour; the raw batches only see-through.
+        let img = crate::report::plot::render(fig).unwrap();
+        let full = img.pixels().filter(|p| p.0 == series_color(0)).count();
+        assert!(full > 1500, "{full}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn gr_reference_is_drawn_last_and_acceptance_has_its_target() {
+        let scene = scene40();
+        let dir = tmp("gr");
+        std::fs::write(dir.join("gr_N40.csv"), "r,g\n1.0,0.5\n2.0,1.5\n").unwrap();
+        let runs = vec![record(Estimator::Corrected), record(Estimator::Annealed)];
+        let inputs = inputs(&scene, &dir, serde_json::json!({}), runs);
+        let gr = gr_plot(&inputs, 40).unwrap();
+        let last = gr.panels[0].series.last().unwrap();
+        assert_eq!(last.label, "reference samples");
+        assert!(last.dashed && last.width == Some(3) && last.color == Some(REFERENCE_COLOR));
+        let acc = acceptance_plot(&inputs, 40).unwrap();
+        let target = acc.panels[0].series.last().unwrap();
+        assert_eq!(target.kind, SeriesKind::HLine(0.6));
+        assert!(target.dashed && target.label == "target 0.6");
+        assert!(acc.caption.contains("target 0.6"), "{}", acc.caption);
+        let (img, frame) = render_with_frame(&acc.panels[0]).unwrap();
+        let (_, row) = frame.pixel(0.5, 0.6).unwrap();
+        let red = (0..img.width())
+            .filter(|&x| img.get_pixel(x, row).0 == TARGET_COLOR)
+            .count();
+        assert!(red > 300, "{red} target pixels on its row");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn running_estimates_end_at_the_final_values() {
+        let scene = scene40();
+        let dir = tmp("running");
+        std::fs::write(
+            dir.join(crate::export::widom_running_file(40)),
+            "insertions,configurations,betamu_ex,err\n100,1,-1.2,0.3\n200,2,-1.1,0.2\n\
+             300,3,-1.05,0.1\n",
+        )
+        .unwrap();
+        let inputs = inputs(
+            &scene,
+            &dir,
+            serde_json::json!({}),
+            vec![record(Estimator::Corrected)],
+        );
+        let ti = ti_running_plot(&inputs, 40).unwrap();
+        let SeriesKind::Band { x, y, err } = &ti.panels[0].series[0].kind else {
+            panic!()
+        };
+        // Trajectory c gives 20 + c: after k trajectories the mean is 20 + (k − 1)/2.
+        assert_eq!(x.first(), Some(&2.0));
+        assert_eq!(x.last(), Some(&8.0));
+        for (k, m) in x.iter().zip(y) {
+            assert!((m - (20.0 + (k - 1.0) / 2.0)).abs() < 1e-9, "{k}: {m}");
+        }
+        // sd of 0..8 is √6: the last error √6/√8.
+        assert!((err[err.len() - 1] - (6.0f64 / 8.0).sqrt()).abs() < 1e-9);
+        let widom = widom_running_plot(&inputs, 40).unwrap();
+        assert_eq!(
+            widom.panels[0].series[0].kind,
+            SeriesKind::Band {
+                x: vec![100.0, 200.0, 300.0],
+                y: vec![-1.2, -1.1, -1.05],
+                err: vec![0.3, 0.2, 0.1]
+            }
+        );
+        assert!(widom.caption.contains("error band"));
+        // Without the table: results.json's running values, tail added, no band.
+        std::fs::remove_file(dir.join(crate::export::widom_running_file(40))).unwrap();
+        let mut inputs = inputs;
+        inputs.results = serde_json::json!({"free_energy": {"40": {"widom": {
+            "mean": -1.0, "err": 0.1, "betamu_tail": -0.5, "running": [[10, -0.4], [20, -0.5]]}}}});
+        let widom = widom_running_plot(&inputs, 40).unwrap();
+        assert_eq!(
+            widom.panels[0].series[0].kind,
+            SeriesKind::Line(vec![(10.0, -0.9), (20.0, -1.0)])
+        );
+        assert!(!widom.caption.contains("band"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn weights_figure_has_the_histogram_and_the_ess_along_t() {
+        let scene = scene40();
+        let inputs = inputs(
+            &scene,
+            Path::new("/nonexistent"),
+            serde_json::json!({}),
+            vec![record(Estimator::Annealed)],
+        );
+        let plot = weights_plot(&inputs, 40).unwrap();
+        assert_eq!(plot.panels.len(), 2);
+        let SeriesKind::Bars { edges, heights } = &plot.panels[0].series[0].kind else {
+            panic!()
+        };
+        // Eight trajectories, ln w − max from −3.5 to 0.
+        assert_eq!(heights.iter().sum::<f64>(), 8.0);
+        assert_eq!((edges[0], edges[edges.len() - 1]), (-3.5, 0.0));
+        let SeriesKind::Line(ess) = &plot.panels[1].series[0].kind else {
+            panic!()
+        };
+        // Equal weights at t = 1: ESS = all; at t = 0 the weights e^{−c/2}.
+        assert!((ess[20].1 - 1.0).abs() < 1e-12);
+        let w: Vec<f64> = (0..8).map(|c| (-f64::from(c) / 2.0).exp()).collect();
+        let expect = w.iter().sum::<f64>().powi(2) / w.iter().map(|x| x * x).sum::<f64>() / 8.0;
+        assert!((ess[0].1 - expect).abs() < 1e-12);
+        assert_eq!(
+            plot.panels[1].series[1].kind,
+            SeriesKind::HLine(crate::ti::record::MIN_AIS_ESS_FRACTION)
+        );
+        let (img, _) = render_panels(&plot.panels).unwrap();
+        assert_eq!(img.dimensions(), (DEFAULT_WIDTH, 2 * WEIGHTS_PANEL_HEIGHT));
+    }
+
+    #[test]
+    fn overlap_matrix_of_each_leg_is_a_heatmap() {
+        let scene = scene40();
+        let overlap = serde_json::json!([[0.7, 0.3, 0.0], [0.3, 0.4, 0.3], [0.0, 0.3, 0.7]]);
+        let results = serde_json::json!({"free_energy": {"40": {"lambda_ti": {"legs": [
+            {"path": "LjToWca", "mbar_overlap": overlap, "mbar_min_overlap": 0.3,
+             "windows": [{"lambda": 0.0}, {"lambda": 0.5}, {"lambda": 1.0}]},
+            {"path": "WcaSoftCore", "mbar_overlap": null},
+            {"path": "SoftCore", "mbar_overlap": [[1.0]]},
+        ]}}}});
+        let inputs = inputs(&scene, Path::new("/nonexistent"), results, Vec::new());
+        let plots = overlap_plots(&inputs, 40);
+        let files: Vec<&str> = plots.iter().map(|p| p.file.as_str()).collect();
+        assert_eq!(
+            files,
+            ["overlap_N40_lj_to_wca.png", "overlap_N40_soft_core.png"]
+        );
+        let p = &plots[0];
+        assert!(p.caption.contains("λ = 0.00, 0.50, 1.00") && p.caption.contains("0.3000"));
+        let (img, frame) = render_with_frame(&p.panels[0]).unwrap();
+        for (i, j, v) in [(0, 0, 0.7), (0, 1, 0.3), (2, 0, 0.0), (1, 1, 0.4)] {
+            let (x, y) = frame.pixel(f64::from(j) + 0.3, f64::from(i) + 0.3).unwrap();
+            assert_eq!(
+                img.get_pixel(x, y).0,
+                crate::report::plot::heat_color(v / 0.7),
+                "cell ({i}, {j})"
+            );
+        }
+    }
+
+    #[test]
+    fn thermo_figure_has_three_panels_and_the_thermostat() {
+        let scene = scene40();
+        let dir = tmp("thermo");
+        let mut csv = String::from(
+            "step,time,u_per_particle,u_per_particle_sem,pressure,pressure_sem,temperature,\
+             temperature_sem\n",
+        );
+        for k in 1..=50 {
+            let t = f64::from(k) * 0.05;
+            let _ = writeln!(csv, "{k},{t},-1.0,0.01,0.1,,1.0{k},0.02");
+        }
+        std::fs::write(dir.join("thermo_N40.csv"), csv).unwrap();
+        let inputs = inputs(&scene, &dir, serde_json::json!({}), Vec::new());
+        let plot = thermo_plot(&inputs, 40).unwrap();
+        assert_eq!(plot.file, "thermo_N40.png");
+        let units: Vec<&str> = plot.panels.iter().map(|f| f.y_label.as_str()).collect();
+        assert_eq!(units, ["U/N", "P", "T"]);
+        // The empty standard errors of P are no band; T has the thermostat's kT.
+        let SeriesKind::Band { err, .. } = &plot.panels[1].series[0].kind else {
+            panic!()
+        };
+        assert!(err.iter().all(|e| *e == 0.0));
+        assert_eq!(plot.panels[2].series[1].kind, SeriesKind::HLine(1.0));
+        assert!(plot.caption.contains("thermostat"));
+        let (img, frames) = render_panels(&plot.panels).unwrap();
+        assert_eq!(img.dimensions(), (DEFAULT_WIDTH, 3 * THERMO_PANEL_HEIGHT));
+        assert!(frames[2].plot_area().1 > 2 * THERMO_PANEL_HEIGHT);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn numbers_are_formatted_by_their_error() {

@@ -60,24 +60,14 @@ for _ in $(seq 30); do
 done
 sinfo
 
-if ! command -v row >/dev/null; then
-    [ -x .tools/bin/row ] || cargo install row --version 1.1.0 --locked --root .tools --quiet
-    export PATH="$root/.tools/bin:$PATH"
-fi
+# shellcheck source=scripts/row-env.sh
+. scripts/row-env.sh
 cargo build --release --quiet
 nti="$root/target/release/nti-gpu"
 
 work="$(mktemp -d "$root/target/check-slurm.XXXXXX")"   # on a file system the node shares
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/home/.config/row"
-cat > "$work/home/.config/row/clusters.toml" <<'TOML'
-[[cluster]]
-name = "local-slurm"
-identify.always = false
-scheduler = "slurm"
-[[cluster.partition]]
-name = "cpu"
-TOML
+row_slurm_cluster "$work/home" local-slurm cpu
 "$nti" sweep init assets/sweeps/interop_temperatures.ron "$work/proj" --gpus 0
 cd "$work/proj"
 HOME="$work/home" row submit --cluster local-slurm --yes

@@ -11,13 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 
-if ! command -v row >/dev/null || [ "$(row --version)" != "row 1.1.0" ]; then
-    if [ ! -x .tools/bin/row ]; then
-        echo "check-sweep: installing row 1.1.0 into .tools/ (cargo install)"
-        cargo install row --version 1.1.0 --locked --root .tools --quiet
-    fi
-    export PATH="$root/.tools/bin:$PATH"
-fi
+# shellcheck source=scripts/row-env.sh
+. scripts/row-env.sh
 cargo build --release --quiet
 nti="$root/target/release/nti-gpu"
 
@@ -53,16 +48,7 @@ print("check-sweep: collected.csv has the 4 points with their axis values (%d ro
 PY
 
 # The Slurm job scripts row would submit (one GPU per point) for an example cluster.
-mkdir -p "$work/home/.config/row"
-cat > "$work/home/.config/row/clusters.toml" <<'TOML'
-[[cluster]]
-name = "example-slurm"
-identify.always = false
-scheduler = "slurm"
-[[cluster.partition]]
-name = "gpu"
-minimum_gpus_per_job = 1
-TOML
+row_slurm_cluster "$work/home" example-slurm gpu
 "$nti" sweep init assets/sweeps/interop_temperatures.ron "$work/slurm" >/dev/null
 (
     cd "$work/slurm"

@@ -194,7 +194,7 @@ pub fn write_leg_files(dir: &Path, n: u32, leg: &LegResult) -> Result<LegFiles> 
 }
 
 /// A CSV field: quoted when it holds a comma or a quote.
-fn field(s: &str) -> String {
+pub(crate) fn field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

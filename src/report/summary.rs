@@ -1523,15 +1523,8 @@ fn lambda_ti_cell(fe: &Value, _: u32) -> Option<String> {
 fn headline_minus_lambda_ti(fe: &Value, _: u32) -> Option<String> {
     let (h, he) = mean_err(fe, &["neural_ti", "betaF_ex"])?;
     let (l, le) = mean_err(fe.get("lambda_ti")?, &[])?;
-    let stat = he?.hypot(le?);
     let sys = num(fe, &["neural_ti", "err_sys"]).unwrap_or(0.0);
-    let z = (h - l).abs() / (stat + sys);
-    let d = format_pm(h - l, Some(stat));
-    Some(if z > 2.0 {
-        format!("**{d}** ({z:.1} σ: disagree)")
-    } else {
-        format!("{d} ({z:.1} σ)")
-    })
+    deviation_cell(h, he?, sys, KnownValue { mean: l, err: le? })
 }
 
 /// An estimate's difference from a known value, in kT and in combined standard errors

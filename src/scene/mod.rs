@@ -108,19 +108,23 @@ fn shorten(text: &str, max: usize) -> String {
     format!("{head}… ({} more characters)", count - max)
 }
 
+/// Parses RON text of the scene family (scenes, sweep files): optional fields written
+/// plainly (`gr_max: 2.5`, not `Some(2.5)`), syntax errors with `path`, line and column.
+pub(crate) fn parse_ron<T: serde::de::DeserializeOwned>(text: &str, path: &str) -> Result<T> {
+    let options =
+        ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+    options.from_str(text).map_err(|e| Error::SceneSyntax {
+        path: path.to_string(),
+        line: e.span.start.line,
+        col: e.span.start.col,
+        message: shorten(&e.code.to_string(), 400),
+    })
+}
+
 impl Scene {
     /// Parses a scene from RON text; `path` is used in messages.
     pub fn from_str(text: &str, path: &str) -> Result<Scene> {
-        // Optional fields are written plainly (`gr_max: 2.5`, not `Some(2.5)`).
-        let options = ron::Options::default()
-            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
-        let scene: Scene = options.from_str(text).map_err(|e| Error::SceneSyntax {
-            path: path.to_string(),
-            line: e.span.start.line,
-            col: e.span.start.col,
-            message: shorten(&e.code.to_string(), 400),
-        })?;
-        Ok(scene)
+        parse_ron(text, path)
     }
 
     /// Reads and parses a scene file (does not validate).

@@ -9,7 +9,7 @@
 
 use super::{VALUE_FILE, WORKSPACE_DIR};
 use crate::error::{Error, Result};
-use crate::export::{summary_csv, SUMMARY_COLUMNS};
+use crate::export::{field, summary_csv, SUMMARY_COLUMNS};
 use crate::output::{read_results, write_atomic, LOCK_FILE};
 use crate::report::plot::{series_color, write_png, Figure, Series};
 use serde_json::{json, Value};
@@ -166,14 +166,6 @@ fn split_csv(line: &str) -> Vec<String> {
     out
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// Merges the finished points of the sweep project in `dir` (see the module doc).
 pub fn collect(dir: &Path) -> Result<Collected> {
     let points = read_points(dir)?;
@@ -251,7 +243,7 @@ pub fn collect(dir: &Path) -> Result<Collected> {
             sys["box_length"].as_f64(),
         );
         let t_star = kt.zip(eps).map(|(k, e)| k / e);
-        let mut prefix: Vec<String> = vec![csv_field(&p.directory)];
+        let mut prefix: Vec<String> = vec![field(&p.directory)];
         let mut obj = serde_json::Map::new();
         obj.insert("point".into(), json!(p.directory));
         for a in &axes {
@@ -261,7 +253,7 @@ pub fn collect(dir: &Path) -> Result<Collected> {
                 Value::Null => String::new(),
                 other => other.to_string(),
             };
-            prefix.push(csv_field(&cell));
+            prefix.push(field(&cell));
             obj.insert(a.clone(), v);
         }
         for (k, v) in [
@@ -279,11 +271,7 @@ pub fn collect(dir: &Path) -> Result<Collected> {
                 csv,
                 "{},{}",
                 prefix.join(","),
-                cells
-                    .iter()
-                    .map(|c| csv_field(c))
-                    .collect::<Vec<_>>()
-                    .join(",")
+                cells.iter().map(|c| field(c)).collect::<Vec<_>>().join(",")
             );
             let mut row = obj.clone();
             for (c, cell) in summary_columns.iter().zip(&cells) {

@@ -30,7 +30,7 @@ pub mod estimate;
 
 use crate::error::{Error, Result};
 use crate::output::write_atomic;
-use crate::scene::Scene;
+use crate::scene::{bad, Scene};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -129,27 +129,11 @@ pub struct InitOutcome {
     pub estimate: Option<(f64, String, String)>,
 }
 
-fn sweep_error(path: &str, field: &str, value: impl ToString, message: impl Into<String>) -> Error {
-    Error::SceneValue {
-        path: path.to_string(),
-        field: field.to_string(),
-        value: value.to_string(),
-        message: message.into(),
-    }
-}
-
 impl Sweep {
     /// Parses a sweep file's text; `path` is used in messages (syntax errors with
     /// line:column).
     pub fn from_str(text: &str, path: &str) -> Result<Sweep> {
-        let options = ron::Options::default()
-            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
-        options.from_str(text).map_err(|e| Error::SceneSyntax {
-            path: path.to_string(),
-            line: e.span.start.line,
-            col: e.span.start.col,
-            message: e.code.to_string(),
-        })
+        crate::scene::parse_ron(text, path)
     }
 
     /// Reads a sweep file and its base scene and builds every state point, each validated:
@@ -160,7 +144,7 @@ impl Sweep {
         let sweep = Sweep::from_str(&text, &shown)?;
         let base_path = path.parent().unwrap_or(Path::new(".")).join(&sweep.scene);
         if !base_path.is_file() {
-            return Err(sweep_error(
+            return Err(bad(
                 &shown,
                 "scene",
                 sweep.scene.display(),
@@ -179,7 +163,7 @@ impl Sweep {
                 && parts[1].len() == 2
                 && parts[2].len() == 2;
             if !ok {
-                return Err(sweep_error(
+                return Err(bad(
                     &shown,
                     "walltime",
                     format!("{w:?}"),
@@ -195,7 +179,7 @@ impl Sweep {
     /// Every state point of the sweep over `base`.
     pub fn points(&self, base: &Scene, path: &str) -> Result<Vec<Point>> {
         if self.axes.is_empty() {
-            return Err(sweep_error(
+            return Err(bad(
                 path,
                 "axes",
                 "[]",
@@ -205,7 +189,7 @@ impl Sweep {
         let mut axes = Vec::new();
         for (i, a) in self.axes.iter().enumerate() {
             if a.values.is_empty() {
-                return Err(sweep_error(
+                return Err(bad(
                     path,
                     &format!("axes[{i}].values"),
                     "[]",
@@ -213,7 +197,7 @@ impl Sweep {
                 ));
             }
             if self.axes[..i].iter().any(|b| b.field == a.field) {
-                return Err(sweep_error(
+                return Err(bad(
                     path,
                     &format!("axes[{i}].field"),
                     &a.field,
@@ -225,7 +209,7 @@ impl Sweep {
                 .iter()
                 .map(|v| {
                     v.clone().into_rust::<Value>().map_err(|e| {
-                        sweep_error(
+                        bad(
                             path,
                             &format!("axes[{i}].values"),
                             format!("{v:?}"),
@@ -256,7 +240,7 @@ impl Sweep {
             Combine::Zip => {
                 let len = axes[0].1.len();
                 if let Some((i, _)) = axes.iter().enumerate().find(|(_, a)| a.1.len() != len) {
-                    return Err(sweep_error(
+                    return Err(bad(
                         path,
                         &format!("axes[{i}].values"),
                         axes[i].1.len(),
@@ -276,12 +260,12 @@ impl Sweep {
             let mut values = serde_json::Map::new();
             for (i, (&j, (field, vals))) in combo.iter().zip(&axes).enumerate() {
                 set_field(&mut scene_json, field, vals[j].clone())
-                    .map_err(|m| sweep_error(path, &format!("axes[{i}].field"), field, m))?;
+                    .map_err(|m| bad(path, &format!("axes[{i}].field"), field, m))?;
                 values.insert((*field).to_string(), vals[j].clone());
             }
             let directory = directory_name(&values);
             let mut scene: Scene = serde_json::from_value(scene_json).map_err(|e| {
-                sweep_error(
+                bad(
                     path,
                     "axes",
                     Value::Object(values.clone()),
@@ -300,7 +284,7 @@ impl Sweep {
             scene
                 .validate(&format!("{path} (point {directory})"))
                 .map_err(|e| {
-                    sweep_error(
+                    bad(
                         path,
                         "axes",
                         Value::Object(values.clone()),
@@ -308,7 +292,7 @@ impl Sweep {
                     )
                 })?;
             if points.iter().any(|p| p.directory == directory) {
-                return Err(sweep_error(
+                return Err(bad(
                     path,
                     "axes",
                     Value::Object(values),

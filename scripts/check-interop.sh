@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the interop scene and checks its output with the tools our users load it into:
+# Runs the quick and interop scenes and checks their output with the tools our users load
+# it into:
 # pandas (every CSV), ASE (every configuration of the extended XYZ), pymbar and alchemlyb
 # (MBAR and TI on the exported λ-leg tables against this program's numbers). See
 # scripts/check_interop.py and docs/results.md, "Files for other tools".
@@ -29,5 +30,9 @@ fi
 
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-cargo run --release --quiet -- run assets/scenes/interop.ron --out "$out/interop"
-"$venv/bin/python" scripts/check_interop.py "$out/interop"
+# The quick scene (the README's first command: sampling, Widom, training, neural TI) and the
+# interop scene (every baseline, λ legs for pymbar and alchemlyb).
+for scene in quick interop; do
+    cargo run --release --quiet -- run "assets/scenes/$scene.ron" --out "$out/$scene"
+    "$venv/bin/python" scripts/check_interop.py "$out/$scene"
+done

@@ -5,6 +5,9 @@
 # then `nti-gpu collect`, and checks that every point finished and the table has the four
 # points with their axis values. Then prints the Slurm job script row generates for the
 # same project against an example Slurm cluster definition (`--dry-run`; no Slurm here).
+# Then the same for assets/sweeps/one_model_per_temperature.ron, whose points share one
+# trained model per temperature: row's `train` action must sample and train each model
+# once (two jobs for four points), and every point's `run` reuse it.
 #
 # Usage: scripts/check-sweep.sh   (installs row 1.1.0 into .tools/ with cargo when absent)
 set -euo pipefail
@@ -56,4 +59,41 @@ row_slurm_cluster "$work/home" example-slurm gpu
 )
 head -20 "$work/sbatch.txt"
 test "$(grep -c '^#SBATCH --gpus-per-task=1' "$work/sbatch.txt")" -eq 4
+
+# Shared models: two temperatures × two evaluated N, one model per temperature.
+"$nti" sweep init assets/sweeps/one_model_per_temperature.ron "$work/shared"
+(
+    cd "$work/shared"
+    # row submits what is eligible now: the trainings, then (second pass) the runs.
+    row submit --cluster none --yes 2>&1 | tee "$work/shared-train.txt"
+    row submit --cluster none --yes > "$work/shared-run.txt" 2>&1
+    row show status
+    status="$(row show status)"
+    for action in train run; do
+        echo "$status" | grep -Eq "^$action +4 +0 +0 +0" || {
+            echo "check-sweep: row does not report 4 completed points for $action" >&2
+            exit 1
+        }
+    done
+)
+test "$(grep -c 'training ran; given to' "$work/shared-train.txt")" -eq 2 || {
+    echo "check-sweep: the two shared models were not trained once each" >&2
+    exit 1
+}
+if grep -q '^sample N=\|^train N=' "$work/shared-run.txt"; then
+    echo "check-sweep: a point sampled or trained again instead of using its shared model" >&2
+    exit 1
+fi
+test "$(find "$work/shared/models" -name model.ckpt | wc -l)" -eq 2
+"$nti" collect "$work/shared" | tee "$work/collect-shared.txt"
+grep -q "^4 finished point(s)" "$work/collect-shared.txt"
+python3 - "$work/shared/collected.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+nti = {(r["system.epsilon"], r["N"]) for r in rows if r["method"] == "neural_ti" and r["quantity"] == "betaF_ex"}
+want = {(e, n) for e in ("0.8", "0.6666666666666666") for n in ("40", "41", "60", "61")}
+assert nti == want, nti
+assert "trained_model" not in rows[0], list(rows[0])
+print("check-sweep: shared models: neural TI at N = 40, 41, 60, 61 for both temperatures")
+PY
 echo "check-sweep: passed"

@@ -138,6 +138,18 @@ enum SweepCommand {
         #[arg(long, value_name = "FILE")]
         bench: Option<PathBuf>,
     },
+    /// Sample and train once for points that share a model (row's `train` action of a
+    /// project that shares models): the model is trained in PROJECT/models/<key> and each
+    /// point is given its files and writes train.done; its own `run` then reuses them.
+    Train {
+        /// The project directory (`sweep init`'s DIR).
+        project: PathBuf,
+        /// Point directories (names in PROJECT/workspace).
+        #[arg(required = true)]
+        points: Vec<String>,
+        #[command(flatten)]
+        gpu: AdapterArgs,
+    },
 }
 
 /// The scene an output directory was run with, from its results.json (every default filled
@@ -406,6 +418,11 @@ fn dispatch(cli: Cli) -> Result<()> {
                     println!("{what}: {}", list.join(" "));
                 }
             }
+            for (key, points) in &o.shared {
+                if points.len() > 1 {
+                    println!("share model {key}: {}", points.join(" "));
+                }
+            }
             if let Some((secs, point, wall)) = &o.estimate {
                 println!(
                     "expected: {} for the longest point ({point}) on the benchmarked adapter; \
@@ -420,6 +437,33 @@ fn dispatch(cli: Cli) -> Result<()> {
                 dir.display(),
                 dir.display()
             );
+            Ok(())
+        }
+        Command::Sweep {
+            command:
+                SweepCommand::Train {
+                    project,
+                    points,
+                    gpu,
+                },
+        } => {
+            let gpu = Gpu::new(&gpu.options())?;
+            eprintln!(
+                "adapter: {} ({}, {})",
+                gpu.adapter.name, gpu.adapter.backend, gpu.adapter.driver_info
+            );
+            let models =
+                crate::sweep::share::train_shared(&gpu, &project, &points, &mut Bar::new())
+                    .with_context(|| format!("shared models of {}", project.display()))?;
+            for m in &models {
+                println!(
+                    "model {}: sampling {}, training {}; given to {}",
+                    m.key,
+                    m.sampled,
+                    m.trained,
+                    m.points.join(" ")
+                );
+            }
             Ok(())
         }
         Command::Collect { dir } => {

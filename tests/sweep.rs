@@ -180,3 +180,109 @@ fn a_bad_sweep_names_the_axis_and_collect_needs_a_project() {
     assert!(err.contains("workspace/"), "{err}");
     std::fs::remove_dir_all(sweep.parent().unwrap()).unwrap();
 }
+
+const TRAINED: &str = r#"Scene(
+    name: "shared", seed: 3,
+    system: (box_length: 4.0, temperature: 1.0, epsilon: 0.8, particles: [6],
+             potential: MinimumImage),
+    sampler: (replicas: 4, dt: 0.005, equilibration_steps: 200, production_steps: 400,
+              record_every: 10, sample_every: 100),
+    model: (k_radial: 6, vector_channels: 2, time_frequencies: 1, hidden: 16),
+    training: (steps: 30, batch: 8, log_every: 10, checkpoint_every: 10),
+    integration: (trajectories: 16, steps: 8, correctors: 1, populations: 2, resample: 1.0),
+)"#;
+
+#[test]
+fn points_that_differ_in_what_they_evaluate_share_one_trained_model() {
+    let root = std::env::temp_dir().join(format!("nti-sweep-shared-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("base.ron"), TRAINED).unwrap();
+    // Two temperatures (two models) × two evaluated particle counts (one model each).
+    std::fs::write(
+        root.join("sweep.ron"),
+        "Sweep(scene: \"base.ron\", axes: [\n    (field: \"system.epsilon\", values: [0.8, 1.0]),\n    (field: \"integration.particles\", values: [[6], [7]]),\n])",
+    )
+    .unwrap();
+    let proj = root.join("proj");
+    let out = init(&root.join("sweep.ron"), &proj);
+    assert_eq!(out.matches("share model").count(), 2, "{out}");
+    let ws = proj.join("workspace");
+    let key = |p: &str| -> String {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(ws.join(p).join("value.json")).unwrap())
+                .unwrap();
+        v["trained_model"].as_str().unwrap().to_string()
+    };
+    let points = [
+        "particles-6_epsilon-0.8",
+        "particles-7_epsilon-0.8",
+        "particles-6_epsilon-1.0",
+        "particles-7_epsilon-1.0",
+    ];
+    assert_eq!(key(points[0]), key(points[1]));
+    assert_eq!(key(points[2]), key(points[3]));
+    assert_ne!(key(points[0]), key(points[2]));
+    let workflow = std::fs::read_to_string(proj.join("workflow.toml")).unwrap();
+    for part in [
+        "name = \"train\"",
+        "sweep train . {directories}",
+        "sort_by = [\"/trained_model\"]",
+        "split_by_sort_key = true",
+        "walltime.per_submission",
+        "previous_actions = [\"train\"]",
+    ] {
+        assert!(workflow.contains(part), "{part}: {workflow}");
+    }
+
+    // row's `train` action on all four points (row would make one job per model).
+    let mut args = vec!["sweep", "train", proj.to_str().unwrap()];
+    args.extend(points);
+    let out = common::nti_ok(&args);
+    assert_eq!(out.matches("training ran").count(), 2, "{out}");
+    let model = |p: &str| std::fs::read(ws.join(p).join("model.ckpt")).unwrap();
+    assert_eq!(model(points[0]), model(points[1]));
+    assert_eq!(model(points[2]), model(points[3]));
+    assert_ne!(model(points[0]), model(points[2]));
+    assert_eq!(
+        model(points[0]),
+        std::fs::read(proj.join("models").join(key(points[0])).join("model.ckpt")).unwrap()
+    );
+    for p in points {
+        assert!(ws.join(p).join("train.done").is_file());
+        // Each point's own run finds its samples and model and only integrates.
+        let dir = ws.join(p);
+        let out = common::nti_ok(&[
+            "run",
+            dir.join("scene.ron").to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(out.contains("sample: reused"), "{out}");
+        assert!(out.contains("train: reused"), "{out}");
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap())
+                .unwrap();
+        assert_eq!(r["shared_model"]["key"], key(p).as_str());
+        assert_eq!(r["training"]["steps"], 30);
+        let n = if p.starts_with("particles-6") {
+            "6"
+        } else {
+            "7"
+        };
+        assert!(r["free_energy"][n]["neural_ti"]["betaF_ex"]["mean"]
+            .as_f64()
+            .unwrap()
+            .is_finite());
+    }
+    // Asked again, the models are reused, not trained again.
+    let out = common::nti_ok(&["sweep", "train", proj.to_str().unwrap(), points[0]]);
+    assert!(out.contains("sampling reused, training reused"), "{out}");
+    let out = common::nti_ok(&["collect", proj.to_str().unwrap()]);
+    assert!(out.contains("4 finished point(s)"), "{out}");
+    let csv = std::fs::read_to_string(proj.join("collected.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(header.contains("integration.particles"), "{header}");
+    assert!(!header.contains("trained_model"), "{header}");
+    std::fs::remove_dir_all(&root).unwrap();
+}

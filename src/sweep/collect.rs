@@ -179,6 +179,7 @@ pub fn collect(dir: &Path) -> Result<Collected> {
     let mut axes: Vec<String> = points
         .iter()
         .flat_map(|p| p.values.keys().cloned())
+        .filter(|k| super::share::is_axis_key(k))
         .collect();
     axes.sort();
     axes.dedup();

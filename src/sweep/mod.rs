@@ -15,6 +15,8 @@
 //!                                            // train, baselines, integrate)
 //!     walltime: "01:00:00",                  // per point and action
 //!     gpus: 1,                               // per point (0: CPU nodes)
+//!     models: Shared,                        // one training for points that differ
+//!                                            // only in what they evaluate (PerPoint)
 //! )
 //! ```
 //!
@@ -27,6 +29,7 @@
 
 pub mod collect;
 pub mod estimate;
+pub mod share;
 
 use crate::error::{Error, Result};
 use crate::output::write_atomic;
@@ -65,6 +68,19 @@ pub enum Actions {
     Stages,
 }
 
+/// Where the points' models are trained.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Models {
+    /// Points whose scenes give the same training data and settings (they differ only in
+    /// what is evaluated: `integration.*`, `baselines.*`) share one sampling and training,
+    /// done once by a row action `train` over the group ([`share`]); the others train
+    /// their own.
+    #[default]
+    Shared,
+    /// Every point samples and trains its own model.
+    PerPoint,
+}
+
 /// One axis: a scene field by its dotted path and the values it takes.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,6 +113,9 @@ pub struct Sweep {
     /// runs on their CPUs).
     #[serde(default)]
     pub gpus: Option<u32>,
+    /// Whether points that can share a trained model do (default `Shared`).
+    #[serde(default)]
+    pub models: Models,
 }
 
 /// One state point: its directory name, axis values and scene.
@@ -108,6 +127,9 @@ pub struct Point {
     pub values: serde_json::Map<String, Value>,
     /// The base scene with the values set, validated.
     pub scene: Scene,
+    /// The key of the shared model it is given (`models/<key>` of the project), when the
+    /// sweep shares models and another point trains the same one.
+    pub model: Option<String>,
 }
 
 /// What [`init`] did to each point.
@@ -124,6 +146,8 @@ pub struct InitOutcome {
     pub kept: Vec<String>,
     /// Workspace directories that are not points of this sweep (left alone).
     pub foreign: Vec<String>,
+    /// Shared models: (key, the points given it).
+    pub shared: Vec<(String, Vec<String>)>,
     /// With a bench report: the longest point's expected seconds and its name, and the
     /// walltime written (the sweep file's own `walltime` wins).
     pub estimate: Option<(f64, String, String)>,
@@ -254,6 +278,12 @@ impl Sweep {
             path: PathBuf::from(path),
             message: format!("the base scene does not serialize: {e}"),
         })?;
+        // Axes of one value name no directory (unless every axis has one).
+        let varying: Vec<&str> = axes
+            .iter()
+            .filter(|(_, v)| v.len() > 1)
+            .map(|(f, _)| *f)
+            .collect();
         let mut points: Vec<Point> = Vec::new();
         for combo in combos {
             let mut scene_json = base_json.clone();
@@ -263,7 +293,12 @@ impl Sweep {
                     .map_err(|m| bad(path, &format!("axes[{i}].field"), field, m))?;
                 values.insert((*field).to_string(), vals[j].clone());
             }
-            let directory = directory_name(&values);
+            let named: serde_json::Map<String, Value> = values
+                .iter()
+                .filter(|(f, _)| varying.is_empty() || varying.contains(&f.as_str()))
+                .map(|(f, v)| (f.clone(), v.clone()))
+                .collect();
+            let directory = directory_name(&named);
             let mut scene: Scene = serde_json::from_value(scene_json).map_err(|e| {
                 bad(
                     path,
@@ -303,48 +338,92 @@ impl Sweep {
                 directory,
                 values,
                 scene,
+                model: None,
             });
+        }
+        if self.models == Models::Shared {
+            let keys: Vec<Option<String>> =
+                points.iter().map(|p| share::model_key(&p.scene)).collect();
+            let shared = keys
+                .iter()
+                .enumerate()
+                .any(|(i, k)| k.is_some() && keys[..i].contains(k));
+            if shared {
+                for (p, k) in points.iter_mut().zip(keys) {
+                    p.model = k;
+                }
+            }
         }
         Ok(points)
     }
 
-    /// row's `workflow.toml` for these points, running `program` (the nti-gpu binary).
-    pub fn workflow_toml(&self, program: &str) -> String {
+    /// Whether the workflow has the shared `train` action (some points share a model).
+    pub fn shares(points: &[Point]) -> bool {
+        points.iter().any(|p| p.model.is_some())
+    }
+
+    /// row's `workflow.toml` for these points, running `program` (the nti-gpu binary); with
+    /// `shared`, the points' sampling and training is one action `train` per shared model
+    /// (`nti-gpu sweep train`, row groups the points on their value's `trained_model`), and
+    /// every other action of a point comes after it.
+    pub fn workflow_toml(&self, program: &str, shared: bool) -> String {
         let walltime = self.walltime.as_deref().unwrap_or("01:00:00");
+        let gpus = self.gpus.unwrap_or(1);
+        let quoted_program = shell_quote(program);
         let mut t = String::from(
             "# Written by `nti-gpu sweep init`: one directory per state point in workspace/,\n\
              # each with its scene.ron and value.json (the axis values, for row's conditions).\n\
              # Submit with `row submit` (`--cluster none` runs locally), follow with\n\
              # `row show status`, merge with `nti-gpu collect <this directory>`.\n\n\
-             [workspace]\npath = \"workspace\"\nvalue_file = \"value.json\"\n\n\
-             [default.action.resources]\nprocesses.per_directory = 1\n",
+             [workspace]\npath = \"workspace\"\nvalue_file = \"value.json\"\n",
         );
-        let gpus = self.gpus.unwrap_or(1);
-        if gpus > 0 {
-            t.push_str(&format!("gpus_per_process = {gpus}\n"));
-        }
-        t.push_str(&format!(
-            "walltime.per_directory = \"{walltime}\"\n\n[default.action.group]\nmaximum_size = 1\n"
-        ));
+        // Resources: one process (with its GPUs) per point, or per submission for the
+        // shared training, which runs once for its whole group.
+        let resources = |per: &str| {
+            let mut r = format!("[action.resources]\nprocesses.{per} = 1\n");
+            if gpus > 0 {
+                r.push_str(&format!("gpus_per_process = {gpus}\n"));
+            }
+            r.push_str(&format!("walltime.{per} = \"{walltime}\"\n"));
+            r
+        };
         let stage = |name: &str, command: &str, previous: Option<&str>| {
             let mut a = format!(
                 "\n[[action]]\nname = \"{name}\"\ncommand = {}\nproducts = [\"{name}.done\"]\n",
                 toml_string(&format!(
                     "{quoted_program} {command} workspace/{{directory}}/scene.ron --out \
-                     workspace/{{directory}} && touch workspace/{{directory}}/{name}.done",
-                    quoted_program = shell_quote(program)
+                     workspace/{{directory}} && touch workspace/{{directory}}/{name}.done"
                 ))
             );
             if let Some(p) = previous {
                 a.push_str(&format!("previous_actions = [\"{p}\"]\n"));
             }
+            a.push_str(&resources("per_directory"));
+            a.push_str("[action.group]\nmaximum_size = 1\n");
             a
         };
-        match self.actions {
-            Actions::Run => t.push_str(&stage("run", "run", None)),
-            Actions::Stages => {
+        if shared {
+            t.push_str(&format!(
+                "\n# One sampling and training per shared model (models/<key>), given to every\n\
+                 # point of its group.\n[[action]]\nname = \"train\"\ncommand = {}\n\
+                 products = [\"{}\"]\n{}[action.group]\nsort_by = [\"/{}\"]\n\
+                 split_by_sort_key = true\n",
+                toml_string(&format!("{quoted_program} sweep train . {{directories}}")),
+                share::TRAIN_DONE,
+                resources("per_submission"),
+                share::MODEL_VALUE_KEY,
+            ));
+        }
+        match (self.actions, shared) {
+            (Actions::Run, false) => t.push_str(&stage("run", "run", None)),
+            (Actions::Run, true) => t.push_str(&stage("run", "run", Some("train"))),
+            (Actions::Stages, false) => {
                 t.push_str(&stage("sample", "sample", None));
                 t.push_str(&stage("train", "train", Some("sample")));
+                t.push_str(&stage("baselines", "baselines", Some("train")));
+                t.push_str(&stage("integrate", "run", Some("baselines")));
+            }
+            (Actions::Stages, true) => {
                 t.push_str(&stage("baselines", "baselines", Some("train")));
                 t.push_str(&stage("integrate", "run", Some("baselines")));
             }
@@ -386,13 +465,21 @@ fn set_field(scene: &mut Value, field: &str, value: Value) -> std::result::Resul
     Ok(())
 }
 
-/// The directory name of a point: `<last field segment>-<value>` per axis, joined by `_`
-/// (characters other than letters, digits, `.`, `+` and `-` replaced), or `point-<hash>`
-/// when that would be longer than 100 characters.
+/// The directory name of a point: `<last field segment>-<value>` per axis (the whole
+/// dotted field where two axes end in the same segment), joined by `_` (characters other
+/// than letters, digits, `.`, `+` and `-` replaced), or `point-<hash>` when that would be
+/// longer than 100 characters.
 pub fn directory_name(values: &serde_json::Map<String, Value>) -> String {
+    let last = |f: &str| f.rsplit('.').next().unwrap_or(f).to_string();
     let mut parts = Vec::new();
     for (field, v) in values {
-        let key = field.rsplit('.').next().unwrap_or(field);
+        let short = last(field);
+        let clash = values.keys().filter(|f| last(f) == short).count() > 1;
+        let key = if clash {
+            field.as_str()
+        } else {
+            short.as_str()
+        };
         let text = match v {
             Value::String(s) => s.clone(),
             Value::Array(a) => a
@@ -446,23 +533,37 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
-/// The scene text of a point: pretty RON that [`Scene::from_str`] reads back.
-pub fn scene_text(point: &Point) -> Result<String> {
+/// A scene as pretty RON that [`Scene::from_str`] reads back, under a `//` comment line.
+pub fn scene_ron(scene: &Scene, comment: &str) -> Result<String> {
     let config = ron::ser::PrettyConfig::new()
         .extensions(ron::extensions::Extensions::IMPLICIT_SOME)
         .struct_names(true);
-    let body = ron::ser::to_string_pretty(&point.scene, config).map_err(|e| Error::Format {
+    let body = ron::ser::to_string_pretty(scene, config).map_err(|e| Error::Format {
         path: PathBuf::from(SCENE_FILE),
-        message: format!(
-            "the scene of point {} does not serialize: {e}",
+        message: format!("the scene {} does not serialize: {e}", scene.name),
+    })?;
+    Ok(format!("// {comment}\n{body}\n"))
+}
+
+/// The scene text of a point ([`scene_ron`] with the point's axis values).
+pub fn scene_text(point: &Point) -> Result<String> {
+    let values = Value::Object(point.values.clone());
+    scene_ron(
+        &point.scene,
+        &format!(
+            "State point {} of a sweep (`nti-gpu sweep init`): {values}",
             point.directory
         ),
-    })?;
-    let values = Value::Object(point.values.clone());
-    Ok(format!(
-        "// State point {} of a sweep (`nti-gpu sweep init`): {values}\n{body}\n",
-        point.directory
-    ))
+    )
+}
+
+/// A point's value.json: its axis values, and the key of the model it shares.
+fn value_text(point: &Point) -> String {
+    let mut values = point.values.clone();
+    if let Some(k) = &point.model {
+        values.insert(share::MODEL_VALUE_KEY.into(), Value::String(k.clone()));
+    }
+    serde_json::to_string_pretty(&Value::Object(values)).unwrap_or_default() + "\n"
 }
 
 /// Writes (or completes) the row project in `dir` for the sweep file at `sweep_path`:
@@ -509,15 +610,15 @@ pub fn init(
     std::fs::create_dir_all(&workspace).map_err(|e| Error::io(&workspace, e))?;
     write_atomic(
         &dir.join(WORKFLOW_FILE),
-        sweep.workflow_toml(program).as_bytes(),
+        sweep
+            .workflow_toml(program, Sweep::shares(&points))
+            .as_bytes(),
     )?;
     let mut outcome = InitOutcome::default();
     for p in &points {
         let pdir = workspace.join(&p.directory);
         let text = scene_text(p)?;
-        let values = serde_json::to_string_pretty(&Value::Object(p.values.clone()))
-            .unwrap_or_default()
-            + "\n";
+        let values = value_text(p);
         let old = std::fs::read_to_string(pdir.join(SCENE_FILE)).ok();
         match old {
             None => {
@@ -525,8 +626,28 @@ pub fn init(
                 write_atomic(&pdir.join(SCENE_FILE), text.as_bytes())?;
                 outcome.added.push(p.directory.clone());
             }
-            Some(old) if old == text => outcome.unchanged.push(p.directory.clone()),
-            Some(_) if pdir.join("results.json").exists() => outcome.kept.push(p.directory.clone()),
+            Some(old) if old == text => {
+                // The values alone may change (a point joins a shared model): row reads them.
+                if std::fs::read_to_string(pdir.join(VALUE_FILE))
+                    .ok()
+                    .as_deref()
+                    != Some(&values)
+                {
+                    write_atomic(&pdir.join(VALUE_FILE), values.as_bytes())?;
+                }
+                outcome.unchanged.push(p.directory.clone())
+            }
+            Some(_) if pdir.join("results.json").exists() => {
+                // Its model is its own scene's: row groups it on that scene's key.
+                if p.model.is_some() {
+                    let mut kept = p.clone();
+                    kept.model = Scene::load_validated(&pdir.join(SCENE_FILE))
+                        .ok()
+                        .and_then(|s| share::model_key(&s));
+                    write_atomic(&pdir.join(VALUE_FILE), value_text(&kept).as_bytes())?;
+                }
+                outcome.kept.push(p.directory.clone())
+            }
             Some(_) => {
                 write_atomic(&pdir.join(VALUE_FILE), values.as_bytes())?;
                 write_atomic(&pdir.join(SCENE_FILE), text.as_bytes())?;
@@ -544,6 +665,16 @@ pub fn init(
     names.sort();
     outcome.foreign = names;
     outcome.estimate = estimate;
+    let mut shared: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for p in &points {
+        if let Some(k) = &p.model {
+            shared
+                .entry(k.clone())
+                .or_default()
+                .push(p.directory.clone());
+        }
+    }
+    outcome.shared = shared.into_iter().collect();
     Ok(outcome)
 }
 
@@ -580,7 +711,8 @@ mod tests {
         assert_eq!(p.scene.system.temperature, 1.0);
         assert_eq!(p.scene.system.particles, vec![12]);
         assert_eq!(p.scene.seed, 3);
-        assert_eq!(p.directory, "seed-3_particles-12_temperature-1.0");
+        // The one-valued axis (seed) names no directory.
+        assert_eq!(p.directory, "particles-12_temperature-1.0");
         assert_eq!(p.values["system.particles"], serde_json::json!([12]));
         // The point's scene text reads back as the same scene.
         let again = Scene::from_str(&scene_text(p).unwrap(), "p").unwrap();
@@ -594,6 +726,19 @@ mod tests {
         };
         let e = zip.points(&base(), "s.ron").unwrap_err().to_string();
         assert!(e.contains("axes[2].values") && e.contains("Zip"), "{e}");
+    }
+
+    #[test]
+    fn axes_ending_in_the_same_field_name_keep_their_section() {
+        let values = serde_json::json!({
+            "integration.particles": [40],
+            "system.particles": [40, 80],
+            "seed": 2,
+        });
+        assert_eq!(
+            directory_name(values.as_object().unwrap()),
+            "integration.particles-40_seed-2_system.particles-40+80"
+        );
     }
 
     #[test]
@@ -689,14 +834,14 @@ mod tests {
     #[test]
     fn workflow_has_the_actions_their_order_and_products() {
         let mut sweep = Sweep::from_str(r#"Sweep(scene: "b.ron", axes: [])"#, "s.ron").unwrap();
-        let run = sweep.workflow_toml("/opt/nti gpu/nti-gpu");
+        let run = sweep.workflow_toml("/opt/nti gpu/nti-gpu", false);
         assert!(run.contains("name = \"run\""), "{run}");
         assert!(run.contains("'/opt/nti gpu/nti-gpu' run workspace/{directory}/scene.ron"));
         assert!(run.contains("products = [\"run.done\"]"));
         assert!(run.contains("walltime.per_directory = \"01:00:00\""));
         sweep.actions = Actions::Stages;
         sweep.walltime = Some("02:30:00".into());
-        let stages = sweep.workflow_toml("nti-gpu");
+        let stages = sweep.workflow_toml("nti-gpu", false);
         for (a, prev) in [
             ("train", "sample"),
             ("baselines", "train"),
@@ -713,7 +858,17 @@ mod tests {
         }
         assert!(stages.contains("\"02:30:00\""));
         assert!(stages.contains("gpus_per_process = 1"));
+        // Shared models: the stages' sampling and training are the group's `train`.
+        let shared = sweep.workflow_toml("nti-gpu", true);
+        assert_eq!(shared.matches("name = \"train\"").count(), 1, "{shared}");
+        assert!(shared.contains("command = \"nti-gpu sweep train . {directories}\""));
+        assert!(!shared.contains("name = \"sample\""), "{shared}");
+        assert!(shared.contains(
+            "name = \"baselines\"\ncommand = \"nti-gpu baselines workspace/{directory}/scene.ron"
+        ));
         sweep.gpus = Some(0);
-        assert!(!sweep.workflow_toml("nti-gpu").contains("gpus_per_process"));
+        assert!(!sweep
+            .workflow_toml("nti-gpu", false)
+            .contains("gpus_per_process"));
     }
 }

@@ -5,7 +5,9 @@
 # with apt-get when absent, writes /etc/slurm/slurm.conf for this one node when there is
 # none (a cluster already configured here is used as it is), and starts munged, slurmctld
 # and slurmd when they are not running. The points request no GPU (`--gpus 0`): the
-# software adapter runs on the node's CPUs.
+# software adapter runs on the node's CPUs. Then the same for the sweep whose points share one
+# trained model per temperature (assets/sweeps/one_model_per_temperature.ron): one Slurm
+# job per model, then one per point.
 #
 # Usage: scripts/check-slurm.sh
 set -euo pipefail
@@ -70,12 +72,17 @@ trap 'rm -rf "$work"' EXIT
 row_slurm_cluster "$work/home" local-slurm cpu
 "$nti" sweep init assets/sweeps/interop_temperatures.ron "$work/proj" --gpus 0
 cd "$work/proj"
+wait_for_queue() {
+    squeue
+    for _ in $(seq 1800); do
+        [ -z "$(squeue -h -u "$(id -un)")" ] && return
+        sleep 1
+    done
+    echo "check-slurm: jobs still queued after 30 minutes" >&2
+    exit 1
+}
 HOME="$work/home" row submit --cluster local-slurm --yes
-squeue
-for _ in $(seq 600); do
-    [ -z "$(squeue -h -u "$(id -un)")" ] && break
-    sleep 1
-done
+wait_for_queue
 HOME="$work/home" row show status
 HOME="$work/home" row show status | grep -Eq '^run +4 +0 +0 +0' || {
     echo "check-slurm: row does not report 4 completed points" >&2
@@ -85,4 +92,26 @@ HOME="$work/home" row show status | grep -Eq '^run +4 +0 +0 +0' || {
 "$nti" collect "$work/proj" | tee "$work/collect.txt"
 grep -q "^4 finished point(s)" "$work/collect.txt"
 head -5 "$work/proj/collected.csv"
-echo "check-slurm: passed (4 points through Slurm: $(ls run-*.out | wc -l) job logs)"
+echo "check-slurm: 4 points through Slurm: $(ls run-*.out | wc -l) job logs"
+
+# Points sharing one trained model per temperature: one Slurm job per model, then one
+# per point (row submits what is eligible: twice).
+"$nti" sweep init assets/sweeps/one_model_per_temperature.ron "$work/shared" --gpus 0
+cd "$work/shared"
+HOME="$work/home" row submit --cluster local-slurm --yes
+wait_for_queue
+HOME="$work/home" row submit --cluster local-slurm --yes
+wait_for_queue
+HOME="$work/home" row show status
+for action in train run; do
+    HOME="$work/home" row show status | grep -Eq "^$action +4 +0 +0 +0" || {
+        echo "check-slurm: row does not report 4 completed points for $action" >&2
+        cat ./*.out >&2 || true
+        exit 1
+    }
+done
+test "$(ls train-*.out | wc -l)" -eq 2
+test "$(find models -name model.ckpt | wc -l)" -eq 2
+"$nti" collect "$work/shared" | tee "$work/collect-shared.txt"
+grep -q "^4 finished point(s)" "$work/collect-shared.txt"
+echo "check-slurm: passed (4 points, then 4 points sharing 2 models: $(ls train-*.out | wc -l) training jobs, $(ls run-*.out | wc -l) point jobs)"

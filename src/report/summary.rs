@@ -1637,6 +1637,7 @@ fn along_t_table(md: &mut String, inputs: &Inputs, n: u32) {
     type Column = (String, Vec<(f64, f64)>, Estimator);
     let own_path = |e: Estimator| !matches!(e, Estimator::ReverseSde | Estimator::ForwardNoise);
     let mut columns: Vec<Column> = Vec::new();
+    let mut dissipation: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     let mut acceptance = None;
     for run in &inputs.raw[&n] {
         if run.grid != first.grid {
@@ -1645,9 +1646,21 @@ fn along_t_table(md: &mut String, inputs: &Inputs, n: u32) {
         let e = run.estimator;
         let spans = along_t::ti_spans(run, &cut);
         if spans.len() == cut.len() - 1 {
-            columns.push((format!("TI, {}", e.label()), spans, e));
+            columns.push((format!("TI, {}", e.label()), spans.clone(), e));
         }
         if let Some(w) = along_t::weight_spans(run, &cut) {
+            // The work annealed importance sampling dissipates in each span: its
+            // trajectories' mean work (the TI span) less the free-energy change its weights
+            // give (≥ 0 by Jensen's inequality, the weights being the works' exponentials;
+            // the predictor samplers' weights carry their proposals too, so not for them).
+            if e == Estimator::Annealed && spans.len() == w.len() {
+                let d = spans
+                    .iter()
+                    .zip(&w)
+                    .map(|(a, b)| (a.0 - b.0, a.1.hypot(b.1)))
+                    .collect();
+                dissipation.push((format!("dissipated work, {}", e.label()), d));
+            }
             columns.push((format!("weights, {}", e.label()), w, e));
         }
         if acceptance.is_none() {
@@ -1660,14 +1673,19 @@ fn along_t_table(md: &mut String, inputs: &Inputs, n: u32) {
     let _ = writeln!(
         md,
         "\nWhere βF_ex builds up along t (kT per span; TI by the trapezoid rule on the run's \
-         grid, weights as increments of −ln Z_t of the importance weights):\n"
+         grid, weights as increments of −ln Z_t of the importance weights; dissipated work = \
+         annealed MALA's TI − its weights, ≥ 0 up to noise and quadrature: where it is \
+         large the annealing is driven out of equilibrium):\n"
     );
     md.push_str("| t span |");
     for (label, _, _) in &columns {
         let _ = write!(md, " {label} |");
     }
+    for (label, _) in &dissipation {
+        let _ = write!(md, " {label} |");
+    }
     md.push_str(" spread of the model-path estimates | acceptance |\n|---|");
-    md.push_str(&"---|".repeat(columns.len() + 2));
+    md.push_str(&"---|".repeat(columns.len() + dissipation.len() + 2));
     md.push('\n');
     let mut widest = (0.0, 0);
     let mut data_gap = (0.0, 0);
@@ -1675,6 +1693,9 @@ fn along_t_table(md: &mut String, inputs: &Inputs, n: u32) {
         let _ = write!(md, "| {:.3}–{:.3} |", first.grid[w[0]], first.grid[w[1]]);
         for (_, spans, _) in &columns {
             let _ = write!(md, " {} |", format_pm(spans[i].0, Some(spans[i].1)));
+        }
+        for (_, d) in &dissipation {
+            let _ = write!(md, " {} |", format_pm(d[i].0, Some(d[i].1)));
         }
         let own: Vec<f64> = columns
             .iter()
@@ -1723,6 +1744,25 @@ fn along_t_table(md: &mut String, inputs: &Inputs, n: u32) {
             format_value(widest.0)
         );
     }
+    for (label, d) in &dissipation {
+        let (i, most) = d
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1 .0.total_cmp(&b.1 .0))
+            .map(|(i, v)| (i, v.0))
+            .unwrap_or((0, 0.0));
+        let total: f64 = d.iter().map(|v| v.0).sum();
+        if most > 0.0 {
+            let _ = writeln!(
+                md,
+                "\n{} is largest over {} ({} of {} kT in all).",
+                upper_first(label),
+                span(i),
+                format_value(most),
+                format_value(total)
+            );
+        }
+    }
     if data_gap.0 > 0.0 {
         let _ = writeln!(
             md,
@@ -1732,6 +1772,13 @@ fn along_t_table(md: &mut String, inputs: &Inputs, n: u32) {
             format_value(data_gap.0)
         );
     }
+}
+
+/// `text` with its first letter upper case.
+fn upper_first(text: &str) -> String {
+    let mut c = text.chars();
+    c.next()
+        .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
 }
 
 fn headline_notes(md: &mut String, fe: &Value) {
@@ -2344,6 +2391,44 @@ mod tests {
         );
         assert!(!widom.caption.contains("band"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn annealing_has_its_dissipated_work_per_span_and_the_predictors_none() {
+        let scene = scene40();
+        let mut md = String::new();
+        let only_sde = inputs(
+            &scene,
+            Path::new("/nonexistent"),
+            serde_json::json!({}),
+            vec![record(Estimator::ReverseSde)],
+        );
+        along_t_table(&mut md, &only_sde, 40);
+        assert!(md.contains("weights, reverse SDE"), "{md}");
+        assert!(!md.contains("| dissipated work"), "{md}");
+        let mut md = String::new();
+        let annealed = inputs(
+            &scene,
+            Path::new("/nonexistent"),
+            serde_json::json!({}),
+            vec![record(Estimator::Annealed)],
+        );
+        along_t_table(&mut md, &annealed, 40);
+        assert!(md.contains("| dissipated work, annealed MALA |"), "{md}");
+        // Over the whole grid: mean work 23.5 less −ln mean_c e^{−c/2}.
+        let free = -((0..8).map(|c| (-f64::from(c) / 2.0).exp()).sum::<f64>() / 8.0).ln();
+        let line = md
+            .lines()
+            .find(|l| l.starts_with("Dissipated work, annealed MALA is largest"))
+            .unwrap();
+        let total: f64 = line
+            .split(" of ")
+            .nth(1)
+            .and_then(|t| t.split(" kT").next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((total - (23.5 - free)).abs() < 0.01, "{line} {free}");
     }
 
     #[test]

@@ -96,7 +96,7 @@ echo "check-slurm: 4 points through Slurm: $(ls run-*.out | wc -l) job logs"
 
 # Points sharing one trained model per temperature: one Slurm job per model, then one
 # per point (row submits what is eligible: twice).
-"$nti" sweep init assets/sweeps/one_model_per_temperature.ron "$work/shared" --gpus 0
+"$nti" sweep init "$root/assets/sweeps/one_model_per_temperature.ron" "$work/shared" --gpus 0
 cd "$work/shared"
 HOME="$work/home" row submit --cluster local-slurm --yes
 wait_for_queue

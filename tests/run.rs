@@ -118,6 +118,23 @@ fn check_refuses_bad_integration_fields() {
         assert!(!ok, "{fields}");
         assert!(err.contains(needle), "{fields}: {err}");
     }
+    // Sizing by a target error: a positive error; a cap only with it, of whole batches.
+    for (fields, needle) in [
+        ("target_error: 0.0", "integration.target_error"),
+        ("target_error: -1.0", "integration.target_error"),
+        ("max_trajectories: 128", "integration.max_trajectories"),
+        (
+            "trajectories: 32, target_error: 0.1, max_trajectories: 16",
+            "integration.max_trajectories",
+        ),
+    ] {
+        let (ok, err) = check(
+            &scene(&format!("training: (), integration: ({fields}),")),
+            "target",
+        );
+        assert!(!ok, "{fields}");
+        assert!(err.contains(needle), "{fields}: {err}");
+    }
     let (ok, err) = check(
         &scene("training: (), integration: (trajectories: 32, populations: 4, resample: 0.5),"),
         "populations-ok",
@@ -438,4 +455,68 @@ fn reruns_with_changed_settings_never_mix_results() {
         "{err}"
     );
     assert_eq!(std::fs::read(out_dir.join("results.json")).unwrap(), junk);
+}
+
+#[test]
+fn a_target_error_adds_batches_of_trajectories_up_to_the_cap() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = temp_dir("target-error");
+    let run = |name: &str, target: &str| -> serde_json::Value {
+        let path = dir.join(format!("{name}.ron"));
+        std::fs::write(
+            &path,
+            scene(&format!(
+                "training: (steps: 30, batch: 8, log_every: 10, checkpoint_every: 10),
+    integration: (trajectories: 16, steps: 8, correctors: 1, populations: 2, resample: 1.0,
+                  estimators: [Corrected], chemical_potential: false, {target}),"
+            )),
+        )
+        .unwrap();
+        let out = dir.join(name);
+        nti_ok(&[
+            "run",
+            path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let record: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("ti_N6_corrected.json")).unwrap(),
+        )
+        .unwrap();
+        let results: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap())
+                .unwrap();
+        serde_json::json!({"record": record, "results": results})
+    };
+    // An error no run reaches: batches until the cap (3 of 16 trajectories, 6 populations).
+    let capped = run("capped", "target_error: 1e-9, max_trajectories: 50");
+    assert_eq!(capped["record"]["integrand"].as_array().unwrap().len(), 48);
+    assert_eq!(capped["record"]["log_norm"].as_array().unwrap().len(), 6);
+    // One already met: the first batch only, the same numbers as a run without a target.
+    let met = run("met", "target_error: 1e9");
+    let plain = run("plain", "");
+    assert_eq!(met["record"]["integrand"].as_array().unwrap().len(), 16);
+    assert_eq!(
+        met["record"]["integrand"], plain["record"]["integrand"],
+        "the first batch is the run without a target"
+    );
+    // The capped run's first batch is that run too, and its error is smaller.
+    assert_eq!(
+        capped["record"]["integrand"].as_array().unwrap()[..16],
+        plain["record"]["integrand"].as_array().unwrap()[..]
+    );
+    let err = |v: &serde_json::Value| {
+        v["results"]["free_energy"]["6"]["corrected"]["betaF_ex"]["err"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(
+        err(&capped) < err(&plain),
+        "{} {}",
+        err(&capped),
+        err(&plain)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -12,6 +12,8 @@
 //!     estimators: [ReverseSde, Corrected, Annealed, ForwardNoise],
 //!     correctors: 2,              // MALA steps per grid point (Corrected, Annealed)
 //!     target_accept: 0.57,
+//!     target_error: 0.5,          // kT: more batches of trajectories until each estimator's
+//!                                 // error is at most this (optional)
 //! )
 //! ```
 
@@ -117,6 +119,17 @@ pub struct IntegrationSettings {
     /// scatter checks the error bars.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// Integration sized by the error asked for: when an estimator's βF_ex error (1σ, kT)
+    /// after its `trajectories` is above this, further batches of `trajectories` (each
+    /// with its own random stream, their populations added to the first's) run until the
+    /// error is at most this or `max_trajectories` is reached; the number of batches comes
+    /// from the error's 1/√C scaling.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_error: Option<f64>,
+    /// With `target_error`: most trajectories per estimator and N (default 8 ×
+    /// `trajectories`); whole batches only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_trajectories: Option<u32>,
 }
 
 /// `correctors` MALA steps per grid point at the grid points with `from` ≤ t ≤ `to`.
@@ -155,6 +168,8 @@ impl Default for IntegrationSettings {
             resample: 0.0,
             corrector_span: None,
             seed: None,
+            target_error: None,
+            max_trajectories: None,
         }
     }
 }
@@ -178,6 +193,17 @@ impl IntegrationSettings {
             }
         }
         out
+    }
+
+    /// How many batches of `trajectories` the integration may run per estimator and N
+    /// (1 without `target_error`).
+    pub fn max_batches(&self) -> u32 {
+        match self.target_error {
+            None => 1,
+            Some(_) => {
+                (self.max_trajectories.unwrap_or(8 * self.trajectories) / self.trajectories).max(1)
+            }
+        }
     }
 
     /// The corrector settings for a box of side `box_length` and LJ diameter `sigma`;
@@ -237,6 +263,39 @@ impl IntegrationSettings {
             ));
         }
         self.validate_correctors(path)?;
+        if let Some(e) = self.target_error {
+            if !(e > 0.0 && e.is_finite()) {
+                return Err(bad(
+                    "target_error",
+                    e.to_string(),
+                    "must be a finite error > 0 in kT (1σ of each estimator's βF_ex), e.g. \
+                     0.3 % of |βF_ex|"
+                        .into(),
+                ));
+            }
+        }
+        if let Some(m) = self.max_trajectories {
+            if self.target_error.is_none() {
+                return Err(bad(
+                    "max_trajectories",
+                    m.to_string(),
+                    "caps the batches target_error adds: give integration.target_error too, \
+                     or leave it out"
+                        .into(),
+                ));
+            }
+            if m < self.trajectories || m > 1 << 20 {
+                return Err(bad(
+                    "max_trajectories",
+                    m.to_string(),
+                    format!(
+                        "must be in trajectories ({})..=1048576: the batches are whole \
+                         multiples of trajectories",
+                        self.trajectories
+                    ),
+                ));
+            }
+        }
         for (k, &n) in self.particles.iter().enumerate() {
             if n < 2 {
                 return Err(bad(

@@ -102,12 +102,19 @@ fn record_fingerprint(
     ])
 }
 
-/// C reference configurations spread evenly over the sample set (frames × replicas).
-fn spread_configurations(set: &SampleSet, count: usize) -> Vec<[f64; 3]> {
+/// C reference configurations spread evenly over the sample set (frames × replicas); of
+/// `batches` batches, batch `b` takes the b-th of every `batches` evenly spread picks, so
+/// the batches start from different configurations.
+fn spread_configurations(
+    set: &SampleSet,
+    count: usize,
+    batch: usize,
+    batches: usize,
+) -> Vec<[f64; 3]> {
     let total = set.configurations();
     let mut out = Vec::with_capacity(count * set.n as usize);
     for c in 0..count {
-        let index = (c * total / count) as u32;
+        let index = ((c * batches + batch) * total / (count * batches)) as u32;
         let (frame, replica) = (index / set.replicas, index % set.replicas);
         out.extend(
             set.configuration(frame, replica)
@@ -139,6 +146,115 @@ fn generated_gr(pos: &[[f64; 3]], n: usize, box_length: f64) -> (Vec<(f64, f64)>
     }
     let gr = gr_normalize(&hist, r_max, n as u32, box_length.powi(3), configs as u64);
     (gr, min_d)
+}
+
+/// One batch of `trajectories` of (N, estimator): batch 0 with the stream of the run
+/// without `target_error`, batch b > 0 with a stream of its own. `None` when the estimator
+/// cannot run at this N (forward noise without reference samples).
+#[allow(clippy::too_many_arguments)]
+fn run_batch(
+    gpu: &Gpu,
+    kernels: &(DenoiseKernels, ModelKernels),
+    scene: &Scene,
+    settings: &IntegrationSettings,
+    ck: &Checkpoint,
+    out_dir: &Path,
+    n: u32,
+    estimator: Estimator,
+    grid: &[f64],
+    fp: &str,
+    batch: u32,
+    progress: &mut dyn Progress,
+) -> Result<Option<RawRun>> {
+    let sys = scene.model_system();
+    let c = settings.trajectories as usize;
+    let l = scene.system.box_length;
+    let path = match estimator {
+        Estimator::ForwardNoise => match super::sample::existing_samples(scene, n, out_dir)? {
+            Some(set) => PathKind::ForwardNoise {
+                x0: spread_configurations(&set, c, batch as usize, settings.max_batches() as usize),
+            },
+            None => return Ok(None),
+        },
+        Estimator::ReverseSde => PathKind::Sampler {
+            predictor: true,
+            correctors: settings.correctors(l, scene.system.sigma, false, false),
+        },
+        Estimator::Corrected => PathKind::Sampler {
+            predictor: true,
+            correctors: settings.correctors(l, scene.system.sigma, true, true),
+        },
+        Estimator::Annealed => PathKind::Sampler {
+            predictor: false,
+            correctors: settings.correctors(l, scene.system.sigma, true, true),
+        },
+    };
+    let cfg = scene.model();
+    // Batch 0 is the run without `target_error`; each further batch its own stream.
+    let mut stream = fnv1a64(format!("{n}|{}", estimator.key()).as_bytes());
+    if batch > 0 {
+        stream ^= fnv1a64(format!("batch {batch}").as_bytes());
+    }
+    let req = DenoiseRequest {
+        cfg: &cfg,
+        sys: &sys,
+        theta: &ck.params,
+        n: n as usize,
+        trajectories: c,
+        grid,
+        path,
+        key: key_of(settings.seed.unwrap_or(scene.seed) ^ stream),
+    };
+    // Paths with importance weights (every sampler; the reverse SDE's through ln L/F of
+    // its moves), and their resampling threshold.
+    let weighted = estimator != Estimator::ForwardNoise;
+    let resample = match &req.path {
+        PathKind::Sampler { correctors, .. } => correctors.resample,
+        PathKind::ForwardNoise { .. } => 0.0,
+    };
+    let label = if batch > 0 {
+        format!("{} N={n} batch {}", estimator.label(), batch + 1)
+    } else {
+        format!("{} N={n}", estimator.label())
+    };
+    progress.start(&label, grid.len() as u64);
+    let out = run_denoise(gpu, &kernels.0, &kernels.1, &req, &mut |done, _| {
+        progress.set(done as u64)
+    })?;
+    progress.finish();
+    let (gr, min_pair_distance) = generated_gr(&out.final_positions, n as usize, l);
+    let (work, families) = (out.ais_work(), out.families());
+    let acceptance = if out.proposals.iter().any(|&m| m > 0) {
+        out.acceptance()
+    } else {
+        Vec::new()
+    };
+    // The weights move into the record (forward noise has none worth keeping).
+    let (log_weight, log_norm) = if weighted {
+        (out.log_weight, out.log_norm)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let raw = RawRun {
+        version: RAW_VERSION,
+        fingerprint: fp.to_string(),
+        n,
+        estimator,
+        grid: grid.to_vec(),
+        work,
+        log_weight,
+        log_norm,
+        resample,
+        families,
+        acceptance,
+        integrand: out.integrand,
+        gr,
+        min_pair_distance,
+        evaluations: out.evaluations,
+        wall_time_s: out.wall_time_s,
+        checksum: String::new(),
+    };
+    Ok(Some(raw))
 }
 
 /// Runs (or reloads) one (N, estimator), and whether it ran. `None` when the estimator
@@ -182,85 +298,37 @@ fn run_one(
             }
         }
     }
-    let sys = scene.model_system();
-    let c = settings.trajectories as usize;
-    let l = scene.system.box_length;
-    let path = match estimator {
-        Estimator::ForwardNoise => match super::sample::existing_samples(scene, n, out_dir)? {
-            Some(set) => PathKind::ForwardNoise {
-                x0: spread_configurations(&set, c),
-            },
-            None => return Ok((None, false)),
-        },
-        Estimator::ReverseSde => PathKind::Sampler {
-            predictor: true,
-            correctors: settings.correctors(l, scene.system.sigma, false, false),
-        },
-        Estimator::Corrected => PathKind::Sampler {
-            predictor: true,
-            correctors: settings.correctors(l, scene.system.sigma, true, true),
-        },
-        Estimator::Annealed => PathKind::Sampler {
-            predictor: false,
-            correctors: settings.correctors(l, scene.system.sigma, true, true),
-        },
+    let Some(mut raw) = run_batch(
+        gpu, kernels, scene, settings, ck, out_dir, n, estimator, grid, &fp, 0, progress,
+    )?
+    else {
+        return Ok((None, false));
     };
-    let cfg = scene.model();
-    let stream = fnv1a64(format!("{n}|{}", estimator.key()).as_bytes());
-    let req = DenoiseRequest {
-        cfg: &cfg,
-        sys: &sys,
-        theta: &ck.params,
-        n: n as usize,
-        trajectories: c,
-        grid,
-        path,
-        key: key_of(settings.seed.unwrap_or(scene.seed) ^ stream),
-    };
-    // Paths with importance weights (every sampler; the reverse SDE's through ln L/F of
-    // its moves), and their resampling threshold.
-    let weighted = estimator != Estimator::ForwardNoise;
-    let resample = match &req.path {
-        PathKind::Sampler { correctors, .. } => correctors.resample,
-        PathKind::ForwardNoise { .. } => 0.0,
-    };
-    progress.start(&format!("{} N={n}", estimator.label()), grid.len() as u64);
-    let out = run_denoise(gpu, &kernels.0, &kernels.1, &req, &mut |done, _| {
-        progress.set(done as u64)
-    })?;
-    progress.finish();
-    let (gr, min_pair_distance) = generated_gr(&out.final_positions, n as usize, l);
-    let (work, families) = (out.ais_work(), out.families());
-    let acceptance = if out.proposals.iter().any(|&m| m > 0) {
-        out.acceptance()
-    } else {
-        Vec::new()
-    };
-    // The weights move into the record (forward noise has none worth keeping).
-    let (log_weight, log_norm) = if weighted {
-        (out.log_weight, out.log_norm)
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    let raw = RawRun {
-        version: RAW_VERSION,
-        fingerprint: fp,
-        n,
-        estimator,
-        grid: grid.to_vec(),
-        work,
-        log_weight,
-        log_norm,
-        resample,
-        families,
-        acceptance,
-        integrand: out.integrand,
-        gr,
-        min_pair_distance,
-        evaluations: out.evaluations,
-        wall_time_s: out.wall_time_s,
-        checksum: String::new(),
-    };
+    // Sized by the error asked for: more batches while the error is above it (the count
+    // from the error's 1/√C scaling, at most three rounds, never beyond max_trajectories).
+    if let Some(target) = settings.target_error {
+        let max = settings.max_batches();
+        let mut batches = 1;
+        for _ in 0..3 {
+            let err = summarize(&raw, settings, settings.seed.unwrap_or(scene.seed))?
+                .beta_f_ex
+                .err;
+            if !(err > target) || batches >= max {
+                break;
+            }
+            let want = (f64::from(batches) * (err / target).powi(2)).ceil() as u32;
+            let want = want.clamp(batches + 1, max);
+            for b in batches..want {
+                let more = run_batch(
+                    gpu, kernels, scene, settings, ck, out_dir, n, estimator, grid, &fp, b,
+                    progress,
+                )?
+                .ok_or_else(|| Error::Model("a further batch found no samples".into()))?;
+                raw.append(more)?;
+            }
+            batches = want;
+        }
+    }
     let text = raw.to_json().map_err(|e| Error::Format {
         path: file.clone(),
         message: e.to_string(),

@@ -68,6 +68,48 @@ pub struct RawRun {
 }
 
 impl RawRun {
+    /// Adds another batch of the same sampler on the same grid (independent trajectories
+    /// of the same size and populations): its trajectories and populations follow this
+    /// run's, so the populations stay the independent units of the error bars; acceptance
+    /// and g(r) are averaged by trajectories, wall times added.
+    pub fn append(&mut self, other: RawRun) -> Result<()> {
+        // Same trajectories per population (so the populations stay equal units).
+        let same_populations = self.log_weight.is_empty() == other.log_weight.is_empty()
+            && self.log_norm.len() * other.integrand.len()
+                == other.log_norm.len() * self.integrand.len();
+        if other.grid != self.grid
+            || other.estimator != self.estimator
+            || other.n != self.n
+            || other.integrand.is_empty()
+            || self.integrand.len() % other.integrand.len() != 0
+            || !same_populations
+            || other.acceptance.len() != self.acceptance.len()
+            || other.gr.len() != self.gr.len()
+        {
+            return Err(Error::Model(format!(
+                "a batch of {} trajectories of {} N={} does not match the run it extends",
+                other.integrand.len(),
+                other.estimator.label(),
+                other.n
+            )));
+        }
+        let (a, b) = (self.integrand.len() as f64, other.integrand.len() as f64);
+        for (x, y) in self.acceptance.iter_mut().zip(&other.acceptance) {
+            *x = (*x * a + y * b) / (a + b);
+        }
+        for (x, y) in self.gr.iter_mut().zip(&other.gr) {
+            x.1 = (x.1 * a + y.1 * b) / (a + b);
+        }
+        self.integrand.extend(other.integrand);
+        self.work.extend(other.work);
+        self.log_weight.extend(other.log_weight);
+        self.log_norm.extend(other.log_norm);
+        self.families += other.families;
+        self.min_pair_distance = self.min_pair_distance.min(other.min_pair_distance);
+        self.wall_time_s += other.wall_time_s;
+        Ok(())
+    }
+
     /// The record as JSON, with its checksum.
     pub fn to_json(&self) -> Result<String> {
         let mut r = self.clone();
@@ -552,6 +594,32 @@ mod tests {
             wall_time_s: 1.5,
             checksum: String::new(),
         }
+    }
+
+    #[test]
+    fn a_further_batch_adds_its_trajectories_and_populations() {
+        let mut run = record();
+        let mut more = record();
+        more.integrand = vec![vec![-2.5, 0.75, 1.0]; 4];
+        more.acceptance = vec![0.25, 0.375, 0.5];
+        more.gr = vec![(0.5, 0.5), (1.0, 0.75)];
+        more.min_pair_distance = 0.75;
+        run.append(more.clone()).unwrap();
+        assert_eq!(run.integrand.len(), 8);
+        assert_eq!(run.integrand[5], more.integrand[0]);
+        assert_eq!((run.log_weight.len(), run.log_norm.len()), (8, 4));
+        assert_eq!((run.work.len(), run.families), (8, 4));
+        assert_eq!(run.acceptance, vec![0.375, 0.5, 0.75]);
+        assert_eq!(run.gr, vec![(0.5, 0.25), (1.0, 1.0)]);
+        assert_eq!((run.min_pair_distance, run.wall_time_s), (0.75, 3.0));
+        // Populations of another size, or another grid, do not extend it.
+        let mut odd = record();
+        odd.log_norm.pop();
+        assert!(run.append(odd).is_err());
+        let mut other_grid = record();
+        other_grid.grid[1] = 0.5;
+        assert!(run.append(other_grid).is_err());
+        assert_eq!(run.integrand.len(), 8);
     }
 
     #[test]

@@ -313,7 +313,7 @@ fn run_one(
             let err = summarize(&raw, settings, settings.seed.unwrap_or(scene.seed))?
                 .beta_f_ex
                 .err;
-            if !(err > target) || batches >= max {
+            if err.is_nan() || err <= target || batches >= max {
                 break;
             }
             let want = (f64::from(batches) * (err / target).powi(2)).ceil() as u32;

@@ -31,8 +31,9 @@ impl DirLock {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let me = format!(
-            "pid {}\ncommand {command}\nstarted {started} (seconds since 1970)\n",
-            std::process::id()
+            "pid {}\nhost {}\ncommand {command}\nstarted {started} (seconds since 1970)\n",
+            std::process::id(),
+            host_name()
         );
         for _ in 0..2 {
             match std::fs::OpenOptions::new()
@@ -51,7 +52,12 @@ impl DirLock {
                     let pid = holder
                         .lines()
                         .find_map(|l| l.strip_prefix("pid ")?.trim().parse::<u32>().ok());
-                    if let Some(pid) = pid.filter(|&p| process_is_gone(p)) {
+                    // A process id means something only on the machine that wrote it: a
+                    // lock from another node of a cluster (shared file system) is never
+                    // taken over. Locks without a host line predate it: this machine's.
+                    let host = holder.lines().find_map(|l| l.strip_prefix("host "));
+                    let here = host.is_none_or(|h| h.trim() == host_name());
+                    if let Some(pid) = pid.filter(|&p| here && process_is_gone(p)) {
                         eprintln!(
                             "note: {} was left by process {pid}, which no longer runs; taking \
                              the directory over",
@@ -81,6 +87,18 @@ impl Drop for DirLock {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// This machine's name (`/proc/sys/kernel/hostname`, else `HOSTNAME` or `COMPUTERNAME`,
+/// else "unknown"): which machine a lock's process id belongs to.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Whether process `pid` is known not to exist (only where `/proc` lists the processes).

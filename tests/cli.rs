@@ -306,7 +306,8 @@ fn baselines_eos_only_writes_the_equation_of_state_with_tails() {
 }
 
 /// A second run on a directory in use is refused before any work, naming the holder; a
-/// lock left by a process that no longer runs is taken over; the lock is gone afterwards.
+/// lock left by a process of this machine that no longer runs is taken over (one of
+/// another machine never is); the lock is gone afterwards.
 #[test]
 fn a_directory_in_use_is_refused_and_a_stale_lock_taken_over() {
     let path = temp_scene("lock", TINY);
@@ -331,7 +332,26 @@ fn a_directory_in_use_is_refused_and_a_stale_lock_taken_over() {
     if !std::path::Path::new("/proc/self").exists() || common::gpu().is_none() {
         return;
     }
-    std::fs::write(&lock, "pid 2147483646\ncommand nti-gpu run x\n").unwrap();
+    // Written on another machine (a cluster node sharing the file system): its process
+    // id says nothing here, so the lock holds.
+    std::fs::write(
+        &lock,
+        "pid 2147483646\nhost another-node\ncommand nti-gpu run x\n",
+    )
+    .unwrap();
+    let err = fails_with_out(&["sample", path.to_str().unwrap()], &out_dir);
+    assert!(
+        err.contains("is in use by another nti-gpu") && err.contains("another-node"),
+        "{err}"
+    );
+    std::fs::write(
+        &lock,
+        format!(
+            "pid 2147483646\nhost {}\ncommand nti-gpu run x\n",
+            nti_gpu::output::host_name()
+        ),
+    )
+    .unwrap();
     let out = common::nti()
         .args(["sample", path.to_str().unwrap(), "--out"])
         .arg(&out_dir)

@@ -587,19 +587,6 @@ fn scenes_beyond_the_device_limits_are_refused_before_any_work() {
     );
 }
 
-/// A scene with every stage, small enough for a second of work.
-const STAGED: &str = r#"Scene(
-    name: "staged", seed: 3,
-    system: (box_length: 4.0, temperature: 1.0, epsilon: 0.8, particles: [6],
-             potential: MinimumImage),
-    sampler: (replicas: 4, dt: 0.005, equilibration_steps: 200, production_steps: 400,
-              record_every: 10, sample_every: 100),
-    model: (k_radial: 6, vector_channels: 2, time_frequencies: 1, hidden: 16),
-    training: (steps: 30, batch: 8, log_every: 10, checkpoint_every: 10),
-    integration: (trajectories: 16, steps: 8, correctors: 1, estimators: [Corrected],
-                  chemical_potential: false),
-)"#;
-
 /// A fresh output directory next to `scene`.
 fn fresh_out(scene: &std::path::Path, name: &str) -> std::path::PathBuf {
     let dir = scene.parent().unwrap().join(name);
@@ -619,7 +606,7 @@ fn train_refuses_to_replace_a_model_unless_resumed_or_forced() {
     if common::gpu().is_none() {
         return;
     }
-    let path = temp_scene("train-twice", STAGED);
+    let path = temp_scene("train-twice", common::STAGED);
     let out_dir = fresh_out(&path, "train-twice-out");
     let scene = path.to_str().unwrap();
     let ckpt = out_dir.join("model.ckpt");
@@ -651,7 +638,7 @@ fn train_refuses_to_replace_a_model_unless_resumed_or_forced() {
     // Another scene's model (other batch): refused with --force and --out as the ways on,
     // trained over with --force.
     let other = path.with_file_name("other.ron");
-    std::fs::write(&other, STAGED.replace("batch: 8", "batch: 10")).unwrap();
+    std::fs::write(&other, common::STAGED.replace("batch: 8", "batch: 10")).unwrap();
     let model = std::fs::read(&ckpt).unwrap();
     let err = fails_with_out(&["train", other.to_str().unwrap()], &out_dir);
     for needle in ["batch 8", "is not this scene's", "--force", "--out"] {
@@ -682,7 +669,7 @@ fn run_and_integrate_redo_with_force_what_they_refuse() {
     if common::gpu().is_none() {
         return;
     }
-    let path = temp_scene("force", STAGED);
+    let path = temp_scene("force", common::STAGED);
     let out_dir = fresh_out(&path, "force-out");
     let scene = path.to_str().unwrap();
     run_to_results("run", &path, &out_dir);
@@ -711,7 +698,7 @@ fn run_and_integrate_redo_with_force_what_they_refuse() {
     // Another scene's model (other batch): `integrate` and `run` refuse before any work,
     // `run --force` trains this scene's model in its place and redoes the integration.
     let other = path.with_file_name("other.ron");
-    std::fs::write(&other, STAGED.replace("batch: 8", "batch: 10")).unwrap();
+    std::fs::write(&other, common::STAGED.replace("batch: 8", "batch: 10")).unwrap();
     let other = other.to_str().unwrap();
     let model = std::fs::read(out_dir.join("model.ckpt")).unwrap();
     let err = fails_with_out(&["integrate", other], &out_dir);

@@ -181,23 +181,12 @@ fn a_bad_sweep_names_the_axis_and_collect_needs_a_project() {
     std::fs::remove_dir_all(sweep.parent().unwrap()).unwrap();
 }
 
-const TRAINED: &str = r#"Scene(
-    name: "shared", seed: 3,
-    system: (box_length: 4.0, temperature: 1.0, epsilon: 0.8, particles: [6],
-             potential: MinimumImage),
-    sampler: (replicas: 4, dt: 0.005, equilibration_steps: 200, production_steps: 400,
-              record_every: 10, sample_every: 100),
-    model: (k_radial: 6, vector_channels: 2, time_frequencies: 1, hidden: 16),
-    training: (steps: 30, batch: 8, log_every: 10, checkpoint_every: 10),
-    integration: (trajectories: 16, steps: 8, correctors: 1, populations: 2, resample: 1.0),
-)"#;
-
 #[test]
 fn points_that_differ_in_what_they_evaluate_share_one_trained_model() {
     let root = std::env::temp_dir().join(format!("nti-sweep-shared-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();
-    std::fs::write(root.join("base.ron"), TRAINED).unwrap();
+    std::fs::write(root.join("base.ron"), common::STAGED).unwrap();
     // Two temperatures (two models) × two evaluated particle counts (one model each).
     std::fs::write(
         root.join("sweep.ron"),

@@ -148,24 +148,38 @@ fn generated_gr(pos: &[[f64; 3]], n: usize, box_length: f64) -> (Vec<(f64, f64)>
     (gr, min_d)
 }
 
+/// What every sampler run of the stage shares.
+#[derive(Clone, Copy)]
+struct Job<'a> {
+    gpu: &'a Gpu,
+    kernels: &'a (DenoiseKernels, ModelKernels),
+    scene: &'a Scene,
+    settings: &'a IntegrationSettings,
+    ck: &'a Checkpoint,
+    out_dir: &'a Path,
+    grid: &'a [f64],
+}
+
 /// One batch of `trajectories` of (N, estimator): batch 0 with the stream of the run
 /// without `target_error`, batch b > 0 with a stream of its own. `None` when the estimator
 /// cannot run at this N (forward noise without reference samples).
-#[allow(clippy::too_many_arguments)]
 fn run_batch(
-    gpu: &Gpu,
-    kernels: &(DenoiseKernels, ModelKernels),
-    scene: &Scene,
-    settings: &IntegrationSettings,
-    ck: &Checkpoint,
-    out_dir: &Path,
+    job: &Job,
     n: u32,
     estimator: Estimator,
-    grid: &[f64],
     fp: &str,
     batch: u32,
     progress: &mut dyn Progress,
 ) -> Result<Option<RawRun>> {
+    let Job {
+        gpu,
+        kernels,
+        scene,
+        settings,
+        ck,
+        out_dir,
+        grid,
+    } = *job;
     let sys = scene.model_system();
     let c = settings.trajectories as usize;
     let l = scene.system.box_length;
@@ -260,20 +274,20 @@ fn run_batch(
 /// Runs (or reloads) one (N, estimator), and whether it ran. `None` when the estimator
 /// cannot run at this N (forward noise without reference samples). A record of these
 /// settings that was altered or damaged is refused, or with `force` run again.
-#[allow(clippy::too_many_arguments)]
 fn run_one(
-    gpu: &Gpu,
-    kernels: &(DenoiseKernels, ModelKernels),
-    scene: &Scene,
-    settings: &IntegrationSettings,
-    ck: &Checkpoint,
-    out_dir: &Path,
+    job: &Job,
     n: u32,
     estimator: Estimator,
-    grid: &[f64],
     force: bool,
     progress: &mut dyn Progress,
 ) -> Result<(Option<RawRun>, bool)> {
+    let Job {
+        scene,
+        settings,
+        ck,
+        out_dir,
+        ..
+    } = *job;
     let file = out_dir.join(raw_file(n, estimator));
     let fp = record_fingerprint(settings, ck, scene, n, estimator);
     if let Ok(text) = std::fs::read_to_string(&file) {
@@ -298,10 +312,7 @@ fn run_one(
             }
         }
     }
-    let Some(mut raw) = run_batch(
-        gpu, kernels, scene, settings, ck, out_dir, n, estimator, grid, &fp, 0, progress,
-    )?
-    else {
+    let Some(mut raw) = run_batch(job, n, estimator, &fp, 0, progress)? else {
         return Ok((None, false));
     };
     // Sized by the error asked for: more batches while the error is above it (the count
@@ -319,11 +330,8 @@ fn run_one(
             let want = (f64::from(batches) * (err / target).powi(2)).ceil() as u32;
             let want = want.clamp(batches + 1, max);
             for b in batches..want {
-                let more = run_batch(
-                    gpu, kernels, scene, settings, ck, out_dir, n, estimator, grid, &fp, b,
-                    progress,
-                )?
-                .ok_or_else(|| Error::Model("a further batch found no samples".into()))?;
+                let more = run_batch(job, n, estimator, &fp, b, progress)?
+                    .ok_or_else(|| Error::Model("a further batch found no samples".into()))?;
                 raw.append(more)?;
             }
             batches = want;
@@ -402,9 +410,16 @@ pub fn integration_stage(
     for &n in &counts {
         let mut runs = Vec::new();
         for &e in &settings.estimators {
-            let (raw, ran) = run_one(
-                gpu, &kernels, scene, &settings, &ck, out_dir, n, e, &grid, force, progress,
-            )?;
+            let job = Job {
+                gpu,
+                kernels: &kernels,
+                scene,
+                settings: &settings,
+                ck: &ck,
+                out_dir,
+                grid: &grid,
+            };
+            let (raw, ran) = run_one(&job, n, e, force, progress)?;
             ran_any |= ran;
             if let Some(raw) = raw {
                 let summary = summarize(&raw, &settings, settings.seed.unwrap_or(scene.seed))?;

@@ -100,3 +100,16 @@ pub fn nti_ok(args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// A scene with every stage, small enough for a second of work.
+pub const STAGED: &str = r#"Scene(
+    name: "staged", seed: 3,
+    system: (box_length: 4.0, temperature: 1.0, epsilon: 0.8, particles: [6],
+             potential: MinimumImage),
+    sampler: (replicas: 4, dt: 0.005, equilibration_steps: 200, production_steps: 400,
+              record_every: 10, sample_every: 100),
+    model: (k_radial: 6, vector_channels: 2, time_frequencies: 1, hidden: 16),
+    training: (steps: 30, batch: 8, log_every: 10, checkpoint_every: 10),
+    integration: (trajectories: 16, steps: 8, correctors: 1, estimators: [Corrected],
+                  chemical_potential: false),
+)"#;

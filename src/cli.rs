@@ -430,9 +430,15 @@ fn dispatch(cli: Cli) -> Result<()> {
                     crate::cli::progress::duration_text(*secs)
                 );
             }
+            let twice = if o.shared.is_empty() {
+                ""
+            } else {
+                "; twice here, as row submits what is eligible: the shared trainings, then the \
+                 points"
+            };
             println!(
-                "wrote {}: submit with `cd {} && row submit` (`--cluster none` runs here), then \
-                 `nti-gpu collect {}`",
+                "wrote {}: submit with `cd {} && row submit` (`--cluster none` runs \
+                 here{twice}), then `nti-gpu collect {}`",
                 dir.join(crate::sweep::WORKFLOW_FILE).display(),
                 dir.display(),
                 dir.display()

@@ -433,7 +433,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             let twice = if o.shared.is_empty() {
                 ""
             } else {
-                "; twice here, as row submits what is eligible: the shared trainings, then the \
+                "; run it twice, as row submits what is eligible: the shared trainings, then the \
                  points"
             };
             println!(

@@ -273,5 +273,23 @@ fn points_that_differ_in_what_they_evaluate_share_one_trained_model() {
     let header = csv.lines().next().unwrap();
     assert!(header.contains("integration.particles"), "{header}");
     assert!(!header.contains("trained_model"), "{header}");
+
+    // A point added later joins its temperature's model: nothing is sampled or trained.
+    std::fs::write(
+        root.join("sweep.ron"),
+        "Sweep(scene: \"base.ron\", axes: [\n    (field: \"system.epsilon\", values: [0.8, 1.0]),\n    (field: \"integration.particles\", values: [[6], [7], [8]]),\n])",
+    )
+    .unwrap();
+    let out = init(&root.join("sweep.ron"), &proj);
+    assert!(out.contains("added: particles-8_epsilon-0.8"), "{out}");
+    assert_eq!(key("particles-8_epsilon-0.8"), key(points[0]));
+    let out = common::nti_ok(&[
+        "sweep",
+        "train",
+        proj.to_str().unwrap(),
+        "particles-8_epsilon-0.8",
+    ]);
+    assert!(out.contains("sampling reused, training reused"), "{out}");
+    assert_eq!(model("particles-8_epsilon-0.8"), model(points[0]));
     std::fs::remove_dir_all(&root).unwrap();
 }

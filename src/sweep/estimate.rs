@@ -130,9 +130,11 @@ impl Rates {
                     _ => 1.0,
                 })
                 .sum();
-            // The benchmark's step is a predictor and one corrector: two evaluations.
+            // The benchmark's step is a predictor and one corrector: two evaluations. With a
+            // target error, the most batches it may run (a walltime must hold the worst case).
+            let trajectories = f64::from(integ.trajectories) * f64::from(integ.max_batches());
             for n in integ.evaluated_counts(&s.particles) {
-                out.integrate += integ.trajectories as f64 * integ.steps as f64 * evaluations / 2.0
+                out.integrate += trajectories * integ.steps as f64 * evaluations / 2.0
                     * scale(n, self.sampler.1)
                     / self.sampler.0;
             }
@@ -181,6 +183,17 @@ mod tests {
         assert!((e.train - 5.0).abs() < 1e-12, "{e:?}");
         // 8 × 10 × (3 + 1) evaluations / 2 at half the N, 400 steps/s: 0.2 s.
         assert!((e.integrate - 0.2).abs() < 1e-12, "{e:?}");
+        // Sized by a target error: the walltime holds the most batches it may run (3 here).
+        let sized = Scene::from_str(
+            &text.replace(
+                "grid: Uniform",
+                "grid: Uniform, target_error: 0.1, max_trajectories: 30",
+            ),
+            "e",
+        )
+        .unwrap();
+        let e3 = r.estimate(&sized).unwrap();
+        assert!((e3.integrate - 0.6).abs() < 1e-12, "{e3:?}");
         assert_eq!(walltime(e.total()), "00:10:00");
         assert_eq!(walltime(3600.0), "02:00:00");
         let e = Rates::from_bench(&serde_json::json!({"workloads": []}), Path::new("b.json"))

@@ -453,14 +453,16 @@ fn dispatch(cli: Cli) -> Result<()> {
                     gpu,
                 },
         } => {
+            let context = || format!("shared models of {}", project.display());
+            let points =
+                crate::sweep::share::read_points(&project, &points).with_context(context)?;
             let gpu = Gpu::new(&gpu.options())?;
             eprintln!(
                 "adapter: {} ({}, {})",
                 gpu.adapter.name, gpu.adapter.backend, gpu.adapter.driver_info
             );
-            let models =
-                crate::sweep::share::train_shared(&gpu, &project, &points, &mut Bar::new())
-                    .with_context(|| format!("shared models of {}", project.display()))?;
+            let models = crate::sweep::share::train_shared(&gpu, &project, points, &mut Bar::new())
+                .with_context(context)?;
             for m in &models {
                 println!(
                     "model {}: sampling {}, training {}; given to {}",

@@ -264,6 +264,17 @@ fn points_that_differ_in_what_they_evaluate_share_one_trained_model() {
             .unwrap()
             .is_finite());
     }
+    // A name that is no point is refused before any device is opened.
+    let out = common::nti()
+        .args(["sweep", "train", proj.to_str().unwrap(), "no-such-point"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("no-such-point") && err.contains("no scene.ron") && !err.contains("adapter:"),
+        "{err}"
+    );
     // Asked again, the models are reused, not trained again.
     let out = common::nti_ok(&["sweep", "train", proj.to_str().unwrap(), points[0]]);
     assert!(out.contains("sampling reused, training reused"), "{out}");

@@ -97,27 +97,27 @@ fn point_dir(project: &Path, name: &str) -> PathBuf {
     }
 }
 
-/// `nti-gpu sweep train PROJECT POINT...`: samples and trains once per distinct model of
-/// the given points, in `PROJECT/models/<key>` (resumed there when a job was stopped), then
-/// gives every point the model's files and results sections and writes its `train.done`.
-/// A model directory another live process holds is an error naming it (its points are
-/// given the model when that job finishes, or by the next submission).
-pub fn train_shared(
-    gpu: &Gpu,
-    project: &Path,
-    points: &[String],
-    progress: &mut dyn Progress,
-) -> Result<Vec<SharedModel>> {
-    if points.is_empty() {
+/// A point given to [`train_shared`]: its name, directory, scene and model key.
+#[derive(Clone, Debug)]
+pub struct SharePoint {
+    name: String,
+    dir: PathBuf,
+    scene: Scene,
+    key: String,
+}
+
+/// The points `names` of the project (names in its workspace, or paths), each with a
+/// scene that trains a model: checked before any device is opened.
+pub fn read_points(project: &Path, names: &[String]) -> Result<Vec<SharePoint>> {
+    if names.is_empty() {
         return Err(Error::argument(
             "POINT",
             "(none)",
             "name at least one point directory of the project's workspace",
         ));
     }
-    let mut groups: BTreeMap<String, Vec<(String, PathBuf, Scene)>> = BTreeMap::new();
-    let mut done = Vec::new();
-    for name in points {
+    let mut points = Vec::with_capacity(names.len());
+    for name in names {
         let dir = point_dir(project, name);
         let path = dir.join(super::SCENE_FILE);
         if !path.is_file() {
@@ -142,6 +142,36 @@ pub fn train_shared(
                  with `nti-gpu run`",
             )
         })?;
+        points.push(SharePoint {
+            name: name.clone(),
+            dir,
+            scene,
+            key,
+        });
+    }
+    Ok(points)
+}
+
+/// `nti-gpu sweep train PROJECT POINT...`: samples and trains once per distinct model of
+/// the given points ([`read_points`]), in `PROJECT/models/<key>` (resumed there when a job
+/// was stopped), then gives every point the model's files and results sections and writes
+/// its `train.done`. A model directory another live process holds is an error naming it
+/// (its points are given the model when that job finishes, or by the next submission).
+pub fn train_shared(
+    gpu: &Gpu,
+    project: &Path,
+    points: Vec<SharePoint>,
+    progress: &mut dyn Progress,
+) -> Result<Vec<SharedModel>> {
+    let mut groups: BTreeMap<String, Vec<(String, PathBuf, Scene)>> = BTreeMap::new();
+    let mut done = Vec::new();
+    for SharePoint {
+        name,
+        dir,
+        scene,
+        key,
+    } in points
+    {
         // A point that trained its own model of this scene (run before it shared one)
         // keeps it.
         let own =
@@ -156,14 +186,11 @@ pub fn train_shared(
                 key,
                 sampled: "its own".into(),
                 trained: "its own".into(),
-                points: vec![name.clone()],
+                points: vec![name],
             });
             continue;
         }
-        groups
-            .entry(key)
-            .or_default()
-            .push((name.clone(), dir, scene));
+        groups.entry(key).or_default().push((name, dir, scene));
     }
     let command: Vec<String> = std::env::args().collect();
     let command = command.join(" ");

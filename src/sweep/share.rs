@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::output::{merge_results, read_results, write_atomic, DirLock};
 use crate::scene::Scene;
-use crate::stages::{results_header, sample, train, Progress};
+use crate::stages::{results_header, sample, Progress};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -211,17 +211,19 @@ pub fn train_shared(
                 ),
             )?;
             write_atomic(&mdir.join(super::SCENE_FILE), text.as_bytes())?;
-            train::check_existing_model(&mscene, &mdir)?;
-            let s = sample::sample_stage(gpu, &mscene, &mdir, true, progress)?;
-            let sampled = if s.sampled.is_empty() {
-                "reused".to_string()
-            } else {
-                format!("ran for N = {:?}", s.sampled)
+            // The model scene has no baselines or integration: `run` samples, trains (each
+            // reused or resumed as in any output directory) and writes their report.
+            let outcome = crate::stages::run_scene(gpu, &mscene, &mdir, false, progress)?;
+            let what = |stage: &str| {
+                outcome
+                    .stages
+                    .iter()
+                    .find(|s| s.0 == stage)
+                    .map_or_else(String::new, |s| s.1.clone())
             };
-            let trained = train::train_if_needed(gpu, &mscene, &mdir, false, progress)?;
             (
-                sampled,
-                trained.to_string(),
+                what("sample"),
+                what("train"),
                 read_results(&mdir.join("results.json"))?,
             )
         };

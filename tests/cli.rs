@@ -606,7 +606,7 @@ fn train_refuses_to_replace_a_model_unless_resumed_or_forced() {
     if common::gpu().is_none() {
         return;
     }
-    let path = temp_scene("train-twice", common::STAGED);
+    let path = temp_scene("train-twice", &common::staged());
     let out_dir = fresh_out(&path, "train-twice-out");
     let scene = path.to_str().unwrap();
     let ckpt = out_dir.join("model.ckpt");
@@ -638,7 +638,7 @@ fn train_refuses_to_replace_a_model_unless_resumed_or_forced() {
     // Another scene's model (other batch): refused with --force and --out as the ways on,
     // trained over with --force.
     let other = path.with_file_name("other.ron");
-    std::fs::write(&other, common::STAGED.replace("batch: 8", "batch: 10")).unwrap();
+    std::fs::write(&other, common::staged().replace("batch: 8", "batch: 10")).unwrap();
     let model = std::fs::read(&ckpt).unwrap();
     let err = fails_with_out(&["train", other.to_str().unwrap()], &out_dir);
     for needle in ["batch 8", "is not this scene's", "--force", "--out"] {
@@ -669,7 +669,7 @@ fn run_and_integrate_redo_with_force_what_they_refuse() {
     if common::gpu().is_none() {
         return;
     }
-    let path = temp_scene("force", common::STAGED);
+    let path = temp_scene("force", &common::staged());
     let out_dir = fresh_out(&path, "force-out");
     let scene = path.to_str().unwrap();
     run_to_results("run", &path, &out_dir);
@@ -698,7 +698,7 @@ fn run_and_integrate_redo_with_force_what_they_refuse() {
     // Another scene's model (other batch): `integrate` and `run` refuse before any work,
     // `run --force` trains this scene's model in its place and redoes the integration.
     let other = path.with_file_name("other.ron");
-    std::fs::write(&other, common::STAGED.replace("batch: 8", "batch: 10")).unwrap();
+    std::fs::write(&other, common::staged().replace("batch: 8", "batch: 10")).unwrap();
     let other = other.to_str().unwrap();
     let model = std::fs::read(out_dir.join("model.ckpt")).unwrap();
     let err = fails_with_out(&["integrate", other], &out_dir);

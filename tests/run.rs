@@ -14,17 +14,7 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 }
 
 fn scene(extra: &str) -> String {
-    format!(
-        r#"Scene(
-    name: "tiny_run", seed: 3,
-    system: (box_length: 4.0, temperature: 1.0, epsilon: 0.8, particles: [6],
-             potential: MinimumImage),
-    sampler: (replicas: 4, dt: 0.005, equilibration_steps: 200, production_steps: 400,
-              record_every: 10, sample_every: 100),
-    model: (k_radial: 6, vector_channels: 2, time_frequencies: 1, hidden: 16),
-    {extra}
-)"#
-    )
+    common::tiny_scene("tiny_run", extra)
 }
 
 const STAGES: &str = r#"

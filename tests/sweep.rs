@@ -186,7 +186,7 @@ fn points_that_differ_in_what_they_evaluate_share_one_trained_model() {
     let root = std::env::temp_dir().join(format!("nti-sweep-shared-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();
-    std::fs::write(root.join("base.ron"), common::STAGED).unwrap();
+    std::fs::write(root.join("base.ron"), common::staged()).unwrap();
     // Two temperatures (two models) × two evaluated particle counts (one model each).
     std::fs::write(
         root.join("sweep.ron"),

@@ -101,15 +101,28 @@ pub fn nti_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// A scene with every stage, small enough for a second of work.
-pub const STAGED: &str = r#"Scene(
-    name: "staged", seed: 3,
+/// A tiny scene (6 particles in a 4σ box, a small model) named `name`, with the sections
+/// `extra` (training, integration, baselines) added: a second of work per stage.
+pub fn tiny_scene(name: &str, extra: &str) -> String {
+    format!(
+        r#"Scene(
+    name: "{name}", seed: 3,
     system: (box_length: 4.0, temperature: 1.0, epsilon: 0.8, particles: [6],
              potential: MinimumImage),
     sampler: (replicas: 4, dt: 0.005, equilibration_steps: 200, production_steps: 400,
               record_every: 10, sample_every: 100),
     model: (k_radial: 6, vector_channels: 2, time_frequencies: 1, hidden: 16),
-    training: (steps: 30, batch: 8, log_every: 10, checkpoint_every: 10),
+    {extra}
+)"#
+    )
+}
+
+/// [`tiny_scene`] with every stage: a short training and one MALA-corrected sampler at N.
+pub fn staged() -> String {
+    tiny_scene(
+        "staged",
+        "training: (steps: 30, batch: 8, log_every: 10, checkpoint_every: 10),
     integration: (trajectories: 16, steps: 8, correctors: 1, estimators: [Corrected],
-                  chemical_potential: false),
-)"#;
+                  chemical_potential: false),",
+    )
+}

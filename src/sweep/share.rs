@@ -79,7 +79,7 @@ fn shared_files(scene: &Scene) -> Vec<String> {
 /// Places `from` at `to` as a hard link (a copy where the file system has none), replacing
 /// what is there in one rename so that a reader sees the old file or the new one.
 fn link_or_copy(from: &Path, to: &Path) -> Result<()> {
-    let tmp = to.with_extension("link-tmp");
+    let tmp = crate::output::temp_path(to);
     let _ = std::fs::remove_file(&tmp);
     if std::fs::hard_link(from, &tmp).is_err() {
         std::fs::copy(from, &tmp).map_err(|e| Error::io(from, e))?;

@@ -325,13 +325,8 @@ pub fn widom_estimate(
         .collect();
     // (mean, naive standard error) of the per-configuration mean weights of the first c.
     let naive = |c: usize| {
-        let w = &per_config[..c];
-        let m = w.iter().sum::<f64>() / c as f64;
-        if c < 2 {
-            return (m, f64::NAN);
-        }
-        let var = w.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (c as f64 - 1.0);
-        (m, (var / c as f64).sqrt())
+        let e = crate::stats::mean_and_error(&per_config[..c]);
+        (e.mean, e.err)
     };
     let scale = {
         let (_, all) = naive(configs);

@@ -42,13 +42,8 @@ pub fn cuts(grid: &[f64], edges: &[f64]) -> Vec<usize> {
 
 /// (mean, standard error) over units of per-unit values.
 fn mean_se(values: &[f64]) -> (f64, f64) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    if values.len() < 2 {
-        return (mean, f64::NAN);
-    }
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, (var / n).sqrt())
+    let e = crate::stats::mean_and_error(values);
+    (e.mean, e.err)
 }
 
 /// Independent units of a run: the populations when it resampled, else the trajectories.

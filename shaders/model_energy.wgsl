@@ -438,7 +438,10 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
         }
         workgroupBarrier();
         let count = min(TILE, n - tt * TILE);
-        // Soft-core prior over every pair of the tile.
+        // Soft-core prior over every pair of the tile, and the neighbours within r_c
+        // compacted into nb (one minimum image per pair) for the network terms.
+        var nb: array<u32, TILE>;
+        var n_nb = 0u;
         for (var q = 0u; q < count; q = q + 1u) {
             let j = tt * TILE + q;
             if (!live || j == m) {
@@ -446,6 +449,10 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
             }
             let d = minimum_image(tile[q].xyz - xm, params.box_length, params.inv_box);
             let r2 = dot(d, d);
+            if (r2 < rc2) {
+                nb[n_nb] = q;
+                n_nb = n_nb + 1u;
+            }
             // Soft-core prior: q_s = sigma^2 / (a sigma^2 + r^2).
             if (r2 < params.soft_rc2) {
                 let qs = params.sigma2 / (a * params.sigma2 + r2);
@@ -461,11 +468,6 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
                 out.g_soft = out.g_soft - 2.0 * (de_da / params.sigma2) * d;
             }
         }
-        // Then the network terms over the neighbours within r_c only.
-        var nb: array<u32, TILE>;
-        let n_nb = tile_neighbours(
-            &nb, xm, tt * TILE, count, m, live, rc2, params.box_length, params.inv_box,
-        );
         for (var e = 0u; e < n_nb; e = e + 1u) {
             let q = nb[e];
             let j = tt * TILE + q;

@@ -448,6 +448,81 @@ fn reruns_with_changed_settings_never_mix_results() {
 }
 
 #[test]
+fn a_target_error_extends_the_recorded_trajectories_and_other_settings_reuse_them() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = temp_dir("extend");
+    let out = dir.join("out");
+    // Runs the scene with `integration` extra settings into `out`: (stderr, sampler record).
+    let run = |name: &str, extra: &str| -> (String, serde_json::Value) {
+        let path = dir.join(format!("{name}.ron"));
+        std::fs::write(
+            &path,
+            scene(&format!(
+                "training: (steps: 30, batch: 8, log_every: 10, checkpoint_every: 10),
+    integration: (trajectories: 16, steps: 8, correctors: 1, populations: 2, resample: 1.0,
+                  chemical_potential: false, {extra}),"
+            )),
+        )
+        .unwrap();
+        let done = nti()
+            .args([
+                "run",
+                path.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&done.stderr).into_owned();
+        assert!(done.status.success(), "{err}");
+        let record = serde_json::from_str(
+            &std::fs::read_to_string(out.join("ti_N6_corrected.json")).unwrap(),
+        )
+        .unwrap();
+        (err, record)
+    };
+    let sampler_lines = |err: &str| -> Vec<String> {
+        err.lines()
+            .filter(|l| l.starts_with("reverse SDE") && l.ends_with("steps"))
+            .map(String::from)
+            .collect()
+    };
+    let (err, plain) = run("plain", "estimators: [Corrected]");
+    assert_eq!(sampler_lines(&err).len(), 1, "{err}");
+    // Another rule, another estimator beside it: the corrected record is read back.
+    let (err, again) = run("rule", "estimators: [Corrected, ReverseSde], rule: Simpson");
+    let lines = sampler_lines(&err);
+    assert!(
+        lines.len() == 1 && !lines[0].contains("MALA"),
+        "only the new estimator runs: {lines:?}"
+    );
+    assert_eq!(again, plain);
+    // A target no run reaches: the recorded batch is kept and one more runs after it.
+    let (err, extended) = run(
+        "target",
+        "estimators: [Corrected], target_error: 1e-9, max_trajectories: 32",
+    );
+    let lines = sampler_lines(&err);
+    assert!(
+        lines.len() == 1 && lines[0].contains("batch 2"),
+        "only the second batch runs: {lines:?}"
+    );
+    let rows = extended["integrand"].as_array().unwrap();
+    assert_eq!(rows.len(), 32);
+    assert_eq!(rows[..16], plain["integrand"].as_array().unwrap()[..]);
+    // Done: the same scene again runs nothing.
+    let (err, same) = run(
+        "target",
+        "estimators: [Corrected], target_error: 1e-9, max_trajectories: 32",
+    );
+    assert!(sampler_lines(&err).is_empty(), "{err}");
+    assert_eq!(same, extended);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_target_error_adds_batches_of_trajectories_up_to_the_cap() {
     if common::gpu().is_none() {
         return;

@@ -123,7 +123,8 @@ pub struct IntegrationSettings {
     /// after its `trajectories` is above this, further batches of `trajectories` (each
     /// with its own random stream, their populations added to the first's) run until the
     /// error is at most this or `max_trajectories` is reached; the number of batches comes
-    /// from the error's 1/√C scaling.
+    /// from the error's 1/√C scaling. Recorded batches are read back: added to a finished
+    /// run, a target runs only the batches after them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_error: Option<f64>,
     /// With `target_error`: most trajectories per estimator and N (default 8 ×
@@ -193,6 +194,26 @@ impl IntegrationSettings {
             }
         }
         out
+    }
+
+    /// The settings that shape a sampler record's trajectories (a record of these reads
+    /// back whatever else changed): trajectories per batch, the grid, the correctors, their
+    /// step-size adaptation, populations, resampling and the seed. The particle counts, the
+    /// estimators, the quadrature rule and the error target do not change a trajectory
+    /// (a target only adds batches after the recorded ones).
+    pub fn record_key(&self) -> String {
+        ron::to_string(&(
+            self.trajectories,
+            self.steps,
+            self.grid,
+            self.correctors,
+            (self.target_accept, self.adapt_rate),
+            (self.initial_step_size, self.max_step_fraction),
+            (self.populations, self.resample),
+            self.corrector_span,
+            self.seed,
+        ))
+        .unwrap_or_default()
     }
 
     /// How many batches of `trajectories` the integration may run per estimator and N

@@ -93,7 +93,7 @@ fn record_fingerprint(
     let params: Vec<u8> = ck.params.iter().flat_map(|p| p.to_le_bytes()).collect();
     fingerprint(&[
         &RAW_VERSION.to_string(),
-        &ron::to_string(settings).unwrap_or_default(),
+        &settings.record_key(),
         &ron::to_string(&(scene.seed, &scene.system)).unwrap_or_default(),
         &format!("{:016x}", fnv1a64(&params)),
         &format!("{:016x}", scene.hash()),
@@ -102,19 +102,16 @@ fn record_fingerprint(
     ])
 }
 
-/// C reference configurations spread evenly over the sample set (frames × replicas); of
-/// `batches` batches, batch `b` takes the b-th of every `batches` evenly spread picks, so
-/// the batches start from different configurations.
-fn spread_configurations(
-    set: &SampleSet,
-    count: usize,
-    batch: usize,
-    batches: usize,
-) -> Vec<[f64; 3]> {
+/// C reference configurations spread evenly over the sample set (frames × replicas): batch
+/// 0 takes the first of every C-th, batch b the one at the fraction {b φ} (φ the golden
+/// ratio's conjugate) of the way to the next, so that batches added later start from other
+/// configurations whatever their number.
+fn spread_configurations(set: &SampleSet, count: usize, batch: u32) -> Vec<[f64; 3]> {
     let total = set.configurations();
+    let shift = ((f64::from(batch) * 0.618_033_988_749_894_9).fract() * total as f64) as usize;
     let mut out = Vec::with_capacity(count * set.n as usize);
     for c in 0..count {
-        let index = ((c * batches + batch) * total / (count * batches)) as u32;
+        let index = ((c * total + shift) / count).min(total - 1) as u32;
         let (frame, replica) = (index / set.replicas, index % set.replicas);
         out.extend(
             set.configuration(frame, replica)
@@ -186,7 +183,7 @@ fn run_batch(
     let path = match estimator {
         Estimator::ForwardNoise => match super::sample::existing_samples(scene, n, out_dir)? {
             Some(set) => PathKind::ForwardNoise {
-                x0: spread_configurations(&set, c, batch as usize, settings.max_batches() as usize),
+                x0: spread_configurations(&set, c, batch),
             },
             None => return Ok(None),
         },
@@ -273,7 +270,9 @@ fn run_batch(
 
 /// Runs (or reloads) one (N, estimator), and whether it ran. `None` when the estimator
 /// cannot run at this N (forward noise without reference samples). A record of these
-/// settings that was altered or damaged is refused, or with `force` run again.
+/// trajectories ([`IntegrationSettings::record_key`]) is read back; with `target_error` it
+/// is extended by further batches after the recorded ones when its error is above the
+/// target. A record that was altered or damaged is refused, or with `force` run again.
 fn run_one(
     job: &Job,
     n: u32,
@@ -290,13 +289,14 @@ fn run_one(
     } = *job;
     let file = out_dir.join(raw_file(n, estimator));
     let fp = record_fingerprint(settings, ck, scene, n, estimator);
+    let mut recorded = None;
     if let Ok(text) = std::fs::read_to_string(&file) {
         // A record of other settings is redone; one of these settings that was altered or
         // damaged is refused rather than silently used or replaced (redone with `force`).
         if let Ok(raw) = serde_json::from_str::<RawRun>(&text) {
             if raw.version == RAW_VERSION && raw.fingerprint == fp {
                 match raw.checked(&file) {
-                    Ok(raw) => return Ok((Some(raw), false)),
+                    Ok(raw) => recorded = Some(raw),
                     Err(_) if force => {}
                     Err(Error::Format { path, message }) => {
                         return Err(Error::Format {
@@ -312,14 +312,23 @@ fn run_one(
             }
         }
     }
-    let Some(mut raw) = run_batch(job, n, estimator, &fp, 0, progress)? else {
-        return Ok((None, false));
+    let mut ran = false;
+    let mut raw = match recorded {
+        Some(raw) => raw,
+        None => {
+            let Some(raw) = run_batch(job, n, estimator, &fp, 0, progress)? else {
+                return Ok((None, false));
+            };
+            write_record(&file, &raw)?;
+            ran = true;
+            raw
+        }
     };
     // Sized by the error asked for: more batches while the error is above it (the count
     // from the error's 1/√C scaling, at most three rounds, never beyond max_trajectories).
     if let Some(target) = settings.target_error {
         let max = settings.max_batches();
-        let mut batches = 1;
+        let mut batches = (raw.integrand.len() / settings.trajectories as usize) as u32;
         for _ in 0..3 {
             let err = summarize(&raw, settings, settings.seed.unwrap_or(scene.seed))?
                 .beta_f_ex
@@ -333,16 +342,22 @@ fn run_one(
                 let more = run_batch(job, n, estimator, &fp, b, progress)?
                     .ok_or_else(|| Error::Model("a further batch found no samples".into()))?;
                 raw.append(more)?;
+                ran = true;
+                // Each batch is kept as soon as it is done (a stopped run resumes after it).
+                write_record(&file, &raw)?;
             }
             batches = want;
         }
     }
+    Ok((Some(raw), ran))
+}
+
+fn write_record(file: &Path, raw: &RawRun) -> Result<()> {
     let text = raw.to_json().map_err(|e| Error::Format {
-        path: file.clone(),
+        path: file.to_path_buf(),
         message: e.to_string(),
     })?;
-    write_atomic(&file, text.as_bytes())?;
-    Ok((Some(raw), true))
+    write_atomic(file, text.as_bytes())
 }
 
 fn write_integrand_table(

@@ -196,24 +196,26 @@ impl IntegrationSettings {
         out
     }
 
-    /// The settings that shape a sampler record's trajectories (a record of these reads
-    /// back whatever else changed): trajectories per batch, the grid, the correctors, their
-    /// step-size adaptation, populations, resampling and the seed. The particle counts, the
-    /// estimators, the quadrature rule and the error target do not change a trajectory
-    /// (a target only adds batches after the recorded ones).
-    pub fn record_key(&self) -> String {
-        ron::to_string(&(
-            self.trajectories,
-            self.steps,
-            self.grid,
-            self.correctors,
-            (self.target_accept, self.adapt_rate),
-            (self.initial_step_size, self.max_step_fraction),
-            (self.populations, self.resample),
-            self.corrector_span,
-            self.seed,
-        ))
-        .unwrap_or_default()
+    /// The settings that shape the trajectories of estimator `e`'s sampler record (a record
+    /// of these reads back whatever else changed): trajectories per batch, the grid and the
+    /// seed, and for the MALA-corrected samplers the correctors, their step-size adaptation,
+    /// populations and resampling. The particle counts, the other estimators, the
+    /// quadrature rule and the error target do not change a trajectory (a target only adds
+    /// batches after the recorded ones).
+    pub fn record_key(&self, e: Estimator) -> String {
+        let path = (self.trajectories, self.steps, self.grid, self.seed);
+        let text = match e {
+            Estimator::ReverseSde | Estimator::ForwardNoise => ron::to_string(&path),
+            Estimator::Corrected | Estimator::Annealed => ron::to_string(&(
+                path,
+                self.correctors,
+                (self.target_accept, self.adapt_rate),
+                (self.initial_step_size, self.max_step_fraction),
+                (self.populations, self.resample),
+                self.corrector_span,
+            )),
+        };
+        text.unwrap_or_default()
     }
 
     /// How many batches of `trajectories` the integration may run per estimator and N
@@ -473,5 +475,77 @@ impl CorrectorSettings {
             Some(s) if self.steps > 0 && s.from <= t && t <= s.to => s.correctors,
             _ => self.steps,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quadrature::Rule;
+
+    #[test]
+    fn a_record_key_changes_with_what_shapes_the_trajectories_only() {
+        let base = IntegrationSettings::default();
+        let key = |s: &IntegrationSettings, e| s.record_key(e);
+        let all = [
+            Estimator::ReverseSde,
+            Estimator::Corrected,
+            Estimator::Annealed,
+            Estimator::ForwardNoise,
+        ];
+        // What only evaluates or sizes the run: no estimator's key moves.
+        let same = IntegrationSettings {
+            particles: vec![40, 80],
+            chemical_potential: !base.chemical_potential,
+            rule: Rule::Riemann,
+            estimators: vec![Estimator::Annealed],
+            target_error: Some(0.1),
+            max_trajectories: Some(1000),
+            ..base.clone()
+        };
+        for e in all {
+            assert_eq!(key(&same, e), key(&base, e), "{e:?}");
+        }
+        // The path: every key moves.
+        for other in [
+            IntegrationSettings {
+                trajectories: base.trajectories + 1,
+                ..base.clone()
+            },
+            IntegrationSettings {
+                steps: base.steps + 2,
+                ..base.clone()
+            },
+            IntegrationSettings {
+                seed: Some(99),
+                ..base.clone()
+            },
+        ] {
+            for e in all {
+                assert_ne!(key(&other, e), key(&base, e), "{e:?}");
+            }
+        }
+        // The correctors: the MALA-corrected samplers' keys only.
+        let more = IntegrationSettings {
+            correctors: base.correctors + 1,
+            populations: base.populations * 2,
+            ..base.clone()
+        };
+        assert_ne!(
+            key(&more, Estimator::Corrected),
+            key(&base, Estimator::Corrected)
+        );
+        assert_ne!(
+            key(&more, Estimator::Annealed),
+            key(&base, Estimator::Annealed)
+        );
+        assert_eq!(
+            key(&more, Estimator::ReverseSde),
+            key(&base, Estimator::ReverseSde)
+        );
+        assert_eq!(
+            key(&more, Estimator::ForwardNoise),
+            key(&base, Estimator::ForwardNoise)
+        );
     }
 }

@@ -93,7 +93,7 @@ fn record_fingerprint(
     let params: Vec<u8> = ck.params.iter().flat_map(|p| p.to_le_bytes()).collect();
     fingerprint(&[
         &RAW_VERSION.to_string(),
-        &settings.record_key(),
+        &settings.record_key(e),
         &ron::to_string(&(scene.seed, &scene.system)).unwrap_or_default(),
         &format!("{:016x}", fnv1a64(&params)),
         &format!("{:016x}", scene.hash()),

@@ -35,7 +35,7 @@
 //          (ceil(n / 64), n_configs, 1). Pair passes loop over all j of the configuration
 //          (minimum image), staging positions through workgroup memory in tiles of 64.
 // Compile-time parameter: PPL, particles per invocation of model_mlp (1 by default; CPU
-//          adapters use 8, so that every weight loaded serves eight particles held in
+//          adapters use 12, so that every weight loaded serves twelve particles held in
 //          registers).
 // Maxima (checked on the host by ModelConfig::check_kernel_limits): K <= MAX_K,
 //          K_v <= MAX_KV, D <= MAX_D, H <= MAX_H.

@@ -72,7 +72,7 @@ struct GradParams {
 }
 
 const BLOCK: u32 = 64u;
-const PPL: u32 = 1u;     // particles per invocation of grad_mlp (8 on CPU adapters)
+const PPL: u32 = 1u;     // particles per invocation of grad_mlp (12 on CPU adapters)
 
 @group(0) @binding(0) var<uniform> gp: GradParams;
 @group(0) @binding(1) var<storage, read> pos: array<vec4<f32>>;

@@ -5,6 +5,7 @@
 
 mod common;
 
+use nti_gpu::gpu::Gpu;
 use nti_gpu::model::model_energy::{
     combine_time_derivative, energy_score_and_time_derivative, energy_score_and_time_parts,
     TimeParts,
@@ -80,16 +81,34 @@ struct Worst {
 }
 
 /// Parity at the three times; `epsilon = 0` switches the soft-core prior off so that the
-/// network part is checked on its own scale.
+/// network part is checked on its own scale. Every particles-per-invocation layout of the
+/// MLP pass is checked: the adapter's, one particle (what GPUs run) and three (blocks that
+/// do not divide the batch).
 fn check(cfg: &ModelConfig, seed: u64, epsilon: f64) -> Option<Vec<Worst>> {
     let gpu = common::gpu()?;
-    let kernels = ModelKernels::new(&gpu, cfg).unwrap();
+    let default = ModelKernels::new(&gpu, cfg).unwrap();
+    let mut out = Vec::new();
+    for ppl in [default.particles_per_invocation(), 1, 3] {
+        let kernels = ModelKernels::with_particles_per_invocation(&gpu, cfg, ppl).unwrap();
+        println!("{ppl} particles per invocation");
+        out.extend(check_with(&gpu, &kernels, cfg, seed, epsilon));
+    }
+    Some(out)
+}
+
+fn check_with(
+    gpu: &Gpu,
+    kernels: &ModelKernels,
+    cfg: &ModelConfig,
+    seed: u64,
+    epsilon: f64,
+) -> Vec<Worst> {
     let sys = system(epsilon);
     let params = parameters(cfg, seed);
     let pos = positions();
     let times: Vec<f64> = TIMES.iter().map(|&t| (t as f32) as f64).collect();
     let (u_gpu, g_gpu) =
-        energy_and_score(&gpu, &kernels, cfg, &sys, &params, &pos, &times, N).unwrap();
+        energy_and_score(gpu, kernels, cfg, &sys, &params, &pos, &times, N).unwrap();
     assert_eq!(u_gpu.len(), TIMES.len());
     assert_eq!(g_gpu.len(), TIMES.len() * N);
     let mut out = Vec::new();
@@ -134,7 +153,7 @@ fn check(cfg: &ModelConfig, seed: u64, epsilon: f64) -> Option<Vec<Worst>> {
             score: e_score,
         });
     }
-    Some(out)
+    out
 }
 
 #[test]
@@ -142,7 +161,7 @@ fn energy_and_score_match_the_reference() {
     let Some(worst) = check(&config(8), 3, 1.0) else {
         return;
     };
-    assert_eq!(worst.len(), 3);
+    assert_eq!(worst.len(), 9);
 }
 
 #[test]
@@ -150,7 +169,7 @@ fn network_part_alone_matches_the_reference() {
     let Some(worst) = check(&config(8), 5, 0.0) else {
         return;
     };
-    assert_eq!(worst.len(), 3);
+    assert_eq!(worst.len(), 9);
 }
 
 #[test]

@@ -26,9 +26,10 @@
 //! groups inside one compute pass.
 //!
 //! `model_mlp` computes PPL particles per invocation (the shader's compile-time parameter,
-//! [`ModelKernels::particles_per_invocation`]): 8 on CPU adapters, where every weight
-//! loaded then serves eight particles held in registers, 1 elsewhere; `NTI_MODEL_PPL`
-//! overrides the choice (the parity tests run both).
+//! [`ModelKernels::particles_per_invocation`]): 12 on CPU adapters, where every weight
+//! loaded then serves twelve particles held in registers (on llvmpipe 8 was
+//! slower, 16 no faster), 1 elsewhere; `NTI_MODEL_PPL` overrides the choice (the parity tests run 12,
+//! 1 and 3).
 //!
 //! The kernels keep per-invocation arrays of compile-time size: K ≤
 //! [`MAX_K`](crate::scene::model::MAX_K), K_v ≤ [`MAX_KV`](crate::scene::model::MAX_KV),
@@ -136,7 +137,7 @@ pub const TIME_ENTRIES: [&str; 5] = [
 ];
 
 /// Particles per invocation of `model_mlp` on CPU adapters.
-pub const CPU_PARTICLES_PER_INVOCATION: u32 = 8;
+pub const CPU_PARTICLES_PER_INVOCATION: u32 = 12;
 
 /// Host mirror of WGSL `ModelParams` (keep the field order identical).
 #[repr(C)]

@@ -112,6 +112,10 @@ fn check_refuses_bad_integration_fields() {
     for (fields, needle) in [
         ("target_error: 0.0", "integration.target_error"),
         ("target_error: -1.0", "integration.target_error"),
+        (
+            "target_relative_error: 1.5",
+            "integration.target_relative_error",
+        ),
         ("max_trajectories: 128", "integration.max_trajectories"),
         (
             "trajectories: 32, target_error: 0.1, max_trajectories: 16",
@@ -559,6 +563,9 @@ fn a_target_error_adds_batches_of_trajectories_up_to_the_cap() {
     let capped = run("capped", "target_error: 1e-9, max_trajectories: 50");
     assert_eq!(capped["record"]["integrand"].as_array().unwrap().len(), 48);
     assert_eq!(capped["record"]["log_norm"].as_array().unwrap().len(), 6);
+    // The same asked as a fraction of |βF_ex|.
+    let relative = run("relative", "target_relative_error: 1e-9, max_trajectories: 32");
+    assert_eq!(relative["record"]["integrand"].as_array().unwrap().len(), 32);
     // One already met: the first batch only, the same numbers as a run without a target.
     let met = run("met", "target_error: 1e9");
     let plain = run("plain", "");

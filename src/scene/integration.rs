@@ -14,6 +14,7 @@
 //!     target_accept: 0.57,
 //!     target_error: 0.5,          // kT: more batches of trajectories until each estimator's
 //!                                 // error is at most this (optional)
+//!     target_relative_error: 0.003, // or at most this fraction of |βF_ex| (optional)
 //! )
 //! ```
 
@@ -127,8 +128,13 @@ pub struct IntegrationSettings {
     /// run, a target runs only the batches after them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_error: Option<f64>,
-    /// With `target_error`: most trajectories per estimator and N (default 8 ×
-    /// `trajectories`); whole batches only.
+    /// Integration sized by a relative error: as `target_error`, with the target this
+    /// fraction of the estimate's |βF_ex| (0.003: 0.3 %, so each N gets its own target in
+    /// kT). With both, the smaller target holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_relative_error: Option<f64>,
+    /// With `target_error` or `target_relative_error`: most trajectories per estimator and
+    /// N (default 8 × `trajectories`); whole batches only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_trajectories: Option<u32>,
 }
@@ -170,6 +176,7 @@ impl Default for IntegrationSettings {
             corrector_span: None,
             seed: None,
             target_error: None,
+            target_relative_error: None,
             max_trajectories: None,
         }
     }
@@ -218,10 +225,20 @@ impl IntegrationSettings {
         text.unwrap_or_default()
     }
 
+    /// The error (kT) asked of an estimate `beta_f` (βF_ex so far): `target_error`,
+    /// `target_relative_error` × |βF_ex|, the smaller of the two, or none.
+    pub fn error_target(&self, beta_f: f64) -> Option<f64> {
+        let relative = self.target_relative_error.map(|r| r * beta_f.abs());
+        match (self.target_error, relative) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     /// How many batches of `trajectories` the integration may run per estimator and N
-    /// (1 without `target_error`).
+    /// (1 without an error target).
     pub fn max_batches(&self) -> u32 {
-        match self.target_error {
+        match self.target_error.or(self.target_relative_error) {
             None => 1,
             Some(_) => {
                 (self.max_trajectories.unwrap_or(8 * self.trajectories) / self.trajectories).max(1)
@@ -297,13 +314,22 @@ impl IntegrationSettings {
                 ));
             }
         }
+        if let Some(r) = self.target_relative_error {
+            if !(r > 0.0 && r < 1.0) {
+                return Err(bad(
+                    "target_relative_error",
+                    r.to_string(),
+                    "must be a fraction of |βF_ex| in (0, 1), e.g. 0.003 for 0.3 %".into(),
+                ));
+            }
+        }
         if let Some(m) = self.max_trajectories {
-            if self.target_error.is_none() {
+            if self.target_error.is_none() && self.target_relative_error.is_none() {
                 return Err(bad(
                     "max_trajectories",
                     m.to_string(),
-                    "caps the batches target_error adds: give integration.target_error too, \
-                     or leave it out"
+                    "caps the batches an error target adds: give integration.target_error \
+                     or target_relative_error too, or leave it out"
                         .into(),
                 ));
             }
@@ -500,6 +526,7 @@ mod tests {
             rule: Rule::Riemann,
             estimators: vec![Estimator::Annealed],
             target_error: Some(0.1),
+            target_relative_error: Some(0.003),
             max_trajectories: Some(1000),
             ..base.clone()
         };
@@ -535,5 +562,38 @@ mod tests {
             let corrected = matches!(e, Estimator::Corrected | Estimator::Annealed);
             assert_eq!(key(&more, e) != key(&base, e), corrected, "{e:?}");
         }
+    }
+
+    #[test]
+    fn an_error_target_is_absolute_relative_or_the_smaller_of_both() {
+        let base = IntegrationSettings::default();
+        assert_eq!(base.error_target(-200.0), None);
+        assert_eq!(base.max_batches(), 1);
+        let relative = IntegrationSettings {
+            target_relative_error: Some(0.003),
+            ..base.clone()
+        };
+        assert!((relative.error_target(-200.0).unwrap() - 0.6).abs() < 1e-12);
+        assert!((relative.error_target(-20.0).unwrap() - 0.06).abs() < 1e-12);
+        assert_eq!(relative.max_batches(), 8);
+        let both = IntegrationSettings {
+            target_error: Some(0.1),
+            ..relative.clone()
+        };
+        assert_eq!(both.error_target(-200.0), Some(0.1));
+        assert!((both.error_target(-20.0).unwrap() - 0.06).abs() < 1e-12);
+        for bad in [0.0, 1.0, -0.1, f64::NAN] {
+            let s = IntegrationSettings {
+                target_relative_error: Some(bad),
+                ..base.clone()
+            };
+            let e = s.validate("x.ron").unwrap_err().to_string();
+            assert!(e.contains("integration.target_relative_error"), "{e}");
+        }
+        let capped = IntegrationSettings {
+            max_trajectories: Some(512),
+            ..relative
+        };
+        assert!(capped.validate("x.ron").is_ok());
     }
 }

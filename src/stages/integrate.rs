@@ -326,13 +326,16 @@ fn run_one(
     };
     // Sized by the error asked for: more batches while the error is above it (the count
     // from the error's 1/√C scaling, at most three rounds, never beyond max_trajectories).
-    if let Some(target) = settings.target_error {
+    if settings.max_batches() > 1 {
         let max = settings.max_batches();
         let mut batches = (raw.integrand.len() / settings.trajectories as usize) as u32;
         for _ in 0..3 {
-            let err = summarize(&raw, settings, settings.seed.unwrap_or(scene.seed))?
-                .beta_f_ex
-                .err;
+            let estimate =
+                summarize(&raw, settings, settings.seed.unwrap_or(scene.seed))?.beta_f_ex;
+            let (err, target) = (estimate.err, settings.error_target(estimate.mean));
+            let Some(target) = target.filter(|t| t.is_finite() && *t > 0.0) else {
+                break;
+            };
             if err.is_nan() || err <= target || batches >= max {
                 break;
             }

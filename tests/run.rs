@@ -564,8 +564,14 @@ fn a_target_error_adds_batches_of_trajectories_up_to_the_cap() {
     assert_eq!(capped["record"]["integrand"].as_array().unwrap().len(), 48);
     assert_eq!(capped["record"]["log_norm"].as_array().unwrap().len(), 6);
     // The same asked as a fraction of |βF_ex|.
-    let relative = run("relative", "target_relative_error: 1e-9, max_trajectories: 32");
-    assert_eq!(relative["record"]["integrand"].as_array().unwrap().len(), 32);
+    let relative = run(
+        "relative",
+        "target_relative_error: 1e-9, max_trajectories: 32",
+    );
+    assert_eq!(
+        relative["record"]["integrand"].as_array().unwrap().len(),
+        32
+    );
     // One already met: the first batch only, the same numbers as a run without a target.
     let met = run("met", "target_error: 1e9");
     let plain = run("plain", "");

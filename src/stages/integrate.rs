@@ -270,9 +270,9 @@ fn run_batch(
 
 /// Runs (or reloads) one (N, estimator), and whether it ran. `None` when the estimator
 /// cannot run at this N (forward noise without reference samples). A record of these
-/// trajectories ([`IntegrationSettings::record_key`]) is read back; with `target_error` it
-/// is extended by further batches after the recorded ones when its error is above the
-/// target. A record that was altered or damaged is refused, or with `force` run again.
+/// trajectories ([`IntegrationSettings::record_key`]) is read back; with an error target
+/// (`target_error`, `target_relative_error`) it is extended by further batches after the
+/// recorded ones while its error is above the target. A record that was altered or damaged is refused, or with `force` run again.
 fn run_one(
     job: &Job,
     n: u32,

@@ -451,6 +451,42 @@ fn reruns_with_changed_settings_never_mix_results() {
     assert_eq!(std::fs::read(out_dir.join("results.json")).unwrap(), junk);
 }
 
+/// Runs the tiny scene with a short training and corrected-sampler integration settings
+/// `extra` (scene `dir/name.ron`) into `out`: (stderr, the N = 6 corrected record,
+/// results.json).
+fn run_integration(
+    dir: &std::path::Path,
+    out: &std::path::Path,
+    name: &str,
+    extra: &str,
+) -> (String, serde_json::Value, serde_json::Value) {
+    let path = dir.join(format!("{name}.ron"));
+    std::fs::write(
+        &path,
+        scene(&format!(
+            "training: (steps: 30, batch: 8, log_every: 10, checkpoint_every: 10),
+    integration: (trajectories: 16, steps: 8, correctors: 1, populations: 2, resample: 1.0,
+                  chemical_potential: false, {extra}),"
+        )),
+    )
+    .unwrap();
+    let done = nti()
+        .args([
+            "run",
+            path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&done.stderr).into_owned();
+    assert!(done.status.success(), "{err}");
+    let json = |file: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(file)).unwrap()).unwrap()
+    };
+    (err, json("ti_N6_corrected.json"), json("results.json"))
+}
+
 #[test]
 fn a_target_error_extends_the_recorded_trajectories_and_other_settings_reuse_them() {
     if common::gpu().is_none() {
@@ -458,33 +494,8 @@ fn a_target_error_extends_the_recorded_trajectories_and_other_settings_reuse_the
     }
     let dir = temp_dir("extend");
     let out = dir.join("out");
-    // Runs the scene with `integration` extra settings into `out`: (stderr, sampler record).
-    let run = |name: &str, extra: &str| -> (String, serde_json::Value) {
-        let path = dir.join(format!("{name}.ron"));
-        std::fs::write(
-            &path,
-            scene(&format!(
-                "training: (steps: 30, batch: 8, log_every: 10, checkpoint_every: 10),
-    integration: (trajectories: 16, steps: 8, correctors: 1, populations: 2, resample: 1.0,
-                  chemical_potential: false, {extra}),"
-            )),
-        )
-        .unwrap();
-        let done = nti()
-            .args([
-                "run",
-                path.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&done.stderr).into_owned();
-        assert!(done.status.success(), "{err}");
-        let record = serde_json::from_str(
-            &std::fs::read_to_string(out.join("ti_N6_corrected.json")).unwrap(),
-        )
-        .unwrap();
+    let run = |name: &str, extra: &str| {
+        let (err, record, _) = run_integration(&dir, &out, name, extra);
         (err, record)
     };
     let sampler_lines = |err: &str| -> Vec<String> {
@@ -533,30 +544,8 @@ fn a_target_error_adds_batches_of_trajectories_up_to_the_cap() {
     }
     let dir = temp_dir("target-error");
     let run = |name: &str, target: &str| -> serde_json::Value {
-        let path = dir.join(format!("{name}.ron"));
-        std::fs::write(
-            &path,
-            scene(&format!(
-                "training: (steps: 30, batch: 8, log_every: 10, checkpoint_every: 10),
-    integration: (trajectories: 16, steps: 8, correctors: 1, populations: 2, resample: 1.0,
-                  estimators: [Corrected], chemical_potential: false, {target}),"
-            )),
-        )
-        .unwrap();
-        let out = dir.join(name);
-        nti_ok(&[
-            "run",
-            path.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        let record: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(out.join("ti_N6_corrected.json")).unwrap(),
-        )
-        .unwrap();
-        let results: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap())
-                .unwrap();
+        let extra = format!("estimators: [Corrected], {target}");
+        let (_, record, results) = run_integration(&dir, &dir.join(name), name, &extra);
         serde_json::json!({"record": record, "results": results})
     };
     // An error no run reaches: batches until the cap (3 of 16 trajectories, 6 populations).

@@ -27,9 +27,9 @@
 //!
 //! `model_mlp` computes PPL particles per invocation (the shader's compile-time parameter,
 //! [`ModelKernels::particles_per_invocation`]): 12 on CPU adapters, where every weight
-//! loaded then serves twelve particles held in registers (on llvmpipe 8 was
-//! slower, 16 no faster), 1 elsewhere; `NTI_MODEL_PPL` overrides the choice (the parity tests run 12,
-//! 1 and 3).
+//! loaded then serves twelve particles held in registers (on llvmpipe 8 was slower, 16 no
+//! faster), 1 elsewhere; `NTI_MODEL_PPL` overrides the choice (the parity tests run the
+//! adapter's choice, 1 and 3).
 //!
 //! The kernels keep per-invocation arrays of compile-time size: K ≤
 //! [`MAX_K`](crate::scene::model::MAX_K), K_v ≤ [`MAX_KV`](crate::scene::model::MAX_KV),

@@ -326,8 +326,8 @@ fn run_one(
     };
     // Sized by the error asked for: more batches while the error is above it (the count
     // from the error's 1/√C scaling, at most three rounds, never beyond max_trajectories).
-    if settings.max_batches() > 1 {
-        let max = settings.max_batches();
+    let max = settings.max_batches();
+    if max > 1 {
         let mut batches = (raw.integrand.len() / settings.trajectories as usize) as u32;
         for _ in 0..3 {
             let estimate =

@@ -62,6 +62,8 @@ fn check_accepts_bundled_scenes() {
         "paper_n40.ron",
         "lj_rho0.8_T2.ron",
         "validate_n40.ron",
+        "paper_lj3d.ron",
+        "paper_lj3d_hour.ron",
     ] {
         let path = format!("{}/assets/scenes/{scene}", env!("CARGO_MANIFEST_DIR"));
         let out = nti().args(["check", &path]).output().unwrap();

@@ -695,8 +695,14 @@ fn chemical_potential_plot(inputs: &Inputs) -> Option<Plot> {
         ),
         (
             "neural TI, spline of βF_ex(N)",
-            spline_betamu(inputs),
+            spline_betamu(inputs, false),
             "neural TI from the spline of the headline βF_ex(N) (at N, unseen counts included)",
+        ),
+        (
+            "neural TI, spline, N + 1 past its end",
+            spline_betamu(inputs, true),
+            "at the largest N, the spline's last cubic continued by one particle (separate \
+             marker)",
         ),
         (
             "λ-TI, finite differences",
@@ -1108,12 +1114,14 @@ fn thermo_plot(inputs: &Inputs, n: u32) -> Option<Plot> {
 }
 
 /// βμ_ex(N → N+1) from the spline of the headline βF_ex(N) (`grand_canonical` in
-/// results.json), at ρ = N/L³.
-fn spline_betamu(inputs: &Inputs) -> Vec<(f64, f64, Option<f64>)> {
+/// results.json), at ρ = N/L³: the points within the spline's range, or (`extrapolated`)
+/// the one at its largest N, whose N + 1 lies one particle past it.
+fn spline_betamu(inputs: &Inputs, extrapolated: bool) -> Vec<(f64, f64, Option<f64>)> {
     inputs.results["grand_canonical"]["betamu_ex_spline"]
         .as_array()
         .into_iter()
         .flatten()
+        .filter(|p| p["extrapolated"].as_bool().unwrap_or(false) == extrapolated)
         .filter_map(|p| {
             let n = p["n"].as_u64()? as u32;
             Some((inputs.rho(n), p["mean"].as_f64()?, p["err"].as_f64()))
@@ -2561,7 +2569,10 @@ mod tests {
                 "200": {"lambda_ti": {"mean": -202.0, "err": 0.0},
                         "widom": {"mean": 3.5, "err": 0.3, "converged": false}},
             },
-            "grand_canonical": {"betamu_ex_spline": [{"n": 120, "mean": -2.1, "err": 0.05}]},
+            "grand_canonical": {"betamu_ex_spline": [
+                {"n": 120, "mean": -2.1, "err": 0.05},
+                {"n": 200, "mean": 2.9, "err": 0.1, "extrapolated": true},
+            ]},
         });
         let inputs = Inputs {
             scene: &scene,
@@ -2577,7 +2588,14 @@ mod tests {
         assert!((d[0].0 - 140.0 / v).abs() < 1e-12 && (d[0].1 + 68.0 / 40.0).abs() < 1e-12);
         assert!((d[0].2.unwrap() - 0.5 / 40.0).abs() < 1e-12);
         assert!((d[1].1 - 26.0 / 40.0).abs() < 1e-12);
-        assert_eq!(spline_betamu(&inputs), vec![(120.0 / v, -2.1, Some(0.05))]);
+        assert_eq!(
+            spline_betamu(&inputs, false),
+            vec![(120.0 / v, -2.1, Some(0.05))]
+        );
+        assert_eq!(
+            spline_betamu(&inputs, true),
+            vec![(200.0 / v, 2.9, Some(0.1))]
+        );
         let plot = chemical_potential_plot(&inputs).unwrap();
         let labels: Vec<(&str, usize)> = plot.panels[0]
             .series
@@ -2591,6 +2609,7 @@ mod tests {
             labels,
             [
                 ("neural TI, spline of βF_ex(N)", 1),
+                ("neural TI, spline, N + 1 past its end", 1),
                 ("λ-TI, finite differences", 2),
                 ("Widom", 1),
                 ("Widom, not converged", 1),

@@ -654,7 +654,7 @@ fn grand_canonical(
     }
     write_atomic(&out_dir.join(PN_FILE), pn.as_bytes())?;
     crate::report::grand::write_grand_canonical_plots(out_dir, &iso, &dist);
-    let spline_mu: Vec<serde_json::Value> = points
+    let mut spline_mu: Vec<serde_json::Value> = points
         .iter()
         .filter(|p| p.n >= 2 && p.n < n_max)
         .filter_map(|p| {
@@ -664,6 +664,12 @@ fn grand_canonical(
                 .map(|e| serde_json::json!({"n": p.n, "mean": e.mean, "err": e.err}))
         })
         .collect();
+    // The densest evaluated state, where Widom fails: βF_ex(N + 1) one particle past the
+    // spline's end, marked as such.
+    let end = curve.betamu_ex_at_last_node();
+    spline_mu.push(serde_json::json!({
+        "n": n_max, "mean": end.mean, "err": end.err, "extrapolated": true
+    }));
     Ok(Some(serde_json::json!({
         "ideal_gas_units": units,
         "nodes": points,

@@ -251,6 +251,21 @@ impl FreeEnergyCurve {
         Ok(self.combine(&d))
     }
 
+    /// βμ_ex(N_max → N_max + 1) at the largest node, where N + 1 lies one particle beyond
+    /// the spline's range: βF_ex(N_max + 1) from the last interval's cubic continued by one
+    /// particle (a small fraction of that interval when the nodes are tens of particles
+    /// apart), less βF_ex(N_max), with the error propagated as in [`Self::betamu_ex`]. Exact
+    /// for βF_ex(N) a cubic under not-a-knot ends. The densest state is where Widom
+    /// insertion fails, so this is the only βμ_ex the curve gives there; callers should
+    /// say it is extrapolated.
+    pub fn betamu_ex_at_last_node(&self) -> Estimate {
+        let (_, hi) = self.n_range();
+        let c0 = self.coefficients(hi as f64);
+        let c1 = self.coefficients(hi as f64 + 1.0);
+        let d: Vec<f64> = c1.iter().zip(&c0).map(|(a, b)| a - b).collect();
+        self.combine(&d)
+    }
+
     /// βF_ex at every integer N of the node range, ascending from [`Self::n_range`].0.
     fn integer_values(&self) -> Vec<f64> {
         let (lo, hi) = self.n_range();
@@ -461,6 +476,12 @@ mod tests {
             let exact = cubic(n as f64 + 1.0) - cubic(n as f64);
             assert!((mu - exact).abs() < 1e-9, "{n}: {mu} vs {exact}");
         }
+        // At the last node N + 1 is one particle past the range: the refused interior
+        // formula, and the continued cubic, exact for a cubic.
+        assert!(c.betamu_ex(200).is_err());
+        let end = c.betamu_ex_at_last_node();
+        let exact = cubic(201.0) - cubic(200.0);
+        assert!((end.mean - exact).abs() < 1e-9, "{} vs {exact}", end.mean);
         // The natural spline is exact for a line but not for the cubic.
         let line = |x: f64| 3.0 - 0.7 * x;
         let n = FreeEnergyCurve::new(&points(&ns, line, 0.1), SplineEnds::Natural).unwrap();
@@ -529,6 +550,9 @@ mod tests {
         let m = l.betamu_ex(50).unwrap();
         assert!((m.mean - (-86.0 + 23.4) / 39.0).abs() < 1e-12);
         assert!((m.err - 0.4f64.hypot(0.5) / 39.0).abs() < 1e-12);
+        // Continued past the last node, the line keeps its slope and error.
+        let end = l.betamu_ex_at_last_node();
+        assert!((end.mean - m.mean).abs() < 1e-12 && (end.err - m.err).abs() < 1e-12);
         // Out of range and bad input fail with the range.
         let e = c.betamu_ex(120).unwrap_err().to_string();
         assert!(e.contains("[40, 120]"), "{e}");

@@ -86,9 +86,8 @@ struct Worst {
 /// do not divide the batch).
 fn check(cfg: &ModelConfig, seed: u64, epsilon: f64) -> Option<Vec<Worst>> {
     let gpu = common::gpu()?;
-    let default = ModelKernels::new(&gpu, cfg).unwrap();
     let mut out = Vec::new();
-    for ppl in [default.particles_per_invocation(), 1, 3] {
+    for ppl in [ModelKernels::adapter_particles_per_invocation(&gpu), 1, 3] {
         let kernels = ModelKernels::with_particles_per_invocation(&gpu, cfg, ppl).unwrap();
         println!("{ppl} particles per invocation");
         out.extend(check_with(&gpu, &kernels, cfg, seed, epsilon));

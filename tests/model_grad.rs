@@ -79,11 +79,8 @@ fn batch(times: &[f64], n: usize, seed: u64) -> Batch {
 /// particle (what GPUs run) and three (blocks that do not divide the batch).
 fn check(cfg: &ModelConfig, seed: u64) -> Option<(f64, f64, f64)> {
     let gpu = common::gpu()?;
-    let default = ModelKernels::new(&gpu, cfg)
-        .unwrap()
-        .particles_per_invocation();
     let mut worst = (0.0f64, 0.0f64, 0.0f64);
-    for ppl in [default, 1, 3] {
+    for ppl in [ModelKernels::adapter_particles_per_invocation(&gpu), 1, 3] {
         let model = ModelKernels::with_particles_per_invocation(&gpu, cfg, ppl).unwrap();
         println!("{ppl} particles per invocation");
         let (a, b, c) = check_with(&gpu, &model, cfg, seed);

@@ -13,6 +13,7 @@ use nti_gpu::model::model_grad::{loss_and_gradient, GradKernels};
 use nti_gpu::model::ModelKernels;
 use nti_gpu::reference::model_energy::{self as em, noised_positions};
 use nti_gpu::scene::{ModelConfig, ModelSystem, Scene};
+use nti_gpu::stages::sample::sample_files;
 use nti_gpu::train::{batch, train, CHECKPOINT_FILE, LOSS_LOG_FILE};
 use rand::{rngs::StdRng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
@@ -737,7 +738,7 @@ fn score_error_of_a_trained_model() {
         times.map(|t| (em::schedule(sys.box_length, t).0 / sys.sigma * 1e4).round() / 1e4),
     );
     for &n in &scene.system.particles {
-        let path = held_dir.join(format!("samples_N{n}.ntis"));
+        let path = held_dir.join(sample_files(n).samples);
         if !path.exists() {
             eprintln!("N = {n}: no held-out samples ({})", path.display());
             continue;

@@ -424,17 +424,21 @@ impl ModelKernels {
     /// ([`CPU_PARTICLES_PER_INVOCATION`] on CPU adapters, 1 elsewhere; `NTI_MODEL_PPL`
     /// overrides).
     pub fn new(gpu: &Gpu, cfg: &ModelConfig) -> Result<Self> {
+        Self::with_particles_per_invocation(gpu, cfg, Self::adapter_particles_per_invocation(gpu))
+    }
+
+    /// The particles per invocation of `model_mlp` that [`Self::new`] compiles for `gpu`.
+    pub fn adapter_particles_per_invocation(gpu: &Gpu) -> u32 {
         let default = if gpu.adapter.device_type == "Cpu" {
             CPU_PARTICLES_PER_INVOCATION
         } else {
             1
         };
-        let ppl = std::env::var("NTI_MODEL_PPL")
+        std::env::var("NTI_MODEL_PPL")
             .ok()
             .and_then(|v| v.parse().ok())
             .filter(|&v: &u32| (1..=16).contains(&v))
-            .unwrap_or(default);
-        Self::with_particles_per_invocation(gpu, cfg, ppl)
+            .unwrap_or(default)
     }
 
     /// Compiles both families for `cfg` with `ppl` particles per invocation of `model_mlp`

@@ -272,7 +272,8 @@ fn run_batch(
 /// cannot run at this N (forward noise without reference samples). A record of these
 /// trajectories ([`IntegrationSettings::record_key`]) is read back; with an error target
 /// (`target_error`, `target_relative_error`) it is extended by further batches after the
-/// recorded ones while its error is above the target. A record that was altered or damaged is refused, or with `force` run again.
+/// recorded ones while its error is above the target. A record that was altered or
+/// damaged is refused, or with `force` run again.
 fn run_one(
     job: &Job,
     n: u32,

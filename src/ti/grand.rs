@@ -245,10 +245,7 @@ impl FreeEnergyCurve {
     pub fn betamu_ex(&self, n: usize) -> Result<Estimate> {
         self.check_in_range("N", n as f64)?;
         self.check_in_range("N + 1", n as f64 + 1.0)?;
-        let c0 = self.coefficients(n as f64);
-        let c1 = self.coefficients(n as f64 + 1.0);
-        let d: Vec<f64> = c1.iter().zip(&c0).map(|(a, b)| a - b).collect();
-        Ok(self.combine(&d))
+        Ok(self.step_difference(n as f64))
     }
 
     /// βμ_ex(N_max → N_max + 1) at the largest node, where N + 1 lies one particle beyond
@@ -259,9 +256,14 @@ impl FreeEnergyCurve {
     /// insertion fails, so this is the only βμ_ex the curve gives there; callers should
     /// say it is extrapolated.
     pub fn betamu_ex_at_last_node(&self) -> Estimate {
-        let (_, hi) = self.n_range();
-        let c0 = self.coefficients(hi as f64);
-        let c1 = self.coefficients(hi as f64 + 1.0);
+        self.step_difference(self.n_range().1 as f64)
+    }
+
+    /// S(x + 1) − S(x) with its propagated error (the node errors enter once, with the
+    /// difference of their coefficients); past the last node the last cubic continues.
+    fn step_difference(&self, x: f64) -> Estimate {
+        let c0 = self.coefficients(x);
+        let c1 = self.coefficients(x + 1.0);
         let d: Vec<f64> = c1.iter().zip(&c0).map(|(a, b)| a - b).collect();
         self.combine(&d)
     }

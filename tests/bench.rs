@@ -12,7 +12,7 @@ use nti_gpu::bench::pipeline::bench_pipeline;
 use nti_gpu::bench::sampler::{bench_sampler, outcome_steps, reference_steps, KEY};
 use nti_gpu::bench::{BenchOptions, PipelineWorkload, SamplerWorkload, Workload};
 use nti_gpu::md::init::initial_state;
-use nti_gpu::md::{MdKernels, MdSystem};
+use nti_gpu::md::{LjForces, MdKernels, MdSystem};
 use nti_gpu::model::ModelKernels;
 use nti_gpu::reference::denoise::run_batch;
 use nti_gpu::ti::denoise::{run_denoise, DenoiseKernels};
@@ -35,7 +35,7 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 #[test]
 fn flop_constants_match_the_shaders() {
     // The pair term and minimum image as written in shaders/common.
-    assert_eq!(shader_function_flops("lj_forces", "lj_pair").unwrap(), 12);
+    assert_eq!(shader_function_flops("lj_forces", "lj_pair").unwrap(), 13);
     assert_eq!(
         shader_function_flops("lj_forces", "minimum_image").unwrap(),
         9
@@ -67,30 +67,32 @@ fn f32_positions(pos: &[[f32; 4]]) -> Vec<[f32; 3]> {
     pos.iter().map(|p| [p[0], p[1], p[2]]).collect()
 }
 
-/// The all-pairs kernel's loop structure replayed on the host in f32: B·⌈n/64⌉ workgroups
-/// of 64 lanes, padding lanes at x = 0, every lane visiting the n particles of its replica
-/// in tiles, a pair counted when r² < r_c² and j ≠ i.
-fn instrumented_all_pairs(pos: &[[f32; 3]], n: usize, b: usize, l: f32, rc2: f32) -> PairCounts {
+/// The all-pairs kernel's loop structure replayed on the host in f32: per replica
+/// ⌈n/P⌉ live invocations of P slots each (padding slots at x = 0), every slot visiting the
+/// n particles of its replica in tiles, a pair counted when r² < r_c² and j ≠ i.
+fn instrumented_all_pairs(
+    pos: &[[f32; 3]],
+    (n, b, ppl): (usize, usize, usize),
+    l: f32,
+    rc2: f32,
+) -> PairCounts {
     let inv = 1.0 / l;
-    let groups = n.div_ceil(WORKGROUP as usize);
+    let tiles = n.div_ceil(WORKGROUP as usize);
     let mut c = PairCounts {
         visited: 0,
         interacting: 0,
     };
     for r in 0..b {
         let base = r * n;
-        for wg in 0..groups {
-            for li in 0..WORKGROUP as usize {
-                let i = wg * WORKGROUP as usize + li;
-                let xi = if i < n { pos[base + i] } else { [0.0; 3] };
-                for t in 0..groups {
-                    let count = (WORKGROUP as usize).min(n - t * WORKGROUP as usize);
-                    for k in 0..count {
-                        let j = t * WORKGROUP as usize + k;
-                        c.visited += 1;
-                        if min_image_r2_f32(xi, pos[base + j], l, inv) < rc2 && j != i {
-                            c.interacting += 1;
-                        }
+        for i in 0..n.div_ceil(ppl) * ppl {
+            let xi = if i < n { pos[base + i] } else { [0.0; 3] };
+            for t in 0..tiles {
+                let count = (WORKGROUP as usize).min(n - t * WORKGROUP as usize);
+                for k in 0..count {
+                    let j = t * WORKGROUP as usize + k;
+                    c.visited += 1;
+                    if min_image_r2_f32(xi, pos[base + j], l, inv) < rc2 && j != i {
+                        c.interacting += 1;
                     }
                 }
             }
@@ -121,7 +123,8 @@ fn system(gpu: &nti_gpu::gpu::Gpu, w: &Workload, steps: u32) -> MdSystem {
 #[test]
 fn all_pairs_counts_match_an_instrumented_loop() {
     let Some(gpu) = common::gpu() else { return };
-    // n = 100: 28 padding lanes per replica; with and without a cutoff.
+    // n = 100, 3 replicas, with and without a cutoff; padding slots when P does not
+    // divide 100.
     for cutoff in [None, Some(2.5)] {
         let w = small(100, 3, 0.5, cutoff, None);
         let sys = system(&gpu, &w, 20);
@@ -129,14 +132,19 @@ fn all_pairs_counts_match_an_instrumented_loop() {
         let model = lj_forces_counts(&gpu, &sys).unwrap();
         let p = sys.params;
         let pos = f32_positions(&sys.read_positions(&gpu).unwrap());
-        let cpu = instrumented_all_pairs(&pos, 100, 3, p.box_length, p.rc2);
+        let ppl = sys.all_pairs_particles_per_invocation() as usize;
+        let cpu = instrumented_all_pairs(&pos, (100, 3, ppl), p.box_length, p.rc2);
         assert_eq!(model.visited, cpu.visited, "cutoff {cutoff:?}");
-        assert_eq!(model.visited, 3 * 128 * 100);
+        let slots = 100usize.div_ceil(ppl) * ppl;
+        assert_eq!(model.visited, 3 * slots as u64 * 100);
         // Pairs near r_c may round differently in f32 on the device: allow 2 per replica.
         let diff = model.interacting.abs_diff(cpu.interacting);
         assert!(diff <= 6, "cutoff {cutoff:?}: model {model:?} cpu {cpu:?}");
         if cutoff.is_none() {
-            assert_eq!(model.interacting, 3 * (100 * 99 + 28 * 100));
+            assert_eq!(
+                model.interacting,
+                3 * (100 * 99 + (slots as u64 - 100) * 100)
+            );
         } else {
             assert!(model.interacting < 3 * 100 * 99 / 2, "{model:?}");
         }
@@ -264,9 +272,9 @@ fn violations(doc: &Value) -> Vec<String> {
 
 #[test]
 fn json_report_validates_against_the_schema() {
-    if common::gpu().is_none() {
-        return;
-    }
+    let Some(gpu) = common::gpu() else { return };
+    // The subprocess compiles the all-pairs kernel as this process would.
+    let ppl = LjForces::adapter_particles_per_invocation(&gpu);
     let dir = temp_dir("schema");
     let file = dir.join("quick.json");
     // One workload of every kind but the pipeline (minutes; its null CPU figures are
@@ -341,9 +349,14 @@ fn json_report_validates_against_the_schema() {
             if timestamps { "timestamp" } else { "wall" }
         );
     }
-    // paper box: 256 lanes x 200 visited, 200*199 + 56*200 interacting.
-    assert_eq!(w[0]["kernels"][0]["pairs_visited"], 51200.0);
-    assert_eq!(w[0]["kernels"][0]["pairs_interacting"], 51000.0);
+    // paper box: ⌈200/P⌉·P slots × 200 visited, 200·199 + padding·200 interacting.
+    let slots = 200f64 / ppl as f64;
+    let slots = slots.ceil() * ppl as f64;
+    assert_eq!(w[0]["kernels"][0]["pairs_visited"], slots * 200.0);
+    assert_eq!(
+        w[0]["kernels"][0]["pairs_interacting"],
+        200.0 * 199.0 + (slots - 200.0) * 200.0
+    );
 
     // The validator rejects what the schema forbids.
     let mut bad = doc.clone();

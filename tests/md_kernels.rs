@@ -5,7 +5,7 @@
 mod common;
 
 use common::{as_f32, gpu, random_positions};
-use nti_gpu::md::{MdConfig, MdKernels, MdSystem, PairSearch};
+use nti_gpu::md::{LjForces, MdConfig, MdKernels, MdSystem, PairSearch};
 use nti_gpu::reference::cell_list::{cell_counts, exclusive_scan, neighbors_brute_force};
 use nti_gpu::reference::integrate::Baoab;
 use nti_gpu::reference::lj_forces::{lj_forces, minimum_image, norm2};
@@ -104,24 +104,31 @@ fn assert_forces_match(system: &MdSystem, g: &nti_gpu::gpu::Gpu, pos: &[[f64; 3]
 #[test]
 fn lj_forces_all_pairs_match_reference_minimum_image() {
     let Some(g) = gpu() else { return };
-    let kernels = Arc::new(MdKernels::new(&g).unwrap());
     let lj = paper_lj();
-    // N = 150 spans three 64-wide tiles with a partial last tile; 3 replicas.
+    // N = 150 spans three 64-wide tiles with a partial last tile; 3 replicas. Every layout
+    // of the all-pairs kernel: 1 particle per invocation (GPUs), 3 (divides 150), 8
+    // (padding slots in the last invocation) and the adapter's.
     let (n, b) = (150usize, 3u32);
     let pos: Vec<[f64; 3]> = (0..b)
         .flat_map(|r| random_positions(n, 6.0, 0.85, 10 + r as u64))
         .collect();
     let pos = as_f32(&pos);
     let vel = velocities(pos.len(), 99);
-    let sys = MdSystem::new(
-        &g,
-        kernels,
-        config(n as u32, b, lj, PairSearch::AllPairs),
-        &pos,
-        &vel,
-    )
-    .unwrap();
-    assert_forces_match(&sys, &g, &pos, &lj);
+    let adapter = LjForces::adapter_particles_per_invocation(&g);
+    for ppl in [1, 3, 8, adapter] {
+        let kernels = Arc::new(MdKernels::with_particles_per_invocation(&g, ppl).unwrap());
+        let sys = MdSystem::new(
+            &g,
+            kernels,
+            config(n as u32, b, lj, PairSearch::AllPairs),
+            &pos,
+            &vel,
+        )
+        .unwrap();
+        assert_eq!(sys.all_pairs_particles_per_invocation(), ppl);
+        assert_forces_match(&sys, &g, &pos, &lj);
+    }
+    assert!(MdKernels::with_particles_per_invocation(&g, 9).is_err());
 }
 
 #[test]

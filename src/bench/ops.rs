@@ -6,21 +6,24 @@
 //! integer and address arithmetic = 0. Per pair the kernels spend
 //! - [`LJ_VISIT_FLOPS`] = 17 on every pair they visit (x_i − x_j: 3, minimum image: 9,
 //!   r²: 5), whether or not it is within the cutoff, and
-//! - [`LJ_PAIR_FLOPS`] = 25 more on every pair within the cutoff (the pair term `lj_pair`:
-//!   12; accumulating force, energy, virial and count: 13).
+//! - [`LJ_PAIR_FLOPS`] = 26 more on every pair within the cutoff (the pair term `lj_pair`:
+//!   13; accumulating force, energy, virial and count: 13).
 //!
 //! [`shader_pair_flops`] counts the same numbers from the composed WGSL with naga (the
 //! innermost loop of an entry point, calls expanded), so a test holds the constants to the
-//! shader. Pair counts are the kernels' own: `lj_forces` (all pairs, tiles of 64) runs
-//! B·⌈n/64⌉·64 invocations, padding lanes included, each visiting the n particles of its
-//! replica; `lj_forces_neighbors` visits Σ_s `min(neighbor_count[s], max_neighbors)` list
-//! entries. Pairs within the cutoff are read from the kernel's output (c_i = ½ #{j: r_ij <
-//! r_c}); the padding lanes of `lj_forces` (x = 0) are counted on the host.
+//! shader. Pair counts are the kernels' own: `lj_forces` (all pairs, tiles of 64, P
+//! particles per invocation) runs ⌈n/P⌉ live invocations per replica, each visiting the n
+//! particles of its replica for its P slots, padding slots included (the other invocations
+//! of the last workgroup skip the loop); `lj_forces_neighbors` visits Σ_s
+//! `min(neighbor_count[s], max_neighbors)` list entries. Pairs within the cutoff are read
+//! from the kernel's output (c_i = ½ #{j: r_ij < r_c}); the padding slots of `lj_forces`
+//! (x = 0) are counted on the host.
 //!
 //! Bytes: what the kernel's loads and stores request from storage buffers, without any
 //! cache model (an upper bound on memory traffic; workgroup-memory reads not counted):
-//! - `lj_forces`: per workgroup the n positions of its replica (16 B each, into the tile)
-//!   and 64 λ reads (4 B); per particle its own position (16 B) and force + aux (24 B).
+//! - `lj_forces`: per workgroup (⌈n/(64 P)⌉ per replica) the n positions of its replica
+//!   (16 B each, into the tile) and 64 λ reads (4 B); per particle its own position (16 B)
+//!   and force + aux (24 B).
 //! - `lj_forces_neighbors`: per particle slot 52 B (cell_particles 4, λ 4, position 16,
 //!   neighbor_count 4, force + aux 24), per visited entry 20 B (index 4, position 16).
 
@@ -32,7 +35,7 @@ use serde::Serialize;
 /// Flops per visited pair (distance and cutoff test).
 pub const LJ_VISIT_FLOPS: u64 = 17;
 /// Further flops per pair within the cutoff (plain LJ pair term and accumulation).
-pub const LJ_PAIR_FLOPS: u64 = 25;
+pub const LJ_PAIR_FLOPS: u64 = 26;
 /// Invocations per workgroup of the force kernels.
 pub const WORKGROUP: u64 = 64;
 
@@ -52,9 +55,10 @@ impl PairCounts {
     }
 }
 
-/// Bytes requested by one `lj_forces` dispatch (n particles, B replicas).
-pub fn lj_forces_bytes(n: u64, replicas: u64) -> f64 {
-    let groups = n.div_ceil(WORKGROUP);
+/// Bytes requested by one `lj_forces` dispatch (n particles, B replicas, `ppl` particles
+/// per invocation).
+pub fn lj_forces_bytes(n: u64, replicas: u64, ppl: u64) -> f64 {
+    let groups = n.div_ceil(WORKGROUP * ppl);
     (replicas * groups * (n * 16 + WORKGROUP * 4) + replicas * n * (16 + 24)) as f64
 }
 
@@ -84,9 +88,10 @@ fn interacting_from_aux(gpu: &Gpu, sys: &MdSystem) -> Result<u64> {
 pub fn lj_forces_counts(gpu: &Gpu, sys: &MdSystem) -> Result<PairCounts> {
     let p = &sys.params;
     let (n, b) = (p.n as u64, p.replicas as u64);
-    let lanes = n.div_ceil(WORKGROUP) * WORKGROUP;
+    let ppl = sys.all_pairs_particles_per_invocation() as u64;
+    let lanes = n.div_ceil(ppl) * ppl;
     let real = interacting_from_aux(gpu, sys)?;
-    // Padding lanes sit at x = 0 and count every particle within the cutoff of it.
+    // Padding slots sit at x = 0 and count every particle within the cutoff of it.
     let pos = sys.read_positions(gpu)?;
     let mut padding = 0u64;
     for r in 0..b as usize {
@@ -134,7 +139,11 @@ pub fn force_kernel_counts(gpu: &Gpu, sys: &MdSystem) -> Result<(&'static str, P
         Ok((
             "lj_forces",
             c,
-            lj_forces_bytes(p.n as u64, p.replicas as u64),
+            lj_forces_bytes(
+                p.n as u64,
+                p.replicas as u64,
+                sys.all_pairs_particles_per_invocation() as u64,
+            ),
         ))
     }
 }
@@ -176,7 +185,7 @@ pub fn shader_function_flops(kernel: &str, function: &str) -> Result<u64> {
         .iter()
         .find(|(_, f)| f.name.as_deref() == Some(function))
         .ok_or_else(|| Error::Device(format!("no function `{function}` in `{kernel}`")))?;
-    Ok(Counter { module: &module }.function(h, &info))
+    Ok(Counter { module: &module }.function(h, &info, false))
 }
 
 fn innermost_loop(block: &naga::Block) -> Option<&naga::Block> {
@@ -233,7 +242,13 @@ impl Counter<'_> {
         }
     }
 
-    fn function(&self, h: naga::Handle<naga::Function>, info: &naga::valid::ModuleInfo) -> u64 {
+    /// Flops of function `h` (with `skip_ifs`, only what runs whatever the branches take).
+    fn function(
+        &self,
+        h: naga::Handle<naga::Function>,
+        info: &naga::valid::ModuleInfo,
+        skip_ifs: bool,
+    ) -> u64 {
         let mut h = h;
         if self.module.functions[h].name.as_deref() == Some("pair_terms") {
             if let Some((lj, _)) = self
@@ -250,7 +265,7 @@ impl Counter<'_> {
             func: f,
             info: &info[h],
         };
-        self.block(&f.body, &ctx, info, false)
+        self.block(&f.body, &ctx, info, skip_ifs)
     }
 
     fn block(
@@ -265,7 +280,7 @@ impl Counter<'_> {
             .iter()
             .map(|s| match s {
                 S::Emit(range) => range.clone().map(|e| self.expression(ctx, e)).sum(),
-                S::Call { function, .. } => self.function(*function, info),
+                S::Call { function, .. } => self.function(*function, info, skip_ifs),
                 S::Block(b) => self.block(b, ctx, info, skip_ifs),
                 S::If { accept, reject, .. } if !skip_ifs => {
                     self.block(accept, ctx, info, false) + self.block(reject, ctx, info, false)

@@ -202,6 +202,23 @@ pub fn describe_adapter(adapter: &wgpu::Adapter) -> String {
 pub const REQUIRED_STORAGE_BUFFERS: u32 = 10;
 
 impl Gpu {
+    /// Items per invocation of a kernel that reuses every value it loads across several
+    /// items held in registers: `cpu` on CPU adapters (which load a shared address lane by
+    /// lane), 1 on GPUs; the environment variable `var`, when it holds a value in 1..=`max`,
+    /// overrides both.
+    pub fn items_per_invocation(&self, cpu: u32, var: &str, max: u32) -> u32 {
+        let default = if self.adapter.device_type == "Cpu" {
+            cpu
+        } else {
+            1
+        };
+        std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|v: &u32| (1..=max).contains(v))
+            .unwrap_or(default)
+    }
+
     /// Chooses an adapter and creates a device on it.
     pub fn new(options: &GpuOptions) -> Result<Gpu> {
         let backends = match &options.backend {

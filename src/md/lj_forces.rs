@@ -1,6 +1,6 @@
 //! Typed wrapper of `shaders/lj_forces.wgsl`: LJ forces, energies and virials (all pairs, or over the neighbour list); f64 reference [`crate::reference::lj_forces`].
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::gpu::kernel::{bind, Access::*, BindingSpec, KernelFamily};
 use crate::gpu::Gpu;
 
@@ -17,8 +17,17 @@ pub const LJ_FORCES_BINDINGS: &[BindingSpec] = &[
     bind(8, "lambdas", ReadOnly),
 ];
 
+/// Particles per invocation of the all-pairs `lj_forces` on CPU adapters (where a position
+/// read from workgroup memory is loaded lane by lane, so it pays to use it several times).
+pub const CPU_PARTICLES_PER_INVOCATION: u32 = 8;
+
 /// `shaders/lj_forces.wgsl`: LJ forces, energy and virial.
-pub struct LjForces(pub KernelFamily);
+pub struct LjForces {
+    /// The compiled kernels.
+    pub family: KernelFamily,
+    /// Particles per invocation of `lj_forces`.
+    pub ppl: u32,
+}
 /// Arguments of [`LjForces`].
 pub struct LjArgs<'a> {
     /// SimParams uniform.
@@ -42,18 +51,42 @@ pub struct LjArgs<'a> {
 }
 
 impl LjForces {
-    /// Compiles the family.
+    /// Compiles the family with the adapter's particles per invocation
+    /// ([`CPU_PARTICLES_PER_INVOCATION`] on CPU adapters, 1 elsewhere; `NTI_MD_PPL` in 1..=8
+    /// overrides).
     pub fn new(gpu: &Gpu) -> Result<Self> {
-        Ok(Self(KernelFamily::new(
+        Self::with_particles_per_invocation(gpu, Self::adapter_particles_per_invocation(gpu))
+    }
+
+    /// The particles per invocation that [`Self::new`] compiles for `gpu`.
+    pub fn adapter_particles_per_invocation(gpu: &Gpu) -> u32 {
+        gpu.items_per_invocation(CPU_PARTICLES_PER_INVOCATION, "NTI_MD_PPL", 8)
+    }
+
+    /// Compiles the family with `ppl` (1..=8) particles per invocation of `lj_forces`.
+    pub fn with_particles_per_invocation(gpu: &Gpu, ppl: u32) -> Result<Self> {
+        if !(1..=8).contains(&ppl) {
+            return Err(Error::Device(format!(
+                "{ppl} particles per invocation of lj_forces: use 1..=8"
+            )));
+        }
+        let family = KernelFamily::with_parameters(
             gpu,
             "lj_forces",
             LJ_FORCES_BINDINGS,
             &["lj_forces", "lj_forces_neighbors"],
-        )?))
+            &[("PPL", ppl)],
+        )?;
+        Ok(Self { family, ppl })
+    }
+
+    /// Workgroups of the all-pairs `lj_forces` for `n` particles in each of `replicas`.
+    pub fn all_pairs_groups(&self, n: u32, replicas: u32) -> (u32, u32, u32) {
+        (n.div_ceil(64 * self.ppl), replicas, 1)
     }
     /// Bind group for `args`.
     pub fn bind(&self, gpu: &Gpu, a: &LjArgs) -> wgpu::BindGroup {
-        self.0.bind_group(
+        self.family.bind_group(
             gpu,
             &[
                 a.params,

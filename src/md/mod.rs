@@ -56,10 +56,16 @@ pub struct MdKernels {
 }
 
 impl MdKernels {
-    /// Compiles every MD pipeline.
+    /// Compiles every MD pipeline (the all-pairs forces at the adapter's particles per
+    /// invocation, [`LjForces::new`]).
     pub fn new(gpu: &Gpu) -> Result<Self> {
+        Self::with_particles_per_invocation(gpu, LjForces::adapter_particles_per_invocation(gpu))
+    }
+
+    /// [`MdKernels::new`] with `ppl` (1..=8) particles per invocation of the all-pairs forces.
+    pub fn with_particles_per_invocation(gpu: &Gpu, ppl: u32) -> Result<Self> {
         Ok(MdKernels {
-            lj: LjForces::new(gpu)?,
+            lj: LjForces::with_particles_per_invocation(gpu, ppl)?,
             cells: CellList::new(gpu)?,
             step_control: StepControl::new(gpu)?,
             integrate: Integrator::new(gpu)?,

@@ -447,6 +447,11 @@ impl MdSystem {
         Some(12 * k)
     }
 
+    /// Particles per invocation of the all-pairs force kernel this system runs.
+    pub fn all_pairs_particles_per_invocation(&self) -> u32 {
+        self.kernels.lj.ppl
+    }
+
     /// Records one dispatch of the MD kernel `entry` with its standard grid (for per-kernel
     /// timing). Returns false for an unknown entry.
     pub fn record_kernel(&self, pass: &mut wgpu::ComputePass<'_>, entry: &str) -> bool {
@@ -461,8 +466,12 @@ impl MdSystem {
         }
         let (family, group, grid) = match entry {
             "step_control" => (&k.step_control.0, &self.groups.step_control, (1, 1, 1)),
-            "lj_forces_neighbors" => (&k.lj.0, &self.groups.lj, per_particle),
-            "lj_forces" => (&k.lj.0, &self.groups.lj, (groups_for(p.n), p.replicas, 1)),
+            "lj_forces_neighbors" => (&k.lj.family, &self.groups.lj, per_particle),
+            "lj_forces" => (
+                &k.lj.family,
+                &self.groups.lj,
+                k.lj.all_pairs_groups(p.n, p.replicas),
+            ),
             "integrate_baoa" | "integrate_b_baoa" | "integrate_b" => {
                 (&k.integrate.0, &self.groups.integrate, per_particle)
             }

@@ -429,16 +429,7 @@ impl ModelKernels {
 
     /// The particles per invocation of `model_mlp` that [`Self::new`] compiles for `gpu`.
     pub fn adapter_particles_per_invocation(gpu: &Gpu) -> u32 {
-        let default = if gpu.adapter.device_type == "Cpu" {
-            CPU_PARTICLES_PER_INVOCATION
-        } else {
-            1
-        };
-        std::env::var("NTI_MODEL_PPL")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .filter(|&v: &u32| (1..=16).contains(&v))
-            .unwrap_or(default)
+        gpu.items_per_invocation(CPU_PARTICLES_PER_INVOCATION, "NTI_MODEL_PPL", 16)
     }
 
     /// Compiles both families for `cfg` with `ppl` particles per invocation of `model_mlp`

@@ -573,14 +573,21 @@ fn dispatch(cli: Cli) -> Result<()> {
                 let defaults = wgpu::Limits::default();
                 check_device_limits(&s, &path, &defaults, "WebGPU's default limits", &hint)?;
             }
+            let m = &s.sampler;
+            let production = match m.tau_spacing {
+                Some(x) => format!(
+                    "{} configurations per replica {x} tau_int apart",
+                    m.production_steps / m.sample_every as u64
+                ),
+                None => format!("{} steps", m.production_steps),
+            };
             println!(
-                "{}: ok ({} particle count(s) {:?}, {} replicas, {} + {} steps, pair search: {})",
+                "{}: ok ({} particle count(s) {:?}, {} replicas, {} + {production}, pair search: {})",
                 scene.display(),
                 s.system.particles.len(),
                 s.system.particles,
-                s.sampler.replicas,
-                s.sampler.equilibration_steps,
-                s.sampler.production_steps,
+                m.replicas,
+                m.equilibration_steps,
                 if s.uses_cell_list() {
                     "cell list"
                 } else {

@@ -184,7 +184,7 @@ fn langevin_md_matches_lammps_and_openmm_within_3_sigma() {
     assert_eq!(refs.len(), 6);
     for (rho, t) in [(0.8, 2.0), (0.5, 2.0), (0.8, 1.2)] {
         let s = scene(&state_point(rho, t, 8, 1500, 4000, 17));
-        let out = run_reference(&g, kernels.clone(), &s, 500, |_| {}).unwrap();
+        let out = run_reference(&g, kernels.clone(), &s, 500, |_, _| {}).unwrap();
         let sum = out.summary();
         let (u, p, temp) = (
             sum.potential_energy_per_particle,
@@ -241,7 +241,7 @@ fn paper_system_n40_matches_monte_carlo() {
               record_every: 10, sample_every: 500),
 )"#,
     );
-    let out = run_reference(&g, kernels, &s, 40, |_| {}).unwrap();
+    let out = run_reference(&g, kernels, &s, 40, |_, _| {}).unwrap();
     let sum = out.summary();
     let (u, p) = (sum.potential_energy_per_particle, sum.pressure);
     let (ru, rue) = (r["U_per_N"].as_f64().unwrap(), r["U_err"].as_f64().unwrap());

@@ -33,7 +33,7 @@ fn neighbor_overflow_rolls_back_and_is_invisible_in_the_trajectory() {
     let Some(g) = gpu() else { return };
     let kernels = Arc::new(MdKernels::new(&g).unwrap());
     // Melt the lattice first.
-    let melt = run_reference(&g, kernels.clone(), &fluid_scene(300), 500, |_| {}).unwrap();
+    let melt = run_reference(&g, kernels.clone(), &fluid_scene(300), 500, |_, _| {}).unwrap();
     let pos: Vec<[f64; 3]> = melt
         .system
         .read_positions(&g)
@@ -66,13 +66,13 @@ fn neighbor_overflow_rolls_back_and_is_invisible_in_the_trajectory() {
         config.clone(),
         &pos,
         &vel,
-        |_| {},
+        |_, _| {},
     )
     .unwrap();
     let mut tight_config = config.clone();
     tight_config.neighbor_capacity = Some(tight);
     let squeezed =
-        run_reference_with(&g, kernels, &scene, tight_config, &pos, &vel, |_| {}).unwrap();
+        run_reference_with(&g, kernels, &scene, tight_config, &pos, &vel, |_, _| {}).unwrap();
     assert!(
         squeezed.max_neighbors > tight,
         "the list never overflowed (capacity {tight}); the test did not exercise the rollback"
@@ -195,12 +195,90 @@ fn cell_list_trajectories_are_reproducible_run_to_run() {
     let Some(g) = gpu() else { return };
     let kernels = Arc::new(MdKernels::new(&g).unwrap());
     let scene = fluid_scene(300);
-    let a = run_reference(&g, kernels.clone(), &scene, 500, |_| {}).unwrap();
-    let b = run_reference(&g, kernels, &scene, 500, |_| {}).unwrap();
+    let a = run_reference(&g, kernels.clone(), &scene, 500, |_, _| {}).unwrap();
+    let b = run_reference(&g, kernels, &scene, 500, |_, _| {}).unwrap();
     assert!(a.system.uses_cells());
     assert!(a.rebuilds > 10);
     let pa = a.system.read_positions(&g).unwrap();
     let pb = b.system.read_positions(&g).unwrap();
     assert!(pa == pb, "two runs of the same scene differ");
     assert_eq!(a.records, b.records);
+}
+
+fn paper_box_scene(sampling: &str) -> Scene {
+    let text = format!(
+        r#"Scene(
+    name: "tau", seed: 5,
+    system: (box_length: 6.0, temperature: 1.0, epsilon: 0.8, particles: [40],
+             potential: MinimumImage),
+    sampler: (replicas: 4, dt: 0.005, record_every: 10, {sampling}),
+)"#
+    );
+    let s = Scene::from_str(&text, "test").unwrap();
+    s.validate("test").unwrap();
+    s
+}
+
+#[test]
+fn production_sized_by_tau_int_is_the_fixed_run_it_chose() {
+    let Some(g) = gpu() else { return };
+    let kernels = Arc::new(MdKernels::new(&g).unwrap());
+    // 1 000 steps of equilibration, the second half measuring tau_int; 5 configurations
+    // per replica (production_steps / sample_every), 2 tau_int apart.
+    let auto = paper_box_scene(
+        "equilibration_steps: 1000, production_steps: 500, sample_every: 100, tau_spacing: 2.0",
+    );
+    let mut totals = Vec::new();
+    let a = run_reference(&g, kernels.clone(), &auto, 40, |_, t| totals.push(t)).unwrap();
+    let tau = a.pilot_tau_int.expect("a pilot tau_int");
+    assert!(tau > 0.0 && tau.is_finite(), "{tau}");
+    let sized = nti_gpu::md::sampler::sized_by_tau(&auto.sampler, tau, 2.0);
+    assert_eq!(a.sample_every, sized.sample_every);
+    assert!(a.sample_every as f64 >= 2.0 * tau && a.sample_every % 10 == 0);
+    assert_eq!(a.frames, 5);
+    assert_eq!(a.steps, 1000 + 5 * a.sample_every as u64);
+    // Progress: the first guess, then the run's length once tau_int is known.
+    assert_eq!(totals.first(), Some(&1500));
+    assert_eq!(totals.last(), Some(&a.steps));
+    // The same trajectory as a fixed schedule with that spacing: equal kept samples.
+    let fixed = paper_box_scene(&format!(
+        "equilibration_steps: 1000, production_steps: {}, sample_every: {}",
+        sized.production_steps, sized.sample_every
+    ));
+    let b = run_reference(&g, kernels, &fixed, 40, |_, _| {}).unwrap();
+    assert!(b.pilot_tau_int.is_none());
+    let (sa, sb) = (
+        a.sample_set(&g, &auto).unwrap(),
+        b.sample_set(&g, &fixed).unwrap(),
+    );
+    assert_eq!(sa.positions, sb.positions);
+    assert_eq!(a.records, b.records);
+    let summary = a.summary();
+    assert_eq!(summary.tau_int_pilot, Some(tau));
+    assert_eq!(summary.samples, 20);
+}
+
+#[test]
+fn tau_spacing_is_checked() {
+    for (sampling, field) in [
+        (
+            "equilibration_steps: 1000, production_steps: 500, tau_spacing: 0.0",
+            "sampler.tau_spacing",
+        ),
+        (
+            "equilibration_steps: 10, production_steps: 500, tau_spacing: 2.0",
+            "sampler.equilibration_steps",
+        ),
+    ] {
+        let text = format!(
+            r#"Scene(name: "t", seed: 1,
+    system: (box_length: 6.0, temperature: 1.0, particles: [40], potential: MinimumImage),
+    sampler: (replicas: 2, dt: 0.005, record_every: 10, {sampling}))"#
+        );
+        let e = Scene::from_str(&text, "t.ron")
+            .and_then(|s| s.validate("t.ron"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(field), "{e}");
+    }
 }

@@ -155,7 +155,7 @@ fn dilute_lj_agrees_with_long_reference_run() {
 )"#,
         l = (500.0f64 / 0.1).cbrt()
     ));
-    let out = run_reference(&g, kernels, &s, 500, |_| {}).unwrap();
+    let out = run_reference(&g, kernels, &s, 500, |_, _| {}).unwrap();
     let lj = out.config.lj;
     let set = Configurations {
         buffer: &out.samples,
@@ -203,7 +203,7 @@ fn liquid_density_is_flagged_not_converged() {
               record_every: 10, sample_every: 200),
 )"#,
     );
-    let out = run_reference(&g, kernels, &s, 200, |_| {}).unwrap();
+    let out = run_reference(&g, kernels, &s, 200, |_, _| {}).unwrap();
     let set = Configurations {
         buffer: &out.samples,
         n: 200,

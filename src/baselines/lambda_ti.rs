@@ -250,7 +250,7 @@ fn run_leg(
         config.clone(),
         &pos,
         &vel,
-        &mut *on_progress,
+        |d, _| on_progress(d),
     )?;
     let beta = 1.0 / s.temperature;
     let final_pos = out.system.read_positions(gpu)?;

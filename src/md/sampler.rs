@@ -89,6 +89,9 @@ pub struct SampleOutcome {
     pub frames: u32,
     /// MD steps between frames.
     pub sample_every: u32,
+    /// τ_int of U (MD steps) over the second half of equilibration, when production was
+    /// sized by it (`sampler.tau_spacing`).
+    pub pilot_tau_int: Option<f64>,
     /// g(r) pair counts summed over all frames and replicas.
     pub gr_hist: Vec<u64>,
     /// Neighbour-list rebuilds (cell-list path).
@@ -162,13 +165,13 @@ struct Event {
 }
 
 /// Runs the reference sampler for `scene` at particle count `n`, from a lattice with
-/// Maxwell velocities. `on_progress(steps_done)` is called after every chunk.
+/// Maxwell velocities. `on_progress(steps_done, steps_in_run)` is called after every chunk.
 pub fn run_reference(
     gpu: &Gpu,
     kernels: Arc<MdKernels>,
     scene: &Scene,
     n: u32,
-    on_progress: impl FnMut(u64),
+    on_progress: impl FnMut(u64, u64),
 ) -> Result<SampleOutcome> {
     let m = &scene.sampler;
     let (pos, vel) = initial_state(
@@ -192,7 +195,10 @@ pub fn run_reference(
 
 /// Runs the reference sampler with the scene's schedule (steps, records, samples) on an
 /// explicit MD configuration and initial state (B * N positions and velocities,
-/// replica-major).
+/// replica-major). With `sampler.tau_spacing`, the second half of equilibration is
+/// recorded to measure τ_int and production is sized from it (see
+/// [`crate::scene::SamplerSettings::tau_spacing`]). `on_progress(done, total)` is called
+/// after every chunk with the steps done and the run's length (known once τ_int is).
 pub fn run_reference_with(
     gpu: &Gpu,
     kernels: Arc<MdKernels>,
@@ -200,30 +206,115 @@ pub fn run_reference_with(
     config: MdConfig,
     pos: &[[f64; 3]],
     vel: &[[f64; 3]],
-    mut on_progress: impl FnMut(u64),
+    mut on_progress: impl FnMut(u64, u64),
 ) -> Result<SampleOutcome> {
-    let m = &scene.sampler;
+    let scene_settings = &scene.sampler;
     let mut system = MdSystem::new(gpu, kernels, config.clone(), pos, vel)?;
-    let rec = Recording::new(gpu, &config, m)?;
     let backup = system.uses_cells().then(|| Backup::new(gpu, &system));
-    let total_steps = rec.equil + m.production_steps;
+    let start = Instant::now();
+    let mut gr_total = vec![0u64; scene_settings.gr_bins as usize];
+    let mut run = |system: &mut MdSystem, rec: &Recording, offset: u64, total: u64| {
+        let steps = rec.equil + rec.production;
+        run_phase(
+            gpu,
+            system,
+            rec,
+            backup.as_ref(),
+            steps,
+            &mut gr_total,
+            |d| on_progress(offset + d, total),
+        )
+    };
+    let (m, pilot_tau_int) = match scene_settings.tau_spacing {
+        None => (scene_settings.clone(), None),
+        Some(spacing) => {
+            // Pilot: equilibration with its second half recorded, no frames kept.
+            let half = scene_settings.equilibration_steps / 2;
+            let mut pilot = scene_settings.clone();
+            pilot.equilibration_steps -= half;
+            pilot.production_steps = half;
+            pilot.sample_every = u32::MAX;
+            let rec = Recording::new(gpu, &config, &pilot)?;
+            let guess = scene_settings.equilibration_steps + scene_settings.production_steps;
+            run(&mut system, &rec, 0, guess)?;
+            let u = series_of(&rec.read_records(gpu)?, |r| r[0]);
+            let tau = crate::stats::tau_int_replicas(&u) * scene_settings.record_every as f64;
+            (sized_by_tau(scene_settings, tau, spacing), Some(tau))
+        }
+    };
+    let rec = Recording::new(gpu, &config, &m)?;
+    let done = scene_settings.equilibration_steps - m.equilibration_steps;
+    let total_steps = done + m.equilibration_steps + m.production_steps;
+    run(&mut system, &rec, done, total_steps)?;
+    let wall_time = start.elapsed().as_secs_f64();
+    for (t, c) in gr_total.iter_mut().zip(system.read_gr(gpu)?) {
+        *t += c as u64;
+    }
+    let records = rec.read_records(gpu)?;
+    let control = system.control(gpu)?;
+    Ok(SampleOutcome {
+        records,
+        record_every: m.record_every,
+        samples: rec.samples,
+        frames: rec.frames as u32,
+        sample_every: m.sample_every,
+        pilot_tau_int,
+        gr_hist: gr_total,
+        rebuilds: control.rebuilds,
+        max_neighbors: system.params.max_neighbors,
+        steps: total_steps,
+        wall_time,
+        config,
+        system,
+    })
+}
+
+/// The production schedule of `m` sized by a measured τ_int (MD steps): configurations
+/// `spacing` τ_int apart (rounded up to a multiple of `record_every`), as many per replica
+/// as `production_steps / sample_every` keeps; equilibration already done.
+pub fn sized_by_tau(
+    m: &crate::scene::SamplerSettings,
+    tau_int: f64,
+    spacing: f64,
+) -> crate::scene::SamplerSettings {
+    let record = m.record_every as u64;
+    let frames = (m.production_steps / m.sample_every as u64).max(1);
+    let every = ((spacing * tau_int / record as f64).ceil() as u64).max(1) * record;
+    let every = every.min(u32::MAX as u64 / record * record);
+    let mut sized = m.clone();
+    sized.equilibration_steps = 0;
+    sized.sample_every = every as u32;
+    sized.production_steps = frames * every;
+    sized
+}
+
+/// Steps `rec`'s phase on `system` in submissions of about 0.25 s, growing the neighbour
+/// list when it overflows and adding g(r) counts into `gr_total` before they could
+/// overflow. `on_progress(done)` after every submission.
+fn run_phase(
+    gpu: &Gpu,
+    system: &mut MdSystem,
+    rec: &Recording,
+    backup: Option<&Backup>,
+    total_steps: u64,
+    gr_total: &mut [u64],
+    mut on_progress: impl FnMut(u64),
+) -> Result<()> {
     let mut done = 0u64;
     let mut chunk = 20u64;
-    let start = Instant::now();
-    let mut gr_total = vec![0u64; m.gr_bins as usize];
     while done < total_steps {
         let end = (done + chunk).min(total_steps);
         let t0 = Instant::now();
         let mut encoder = gpu.device.create_command_encoder(&Default::default());
-        if let Some(b) = &backup {
-            b.save(&mut encoder, &system);
+        if let Some(b) = backup {
+            b.save(&mut encoder, system);
         }
-        rec.record_steps(&mut encoder, &system, done, end);
+        rec.record_steps(&mut encoder, system, done, end);
         gpu.queue.submit([encoder.finish()]);
         let control = system.control(gpu)?;
         if control.status & STATUS_NEIGHBOR_OVERFLOW != 0 {
-            if let Some(b) = &backup {
-                b.restore(gpu, &system);
+            if let Some(b) = backup {
+                b.restore(gpu, system);
                 system.grow_neighbor_list(gpu)?;
                 continue;
             }
@@ -244,26 +335,12 @@ pub fn run_reference_with(
         let rate = steps_in_chunk as f64 / t0.elapsed().as_secs_f64().max(1e-4);
         chunk = ((0.25 * rate) as u64).clamp(1, 5000);
     }
-    let wall_time = start.elapsed().as_secs_f64();
-    for (t, c) in gr_total.iter_mut().zip(system.read_gr(gpu)?) {
-        *t += c as u64;
-    }
-    let records = rec.read_records(gpu)?;
-    let control = system.control(gpu)?;
-    Ok(SampleOutcome {
-        records,
-        record_every: m.record_every,
-        samples: rec.samples,
-        frames: rec.frames as u32,
-        sample_every: m.sample_every,
-        gr_hist: gr_total,
-        rebuilds: control.rebuilds,
-        max_neighbors: system.params.max_neighbors,
-        steps: total_steps,
-        wall_time,
-        config,
-        system,
-    })
+    Ok(())
+}
+
+/// Per replica, `f` of every record.
+fn series_of(records: &[Vec<[f64; 5]>], f: impl Fn(&[f64; 5]) -> f64) -> Vec<Vec<f64>> {
+    records.iter().map(|r| r.iter().map(&f).collect()).collect()
 }
 
 /// Where a reference run keeps its observables and configurations on the device, and when
@@ -276,6 +353,7 @@ struct Recording {
     replicas: u64,
     n: u64,
     equil: u64,
+    production: u64,
     record_every: u64,
     sample_every: u64,
     n_records: u64,
@@ -310,6 +388,8 @@ impl Recording {
             )));
         }
         let (series_bytes, sample_bytes) = Self::sizes(config, m);
+        // A pilot keeps no frames; a buffer of no bytes is not portable.
+        let sample_bytes = sample_bytes.max(16);
         let replicas = config.replicas as u64;
         let n = config.n as u64;
         let n_records = m.production_steps / m.record_every as u64;
@@ -320,6 +400,7 @@ impl Recording {
             replicas,
             n,
             equil: m.equilibration_steps,
+            production: m.production_steps,
             record_every: m.record_every as u64,
             sample_every: m.sample_every as u64,
             n_records,
@@ -439,10 +520,7 @@ impl SampleOutcome {
     }
 
     fn series(&self, f: impl Fn(&[f64; 5]) -> f64) -> Vec<Vec<f64>> {
-        self.records
-            .iter()
-            .map(|r| r.iter().map(&f).collect())
-            .collect()
+        series_of(&self.records, f)
     }
 
     /// The thermo log of the run (`thermo_N<N>.csv`): one row per observable record of the
@@ -551,6 +629,7 @@ impl SampleOutcome {
             samples: self.frames as u64 * c.replicas as u64,
             sample_every: self.sample_every,
             tau_int: tau_steps,
+            tau_int_pilot: self.pilot_tau_int,
             n_eff: u.n_eff,
             sample_spacing_over_tau: self.sample_every as f64 / tau_steps.max(1e-12),
             records: total_records as u64,
@@ -626,6 +705,10 @@ pub struct ReferenceSummary {
     pub sample_every: u32,
     /// Integrated autocorrelation time of U, in MD steps.
     pub tau_int: f64,
+    /// τ_int of U over the second half of equilibration (MD steps), from which
+    /// `sample_every` and the production length were sized (`sampler.tau_spacing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tau_int_pilot: Option<f64>,
     /// Effective number of independent U records.
     pub n_eff: f64,
     /// sample_every / tau_int: >= 2 means kept configurations are decorrelated.

@@ -81,6 +81,12 @@ pub struct SamplerSettings {
     /// Keep a configuration (and accumulate g(r)) every this many steps.
     #[serde(default = "default_sample_every")]
     pub sample_every: u32,
+    /// Space the kept configurations by the measured autocorrelation instead: this many
+    /// integrated autocorrelation times of U apart (τ_int measured over the second half of
+    /// equilibration, rounded up to a multiple of `record_every`), as many per replica as
+    /// `production_steps / sample_every`; production then runs that many spacings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tau_spacing: Option<f64>,
     /// Pair search.
     #[serde(default)]
     pub neighbor: NeighborMode,
@@ -283,6 +289,29 @@ impl SamplerSettings {
         }
         if m.sample_every == 0 {
             return Err(bad(path, "sampler.sample_every", 0, "must be >= 1"));
+        }
+        if let Some(x) = m.tau_spacing {
+            if !(x.is_finite() && x > 0.0 && x <= 100.0) {
+                return Err(bad(
+                    path,
+                    "sampler.tau_spacing",
+                    x,
+                    "must be in (0, 100] autocorrelation times (2 keeps configurations \
+                     decorrelated); leave it out to keep one every sample_every steps",
+                ));
+            }
+            if m.equilibration_steps < 2 * m.record_every as u64 {
+                return Err(bad(
+                    path,
+                    "sampler.equilibration_steps",
+                    m.equilibration_steps,
+                    format!(
+                        "tau_spacing measures tau_int over the second half of equilibration: \
+                         use at least {} steps (2 x record_every)",
+                        2 * m.record_every
+                    ),
+                ));
+            }
         }
         if m.production_steps < m.record_every as u64 {
             return Err(bad(

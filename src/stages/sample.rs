@@ -53,7 +53,15 @@ pub fn sample_one(
 ) -> Result<(ReferenceSummary, SampleSet)> {
     let steps = scene.sampler.equilibration_steps + scene.sampler.production_steps;
     progress.start(&format!("sample N={n}"), steps);
-    let outcome = run_reference(gpu, kernels.clone(), scene, n, |d| progress.set(d))?;
+    let mut steps_now = steps;
+    let outcome = run_reference(gpu, kernels.clone(), scene, n, |d, total| {
+        if total != steps_now {
+            steps_now = total;
+            progress.finish();
+            progress.start(&format!("sample N={n}"), total);
+        }
+        progress.set(d)
+    })?;
     progress.finish();
     let mut summary = outcome.summary();
     let set = outcome.sample_set(gpu, scene)?;

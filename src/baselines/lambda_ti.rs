@@ -197,6 +197,8 @@ fn leg_scene(scene: &Scene, settings: &LambdaTiSettings, windows: usize) -> Scen
     leg.sampler.production_steps = settings.production_steps;
     leg.sampler.sample_every = settings.sample_every;
     leg.sampler.record_every = leg.sampler.record_every.min(settings.sample_every);
+    // The windows run the lengths given here, whatever sizes the reference sampling.
+    leg.sampler.tau_spacing = None;
     leg
 }
 
@@ -596,6 +598,23 @@ pub fn lambda_ti(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn legs_run_their_own_lengths_when_the_reference_is_sized_by_tau_int() {
+        let text = r#"Scene(name: "t", seed: 1,
+            system: (box_length: 6.0, temperature: 1.0, particles: [40], potential: MinimumImage),
+            sampler: (replicas: 2, dt: 0.005, equilibration_steps: 1000,
+                      production_steps: 3000, sample_every: 100, tau_spacing: 2.0),
+            baselines: (lambda_ti: (windows: 4, replicas_per_window: 2,
+                        equilibration_steps: 300, production_steps: 600, sample_every: 50)))"#;
+        let scene = Scene::from_str(text, "t.ron").unwrap();
+        scene.validate("t.ron").unwrap();
+        let settings = scene.baselines.as_ref().unwrap().lambda_ti.clone().unwrap();
+        let leg = leg_scene(&scene, &settings, 4).sampler;
+        assert_eq!(leg.tau_spacing, None);
+        assert_eq!((leg.equilibration_steps, leg.production_steps), (300, 600));
+        assert_eq!((leg.sample_every, leg.replicas), (50, 8));
+    }
 
     #[test]
     fn leg_grids_integrate_smooth_functions() {

@@ -442,9 +442,11 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
         // compacted into nb (one minimum image per pair) for the network terms.
         var nb: array<u32, TILE>;
         var n_nb = 0u;
-        for (var q = 0u; q < count; q = q + 1u) {
+        // Dead invocations run no iteration (see tile_neighbours).
+        let scan = select(0u, count, live);
+        for (var q = 0u; q < scan; q = q + 1u) {
             let j = tt * TILE + q;
-            if (!live || j == m) {
+            if (j == m) {
                 continue;
             }
             let d = minimum_image(tile[q].xyz - xm, params.box_length, params.inv_box);

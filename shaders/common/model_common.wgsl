@@ -193,9 +193,12 @@ fn tile_neighbours(
     inv_box: f32,
 ) -> u32 {
     var m = 0u;
-    for (var q = 0u; q < count; q = q + 1u) {
+    // A dead invocation runs no iteration, so that SIMD lanes of dead invocations only
+    // (the tail of the last workgroup) skip the scan.
+    let scan = select(0u, count, live);
+    for (var q = 0u; q < scan; q = q + 1u) {
         let d = minimum_image(tile[q].xyz - xi, box_length, inv_box);
-        if (live && first + q != self_index && dot(d, d) < rc2) {
+        if (first + q != self_index && dot(d, d) < rc2) {
             (*nb)[m] = q;
             m = m + 1u;
         }

@@ -220,16 +220,16 @@ fn model_descriptors(
     let row = p * params.dim;
     var v: array<vec3<f32>, MAX_KV>;
     //#repeat k KR
-    features[row + @ku] = s_@k;
+    features[row + @ku] = flush(s_@k);
     if (@ku < KVEC) {
-        v[min(@ku, MAX_KV - 1u)] = v_@k;
+        v[min(@ku, MAX_KV - 1u)] = flush3(v_@k);
     }
     //#end
     var idx = row + params.k_radial;
     for (var k = 0u; k < params.kv; k = k + 1u) {
         moments[p * params.kv + k] = vec4<f32>(v[k], 0.0);
         for (var l = k; l < params.kv; l = l + 1u) {
-            features[idx] = dot(v[k], v[l]);
+            features[idx] = flush(dot(v[k], v[l]));
             idx = idx + 1u;
         }
     }

@@ -173,9 +173,9 @@ fn grad_tangent(
     let row = gp.df_offset + p * gp.model.dim;
     var dv: array<vec3<f32>, MAX_KV>;
     //#repeat k KR
-    work[row + @ku] = ds_@k;
+    work[row + @ku] = flush(ds_@k);
     if (@ku < KVEC) {
-        dv[min(@ku, MAX_KV - 1u)] = dv_@k;
+        dv[min(@ku, MAX_KV - 1u)] = flush3(dv_@k);
     }
     //#end
     var idx = row + gp.model.k_radial;
@@ -183,7 +183,7 @@ fn grad_tangent(
         let vk = moments[p * kv + k].xyz;
         for (var l = k; l < kv; l = l + 1u) {
             let vl = moments[p * kv + l].xyz;
-            work[idx] = dot(dv[k], vl) + dot(vk, dv[l]);
+            work[idx] = flush(dot(dv[k], vl) + dot(vk, dv[l]));
             idx = idx + 1u;
         }
     }
@@ -315,10 +315,11 @@ fn store4(s: u32, p: u32, qb: u32, v: vec4<f32>) {
         return;
     }
     let k = slot(s, p, 4u * qb);
-    work[k] = v.x;
-    work[k + 1u] = v.y;
-    work[k + 2u] = v.z;
-    work[k + 3u] = v.w;
+    let w = flush4(v);
+    work[k] = w.x;
+    work[k + 1u] = w.y;
+    work[k + 2u] = w.z;
+    work[k + 3u] = w.w;
 }
 
 // Loads four hidden units of slot `s` of particle p.

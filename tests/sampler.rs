@@ -12,6 +12,13 @@ use nti_gpu::reference::cell_list::neighbors_brute_force;
 use nti_gpu::scene::Scene;
 use std::sync::Arc;
 
+/// The scene of `text`, parsed and validated.
+fn valid_scene(text: &str) -> Scene {
+    let s = Scene::from_str(text, "test").unwrap();
+    s.validate("test").unwrap();
+    s
+}
+
 fn fluid_scene(steps: u64) -> Scene {
     let text = format!(
         r#"Scene(
@@ -23,9 +30,7 @@ fn fluid_scene(steps: u64) -> Scene {
 )"#,
         l = (500.0f64 / 0.8).cbrt()
     );
-    let s = Scene::from_str(&text, "test").unwrap();
-    s.validate("test").unwrap();
-    s
+    valid_scene(&text)
 }
 
 #[test]
@@ -214,9 +219,7 @@ fn paper_box_scene(sampling: &str) -> Scene {
     sampler: (replicas: 4, dt: 0.005, record_every: 10, {sampling}),
 )"#
     );
-    let s = Scene::from_str(&text, "test").unwrap();
-    s.validate("test").unwrap();
-    s
+    valid_scene(&text)
 }
 
 #[test]

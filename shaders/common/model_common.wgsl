@@ -176,6 +176,25 @@ fn schedule(t: f32, s_min: f32, ln_ratio: f32) -> f32 {
     return s_min * exp(t * ln_ratio);
 }
 
+// Magnitudes below this are written as zero by the descriptor and gradient passes. Some
+// CPUs take a slow path for every operation with a subnormal operand or result; a dilute
+// fluid's descriptors reach down into the Gaussian tails, and products of two such small
+// factors (the weight gradients' sums) land below the normal range. Next to the O(1)
+// values they are summed with, they change nothing in f32.
+const NEGLIGIBLE: f32 = 1.0e-30;
+
+fn flush(x: f32) -> f32 {
+    return select(x, 0.0, abs(x) < NEGLIGIBLE);
+}
+
+fn flush3(v: vec3<f32>) -> vec3<f32> {
+    return select(v, vec3<f32>(0.0), abs(v) < vec3<f32>(NEGLIGIBLE));
+}
+
+fn flush4(v: vec4<f32>) -> vec4<f32> {
+    return select(v, vec4<f32>(0.0), abs(v) < vec4<f32>(NEGLIGIBLE));
+}
+
 // Compacts the neighbours of particle `self_index` (at xi) among the `count` staged
 // particles of `tile` (global indices first .. first + count - 1) into nb: the tile slots
 // within r_c, so that the basis loops run over neighbours only (SIMD lanes stay busy: most

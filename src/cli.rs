@@ -906,10 +906,16 @@ fn print_reference(result: &serde_json::Value) {
 /// The warning for reference samples kept closer than two autocorrelation times apart.
 fn decorrelation_warning(reference: &serde_json::Value) -> Option<String> {
     let spacing = reference["sample_spacing_over_tau"].as_f64()?;
+    // With a τ-sized spacing, the pilot's τ_int ran short of production's.
+    let field = if reference.get("tau_int_pilot").is_some() {
+        "sampler.tau_spacing (or equilibration_steps, over whose second half tau_int is measured)"
+    } else {
+        "sampler.sample_every"
+    };
     (spacing < 2.0).then(|| {
         format!(
-            "warning: kept configurations are only {spacing:.1} tau_int apart; raise \
-             sampler.sample_every for decorrelated samples"
+            "warning: kept configurations are only {spacing:.1} tau_int apart; raise {field} \
+             for decorrelated samples"
         )
     })
 }

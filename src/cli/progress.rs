@@ -103,6 +103,15 @@ impl Progress for Bar {
         }
     }
 
+    fn set_total(&mut self, total: u64) {
+        if let Some(b) = &self.bar {
+            b.set_length(total);
+        }
+        if let Some(l) = self.log.as_mut() {
+            l.set_total(total);
+        }
+    }
+
     fn finish(&mut self) {
         if let Some(b) = self.bar.take() {
             b.finish();
@@ -139,6 +148,11 @@ impl LogProgress {
             next_tenth: 1,
             last_line: now,
         }
+    }
+
+    /// The stage's length became `total` steps: later lines count against it.
+    pub fn set_total(&mut self, total: u64) {
+        self.total = total;
     }
 
     /// The line that announces the stage.
@@ -228,6 +242,21 @@ mod tests {
         if cfg!(unix) {
             assert!(!bar_terminal(true, None));
         }
+    }
+
+    /// A stage whose length becomes known later counts later lines against it.
+    #[test]
+    fn a_stage_can_learn_its_length() {
+        let mut log = LogProgress::new("sample N=40", 16_000);
+        assert_eq!(
+            log.set(2_000).as_deref(),
+            Some("sample N=40: 2000/16000 (12 %)")
+        );
+        log.set_total(20_800);
+        assert!(log
+            .set(20_800)
+            .unwrap()
+            .starts_with("sample N=40: 20800/20800 (100 %)"));
     }
 
     /// A short stage whose only report is its last one still reports its whole time.

@@ -21,6 +21,9 @@ pub const LJ_FORCES_BINDINGS: &[BindingSpec] = &[
 /// read from workgroup memory is loaded lane by lane, so it pays to use it several times).
 pub const CPU_PARTICLES_PER_INVOCATION: u32 = 8;
 
+/// The most particles per invocation `lj_forces` is compiled for.
+pub const MAX_PARTICLES_PER_INVOCATION: u32 = 8;
+
 /// `shaders/lj_forces.wgsl`: LJ forces, energy and virial.
 pub struct LjForces {
     /// The compiled kernels.
@@ -60,14 +63,18 @@ impl LjForces {
 
     /// The particles per invocation that [`Self::new`] compiles for `gpu`.
     pub fn adapter_particles_per_invocation(gpu: &Gpu) -> u32 {
-        gpu.items_per_invocation(CPU_PARTICLES_PER_INVOCATION, "NTI_MD_PPL", 8)
+        gpu.items_per_invocation(
+            CPU_PARTICLES_PER_INVOCATION,
+            "NTI_MD_PPL",
+            MAX_PARTICLES_PER_INVOCATION,
+        )
     }
 
     /// Compiles the family with `ppl` (1..=8) particles per invocation of `lj_forces`.
     pub fn with_particles_per_invocation(gpu: &Gpu, ppl: u32) -> Result<Self> {
-        if !(1..=8).contains(&ppl) {
+        if !(1..=MAX_PARTICLES_PER_INVOCATION).contains(&ppl) {
             return Err(Error::Device(format!(
-                "{ppl} particles per invocation of lj_forces: use 1..=8"
+                "{ppl} particles per invocation of lj_forces: use 1..={MAX_PARTICLES_PER_INVOCATION}"
             )));
         }
         let family = KernelFamily::with_parameters(

@@ -43,6 +43,8 @@ pub trait Progress {
     fn start(&mut self, label: &str, total: u64);
     /// Steps done so far.
     fn set(&mut self, done: u64);
+    /// The stage's length became known to be `total` steps (it was an estimate).
+    fn set_total(&mut self, _total: u64) {}
     /// The bar is complete.
     fn finish(&mut self);
 }

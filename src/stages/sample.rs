@@ -57,8 +57,7 @@ pub fn sample_one(
     let outcome = run_reference(gpu, kernels.clone(), scene, n, |d, total| {
         if total != steps_now {
             steps_now = total;
-            progress.finish();
-            progress.start(&format!("sample N={n}"), total);
+            progress.set_total(total);
         }
         progress.set(d)
     })?;

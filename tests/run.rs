@@ -264,7 +264,8 @@ fn run_gives_the_isotherm_from_several_particle_counts() {
         &path,
         scene(
             r#"training: (steps: 20, batch: 8, log_every: 10, checkpoint_every: 10),
-    integration: (particles: [4, 6, 8], chemical_potential: false, trajectories: 8,
+    baselines: (widom: (insertions: 20), eos: true),
+    integration: (particles: [4, 6, 8], chemical_potential: [8], trajectories: 8,
                   steps: 8, correctors: 1, estimators: [Corrected]),"#,
         ),
     )
@@ -279,9 +280,23 @@ fn run_gives_the_isotherm_from_several_particle_counts() {
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
             .unwrap();
+    let fe = &results["free_energy"];
+    // N + 1 of the listed N only, with its finite difference.
+    assert!(fe["9"]["neural_ti"]["betaF_ex"]["mean"].is_f64(), "{fe}");
+    assert!(fe["8"]["neural_ti"]["betamu_ex"]["mean"].is_f64(), "{fe}");
+    assert!(fe.get("5").is_none() && fe.get("7").is_none(), "{fe}");
+    // Widom and the equations of state at every integrated N, trained (6) or not (4, 8),
+    // from reference samples of each; none at N + 1.
+    for n in ["4", "6", "8"] {
+        assert!(fe[n]["widom"]["mean"].is_f64(), "N = {n}: {}", fe[n]);
+        assert!(fe[n]["widom"]["converged"].is_boolean(), "N = {n}: {}", fe[n]);
+        assert!(fe[n]["eos"]["mean"].is_f64(), "N = {n}: {}", fe[n]);
+        assert!(out_dir.join(format!("samples_N{n}.ntis")).exists(), "N = {n}");
+    }
+    assert!(fe["9"].get("widom").is_none(), "{}", fe["9"]);
     let gc = &results["grand_canonical"];
-    // Nodes: the exact N = 0, 1 and the three evaluated counts.
-    assert_eq!(gc["nodes"].as_array().unwrap().len(), 5, "{gc}");
+    // Nodes: the exact N = 0, 1 and the four evaluated counts.
+    assert_eq!(gc["nodes"].as_array().unwrap().len(), 6, "{gc}");
     let table = std::fs::read_to_string(out_dir.join("isotherm.csv")).unwrap();
     // One plain header row, then numbers.
     assert_eq!(
@@ -306,7 +321,7 @@ fn run_gives_the_isotherm_from_several_particle_counts() {
         rows[200]
     );
     assert!(out_dir.join("isotherm.png").exists());
-    // p(N) at the largest fluctuation: normalised over the spline's range 0..=8.
+    // p(N) at the largest fluctuation: normalised over the spline's range 0..=9.
     let pn = std::fs::read_to_string(out_dir.join("pn.csv")).unwrap();
     assert_eq!(pn.lines().next(), Some("n,p"));
     let p: Vec<f64> = pn
@@ -314,7 +329,7 @@ fn run_gives_the_isotherm_from_several_particle_counts() {
         .skip(1)
         .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
         .collect();
-    assert_eq!(p.len(), 9);
+    assert_eq!(p.len(), 10);
     assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-5);
     assert!(gc["p_n"]["var_n"].as_f64().unwrap() > 0.0);
 }

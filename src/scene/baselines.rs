@@ -103,6 +103,11 @@ pub struct WidomSettings {
     /// Test particles inserted into every kept configuration.
     #[serde(default = "default_insertions")]
     pub insertions: u32,
+    /// The particle counts to insert into (default: every N the scene trains on or
+    /// integrates, N + 1 excepted); the reference fluid is sampled at those it does not
+    /// train on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub particles: Option<Vec<u32>>,
 }
 
 fn default_insertions() -> u32 {

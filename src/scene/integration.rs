@@ -4,7 +4,8 @@
 //! ```ron
 //! integration: (
 //!     particles: [40],            // N to evaluate (default: the system's particle counts)
-//!     chemical_potential: true,   // also evaluate N + 1 for βμ_ex(N → N+1)
+//!     chemical_potential: true,   // also evaluate N + 1 for βμ_ex(N → N+1); or a list,
+//!                                 // e.g. [40, 200]: N + 1 of those N only
 //!     trajectories: 64,           // independent trajectories per estimator and N
 //!     steps: 200,                 // K grid intervals (the paper: 1000)
 //!     grid: Power(exponent: 2.0), // dense near t = 0
@@ -77,8 +78,9 @@ pub struct IntegrationSettings {
     /// Particle counts to evaluate (empty: the system's `particles`). The model is a sum
     /// over particles, so any N works, including counts it was not trained on.
     pub particles: Vec<u32>,
-    /// Also evaluate N + 1 for every N, giving βμ_ex(N → N+1) = βF_ex(N+1) − βF_ex(N).
-    pub chemical_potential: bool,
+    /// Also evaluate N + 1, giving βμ_ex(N → N+1) = βF_ex(N+1) − βF_ex(N): for every N
+    /// (`true`), none (`false`) or the N listed.
+    pub chemical_potential: ChemicalPotential,
     /// Independent trajectories per estimator and N.
     pub trajectories: u32,
     /// Grid intervals K (the paper: 1000).
@@ -139,6 +141,39 @@ pub struct IntegrationSettings {
     pub max_trajectories: Option<u32>,
 }
 
+/// Where `integration` also evaluates N + 1: `true` (every N), `false` (none) or a list of
+/// the N whose N + 1 to evaluate (`chemical_potential: [40, 200]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ChemicalPotential {
+    /// Every N (`true`) or none (`false`).
+    Every(bool),
+    /// The N listed.
+    At(Vec<u32>),
+}
+
+impl ChemicalPotential {
+    /// Whether N + 1 is evaluated next to N.
+    pub fn at(&self, n: u32) -> bool {
+        match self {
+            ChemicalPotential::Every(every) => *every,
+            ChemicalPotential::At(list) => list.contains(&n),
+        }
+    }
+}
+
+impl From<bool> for ChemicalPotential {
+    fn from(every: bool) -> Self {
+        ChemicalPotential::Every(every)
+    }
+}
+
+impl From<Vec<u32>> for ChemicalPotential {
+    fn from(list: Vec<u32>) -> Self {
+        ChemicalPotential::At(list)
+    }
+}
+
 /// `correctors` MALA steps per grid point at the grid points with `from` ≤ t ≤ `to`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -155,7 +190,7 @@ impl Default for IntegrationSettings {
     fn default() -> Self {
         Self {
             particles: Vec::new(),
-            chemical_potential: true,
+            chemical_potential: true.into(),
             trajectories: 64,
             steps: 200,
             grid: TimeGrid::default(),
@@ -183,17 +218,21 @@ impl Default for IntegrationSettings {
 }
 
 impl IntegrationSettings {
-    /// The particle counts to evaluate, in order, without repeats: `particles` (or the
-    /// system's) and, with `chemical_potential`, every N + 1.
-    pub fn evaluated_counts(&self, system_particles: &[u32]) -> Vec<u32> {
-        let base = if self.particles.is_empty() {
+    /// `particles`, or the system's when that is empty (no N + 1).
+    pub fn base_counts<'a>(&'a self, system_particles: &'a [u32]) -> &'a [u32] {
+        if self.particles.is_empty() {
             system_particles
         } else {
             &self.particles
-        };
+        }
+    }
+
+    /// The particle counts to evaluate, in order, without repeats: `particles` (or the
+    /// system's) and N + 1 of every N `chemical_potential` names.
+    pub fn evaluated_counts(&self, system_particles: &[u32]) -> Vec<u32> {
         let mut out: Vec<u32> = Vec::new();
-        for &n in base {
-            let extra = self.chemical_potential.then_some(n + 1);
+        for &n in self.base_counts(system_particles) {
+            let extra = self.chemical_potential.at(n).then_some(n + 1);
             for m in std::iter::once(n).chain(extra) {
                 if !out.contains(&m) {
                     out.push(m);
@@ -522,7 +561,7 @@ mod tests {
         // What only evaluates or sizes the run: no estimator's key moves.
         let same = IntegrationSettings {
             particles: vec![40, 80],
-            chemical_potential: !base.chemical_potential,
+            chemical_potential: vec![40].into(),
             rule: Rule::Riemann,
             estimators: vec![Estimator::Annealed],
             target_error: Some(0.1),

@@ -24,7 +24,9 @@ pub mod system;
 pub mod training;
 
 pub use baselines::{Baselines, LambdaPath, LambdaTiSettings, Quadrature, WidomSettings};
-pub use integration::{CorrectorSettings, CorrectorSpan, Estimator, IntegrationSettings};
+pub use integration::{
+    ChemicalPotential, CorrectorSettings, CorrectorSpan, Estimator, IntegrationSettings,
+};
 pub use model::{ModelConfig, ModelSystem};
 pub use reference::{KnownValue, ReferenceValue};
 pub use system::{
@@ -161,7 +163,7 @@ impl Scene {
                 "must be a non-empty plain name (no '/', no leading '.'); it names the output directory",
             ));
         }
-        let max_density = self.system.validate(path)?;
+        let max_density = self.system.validate(path)?.max(self.validate_widom_counts(path)?);
         self.sampler.validate(path, &self.system, max_density)?;
         let widom = self.baselines.as_ref().is_some_and(|b| b.widom.is_some());
         let m = &self.sampler;
@@ -191,6 +193,65 @@ impl Scene {
         }
         reference::validate(path, &self.reference)?;
         Ok(())
+    }
+
+    /// Checks Widom's particle counts as the system's are checked; their highest density.
+    fn validate_widom_counts(&self, path: &str) -> Result<f64> {
+        let mut max_density: f64 = 0.0;
+        for n in self.widom_counts() {
+            let field = "baselines.widom.particles";
+            if n < 2 {
+                return Err(bad(path, field, n, "every N must be >= 2"));
+            }
+            let rho = self.system.density(n);
+            if rho > MAX_DENSITY {
+                return Err(bad(
+                    path,
+                    field,
+                    n,
+                    format!(
+                        "density N sigma^3 / L^3 = {rho:.3} exceeds {MAX_DENSITY} (a solid, not \
+                         a fluid); use at most {} particles in this box",
+                        self.system.max_particles()
+                    ),
+                ));
+            }
+            max_density = max_density.max(rho);
+        }
+        Ok(max_density)
+    }
+
+    /// The particle counts Widom insertion runs at: `baselines.widom.particles`, or else
+    /// every N the scene trains on or integrates (N + 1 excepted), in that order; none
+    /// without Widom.
+    pub fn widom_counts(&self) -> Vec<u32> {
+        let Some(widom) = self.baselines.as_ref().and_then(|b| b.widom.as_ref()) else {
+            return Vec::new();
+        };
+        if let Some(list) = &widom.particles {
+            return list.clone();
+        }
+        let mut out = self.system.particles.clone();
+        if let Some(integ) = &self.integration {
+            for &n in integ.base_counts(&self.system.particles) {
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            }
+        }
+        out
+    }
+
+    /// Every N whose reference fluid is sampled: the system's particle counts, then those
+    /// Widom insertion alone needs.
+    pub fn sampled_counts(&self) -> Vec<u32> {
+        let mut out = self.system.particles.clone();
+        for n in self.widom_counts() {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+        out
     }
 
     fn validate_model(&self, path: &str, model: &ModelConfig) -> Result<()> {
@@ -223,6 +284,21 @@ impl Scene {
             ));
         }
         let s = &self.system;
+        if let ChemicalPotential::At(list) = &integ.chemical_potential {
+            let base = integ.base_counts(&s.particles);
+            if let Some(n) = list.iter().find(|n| !base.contains(n)) {
+                return Err(bad(
+                    path,
+                    "integration.chemical_potential",
+                    format!("{list:?}"),
+                    format!(
+                        "N = {n} is not evaluated (integration.particles, or the system's \
+                         particles when that is empty): list N of {base:?} whose N + 1 to \
+                         evaluate, or true for all of them"
+                    ),
+                ));
+            }
+        }
         for n in integ.evaluated_counts(&s.particles) {
             let rho = s.density(n);
             if rho > MAX_DENSITY {
@@ -433,6 +509,65 @@ Scene(
         assert!(e.contains("sampler.neighbor"), "{e}");
         let e = err_of(&GOOD.replace("dt: 0.005,", "dt: 0.005, gr_max: 4.0,"));
         assert!(e.contains("sampler.gr_max"), "{e}");
+    }
+
+    #[test]
+    fn chemical_potential_is_every_n_none_or_a_list() {
+        let with = |value: &str| {
+            GOOD.replace("particles: [40],", "particles: [40, 80],")
+                .replace(
+                    "    ),\n)",
+                    &format!(
+                        "    ),\n    training: (),\n    integration: (particles: [40, 60], \
+                         chemical_potential: {value}),\n)"
+                    ),
+                )
+        };
+        let counts = |value: &str| {
+            let s = Scene::from_str(&with(value), "t").unwrap();
+            s.validate("t").unwrap();
+            s.integration.unwrap().evaluated_counts(&s.system.particles)
+        };
+        assert_eq!(counts("true"), [40, 41, 60, 61]);
+        assert_eq!(counts("false"), [40, 60]);
+        assert_eq!(counts("[60]"), [40, 60, 61]);
+        assert_eq!(counts("[]"), [40, 60]);
+        // 80 is trained but not evaluated here: its N + 1 would have no N to subtract.
+        let e = err_of(&with("[40, 80]"));
+        assert!(
+            e.contains("integration.chemical_potential") && e.contains("N = 80"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn widom_runs_at_every_trained_or_integrated_n_unless_told_otherwise() {
+        let with = |widom: &str, integration: &str| {
+            let text = GOOD.replace("particles: [40],", "particles: [40, 80],").replace(
+                "    ),\n)",
+                &format!("    ),\n    baselines: ({widom}),\n    training: (),\n{integration}\n)"),
+            );
+            let s = Scene::from_str(&text, "t").unwrap();
+            s.validate("t").map(|()| (s.widom_counts(), s.sampled_counts()))
+        };
+        let integration = "    integration: (particles: [40, 60, 80]),";
+        let (widom, sampled) = with("widom: ()", integration).unwrap();
+        assert_eq!((widom, sampled), (vec![40, 80, 60], vec![40, 80, 60]));
+        let (widom, sampled) = with("widom: (particles: [60])", integration).unwrap();
+        assert_eq!((widom, sampled), (vec![60], vec![40, 80, 60]));
+        let (widom, sampled) = with("eos: true", integration).unwrap();
+        assert_eq!((widom, sampled), (vec![], vec![40, 80]));
+        let (widom, _) = with("widom: ()", "").unwrap();
+        assert_eq!(widom, [40, 80]);
+        for (list, why) in [("[1]", ">= 2"), ("[400]", "exceeds")] {
+            let e = with(&format!("widom: (particles: {list})"), "")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("baselines.widom.particles") && e.contains(why),
+                "{e}"
+            );
+        }
     }
 
     #[test]

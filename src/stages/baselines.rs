@@ -1,7 +1,8 @@
 //! The baselines stage (`nti-gpu baselines`, step 3 of `nti-gpu run`): the classical
-//! routes the scene's `baselines` section names, for every N: Widom insertion into the
-//! reference samples (reused from the output directory when they match the scene, sampled
-//! otherwise), λ-window TI with MBAR, and the equations of state. Writes
+//! routes the scene's `baselines` section names: Widom insertion into the reference samples
+//! (reused from the output directory when they match the scene, sampled otherwise) at every
+//! N the scene trains on or integrates ([`Scene::widom_counts`]), λ-window TI with MBAR at
+//! every trained N, and the equations of state at all of them. Writes
 //! `free_energy.<N>.widom`, `.lambda_ti`, `.mbar` and `.eos` into results.json.
 
 use super::{
@@ -17,12 +18,19 @@ use crate::scene::{LjParams, Potential, Scene};
 use std::path::Path;
 use std::time::Instant;
 
-/// Fingerprint of the baselines stage's inputs (scene hash and the baselines section).
+/// Fingerprint of the baselines stage's inputs (scene hash, the baselines section, and the
+/// particle counts beyond the system's that Widom insertion adds).
 pub fn baselines_fingerprint(scene: &Scene) -> String {
-    fingerprint(&[
-        &format!("{:016x}", scene.hash()),
-        &ron::to_string(&scene.baselines).unwrap_or_default(),
-    ])
+    let hash = format!("{:016x}", scene.hash());
+    let section = ron::to_string(&scene.baselines).unwrap_or_default();
+    let sampled = scene.sampled_counts();
+    // Without such counts the fingerprint is what it was before Widom could add any, so
+    // that earlier output directories keep their baselines.
+    if sampled == scene.system.particles {
+        fingerprint(&[&hash, &section])
+    } else {
+        fingerprint(&[&hash, &section, &format!("{sampled:?}")])
+    }
 }
 
 /// Step 3 of `nti-gpu run`: nothing when results.json records a run of the same baselines
@@ -48,9 +56,9 @@ pub fn baselines_if_needed(
     Ok("ran")
 }
 
-/// Runs the baselines the scene's `baselines` section names, for every N: Widom insertion
-/// into the reference samples (reused from `out_dir` when they match the scene, sampled
-/// otherwise). Writes `free_energy.<N>.widom` into `results.json`.
+/// Runs the baselines the scene's `baselines` section names (see the module doc) for every
+/// N of [`Scene::sampled_counts`]; writes `free_energy.<N>.widom`, `.lambda_ti`, `.mbar`
+/// and `.eos` into `results.json`.
 pub fn baselines_stage(
     gpu: &Gpu,
     scene: &Scene,
@@ -74,10 +82,11 @@ pub fn baselines_stage(
     let widom_kernel = WidomKernel::new(gpu)?;
     let mut free_energy = serde_json::Map::new();
     let mut reference = serde_json::Map::new();
-    let s = &scene.system;
-    for &n in &s.particles {
+    let widom_counts = scene.widom_counts();
+    for n in scene.sampled_counts() {
+        let trained = scene.system.particles.contains(&n);
         let mut methods = serde_json::Map::new();
-        if let Some(widom) = &baselines.widom {
+        if let Some(widom) = baselines.widom.as_ref().filter(|_| widom_counts.contains(&n)) {
             let (set, summary) = samples_for(gpu, &mut kernels, scene, n, out_dir, progress)?;
             if let Some(summary) = summary {
                 reference.insert(
@@ -98,7 +107,7 @@ pub fn baselines_stage(
                 )?,
             );
         }
-        if let Some(settings) = &baselines.lambda_ti {
+        if let Some(settings) = baselines.lambda_ti.as_ref().filter(|_| trained) {
             let (ti, mbar) = lambda_ti_entries(
                 gpu,
                 &kernels.get(gpu)?,

@@ -26,7 +26,7 @@ fn stage_needs(scene: &Scene) -> Result<Vec<StageNeeds>> {
     let s = &scene.system;
     let m = &scene.sampler;
     let mut needs = Vec::new();
-    for &n in &s.particles {
+    for n in scene.sampled_counts() {
         needs.push(StageNeeds {
             stage: format!("sampling N = {n}"),
             fields: vec![
@@ -44,7 +44,8 @@ fn stage_needs(scene: &Scene) -> Result<Vec<StageNeeds>> {
             ],
             footprint: reference_footprint(scene, n),
         });
-        if let Some(settings) = scene.baselines.as_ref().and_then(|b| b.lambda_ti.as_ref()) {
+        let lambda_ti = scene.baselines.as_ref().and_then(|b| b.lambda_ti.as_ref());
+        if let Some(settings) = lambda_ti.filter(|_| s.particles.contains(&n)) {
             needs.push(StageNeeds {
                 stage: format!("lambda-window TI N = {n}"),
                 fields: vec![(

@@ -1,8 +1,8 @@
 //! The stages of a run, each writing its outputs into the output directory and its keys
 //! into `results.json`, and [`run_scene`], which runs every stage a scene asks for in order:
 //!
-//! 1. [`sample`]: reference sampling for every N of `system.particles` (skipped where
-//!    `samples_N<N>.ntis` of this scene exists);
+//! 1. [`sample`]: reference sampling for every N of `system.particles` and every other N
+//!    Widom insertion runs at (skipped where `samples_N<N>.ntis` of this scene exists);
 //! 2. [`train`]: training, when the scene has a `training` section (resumed from
 //!    `model.ckpt`; nothing to do when it is complete);
 //! 3. [`baselines`]: the classical baselines the scene names (skipped when results.json
@@ -139,7 +139,7 @@ pub fn forget_other_scene(scene: &Scene, out_dir: &Path) -> Result<()> {
     if results.get("scene_hash").and_then(|h| h.as_str()) == Some(hash.as_str()) {
         return Ok(());
     }
-    let mut keep = scene.system.particles.clone();
+    let mut keep = scene.sampled_counts();
     if let Some(i) = &scene.integration {
         keep.extend(i.evaluated_counts(&scene.system.particles));
     }

@@ -87,7 +87,8 @@ pub struct SampleOutcome {
     pub json: serde_json::Value,
 }
 
-/// Runs the reference sampler for every N of the scene (with `reuse`, only where no
+/// Runs the reference sampler for every N of the scene ([`Scene::sampled_counts`]: the
+/// system's particle counts and those Widom insertion adds; with `reuse`, only where no
 /// samples of this scene are in `out_dir`), writes the samples, g(r) tables and the
 /// `reference` section of `results.json` into `out_dir` (after every N, so a stopped run
 /// keeps what it finished).
@@ -103,7 +104,7 @@ pub fn sample_stage(
     let mut kernels = LazyMdKernels::default();
     let mut reference = serde_json::Map::new();
     let mut sampled = Vec::new();
-    for &n in &scene.system.particles {
+    for n in scene.sampled_counts() {
         if reuse && existing_samples(scene, n, out_dir)?.is_some() {
             continue;
         }

@@ -366,15 +366,22 @@ pub struct Headline {
     pub quadrature_error: f64,
 }
 
-/// The annealed run's AIS (or population-annealing) estimate.
-fn annealed_ais(summaries: &[EstimatorSummary]) -> Option<AisEstimate> {
-    summaries
+/// The run whose importance weights give the AIS (or population-annealing) and weighted
+/// TI estimates: the annealed run, else the MALA-corrected run (its weights carry the
+/// predictor's ln L/F too, so its AIS is exact whatever the lag).
+fn weighted_run(summaries: &[EstimatorSummary]) -> Option<&EstimatorSummary> {
+    [Estimator::Annealed, Estimator::Corrected]
         .iter()
-        .find(|s| s.estimator == Estimator::Annealed)
-        .and_then(|s| s.ais)
+        .find_map(|&e| summaries.iter().find(|s| s.estimator == e && s.ais.is_some()))
 }
 
-/// The estimate called `key` among `summaries` (`ais`: the annealed run's AIS).
+/// The AIS (or population-annealing) estimate of [`weighted_run`].
+fn annealed_ais(summaries: &[EstimatorSummary]) -> Option<AisEstimate> {
+    weighted_run(summaries).and_then(|s| s.ais)
+}
+
+/// The estimate called `key` among `summaries` (`ais`, `weighted_ti`: those of
+/// [`weighted_run`]).
 pub fn estimate_for(summaries: &[EstimatorSummary], key: &str) -> Option<Headline> {
     if key == "ais" {
         let a = annealed_ais(summaries)?;
@@ -390,9 +397,7 @@ pub fn estimate_for(summaries: &[EstimatorSummary], key: &str) -> Option<Headlin
         });
     }
     if key == "weighted_ti" {
-        let s = summaries
-            .iter()
-            .find(|s| s.estimator == Estimator::Annealed && s.weighted_ti.is_some())?;
+        let s = weighted_run(summaries)?;
         return Some(Headline {
             key: "weighted_ti",
             estimate: s.weighted_ti?,
@@ -496,7 +501,9 @@ pub fn verdict(summaries: &[EstimatorSummary], h: &Headline) -> Verdict {
         Some(_) => {}
         None => {
             reasons.push(
-                "no annealed run (AIS / population annealing) to cross-check the headline".into(),
+                "no importance weights (AIS / population annealing of an annealed or \
+                 MALA-corrected run) to cross-check the headline"
+                    .into(),
             );
             remedy("add Annealed to integration.estimators", &mut remedies);
         }
@@ -743,6 +750,38 @@ mod tests {
     }
 
     #[test]
+    fn a_corrected_run_alone_is_checked_by_its_own_importance_weights() {
+        // The paper-experiment pattern: only the corrected sampler, with populations whose
+        // weights give AIS and the weighted TI (numbers of its N = 40 run).
+        let runs = [summary(
+            Estimator::Corrected,
+            (-21.96, 0.92),
+            0.02,
+            Some((-23.57, 0.66, 34.8)),
+        )];
+        let h = headline(&runs).unwrap();
+        assert_eq!(h.key, "corrected");
+        let v = verdict(&runs, &h);
+        assert!(v.converged, "{v:?}");
+        assert!((v.estimator_spread - 1.61).abs() < 1e-9, "{v:?}");
+        // The same with the weights' estimates 3σ away: not converged, and says which.
+        let runs = [summary(
+            Estimator::Corrected,
+            (-21.96, 0.92),
+            0.02,
+            Some((-26.0, 0.66, 34.8)),
+        )];
+        let v = verdict(&runs, &headline(&runs).unwrap());
+        assert!(!v.converged);
+        assert!(
+            v.reasons
+                .iter()
+                .any(|r| r.contains("corrected and ais disagree")),
+            "{v:?}"
+        );
+    }
+
+    #[test]
     fn inconsistent_or_degenerate_runs_are_not_converged_and_say_why() {
         // The quick scene's pattern: AIS with 5.7 effective samples of 32, the annealed TI
         // 1.8 kT above the corrected one.
@@ -785,7 +824,7 @@ mod tests {
             "{v:?}"
         );
         assert!(
-            v.reasons.iter().any(|r| r.contains("no annealed run")),
+            v.reasons.iter().any(|r| r.contains("no importance weights")),
             "{v:?}"
         );
         assert!(

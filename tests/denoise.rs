@@ -50,7 +50,7 @@ fn corrector(steps: u32, populations: u32, resample: f64) -> CorrectorSettings {
         h_max: 0.02,
         populations,
         resample,
-        span: None,
+        spans: Vec::new(),
     }
 }
 
@@ -136,17 +136,18 @@ fn sampler_paths_match_the_reference_record_by_record() {
     for (what, predictor, steps, pops, resample, x0) in cases {
         let mut settings = corrector(steps, pops, resample);
         if what.ends_with("in a span") {
-            settings.span = Some(CorrectorSpan {
+            settings.spans = vec![CorrectorSpan {
                 from: SPAN.0,
                 to: SPAN.1,
                 correctors: 5,
-            });
+                particles: None,
+            }];
         }
         let path = match &x0 {
             Some(x) => PathKind::ForwardNoise { x0: x.clone() },
             None => PathKind::Sampler {
                 predictor,
-                correctors: settings,
+                correctors: settings.clone(),
             },
         };
         let out = run_denoise(
@@ -188,7 +189,7 @@ fn sampler_paths_match_the_reference_record_by_record() {
         assert_eq!(out.proposals, want, "{what}");
         let evaluations: u64 = want.iter().map(|&m| 1 + m as u64).sum();
         assert_eq!(out.evaluations, evaluations, "{what}");
-        if settings.span.is_some() {
+        if !settings.spans.is_empty() {
             assert!(want.contains(&5) && want.contains(&1), "{want:?}");
         }
         if resample > 0.0 {

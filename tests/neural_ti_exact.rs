@@ -52,7 +52,7 @@ fn check(case: &Case) {
         h_max: 1e-3 * l * l,
         populations: 1,
         resample: 0.0,
-        span: None,
+        spans: Vec::new(),
     };
     let runs = [
         (true, "corrected TI", 1, 0.0),
@@ -65,7 +65,7 @@ fn check(case: &Case) {
         let correctors = CorrectorSettings {
             populations,
             resample,
-            ..base
+            ..base.clone()
         };
         let out = run_denoise(
             &gpu,

@@ -104,7 +104,7 @@ impl SamplerWorkload {
     pub fn corrector_settings(&self) -> CorrectorSettings {
         CorrectorSettings {
             steps: self.correctors,
-            ..crate::scene::IntegrationSettings::default().correctors(6.0, 1.0, true, false)
+            ..crate::scene::IntegrationSettings::default().correctors(0, 6.0, 1.0, true, false)
         }
     }
 

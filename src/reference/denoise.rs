@@ -507,7 +507,7 @@ mod tests {
             h_max: 0.05,
             populations: 1,
             resample: 0.0,
-            span: None,
+            spans: Vec::new(),
         };
         let rec = run_batch(
             &cfg,

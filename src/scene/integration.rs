@@ -113,10 +113,11 @@ pub struct IntegrationSettings {
     /// its importance weights falls below this fraction of its size (population annealing;
     /// `Corrected` weights include the predictor's ln L/F); 0 never resamples.
     pub resample: f64,
-    /// MALA-corrected samplers: another number of correctors over one span of t, where the
+    /// MALA-corrected samplers: another number of correctors over a span of t, where the
     /// samplers lag the path most (the report's table of where βF_ex builds up along t
-    /// shows it; in a dense liquid t ≈ 0.1–0.7).
-    pub corrector_span: Option<CorrectorSpan>,
+    /// shows it; in a dense liquid t ≈ 0.1–0.7, in a dilute gas t < 0.1); one span or a
+    /// list, each for every N or for the N it lists.
+    pub corrector_span: Option<CorrectorSpans>,
     /// Seed of the samplers' random streams (default: the scene's `seed`). The same model
     /// integrated with another seed is an independent replicate of every estimate: its
     /// scatter checks the error bars.
@@ -175,7 +176,7 @@ impl From<Vec<u32>> for ChemicalPotential {
 }
 
 /// `correctors` MALA steps per grid point at the grid points with `from` ≤ t ≤ `to`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CorrectorSpan {
     /// Start of the span in t.
@@ -184,6 +185,45 @@ pub struct CorrectorSpan {
     pub to: f64,
     /// MALA steps per grid point inside the span.
     pub correctors: u32,
+    /// The particle counts the span applies to, and their N + 1 (which must be sampled as
+    /// N is for βF_ex(N + 1) − βF_ex(N)); every N when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub particles: Option<Vec<u32>>,
+}
+
+impl CorrectorSpan {
+    /// Whether the span applies at particle count `n`.
+    pub fn applies(&self, n: u32) -> bool {
+        self.particles
+            .as_ref()
+            .is_none_or(|list| list.contains(&n) || list.contains(&n.wrapping_sub(1)))
+    }
+}
+
+/// `integration.corrector_span`: one span, or a list (at a time t inside several spans
+/// that apply, the first listed counts).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CorrectorSpans {
+    /// One span.
+    One(CorrectorSpan),
+    /// Several spans.
+    Many(Vec<CorrectorSpan>),
+}
+
+impl CorrectorSpans {
+    /// Every span, in order.
+    pub fn all(&self) -> &[CorrectorSpan] {
+        match self {
+            CorrectorSpans::One(span) => std::slice::from_ref(span),
+            CorrectorSpans::Many(list) => list,
+        }
+    }
+
+    /// The spans that apply at particle count `n`, in order.
+    pub fn at(&self, n: u32) -> Vec<CorrectorSpan> {
+        self.all().iter().filter(|s| s.applies(n)).cloned().collect()
+    }
 }
 
 impl Default for IntegrationSettings {
@@ -248,8 +288,16 @@ impl IntegrationSettings {
     /// populations and resampling. The particle counts, the other estimators, the
     /// quadrature rule and the error target do not change a trajectory (a target only adds
     /// batches after the recorded ones).
-    pub fn record_key(&self, e: Estimator) -> String {
+    pub fn record_key(&self, e: Estimator, n: u32) -> String {
         let path = (self.trajectories, self.steps, self.grid, self.seed);
+        // The spans that apply at N, written as a single span was before lists existed, so
+        // that the records of such runs stay valid.
+        let spans = self.corrector_span.as_ref().map(|s| s.at(n));
+        let spans = match spans.as_deref() {
+            None | Some([]) => None,
+            Some([one]) => Some(CorrectorSpans::One(one.clone())),
+            Some(list) => Some(CorrectorSpans::Many(list.to_vec())),
+        };
         let text = match e {
             Estimator::ReverseSde | Estimator::ForwardNoise => ron::to_string(&path),
             Estimator::Corrected | Estimator::Annealed => ron::to_string(&(
@@ -258,7 +306,7 @@ impl IntegrationSettings {
                 (self.target_accept, self.adapt_rate),
                 (self.initial_step_size, self.max_step_fraction),
                 (self.populations, self.resample),
-                self.corrector_span,
+                spans,
             )),
         };
         text.unwrap_or_default()
@@ -285,10 +333,12 @@ impl IntegrationSettings {
         }
     }
 
-    /// The corrector settings for a box of side `box_length` and LJ diameter `sigma`;
-    /// populations and resampling apply when `resampling` (the MALA-corrected samplers).
+    /// The corrector settings at particle count `n` for a box of side `box_length` and LJ
+    /// diameter `sigma`; populations and resampling apply when `resampling` (the
+    /// MALA-corrected samplers).
     pub fn correctors(
         &self,
+        n: u32,
         box_length: f64,
         sigma: f64,
         with_correctors: bool,
@@ -303,7 +353,10 @@ impl IntegrationSettings {
             h_max,
             populations: if resampling { self.populations } else { 1 },
             resample: if resampling { self.resample } else { 0.0 },
-            span: self.corrector_span.filter(|_| with_correctors),
+            spans: match &self.corrector_span {
+                Some(spans) if with_correctors => spans.at(n),
+                _ => Vec::new(),
+            },
         }
     }
 
@@ -476,7 +529,7 @@ impl IntegrationSettings {
                 ),
             ));
         }
-        if let Some(span) = self.corrector_span {
+        for span in self.corrector_span.iter().flat_map(CorrectorSpans::all) {
             if !(span.from.is_finite()
                 && span.to.is_finite()
                 && 0.0 <= span.from
@@ -496,6 +549,13 @@ impl IntegrationSettings {
                     format!("must be in 1..={MAX_CORRECTORS}"),
                 ));
             }
+            if span.particles.as_ref().is_some_and(Vec::is_empty) {
+                return Err(bad(
+                    "integration.corrector_span.particles",
+                    "[]".into(),
+                    "list the N the span applies to, or leave particles out for every N".into(),
+                ));
+            }
             if self.correctors == 0 {
                 return Err(bad(
                     "integration.corrector_span",
@@ -511,7 +571,7 @@ impl IntegrationSettings {
 }
 
 /// MALA corrector settings.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CorrectorSettings {
     /// Metropolis-adjusted steps per grid point (0: none).
     pub steps: u32,
@@ -529,15 +589,17 @@ pub struct CorrectorSettings {
     /// Resample a population when its effective sample size falls below this fraction of
     /// its size (0: never; annealed paths only).
     pub resample: f64,
-    /// Another number of steps over one span of t (only where `steps` > 0).
-    pub span: Option<CorrectorSpan>,
+    /// Other numbers of steps over spans of t (only where `steps` > 0; the first span
+    /// that contains t counts).
+    pub spans: Vec<CorrectorSpan>,
 }
 
 impl CorrectorSettings {
-    /// Metropolis-adjusted steps at time `t`: the span's inside it, else `steps`.
+    /// Metropolis-adjusted steps at time `t`: those of the first span that contains it,
+    /// else `steps`.
     pub fn steps_at(&self, t: f64) -> u32 {
-        match self.span {
-            Some(s) if self.steps > 0 && s.from <= t && t <= s.to => s.correctors,
+        match self.spans.iter().find(|s| s.from <= t && t <= s.to) {
+            Some(s) if self.steps > 0 => s.correctors,
             _ => self.steps,
         }
     }
@@ -551,7 +613,7 @@ mod tests {
     #[test]
     fn a_record_key_changes_with_what_shapes_the_trajectories_only() {
         let base = IntegrationSettings::default();
-        let key = |s: &IntegrationSettings, e| s.record_key(e);
+        let key = |s: &IntegrationSettings, e| s.record_key(e, 40);
         let all = [
             Estimator::ReverseSde,
             Estimator::Corrected,
@@ -634,5 +696,42 @@ mod tests {
             ..relative
         };
         assert!(capped.validate("x.ron").is_ok());
+    }
+
+    #[test]
+    fn corrector_spans_apply_at_the_n_they_list_and_their_n_plus_one() {
+        let parse = |text: &str| -> IntegrationSettings { super::super::parse_ron(text, "x.ron").unwrap() };
+        let one = parse("(corrector_span: (from: 0.1, to: 0.7, correctors: 16))");
+        let many = parse(
+            "(corrector_span: [(from: 0.0, to: 0.1, correctors: 16, particles: [40, 60]), \
+             (from: 0.1, to: 0.7, correctors: 16)])",
+        );
+        assert!(one.validate("x.ron").is_ok() && many.validate("x.ron").is_ok());
+        // At N = 200 the list is the single span: the same records as before.
+        for e in [Estimator::Corrected, Estimator::Annealed] {
+            assert_eq!(many.record_key(e, 200), one.record_key(e, 200));
+            assert_ne!(many.record_key(e, 40), one.record_key(e, 40));
+            assert_eq!(many.record_key(e, 41), many.record_key(e, 40), "N + 1 as N");
+            assert_eq!(many.record_key(e, 60), many.record_key(e, 40));
+        }
+        let steps = |s: &IntegrationSettings, n: u32, t: f64| {
+            s.correctors(n, 6.0, 1.0, true, true).steps_at(t)
+        };
+        assert_eq!(steps(&many, 40, 0.05), 16);
+        assert_eq!(steps(&many, 41, 0.05), 16);
+        assert_eq!(steps(&many, 200, 0.05), 2, "outside every span at N = 200");
+        assert_eq!(steps(&many, 200, 0.5), 16);
+        assert_eq!(steps(&many, 40, 0.9), 2);
+        // At t = 0.1 both spans contain t: the first listed counts.
+        let first = parse(
+            "(corrector_span: [(from: 0.0, to: 0.1, correctors: 8), \
+             (from: 0.1, to: 0.7, correctors: 16)])",
+        );
+        assert_eq!(steps(&first, 40, 0.1), 8);
+        // The samplers without correctors ignore the spans.
+        assert_eq!(many.correctors(40, 6.0, 1.0, false, false).steps_at(0.05), 0);
+        let empty = parse("(corrector_span: (from: 0.0, to: 0.1, correctors: 8, particles: []))");
+        let e = empty.validate("x.ron").unwrap_err().to_string();
+        assert!(e.contains("integration.corrector_span.particles"), "{e}");
     }
 }

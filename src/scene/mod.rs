@@ -25,7 +25,8 @@ pub mod training;
 
 pub use baselines::{Baselines, LambdaPath, LambdaTiSettings, Quadrature, WidomSettings};
 pub use integration::{
-    ChemicalPotential, CorrectorSettings, CorrectorSpan, Estimator, IntegrationSettings,
+    ChemicalPotential, CorrectorSettings, CorrectorSpan, CorrectorSpans, Estimator,
+    IntegrationSettings,
 };
 pub use model::{ModelConfig, ModelSystem};
 pub use reference::{KnownValue, ReferenceValue};
@@ -284,17 +285,34 @@ impl Scene {
             ));
         }
         let s = &self.system;
+        // Lists of N that must be among the evaluated ones.
+        let base = integ.base_counts(&s.particles);
+        let mut lists: Vec<(&str, &[u32], &str)> = Vec::new();
         if let ChemicalPotential::At(list) = &integ.chemical_potential {
-            let base = integ.base_counts(&s.particles);
+            lists.push((
+                "integration.chemical_potential",
+                list,
+                "list N whose N + 1 to evaluate, or true for all of them",
+            ));
+        }
+        for span in integ.corrector_span.iter().flat_map(CorrectorSpans::all) {
+            if let Some(list) = &span.particles {
+                lists.push((
+                    "integration.corrector_span.particles",
+                    list,
+                    "list N the span applies to (their N + 1 too)",
+                ));
+            }
+        }
+        for (field, list, what) in lists {
             if let Some(n) = list.iter().find(|n| !base.contains(n)) {
                 return Err(bad(
                     path,
-                    "integration.chemical_potential",
+                    field,
                     format!("{list:?}"),
                     format!(
                         "N = {n} is not evaluated (integration.particles, or the system's \
-                         particles when that is empty): list N of {base:?} whose N + 1 to \
-                         evaluate, or true for all of them"
+                         particles when that is empty): {what}, from {base:?}"
                     ),
                 ));
             }
@@ -536,6 +554,14 @@ Scene(
         let e = err_of(&with("[40, 80]"));
         assert!(
             e.contains("integration.chemical_potential") && e.contains("N = 80"),
+            "{e}"
+        );
+        // So is a corrector span's.
+        let e = err_of(&with(
+            "false, corrector_span: (from: 0.0, to: 0.1, correctors: 8, particles: [80])",
+        ));
+        assert!(
+            e.contains("integration.corrector_span.particles") && e.contains("N = 80"),
             "{e}"
         );
     }

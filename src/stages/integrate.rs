@@ -93,7 +93,7 @@ fn record_fingerprint(
     let params: Vec<u8> = ck.params.iter().flat_map(|p| p.to_le_bytes()).collect();
     fingerprint(&[
         &RAW_VERSION.to_string(),
-        &settings.record_key(e),
+        &settings.record_key(e, n),
         &ron::to_string(&(scene.seed, &scene.system)).unwrap_or_default(),
         &format!("{:016x}", fnv1a64(&params)),
         &format!("{:016x}", scene.hash()),
@@ -189,15 +189,15 @@ fn run_batch(
         },
         Estimator::ReverseSde => PathKind::Sampler {
             predictor: true,
-            correctors: settings.correctors(l, scene.system.sigma, false, false),
+            correctors: settings.correctors(n, l, scene.system.sigma, false, false),
         },
         Estimator::Corrected => PathKind::Sampler {
             predictor: true,
-            correctors: settings.correctors(l, scene.system.sigma, true, true),
+            correctors: settings.correctors(n, l, scene.system.sigma, true, true),
         },
         Estimator::Annealed => PathKind::Sampler {
             predictor: false,
-            correctors: settings.correctors(l, scene.system.sigma, true, true),
+            correctors: settings.correctors(n, l, scene.system.sigma, true, true),
         },
     };
     let cfg = scene.model();

@@ -113,28 +113,28 @@ impl Rates {
         }
         if let Some(integ) = &scene.integration {
             let grid = integ.grid.points(integ.steps as usize)?;
-            // Model evaluations per grid point of a corrected sampler, averaged over the grid.
-            let correctors: f64 = grid
-                .iter()
-                .map(|&t| match integ.corrector_span {
-                    Some(sp) if t >= sp.from && t <= sp.to => sp.correctors as f64,
-                    _ => integ.correctors as f64,
-                })
-                .sum::<f64>()
-                / grid.len().max(1) as f64;
-            let evaluations: f64 = integ
-                .estimators
-                .iter()
-                .map(|e| match e {
-                    Estimator::Corrected | Estimator::Annealed => 1.0 + correctors,
-                    _ => 1.0,
-                })
-                .sum();
+            // Model evaluations per grid point of a sampler at N, averaged over the grid.
+            let evaluations = |n: u32| -> f64 {
+                let settings = integ.correctors(n, s.box_length, s.sigma, true, false);
+                let correctors = grid
+                    .iter()
+                    .map(|&t| f64::from(settings.steps_at(t)))
+                    .sum::<f64>()
+                    / grid.len().max(1) as f64;
+                integ
+                    .estimators
+                    .iter()
+                    .map(|e| match e {
+                        Estimator::Corrected | Estimator::Annealed => 1.0 + correctors,
+                        _ => 1.0,
+                    })
+                    .sum()
+            };
             // The benchmark's step is a predictor and one corrector: two evaluations. With a
             // target error, the most batches it may run (a walltime must hold the worst case).
             let trajectories = f64::from(integ.trajectories) * f64::from(integ.max_batches());
             for n in integ.evaluated_counts(&s.particles) {
-                out.integrate += trajectories * integ.steps as f64 * evaluations / 2.0
+                out.integrate += trajectories * integ.steps as f64 * evaluations(n) / 2.0
                     * scale(n, self.sampler.1)
                     / self.sampler.0;
             }

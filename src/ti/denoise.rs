@@ -576,7 +576,7 @@ pub fn run_denoise(
         PathKind::Sampler {
             predictor,
             correctors,
-        } => (*predictor, (correctors.steps > 0).then_some(*correctors)),
+        } => (*predictor, Some(correctors).filter(|c| c.steps > 0)),
     };
     let populations = corr.map_or(1, |cs| cs.populations.max(1)) as usize;
     let resample = corr.map_or(0.0, |cs| cs.resample);
@@ -591,7 +591,7 @@ pub fn run_denoise(
         resample_threshold: resample as f32,
         ..Default::default()
     };
-    if let Some(cs) = &corr {
+    if let Some(cs) = corr {
         uniform.target_accept = cs.target_accept as f32;
         uniform.adapt_rate = cs.adapt_rate as f32;
         uniform.h_max = cs.h_max as f32;

@@ -1,7 +1,8 @@
-//! Embeds the git commit as `NTI_GIT_COMMIT` (read by `nti_gpu::bench::git_commit`).
-//! `NTI_GIT_COMMIT` in the environment wins (packagers building from a tarball); outside a
-//! git checkout whose top level is this crate, or without git, the value is "unknown".
-//! Never fails the build.
+//! Embeds the git commit as `NTI_GIT_COMMIT` (read by `nti_gpu::bench::git_commit`), with
+//! `+dirty` when the sources built (src, shaders, the manifest, the lock file, this script)
+//! differ from that commit. `NTI_GIT_COMMIT` in the environment wins (packagers building
+//! from a tarball); outside a git checkout whose top level is this crate, or without git,
+//! the value is "unknown". Never fails the build.
 
 use std::path::Path;
 use std::process::Command;
@@ -37,7 +38,18 @@ fn main() {
         println!("cargo:rustc-env=NTI_GIT_COMMIT=unknown");
         return;
     }
-    let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    const SOURCES: [&str; 5] = ["src", "shaders", "Cargo.toml", "Cargo.lock", "build.rs"];
+    let mut commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    let mut status = vec!["status", "--porcelain", "--untracked-files=no", "--"];
+    status.extend(SOURCES);
+    // `git` gives None for an empty output: no change.
+    if git(&status).is_some() {
+        commit.push_str("+dirty");
+    }
+    // Rerun when a source changes, so that the flag follows the tree.
+    for p in SOURCES {
+        println!("cargo:rerun-if-changed={p}");
+    }
     // Rebuild when HEAD moves: HEAD itself, the branch it points at, packed refs (only paths
     // that exist, or cargo would rerun this script on every build).
     let mut watch = vec![git(&["rev-parse", "--git-path", "HEAD"])];

@@ -222,7 +222,11 @@ impl CorrectorSpans {
 
     /// The spans that apply at particle count `n`, in order.
     pub fn at(&self, n: u32) -> Vec<CorrectorSpan> {
-        self.all().iter().filter(|s| s.applies(n)).cloned().collect()
+        self.all()
+            .iter()
+            .filter(|s| s.applies(n))
+            .cloned()
+            .collect()
     }
 }
 
@@ -700,7 +704,8 @@ mod tests {
 
     #[test]
     fn corrector_spans_apply_at_the_n_they_list_and_their_n_plus_one() {
-        let parse = |text: &str| -> IntegrationSettings { super::super::parse_ron(text, "x.ron").unwrap() };
+        let parse =
+            |text: &str| -> IntegrationSettings { super::super::parse_ron(text, "x.ron").unwrap() };
         let one = parse("(corrector_span: (from: 0.1, to: 0.7, correctors: 16))");
         let many = parse(
             "(corrector_span: [(from: 0.0, to: 0.1, correctors: 16, particles: [40, 60]), \
@@ -729,7 +734,10 @@ mod tests {
         );
         assert_eq!(steps(&first, 40, 0.1), 8);
         // The samplers without correctors ignore the spans.
-        assert_eq!(many.correctors(40, 6.0, 1.0, false, false).steps_at(0.05), 0);
+        assert_eq!(
+            many.correctors(40, 6.0, 1.0, false, false).steps_at(0.05),
+            0
+        );
         let empty = parse("(corrector_span: (from: 0.0, to: 0.1, correctors: 8, particles: []))");
         let e = empty.validate("x.ron").unwrap_err().to_string();
         assert!(e.contains("integration.corrector_span.particles"), "{e}");

@@ -164,7 +164,10 @@ impl Scene {
                 "must be a non-empty plain name (no '/', no leading '.'); it names the output directory",
             ));
         }
-        let max_density = self.system.validate(path)?.max(self.validate_widom_counts(path)?);
+        let max_density = self
+            .system
+            .validate(path)?
+            .max(self.validate_widom_counts(path)?);
         self.sampler.validate(path, &self.system, max_density)?;
         let widom = self.baselines.as_ref().is_some_and(|b| b.widom.is_some());
         let m = &self.sampler;
@@ -569,12 +572,17 @@ Scene(
     #[test]
     fn widom_runs_at_every_trained_or_integrated_n_unless_told_otherwise() {
         let with = |widom: &str, integration: &str| {
-            let text = GOOD.replace("particles: [40],", "particles: [40, 80],").replace(
-                "    ),\n)",
-                &format!("    ),\n    baselines: ({widom}),\n    training: (),\n{integration}\n)"),
-            );
+            let text = GOOD
+                .replace("particles: [40],", "particles: [40, 80],")
+                .replace(
+                    "    ),\n)",
+                    &format!(
+                        "    ),\n    baselines: ({widom}),\n    training: (),\n{integration}\n)"
+                    ),
+                );
             let s = Scene::from_str(&text, "t").unwrap();
-            s.validate("t").map(|()| (s.widom_counts(), s.sampled_counts()))
+            s.validate("t")
+                .map(|()| (s.widom_counts(), s.sampled_counts()))
         };
         let integration = "    integration: (particles: [40, 60, 80]),";
         let (widom, sampled) = with("widom: ()", integration).unwrap();

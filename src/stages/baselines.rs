@@ -86,7 +86,11 @@ pub fn baselines_stage(
     for n in scene.sampled_counts() {
         let trained = scene.system.particles.contains(&n);
         let mut methods = serde_json::Map::new();
-        if let Some(widom) = baselines.widom.as_ref().filter(|_| widom_counts.contains(&n)) {
+        if let Some(widom) = baselines
+            .widom
+            .as_ref()
+            .filter(|_| widom_counts.contains(&n))
+        {
             let (set, summary) = samples_for(gpu, &mut kernels, scene, n, out_dir, progress)?;
             if let Some(summary) = summary {
                 reference.insert(

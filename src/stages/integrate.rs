@@ -567,8 +567,8 @@ pub const ISOTHERM_FILE: &str = "isotherm.csv";
 pub const PN_FILE: &str = "pn.csv";
 
 /// The grand-canonical view (docs/method.md §6) when the headline βF_ex is known at three or
-/// more of the scene's particle counts: a not-a-knot spline of βF_ex(N) through them and
-/// the exact βF_ex(0) = βF_ex(1) = 0, the isotherm ⟨ρ⟩(βμ) in the paper's convention (box
+/// more of the scene's particle counts: a not-a-knot spline of βF_ex(N) through them (not
+/// their N + 1) and the exact βF_ex(0) = βF_ex(1) = 0, the isotherm ⟨ρ⟩(βμ) in the paper's convention (box
 /// units V = 1, h = 1e-4, m = 1, kT = 1) written to `isotherm.csv` and `isotherm.png`, and
 /// βμ_ex(N) from the spline at every evaluated N. `None` with fewer counts.
 fn grand_canonical(
@@ -597,8 +597,11 @@ fn grand_canonical(
     for (n, runs) in per_n {
         let summaries: Vec<EstimatorSummary> = runs.iter().map(|(s, _)| s.clone()).collect();
         if let Some(h) = headline(&summaries).map(|h| h.estimate) {
-            if *n >= 2 && h.mean.is_finite() {
-                distinct += base.contains(n) as usize;
+            // Only the scene's particle counts are nodes: an N + 1 one particle from its N
+            // would set the slope there by their noise alone (its βμ_ex is the finite
+            // difference, reported beside the spline's).
+            if *n >= 2 && h.mean.is_finite() && base.contains(n) {
+                distinct += 1;
                 points.push(FreeEnergyPoint {
                     n: *n as usize,
                     beta_f_ex: h.mean,
@@ -674,7 +677,7 @@ fn grand_canonical(
     Ok(Some(serde_json::json!({
         "ideal_gas_units": units,
         "nodes": points,
-        "spline": "not-a-knot cubic through the headline betaF_ex and the exact N = 0, 1",
+        "spline": "not-a-knot cubic through the headline betaF_ex at the scene's particle counts (not their N + 1) and the exact N = 0, 1",
         "betamu_ex_spline": spline_mu,
         "isotherm_file": ISOTHERM_FILE,
         "isotherm_plot": "isotherm.png",

@@ -372,7 +372,11 @@ pub struct Headline {
 fn weighted_run(summaries: &[EstimatorSummary]) -> Option<&EstimatorSummary> {
     [Estimator::Annealed, Estimator::Corrected]
         .iter()
-        .find_map(|&e| summaries.iter().find(|s| s.estimator == e && s.ais.is_some()))
+        .find_map(|&e| {
+            summaries
+                .iter()
+                .find(|s| s.estimator == e && s.ais.is_some())
+        })
 }
 
 /// The AIS (or population-annealing) estimate of [`weighted_run`].
@@ -824,7 +828,9 @@ mod tests {
             "{v:?}"
         );
         assert!(
-            v.reasons.iter().any(|r| r.contains("no importance weights")),
+            v.reasons
+                .iter()
+                .any(|r| r.contains("no importance weights")),
             "{v:?}"
         );
         assert!(

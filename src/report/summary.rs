@@ -1432,6 +1432,20 @@ fn summary_table(md: &mut String, inputs: &Inputs) {
         cells(&|fe, _| mean_err(fe, &["eos"]).map(|(m, e)| format_pm(m, e))),
     ));
     rows.push((
+        "βμ_ex, neural TI (spline of βF_ex(N))".into(),
+        cells(&|_, n| {
+            let p = inputs.results["grand_canonical"]["betamu_ex_spline"]
+                .as_array()?
+                .iter()
+                .find(|p| p["n"].as_u64() == Some(u64::from(n)))?;
+            let cell = format_pm(p["mean"].as_f64()?, p["err"].as_f64());
+            Some(match p["extrapolated"].as_bool() {
+                Some(true) => format!("{cell} (N + 1 past the spline)"),
+                _ => cell,
+            })
+        }),
+    ));
+    rows.push((
         "βμ_ex, neural TI (N → N+1)".into(),
         cells(&|fe, _| mean_err(fe, &["neural_ti", "betamu_ex"]).map(|(m, e)| format_pm(m, e))),
     ));
@@ -2614,6 +2628,17 @@ mod tests {
                 ("Widom", 1),
                 ("Widom, not converged", 1),
             ]
+        );
+        // The results table has the spline's βμ_ex beside Widom's, marked where N + 1 lies
+        // past the spline.
+        let mut md = String::new();
+        summary_table(&mut md, &inputs);
+        assert!(
+            md.contains(
+                "| βμ_ex, neural TI (spline of βF_ex(N)) | −2.100 ± 0.050 | — | 2.90 ± 0.10 \
+                 (N + 1 past the spline) |"
+            ),
+            "{md}"
         );
     }
 }

@@ -757,25 +757,22 @@ mod tests {
     fn a_corrected_run_alone_is_checked_by_its_own_importance_weights() {
         // The paper-experiment pattern: only the corrected sampler, with populations whose
         // weights give AIS and the weighted TI (numbers of its N = 40 run).
-        let runs = [summary(
-            Estimator::Corrected,
-            (-21.96, 0.92),
-            0.02,
-            Some((-23.57, 0.66, 34.8)),
-        )];
-        let h = headline(&runs).unwrap();
-        assert_eq!(h.key, "corrected");
-        let v = verdict(&runs, &h);
+        let alone = |ais: f64| {
+            let runs = [summary(
+                Estimator::Corrected,
+                (-21.96, 0.92),
+                0.02,
+                Some((ais, 0.66, 34.8)),
+            )];
+            let h = headline(&runs).unwrap();
+            assert_eq!(h.key, "corrected");
+            verdict(&runs, &h)
+        };
+        let v = alone(-23.57);
         assert!(v.converged, "{v:?}");
         assert!((v.estimator_spread - 1.61).abs() < 1e-9, "{v:?}");
         // The same with the weights' estimates 3σ away: not converged, and says which.
-        let runs = [summary(
-            Estimator::Corrected,
-            (-21.96, 0.92),
-            0.02,
-            Some((-26.0, 0.66, 34.8)),
-        )];
-        let v = verdict(&runs, &headline(&runs).unwrap());
+        let v = alone(-26.0);
         assert!(!v.converged);
         assert!(
             v.reasons

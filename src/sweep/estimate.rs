@@ -90,7 +90,8 @@ impl Rates {
             |n: u32, particle_steps: f64| particle_steps * scale(n, self.md.1) / self.md.0;
         let mut out = StageSeconds::default();
         let m = &scene.sampler;
-        for &n in &s.particles {
+        // The trained counts and those Widom insertion alone needs.
+        for n in scene.sampled_counts() {
             let steps = (m.equilibration_steps + m.production_steps) as f64;
             out.sample += md_seconds(n, m.replicas as f64 * n as f64 * steps);
         }
@@ -194,6 +195,21 @@ mod tests {
         .unwrap();
         let e3 = r.estimate(&sized).unwrap();
         assert!((e3.integrate - 0.6).abs() < 1e-12, "{e3:?}");
+        // Widom at an integrated N it does not train on samples that N too: 50 particles,
+        // half the cost per particle-step of 100, a quarter of 1 s more.
+        let widom = Scene::from_str(
+            &text
+                .replace("chemical_potential: false,", "particles: [100, 50],")
+                .replace(
+                    "training: (",
+                    "baselines: (widom: ()),\n            training: (",
+                ),
+            "e",
+        )
+        .unwrap();
+        assert_eq!(widom.sampled_counts(), [100, 50]);
+        let ew = r.estimate(&widom).unwrap();
+        assert!((ew.sample - 1.25).abs() < 1e-12, "{ew:?}");
         assert_eq!(walltime(e.total()), "00:10:00");
         assert_eq!(walltime(3600.0), "02:00:00");
         let e = Rates::from_bench(&serde_json::json!({"workloads": []}), Path::new("b.json"))

@@ -124,6 +124,15 @@ pub(crate) fn parse_ron<T: serde::de::DeserializeOwned>(text: &str, path: &str) 
     })
 }
 
+/// Appends the counts of `more` that `out` does not hold yet, in order.
+fn extend_unique(out: &mut Vec<u32>, more: &[u32]) {
+    for &n in more {
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+}
+
 impl Scene {
     /// Parses a scene from RON text; `path` is used in messages.
     pub fn from_str(text: &str, path: &str) -> Result<Scene> {
@@ -237,11 +246,7 @@ impl Scene {
         }
         let mut out = self.system.particles.clone();
         if let Some(integ) = &self.integration {
-            for &n in integ.base_counts(&self.system.particles) {
-                if !out.contains(&n) {
-                    out.push(n);
-                }
-            }
+            extend_unique(&mut out, integ.base_counts(&self.system.particles));
         }
         out
     }
@@ -250,11 +255,7 @@ impl Scene {
     /// Widom insertion alone needs.
     pub fn sampled_counts(&self) -> Vec<u32> {
         let mut out = self.system.particles.clone();
-        for n in self.widom_counts() {
-            if !out.contains(&n) {
-                out.push(n);
-            }
-        }
+        extend_unique(&mut out, &self.widom_counts());
         out
     }
 

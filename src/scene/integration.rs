@@ -277,11 +277,8 @@ impl IntegrationSettings {
         let mut out: Vec<u32> = Vec::new();
         for &n in self.base_counts(system_particles) {
             let extra = self.chemical_potential.at(n).then_some(n + 1);
-            for m in std::iter::once(n).chain(extra) {
-                if !out.contains(&m) {
-                    out.push(m);
-                }
-            }
+            let counts: Vec<u32> = std::iter::once(n).chain(extra).collect();
+            super::extend_unique(&mut out, &counts);
         }
         out
     }

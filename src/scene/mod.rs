@@ -125,7 +125,7 @@ pub(crate) fn parse_ron<T: serde::de::DeserializeOwned>(text: &str, path: &str) 
 }
 
 /// Appends the counts of `more` that `out` does not hold yet, in order.
-fn extend_unique(out: &mut Vec<u32>, more: &[u32]) {
+pub(crate) fn extend_unique(out: &mut Vec<u32>, more: &[u32]) {
     for &n in more {
         if !out.contains(&n) {
             out.push(n);
@@ -212,23 +212,9 @@ impl Scene {
     fn validate_widom_counts(&self, path: &str) -> Result<f64> {
         let mut max_density: f64 = 0.0;
         for n in self.widom_counts() {
-            let field = "baselines.widom.particles";
-            if n < 2 {
-                return Err(bad(path, field, n, "every N must be >= 2"));
-            }
-            let rho = self.system.density(n);
-            if rho > MAX_DENSITY {
-                return Err(bad(
-                    path,
-                    field,
-                    n,
-                    format!(
-                        "density N sigma^3 / L^3 = {rho:.3} exceeds {MAX_DENSITY} (a solid, not \
-                         a fluid); use at most {} particles in this box",
-                        self.system.max_particles()
-                    ),
-                ));
-            }
+            let rho = self
+                .system
+                .check_count(path, "baselines.widom.particles", n)?;
             max_density = max_density.max(rho);
         }
         Ok(max_density)

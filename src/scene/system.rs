@@ -142,6 +142,28 @@ impl System {
         n as f64 * self.sigma.powi(3) / self.box_length.powi(3)
     }
 
+    /// Checks a particle count of this box (at least 2, a fluid's density at most
+    /// [`MAX_DENSITY`]); the error names `field`. Its density.
+    pub fn check_count(&self, path: &str, field: &str, n: u32) -> Result<f64> {
+        if n < 2 {
+            return Err(bad(path, field, n, "must be >= 2"));
+        }
+        let rho = self.density(n);
+        if rho > MAX_DENSITY {
+            return Err(bad(
+                path,
+                field,
+                n,
+                format!(
+                    "density N sigma^3 / L^3 = {rho:.3} exceeds {MAX_DENSITY} (a solid, not a \
+                     fluid); use at most {} particles in this box",
+                    self.max_particles()
+                ),
+            ));
+        }
+        Ok(rho)
+    }
+
     /// The largest particle count this box holds below [`MAX_DENSITY`].
     pub fn max_particles(&self) -> f64 {
         (MAX_DENSITY * self.box_length.powi(3) / self.sigma.powi(3)).floor()
@@ -173,9 +195,6 @@ impl System {
         let mut max_density: f64 = 0.0;
         for (k, &n) in self.particles.iter().enumerate() {
             let field = format!("system.particles[{k}]");
-            if n < 2 {
-                return Err(bad(path, &field, n, "must be >= 2"));
-            }
             if self.particles[..k].contains(&n) {
                 return Err(bad(
                     path,
@@ -184,20 +203,7 @@ impl System {
                     "appears twice: list every particle count once",
                 ));
             }
-            let rho = self.density(n);
-            if rho > MAX_DENSITY {
-                return Err(bad(
-                    path,
-                    &field,
-                    n,
-                    format!(
-                        "density N sigma^3 / L^3 = {rho:.3} exceeds {MAX_DENSITY} (a solid, not a fluid); \
-                         use at most {} particles in this box",
-                        self.max_particles()
-                    ),
-                ));
-            }
-            max_density = max_density.max(rho);
+            max_density = max_density.max(self.check_count(path, &field, n)?);
         }
         if let Potential::Truncated { cutoff, .. } = self.potential {
             positive(path, "system.potential.cutoff", cutoff)?;

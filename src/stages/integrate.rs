@@ -568,9 +568,10 @@ pub const PN_FILE: &str = "pn.csv";
 
 /// The grand-canonical view (docs/method.md §6) when the headline βF_ex is known at three or
 /// more of the scene's particle counts: a not-a-knot spline of βF_ex(N) through them (not
-/// their N + 1) and the exact βF_ex(0) = βF_ex(1) = 0, the isotherm ⟨ρ⟩(βμ) in the paper's convention (box
-/// units V = 1, h = 1e-4, m = 1, kT = 1) written to `isotherm.csv` and `isotherm.png`, and
-/// βμ_ex(N) from the spline at every evaluated N. `None` with fewer counts.
+/// their N + 1) and the exact βF_ex(0) = βF_ex(1) = 0, the isotherm ⟨ρ⟩(βμ) in the paper's
+/// convention (box units V = 1, h = 1e-4, m = 1, kT = 1) written to `isotherm.csv` and
+/// `isotherm.png`, and βμ_ex(N) from the spline at every evaluated N. `None` with fewer
+/// counts.
 fn grand_canonical(
     per_n: &[(u32, Vec<(EstimatorSummary, RawRun)>)],
     base: &[u32],

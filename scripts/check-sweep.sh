@@ -7,7 +7,8 @@
 # same project against an example Slurm cluster definition (`--dry-run`; no Slurm here).
 # Then the same for assets/sweeps/one_model_per_temperature.ron, whose points share one
 # trained model per temperature: row's `train` action must sample and train each model
-# once (two jobs for four points), and every point's `run` reuse it.
+# once (two jobs for four points), and every point's `run` reuse it (sampling only an N
+# the model was not trained on, for that point's Widom insertion).
 #
 # Usage: scripts/check-sweep.sh   (installs row 1.1.0 into .tools/ with cargo when absent)
 set -euo pipefail
@@ -80,10 +81,16 @@ test "$(grep -c 'training ran; given to' "$work/shared-train.txt")" -eq 2 || {
     echo "check-sweep: the two shared models were not trained once each" >&2
     exit 1
 }
-if grep -q '^sample N=\|^train N=' "$work/shared-run.txt"; then
+# The model's N (40, 80) are never sampled again and nothing is trained again; the points
+# at N = 60 sample that N for their own Widom insertion (the model was not trained on it).
+if grep -Eq '^sample N=(40|80):|^train N=' "$work/shared-run.txt"; then
     echo "check-sweep: a point sampled or trained again instead of using its shared model" >&2
     exit 1
 fi
+test "$(grep -c '^sample N=60: done' "$work/shared-run.txt")" -eq 2 || {
+    echo "check-sweep: the N = 60 points did not sample N = 60 once each for Widom" >&2
+    exit 1
+}
 test "$(find "$work/shared/models" -name model.ckpt | wc -l)" -eq 2
 "$nti" collect "$work/shared" | tee "$work/collect-shared.txt"
 grep -q "^4 finished point(s)" "$work/collect-shared.txt"

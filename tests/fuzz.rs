@@ -211,6 +211,7 @@ fn checkpoints() {
         params: (0..p).map(|k| k as f32 * 0.01).collect(),
         m: vec![0.0; p],
         v: vec![1e-4; p],
+        average: None,
     };
     let mut corpus = vec![ck.to_bytes().unwrap()];
     corpus.extend(kept("ckpt"));

@@ -304,33 +304,58 @@ fn training_learns_the_loss_and_the_small_t_score() {
 }
 
 /// 20 steps, then a second call resuming to 40, against one uninterrupted 40-step run:
-/// the checkpoints are bit-identical, and so are the loss logs.
+/// the checkpoints are bit-identical, and so are the loss logs; with weight averaging too
+/// (the average resumed with the rest), where θ and the batch losses are bit for bit those
+/// of the run without it and the average differs from θ.
 #[test]
 fn resume_equals_the_uninterrupted_run() {
     let Some(g) = common::gpu() else { return };
+    let plain = resume_case(&g, None);
+    let averaged = resume_case(&g, Some(0.9));
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert!(plain.0.average.is_none());
+    assert_eq!(bits(&averaged.0.params), bits(&plain.0.params));
+    let average = averaged.0.average.as_deref().unwrap();
+    assert_eq!(averaged.0.model_params(), average);
+    let apart = average
+        .iter()
+        .zip(&averaged.0.params)
+        .filter(|(a, p)| a != p)
+        .count();
+    assert!(apart > average.len() / 2, "{apart} of {}", average.len());
+    // The batch losses are θ's (the same); the probe losses the average's (not the same).
+    let column = |log: &[nti_gpu::train::LossRecord], f: fn(&nti_gpu::train::LossRecord) -> f64| {
+        log.iter().map(|r| f(r).to_bits()).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        column(&averaged.1, |r| r.loss),
+        column(&plain.1, |r| r.loss)
+    );
+    assert_ne!(
+        column(&averaged.1, |r| r.by_t[0]),
+        column(&plain.1, |r| r.by_t[0])
+    );
+}
+
+/// The resume check of [`resume_equals_the_uninterrupted_run`] with the optimizer's
+/// `average`: the final checkpoint and loss log.
+fn resume_case(g: &Gpu, average: Option<f64>) -> (Checkpoint, Vec<nti_gpu::train::LossRecord>) {
     let set = samples().unwrap();
-    let (a, b) = (tmp("resume-a"), tmp("resume-b"));
-    train(
-        &g,
-        &scene(20, 3e-3, 5, 10, 16),
-        set,
-        &a,
-        false,
-        |_, _, _| {},
-    )
-    .unwrap();
+    let name = format!("{average:?}");
+    let (a, b) = (
+        tmp(&format!("resume-a{name}")),
+        tmp(&format!("resume-b{name}")),
+    );
+    let scene = |steps| {
+        let mut s = scene(steps, 3e-3, 5, 10, 16);
+        s.training.as_mut().unwrap().optimizer.average = average;
+        s
+    };
+    train(g, &scene(20), set, &a, false, |_, _, _| {}).unwrap();
     assert_eq!(Checkpoint::read(&a.join(CHECKPOINT_FILE)).unwrap().step, 20);
-    let resumed = train(&g, &scene(40, 3e-3, 5, 10, 16), set, &a, true, |_, _, _| {}).unwrap();
+    let resumed = train(g, &scene(40), set, &a, true, |_, _, _| {}).unwrap();
     assert_eq!(resumed.steps_this_run, 20);
-    let whole = train(
-        &g,
-        &scene(40, 3e-3, 5, 10, 16),
-        set,
-        &b,
-        false,
-        |_, _, _| {},
-    )
-    .unwrap();
+    let whole = train(g, &scene(40), set, &b, false, |_, _, _| {}).unwrap();
     let (ca, cb) = (
         Checkpoint::read(&a.join(CHECKPOINT_FILE)).unwrap(),
         Checkpoint::read(&b.join(CHECKPOINT_FILE)).unwrap(),
@@ -340,6 +365,10 @@ fn resume_equals_the_uninterrupted_run() {
     assert_eq!(bits(&ca.params), bits(&cb.params));
     assert_eq!(bits(&ca.m), bits(&cb.m));
     assert_eq!(bits(&ca.v), bits(&cb.v));
+    assert_eq!(
+        ca.average.as_deref().map(bits),
+        cb.average.as_deref().map(bits)
+    );
     assert_eq!(ca, cb);
     assert_eq!(resumed.loss_log, whole.loss_log);
     assert_eq!(resumed.final_loss.to_bits(), whole.final_loss.to_bits());
@@ -348,7 +377,7 @@ fn resume_equals_the_uninterrupted_run() {
         std::fs::read(b.join(LOSS_LOG_FILE)).unwrap()
     );
     // The parameters moved.
-    let init: Vec<f32> = scene(40, 3e-3, 5, 10, 16)
+    let init: Vec<f32> = scene(40)
         .model
         .unwrap()
         .init_params(11)
@@ -356,6 +385,7 @@ fn resume_equals_the_uninterrupted_run() {
         .map(|&x| x as f32)
         .collect();
     assert_ne!(bits(&ca.params), bits(&init));
+    (ca, whole.loss_log)
 }
 
 /// Joint training of two particle counts (N = 16 and 40 in L = 4.5, batch 8 split 4 + 4):

@@ -2,6 +2,8 @@
 //! vectors stay in device buffers; the host only dispatches. The learning rate follows the
 //! paper's schedule lr0 · decay^(step / decay_steps), floored at lr_min, computed on the
 //! device from its own step counter so that many steps can be recorded in one submission.
+//! The same pass keeps an exponential moving average of the parameters (weight averaging,
+//! [`AdamSettings::average`]): the model the samplers use when the scene asks for it.
 
 use crate::error::Result;
 use crate::gpu::kernel::StructLayout;
@@ -26,6 +28,8 @@ pub const STRUCT_LAYOUTS: &[StructLayout] = &[struct_layout!(
         beta2,
         eps,
         weight_decay,
+        average,
+        _pad1,
     }
 )];
 
@@ -37,6 +41,7 @@ pub const ADAM_BINDINGS: &[BindingSpec] = &[
     bind(3, "m", ReadWrite),
     bind(4, "v", ReadWrite),
     bind(5, "state", ReadWrite),
+    bind(6, "avg", ReadWrite),
 ];
 
 /// Every (shader, bindings) pair of this module, for the layout reflection test.
@@ -55,6 +60,8 @@ struct AdamUniform {
     beta2: f32,
     eps: f32,
     weight_decay: f32,
+    average: f32,
+    _pad1: [u32; 3],
 }
 
 /// Host copy of the optimizer state.
@@ -66,6 +73,8 @@ pub struct AdamSnapshot {
     pub m: Vec<f32>,
     /// Second moments.
     pub v: Vec<f32>,
+    /// The parameters' moving average (equal to `theta` without weight averaging).
+    pub average: Vec<f32>,
     /// Updates done.
     pub step: u32,
 }
@@ -85,10 +94,13 @@ pub struct Adam {
     pub v: wgpu::Buffer,
     /// Step counter (u32 in a 16-byte block).
     pub state: wgpu::Buffer,
+    /// The parameters' moving average (f32).
+    pub average: wgpu::Buffer,
 }
 
 impl Adam {
-    /// Uploads parameters and moments (zeros for a fresh start) and the step counter.
+    /// Uploads parameters and moments (zeros for a fresh start) and the step counter; the
+    /// moving average starts at `theta` ([`Adam::set_average`] restores a saved one).
     pub fn new(
         gpu: &Gpu,
         settings: &AdamSettings,
@@ -112,6 +124,8 @@ impl Adam {
             beta2: settings.beta2 as f32,
             eps: settings.eps as f32,
             weight_decay: settings.weight_decay as f32,
+            average: settings.average.unwrap_or(0.0) as f32,
+            _pad1: [0; 3],
         };
         let params = gpu.uniform_from("adam params", &u);
         let theta_buf = gpu.storage_from("theta", theta);
@@ -119,7 +133,11 @@ impl Adam {
         let m_buf = gpu.storage_from("adam m", m.unwrap_or(&zeros));
         let v_buf = gpu.storage_from("adam v", v.unwrap_or(&zeros));
         let state = gpu.storage_from("adam state", &[step, 0u32, 0, 0]);
-        let group = family.bind_group(gpu, &[&params, &theta_buf, &grad, &m_buf, &v_buf, &state]);
+        let average = gpu.storage_from("adam average", theta);
+        let group = family.bind_group(
+            gpu,
+            &[&params, &theta_buf, &grad, &m_buf, &v_buf, &state, &average],
+        );
         Ok(Adam {
             family,
             group,
@@ -129,7 +147,19 @@ impl Adam {
             m: m_buf,
             v: v_buf,
             state,
+            average,
         })
+    }
+
+    /// Replaces the moving average (a resumed training's saved one).
+    pub fn set_average(&self, gpu: &Gpu, average: &[f32]) {
+        assert_eq!(
+            average.len(),
+            self.count as usize,
+            "one average per parameter"
+        );
+        gpu.queue
+            .write_buffer(&self.average, 0, bytemuck::cast_slice(average));
     }
 
     /// Records one update from `grad` and the step increment.
@@ -151,6 +181,7 @@ impl Adam {
             theta: gpu.read(&self.theta, 0, c)?,
             m: gpu.read(&self.m, 0, c)?,
             v: gpu.read(&self.v, 0, c)?,
+            average: gpu.read(&self.average, 0, c)?,
             step: gpu.read::<u32>(&self.state, 0, 1)?[0],
         })
     }

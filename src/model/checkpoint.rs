@@ -10,7 +10,7 @@
 //! | 4 | u32 version = 2 |
 //! | 4 | u32 length H of the header |
 //! | H | UTF-8 JSON header: `scene_hash` (16 hex digits), `architecture` (the model configuration), `step`, `seed`, `optimizer` (AdamW settings), `batch` (configurations per step, over all particle counts), `target` (the regression target, [`ScoreTarget`]), `param_count` P, `payload_fnv1a64` (16 hex digits), `header_fnv1a64` (16 hex digits: the header's JSON with this field null) |
-//! | 12 P | f32 parameters, then f32 first moments, then f32 second moments |
+//! | 12 P or 16 P | f32 parameters, then f32 first moments, then f32 second moments, then (where `optimizer.average` is set: weight averaging) f32 averaged parameters |
 //!
 //! Version 1 (before `batch` and `target`) is refused with a message to start a new
 //! training. Loading checks the magic, the version, the lengths, the header's checksum
@@ -53,6 +53,8 @@ pub struct Checkpoint {
     pub m: Vec<f32>,
     /// AdamW second moments.
     pub v: Vec<f32>,
+    /// The parameters' moving average, present exactly when `optimizer.average` is set.
+    pub average: Option<Vec<f32>>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -84,8 +86,11 @@ impl Header {
 }
 
 fn payload(c: &Checkpoint) -> Vec<u8> {
-    let mut out = Vec::with_capacity(12 * c.params.len());
-    for block in [&c.params, &c.m, &c.v] {
+    let mut out = Vec::with_capacity(16 * c.params.len());
+    for block in [&c.params, &c.m, &c.v]
+        .into_iter()
+        .chain(c.average.as_ref())
+    {
         for x in block.iter() {
             out.extend_from_slice(&x.to_le_bytes());
         }
@@ -94,8 +99,21 @@ fn payload(c: &Checkpoint) -> Vec<u8> {
 }
 
 impl Checkpoint {
+    /// The parameters the samplers use: the moving average where the training kept one,
+    /// else θ.
+    pub fn model_params(&self) -> &[f32] {
+        self.average.as_deref().unwrap_or(&self.params)
+    }
+
     /// Serialises to the version-2 byte layout.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        if self.average.is_some() != self.optimizer.average.is_some() {
+            return Err(Error::Model(
+                "checkpoint: the averaged parameters must be present exactly when the \
+                 optimizer averages"
+                    .into(),
+            ));
+        }
         let body = payload(self);
         let header = Header {
             scene_hash: format!("{:016x}", self.scene_hash),
@@ -160,12 +178,17 @@ impl Checkpoint {
         }
         let p = header.param_count as usize;
         let body = &bytes[16 + h..];
-        if p.checked_mul(12) != Some(body.len()) {
+        let blocks = if header.optimizer.average.is_some() {
+            4
+        } else {
+            3
+        };
+        if p.checked_mul(4 * blocks) != Some(body.len()) {
             return Err(bad(format!(
                 "payload is {} bytes, the header says {} parameters ({} bytes): truncated or corrupted",
                 body.len(),
                 p,
-                12u128 * p as u128
+                4 * blocks as u128 * p as u128
             )));
         }
         if format!("{:016x}", fnv1a64(body)) != header.payload_fnv1a64 {
@@ -189,7 +212,8 @@ impl Checkpoint {
             target: header.target,
             params: floats[..p].to_vec(),
             m: floats[p..2 * p].to_vec(),
-            v: floats[2 * p..].to_vec(),
+            v: floats[2 * p..3 * p].to_vec(),
+            average: (blocks == 4).then(|| floats[3 * p..].to_vec()),
         })
     }
 
@@ -224,6 +248,8 @@ impl Checkpoint {
         }
         let settings = scene.training();
         if self.optimizer != settings.optimizer {
+            // Includes the weight averaging (`average`): a resumed average must be the
+            // same average.
             return Err(refuse(format!(
                 "checkpoint was trained with optimizer {:?}, the scene asks for {:?}; restore \
                  the scene's training.optimizer or start a new training",
@@ -291,7 +317,37 @@ mod tests {
             params: (0..p).map(|k| k as f32 * 0.5).collect(),
             m: (0..p).map(|k| -(k as f32)).collect(),
             v: (0..p).map(|k| k as f32 * 1e-3).collect(),
+            average: None,
         }
+    }
+
+    #[test]
+    fn the_moving_average_round_trips_and_is_what_the_samplers_use() {
+        let plain = sample();
+        assert_eq!(plain.model_params(), &plain.params[..]);
+        let mut c = sample();
+        c.optimizer.average = Some(0.999);
+        // The average must come with an averaging optimizer, and the other way round.
+        assert!(c.to_bytes().is_err());
+        let avg: Vec<f32> = c.params.iter().map(|x| x + 0.25).collect();
+        c.average = Some(avg.clone());
+        let bytes = c.to_bytes().unwrap();
+        assert_eq!(
+            bytes.len(),
+            plain.to_bytes().unwrap().len() + 4 * avg.len() + 16
+        );
+        let back = Checkpoint::from_bytes(&bytes, Path::new("a.ckpt")).unwrap();
+        assert_eq!(back, c);
+        assert_eq!(back.model_params(), &avg[..]);
+        // Cut to the length of a file without the average: refused as truncated.
+        let cut = &bytes[..bytes.len() - 4 * avg.len()];
+        let e = Checkpoint::from_bytes(cut, Path::new("a.ckpt"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("truncated"), "{e}");
+        let mut none = c.clone();
+        none.average = None;
+        assert!(none.to_bytes().is_err());
     }
 
     #[test]

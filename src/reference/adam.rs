@@ -23,3 +23,14 @@ pub fn adam_update(
         theta[p] -= lr * (mhat / (vhat.sqrt() + s.eps) + s.weight_decay * theta[p]);
     }
 }
+
+/// The moving average's update after update `step` (0-based) produced `theta`: the
+/// reference of the average in `adam_update`, d = min(average, (1 + step)/(10 + step)),
+/// avg = d avg + (1 − d) θ (average 0: avg = θ).
+pub fn average_update(s: &AdamSettings, step: u64, avg: &mut [f64], theta: &[f64]) {
+    let t = step as f64;
+    let d = s.average.unwrap_or(0.0).min((1.0 + t) / (10.0 + t));
+    for (a, &w) in avg.iter_mut().zip(theta) {
+        *a = d * *a + (1.0 - d) * w;
+    }
+}

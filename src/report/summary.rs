@@ -487,9 +487,19 @@ fn loss_plot(inputs: &Inputs) -> Option<Plot> {
         }
     }
     if !probes.is_empty() {
+        let average = num(
+            &inputs.results,
+            &["scene", "training", "optimizer", "average"],
+        );
         said.push(format!(
-            "the loss on fixed probe batches at t = {}",
-            and_list(&probes)
+            "the loss on fixed probe batches at t = {}{}",
+            and_list(&probes),
+            match average {
+                Some(d) => format!(
+                    " of the parameters' moving average (decay {d}), the model the samplers use"
+                ),
+                None => String::new(),
+            }
         ));
     }
     let zero = num(&inputs.results, &["training", "zero_network_loss"]).filter(|z| *z > 0.0);

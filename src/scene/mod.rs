@@ -670,6 +670,21 @@ Scene(
         assert!(e.contains("training.batch"), "{e}");
         let e = err_of(&with("", "optimizer: (lr: -1.0)"));
         assert!(e.contains("training.optimizer.lr"), "{e}");
+        let e = err_of(&with("", "optimizer: (average: 1.0)"));
+        assert!(
+            e.contains("training.optimizer.average") && e.contains("0.999"),
+            "{e}"
+        );
+        // Weight averaging is off unless asked for, and then leaves the training's text
+        // (its fingerprint) as it was without it.
+        let plain = Scene::from_str(&with("", "steps: 100"), "t").unwrap();
+        assert_eq!(plain.training().optimizer.average, None);
+        assert!(!ron::to_string(&plain.training())
+            .unwrap()
+            .contains("average"));
+        let s = Scene::from_str(&with("", "optimizer: (average: 0.999)"), "t").unwrap();
+        s.validate("t").unwrap();
+        assert_eq!(s.training().optimizer.average, Some(0.999));
         let e = err_of(&with("hidden: 1000", ""));
         assert!(e.contains("model"), "{e}");
         let s = Scene::from_str(&with("", "target: Blend(switch: 0.4)"), "t").unwrap();

@@ -186,6 +186,12 @@ pub struct AdamSettings {
     /// Decoupled weight decay.
     #[serde(default)]
     pub weight_decay: f64,
+    /// Weight averaging: the decay d of an exponential moving average of the parameters,
+    /// avg ← d·avg + (1 − d)·θ after every update (warmed up as min(d, (1 + k)/(10 + k)) at
+    /// update k), e.g. 0.999 (an average over about the last 1 000 updates). The checkpoint
+    /// keeps it beside θ and the samplers use it. Absent: no averaging, the samplers use θ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average: Option<f64>,
 }
 
 fn default_lr() -> f64 {
@@ -221,6 +227,7 @@ impl Default for AdamSettings {
             beta2: default_beta2(),
             eps: default_eps(),
             weight_decay: 0.0,
+            average: None,
         }
     }
 }
@@ -277,6 +284,16 @@ impl AdamSettings {
             self.weight_decay,
             self.weight_decay >= 0.0,
             "must be >= 0",
-        )
+        )?;
+        match self.average {
+            Some(d) => check(
+                "average",
+                d,
+                (0.0..1.0).contains(&d),
+                "must be in [0, 1) (e.g. 0.999: an average over about the last 1 000 updates; \
+                 leave it out for no averaging)",
+            ),
+            None => Ok(()),
+        }
     }
 }

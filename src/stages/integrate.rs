@@ -209,7 +209,7 @@ fn run_batch(
     let req = DenoiseRequest {
         cfg: &cfg,
         sys: &sys,
-        theta: &ck.params,
+        theta: ck.model_params(),
         n: n as usize,
         trajectories: c,
         grid,

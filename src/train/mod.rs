@@ -66,7 +66,9 @@ pub struct LossRecord {
     /// Learning rate of the update.
     pub lr: f64,
     /// The loss at each of [`PROBE_TIMES`] after this row's update, on fixed probe batches
-    /// (NaN where not measured).
+    /// (NaN where not measured), of the model the samplers use: the parameters' moving
+    /// average where the training keeps one
+    /// ([`AdamSettings::average`](crate::scene::AdamSettings::average)), else θ.
     pub by_t: [f64; PROBE_COUNT],
 }
 
@@ -421,6 +423,9 @@ pub fn train(
         state.v.as_deref(),
         start as u32,
     )?;
+    if let Some(average) = &state.average {
+        adam.set_average(gpu, average);
+    }
     let batches = Batches {
         sets: samples
             .iter()
@@ -492,7 +497,14 @@ pub fn train(
             return Err(files.diverged(done, format!("loss {loss}"), last_saved));
         }
         if log_now {
-            let by_t = probe_losses(gpu, &workspace, &model_kernels, &grad_kernels, &batches)?;
+            let probe = Probe {
+                workspace: &workspace,
+                model: &model_kernels,
+                grad: &grad_kernels,
+                batches: &batches,
+                adam: settings.optimizer.average.map(|_| &adam),
+            };
+            let by_t = probe.losses(gpu)?;
             loss_log.push(LossRecord {
                 step: done,
                 loss,
@@ -525,25 +537,48 @@ pub fn train(
     })
 }
 
-/// The loss of the current θ at each of [`PROBE_TIMES`], on the fixed probe batches of
-/// [`Batches::probe`], evaluated in the training workspace (every buffer a step reads is
-/// rewritten by the next step's upload and passes, so the training is unchanged).
-fn probe_losses(
-    gpu: &Gpu,
-    workspace: &GradWorkspace,
-    model: &ModelKernels,
-    grad: &GradKernels,
-    batches: &Batches,
-) -> Result<[f64; PROBE_COUNT]> {
-    let mut out = [f64::NAN; PROBE_COUNT];
-    for (i, slot) in out.iter_mut().enumerate() {
-        workspace.upload(gpu, &views(&batches.probe(i as u32, PROBE_TIMES[i])))?;
-        let mut encoder = gpu.device.create_command_encoder(&Default::default());
-        workspace.record(&mut encoder, model, grad);
-        gpu.queue.submit([encoder.finish()]);
-        *slot = workspace.read_loss(gpu)?;
+/// What [`Probe::losses`] evaluates: the training workspace, its kernels and batches, and
+/// the optimizer where the samplers' model is its moving average.
+struct Probe<'a> {
+    workspace: &'a GradWorkspace,
+    model: &'a ModelKernels,
+    grad: &'a GradKernels,
+    batches: &'a Batches<'a>,
+    adam: Option<&'a Adam>,
+}
+
+impl Probe<'_> {
+    /// The loss of the samplers' model at each of [`PROBE_TIMES`], on the fixed probe
+    /// batches of [`Batches::probe`], evaluated in the training workspace (every buffer a
+    /// step reads is rewritten by the next step's upload and passes, so the training is
+    /// unchanged). With weight averaging the average is copied into θ's buffer for the
+    /// probes and θ restored after them.
+    fn losses(&self, gpu: &Gpu) -> Result<[f64; PROBE_COUNT]> {
+        let saved = self.adam.map(|adam| {
+            let size = adam.theta.size();
+            let saved = gpu.storage_zeroed("theta during probes", size);
+            let mut encoder = gpu.device.create_command_encoder(&Default::default());
+            encoder.copy_buffer_to_buffer(&adam.theta, 0, &saved, 0, size);
+            encoder.copy_buffer_to_buffer(&adam.average, 0, &adam.theta, 0, size);
+            gpu.queue.submit([encoder.finish()]);
+            (adam, saved)
+        });
+        let mut out = [f64::NAN; PROBE_COUNT];
+        for (i, slot) in out.iter_mut().enumerate() {
+            let batch = self.batches.probe(i as u32, PROBE_TIMES[i]);
+            self.workspace.upload(gpu, &views(&batch))?;
+            let mut encoder = gpu.device.create_command_encoder(&Default::default());
+            self.workspace.record(&mut encoder, self.model, self.grad);
+            gpu.queue.submit([encoder.finish()]);
+            *slot = self.workspace.read_loss(gpu)?;
+        }
+        if let Some((adam, saved)) = saved {
+            let mut encoder = gpu.device.create_command_encoder(&Default::default());
+            encoder.copy_buffer_to_buffer(&saved, 0, &adam.theta, 0, adam.theta.size());
+            gpu.queue.submit([encoder.finish()]);
+        }
+        Ok(out)
     }
-    Ok(out)
 }
 
 /// Refuses settings and sample sets the training cannot run with.
@@ -623,12 +658,13 @@ impl TrainingFiles {
     }
 }
 
-/// Where a training starts: θ and the AdamW moments (None: zero), the step and the loss
-/// log so far.
+/// Where a training starts: θ, the AdamW moments (None: zero) and the parameters' moving
+/// average (None: θ), the step and the loss log so far.
 struct StartState {
     theta: Vec<f32>,
     m: Option<Vec<f32>>,
     v: Option<Vec<f32>>,
+    average: Option<Vec<f32>>,
     step: u64,
     loss_log: Vec<LossRecord>,
 }
@@ -644,6 +680,7 @@ impl StartState {
                 .collect(),
             m: None,
             v: None,
+            average: None,
             step: 0,
             loss_log: Vec::new(),
         }
@@ -667,6 +704,7 @@ impl StartState {
             theta: ck.params,
             m: Some(ck.m),
             v: Some(ck.v),
+            average: ck.average,
             step: ck.step,
         })
     }
@@ -686,14 +724,19 @@ fn write_checkpoint(
     let snap = adam.read_state(gpu)?;
     let bad = |v: &[f32]| v.iter().filter(|x| !x.is_finite()).count();
     let (bt, bm, bv) = (bad(&snap.theta), bad(&snap.m), bad(&snap.v));
-    if bt + bm + bv > 0 {
+    let ba = bad(&snap.average);
+    if bt + bm + bv + ba > 0 {
         return Err(files.diverged(
             step,
-            format!("{bt} non-finite parameters, {bm} and {bv} non-finite moments"),
+            format!(
+                "{bt} non-finite parameters, {bm} and {bv} non-finite moments, {ba} non-finite \
+                 averaged parameters"
+            ),
             last_saved,
         ));
     }
     let settings = scene.training();
+    let average = settings.optimizer.average.map(|_| snap.average);
     Checkpoint {
         scene_hash: scene.hash(),
         architecture: *cfg,
@@ -705,6 +748,7 @@ fn write_checkpoint(
         params: snap.theta,
         m: snap.m,
         v: snap.v,
+        average,
     }
     .write(&files.checkpoint)
 }

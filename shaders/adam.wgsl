@@ -11,8 +11,8 @@
 //          (average = 0: avg is theta; the warm-up (1 + t)/(10 + t) keeps the random
 //          initial parameters from lingering in it).
 // Dispatch: adam_update over (ceil(P / 64), 1, 1) workgroups of 64; then adam_advance
-//          (1 invocation) increments state.step. The CPU reference is
-//          src/reference/adam.rs::adam_update.
+//          (1 invocation) increments state.step. The CPU references are
+//          src/reference/adam.rs::adam_update and ::average_update.
 
 struct AdamParams {
     count: u32,

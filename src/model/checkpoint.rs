@@ -251,9 +251,9 @@ impl Checkpoint {
             // Includes the weight averaging (`average`): a resumed average must be the
             // same average.
             return Err(refuse(format!(
-                "checkpoint was trained with optimizer {:?}, the scene asks for {:?}; restore \
-                 the scene's training.optimizer or start a new training",
-                self.optimizer, settings.optimizer
+                "checkpoint was trained with other optimizer settings ({}); restore the \
+                 scene's training.optimizer or start a new training",
+                optimizer_difference(&self.optimizer, &settings.optimizer)
             )));
         }
         if self.batch != settings.batch || self.target != settings.target {
@@ -291,6 +291,32 @@ impl Checkpoint {
         }
         Ok(())
     }
+}
+
+/// The fields in which two optimizer settings differ, as
+/// "training.optimizer.<field>: <checkpoint's> in the checkpoint, <scene's> in the scene"
+/// (an absent value is "none").
+fn optimizer_difference(checkpoint: &AdamSettings, scene: &AdamSettings) -> String {
+    let fields = |a: &AdamSettings| match serde_json::to_value(a) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => Default::default(),
+    };
+    let (old, new) = (fields(checkpoint), fields(scene));
+    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let shown = |v: Option<&serde_json::Value>| v.map_or("none".to_string(), |v| v.to_string());
+    keys.into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .map(|k| {
+            format!(
+                "training.optimizer.{k}: {} in the checkpoint, {} in the scene",
+                shown(old.get(k)),
+                shown(new.get(k))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[cfg(test)]
@@ -421,6 +447,22 @@ mod tests {
             e.contains("version 1") && e.contains("start a new training"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_optimizer_difference_names_the_fields() {
+        let a = AdamSettings::default();
+        let b = AdamSettings {
+            lr: 2e-3,
+            average: Some(0.999),
+            ..a
+        };
+        assert_eq!(
+            optimizer_difference(&a, &b),
+            "training.optimizer.average: none in the checkpoint, 0.999 in the scene; \
+             training.optimizer.lr: 0.001 in the checkpoint, 0.002 in the scene"
+        );
+        assert_eq!(optimizer_difference(&a, &a), "");
     }
 
     #[test]

@@ -187,9 +187,11 @@ pub struct AdamSettings {
     #[serde(default)]
     pub weight_decay: f64,
     /// Weight averaging: the decay d of an exponential moving average of the parameters,
-    /// avg ← d·avg + (1 − d)·θ after every update (warmed up as min(d, (1 + k)/(10 + k)) at
-    /// update k), e.g. 0.999 (an average over about the last 1 000 updates). The checkpoint
-    /// keeps it beside θ and the samplers use it. Absent: no averaging, the samplers use θ.
+    /// avg ← d_k·avg + (1 − d_k)·θ after update k with d_k = min(d, (1 + k)/(10 + k)). The
+    /// warm-up term rules until k ≈ 9/(1 − d) − 10 (≈ 9 000 updates for d = 0.999), and
+    /// meanwhile the average spans about the last k/9 updates: ≈ 560 after 5 000, whatever
+    /// d ≥ 0.9982. The checkpoint keeps it beside θ and the samplers use it. Absent: no
+    /// averaging, the samplers use θ.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub average: Option<f64>,
 }
@@ -290,8 +292,8 @@ impl AdamSettings {
                 "average",
                 d,
                 (0.0..1.0).contains(&d),
-                "must be in [0, 1) (e.g. 0.999: an average over about the last 1 000 updates; \
-                 leave it out for no averaging)",
+                "must be in [0, 1) (e.g. 0.999: an average over about the last 1 000 updates \
+                 once past its warm-up; leave it out for no averaging)",
             ),
             None => Ok(()),
         }

@@ -277,8 +277,7 @@ impl IntegrationSettings {
         let mut out: Vec<u32> = Vec::new();
         for &n in self.base_counts(system_particles) {
             let extra = self.chemical_potential.at(n).then_some(n + 1);
-            let counts: Vec<u32> = std::iter::once(n).chain(extra).collect();
-            super::extend_unique(&mut out, &counts);
+            super::extend_unique(&mut out, std::iter::once(n).chain(extra));
         }
         out
     }

@@ -125,8 +125,8 @@ pub(crate) fn parse_ron<T: serde::de::DeserializeOwned>(text: &str, path: &str) 
 }
 
 /// Appends the counts of `more` that `out` does not hold yet, in order.
-pub(crate) fn extend_unique(out: &mut Vec<u32>, more: &[u32]) {
-    for &n in more {
+pub(crate) fn extend_unique(out: &mut Vec<u32>, more: impl IntoIterator<Item = u32>) {
+    for n in more {
         if !out.contains(&n) {
             out.push(n);
         }
@@ -232,7 +232,10 @@ impl Scene {
         }
         let mut out = self.system.particles.clone();
         if let Some(integ) = &self.integration {
-            extend_unique(&mut out, integ.base_counts(&self.system.particles));
+            extend_unique(
+                &mut out,
+                integ.base_counts(&self.system.particles).iter().copied(),
+            );
         }
         out
     }
@@ -241,7 +244,7 @@ impl Scene {
     /// Widom insertion alone needs.
     pub fn sampled_counts(&self) -> Vec<u32> {
         let mut out = self.system.particles.clone();
-        extend_unique(&mut out, &self.widom_counts());
+        extend_unique(&mut out, self.widom_counts());
         out
     }
 

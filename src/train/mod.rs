@@ -497,14 +497,15 @@ pub fn train(
             return Err(files.diverged(done, format!("loss {loss}"), last_saved));
         }
         if log_now {
-            let probe = Probe {
-                workspace: &workspace,
-                model: &model_kernels,
-                grad: &grad_kernels,
-                batches: &batches,
-                adam: settings.optimizer.average.map(|_| &adam),
-            };
-            let by_t = probe.losses(gpu)?;
+            let average = settings.optimizer.average.map(|_| &adam);
+            let by_t = probe_losses(
+                gpu,
+                &workspace,
+                &model_kernels,
+                &grad_kernels,
+                &batches,
+                average,
+            )?;
             loss_log.push(LossRecord {
                 step: done,
                 loss,
@@ -537,48 +538,42 @@ pub fn train(
     })
 }
 
-/// What [`Probe::losses`] evaluates: the training workspace, its kernels and batches, and
-/// the optimizer where the samplers' model is its moving average.
-struct Probe<'a> {
-    workspace: &'a GradWorkspace,
-    model: &'a ModelKernels,
-    grad: &'a GradKernels,
-    batches: &'a Batches<'a>,
-    adam: Option<&'a Adam>,
-}
-
-impl Probe<'_> {
-    /// The loss of the samplers' model at each of [`PROBE_TIMES`], on the fixed probe
-    /// batches of [`Batches::probe`], evaluated in the training workspace (every buffer a
-    /// step reads is rewritten by the next step's upload and passes, so the training is
-    /// unchanged). With weight averaging the average is copied into θ's buffer for the
-    /// probes and θ restored after them.
-    fn losses(&self, gpu: &Gpu) -> Result<[f64; PROBE_COUNT]> {
-        let saved = self.adam.map(|adam| {
-            let size = adam.theta.size();
-            let saved = gpu.storage_zeroed("theta during probes", size);
-            let mut encoder = gpu.device.create_command_encoder(&Default::default());
-            encoder.copy_buffer_to_buffer(&adam.theta, 0, &saved, 0, size);
-            encoder.copy_buffer_to_buffer(&adam.average, 0, &adam.theta, 0, size);
-            gpu.queue.submit([encoder.finish()]);
-            (adam, saved)
-        });
-        let mut out = [f64::NAN; PROBE_COUNT];
-        for (i, slot) in out.iter_mut().enumerate() {
-            let batch = self.batches.probe(i as u32, PROBE_TIMES[i]);
-            self.workspace.upload(gpu, &views(&batch))?;
-            let mut encoder = gpu.device.create_command_encoder(&Default::default());
-            self.workspace.record(&mut encoder, self.model, self.grad);
-            gpu.queue.submit([encoder.finish()]);
-            *slot = self.workspace.read_loss(gpu)?;
-        }
-        if let Some((adam, saved)) = saved {
-            let mut encoder = gpu.device.create_command_encoder(&Default::default());
-            encoder.copy_buffer_to_buffer(&saved, 0, &adam.theta, 0, adam.theta.size());
-            gpu.queue.submit([encoder.finish()]);
-        }
-        Ok(out)
+/// The loss of the samplers' model at each of [`PROBE_TIMES`], on the fixed probe batches
+/// of [`Batches::probe`], evaluated in the training workspace (every buffer a step reads is
+/// rewritten by the next step's upload and passes, so the training is unchanged). With
+/// weight averaging (`average`: the optimizer holding it) the average is copied into θ's
+/// buffer for the probes and θ restored after them.
+fn probe_losses(
+    gpu: &Gpu,
+    workspace: &GradWorkspace,
+    model: &ModelKernels,
+    grad: &GradKernels,
+    batches: &Batches,
+    average: Option<&Adam>,
+) -> Result<[f64; PROBE_COUNT]> {
+    let saved = average.map(|adam| {
+        let size = adam.theta.size();
+        let saved = gpu.storage_zeroed("theta during probes", size);
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(&adam.theta, 0, &saved, 0, size);
+        encoder.copy_buffer_to_buffer(&adam.average, 0, &adam.theta, 0, size);
+        gpu.queue.submit([encoder.finish()]);
+        (adam, saved)
+    });
+    let mut out = [f64::NAN; PROBE_COUNT];
+    for (i, slot) in out.iter_mut().enumerate() {
+        workspace.upload(gpu, &views(&batches.probe(i as u32, PROBE_TIMES[i])))?;
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        workspace.record(&mut encoder, model, grad);
+        gpu.queue.submit([encoder.finish()]);
+        *slot = workspace.read_loss(gpu)?;
     }
+    if let Some((adam, saved)) = saved {
+        let mut encoder = gpu.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(&saved, 0, &adam.theta, 0, adam.theta.size());
+        gpu.queue.submit([encoder.finish()]);
+    }
+    Ok(out)
 }
 
 /// Refuses settings and sample sets the training cannot run with.

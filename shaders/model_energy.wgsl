@@ -33,7 +33,9 @@
 //          model_mlp (ceil(n * n_configs / (64 PPL)), 1, 1): PPL particles per invocation,
 //          the configurations flattened; model_score or model_score_time
 //          (ceil(n / 64), n_configs, 1). Pair passes loop over all j of the configuration
-//          (minimum image), staging positions through workgroup memory in tiles of 64.
+//          (minimum image), staging positions through workgroup memory in tiles of TILE = 256
+//          (every invocation of the 64 stages four), so that up to 256 particles take one
+//          pass of each loop (one neighbour list, no barrier inside).
 // Compile-time parameter: PPL, particles per invocation of model_mlp (1 by default; CPU
 //          adapters use 12, so that every weight loaded serves twelve particles held in
 //          registers).
@@ -172,7 +174,7 @@ fn model_descriptors(
     @builtin(local_invocation_index) li: u32,
 ) {
     let c = wg.y;
-    let i = wg.x * TILE + li;
+    let i = wg.x * GROUP + li;
     let n = params.n;
     let base = c * n;
     let live = i < n;
@@ -185,11 +187,14 @@ fn model_descriptors(
     var v_@k = vec3<f32>(0.0);
     //#end
     let rc2 = params.r_c * params.r_c;
+    let scales = radial_scales(params.r_c, params.delta);
     let n_tiles = (n + TILE - 1u) / TILE;
     for (var tt = 0u; tt < n_tiles; tt = tt + 1u) {
-        let jl = tt * TILE + li;
-        if (jl < n) {
-            tile[li] = pos[base + jl];
+        for (var sl = li; sl < TILE; sl = sl + GROUP) {
+            let jl = tt * TILE + sl;
+            if (jl < n) {
+                tile[sl] = pos[base + jl];
+            }
         }
         workgroupBarrier();
         let count = min(TILE, n - tt * TILE);
@@ -200,11 +205,11 @@ fn model_descriptors(
         for (var e = 0u; e < m; e = e + 1u) {
             let d = minimum_image(tile[nb[e]].xyz - xi, params.box_length, params.inv_box);
             let r = sqrt(dot(d, d));
-            let fc = envelope(r, params.r_c);
-            var walk = basis_walk(r, params.delta);
+            let fc = envelope(r, scales);
+            var walk = basis_walk(r, scales);
             let ds = params.inv_sigma * d;
             //#repeat k KR
-            let w_@k = basis_next(&walk, @ku, fc, params.delta).x;
+            let w_@k = basis_next(&walk, @ku, fc).x;
             s_@k = s_@k + w_@k;
             if (@ku < KVEC) {
                 v_@k = v_@k + w_@k * ds;
@@ -424,6 +429,7 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
         //#end
     }
     let rc2 = params.r_c * params.r_c;
+    let scales = radial_scales(params.r_c, params.delta);
     let a = t;
     var out: PairSums;
     out.g_net = vec3<f32>(0.0);
@@ -432,9 +438,11 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
     out.de_soft_da = 0.0;
     let n_tiles = (n + TILE - 1u) / TILE;
     for (var tt = 0u; tt < n_tiles; tt = tt + 1u) {
-        let jl = tt * TILE + li;
-        if (jl < n) {
-            tile[li] = pos[base + jl];
+        for (var sl = li; sl < TILE; sl = sl + GROUP) {
+            let jl = tt * TILE + sl;
+            if (jl < n) {
+                tile[sl] = pos[base + jl];
+            }
         }
         workgroupBarrier();
         let count = min(TILE, n - tt * TILE);
@@ -451,10 +459,9 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
             }
             let d = minimum_image(tile[q].xyz - xm, params.box_length, params.inv_box);
             let r2 = dot(d, d);
-            if (r2 < rc2) {
-                nb[n_nb] = q;
-                n_nb = n_nb + 1u;
-            }
+            // Branch-free, like tile_neighbours: the slot is written whatever the test.
+            nb[n_nb] = q;
+            n_nb = n_nb + select(0u, 1u, r2 < rc2);
             // Soft-core prior: q_s = sigma^2 / (a sigma^2 + r^2).
             if (r2 < params.soft_rc2) {
                 let qs = params.sigma2 / (a * params.sigma2 + r2);
@@ -476,12 +483,12 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
             let d = minimum_image(tile[q].xyz - xm, params.box_length, params.inv_box);
             let r = sqrt(dot(d, d));
             let inv_r = select(0.0, 1.0 / r, r > 0.0);
-            let fc = envelope(r, params.r_c);
+            let fc = envelope(r, scales);
             let row_j = (base + j) * dim;
             var radial = 0.0;
-            var walk = basis_walk(r, params.delta);
+            var walk = basis_walk(r, scales);
             //#repeat k KR
-            let w_@k = basis_next(&walk, @ku, fc, params.delta);
+            let w_@k = basis_next(&walk, @ku, fc);
             radial = radial - (input_grad[row_j + @ku] + am_@k) * w_@k.y * inv_r;
             if (@ku < KVEC) {
                 let delta_@k = moment_adjoint[(base + j) * kv + @ku].xyz - vm_@k;
@@ -504,7 +511,7 @@ fn model_score(
     @builtin(local_invocation_index) li: u32,
 ) {
     let c = wg.y;
-    let m = wg.x * TILE + li;
+    let m = wg.x * GROUP + li;
     let t = times[c];
     let sums = pair_pass(c, m, li, t);
     if (m >= params.n) {
@@ -527,7 +534,7 @@ fn model_score_time(
     @builtin(local_invocation_index) li: u32,
 ) {
     let c = wg.y;
-    let m = wg.x * TILE + li;
+    let m = wg.x * GROUP + li;
     let dim = params.dim;
     let t = times[c];
     let n_time = 2u * params.freqs + 1u;

@@ -16,7 +16,7 @@
 // Outputs and scratch (p = c * n + i, cn = C * N, P = number of parameters):
 //   `grad_residual` (per particle): resid[p] = (u_p, |r_p|^2) with r_p = s(t) grad_x U~ - z_p
 //          = grad_x E - z_p and u_p = 2 r_p / (3N) (held fixed in the derivation).
-//   `grad_tangent` (pair pass, gather per i, positions and u staged in tiles of 64):
+//   `grad_tangent` (pair pass, gather per i, positions and u staged in tiles of TILE = 256):
 //          the moment tangents ds_ik, dv_ik along u, then
 //          work[df_offset + p * D + d] = df_i (ds_i, dq_kl = dv_k . v_l + v_k . dv_l, 0 in
 //          the time slots).
@@ -54,7 +54,7 @@
 // Compile-time parameters: PPL (particles per invocation of grad_mlp) and KR, KVEC, as for
 //          model_energy.wgsl. Maxima (checked on the host by
 //          ModelConfig::check_kernel_limits): K <= MAX_K, K_v <= MAX_KV, D <= MAX_D, H <= MAX_H.
-// Workgroup memory: two tiles of 64 vec4 (2 KiB): `tile` (model_common) and `tile_u`.
+// Workgroup memory: two tiles of 256 vec4 (8 KiB): `tile` (model_common) and `tile_u`.
 
 #import pbc
 #import model_common
@@ -101,7 +101,7 @@ fn grad_residual(
     @builtin(local_invocation_index) li: u32,
 ) {
     let c = wg.y;
-    let i = wg.x * TILE + li;
+    let i = wg.x * GROUP + li;
     if (i >= gp.model.n) {
         return;
     }
@@ -117,7 +117,7 @@ fn grad_tangent(
     @builtin(local_invocation_index) li: u32,
 ) {
     let c = wg.y;
-    let i = wg.x * TILE + li;
+    let i = wg.x * GROUP + li;
     let n = gp.model.n;
     let base = c * n;
     let live = i < n;
@@ -133,12 +133,15 @@ fn grad_tangent(
     var dv_@k = vec3<f32>(0.0);
     //#end
     let rc2 = gp.model.r_c * gp.model.r_c;
+    let scales = radial_scales(gp.model.r_c, gp.model.delta);
     let n_tiles = (n + TILE - 1u) / TILE;
     for (var tt = 0u; tt < n_tiles; tt = tt + 1u) {
-        let jl = tt * TILE + li;
-        if (jl < n) {
-            tile[li] = pos[base + jl];
-            tile_u[li] = resid[base + jl];
+        for (var sl = li; sl < TILE; sl = sl + GROUP) {
+            let jl = tt * TILE + sl;
+            if (jl < n) {
+                tile[sl] = pos[base + jl];
+                tile_u[sl] = resid[base + jl];
+            }
         }
         workgroupBarrier();
         let count = min(TILE, n - tt * TILE);
@@ -154,10 +157,10 @@ fn grad_tangent(
             let inv_r = select(0.0, 1.0 / r, r > 0.0);
             let du = tile_u[q].xyz - ui;
             let d_du = dot(d, du) * inv_r;
-            let fc = envelope(r, gp.model.r_c);
-            var walk = basis_walk(r, gp.model.delta);
+            let fc = envelope(r, scales);
+            var walk = basis_walk(r, scales);
             //#repeat k KR
-            let w_@k = basis_next(&walk, @ku, fc, gp.model.delta);
+            let w_@k = basis_next(&walk, @ku, fc);
             ds_@k = ds_@k + w_@k.y * d_du;
             if (@ku < KVEC) {
                 dv_@k = dv_@k + gp.model.inv_sigma * (w_@k.x * du + w_@k.y * d_du * d);

@@ -20,11 +20,28 @@ use nti_gpu::scene::{ModelConfig, ModelSystem};
 
 const L: f64 = 6.0;
 const N: usize = 40;
+
+/// Particles per configuration and box edge of a parity case.
+#[derive(Clone, Copy)]
+struct Geometry {
+    n: usize,
+    l: f64,
+}
+
+/// N = 40 in the L = 6σ box: one workgroup and one tile of the pair passes.
+const SMALL: Geometry = Geometry { n: N, l: L };
+/// N = 300 in an 8σ box (ρ ≈ 0.59): five workgroups, and two tiles of staged positions
+/// (256 + 44) in every pair loop.
+const TILES: Geometry = Geometry { n: 300, l: 8.0 };
 const TIMES: [f64; 3] = [0.05, 0.4, 0.9];
 
 fn system(epsilon: f64) -> ModelSystem {
+    system_in(epsilon, L)
+}
+
+fn system_in(epsilon: f64, box_length: f64) -> ModelSystem {
     ModelSystem {
-        box_length: L,
+        box_length,
         beta: 1.0 / 1.25,
         epsilon,
         sigma: 1.0,
@@ -55,12 +72,13 @@ fn parameters(cfg: &ModelConfig, seed: u64) -> Vec<f64> {
         .collect()
 }
 
-/// C = 3 configurations of N = 40 particles (min distance 0.8σ), each with a close pair
+/// C = 3 configurations of `g.n` particles (min distance 0.8σ), each with a close pair
 /// at 0.47σ–0.52σ planted next to particle 0 (wrapped into the box).
-fn positions() -> Vec<[f64; 3]> {
+fn positions(g: Geometry) -> Vec<[f64; 3]> {
+    let Geometry { n, l } = g;
     let mut all = Vec::new();
     for c in 0..TIMES.len() {
-        let mut pos = common::random_positions(N, L, 0.8, 100 + c as u64);
+        let mut pos = common::random_positions(n, l, 0.8, 100 + c as u64);
         let anchor = pos[0];
         // Particle 1 at 0.5σ from particle 0 (wrapped), replacing its random place; it may
         // come closer than 0.8σ to others, which the model handles anyway.
@@ -69,7 +87,7 @@ fn positions() -> Vec<[f64; 3]> {
             anchor[1] - 0.3,
             anchor[2] + 0.2 + 0.05 * c as f64,
         ];
-        pos[1] = x.map(|v| v - L * (v / L).floor());
+        pos[1] = x.map(|v| v - l * (v / l).floor());
         all.extend(common::as_f32(&pos));
     }
     all
@@ -84,13 +102,13 @@ struct Worst {
 /// network part is checked on its own scale. Every particles-per-invocation layout of the
 /// MLP pass is checked: the adapter's, one particle (what GPUs run) and three (blocks that
 /// do not divide the batch).
-fn check(cfg: &ModelConfig, seed: u64, epsilon: f64) -> Option<Vec<Worst>> {
+fn check(cfg: &ModelConfig, seed: u64, epsilon: f64, g: Geometry) -> Option<Vec<Worst>> {
     let gpu = common::gpu()?;
     let mut out = Vec::new();
     for ppl in [ModelKernels::adapter_particles_per_invocation(&gpu), 1, 3] {
         let kernels = ModelKernels::with_particles_per_invocation(&gpu, cfg, ppl).unwrap();
         println!("{ppl} particles per invocation");
-        out.extend(check_with(&gpu, &kernels, cfg, seed, epsilon));
+        out.extend(check_with(&gpu, &kernels, cfg, seed, epsilon, g));
     }
     Some(out)
 }
@@ -101,40 +119,42 @@ fn check_with(
     cfg: &ModelConfig,
     seed: u64,
     epsilon: f64,
+    g: Geometry,
 ) -> Vec<Worst> {
-    let sys = system(epsilon);
+    let n = g.n;
+    let sys = system_in(epsilon, g.l);
     let params = parameters(cfg, seed);
-    let pos = positions();
+    let pos = positions(g);
     let times: Vec<f64> = TIMES.iter().map(|&t| (t as f32) as f64).collect();
     let (u_gpu, g_gpu) =
-        energy_and_score(gpu, kernels, cfg, &sys, &params, &pos, &times, N).unwrap();
+        energy_and_score(gpu, kernels, cfg, &sys, &params, &pos, &times, n).unwrap();
     assert_eq!(u_gpu.len(), TIMES.len());
-    assert_eq!(g_gpu.len(), TIMES.len() * N);
+    assert_eq!(g_gpu.len(), TIMES.len() * n);
     let mut out = Vec::new();
     for (c, &t) in times.iter().enumerate() {
-        let p = &pos[c * N..(c + 1) * N];
+        let p = &pos[c * n..(c + 1) * n];
         let u_ref = energy(cfg, &sys, &params, p, t);
         let g_ref = score(cfg, &sys, &params, p, t);
         let e_energy = common::rel(u_gpu[c], u_ref, 1e-3);
         let norm = g_ref.iter().flatten().map(|x| x * x).sum::<f64>().sqrt();
         let diff = g_ref
             .iter()
-            .zip(&g_gpu[c * N..(c + 1) * N])
+            .zip(&g_gpu[c * n..(c + 1) * n])
             .flat_map(|(a, b)| (0..3).map(move |k| a[k] - b[k]))
             .map(|x| x * x)
             .sum::<f64>()
             .sqrt();
         let e_score = diff / norm.max(1e-3);
         // Also per component against the RMS (catches a single wrong particle).
-        let rms = norm / ((3 * N) as f64).sqrt();
+        let rms = norm / ((3 * n) as f64).sqrt();
         let e_comp = g_ref
             .iter()
-            .zip(&g_gpu[c * N..(c + 1) * N])
+            .zip(&g_gpu[c * n..(c + 1) * n])
             .flat_map(|(a, b)| (0..3).map(move |k| (a[k] - b[k]).abs()))
             .fold(0.0f64, f64::max)
             / rms.max(1e-3);
         println!(
-            "K_v = {}, eps = {epsilon}, t = {t:.2}: U gpu {:.6e} ref {u_ref:.6e} rel {e_energy:.2e}; \
+            "N = {n}, K_v = {}, eps = {epsilon}, t = {t:.2}: U gpu {:.6e} ref {u_ref:.6e} rel {e_energy:.2e}; \
              |score| {norm:.3e} norm-rel {e_score:.2e}, worst component / rms {e_comp:.2e}",
             cfg.vector_channels, u_gpu[c]
         );
@@ -157,7 +177,17 @@ fn check_with(
 
 #[test]
 fn energy_and_score_match_the_reference() {
-    let Some(worst) = check(&config(8), 3, 1.0) else {
+    let Some(worst) = check(&config(8), 3, 1.0, SMALL) else {
+        return;
+    };
+    assert_eq!(worst.len(), 9);
+}
+
+/// More particles than one workgroup and one tile of staged positions hold: every pair
+/// loop crosses a tile boundary, and the last workgroup has dead invocations.
+#[test]
+fn energy_and_score_match_the_reference_over_several_tiles() {
+    let Some(worst) = check(&config(8), 6, 1.0, TILES) else {
         return;
     };
     assert_eq!(worst.len(), 9);
@@ -165,7 +195,7 @@ fn energy_and_score_match_the_reference() {
 
 #[test]
 fn network_part_alone_matches_the_reference() {
-    let Some(worst) = check(&config(8), 5, 0.0) else {
+    let Some(worst) = check(&config(8), 5, 0.0, SMALL) else {
         return;
     };
     assert_eq!(worst.len(), 9);
@@ -173,7 +203,7 @@ fn network_part_alone_matches_the_reference() {
 
 #[test]
 fn radial_only_model_matches_the_reference() {
-    let Some(worst) = check(&config(0), 4, 1.0) else {
+    let Some(worst) = check(&config(0), 4, 1.0, SMALL) else {
         return;
     };
     assert!(worst
@@ -230,34 +260,35 @@ fn cancelling_scale(
 /// ∂_t Ũ parity at the three times (one batch), and each of its parts against its own
 /// reference. Returns the worst relative error of ∂_t Ũ (against max(|ref|, 1e-2 · the
 /// cancelling scale)).
-fn check_time(cfg: &ModelConfig, seed: u64, epsilon: f64) -> Option<f64> {
+fn check_time(cfg: &ModelConfig, seed: u64, epsilon: f64, g: Geometry) -> Option<f64> {
     let gpu = common::gpu()?;
     let kernels = ModelKernels::new(&gpu, cfg).unwrap();
-    let sys = system(epsilon);
+    let n = g.n;
+    let sys = system_in(epsilon, g.l);
     let params = parameters(cfg, seed);
-    let pos = positions();
+    let pos = positions(g);
     let times: Vec<f64> = TIMES.iter().map(|&t| (t as f32) as f64).collect();
     let (u_gpu, g_gpu, parts) =
-        energy_score_and_time_parts(&gpu, &kernels, cfg, &sys, &params, &pos, &times, N).unwrap();
+        energy_score_and_time_parts(&gpu, &kernels, cfg, &sys, &params, &pos, &times, n).unwrap();
     let (u3, g3, dudt) =
-        energy_score_and_time_derivative(&gpu, &kernels, cfg, &sys, &params, &pos, &times, N)
+        energy_score_and_time_derivative(&gpu, &kernels, cfg, &sys, &params, &pos, &times, n)
             .unwrap();
     // The time path leaves energy and score exactly as the plain path does.
     let (u_plain, g_plain) =
-        energy_and_score(&gpu, &kernels, cfg, &sys, &params, &pos, &times, N).unwrap();
+        energy_and_score(&gpu, &kernels, cfg, &sys, &params, &pos, &times, n).unwrap();
     assert_eq!(u_gpu, u_plain);
     assert_eq!(g_gpu, g_plain);
     assert_eq!((&u3, &g3), (&u_plain, &g_plain));
     let mut worst: f64 = 0.0;
     for (c, &t) in times.iter().enumerate() {
-        let p = &pos[c * N..(c + 1) * N];
+        let p = &pos[c * n..(c + 1) * n];
         assert_eq!(dudt[c], combine_time_derivative(&sys, t, &parts[c]));
         let d_ref = time_derivative(cfg, &sys, &params, p, t);
         let scale = cancelling_scale(cfg, &sys, &params, p, t);
         let err = (dudt[c] - d_ref).abs();
         let e_rel = err / d_ref.abs().max(1e-2 * scale);
         println!(
-            "K_v = {}, eps = {epsilon}, t = {t:.2}: dU/dt gpu {:.8e} ref {d_ref:.8e} rel {:.2e}, \
+            "N = {n}, K_v = {}, eps = {epsilon}, t = {t:.2}: dU/dt gpu {:.8e} ref {d_ref:.8e} rel {:.2e}, \
              rel-to-floor {e_rel:.2e}, err / cancelling scale {:.2e} (scale {scale:.3e})",
             cfg.vector_channels,
             dudt[c],
@@ -299,7 +330,15 @@ fn check_time(cfg: &ModelConfig, seed: u64, epsilon: f64) -> Option<f64> {
 
 #[test]
 fn time_derivative_matches_the_reference() {
-    let Some(worst) = check_time(&config(8), 3, 1.0) else {
+    let Some(worst) = check_time(&config(8), 3, 1.0, SMALL) else {
+        return;
+    };
+    println!("worst {worst:.2e}");
+}
+
+#[test]
+fn time_derivative_matches_the_reference_over_several_tiles() {
+    let Some(worst) = check_time(&config(8), 6, 1.0, TILES) else {
         return;
     };
     println!("worst {worst:.2e}");
@@ -307,7 +346,7 @@ fn time_derivative_matches_the_reference() {
 
 #[test]
 fn time_derivative_of_the_network_part_alone_matches_the_reference() {
-    let Some(worst) = check_time(&config(8), 5, 0.0) else {
+    let Some(worst) = check_time(&config(8), 5, 0.0, SMALL) else {
         return;
     };
     println!("worst {worst:.2e}");
@@ -315,7 +354,7 @@ fn time_derivative_of_the_network_part_alone_matches_the_reference() {
 
 #[test]
 fn time_derivative_of_the_radial_only_model_matches_the_reference() {
-    let Some(worst) = check_time(&config(0), 4, 1.0) else {
+    let Some(worst) = check_time(&config(0), 4, 1.0, SMALL) else {
         return;
     };
     println!("worst {worst:.2e}");
@@ -332,7 +371,7 @@ fn time_derivative_matches_finite_differences_of_the_gpu_energy() {
     let cfg = config(8);
     let kernels = ModelKernels::new(&gpu, &cfg).unwrap();
     let params = parameters(&cfg, 7);
-    let pos = positions();
+    let pos = positions(SMALL);
     let one = &pos[..N];
     for epsilon in [1.0, 0.0] {
         let sys = system(epsilon);

@@ -24,8 +24,12 @@ const N: usize = 40;
 const TIMES: [f64; 3] = [0.1, 0.5, 0.85];
 
 fn system() -> ModelSystem {
+    system_in(L)
+}
+
+fn system_in(box_length: f64) -> ModelSystem {
     ModelSystem {
-        box_length: L,
+        box_length,
         beta: 1.0 / 1.25,
         epsilon: 1.0,
         sigma: 1.0,
@@ -63,11 +67,15 @@ fn gaussian(n: usize, seed: u64) -> Vec<[f64; 3]> {
 type Batch = (Vec<[f64; 3]>, Vec<[f64; 3]>, Vec<f64>);
 
 fn batch(times: &[f64], n: usize, seed: u64) -> Batch {
+    batch_in(times, n, L, seed)
+}
+
+fn batch_in(times: &[f64], n: usize, l: f64, seed: u64) -> Batch {
     let (mut x_t, mut z) = (Vec::new(), Vec::new());
     for (c, &t) in times.iter().enumerate() {
-        let x0 = common::random_positions(n, L, 0.8, seed + c as u64);
+        let x0 = common::random_positions(n, l, 0.8, seed + c as u64);
         let zc = common::as_f32(&gaussian(n, 1000 + seed + c as u64));
-        x_t.extend(common::as_f32(&noised_positions(L, &x0, &zc, t)));
+        x_t.extend(common::as_f32(&noised_positions(l, &x0, &zc, t)));
         z.extend(zc);
     }
     let t32 = times.iter().map(|&t| (t as f32) as f64).collect();
@@ -78,29 +86,41 @@ fn batch(times: &[f64], n: usize, seed: u64) -> Batch {
 /// Checked at every particles-per-invocation layout of the MLP passes: the adapter's, one
 /// particle (what GPUs run) and three (blocks that do not divide the batch).
 fn check(cfg: &ModelConfig, seed: u64) -> Option<(f64, f64, f64)> {
+    check_in(cfg, seed, N, L)
+}
+
+/// [`check`] for `n` particles in a box of edge `l`.
+fn check_in(cfg: &ModelConfig, seed: u64, n: usize, l: f64) -> Option<(f64, f64, f64)> {
     let gpu = common::gpu()?;
     let mut worst = (0.0f64, 0.0f64, 0.0f64);
     for ppl in [ModelKernels::adapter_particles_per_invocation(&gpu), 1, 3] {
         let model = ModelKernels::with_particles_per_invocation(&gpu, cfg, ppl).unwrap();
         println!("{ppl} particles per invocation");
-        let (a, b, c) = check_with(&gpu, &model, cfg, seed);
+        let (a, b, c) = check_with(&gpu, &model, cfg, seed, n, l);
         worst = (worst.0.max(a), worst.1.max(b), worst.2.max(c));
     }
     Some(worst)
 }
 
-fn check_with(gpu: &Gpu, model: &ModelKernels, cfg: &ModelConfig, seed: u64) -> (f64, f64, f64) {
+fn check_with(
+    gpu: &Gpu,
+    model: &ModelKernels,
+    cfg: &ModelConfig,
+    seed: u64,
+    n: usize,
+    l: f64,
+) -> (f64, f64, f64) {
     let grad = GradKernels::new(gpu, model).unwrap();
-    let sys = system();
+    let sys = system_in(l);
     let params = parameters(cfg, seed);
-    let (x_t, z, times) = batch(&TIMES, N, 10 * seed);
+    let (x_t, z, times) = batch_in(&TIMES, n, l, 10 * seed);
     let (loss, g) =
-        loss_and_gradient(gpu, model, &grad, cfg, &sys, &params, &x_t, &z, &times, N).unwrap();
+        loss_and_gradient(gpu, model, &grad, cfg, &sys, &params, &x_t, &z, &times, n).unwrap();
     let c = times.len() as f64;
     let mut loss_ref = 0.0;
     let mut g_ref = vec![0.0; cfg.param_count()];
     for (k, &t) in times.iter().enumerate() {
-        let range = k * N..(k + 1) * N;
+        let range = k * n..(k + 1) * n;
         let (l, gk) = dsm_loss_grad(cfg, &sys, &params, &x_t[range.clone()], &z[range], t);
         loss_ref += l / c;
         for (a, b) in g_ref.iter_mut().zip(gk) {
@@ -164,6 +184,13 @@ fn check_with(gpu: &Gpu, model: &ModelKernels, cfg: &ModelConfig, seed: u64) -> 
 #[test]
 fn loss_and_gradient_match_the_reference() {
     check(&config(8, 64), 3);
+}
+
+/// N = 300 in an 8σ box (ρ ≈ 0.59): five workgroups of the pair passes, and two tiles of
+/// staged positions (256 + 44) in every pair loop.
+#[test]
+fn loss_and_gradient_match_the_reference_over_several_tiles() {
+    check_in(&config(8, 64), 8, 300, 8.0);
 }
 
 #[test]

@@ -16,7 +16,8 @@
 //          `model_descriptors` (pass A + feature step of B):
 //              features[p * dim + d] = f_i (s_i, upper triangle of v_ik . v_il, tau(t)),
 //              moments[p * kv + k] = (v_ik, 0);
-//          `model_mlp` (pass B): input_grad[p * dim + d] = g_i = dMLP/df (at f_i),
+//          `model_mlp` (pass B): input_grad[p * d4 + d / 4][d % 4] = g_i = dMLP/df (at f_i;
+//              rows of d4 vec4, zero beyond D, so the pair loop loads four at a time),
 //              moment_adjoint[p * kv + k] = (dy/dv_ik, 0),
 //              particle_energy[p] = MLP(f_i) - MLP(f_null(t));
 //          `model_score` (pass C + composition): score[p] = (grad_{x_i} U~, u_i) and
@@ -53,7 +54,7 @@ const PPL: u32 = 1u;
 @group(0) @binding(3) var<storage, read> theta: array<f32>;
 @group(0) @binding(4) var<storage, read_write> features: array<f32>;
 @group(0) @binding(5) var<storage, read_write> moments: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> input_grad: array<f32>;
+@group(0) @binding(6) var<storage, read_write> input_grad: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> moment_adjoint: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> particle_energy: array<f32>;
 @group(0) @binding(9) var<storage, read_write> score: array<vec4<f32>>;
@@ -369,10 +370,10 @@ fn model_mlp(@builtin(global_invocation_id) gid: vec3<u32>) {
 // The outputs of pass B for particle p: input_grad = g, particle_energy = y - y_null and the
 // moment adjoint dy/dv_k = sum_l c_kl v_l, c_kl = c_lk = g_{q_kl}, c_kk = 2 g_{q_kk}.
 fn write_mlp_outputs(p: u32, y: f32, g: ptr<function, array<f32, MAX_D>>) {
-    let dim = params.dim;
-    let row = p * dim;
-    for (var d = 0u; d < dim; d = d + 1u) {
-        input_grad[row + d] = (*g)[d];
+    let row4 = p * params.d4;
+    for (var db = 0u; db < params.d4; db = db + 1u) {
+        let d = 4u * db;
+        input_grad[row4 + db] = vec4<f32>((*g)[d], (*g)[d + 1u], (*g)[d + 2u], (*g)[d + 3u]);
     }
     particle_energy[p] = y - null_out[p / params.n].x;
     let kv = params.kv;
@@ -422,7 +423,7 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
     if (live) {
         xm = pos[base + m].xyz;
         //#repeat k KR
-        am_@k = input_grad[(base + m) * dim + @ku];
+        am_@k = input_grad[(base + m) * params.d4 + @ku / 4u][@ku % 4u];
         if (@ku < KVEC) {
             vm_@k = moment_adjoint[(base + m) * kv + @ku].xyz;
         }
@@ -484,12 +485,17 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
             let r = sqrt(dot(d, d));
             let inv_r = select(0.0, 1.0 / r, r > 0.0);
             let fc = envelope(r, scales);
-            let row_j = (base + j) * dim;
+            let row_j4 = (base + j) * params.d4;
             var radial = 0.0;
+            // The neighbour's radial adjoints, four at a time (one vector load per four).
+            var a_j = vec4<f32>(0.0);
             var walk = basis_walk(r, scales);
             //#repeat k KR
             let w_@k = basis_next(&walk, @ku, fc);
-            radial = radial - (input_grad[row_j + @ku] + am_@k) * w_@k.y * inv_r;
+            if (@ku % 4u == 0u) {
+                a_j = input_grad[row_j4 + @ku / 4u];
+            }
+            radial = radial - (a_j[@ku % 4u] + am_@k) * w_@k.y * inv_r;
             if (@ku < KVEC) {
                 let delta_@k = moment_adjoint[(base + j) * kv + @ku].xyz - vm_@k;
                 let along_@k = w_@k.y * inv_r * dot(d, delta_@k);
@@ -548,7 +554,8 @@ fn model_score_time(
     // Slope of MLP(f_i) along the time features: g_i . dtau/dt.
     var dy = 0.0;
     for (var u = 0u; u < n_time; u = u + 1u) {
-        dy = dy + input_grad[p * dim + params.time_offset + u] * time_feature_slope(u, t);
+        let q = params.time_offset + u;
+        dy = dy + input_grad[p * params.d4 + q / 4u][q % 4u] * time_feature_slope(u, t);
     }
     let e_net = particle_energy[p];
     let s = schedule(t, params.s_min, params.ln_ratio);

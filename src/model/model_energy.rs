@@ -361,7 +361,7 @@ impl ModelScratch {
         Self {
             features: gpu.storage_zeroed("model features", 4 * cn * d),
             moments: gpu.storage_zeroed("model moments", 16 * cn * kv),
-            input_grad: gpu.storage_zeroed("model input_grad", 4 * cn * d),
+            input_grad: gpu.storage_zeroed("model input_grad", 16 * cn * d.div_ceil(4)),
             moment_adjoint: gpu.storage_zeroed("model moment_adjoint", 16 * cn * kv),
             particle_energy: gpu.storage_zeroed("model particle_energy", 4 * cn),
             wpack: gpu.storage_zeroed("model wpack", 16 * packed_vec4(cfg)),

@@ -388,7 +388,7 @@ impl Part {
         let times = gpu.storage_zeroed("model times", 4 * c as u64);
         let features = gpu.storage_zeroed("model features", 4 * cn * d);
         let moments = gpu.storage_zeroed("model moments", 16 * cn * kv);
-        let input_grad = gpu.storage_zeroed("model input_grad", 4 * cn * d);
+        let input_grad = gpu.storage_zeroed("model input_grad", 16 * cn * d.div_ceil(4));
         let moment_adjoint = gpu.storage_zeroed("model moment_adjoint", 16 * cn * kv);
         let particle_energy = gpu.storage_zeroed("model particle_energy", 4 * cn);
         let score = gpu.storage_zeroed("model score", 16 * cn);

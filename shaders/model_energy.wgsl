@@ -191,12 +191,7 @@ fn model_descriptors(
     let scales = radial_scales(params.r_c, params.delta);
     let n_tiles = (n + TILE - 1u) / TILE;
     for (var tt = 0u; tt < n_tiles; tt = tt + 1u) {
-        for (var sl = li; sl < TILE; sl = sl + GROUP) {
-            let jl = tt * TILE + sl;
-            if (jl < n) {
-                tile[sl] = pos[base + jl];
-            }
-        }
+        stage_positions(base, tt * TILE, n, li);
         workgroupBarrier();
         let count = min(TILE, n - tt * TILE);
         var nb: array<u32, TILE>;
@@ -412,7 +407,6 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
     let n = params.n;
     let base = c * n;
     let live = m < n;
-    let dim = params.dim;
     let kv = params.kv;
     var xm = vec3<f32>(0.0);
     // Own adjoints: A_m = dy/ds_m (the first K slots of g_m), V_m = dy/dv_m.
@@ -439,12 +433,7 @@ fn pair_pass(c: u32, m: u32, li: u32, t: f32) -> PairSums {
     out.de_soft_da = 0.0;
     let n_tiles = (n + TILE - 1u) / TILE;
     for (var tt = 0u; tt < n_tiles; tt = tt + 1u) {
-        for (var sl = li; sl < TILE; sl = sl + GROUP) {
-            let jl = tt * TILE + sl;
-            if (jl < n) {
-                tile[sl] = pos[base + jl];
-            }
-        }
+        stage_positions(base, tt * TILE, n, li);
         workgroupBarrier();
         let count = min(TILE, n - tt * TILE);
         // Soft-core prior over every pair of the tile, and the neighbours within r_c
@@ -541,7 +530,6 @@ fn model_score_time(
 ) {
     let c = wg.y;
     let m = wg.x * GROUP + li;
-    let dim = params.dim;
     let t = times[c];
     let n_time = 2u * params.freqs + 1u;
     let dy_null = null_out[c].y;

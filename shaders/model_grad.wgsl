@@ -136,10 +136,10 @@ fn grad_tangent(
     let scales = radial_scales(gp.model.r_c, gp.model.delta);
     let n_tiles = (n + TILE - 1u) / TILE;
     for (var tt = 0u; tt < n_tiles; tt = tt + 1u) {
+        stage_positions(base, tt * TILE, n, li);
         for (var sl = li; sl < TILE; sl = sl + GROUP) {
             let jl = tt * TILE + sl;
             if (jl < n) {
-                tile[sl] = pos[base + jl];
                 tile_u[sl] = resid[base + jl];
             }
         }

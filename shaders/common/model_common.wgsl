@@ -3,9 +3,9 @@
 // src/scene/model.rs), the workgroup tile of positions, the uniform parameters of a batch
 // (ModelParams, mirrored by src/model/model_energy.rs), the vec4 loads of the flat
 // parameter vector, and the model's building blocks: activation, time features, envelope,
-// radial basis, noise schedule and the neighbour compaction of a tile. Expects the
+// radial basis, noise schedule, the staging and neighbour compaction of a tile. Expects the
 // including shader to declare `theta` (storage array<f32>, the parameters in the layout of
-// ModelConfig::layout).
+// ModelConfig::layout) and `pos` (storage array<vec4<f32>>, the positions of the batch).
 
 const MAX_K: u32 = 64u;
 const MAX_KV: u32 = 16u;
@@ -69,6 +69,17 @@ struct ModelParams {
 
 // Positions of one tile of TILE particles of a configuration, staged by every pair pass.
 var<workgroup> tile: array<vec4<f32>, TILE>;
+
+// Stages particles first .. first + TILE - 1 (those below n) of the configuration whose
+// positions start at pos[base] into `tile`, TILE / GROUP of them per invocation `li`. Call
+// from uniform control flow, followed by workgroupBarrier().
+fn stage_positions(base: u32, first: u32, n: u32, li: u32) {
+    for (var sl = li; sl < TILE; sl = sl + GROUP) {
+        if (first + sl < n) {
+            tile[sl] = pos[base + first + sl];
+        }
+    }
+}
 
 // Four rows (clamped to the last row h - 1) of a row-major matrix in theta at `base` with
 // `cols` columns, column c: (M[q0][c], M[q0+1][c], M[q0+2][c], M[q0+3][c]).

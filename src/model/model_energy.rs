@@ -334,6 +334,13 @@ pub struct ModelScratch {
     pub null_out: wgpu::Buffer,
 }
 
+/// Bytes of the `input_grad` buffer for `cn` particles of feature dimension `d`: rows of
+/// ⌈d/4⌉ vec4 (zero beyond d), so that the score pass loads a neighbour's radial adjoints
+/// four at a time.
+pub fn input_grad_bytes(cn: u64, d: u64) -> u64 {
+    16 * cn * d.div_ceil(4)
+}
+
 /// What the model's passes over `c` configurations of `n` particles ask of the device:
 /// the per-particle scratch (features, moments and their adjoints) and the per-
 /// configuration dispatches.
@@ -345,6 +352,7 @@ pub fn scratch_footprint(cfg: &ModelConfig, n: usize, c: usize) -> Footprint {
     );
     Footprint::default()
         .binding("model features", 4 * cn * d)
+        .binding("model input_grad", input_grad_bytes(cn, d))
         .binding("model moments", 16 * cn * kv)
         .binding("model positions", 16 * cn)
         .workgroups("per-configuration model passes", c as u64)
@@ -361,7 +369,7 @@ impl ModelScratch {
         Self {
             features: gpu.storage_zeroed("model features", 4 * cn * d),
             moments: gpu.storage_zeroed("model moments", 16 * cn * kv),
-            input_grad: gpu.storage_zeroed("model input_grad", 16 * cn * d.div_ceil(4)),
+            input_grad: gpu.storage_zeroed("model input_grad", input_grad_bytes(cn, d)),
             moment_adjoint: gpu.storage_zeroed("model moment_adjoint", 16 * cn * kv),
             particle_energy: gpu.storage_zeroed("model particle_energy", 4 * cn),
             wpack: gpu.storage_zeroed("model wpack", 16 * packed_vec4(cfg)),

@@ -26,7 +26,8 @@ use crate::gpu::kernel::{bind, dispatch, Access::*, BindingSpec, KernelFamily};
 use crate::gpu::Gpu;
 use crate::model::adam::Adam;
 use crate::model::model_energy::{
-    check_sizes, packed_vec4, scratch_footprint, ModelArgs, ModelKernels, ModelParams,
+    check_sizes, input_grad_bytes, packed_vec4, scratch_footprint, ModelArgs, ModelKernels,
+    ModelParams,
 };
 use crate::scene::{ModelConfig, ModelSystem};
 use crate::struct_layout;
@@ -295,7 +296,8 @@ pub fn device_bytes(cfg: &ModelConfig, sys: &ModelSystem, n: usize, c: usize) ->
     let model = 16 * cn // pos
         + 4 * c as u64 // times
         + 4 * cfg.param_count() as u64 // theta
-        + 2 * 4 * cn * d // features, input_grad
+        + 4 * cn * d // features
+        + input_grad_bytes(cn, d)
         + 2 * 16 * cn * kv // moments, moment_adjoint
         + 4 * cn // particle_energy
         + 16 * cn; // score
@@ -388,7 +390,7 @@ impl Part {
         let times = gpu.storage_zeroed("model times", 4 * c as u64);
         let features = gpu.storage_zeroed("model features", 4 * cn * d);
         let moments = gpu.storage_zeroed("model moments", 16 * cn * kv);
-        let input_grad = gpu.storage_zeroed("model input_grad", 16 * cn * d.div_ceil(4));
+        let input_grad = gpu.storage_zeroed("model input_grad", input_grad_bytes(cn, d));
         let moment_adjoint = gpu.storage_zeroed("model moment_adjoint", 16 * cn * kv);
         let particle_energy = gpu.storage_zeroed("model particle_energy", 4 * cn);
         let score = gpu.storage_zeroed("model score", 16 * cn);
